@@ -1,0 +1,188 @@
+/**
+ * Frames + a preset → the network's input tensor, as a handful of batched tfjs ops over all frames at once
+ * (no per-pixel JavaScript): Scale = `resizeBilinear(halfPixelCenters)` + round (cv2 INTER_LINEAR writes uint8),
+ * Normalization fused into one multiply-add, crops as slices, flips as `reverse`. Isomorphic: tfjs-core only.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../errors.js';
+import { MEAN, STD, resolvePreprocessOptions, resolveTrainPreprocessOptions, type PreprocessConfig, type PreprocessOptions, type TrainPreprocessConfig } from './presets.js';
+import type { Rng } from './sampler.js';
+import type { FramePixels } from '../frames.js';
+import { centerCropBox, multiScaleCropBox, randomFlip, scaleSize, tenCropBoxes, threeCropBoxes, type CropBox, type Size } from './transforms.js';
+
+export type { FramePixels };
+
+/** Pipeline input: frames of one size, or a tensor [T, H, W, 3|4] (int32 or float32, values 0–255; not disposed). */
+export type FramesInput = readonly FramePixels[] | tf.Tensor4D;
+
+export interface PreprocessResult {
+  /**
+   * NHWC float32 [T·C, cropSize, cropSize, 3], normalised, in PaddleVideo's image order: image n is crop ⌊n/T⌋
+   * of frame n mod T. This is what the network's `features()` takes. The caller owns (disposes) it.
+   */
+  input: tf.Tensor4D;
+  /** T (frames given). */
+  segments: number;
+  /** C (crops per frame). */
+  cropsPerFrame: number;
+  /** The C crops, in scaled-frame coordinates (see `scaledSize`); each applies to every frame. */
+  crops: CropBox[];
+  /** Frame size before Scale. */
+  sourceSize: Size;
+  /** Frame size after Scale (the coordinate system of `crops`). */
+  scaledSize: Size;
+}
+
+/** Maps a crop box from scaled-frame to source-frame coordinates (for drawing it on the video). */
+export function cropToSource(box: CropBox, sourceSize: Size, scaledSize: Size): CropBox {
+  const sx = sourceSize.width / scaledSize.width;
+  const sy = sourceSize.height / scaledSize.height;
+  return { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy, flip: box.flip };
+}
+
+/** Stacks the input into one tensor [T, H, W, C]; returns whether it was created here (and must be disposed). */
+function toTensor(frames: FramesInput): { x: tf.Tensor4D; owned: boolean } {
+  if (frames instanceof tf.Tensor) {
+    if (frames.rank !== 4 || (frames.shape[3] !== 3 && frames.shape[3] !== 4) || frames.shape[0] < 1) {
+      throw new PPTSNError('invalid-argument', `Frame tensor must be [T, H, W, 3|4] with T ≥ 1, got [${frames.shape.join(', ')}].`);
+    }
+    if (frames.dtype !== 'int32' && frames.dtype !== 'float32') throw new PPTSNError('invalid-argument', `Frame tensor dtype must be int32 or float32, got ${frames.dtype}.`);
+    return { x: frames, owned: false };
+  }
+  if (!Array.isArray(frames) || frames.length === 0) throw new PPTSNError('video-too-short', 'No frames to preprocess.');
+  const { width, height, channels } = frames[0]!;
+  const frameBytes = width * height * channels;
+  if (!(width > 0 && height > 0) || (channels !== 3 && channels !== 4)) {
+    throw new PPTSNError('invalid-argument', `Bad frame: ${width}×${height}×${channels}.`);
+  }
+  // One contiguous buffer, filled with memcpy per frame (TypedArray.set), then one upload.
+  const all = new Uint8Array(frameBytes * frames.length);
+  frames.forEach((f, i) => {
+    if (f.width !== width || f.height !== height || f.channels !== channels || f.data.length !== frameBytes) {
+      throw new PPTSNError('invalid-argument', `All frames must have the same size: frame ${i} is ${f.width}×${f.height}×${f.channels} (${f.data.length} bytes), frame 0 ${width}×${height}×${channels}.`);
+    }
+    all.set(f.data, i * frameBytes);
+  });
+  return { x: tf.tensor4d(all, [frames.length, height, width, channels], 'int32'), owned: true };
+}
+
+/** [T,H,W,3|4] any dtype → float32 RGB [T,H,W,3]. */
+function rgbFloat(x: tf.Tensor4D): tf.Tensor4D {
+  const rgb = x.shape[3] === 4 ? tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 3]) : x;
+  return tf.cast(rgb, 'float32');
+}
+
+/**
+ * cv2.resize(INTER_LINEAR) of uint8 images: bilinear with half-pixel centres, no antialias, result rounded to
+ * uint8. Skipped when the size already matches (PaddleVideo keeps such frames as is).
+ */
+function resizeLikeCv2(x: tf.Tensor4D, size: Size): tf.Tensor4D {
+  if (x.shape[1] === size.height && x.shape[2] === size.width) return x;
+  const r = tf.image.resizeBilinear(x, [size.height, size.width], false, true);
+  return tf.clipByValue(tf.round(r), 0, 255);
+}
+
+/** Normalization fused: (x/255 − mean)/std = x·(1/(255·std)) − mean/std, per RGB channel. */
+function normalise(x: tf.Tensor4D): tf.Tensor4D {
+  const scale = tf.tensor1d([0, 1, 2].map((c) => 1 / (255 * STD[c]!)));
+  const shift = tf.tensor1d([0, 1, 2].map((c) => MEAN[c]! / STD[c]!));
+  return tf.sub(tf.mul(x, scale), shift);
+}
+
+function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[]): tf.Tensor4D {
+  const parts: tf.Tensor4D[] = [];
+  let last: { box: CropBox; t: tf.Tensor4D } | null = null;
+  for (const b of boxes) {
+    // TenCrop lists each box twice (plain, flipped): slice once, reuse.
+    const plain: tf.Tensor4D = last && last.box.x === b.x && last.box.y === b.y && last.box.width === b.width && last.box.height === b.height
+      ? last.t
+      : tf.slice(x, [0, b.y, b.x, 0], [-1, b.height, b.width, -1]);
+    last = { box: b, t: plain };
+    parts.push(b.flip ? tf.reverse(plain, 2) : plain);
+  }
+  return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+}
+
+/** The crop boxes a config takes from a scaled frame. */
+export function cropBoxesFor(config: Pick<PreprocessConfig, 'crops' | 'cropSize'>, scaled: Size): CropBox[] {
+  switch (config.crops) {
+    case 'center':
+      return [centerCropBox(scaled, config.cropSize, false)];
+    case 'three':
+      return threeCropBoxes(scaled, config.cropSize);
+    case 'ten':
+      return tenCropBoxes(scaled, config.cropSize);
+  }
+}
+
+/**
+ * PaddleVideo's test/valid transforms (Scale → CenterCrop | three-crop | TenCrop → Normalization) on the sampled
+ * frames. The frame count T is taken from the input (sample with `sampleIndices` and `config.segments` first).
+ * Leak-free: only `result.input` survives.
+ */
+export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessResult {
+  const config = resolvePreprocessOptions(options);
+  const { x: raw, owned } = toTensor(frames);
+  try {
+    const [T, H, W] = raw.shape;
+    const sourceSize = { width: W, height: H };
+    const scaledSize = scaleSize(sourceSize, { shortSize: config.shortSize, mode: config.scale, doRound: config.doRound });
+    const crops = cropBoxesFor(config, scaledSize);
+    const input = tf.tidy(() => {
+      // Normalise before cropping: the affine map is per channel, so it commutes with crops and flips, and the
+      // scaled frames hold up to 10× fewer pixels than the crops.
+      const scaled = normalise(resizeLikeCv2(rgbFloat(raw), scaledSize));
+      return cropAll(scaled, crops);
+    });
+    return { input, segments: T, cropsPerFrame: crops.length, crops, sourceSize, scaledSize };
+  } finally {
+    if (owned) raw.dispose();
+  }
+}
+
+/**
+ * The training variant (PP-TSN train pipeline after the train sampler): keep-ratio Scale(256, do_round) →
+ * MultiScaleCrop(224, PaddleVideo's candidates, one box per clip) resized with bilinear → RandomFlip(p) →
+ * Normalization. Output [T, 224, 224, 3]; `crops` holds the one box (with its `flip`). RNG draws: pair, corner, flip.
+ */
+export function preprocessTrainFrames(
+  frames: FramesInput,
+  rng: Rng,
+  options: Partial<Omit<TrainPreprocessConfig, 'multiScaleCrop'>> & { multiScaleCrop?: TrainPreprocessConfig['multiScaleCrop'] | Partial<TrainPreprocessConfig['multiScaleCrop']> } = {},
+): PreprocessResult {
+  const config = resolveTrainPreprocessOptions(options);
+  const { x: raw, owned } = toTensor(frames);
+  try {
+    const [T, H, W] = raw.shape;
+    const sourceSize = { width: W, height: H };
+    const scaledSize = scaleSize(sourceSize, { shortSize: config.shortSize, mode: 'keep-ratio', doRound: config.doRound });
+    const box = multiScaleCropBox(scaledSize, rng, config.multiScaleCrop);
+    box.flip = randomFlip(rng, config.flipProbability);
+    const target = config.multiScaleCrop.target;
+    const input = tf.tidy(() => {
+      const scaled = resizeLikeCv2(rgbFloat(raw), scaledSize);
+      const cut = tf.slice(scaled, [0, box.y, box.x, 0], [-1, box.height, box.width, -1]);
+      const sized = resizeLikeCv2(cut, { width: target, height: target });
+      return normalise(box.flip ? tf.reverse(sized, 2) : sized);
+    });
+    return { input, segments: T, cropsPerFrame: 1, crops: [box], sourceSize, scaledSize };
+  } finally {
+    if (owned) raw.dispose();
+  }
+}
+
+/**
+ * NHWC [T·C, H, W, 3] → PaddleVideo's layout [N, T·C, 3, H, W] (NCHW per image), for diffing against
+ * PaddleVideo or writing `--dump-input`. `batch` N splits the first axis (default 1). Returns a new tensor.
+ */
+export function toPaddleLayout(input: tf.Tensor4D, batch = 1): tf.Tensor5D {
+  const [n, h, w, c] = input.shape;
+  if (n % batch !== 0) throw new PPTSNError('invalid-argument', `Cannot split ${n} images into a batch of ${batch}.`);
+  return tf.tidy(() => tf.reshape(tf.transpose(input, [0, 3, 1, 2]), [batch, n / batch, c, h, w]) as tf.Tensor5D);
+}
+
+/** The inverse of `toPaddleLayout`: [N, T·C, 3, H, W] → NHWC [N·T·C, H, W, 3] (e.g. for a `--tensor` .npy). */
+export function fromPaddleLayout(input: tf.Tensor5D): tf.Tensor4D {
+  const [n, tc, c, h, w] = input.shape;
+  return tf.tidy(() => tf.transpose(tf.reshape(input, [n * tc, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D);
+}
