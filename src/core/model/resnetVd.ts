@@ -1,0 +1,111 @@
+/**
+ * The ResNet-vd backbone of PP-TSN (PaddleVideo `ResNetTweaksTSN`) as a walk over the layer plan of `arch.ts`.
+ *
+ * The walk is shared by inference and training: it knows the order of the layers, the vd AvgPool tweak, the
+ * stem max pool and the residual additions; how one ConvBN is computed (BN folded into a fused conv, or conv +
+ * BatchNorm with batch or running statistics) is a `ConvBNRunner` the caller passes in.
+ *
+ * Everything runs NHWC (tfjs's native layout on every backend). Paddle's symmetric padding (k−1)/2 is passed to
+ * tfjs as a number, which tfjs turns into symmetric explicit padding: TF "same" would pad only at the end for
+ * stride 2 and shift every strided conv by one pixel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ArchSpec, BlockSpec, ConvBNSpec } from './arch.js';
+
+/**
+ * Boundaries between the parts of the backbone, as accepted by `runStages(x, from, to)`:
+ * 0 = the normalised image, 1 = after the stem (`conv1_1..3` + max pool), 2..5 = after stage res2..res5
+ * (PaddleVideo blocks `bb_0_*` .. `bb_3_*`). 5 is the last feature map, before global average pooling.
+ * The "last-stage" fine-tuning strategy caches the feature map at boundary 4 (the input of `bb_3_0`).
+ */
+export type StageBoundary = 0 | 1 | 2 | 3 | 4 | 5;
+export const IMAGE_BOUNDARY = 0;
+export const STEM_BOUNDARY = 1;
+/** Input of the last stage (res5, `bb_3_*`). */
+export const LAST_STAGE_BOUNDARY = 4;
+export const FEATURE_MAP_BOUNDARY = 5;
+
+/** Computes one ConvBN layer (vd AvgPool if `layer.avgPoolFirst`, conv, BN, ReLU if `layer.act`) on NHWC input. */
+export type ConvBNRunner = (layer: ConvBNSpec, x: tf.Tensor4D) => tf.Tensor4D;
+
+/** Paddle's Conv2D padding for an odd kernel: (k − 1)/2 on every side (0 for 1×1, which tfjs treats as VALID). */
+export function convPadding(kernel: number): number {
+  return (kernel - 1) >> 1;
+}
+
+/**
+ * The vd tweak's AvgPool2D(kernel 2, stride 2, padding 0, ceil_mode=True, exclusive=True).
+ * ceil_mode gives ⌈H/2⌉ rows; for odd H the last window holds a single row, and `exclusive` divides by the
+ * number of in-bounds pixels. tfjs "same" padding for k = s = 2 gives the same ⌈H/2⌉ output, pads only at the
+ * end (top = ⌊1/2⌋ = 0) and its avgPool kernels count only in-bounds pixels, i.e. exactly this pooling.
+ * (Checked against the float64 reference on odd sizes for cpu/wasm and against cpu in Chromium for webgl/webgpu.)
+ */
+export function vdAvgPool(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.avgPool(x, 2, 2, 'same');
+}
+
+/**
+ * The stem's MaxPool2D(kernel 3, stride 2, padding 1), floor mode: ⌊(H − 1)/2⌋ + 1 rows, symmetric padding that
+ * never wins the max. A numeric pad gives tfjs symmetric padding and truncating output size, which is this.
+ */
+export function stemMaxPool(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.maxPool(x, 3, 2, 1);
+}
+
+/** One residual block: ReLU(shortcut + branch). The shortcut is the identity or the projection `short`. */
+function runBlock(block: BlockSpec, x: tf.Tensor4D, run: ConvBNRunner): tf.Tensor4D {
+  let y = x;
+  for (const layer of block.branch) y = run(layer, y);
+  const shortcut = block.short ? run(block.short, x) : x;
+  // The residual add and ReLU stay two elementwise ops: a full-size tensor cannot ride in fused conv's bias
+  // on every backend (wasm accepts only a rank-1 bias).
+  return tf.relu(tf.add(shortcut, y));
+}
+
+function runStem(arch: ArchSpec, x: tf.Tensor4D, run: ConvBNRunner): tf.Tensor4D {
+  let y = x;
+  for (const layer of arch.stem) y = run(layer, y);
+  return stemMaxPool(y);
+}
+
+/** The units the walk disposes between: the stem, then each block. `boundary` = index of the part that starts after it. */
+interface Unit {
+  /** Boundary at the start of this unit's part. */
+  part: number;
+  apply: (x: tf.Tensor4D, run: ConvBNRunner) => tf.Tensor4D;
+}
+
+function units(arch: ArchSpec): Unit[] {
+  const out: Unit[] = [{ part: 0, apply: (x, run) => runStem(arch, x, run) }];
+  for (const b of arch.blocks) out.push({ part: b.stage + 1, apply: (x, run) => runBlock(b, x, run) });
+  return out;
+}
+
+function checkBoundary(name: string, b: number): void {
+  if (!Number.isInteger(b) || b < 0 || b > FEATURE_MAP_BOUNDARY) throw new RangeError(`${name} must be a stage boundary 0..5, got ${b}`);
+}
+
+/**
+ * Runs the backbone parts between two boundaries on an NHWC tensor and returns the feature map at `to`.
+ * Intermediate tensors are freed block by block (a tidy around each block), so peak memory is about two block
+ * activations rather than the whole network's; the caller keeps ownership of `x`. With `from === to` it returns
+ * a clone of `x` so the result is always the caller's to dispose.
+ */
+export function runBackbone(arch: ArchSpec, x: tf.Tensor4D, run: ConvBNRunner, from: number, to: number): tf.Tensor4D {
+  checkBoundary('from', from);
+  checkBoundary('to', to);
+  if (from > to) throw new RangeError(`runStages: from (${from}) is after to (${to})`);
+  let cur = x;
+  for (const u of units(arch)) {
+    if (u.part < from || u.part >= to) continue;
+    const input = cur;
+    cur = tf.tidy(() => u.apply(input, run));
+    if (input !== x) input.dispose();
+  }
+  return cur === x ? x.clone() : cur;
+}
+
+/** Global average pooling of the last feature map: [n, h, w, F] → [n, F] (PaddleVideo's AdaptiveAvgPool2D(1)). */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+}
