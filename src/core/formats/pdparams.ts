@@ -1,0 +1,120 @@
+/**
+ * Reader for `.pdparams` files (`paddle.save` of a state dict, SPEC §3): a pickle (protocol 2, 3 or 4) of
+ * `{structured_key: numpy.ndarray}` plus the `StructuredToParameterName@@` name table and, for arrays that
+ * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
+ */
+import { PPTSNError } from '../errors.js';
+import { PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
+import { fortranToC, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
+import { checkStateDict, type CheckedStateDict } from './validate.js';
+
+/** Key of the structured → internal name table `paddle.save` adds. */
+export const NAME_TABLE_KEY = 'StructuredToParameterName@@';
+/** Key of the table describing split big parameters. */
+export const BIG_PARAM_KEY = 'UnpackBigParamInfor@@';
+
+/** What a `.pdparams` holds, before any architecture check. */
+export interface RawPdparams {
+  /** Tensors by the file's keys (split parameters already joined), in file order. */
+  tensors: Map<string, RawTensor>;
+  /** `StructuredToParameterName@@` (structured key → internal name), if the file has it. */
+  parameterNames: Map<string, string> | undefined;
+  /** Pickle protocol from the PROTO opcode (2 if absent). */
+  protocol: number;
+}
+
+function invalid(message: string): never {
+  throw new PPTSNError('model-invalid', message);
+}
+
+function arrayToTensor(key: string, a: PyNdArray): RawTensor {
+  if (!a.shape || !a.dtype || !a.data) invalid(`${key}: numpy array without data (no BUILD state)`);
+  const { kind, itemsize, littleEndian, str } = a.dtype;
+  let dtype: StoredDtype;
+  if (kind === 'f' && itemsize === 4) dtype = 'float32';
+  else if (kind === 'f' && itemsize === 2) dtype = 'float16';
+  else if (kind === 'f' && itemsize === 8) dtype = 'float64';
+  else invalid(`${key}: unsupported dtype ${str} (weights must be float16, float32 or float64)`);
+  const n = shapeSize(a.shape, key);
+  let data = toFloat32(a.data, dtype, littleEndian, n);
+  if (a.fortran) data = fortranToC(data, a.shape);
+  return { shape: [...a.shape], data, dtype };
+}
+
+function asStringMap(v: PyValue, what: string): Map<string, string> {
+  if (!(v instanceof PyDict)) invalid(`${what} is not a dict`);
+  const out = new Map<string, string>();
+  for (const [k, val] of v.map) {
+    if (typeof k !== 'string' || typeof val !== 'string') invalid(`${what} has a non-string entry`);
+    out.set(k, val);
+  }
+  return out;
+}
+
+function intTuple(v: PyValue | undefined, what: string): number[] {
+  const items = v instanceof PyTuple || v instanceof PyList ? v.items : undefined;
+  if (!items || items.some((d) => typeof d !== 'number')) invalid(`${what} is not a list of integers`);
+  return items as number[];
+}
+
+/** Joins `key@@.0, key@@.1, …` into `key` as `UnpackBigParamInfor@@` describes (Paddle's `_unpack_saved_dict`). */
+function joinBigParams(tensors: Map<string, RawTensor>, info: PyValue): void {
+  if (!(info instanceof PyDict)) invalid(`${BIG_PARAM_KEY} is not a dict`);
+  for (const [key, entry] of info.map) {
+    if (typeof key !== 'string' || !(entry instanceof PyDict)) invalid(`${BIG_PARAM_KEY} has a malformed entry`);
+    const shape = intTuple(entry.map.get('OriginShape'), `${BIG_PARAM_KEY}[${key}].OriginShape`);
+    const slicesV = entry.map.get('slices');
+    const slices = slicesV instanceof PyList || slicesV instanceof PyTuple ? slicesV.items : undefined;
+    if (!slices || slices.some((s) => typeof s !== 'string')) invalid(`${BIG_PARAM_KEY}[${key}].slices is not a list of names`);
+    const n = shapeSize(shape, key);
+    let total = 0;
+    const parts: RawTensor[] = [];
+    for (const name of slices as string[]) {
+      const part = tensors.get(name);
+      if (!part) invalid(`${key}: slice ${name} listed in ${BIG_PARAM_KEY} is missing`);
+      total += part.data.length;
+      parts.push(part);
+    }
+    if (total !== n) invalid(`${key}: slices hold ${total} values but OriginShape [${shape.join(', ')}] needs ${n}`);
+    const data = new Float32Array(n);
+    let off = 0;
+    for (const p of parts) {
+      data.set(p.data, off);
+      off += p.data.length;
+    }
+    for (const name of slices as string[]) tensors.delete(name);
+    tensors.set(key, { shape, data, dtype: parts[0]?.dtype ?? 'float32' });
+  }
+}
+
+/**
+ * Reads a `.pdparams` into raw tensors without checking them against the architecture (partial state dicts,
+ * tests, tools). Refuses hostile pickles and malformed arrays with `PPTSNError('model-invalid')`.
+ */
+export function readPdparamsRaw(bytes: Uint8Array): RawPdparams {
+  const protocol = bytes[0] === 0x80 && bytes.length > 1 ? bytes[1]! : 2;
+  const root = unpickle(bytes);
+  if (!(root instanceof PyDict)) invalid(`a .pdparams file must hold a dict of arrays, this one holds a ${root === null ? 'None' : typeof root === 'object' ? root.constructor.name : typeof root}`);
+  const tensors = new Map<string, RawTensor>();
+  let parameterNames: Map<string, string> | undefined;
+  let bigInfo: PyValue | undefined;
+  for (const [k, v] of root.map) {
+    if (typeof k !== 'string') invalid(`state dict key ${String(k)} is not a string`);
+    if (k === NAME_TABLE_KEY) parameterNames = asStringMap(v, NAME_TABLE_KEY);
+    else if (k === BIG_PARAM_KEY) bigInfo = v;
+    else if (v instanceof PyNdArray) tensors.set(k, arrayToTensor(k, v));
+    else if (typeof v === 'number') tensors.set(k, { shape: [], data: new Float32Array([v]), dtype: 'float64' });
+    else invalid(`${k}: expected a numpy array, found ${v === null ? 'None' : typeof v === 'object' ? v.constructor.name : typeof v}`);
+  }
+  if (bigInfo !== undefined) joinBigParams(tensors, bigInfo);
+  return { tensors, parameterNames, protocol };
+}
+
+/**
+ * Reads a `.pdparams` and checks it is a complete PP-TSN state dict: returns it keyed by structured names in
+ * PaddleVideo's order with the inferred depth and class count.
+ */
+export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file'): CheckedStateDict & { parameterNames: Map<string, string> | undefined } {
+  const raw = readPdparamsRaw(bytes);
+  return { ...checkStateDict(raw.tensors, fileName), parameterNames: raw.parameterNames };
+}
