@@ -1,0 +1,62 @@
+/**
+ * One entry point for a weight file the user hands us: sniffs the format from the bytes (never the file name),
+ * reads it, checks it against the architecture and records where it came from.
+ */
+import { PPTSNError } from '../errors.js';
+import type { Depth } from '../model/arch.js';
+import type { StateDict } from '../stateDict.js';
+import type { WeightFormat, WeightSource } from './modelJson.js';
+import { readPdiparams } from './pdiparams.js';
+import { readPdparams } from './pdparams.js';
+import { sha256Hex } from './sha256.js';
+
+/** A weight file read and checked. */
+export interface LoadedWeights {
+  /** Structured keys in PaddleVideo's state-dict order, Paddle layouts. */
+  stateDict: StateDict;
+  depth: Depth;
+  numClasses: number;
+  source: WeightSource;
+}
+
+/** What the first bytes say a file is. */
+export function sniffWeightFormat(bytes: Uint8Array): WeightFormat | 'zip' | 'unknown' {
+  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5) return 'pdparams';
+  // A LoDTensor starts with u32 version 0 and a small u64 LoD level.
+  if (bytes.length >= 12 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0 && bytes[3] === 0 && bytes[4]! < 16 && bytes.subarray(5, 12).every((b) => b === 0)) return 'pdiparams';
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4) return 'zip';
+  let i = 0;
+  while (i < bytes.length && i < 64 && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (bytes[i] === 0x7b) return 'model.json';
+  return 'unknown';
+}
+
+/**
+ * Reads a PaddleVideo weight file (`.pdparams` pickle or `.pdiparams`, optionally with its `.pdiparams.info`),
+ * checks it is a complete PP-TSN model and returns the state dict with depth, class count and provenance.
+ * Throws `PPTSNError('model-invalid')` for anything malformed, hostile, partial or of the wrong shape.
+ */
+export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: { fileName: string; info?: Uint8Array | ArrayBuffer }): Promise<LoadedWeights> {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const { fileName } = options;
+  const format = sniffWeightFormat(b);
+  let result;
+  switch (format) {
+    case 'pdparams':
+      result = readPdparams(b, fileName);
+      break;
+    case 'pdiparams': {
+      const info = options.info === undefined ? undefined : options.info instanceof Uint8Array ? options.info : new Uint8Array(options.info);
+      result = readPdiparams(b, { fileName, ...(info ? { info } : {}) });
+      break;
+    }
+    case 'model.json':
+      throw new PPTSNError('model-invalid', `${fileName} looks like a model.json: it needs its shards, load it with readModelJson`);
+    case 'zip':
+      throw new PPTSNError('model-invalid', `${fileName} is a zip archive (a PyTorch checkpoint?), not a PaddleVideo .pdparams or .pdiparams file`);
+    default:
+      throw new PPTSNError('model-invalid', `${fileName} is not a PaddleVideo weight file: expected a .pdparams pickle or a .pdiparams inference file`);
+  }
+  const sha256 = await sha256Hex(b);
+  return { stateDict: result.stateDict, depth: result.depth, numClasses: result.numClasses, source: { fileName, sha256, format } };
+}
