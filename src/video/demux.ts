@@ -1,0 +1,307 @@
+/**
+ * Container reading for the browser frame path: mediabunny (pure TypeScript, MP4/MOV/WebM/MKV/…) gives the video
+ * track, its codec and WebCodecs decoder config, colour tags and packet-level access. Browser-only only in the sense
+ * that it is used next to WebCodecs; it has no DOM dependency and runs in a Web Worker.
+ *
+ * The frame count is the number of video packets in the container, like decord/ffmpeg (SPEC §4), not
+ * duration × fps: sampled indices must be the ones PaddleVideo would pick.
+ */
+import {
+  ALL_FORMATS,
+  BlobSource,
+  EncodedPacketSink,
+  Input,
+  UrlSource,
+  type EncodedPacket,
+  type InputVideoTrack,
+} from 'mediabunny';
+import { PPTSNError } from '../core/errors.js';
+import { throwIfAborted, abortable } from './util.js';
+
+/** One video frame as the container lists it. */
+export interface FrameEntry {
+  /** Presentation timestamp in seconds, as the container gives it (edit lists applied by mediabunny). */
+  timestamp: number;
+  /** Duration in seconds (0 when the container does not say). */
+  duration: number;
+  /** Position of the packet in decode order (0-based). */
+  decodeIndex: number;
+  /** Whether the container marks the packet as a key frame. */
+  key: boolean;
+}
+
+/** What the demuxer learned about a file's primary video track. */
+export interface VideoTrackInfo {
+  /** Container name as mediabunny reports it, e.g. 'MP4', 'WebM', 'Matroska', 'QuickTime'. */
+  container: string;
+  /** mediabunny codec id ('avc', 'hevc', 'vp8', 'vp9', 'av1', 'prores') or null when unknown. */
+  codec: string | null;
+  /** Full codec string (e.g. 'avc1.64001e') or the container's internal codec id when unknown. */
+  codecString: string | null;
+  /** Number of video packets = decoded frame count L (SPEC §4). */
+  frameCount: number;
+  /** Frames per second from the median frame interval (1 / median Δpts). */
+  fps: number;
+  /** Coded picture size before rotation (decord does not rotate either). */
+  width: number;
+  height: number;
+  /** Clockwise rotation the container asks players to apply; frames are returned unrotated, like decord. */
+  rotation: number;
+  /** Colour tags from the container or bitstream; fields are undefined when untagged. */
+  colorSpace: VideoColorSpaceInit;
+  /** Frames in presentation order: frame index i of the sampler is `frames[i]`. */
+  frames: FrameEntry[];
+}
+
+/** An opened file: track info plus what the decoder needs. Call `dispose()` when done. */
+export interface DemuxedVideo {
+  info: VideoTrackInfo;
+  /** WebCodecs config from the container (null when mediabunny does not know the codec). */
+  decoderConfig: VideoDecoderConfig | null;
+  track: InputVideoTrack;
+  sink: EncodedPacketSink;
+  dispose(): void;
+}
+
+/** Sources the demuxer can open. */
+export type DemuxSource = Blob | string | URL;
+
+/**
+ * Opens `source` and lists its primary video track's packets. Throws PPTSNError: 'video-too-short' (empty file,
+ * no video track, zero packets), 'unsupported-source' (container mediabunny cannot read; the message names it when
+ * the magic bytes are known, e.g. AVI), 'cross-origin' / 'network' (URL fetch failed), 'decode-failed' (a known
+ * container that is truncated or corrupt), 'aborted'.
+ */
+export async function openVideo(source: DemuxSource, options: { signal?: AbortSignal } = {}): Promise<DemuxedVideo> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  if (source instanceof Blob && source.size === 0) {
+    throw new PPTSNError('video-too-short', 'The file is empty (0 bytes): there is no video to read.');
+  }
+  let fetchError: unknown = null;
+  const url = typeof source === 'string' || source instanceof URL ? String(source) : null;
+  const src = url !== null
+    ? new UrlSource(url, {
+      // One try: a failed fetch is reported to the caller (with CORS advice) instead of being retried forever.
+      getRetryDelay: (_n, error) => { fetchError = error; return null; },
+    })
+    : new BlobSource(source as Blob);
+  const input = new Input({ formats: ALL_FORMATS, source: src });
+  const onAbort = () => input.dispose();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    let readable: boolean;
+    try {
+      readable = await abortable(input.canRead(), signal);
+    } catch (e) {
+      throw await classifyOpenError(e, source, url, fetchError, signal);
+    }
+    if (!readable) {
+      const sniffed = await sniffContainer(source, signal).catch(() => null);
+      if (sniffed?.empty) throw new PPTSNError('video-too-short', `${describe(source)} is empty (0 bytes): there is no video to read.`);
+      throw unsupportedSource(sniffed?.container ?? 'an unknown container', sniffed?.codec ?? null);
+    }
+    const format = await abortable(input.getFormat(), signal);
+    let track: InputVideoTrack | null;
+    try {
+      track = await abortable(input.getPrimaryVideoTrack(), signal);
+    } catch (e) {
+      throw await classifyOpenError(e, source, url, fetchError, signal);
+    }
+    if (!track) {
+      throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has no video track (audio only?).`);
+    }
+    const codec = await abortable(track.getCodec(), signal);
+    const internalId = await abortable(track.getInternalCodecId(), signal).catch(() => null);
+    const decoderConfig = codec ? await abortable(track.getDecoderConfig(), signal).catch(() => null) : null;
+    const sink = new EncodedPacketSink(track);
+
+    // List every packet (metadata only: no sample data is read) to get L, timestamps and key frames.
+    const decodeOrder: FrameEntry[] = [];
+    try {
+      for await (const p of sink.packets(undefined, undefined, { metadataOnly: true })) {
+        decodeOrder.push({ timestamp: p.timestamp, duration: p.duration, decodeIndex: decodeOrder.length, key: p.type === 'key' });
+        if (decodeOrder.length % 512 === 0) throwIfAborted(signal);
+      }
+    } catch (e) {
+      throw await classifyOpenError(e, source, url, fetchError, signal);
+    }
+    throwIfAborted(signal);
+    if (decodeOrder.length === 0) {
+      throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has a video track with no frames.`);
+    }
+    // Stable sort by presentation time: frame i of the sampler is the i-th frame shown, as decord numbers them.
+    const frames = decodeOrder.slice().sort((a, b) => a.timestamp - b.timestamp || a.decodeIndex - b.decodeIndex);
+    const info: VideoTrackInfo = {
+      container: format.name,
+      codec,
+      codecString: decoderConfig?.codec ?? (typeof internalId === 'string' ? internalId : null),
+      frameCount: frames.length,
+      fps: estimateFps(frames),
+      width: await track.getCodedWidth(),
+      height: await track.getCodedHeight(),
+      rotation: await track.getRotation(),
+      colorSpace: await track.getColorSpace().catch(() => ({})),
+      frames,
+    };
+    signal?.removeEventListener('abort', onAbort);
+    return {
+      info,
+      decoderConfig,
+      track,
+      sink,
+      dispose: () => input.dispose(),
+    };
+  } catch (e) {
+    signal?.removeEventListener('abort', onAbort);
+    input.dispose();
+    throw e;
+  }
+}
+
+/** Fetches the packets of decode positions [from, to] (inclusive) with their data, in decode order. */
+export async function* packetRun(video: DemuxedVideo, from: number, to: number, signal?: AbortSignal): AsyncGenerator<EncodedPacket> {
+  const byDecode = decodeOrderOf(video.info);
+  const first = byDecode[from]!;
+  // getPacket(t) returns the last packet (presentation order) starting at or before t: the key packet itself.
+  const start = await abortable(video.sink.getPacket(first.timestamp, { verifyKeyPackets: false }), signal);
+  if (!start || Math.abs(start.timestamp - first.timestamp) > 1e-9) {
+    throw new PPTSNError('decode-failed', `Could not locate the key frame at ${first.timestamp.toFixed(3)} s.`);
+  }
+  let pos = from;
+  for await (const p of video.sink.packets(start)) {
+    throwIfAborted(signal);
+    if (p.byteLength > 0 && p.data.byteLength === 0) {
+      throw new PPTSNError('decode-failed', `Packet ${pos} has no data: the file looks truncated.`);
+    }
+    yield p;
+    if (++pos > to) return;
+  }
+  if (pos <= to) throw new PPTSNError('decode-failed', `The file ended after ${pos} of ${byDecode.length} video packets: it looks truncated.`);
+}
+
+const decodeOrderCache = new WeakMap<VideoTrackInfo, FrameEntry[]>();
+/** Frames in decode order (cached per info object). */
+export function decodeOrderOf(info: VideoTrackInfo): FrameEntry[] {
+  let d = decodeOrderCache.get(info);
+  if (!d) {
+    d = new Array<FrameEntry>(info.frames.length);
+    for (const f of info.frames) d[f.decodeIndex] = f;
+    decodeOrderCache.set(info, d);
+  }
+  return d;
+}
+
+/** 1 / median positive frame interval; falls back to count / duration, then 25. */
+function estimateFps(frames: FrameEntry[]): number {
+  const deltas: number[] = [];
+  for (let i = 1; i < frames.length; i++) {
+    const d = frames[i]!.timestamp - frames[i - 1]!.timestamp;
+    if (d > 1e-6) deltas.push(d);
+  }
+  if (deltas.length > 0) {
+    deltas.sort((a, b) => a - b);
+    const median = deltas[deltas.length >> 1]!;
+    const fps = 1 / median;
+    // Timestamps are quantised to the container's timescale: snap to 3 decimals (29.97 stays 29.97).
+    return Math.round(fps * 1000) / 1000;
+  }
+  const only = frames[0];
+  if (only && only.duration > 0) return Math.round((1 / only.duration) * 1000) / 1000;
+  return 25;
+}
+
+function describe(source: DemuxSource): string {
+  if (typeof source === 'string' || source instanceof URL) return String(source);
+  const name = (source as File).name;
+  return name ? `'${name}'` : 'The video';
+}
+
+/** The error to throw for a container or codec nothing here can decode. */
+export function unsupportedSource(container: string, codec: string | null): PPTSNError {
+  const what = codec ? `${codec} video in ${container}` : container;
+  return new PPTSNError(
+    'unsupported-source',
+    `This browser cannot decode ${what}. Convert it to MP4 (H.264) or WebM (VP9), e.g. ` +
+    '`ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4` or ' +
+    '`ffmpeg -i input -c:v libvpx-vp9 -b:v 0 -crf 32 -an output.webm`.',
+  );
+}
+
+async function classifyOpenError(e: unknown, source: DemuxSource, url: string | null, fetchError: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (signal?.aborted) return new PPTSNError('aborted', 'Reading the video was aborted.', { cause: signal.reason });
+  if (e instanceof PPTSNError) return e;
+  if (url !== null) {
+    const err = fetchError ?? e;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/status|40\d|50\d/i.test(msg) && !/fetch/i.test(msg)) {
+      return new PPTSNError('network', `Fetching ${url} failed: ${msg}`, { cause: err });
+    }
+    if (isCrossOriginUrl(url) && (err instanceof TypeError || /fetch|cors|network/i.test(msg))) {
+      return new PPTSNError(
+        'cross-origin',
+        `Fetching ${url} failed, most likely because the server does not send CORS headers. Serve it with ` +
+        '`Access-Control-Allow-Origin` (and allow Range requests), or load it from the same origin.',
+        { cause: err },
+      );
+    }
+    if (err instanceof TypeError || /fetch|network/i.test(msg)) {
+      return new PPTSNError('network', `Fetching ${url} failed: ${msg}`, { cause: err });
+    }
+  }
+  const sniffed = await sniffContainer(source, signal).catch(() => null);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new PPTSNError(
+    'decode-failed',
+    `${describe(source)}${sniffed?.container ? ` (${sniffed.container})` : ''} could not be read; it looks truncated or corrupt: ${msg}`,
+    { cause: e },
+  );
+}
+
+function isCrossOriginUrl(url: string): boolean {
+  const here = (globalThis as { location?: { href: string; origin: string } }).location;
+  if (!here) return false;
+  try {
+    return new URL(url, here.href).origin !== here.origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Names a container from its magic bytes (and, for AVI, the video codec FourCC), for error messages about files
+ * mediabunny does not read.
+ */
+export async function sniffContainer(source: DemuxSource, signal?: AbortSignal): Promise<{ container: string | null; codec: string | null; empty: boolean }> {
+  let head: Uint8Array;
+  if (source instanceof Blob) {
+    head = new Uint8Array(await source.slice(0, 65536).arrayBuffer());
+  } else {
+    const r = await fetch(String(source), { headers: { Range: 'bytes=0-65535' }, signal: signal ?? null });
+    head = new Uint8Array(await r.arrayBuffer()).subarray(0, 65536);
+  }
+  if (head.length === 0) return { container: null, codec: null, empty: true };
+  const ascii = (o: number, n: number) => String.fromCharCode(...head.subarray(o, o + n));
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'AVI ') {
+    // strh: 'strh' size fccType('vids') fccHandler — the handler names the codec.
+    const text = ascii(0, head.length);
+    const at = text.indexOf('vids');
+    const fourcc = at >= 0 ? text.slice(at + 4, at + 8) : '';
+    return { container: 'AVI', codec: fourcc ? codecFromFourcc(fourcc) : null, empty: false };
+  }
+  if (ascii(4, 4) === 'ftyp') return { container: 'MP4/QuickTime', codec: null, empty: false };
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return { container: 'Matroska/WebM', codec: null, empty: false };
+  if (ascii(0, 3) === 'FLV') return { container: 'FLV', codec: null, empty: false };
+  if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return { container: 'ASF/WMV', codec: null, empty: false };
+  if (head[0] === 0x00 && head[1] === 0x00 && head[2] === 0x01 && head[3] === 0xba) return { container: 'MPEG-PS', codec: null, empty: false };
+  return { container: null, codec: null, empty: false };
+}
+
+function codecFromFourcc(fourcc: string): string {
+  const f = fourcc.toUpperCase();
+  if (['XVID', 'DIVX', 'DX50', 'FMP4', 'MP4V', 'DIV3', 'MP42', 'MP43'].includes(f)) return `MPEG-4 Part 2 (${fourcc})`;
+  if (['H264', 'AVC1', 'X264'].includes(f)) return `H.264 (${fourcc})`;
+  if (['MJPG', 'JPEG'].includes(f)) return `Motion JPEG (${fourcc})`;
+  if (['HEVC', 'H265', 'HVC1', 'HEV1'].includes(f)) return `HEVC (${fourcc})`;
+  return `'${fourcc.replace(/[^\x20-\x7e]/g, '?')}'`;
+}

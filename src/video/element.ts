@@ -1,0 +1,267 @@
+/**
+ * Frames from an HTMLVideoElement by seeking (main thread only: workers have no <video>). Used for elements whose
+ * source cannot be fetched (e.g. a cross-origin video with CORS) and as the fallback when the container or codec is
+ * outside mediabunny/WebCodecs but the browser can still play it.
+ *
+ * Exact frame: seek to the middle of frame i (SPEC §4: (i + 0.5)/fps, or the midpoint of its container timestamps)
+ * and wait for both `seeked` and requestVideoFrameCallback; `currentTime = i/fps` lands on frame i−1 about 40 % of
+ * the time. The element knows neither the frame count nor the fps: they come from the demuxer when the element's
+ * src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an estimate).
+ */
+import { PPTSNError } from '../core/errors.js';
+import { videoFrameToRgba, type FrameConversion } from './color.js';
+import type { RgbaFrame } from './decoder.js';
+import type { VideoTrackInfo } from './demux.js';
+import { abortError, once, throwIfAborted } from './util.js';
+
+const HAVE_METADATA = 1;
+const HAVE_CURRENT_DATA = 2;
+
+/** What the element path needs to know about the stream; from the demuxer when available. */
+export interface ElementStreamInfo {
+  frameCount: number;
+  fps: number;
+  /** Presentation timestamps (seconds) per frame index, when known: seeks go to the middle of each frame. */
+  timestamps?: readonly number[];
+  /** Colour tags of the stream (undefined = untagged → BT.601). */
+  colorSpace?: VideoColorSpaceInit;
+  /** Whether frameCount/fps were measured from playback rather than read from the container. */
+  measured: boolean;
+}
+
+export interface ElementReadOptions {
+  /** Frame indices to read (0-based over `info.frameCount`), or a function of the frame count. */
+  indices: readonly number[] | ((frameCount: number) => number[]);
+  /** Stream facts; when omitted they are measured from playback. */
+  info?: ElementStreamInfo | null;
+  signal?: AbortSignal;
+  conversion?: FrameConversion;
+  /** Longest wait for one seek, in ms. Default 10000. */
+  seekTimeoutMs?: number;
+}
+
+export interface ElementReadResult {
+  frameIndices: number[];
+  timestamps: number[];
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+  frames: RgbaFrame[];
+  measured: boolean;
+}
+
+/** Converts a DemuxedVideo's info into what the element path needs. */
+export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {
+  return { frameCount: info.frameCount, fps: info.fps, timestamps: info.frames.map((f) => f.timestamp), colorSpace: info.colorSpace, measured: false };
+}
+
+/**
+ * Waits until the element has metadata (or fails): PPTSNError 'unsupported-source' when the browser cannot play
+ * the source, 'decode-failed' for a decode error, 'aborted'.
+ */
+export async function whenMetadata(video: HTMLVideoElement, options: { signal?: AbortSignal; timeoutMs?: number; what?: string } = {}): Promise<void> {
+  if (video.error) throw mediaError(video, options.what);
+  if (video.readyState >= HAVE_METADATA) return;
+  if (video.preload === 'none') video.preload = 'metadata';
+  const ok = once(video, 'loadedmetadata', {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? 15000,
+    onTimeout: () => new PPTSNError('unsupported-source', `The <video> element did not load ${options.what ?? 'its source'} (no metadata after ${options.timeoutMs ?? 15000} ms).`),
+  });
+  const failed = once(video, 'error', { signal: options.signal }).then(() => { throw mediaError(video, options.what); });
+  await Promise.race([ok, failed]);
+  failed.catch(() => {});
+}
+
+function mediaError(video: HTMLVideoElement, what?: string): PPTSNError {
+  const err = video.error;
+  const subject = what ?? 'this video';
+  if (err?.code === 3 /* MEDIA_ERR_DECODE */) return new PPTSNError('decode-failed', `The browser failed to decode ${subject}: ${err.message}`);
+  if (err?.code === 2 /* MEDIA_ERR_NETWORK */) return new PPTSNError('network', `Loading ${subject} failed: ${err.message}`);
+  return new PPTSNError('unsupported-source', `The browser cannot play ${subject}${err?.message ? ` (${err.message})` : ''}.`);
+}
+
+function crossOriginError(video: HTMLVideoElement, cause?: unknown): PPTSNError {
+  return new PPTSNError(
+    'cross-origin',
+    `The video ${video.currentSrc || video.src} comes from another origin without CORS, so its pixels cannot be read. ` +
+    'Set `video.crossOrigin = "anonymous"` before setting its src and serve the file with ' +
+    '`Access-Control-Allow-Origin` (or serve it from the same origin).',
+    { cause },
+  );
+}
+
+/** Grabs the element's current frame as a VideoFrame; maps the tainted-canvas SecurityError to 'cross-origin'. */
+function grab(video: HTMLVideoElement): VideoFrame {
+  try {
+    return new VideoFrame(video);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'SecurityError') throw crossOriginError(video, e);
+    throw new PPTSNError('decode-failed', `Could not read the current frame of the <video> element: ${String(e)}`, { cause: e });
+  }
+}
+
+/** Throws PPTSNError('cross-origin') when the element's pixels cannot be read (checked before any seeking). */
+export async function assertReadable(video: HTMLVideoElement, signal?: AbortSignal): Promise<void> {
+  if (video.readyState < HAVE_CURRENT_DATA) {
+    await once(video, 'loadeddata', { signal, timeoutMs: 15000, onTimeout: () => new PPTSNError('decode-failed', 'The <video> element produced no frame within 15 s.') });
+  }
+  const frame = grab(video);
+  frame.close();
+  // new VideoFrame(video) is origin-checked in Chromium; a canvas read is the portable check.
+  const c = new OffscreenCanvas(1, 1).getContext('2d');
+  if (c) {
+    try {
+      c.drawImage(video, 0, 0, 1, 1);
+      c.getImageData(0, 0, 1, 1);
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'SecurityError') throw crossOriginError(video, e);
+    }
+  }
+}
+
+/** Measures fps from the media times of frames presented while playing (muted), and L = round(duration · fps). */
+export async function measureStream(video: HTMLVideoElement, signal?: AbortSignal): Promise<ElementStreamInfo> {
+  const times: number[] = [];
+  const wasMuted = video.muted;
+  video.muted = true;
+  let handle = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, 2000);
+    const onAbort = () => { clearTimeout(timer); video.cancelVideoFrameCallback(handle); reject(abortError(signal)); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function done() {
+      clearTimeout(timer);
+      video.cancelVideoFrameCallback(handle);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+      times.push(meta.mediaTime);
+      if (times.length >= 16) done();
+      else handle = video.requestVideoFrameCallback(onFrame);
+    };
+    handle = video.requestVideoFrameCallback(onFrame);
+    video.play().catch(() => done());
+  });
+  video.pause();
+  video.muted = wasMuted;
+  // Frames can be skipped on presentation but never split: the smallest step between distinct media times is 1/fps.
+  let step = Infinity;
+  const sorted = [...new Set(times)].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) step = Math.min(step, sorted[i]! - sorted[i - 1]!);
+  const fps = Number.isFinite(step) && step > 0 ? Math.round(1000 / step) / 1000 : 25;
+  const duration = Number.isFinite(video.duration) ? video.duration : 0;
+  return { frameCount: Math.max(1, Math.round(duration * fps)), fps, measured: true };
+}
+
+/**
+ * Reads the wanted frames from `video` by seeking, then restores its currentTime and play state. Main thread only.
+ * Throws PPTSNError 'cross-origin' (tainted, checked first), 'unsupported-source', 'decode-failed' (seek stalled),
+ * 'aborted'.
+ */
+export async function readFramesFromElement(video: HTMLVideoElement, options: ElementReadOptions): Promise<ElementReadResult> {
+  const { signal } = options;
+  const seekTimeoutMs = options.seekTimeoutMs ?? 10000;
+  throwIfAborted(signal);
+  await whenMetadata(video, { signal });
+  const wasPaused = video.paused;
+  const savedTime = video.currentTime;
+  const savedRate = video.playbackRate;
+  video.pause();
+  try {
+    await assertReadable(video, signal);
+    const info = options.info ?? await measureStream(video, signal);
+    const indices = typeof options.indices === 'function' ? options.indices(info.frameCount) : [...options.indices];
+    const wanted = [...new Set(indices)].sort((a, b) => a - b);
+    for (const i of wanted) {
+      if (!Number.isInteger(i) || i < 0 || i >= info.frameCount) throw new PPTSNError('invalid-argument', `Frame index ${i} is outside 0..${info.frameCount - 1}.`);
+    }
+    const got = new Map<number, { px: RgbaFrame; time: number }>();
+    for (const i of wanted) {
+      throwIfAborted(signal);
+      const target = seekTarget(i, info, video.duration);
+      const time = await seekTo(video, target, { signal, timeoutMs: seekTimeoutMs });
+      const frame = grab(video);
+      try {
+        got.set(i, { px: await videoFrameToRgba(frame, options.conversion ?? 'yuv', info.colorSpace?.matrix ? info.colorSpace : null), time });
+      } finally {
+        frame.close();
+      }
+    }
+    const first = got.get(wanted[0]!)!.px;
+    const seen = new Set<number>();
+    return {
+      frameIndices: indices,
+      timestamps: indices.map((i) => info.timestamps?.[i] ?? got.get(i)!.time),
+      frameCount: info.frameCount,
+      fps: info.fps,
+      width: first.width,
+      height: first.height,
+      // Repeated indices get their own copy so every buffer can be transferred on its own.
+      frames: indices.map((i) => {
+        const px = got.get(i)!.px;
+        if (!seen.has(i)) { seen.add(i); return px; }
+        return { ...px, data: px.data.slice() };
+      }),
+      measured: info.measured,
+    };
+  } finally {
+    video.playbackRate = savedRate;
+    if (Math.abs(video.currentTime - savedTime) > 1e-6) video.currentTime = savedTime;
+    if (!wasPaused) video.play().catch(() => {});
+  }
+}
+
+/** The middle of frame i: midpoint of its timestamp and the next one when known, else (i + 0.5)/fps. */
+function seekTarget(i: number, info: ElementStreamInfo, duration: number): number {
+  const ts = info.timestamps;
+  if (ts && ts[i] !== undefined) {
+    const next = ts[i + 1] ?? (ts[i]! + 1 / info.fps);
+    return (ts[i]! + next) / 2;
+  }
+  const t = (i + 0.5) / info.fps;
+  return Number.isFinite(duration) ? Math.min(t, Math.max(0, duration - 0.25 / info.fps)) : t;
+}
+
+/**
+ * Seeks and resolves once the frame at `t` is presented (`seeked` plus a video frame callback), with the
+ * presented frame's media time. A seek within the frame already shown fires no frame callback: after `seeked` we
+ * wait a short grace period, then read what is shown.
+ */
+async function seekTo(video: HTMLVideoElement, t: number, options: { signal?: AbortSignal; timeoutMs: number }): Promise<number> {
+  const { signal, timeoutMs } = options;
+  return new Promise<number>((resolve, reject) => {
+    let seeked = false;
+    let presented: number | null = null;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const finish = (err?: unknown) => {
+      clearTimeout(timer);
+      if (grace !== undefined) clearTimeout(grace);
+      video.removeEventListener('seeked', onSeeked);
+      video.removeEventListener('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      video.cancelVideoFrameCallback(handle);
+      if (err) reject(err);
+      else resolve(presented ?? video.currentTime);
+    };
+    const onSeeked = () => {
+      seeked = true;
+      if (presented !== null) finish();
+      else grace = setTimeout(() => finish(), 250);
+    };
+    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+      presented = meta.mediaTime;
+      if (seeked) finish();
+    };
+    const onError = () => finish(mediaError(video));
+    const onAbort = () => finish(abortError(signal));
+    const timer = setTimeout(() => finish(new PPTSNError('decode-failed', `Seeking the <video> element to ${t.toFixed(3)} s did not finish within ${timeoutMs} ms.`)), timeoutMs);
+    const handle = video.requestVideoFrameCallback(onFrame);
+    video.addEventListener('seeked', onSeeked);
+    video.addEventListener('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    video.currentTime = t;
+  });
+}

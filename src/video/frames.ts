@@ -1,0 +1,196 @@
+/**
+ * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels
+ * of exactly the frames PaddleVideo's test-mode sampler picks (SPEC §4), with indices over the decoded frame
+ * count (number of video packets), like decord.
+ *
+ * Paths, in order of preference:
+ * 1. 'webcodecs': mediabunny demuxes (Blob/File, URL string, or a <video>'s fetchable src), WebCodecs decodes only
+ *    the packets the wanted frames need. Exact frames, BT.601 colour for untagged streams. Works in a Web Worker.
+ * 2. 'element': seek a <video> element (main thread only) — for a <video> whose src cannot be fetched, or a
+ *    container/codec mediabunny/WebCodecs cannot handle but the browser can play.
+ * Nothing decodes it (e.g. AVI/MPEG-4 Part 2, HEVC without support) → PPTSNError('unsupported-source') naming the
+ * container/codec with an ffmpeg command to convert it.
+ */
+import { PPTSNError } from '../core/errors.js';
+import type { FrameConversion } from './color.js';
+import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
+import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
+import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
+import { throwIfAborted, testModeIndices } from './util.js';
+
+export type { RgbaFrame } from './decoder.js';
+export type { FrameConversion } from './color.js';
+
+/** Anything readFrames accepts. HTMLVideoElement only on the main thread. */
+export type FrameSource = Blob | File | string | URL | HTMLVideoElement;
+
+export interface ReadFramesOptions {
+  /** Number of segments T for PaddleVideo's test-mode sampler (default 8, the 'fast' preset). */
+  segments?: number;
+  /** Explicit frame indices (or a function of the frame count) instead of the test-mode sampler. */
+  indices?: readonly number[] | ((frameCount: number) => number[]);
+  signal?: AbortSignal;
+  /** VideoFrame → RGBA conversion (default 'yuv': BT.601 for untagged streams, closest to decord/ffmpeg). */
+  conversion?: FrameConversion;
+  /**
+   * 'auto' (default): WebCodecs when the source can be demuxed and decoded, else a <video> element.
+   * 'webcodecs' / 'element' force a path (for tests and debugging).
+   */
+  path?: 'auto' | 'webcodecs' | 'element';
+}
+
+/** The frames of one read. `frames[k]` is frame `frameIndices[k]`; repeated indices get separate buffers. */
+export interface FrameReadResult {
+  frameIndices: number[];
+  /** Presentation time of each returned frame, seconds. */
+  timestamps: number[];
+  /** Decoded frame count L (number of video packets; estimated as round(duration·fps) when `measured`). */
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+  frames: RgbaFrame[];
+  /** Which path produced the frames. */
+  path: 'webcodecs' | 'element';
+  /** Container and codec when the demuxer read them. */
+  container: string | null;
+  codec: string | null;
+  /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
+  measured: boolean;
+}
+
+const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
+
+function isVideoElement(x: unknown): x is HTMLVideoElement {
+  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
+}
+
+function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
+  if (options.indices) return typeof options.indices === 'function' ? options.indices(frameCount) : [...options.indices];
+  const t = options.segments ?? 8;
+  if (!Number.isInteger(t) || t < 1) throw new PPTSNError('invalid-argument', `segments must be a positive integer (got ${t}).`);
+  return testModeIndices(frameCount, t);
+}
+
+/**
+ * Reads the sampled frames of `source` as RGBA. Throws PPTSNError: 'unsupported-source', 'video-too-short'
+ * (empty file, no video track), 'decode-failed' (truncated/corrupt), 'cross-origin', 'network', 'aborted',
+ * 'invalid-argument'.
+ */
+export async function readFrames(source: FrameSource, options: ReadFramesOptions = {}): Promise<FrameReadResult> {
+  const { signal } = options;
+  const path = options.path ?? 'auto';
+  throwIfAborted(signal);
+  if (isVideoElement(source)) return readElementSource(source, options);
+  if (!(source instanceof Blob) && typeof source !== 'string' && !(source instanceof URL)) {
+    throw new PPTSNError('unsupported-source', 'readFrames accepts a File, Blob, URL (string or URL) or HTMLVideoElement.');
+  }
+  if (path === 'element') {
+    // Forced element path: still take L, fps and timestamps from the container when it can be demuxed.
+    const demuxed = await openVideo(source, { signal }).catch((e) => {
+      if (e instanceof PPTSNError && e.code === 'aborted') throw e;
+      return null;
+    });
+    demuxed?.dispose();
+    return readViaNewElement(source, options, demuxed, null);
+  }
+
+  let video: DemuxedVideo | null = null;
+  let failure: PPTSNError;
+  try {
+    video = await openVideo(source, { signal });
+    if (await canDecodeTrack(video)) return await readDemuxed(video, options);
+    failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
+  } catch (e) {
+    if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source') throw e;
+    failure = e;
+  } finally {
+    video?.dispose();
+  }
+  // WebCodecs or mediabunny cannot: a <video> element might (main thread only).
+  if (path === 'webcodecs' || !hasDom()) throw failure;
+  return readViaNewElement(source, options, video, failure);
+}
+
+async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
+  const info = video.info;
+  const indices = pickIndices(options, info.frameCount);
+  const pixels = await decodeFrames(video, indices, { signal: options.signal, conversion: options.conversion });
+  const seen = new Set<number>();
+  const frames = indices.map((i) => {
+    const px = pixels.get(i)!;
+    if (!seen.has(i)) { seen.add(i); return px; }
+    return { ...px, data: px.data.slice() };
+  });
+  return {
+    frameIndices: indices,
+    timestamps: indices.map((i) => info.frames[i]!.timestamp),
+    frameCount: info.frameCount,
+    fps: info.fps,
+    width: frames[0]?.width ?? info.width,
+    height: frames[0]?.height ?? info.height,
+    frames,
+    path: 'webcodecs',
+    container: info.container,
+    codec: info.codecString ?? info.codec,
+    measured: false,
+  };
+}
+
+/** A <video> given by the caller: WebCodecs on its fetchable src when possible ('auto'), else seeking. */
+async function readElementSource(el: HTMLVideoElement, options: ReadFramesOptions): Promise<FrameReadResult> {
+  const { signal } = options;
+  await whenMetadata(el, { signal });
+  const src = el.currentSrc || el.src;
+  let video: DemuxedVideo | null = null;
+  if (src && !el.srcObject) {
+    try {
+      video = await openVideo(src, { signal });
+    } catch (e) {
+      // Not fetchable (cross-origin without CORS, …) or not demuxable: the element path measures what it needs.
+      if (e instanceof PPTSNError && e.code === 'aborted') throw e;
+    }
+  }
+  try {
+    if (video && options.path !== 'element' && (await canDecodeTrack(video))) return await readDemuxed(video, options);
+    if (options.path === 'webcodecs') {
+      throw video
+        ? unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec)
+        : new PPTSNError('unsupported-source', `The <video> source ${src || '(srcObject)'} cannot be demuxed for WebCodecs.`);
+    }
+    const info: ElementStreamInfo | null = video ? elementInfoFromTrack(video.info) : null;
+    const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal, conversion: options.conversion });
+    return { ...r, path: 'element', container: video?.info.container ?? null, codec: video ? (video.info.codecString ?? video.info.codec) : null };
+  } finally {
+    video?.dispose();
+  }
+}
+
+/** Plays a Blob/URL in a detached <video> and seeks it; `failure` is rethrown (it names the codec) if that fails too. */
+async function readViaNewElement(source: Blob | string | URL, options: ReadFramesOptions, demuxed: DemuxedVideo | null, failure: PPTSNError | null): Promise<FrameReadResult> {
+  if (!hasDom()) throw failure ?? new PPTSNError('unsupported-source', 'The <video> element path needs the main thread (no DOM in a worker).');
+  const objectUrl = source instanceof Blob ? URL.createObjectURL(source) : null;
+  const el = document.createElement('video');
+  el.muted = true;
+  el.preload = 'auto';
+  el.playsInline = true;
+  if (typeof source !== 'object' || source instanceof URL) el.crossOrigin = 'anonymous';
+  el.src = objectUrl ?? String(source);
+  try {
+    try {
+      await whenMetadata(el, { signal: options.signal, timeoutMs: 10000 });
+    } catch (e) {
+      if (e instanceof PPTSNError && e.code === 'aborted') throw e;
+      if (failure) throw failure;
+      const sniffed = await sniffContainer(source, options.signal).catch(() => null);
+      throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
+    }
+    const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
+    const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });
+    return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null };
+  } finally {
+    el.removeAttribute('src');
+    el.load();
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+  }
+}

@@ -1,0 +1,74 @@
+/** Small async helpers shared by the frame readers: abort and timeouts, so no call can hang. */
+import { PPTSNError } from '../core/errors.js';
+
+/** Throws PPTSNError('aborted') when the signal has fired. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+export function abortError(signal?: AbortSignal): PPTSNError {
+  return new PPTSNError('aborted', 'Reading the video was aborted.', { cause: signal?.reason });
+}
+
+/** Resolves like `p`, or rejects with PPTSNError('aborted') as soon as `signal` fires (p keeps running). */
+export function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Resolves like `p`, or rejects with `onTimeout()` after `ms` milliseconds. */
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => { clearTimeout(t); resolve(v); },
+      (e) => { clearTimeout(t); reject(e); },
+    );
+  });
+}
+
+/** Waits for `event` on `target` (or rejects on `signal`/timeout). */
+export function once(target: EventTarget, event: string, options: { signal?: AbortSignal; timeoutMs?: number; onTimeout?: () => Error } = {}): Promise<Event> {
+  return new Promise<Event>((resolve, reject) => {
+    const cleanup = () => {
+      target.removeEventListener(event, onEvent);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+    const onEvent = (e: Event) => { cleanup(); resolve(e); };
+    const onAbort = () => { cleanup(); reject(abortError(options.signal)); };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (options.signal?.aborted) { reject(abortError(options.signal)); return; }
+    target.addEventListener(event, onEvent);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        cleanup();
+        reject(options.onTimeout?.() ?? new PPTSNError('internal', `Timed out waiting for '${event}'.`));
+      }, options.timeoutMs);
+    }
+  });
+}
+
+/**
+ * PaddleVideo's test/valid-mode segment sampler (SPEC §4, `valid_mode`/`select_left`), 0-based over the decoded
+ * frame count. Local copy so src/video does not wait on src/core/preprocess/sampler.ts; keep the two identical.
+ */
+export function testModeIndices(frameCount: number, segments: number): number[] {
+  const out: number[] = [];
+  if (frameCount > segments) {
+    const avg = frameCount / segments;
+    for (let x = 0; x < segments; x++) out.push(Math.floor(avg / 2 + avg * x));
+  } else {
+    for (let x = 0; x < segments; x++) out.push(0);
+  }
+  return out;
+}

@@ -1,0 +1,262 @@
+/**
+ * src/video in Chromium: every browser source path returns exactly PaddleVideo's test-mode frame indices, and the
+ * returned pixels are those frames (indexed test videos); colour against ffmpeg's BT.601 rgb24; typed errors.
+ * Generated videos go to test/.cache/frames/ (gitignored) so the Vite server (repo root) serves them.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { createReadStream, mkdirSync, statSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { makeIndexedVideo, readFrameIndex, type VideoSpec } from '../helpers/videos.js';
+import { testModeIndices } from '../../src/video/util.js';
+
+const CACHE = join(ROOT, 'test/.cache/frames');
+const EXAMPLE_MP4 = '/test/fixtures/media/example.mp4';
+const EXAMPLE_AVI = '/test/fixtures/media/example.avi';
+
+let env: BrowserEnv;
+let page: Page;
+let second: Server;
+let secondOrigin: string;
+
+interface FrameOut { width: number; height: number; channels: number; length: number; data: string }
+interface Summary {
+  frameIndices: number[]; timestamps: number[]; frameCount: number; fps: number; width: number; height: number;
+  path: string; container: string | null; codec: string | null; measured: boolean; frames: FrameOut[];
+}
+type CallResult = { ok: true; ms: number; result: Summary } | { ok: false; ms: number; code: string; message: string };
+
+function urlOf(file: string): string {
+  return '/' + relative(ROOT, file).split('\\').join('/');
+}
+
+async function call(c: Record<string, unknown>): Promise<CallResult> {
+  return page.evaluate((arg) => (window as unknown as { framesTest: { call(c: unknown): Promise<CallResult> } }).framesTest.call(arg), c);
+}
+
+function expectOk(r: CallResult, what: string): Summary {
+  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
+  return r.result;
+}
+
+function indicesFromPixels(s: Summary): number[] {
+  return s.frames.map((f) => readFrameIndex(Buffer.from(f.data, 'base64'), f.width, f.height, 4));
+}
+
+const VIDEOS: (VideoSpec & { segments: number[] })[] = [
+  { codec: 'h264', container: 'mp4', frames: 131, width: 160, height: 120, fps: 25, segments: [25, 8] },
+  { codec: 'h264', container: 'mp4', frames: 5, width: 98, height: 62, fps: 12, segments: [8] }, // L ≤ T: all zeros
+  { codec: 'av1', container: 'mp4', frames: 47, width: 97, height: 61, fps: 30, segments: [8] },
+  { codec: 'vp8', container: 'webm', frames: 40, width: 97, height: 61, fps: 12, segments: [8] },
+  { codec: 'vp9', container: 'webm', frames: 50, width: 90, height: 160, fps: 30, segments: [25] }, // portrait
+];
+
+const files = new Map<VideoSpec, string>();
+
+before(async () => {
+  mkdirSync(CACHE, { recursive: true });
+  for (const v of VIDEOS) files.set(v, makeIndexedVideo(CACHE, v));
+  env = await startBrowserEnv();
+  ({ page } = await env.open('/test/browser/pages/frames.html'));
+  await page.waitForFunction(() => document.title === 'ready', null, { timeout: 60000 });
+  // A second origin without CORS headers (but with CORP, so the COEP page may embed it as a tainted <video>).
+  second = createServer((req, res) => {
+    const file = join(ROOT, decodeURIComponent((req.url ?? '/').split('?')[0]!));
+    if (!file.startsWith(ROOT) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    const size = statSync(file).size;
+    const headers = { 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Cross-Origin-Resource-Policy': 'cross-origin' };
+    const m = /bytes=(\d*)-(\d*)/.exec(req.headers.range ?? '');
+    if (m) {
+      const start = m[1] ? Number(m[1]) : 0;
+      const end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
+      createReadStream(file, { start, end }).pipe(res);
+    } else {
+      res.writeHead(200, { ...headers, 'Content-Length': size });
+      createReadStream(file).pipe(res);
+    }
+  });
+  await new Promise<void>((r) => second.listen(0, '127.0.0.1', r));
+  const addr = second.address();
+  secondOrigin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+
+after(async () => {
+  await env?.close();
+  second?.close();
+});
+
+for (const v of VIDEOS) {
+  const name = `${v.codec}/${v.container} ${v.width}x${v.height} ${v.fps}fps ${v.frames}f`;
+  test(`exact test-mode frames: ${name}`, async () => {
+    const url = urlOf(files.get(v)!);
+    const calls: [string, Record<string, unknown>][] = [];
+    for (const T of v.segments) {
+      calls.push([`blob T=${T}`, { kind: 'blob', url, options: { segments: T } }]);
+      calls.push([`url T=${T}`, { kind: 'url', url, options: { segments: T } }]);
+    }
+    const T0 = v.segments[0]!;
+    calls.push([`file T=${T0}`, { kind: 'file', url, options: { segments: T0 } }]);
+    calls.push([`element(auto) T=${T0}`, { kind: 'element', url, options: { segments: T0 } }]);
+    calls.push([`element(seek) T=${T0}`, { kind: 'element', url, options: { segments: T0, path: 'element' } }]);
+    for (const [what, c] of calls) {
+      const s = expectOk(await call(c), `${name} ${what}`);
+      const T = (c.options as { segments: number }).segments;
+      const expected = testModeIndices(v.frames, T);
+      assert.equal(s.frameCount, v.frames, `${what}: frameCount`);
+      assert.ok(Math.abs(s.fps - v.fps) < 0.01, `${what}: fps ${s.fps}`);
+      assert.deepEqual(s.frameIndices, expected, `${what}: indices`);
+      assert.equal(s.width, v.width, `${what}: width`);
+      assert.equal(s.height, v.height, `${what}: height`);
+      assert.equal(s.frames.length, T);
+      for (const f of s.frames) assert.equal(f.length, v.width * v.height * 4);
+      assert.deepEqual(indicesFromPixels(s), expected, `${what}: pixels carry the wrong frames`);
+      for (let k = 0; k < T; k++) assert.ok(Math.abs(s.timestamps[k]! - expected[k]! / v.fps) < 0.5 / v.fps, `${what}: timestamp ${k}`);
+      const expectedPath = what.startsWith('element(seek)') ? 'element' : 'webcodecs';
+      assert.equal(s.path, expectedPath, `${what}: path`);
+    }
+  });
+}
+
+test('element path without demuxer info measures fps and frame count', async () => {
+  // What happens for a <video> whose src cannot be fetched (e.g. cross-origin with CORS on the media but not
+  // fetchable, or a MediaSource): fps from presented media times, L = round(duration · fps).
+  const v = VIDEOS[0]!;
+  const r = await page.evaluate(({ url, T }) =>
+    (window as unknown as { framesTest: { measured(u: string, t: number): Promise<CallResult> } }).framesTest.measured(url, T), { url: urlOf(files.get(v)!), T: 8 });
+  const s = expectOk(r, 'measured element');
+  assert.equal(s.measured, true);
+  assert.ok(Math.abs(s.fps - v.fps) < 0.01, `fps ${s.fps}`);
+  assert.ok(Math.abs(s.frameCount - v.frames) <= 1, `frameCount ${s.frameCount}`);
+  const expected = testModeIndices(s.frameCount, 8);
+  assert.deepEqual(s.frameIndices, expected);
+  assert.deepEqual(indicesFromPixels(s), expected);
+});
+
+test('colour: WebCodecs frames of example.mp4 vs ffmpeg rgb24 (BT.601)', async () => {
+  const T = 25;
+  const indices = testModeIndices(131, T);
+  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  const ref = spawnSync('ffmpeg', ['-v', 'error', '-i', join(ROOT, EXAMPLE_MP4), '-vf', `select=${select}`, '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 28 });
+  assert.equal(ref.status, 0, ref.stderr?.toString());
+  const W = 320, H = 240;
+  assert.equal(ref.stdout.length, W * H * 3 * T);
+  const report: Record<string, unknown> = {};
+  let yuvMean = Infinity;
+  for (const conversion of ['yuv', 'copyTo', 'canvas'] as const) {
+    const out = await page.evaluate(({ url, indices, conversion }) =>
+      (window as unknown as { framesTest: { decodeWith(u: string, i: number[], c: string): Promise<{ colorSpace: unknown; frames: string[] }> } })
+        .framesTest.decodeWith(url, indices, conversion), { url: EXAMPLE_MP4, indices, conversion });
+    const sum = [0, 0, 0];
+    const max = [0, 0, 0];
+    for (let k = 0; k < T; k++) {
+      const rgba = Buffer.from(out.frames[k]!, 'base64');
+      assert.equal(rgba.length, W * H * 4);
+      for (let p = 0; p < W * H; p++) {
+        for (let c = 0; c < 3; c++) {
+          const d = Math.abs(rgba[p * 4 + c]! - ref.stdout[(k * W * H + p) * 3 + c]!);
+          sum[c]! += d;
+          if (d > max[c]!) max[c] = d;
+        }
+      }
+    }
+    const mean = sum.map((s) => +(s / (W * H * T)).toFixed(3));
+    report[conversion] = { meanRGB: mean, maxRGB: max };
+    if (conversion === 'yuv') yuvMean = Math.max(...mean);
+  }
+  console.log('colour vs ffmpeg rgb24 (example.mp4, 25 frames):', JSON.stringify(report));
+  assert.ok(yuvMean <= 2, `default conversion mean error ${yuvMean} > 2 levels`);
+});
+
+test('colour: <video> seeking path of example.mp4 vs ffmpeg', async () => {
+  const T = 8;
+  const indices = testModeIndices(131, T);
+  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  const ref = spawnSync('ffmpeg', ['-v', 'error', '-i', join(ROOT, EXAMPLE_MP4), '-vf', `select=${select}`, '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const s = expectOk(await call({ kind: 'element', url: EXAMPLE_MP4, options: { segments: T, path: 'element' } }), 'element example.mp4');
+  assert.deepEqual(s.frameIndices, indices);
+  const W = 320, H = 240;
+  const sum = [0, 0, 0];
+  const max = [0, 0, 0];
+  for (let k = 0; k < T; k++) {
+    const rgba = Buffer.from(s.frames[k]!.data, 'base64');
+    for (let p = 0; p < W * H; p++) {
+      for (let c = 0; c < 3; c++) {
+        const d = Math.abs(rgba[p * 4 + c]! - ref.stdout[(k * W * H + p) * 3 + c]!);
+        sum[c]! += d;
+        if (d > max[c]!) max[c] = d;
+      }
+    }
+  }
+  const mean = sum.map((x) => +(x / (W * H * T)).toFixed(3));
+  console.log('colour vs ffmpeg rgb24 (example.mp4, <video> seeking, 8 frames):', JSON.stringify({ meanRGB: mean, maxRGB: max }));
+  // Exact frames: a wrong frame would give tens of levels of mean error on this moving clip.
+  assert.ok(Math.max(...mean) <= 3, `element path mean error ${mean}`);
+});
+
+test('errors: AVI → unsupported-source naming container and codec', async () => {
+  for (const kind of ['blob', 'url'] as const) {
+    const r = await call({ kind, url: EXAMPLE_AVI, options: { segments: 8 } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.code, 'unsupported-source', r.message);
+    assert.match(r.message, /AVI/);
+    assert.match(r.message, /MPEG-4 Part 2/);
+    assert.match(r.message, /ffmpeg -i/);
+  }
+});
+
+test('errors: empty file, truncated MP4, audio-only', async () => {
+  const empty = await page.evaluate(async () => {
+    const { readFrames } = await import('/src/video/frames.ts' as string);
+    try { await readFrames(new File([], 'empty.mp4')); return 'no error'; } catch (e) { return (e as { code: string }).code; }
+  });
+  assert.equal(empty, 'video-too-short');
+
+  const h264 = urlOf(files.get(VIDEOS[0]!)!);
+  const trunc = await call({ kind: 'blob', url: h264, truncate: 0.5, options: { segments: 25 } });
+  assert.equal(trunc.ok, false);
+  if (!trunc.ok) assert.equal(trunc.code, 'decode-failed', trunc.message);
+  // Only the header: no moov/mdat.
+  const head = await call({ kind: 'blob', url: h264, truncate: 0.01, options: { segments: 8 } });
+  assert.equal(head.ok, false);
+  if (!head.ok) assert.ok(['decode-failed', 'video-too-short'].includes(head.code), `${head.code}: ${head.message}`);
+
+  const audio = join(CACHE, 'audio_only.m4a');
+  if (!existsSync(audio)) {
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audio]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+  }
+  const a = await call({ kind: 'blob', url: urlOf(audio), options: { segments: 8 } });
+  assert.equal(a.ok, false);
+  if (!a.ok) { assert.equal(a.code, 'video-too-short', a.message); assert.match(a.message, /no video track/); }
+});
+
+test('errors: cross-origin <video> / URL without CORS → cross-origin', async () => {
+  const url = secondOrigin + EXAMPLE_MP4;
+  const el = await call({ kind: 'element', url, options: { segments: 8 } });
+  assert.equal(el.ok, false);
+  if (!el.ok) { assert.equal(el.code, 'cross-origin', el.message); assert.match(el.message, /crossOrigin/); }
+  const u = await call({ kind: 'url', url, options: { segments: 8 } });
+  assert.equal(u.ok, false);
+  if (!u.ok) assert.equal(u.code, 'cross-origin', u.message);
+});
+
+test('abort: pre-aborted and mid-decode calls reject with aborted fast', async () => {
+  const pre = await call({ kind: 'blob', url: EXAMPLE_MP4, abortAfterMs: 0, options: { segments: 25 } });
+  assert.equal(pre.ok, false);
+  if (!pre.ok) assert.equal(pre.code, 'aborted');
+  for (const [kind, after] of [['blob', 30], ['url', 5], ['element', 60]] as const) {
+    const t0 = Date.now();
+    const r = await call({ kind, url: EXAMPLE_MP4, abortAfterMs: after, options: { segments: 25, ...(kind === 'element' ? { path: 'element' } : {}) } });
+    const took = Date.now() - t0;
+    assert.equal(r.ok, false, `${kind}: finished before the abort (${r.ms} ms)`);
+    if (!r.ok) assert.equal(r.code, 'aborted', `${kind}: ${r.message}`);
+    assert.ok(r.ms < after + 500, `${kind}: took ${r.ms} ms to abort`);
+    assert.ok(took < 5000);
+  }
+});

@@ -1,0 +1,105 @@
+/**
+ * Test page for src/video: exposes `window.framesTest` so test/browser/frames.test.ts can call readFrames on each
+ * kind of source and get back plain, serialisable results (pixels as base64 RGBA).
+ */
+import { readFrames, type FrameReadResult, type ReadFramesOptions } from '../../../src/video/frames.js';
+import { decodeFrames } from '../../../src/video/decoder.js';
+import { openVideo } from '../../../src/video/demux.js';
+import { readFramesFromElement } from '../../../src/video/element.js';
+import { testModeIndices } from '../../../src/video/util.js';
+import { isPPTSNError } from '../../../src/core/errors.js';
+
+type Kind = 'blob' | 'file' | 'url' | 'element';
+interface Call {
+  kind: Kind;
+  url: string;
+  options?: Omit<ReadFramesOptions, 'signal' | 'indices'> & { indices?: number[] };
+  /** For 'element': set crossOrigin='anonymous'. */
+  crossOrigin?: boolean;
+  /** Abort after this many ms (0 = before the call). */
+  abortAfterMs?: number;
+  /** Return pixels (base64). */
+  pixels?: boolean;
+  /** For 'blob'/'file': keep only the first `truncate` fraction of the bytes. */
+  truncate?: number;
+}
+
+function b64(data: Uint8ClampedArray): string {
+  let s = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < data.length; i += chunk) s += String.fromCharCode(...data.subarray(i, i + chunk));
+  return btoa(s);
+}
+
+function summarize(r: FrameReadResult, pixels: boolean) {
+  return {
+    frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, fps: r.fps,
+    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured,
+    frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? b64(f.data) : '' })),
+  };
+}
+
+async function call(c: Call) {
+  const ctrl = new AbortController();
+  if (c.abortAfterMs === 0) ctrl.abort();
+  else if (c.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), c.abortAfterMs);
+  const t0 = performance.now();
+  let el: HTMLVideoElement | null = null;
+  try {
+    let source: Blob | File | string | HTMLVideoElement;
+    if (c.kind === 'url') source = new URL(c.url, location.href).href;
+    else if (c.kind === 'element') {
+      el = document.createElement('video');
+      el.muted = true;
+      el.preload = 'auto';
+      if (c.crossOrigin) el.crossOrigin = 'anonymous';
+      el.src = c.url;
+      document.body.append(el);
+      source = el;
+    } else {
+      let blob = await (await fetch(c.url)).blob();
+      if (c.truncate !== undefined) blob = blob.slice(0, Math.floor(blob.size * c.truncate), blob.type);
+      source = c.kind === 'file' ? new File([blob], c.url.split('/').pop()!, { type: blob.type }) : blob;
+    }
+    const r = await readFrames(source, { ...c.options, signal: ctrl.signal });
+    return { ok: true as const, ms: performance.now() - t0, result: summarize(r, c.pixels ?? true) };
+  } catch (e) {
+    const ms = performance.now() - t0;
+    if (isPPTSNError(e)) return { ok: false as const, ms, code: e.code, message: e.message };
+    return { ok: false as const, ms, code: 'not-pptsn', message: String(e) + ((e as Error)?.stack ?? '') };
+  } finally {
+    el?.remove();
+  }
+}
+
+/** Colour: decode frames via WebCodecs with a given conversion and return pixels. */
+async function decodeWith(url: string, indices: number[], conversion: 'yuv' | 'copyTo' | 'canvas') {
+  const video = await openVideo(new URL(url, location.href).href);
+  try {
+    const m = await decodeFrames(video, indices, { conversion });
+    return { colorSpace: video.info.colorSpace, frames: indices.map((i) => b64(m.get(i)!.data)) };
+  } finally {
+    video.dispose();
+  }
+}
+
+/** The element path with no demuxer info: fps and frame count are measured. */
+async function measured(url: string, T: number) {
+  const el = document.createElement('video');
+  el.muted = true;
+  el.preload = 'auto';
+  el.src = url;
+  document.body.append(el);
+  const t0 = performance.now();
+  try {
+    const r = await readFramesFromElement(el, { indices: (n) => testModeIndices(n, T) });
+    return { ok: true as const, ms: performance.now() - t0, result: summarize({ ...r, path: 'element', container: null, codec: null }, true) };
+  } catch (e) {
+    return { ok: false as const, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-pptsn', message: String(e) };
+  } finally {
+    el.remove();
+  }
+}
+
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured };
+document.title = 'ready';
