@@ -1,3 +1,29 @@
+/**
+ * pptsn-web: PaddleVideo's PP-TSN video classifier in the browser. `PPTSN.load` starts a Web Worker running
+ * TensorFlow.js (WebGPU, WebGL, WASM or CPU) and returns a model whose `classify` takes a File, Blob, URL or
+ * `<video>`. Errors are `PPTSNError`s with a `code`.
+ */
+export { PPTSN } from './api/pptsn.js';
+export type {
+  BackendChoice,
+  BackendName,
+  BackendReportEntry,
+  CachedModel,
+  ClassifyOptions,
+  ClassifyResult,
+  CropMode,
+  LoadOptions,
+  LoadProgress,
+  MemoryInfo,
+  ModelInfo,
+  ModelSource,
+  Prediction,
+  PreprocessResult,
+  PresetName,
+  Timings,
+  VideoSource,
+  WasmPaths,
+} from './api/types.js';
 export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js';
 export { archSpec, paramSpecs, DEPTHS, type Depth, type ArchSpec } from './core/model/arch.js';
 export type { StateDict, ParamArray } from './core/stateDict.js';

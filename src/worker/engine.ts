@@ -1,0 +1,356 @@
+/**
+ * The engine: the object the worker exposes through comlink. It owns everything tfjs in the page — the backend,
+ * the model's weights, every tensor of every call — so the main thread never runs a kernel and never blocks.
+ *
+ * A call (classify/preprocess) is decoded in the scheduler's decode lane and computed in its compute lane (see
+ * queue.ts), so the next call's decoding overlaps this call's inference. Inference runs in chunks of
+ * `chunkSize` images: each chunk is preprocessed, run through the backbone, and only its pooled features ([n, F])
+ * are kept, so the accurate preset's 250 images never need all their activations at once; the head then runs on
+ * the T·C features exactly as PaddleVideo does. Between chunks the engine awaits the chunk's features, which both
+ * bounds queued GPU work and lets a `cancel` message in, so an abort stops work at the next chunk boundary.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError, isPPTSNError } from '../core/errors.js';
+import type { FramePixels } from '../core/frames.js';
+import { Recognizer } from '../core/model/recognizer.js';
+import { parameterCounts } from '../core/model/arch.js';
+import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
+import { resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
+import type { StateDict } from '../core/stateDict.js';
+import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult, Prediction } from '../api/types.js';
+import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
+import { toPPTSNError } from './errorTransport.js';
+import { loadModel, type LoadedModel } from './modelLoader.js';
+import { CallScheduler } from './queue.js';
+import type { EngineApi, EngineCallOptions, EngineClassifyResult, EngineInit, EngineProgress, EngineReady, EngineVideo } from './protocol.js';
+
+/** Frames of a video as the frame readers return them. */
+export interface DecodedVideo {
+  frameIndices: number[];
+  timestamps: number[];
+  frames: FramePixels[];
+}
+
+/** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
+export type FrameReader = (source: Blob | string, options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal }) => Promise<DecodedVideo>;
+
+interface Call {
+  controller: AbortController;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i]! /= sum;
+  return out;
+}
+
+function topK(probabilities: Float32Array, labels: readonly string[], k: number): Prediction[] {
+  const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
+  return order.slice(0, Math.max(0, Math.min(k, order.length))).map((index) => ({ index, label: labels[index] ?? `class_${index}`, score: probabilities[index]! }));
+}
+
+export class Engine implements EngineApi {
+  private model: LoadedModel | null = null;
+  private recognizer: Recognizer | null = null;
+  private backend: BackendName = 'cpu';
+  private report: BackendReportEntry[] = [];
+  private chunkSize = 1;
+  private fixedChunkSize: number | undefined;
+  private warmupEnabled = true;
+  private deviceLost: string | null = null;
+  private readonly failedBackends: BackendName[] = [];
+  private readonly calls = new Map<number, Call>();
+  private readonly scheduler = new CallScheduler();
+
+  constructor(private readonly readFrames: FrameReader) {}
+
+  async init(init: EngineInit, onProgress?: EngineProgress): Promise<EngineReady> {
+    try {
+      if (this.model) throw new PPTSNError('invalid-argument', 'this engine already holds a model; create a new one');
+      configureWasm(init.wasmPaths);
+      // Choose the backend before fetching: a page with no usable backend fails fast, before megabytes download.
+      const sel = await selectBackend(init.backend);
+      this.backend = sel.backend;
+      this.report = sel.report;
+      this.fixedChunkSize = init.chunkSize;
+      if (init.chunkSize !== undefined && !(Number.isInteger(init.chunkSize) && init.chunkSize >= 1)) {
+        throw new PPTSNError('invalid-argument', `chunkSize must be a positive integer, got ${String(init.chunkSize)}`);
+      }
+      this.warmupEnabled = init.warmup;
+      this.model = await loadModel(init, onProgress);
+      await this.buildRecognizer(onProgress);
+      onProgress?.({ phase: 'ready', loaded: 1, total: 1 });
+      return this.ready();
+    } catch (e) {
+      this.release();
+      throw toPPTSNError(e, 'loading the model failed');
+    }
+  }
+
+  private ready(): EngineReady {
+    const m = this.model!;
+    const counts = parameterCounts(this.recognizer!.arch);
+    const info: ModelInfo = {
+      depth: m.depth,
+      classes: m.numClasses,
+      parameters: counts.trainable + counts.bnStatistics,
+      dtype: 'float32',
+      source: { ...m.source },
+    };
+    return { backend: this.backend, backendReport: this.report.map((r) => ({ ...r })), labels: [...m.labels], info, chunkSize: this.chunkSize };
+  }
+
+  /** Uploads the weights to the active backend and compiles its programs. */
+  private async buildRecognizer(onProgress?: EngineProgress): Promise<void> {
+    const m = this.model!;
+    onProgress?.({ phase: 'upload', loaded: 0, total: 1 });
+    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses } as Parameters<typeof Recognizer.fromStateDict>[1]);
+    onProgress?.({ phase: 'upload', loaded: 1, total: 1 });
+    this.chunkSize = this.fixedChunkSize ?? defaultChunkSize(this.backend);
+    this.deviceLost = null;
+    watchDeviceLoss((reason) => {
+      this.deviceLost = reason;
+    });
+    if (this.warmupEnabled) {
+      onProgress?.({ phase: 'warmup', loaded: 0, total: 1 });
+      await this.warmup();
+      onProgress?.({ phase: 'warmup', loaded: 1, total: 1 });
+    }
+  }
+
+  /**
+   * Runs one 224×224 image through preprocessing, the backbone and the head, so every shader a call needs is
+   * compiled before the first call (WebGL compiles shape-independent programs: see backends.ts). On wasm/cpu it
+   * still pages the weights in. One image, not a whole chunk, to keep loading fast on slow devices.
+   */
+  private async warmup(): Promise<void> {
+    const rec = this.recognizer!;
+    const frame: FramePixels = { width: 320, height: 240, channels: 4, data: new Uint8ClampedArray(320 * 240 * 4) };
+    // The accurate preset's extra kernels (fixed-ratio resize, flips, concat) are cheap: compile them too.
+    const ten = preprocessFrames([frame], 'accurate');
+    await ten.input.data();
+    ten.input.dispose();
+    const pre = preprocessFrames([frame], 'fast');
+    try {
+      const logits = tf.tidy(() => {
+        const f = rec.features(pre.input);
+        return rec.head(tf.reshape(f, [1, f.shape[0], f.shape[1]]) as tf.Tensor3D);
+      });
+      await logits.data();
+      logits.dispose();
+    } finally {
+      pre.input.dispose();
+    }
+  }
+
+  /** Starts a call: registers its AbortController under the caller's id. */
+  private begin(id: number): AbortSignal {
+    if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
+    if (this.calls.has(id)) throw new PPTSNError('invalid-argument', `call id ${id} is already in use`);
+    const controller = new AbortController();
+    this.calls.set(id, { controller });
+    return controller.signal;
+  }
+
+  private static checkAborted(signal: AbortSignal): void {
+    if (signal.aborted) throw new PPTSNError('aborted', 'the call was aborted');
+  }
+
+  /** Aborts call `id` (queued or running); a no-op for unknown or finished calls. */
+  cancel(id: number): void {
+    this.calls.get(id)?.controller.abort();
+  }
+
+  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal): Promise<DecodedVideo & { decodeMs: number }> {
+    Engine.checkAborted(signal);
+    const t0 = now();
+    if (video.kind === 'frames') {
+      if (video.frames.length !== config.segments) {
+        throw new PPTSNError('invalid-argument', `got ${video.frames.length} frames for ${config.segments} segments`);
+      }
+      return { ...video, decodeMs: 0 };
+    }
+    const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal });
+    Engine.checkAborted(signal);
+    return { ...decoded, decodeMs: now() - t0 };
+  }
+
+  async classify(id: number, video: EngineVideo, options: EngineCallOptions): Promise<EngineClassifyResult> {
+    const t0 = now();
+    const signal = this.begin(id);
+    try {
+      const config = resolvePreprocessOptions(options.preprocess);
+      const topk = options.topK;
+      if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
+      return await this.scheduler.run(
+        () => this.decode(video, config, signal),
+        async (decoded) => {
+          Engine.checkAborted(signal);
+          let run;
+          try {
+            run = await this.infer(decoded.frames, config, signal);
+          } catch (e) {
+            // A lost WebGPU device: move to the next backend and retry this call once.
+            if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
+            if (signal.aborted) throw e;
+            await this.recoverFromDeviceLoss();
+            run = await this.infer(decoded.frames, config, signal);
+          }
+          const probabilities = softmax(run.logits);
+          const m = this.model!;
+          return {
+            top: topK(probabilities, m.labels, topk),
+            logits: run.logits,
+            probabilities,
+            frameIndices: decoded.frameIndices,
+            timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
+            backend: this.backend,
+            backendReport: this.report.map((r) => ({ ...r })),
+          };
+        },
+      );
+    } catch (e) {
+      throw toPPTSNError(e, 'classify failed');
+    } finally {
+      this.calls.delete(id);
+    }
+  }
+
+  /**
+   * The chunked forward pass. Frames are grouped so a group's T'·C images fit one chunk; the mean over all T·C
+   * features does not depend on the order of images, and the head is given them in PaddleVideo's order anyway.
+   */
+  private async infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal): Promise<{ logits: Float32Array; preprocessMs: number; inferenceMs: number }> {
+    const rec = this.recognizer!;
+    const C = config.cropsPerFrame;
+    const T = frames.length;
+    const framesPerChunk = Math.max(1, Math.floor(this.chunkSize / C));
+    // features[c][t] for image (crop c, frame t): PaddleVideo's order is crop-major (n = c·T + t).
+    const parts: { start: number; count: number; features: tf.Tensor2D }[] = [];
+    let preprocessMs = 0;
+    let inferenceMs = 0;
+    try {
+      for (let start = 0; start < T; start += framesPerChunk) {
+        Engine.checkAborted(signal);
+        if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+        const group = frames.slice(start, start + framesPerChunk);
+        const t0 = now();
+        const pre = preprocessFrames(group, config);
+        const t1 = now();
+        let feats: tf.Tensor2D;
+        try {
+          // The group's images come crop-major: row c·count + t is crop c of the group's frame t.
+          feats = rec.features(pre.input);
+        } finally {
+          pre.input.dispose();
+        }
+        parts.push({ start, count: group.length, features: feats });
+        // The sync point: bounds queued GPU work to one chunk and lets `cancel` messages run.
+        await feats.data();
+        preprocessMs += t1 - t0;
+        inferenceMs += now() - t1;
+      }
+      Engine.checkAborted(signal);
+      const t2 = now();
+      const logits = tf.tidy(() => {
+        // Reassemble [T·C, F] in PaddleVideo's order: image c·T + t. Each part holds crop-major [C·count, F].
+        const perCrop: tf.Tensor2D[] = [];
+        for (let c = 0; c < C; c++) {
+          for (const p of parts) perCrop.push(tf.slice(p.features, [c * p.count, 0], [p.count, -1]));
+        }
+        const all = perCrop.length === 1 ? perCrop[0]! : tf.concat(perCrop, 0);
+        return rec.head(tf.reshape(all, [1, T * C, rec.arch.featureDim]) as tf.Tensor3D);
+      });
+      const data = (await logits.data()) as Float32Array;
+      logits.dispose();
+      inferenceMs += now() - t2;
+      return { logits: Float32Array.from(data), preprocessMs, inferenceMs };
+    } finally {
+      for (const p of parts) p.features.dispose();
+    }
+  }
+
+  async preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult> {
+    const signal = this.begin(id);
+    try {
+      const config = resolvePreprocessOptions(options.preprocess);
+      return await this.scheduler.run(
+        () => this.decode(video, config, signal),
+        async (decoded) => {
+          Engine.checkAborted(signal);
+          const pre = preprocessFrames(decoded.frames, config);
+          const paddle = toPaddleLayout(pre.input);
+          pre.input.dispose();
+          try {
+            const data = (await paddle.data()) as Float32Array;
+            return { frameIndices: decoded.frameIndices, timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
+          } finally {
+            paddle.dispose();
+          }
+        },
+      );
+    } catch (e) {
+      throw toPPTSNError(e, 'preprocess failed');
+    } finally {
+      this.calls.delete(id);
+    }
+  }
+
+  /**
+   * After a lost WebGPU device: drop the dead backend, start the next one in BACKEND_ORDER (the auto rules apply),
+   * rebuild the model there from the state dict still in memory, and warm it up.
+   */
+  private async recoverFromDeviceLoss(): Promise<void> {
+    const lost = this.backend;
+    this.failedBackends.push(lost);
+    try {
+      this.recognizer?.dispose();
+    } catch {
+      // The dead device's buffers may refuse to be destroyed; they die with the device.
+    }
+    this.recognizer = null;
+    try {
+      tf.removeBackend(lost);
+    } catch {
+      // Already gone.
+    }
+    const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(lost) + 1);
+    const sel = await selectBackend('auto', [...this.failedBackends, ...BACKEND_ORDER.filter((b) => !next.includes(b))]);
+    this.backend = sel.backend;
+    this.report = [{ backend: lost, status: 'failed', reason: `device lost during a call (${this.deviceLost ?? 'device-lost error'}); moved to ${sel.backend}` }, ...sel.report.filter((r) => r.backend !== lost)];
+    await this.buildRecognizer();
+  }
+
+  /** For tests: destroys the WebGPU device, as a driver reset would. */
+  loseDeviceForTesting(): boolean {
+    return destroyDeviceForTesting();
+  }
+
+  memory(): { numTensors: number; numBytes: number } {
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numBytes: m.numBytes };
+  }
+
+  private release(): void {
+    for (const c of this.calls.values()) c.controller.abort();
+    this.recognizer?.dispose();
+    this.recognizer = null;
+    this.model = null;
+  }
+
+  /** Frees the model and every tensor; the API terminates the worker right after. */
+  dispose(): void {
+    this.release();
+    tf.disposeVariables();
+  }
+}
+
+export type { StateDict };

@@ -1,0 +1,19 @@
+/**
+ * The worker entry: exposes an `Engine` through comlink. The API spawns it as a module worker with
+ * `new Worker(new URL('../worker/worker.js', import.meta.url), { type: 'module' })`, the pattern Vite and webpack
+ * bundle on their own. Frames of Blob/URL sources are read here (mediabunny + WebCodecs work in workers).
+ */
+import { expose } from 'comlink';
+import { sampleIndices } from '../core/preprocess/sampler.js';
+import { readFrames } from '../video/frames.js';
+import { Engine, type FrameReader } from './engine.js';
+import { installErrorTransport } from './errorTransport.js';
+
+installErrorTransport();
+
+const reader: FrameReader = async (source, { segments, sampling, signal }) => {
+  const r = await readFrames(source, { indices: (frameCount: number) => sampleIndices(sampling, frameCount, segments), signal, path: 'webcodecs' });
+  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames };
+};
+
+expose(new Engine(reader));

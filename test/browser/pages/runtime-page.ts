@@ -1,0 +1,106 @@
+/**
+ * Test page for the runtime (src/api + src/worker): exposes `window.rt` so test/browser/runtime.test.ts can load a
+ * model, run calls (with aborts, concurrency, <video> sources) and read back plain, serialisable results. A
+ * long-task observer records every main-thread task over 50 ms.
+ */
+import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
+
+type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
+
+const longTasks: number[] = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push(e.duration);
+  }).observe({ type: 'longtask', buffered: true });
+} catch {
+  // No long-task API: the test sees an empty list and reports it.
+}
+
+let model: PPTSN | null = null;
+const progress: LoadProgress[] = [];
+
+async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
+  const t0 = performance.now();
+  try {
+    const value = await f();
+    return { ok: true, ms: performance.now() - t0, value };
+  } catch (e) {
+    return { ok: false, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
+  }
+}
+
+interface SourceSpec {
+  kind: 'url' | 'blob' | 'element';
+  url: string;
+}
+
+async function sourceOf(s: SourceSpec): Promise<string | Blob | HTMLVideoElement> {
+  if (s.kind === 'url') return s.url;
+  if (s.kind === 'blob') return (await fetch(s.url)).blob();
+  const v = document.getElementById('v') as HTMLVideoElement;
+  if (!v.src.endsWith(s.url)) {
+    v.src = s.url;
+    await new Promise((r) => v.addEventListener('loadedmetadata', r, { once: true }));
+  }
+  return v;
+}
+
+function summarize(r: Awaited<ReturnType<PPTSN['classify']>>) {
+  return { ...r, logits: Array.from(r.logits), probabilities: Array.from(r.probabilities) };
+}
+
+const rt = {
+  longTasks,
+  progress,
+  async load(opts: Omit<LoadOptions, 'onProgress' | 'signal'> & { abortAfterMs?: number; modelFromUrlAsBlob?: string }) {
+    progress.length = 0;
+    return outcome(async () => {
+      const ctrl = new AbortController();
+      if (opts.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), opts.abortAfterMs);
+      const { abortAfterMs: _a, modelFromUrlAsBlob, ...rest } = opts;
+      const model_ = modelFromUrlAsBlob ? new File([await (await fetch(modelFromUrlAsBlob)).blob()], modelFromUrlAsBlob.split('/').pop()!) : rest.model;
+      await model?.dispose();
+      model = await PPTSN.load({ ...rest, model: model_, signal: ctrl.signal, onProgress: (p) => progress.push(p) });
+      return { backend: model.backend, backendReport: model.backendReport, labels: model.labels, info: model.info };
+    });
+  },
+  async classify(src: SourceSpec, opts: Omit<ClassifyOptions, 'signal'> & { abortAfterMs?: number } = {}) {
+    return outcome(async () => {
+      const ctrl = new AbortController();
+      if (opts.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), opts.abortAfterMs);
+      const { abortAfterMs: _a, ...rest } = opts;
+      return summarize(await model!.classify(await sourceOf(src), { ...rest, signal: ctrl.signal }));
+    });
+  },
+  /** n calls at once; returns each outcome. */
+  async concurrent(src: SourceSpec, opts: ClassifyOptions, n: number) {
+    const source = await sourceOf(src);
+    return Promise.all(Array.from({ length: n }, () => outcome(async () => summarize(await model!.classify(source, opts)))));
+  },
+  async preprocess(src: SourceSpec, opts: ClassifyOptions = {}) {
+    return outcome(async () => {
+      const r = await model!.preprocess(await sourceOf(src), opts);
+      // Base64 of the float32 bytes: compact to ship to Node.
+      const bytes = new Uint8Array(r.tensor.data.buffer, r.tensor.data.byteOffset, r.tensor.data.byteLength);
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: btoa(s) };
+    });
+  },
+  async memory() {
+    return model!.memory();
+  },
+  async loseDevice() {
+    // Test-only reach into the engine (not public API).
+    return (model as unknown as { engine: { loseDeviceForTesting(): Promise<boolean> } }).engine.loseDeviceForTesting();
+  },
+  async dispose() {
+    await model?.dispose();
+    model = null;
+  },
+  cachedModels: () => PPTSN.cachedModels(),
+  deleteCachedModel: (name: string) => PPTSN.deleteCachedModel(name),
+};
+
+(window as unknown as { rt: typeof rt }).rt = rt;
+document.title = 'ready';
