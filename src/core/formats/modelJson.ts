@@ -56,7 +56,10 @@ export interface ModelJson {
 
 /** A binary shard to store next to model.json. */
 export interface Shard {
+  /** File name, e.g. `group1-shard1of6.bin`. */
   name: string;
+  /** The same name as it appears in the manifest's `paths` (tfjs' term), relative to model.json. */
+  path: string;
   data: Uint8Array;
 }
 
@@ -143,7 +146,8 @@ export function writeModelJson(stateDict: StateDict, options: WriteModelJsonOpti
         partOffset = 0;
       }
     }
-    shards.push({ name: `group1-shard${s + 1}of${count}.bin`, data });
+    const name = `group1-shard${s + 1}of${count}.bin`;
+    shards.push({ name, path: name, data });
   }
   const modelJson: ModelJson = {
     format: 'pptsn-weights',
@@ -252,6 +256,11 @@ export interface LoadedModelJson {
   stateDict: StateDict;
   depth: Depth;
   numClasses: number;
+  /** `meta.labels` (one per class, or empty). */
+  labels: string[];
+  /** `meta.source`. */
+  source: WeightSource | null;
+  /** The whole `pptsn` block. */
   meta: PPTSNModelMeta;
 }
 
@@ -312,6 +321,6 @@ export async function readModelJson(json: unknown, fetchShard: FetchShard): Prom
   if (checked.depth !== meta.depth || checked.numClasses !== meta.numClasses) {
     invalid(`weights are ResNet${checked.depth}-vd/${checked.numClasses} classes but the pptsn block says ${meta.depth}/${meta.numClasses}`);
   }
-  return { ...checked, meta };
+  return { ...checked, labels: meta.labels, source: meta.source, meta };
 }
 
