@@ -4,7 +4,7 @@
  * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
  */
 import { PPTSNError } from '../errors.js';
-import { PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
+import { printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
 import { fortranToC, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
 import { checkStateDict, type CheckedStateDict } from './validate.js';
 
@@ -27,7 +27,24 @@ function invalid(message: string): never {
   throw new PPTSNError('model-invalid', message);
 }
 
-function arrayToTensor(key: string, a: PyNdArray): RawTensor {
+/**
+ * Bounds the float32 bytes conversion may produce. A pickle can point many arrays at one memoised buffer, so a
+ * small file could otherwise expand into gigabytes; a real file never shares buffers, and float16 (2 bytes → 4)
+ * is the largest legitimate growth.
+ */
+class Budget {
+  private left: number;
+  constructor(readonly fileBytes: number) {
+    this.left = 2 * fileBytes + 1024;
+  }
+  take(key: string, bytes: number): void {
+    if (bytes > this.left) invalid(`${key}: arrays declare more data than a ${this.fileBytes}-byte file holds (shared or repeated buffers)`);
+    this.left -= bytes;
+  }
+}
+
+function arrayToTensor(fileKey: string, a: PyNdArray, budget: Budget): RawTensor {
+  const key = printable(fileKey.slice(0, 200));
   if (!a.shape || !a.dtype || !a.data) invalid(`${key}: numpy array without data (no BUILD state)`);
   const { kind, itemsize, littleEndian, str } = a.dtype;
   let dtype: StoredDtype;
@@ -36,6 +53,7 @@ function arrayToTensor(key: string, a: PyNdArray): RawTensor {
   else if (kind === 'f' && itemsize === 8) dtype = 'float64';
   else invalid(`${key}: unsupported dtype ${str} (weights must be float16, float32 or float64)`);
   const n = shapeSize(a.shape, key);
+  budget.take(key, n * 4);
   let data = toFloat32(a.data, dtype, littleEndian, n);
   if (a.fortran) data = fortranToC(data, a.shape);
   return { shape: [...a.shape], data, dtype };
@@ -69,9 +87,13 @@ function joinBigParams(tensors: Map<string, RawTensor>, info: PyValue): void {
     const n = shapeSize(shape, key);
     let total = 0;
     const parts: RawTensor[] = [];
+    const used = new Set<string>();
     for (const name of slices as string[]) {
       const part = tensors.get(name);
       if (!part) invalid(`${key}: slice ${name} listed in ${BIG_PARAM_KEY} is missing`);
+      // Each slice is used once, so the joined array is never larger than the data the file holds.
+      if (used.has(name)) invalid(`${key}: slice ${name} is listed twice in ${BIG_PARAM_KEY}`);
+      used.add(name);
       total += part.data.length;
       parts.push(part);
     }
@@ -98,13 +120,14 @@ export function readPdparamsRaw(bytes: Uint8Array): RawPdparams {
   const tensors = new Map<string, RawTensor>();
   let parameterNames: Map<string, string> | undefined;
   let bigInfo: PyValue | undefined;
+  const budget = new Budget(bytes.length);
   for (const [k, v] of root.map) {
-    if (typeof k !== 'string') invalid(`state dict key ${String(k)} is not a string`);
+    if (typeof k !== 'string') invalid(`state dict key ${printable(String(k).slice(0, 80))} is not a string`);
     if (k === NAME_TABLE_KEY) parameterNames = asStringMap(v, NAME_TABLE_KEY);
     else if (k === BIG_PARAM_KEY) bigInfo = v;
-    else if (v instanceof PyNdArray) tensors.set(k, arrayToTensor(k, v));
+    else if (v instanceof PyNdArray) tensors.set(k, arrayToTensor(k, v, budget));
     else if (typeof v === 'number') tensors.set(k, { shape: [], data: new Float32Array([v]), dtype: 'float64' });
-    else invalid(`${k}: expected a numpy array, found ${v === null ? 'None' : typeof v === 'object' ? v.constructor.name : typeof v}`);
+    else invalid(`${printable(k.slice(0, 200))}: expected a numpy array, found ${v === null ? 'None' : typeof v === 'object' ? v.constructor.name : typeof v}`);
   }
   if (bigInfo !== undefined) joinBigParams(tensors, bigInfo);
   return { tensors, parameterNames, protocol };

@@ -93,6 +93,11 @@ const REFUSED_OPCODES: Record<number, string> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Escapes control and non-ASCII characters of file-supplied text for messages. */
+export function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e…]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function describe(v: PyValue | undefined): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'None';
@@ -144,6 +149,8 @@ class Unpickler {
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PyValue>();
   private readonly view: DataView;
+  /** _codecs.encode results by text: a memoised string encoded many times must not be copied many times. */
+  private readonly encoded = new Map<string, Uint8Array>();
   /** Where the current opcode started, for messages. */
   private at = 0;
 
@@ -213,8 +220,9 @@ class Unpickler {
   }
   /** Newline-terminated text argument (GLOBAL), bounded so a missing newline cannot scan far. */
   private line(): string {
-    const end = this.bytes.indexOf(0x0a, this.pos);
-    if (end < 0 || end - this.pos > 256) this.fail('unterminated text argument');
+    const rel = this.bytes.subarray(this.pos, this.pos + 257).indexOf(0x0a);
+    if (rel < 0) this.fail('unterminated text argument');
+    const end = this.pos + rel;
     const s = this.latin1(this.bytes.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
@@ -253,7 +261,8 @@ class Unpickler {
     const full = `${module}.${name}`;
     const role = ALLOWED_GLOBALS[full];
     if (!role) {
-      const shown = full.length > 120 ? `${full.slice(0, 120)}…` : full;
+      // Names come from the file: shown escaped and cut, so a hostile name cannot garble a log or a UI.
+      const shown = printable(full.length > 120 ? `${full.slice(0, 120)}…` : full);
       throw new PPTSNError(
         'model-invalid',
         `refused pickle global ${shown}: a weight file may only reference numpy arrays, numpy dtypes/scalars, _codecs.encode and collections.OrderedDict; nothing in it is executed`,
@@ -300,16 +309,19 @@ class Unpickler {
         const [text, enc] = a;
         if (typeof text !== 'string') this.fail('_codecs.encode of a non-string');
         const e = typeof enc === 'string' ? enc.toLowerCase().replace(/_/g, '-') : 'utf-8';
+        // Only latin-1: it is what numpy's protocol-2 pickles use, and one encoding keeps the cache key the text.
         if (e === 'latin1' || e === 'latin-1' || e === 'iso-8859-1') {
+          const cached = this.encoded.get(text);
+          if (cached) return cached;
           const out = new Uint8Array(text.length);
           for (let i = 0; i < text.length; i++) {
             const c = text.charCodeAt(i);
             if (c > 0xff) this.fail('_codecs.encode: text is not latin-1');
             out[i] = c;
           }
+          this.encoded.set(text, out);
           return out;
         }
-        if (e === 'utf-8' || e === 'utf8') return new TextEncoder().encode(text);
         this.fail(`_codecs.encode with unsupported encoding '${String(enc).slice(0, 40)}'`);
       }
       case 'scalar': {
