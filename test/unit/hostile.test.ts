@@ -60,6 +60,11 @@ test('array state that does not add up is refused', () => {
   invalid(() => readPdparamsRaw(read('object_dtype_p4.pdparams')), /unsupported numpy dtype 'O8'|refused pickle global/);
 });
 
+test('one buffer referenced many times does not expand into many copies', () => {
+  invalid(() => readPdparamsRaw(read('shared_array_p4.pdparams')), /arrays declare more data than a \d+-byte file holds/);
+  invalid(() => readPdparamsRaw(read('split_dup_slice_p2.pdparams')), /slice w@@\.0 is listed twice/);
+});
+
 test('deep nesting, stack and memo floods stay bounded', () => {
   invalid(() => readPdparamsRaw(read('deep_marks.pdparams')), new RegExp(`more than ${PICKLE_LIMITS.maxMarks} nested MARKs`));
   // 20,000 nested lists are legal pickle: the VM never recurses, and the reader then says it is not a dict.
