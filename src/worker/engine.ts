@@ -38,6 +38,22 @@ interface Call {
   controller: AbortController;
 }
 
+/**
+ * Lets queued messages (a `cancel` from the main thread) run. Awaiting a tensor's data is not enough: on wasm and
+ * cpu it resolves as a microtask, and microtasks never give the message loop a turn. A MessageChannel round trip
+ * is a macrotask without setTimeout's 4 ms clamp.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
 function now(): number {
   return performance.now();
 }
@@ -244,19 +260,35 @@ export class Engine implements EngineApi {
         const group = frames.slice(start, start + framesPerChunk);
         const t0 = now();
         const pre = preprocessFrames(group, config);
-        const t1 = now();
-        let feats: tf.Tensor2D;
+        preprocessMs += now() - t0;
+        // The group's images come crop-major: row c·count + t is crop c of the group's frame t. With more crops
+        // per frame than a chunk holds (TenCrop on wasm), the group is run in several chunks.
+        const n = pre.input.shape[0];
+        const pieces: tf.Tensor2D[] = [];
         try {
-          // The group's images come crop-major: row c·count + t is crop c of the group's frame t.
-          feats = rec.features(pre.input);
+          for (let i = 0; i < n; i += this.chunkSize) {
+            if (i > 0) {
+              Engine.checkAborted(signal);
+              if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+            }
+            const t1 = now();
+            const size = Math.min(this.chunkSize, n - i);
+            const piece = tf.tidy(() => rec.features(size === n ? pre.input : tf.slice(pre.input, i, size)));
+            pieces.push(piece);
+            // The sync point: bounds queued GPU work to one chunk and lets `cancel` messages run.
+            await piece.data();
+            await yieldToEventLoop();
+            inferenceMs += now() - t1;
+          }
+        } catch (e) {
+          tf.dispose(pieces);
+          throw e;
         } finally {
           pre.input.dispose();
         }
+        const feats = pieces.length === 1 ? pieces[0]! : tf.concat(pieces, 0);
+        if (pieces.length > 1) tf.dispose(pieces);
         parts.push({ start, count: group.length, features: feats });
-        // The sync point: bounds queued GPU work to one chunk and lets `cancel` messages run.
-        await feats.data();
-        preprocessMs += t1 - t0;
-        inferenceMs += now() - t1;
       }
       Engine.checkAborted(signal);
       const t2 = now();

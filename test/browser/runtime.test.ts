@@ -80,6 +80,12 @@ async function nodeLogits(p: Page, opts: Record<string, unknown>): Promise<numbe
   return out;
 }
 
+/** Makes sure `p` holds the seeded model on wasm (each test can run alone with --test-name-pattern). */
+async function ensureWasm(p: Page): Promise<void> {
+  const current = await p.evaluate(() => (window as unknown as { rt: { current(): string | null } }).rt.current());
+  if (current !== 'wasm') ok(await rt<Outcome<Loaded>>(p, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS }), 'load wasm');
+}
+
 function maxAbsDiff(a: number[], b: number[]): number {
   assert.equal(a.length, b.length);
   return Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
@@ -128,3 +134,132 @@ test('wasm: classify example.mp4 = Node network on the same input; timings, labe
   const sum = r.probabilities.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sum - 1) < 1e-5);
 });
+
+test('wasm: 20 calls leave memory at its baseline; 10 concurrent calls all correct; no main-thread task > 50 ms', async () => {
+  await ensureWasm(page);
+  await rt(page, 'resetLongTasks');
+  const opts = { preset: 'fast', segments: 2 };
+  const first = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, opts), 'classify');
+  const base = await rt<{ numTensors: number; numBytes: number }>(page, 'memory');
+  for (let i = 0; i < 19; i++) ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 1 + (i % 3) }), `call ${i}`);
+  const after20 = await rt<{ numTensors: number; numBytes: number }>(page, 'memory');
+  assert.deepEqual(after20, base, 'tensor count and bytes back to baseline after 20 calls');
+  const t0 = Date.now();
+  const all = await rt<Outcome<Classified>[]>(page, 'concurrent', EXAMPLE, opts, 10);
+  console.log(`10 concurrent calls (2 images each) on wasm: ${Date.now() - t0} ms`);
+  for (const [i, r] of all.entries()) assert.deepEqual(ok(r, `concurrent ${i}`).logits, first.logits, `concurrent call ${i} returns the single call's logits`);
+  assert.deepEqual(await rt(page, 'memory'), base);
+  const long = await page.evaluate(() => (window as unknown as { rt: { longTasks: number[] } }).rt.longTasks);
+  console.log(`main-thread long tasks during 31 calls: ${long.length ? long.map((d) => d.toFixed(0)).join(', ') : 'none'}`);
+  assert.ok(long.every((d) => d <= 50), `main thread blocked for ${Math.max(...long)} ms`);
+});
+
+test('wasm: an aborted call rejects with "aborted" within a second and the next call works', async () => {
+  await ensureWasm(page);
+  const before = await rt<{ numTensors: number }>(page, 'memory');
+  // The accurate preset (250 images) runs for a minute on wasm: abort it mid-inference.
+  const aborted = await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'accurate', abortAfterMs: 1500 });
+  assert.equal(aborted.ok, false);
+  assert.equal(!aborted.ok && aborted.code, 'aborted');
+  console.log(`abort after 1500 ms rejected at ${aborted.ms.toFixed(0)} ms`);
+  assert.ok(aborted.ms < 2500, `rejected ${aborted.ms - 1500} ms after the abort`);
+  const t0 = Date.now();
+  const next = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 1 }), 'next call');
+  console.log(`next call after abort: ${Date.now() - t0} ms (waits for the aborted call's current chunk)`);
+  assert.equal(next.frameIndices.length, 1);
+  assert.deepEqual(await rt(page, 'memory'), await rt(page, 'memory'));
+  assert.equal((await rt<{ numTensors: number }>(page, 'memory')).numTensors, before.numTensors);
+  // Aborting before the call starts rejects at once.
+  const early = await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', abortAfterMs: 0 });
+  assert.equal(!early.ok && early.code, 'aborted');
+});
+
+test('typed errors cross the worker boundary with code and message', async () => {
+  await ensureWasm(page);
+  const avi = await rt<Outcome<Classified>>(page, 'classify', { kind: 'url', url: '/test/fixtures/media/example.avi' }, { preset: 'fast' });
+  assert.equal(!avi.ok && avi.code, 'unsupported-source', JSON.stringify(avi));
+  const bad = await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 0 });
+  assert.equal(!bad.ok && bad.code, 'invalid-argument', JSON.stringify(bad));
+  const missing = await rt<Outcome<Loaded>>(page, 'load', { model: '/test/.cache/runtime/nope/model.json', backend: 'wasm', wasmPaths: WASM_PATHS });
+  assert.equal(!missing.ok && missing.code, 'network', JSON.stringify(missing));
+  const garbage = await rt<Outcome<Loaded>>(page, 'load', { model: '/test/fixtures/media/example.mp4', backend: 'cpu' });
+  assert.equal(!garbage.ok && garbage.code, 'model-invalid', JSON.stringify(garbage));
+  const unknown = await rt<Outcome<Loaded>>(page, 'load', { model: 'no-such-cached-model', backend: 'cpu' });
+  assert.equal(!unknown.ok && unknown.code, 'invalid-argument', JSON.stringify(unknown));
+  console.log(`errors: ${[avi, bad, missing, garbage, unknown].map((r) => (!r.ok ? `${r.code}: ${r.message.slice(0, 90)}` : 'ok')).join(' | ')}`);
+});
+
+test('a .pdparams File is converted in the worker, cached under a name, and loads by name', async () => {
+  const conv = ok(await rt<Outcome<Loaded>>(page, 'load', { modelFromUrlAsBlob: PDPARAMS_URL, model: '', backend: 'wasm', wasmPaths: WASM_PATHS, name: 'seeded-converted', labels: LABELS }), 'convert');
+  assert.equal(conv.info.source.loadedFrom, 'converted');
+  assert.equal(conv.info.depth, 18);
+  const a = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 2 }), 'classify converted');
+  const byName = ok(await rt<Outcome<Loaded>>(page, 'load', { model: 'seeded-converted', backend: 'wasm', wasmPaths: WASM_PATHS }), 'load by name');
+  assert.equal(byName.info.source.loadedFrom, 'cache');
+  assert.deepEqual(byName.labels, LABELS);
+  const b = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 2 }), 'classify by name');
+  assert.deepEqual(b.logits, a.logits);
+  const names = (await rt<{ name: string }[]>(page, 'cachedModels')).map((m) => m.name);
+  assert.ok(names.includes('seeded-converted'), names.join(', '));
+  assert.equal(await rt(page, 'deleteCachedModel', 'seeded-converted'), true);
+});
+
+test('Cache Storage: a second page load fetches no model bytes', async () => {
+  const shardRequests: string[] = [];
+  env.server.middlewares.stack.unshift({
+    route: '',
+    handle: (req: { url?: string }, _res: unknown, next: () => void) => {
+      if (req.url?.includes('/test/.cache/runtime/seeded18/') && req.url.includes('.bin')) shardRequests.push(req.url);
+      next();
+    },
+  } as never);
+  // Two pages of one fresh browser context share its Cache Storage, like two loads of a page.
+  const context = await env.browser.newContext();
+  const p1 = await context.newPage();
+  await p1.goto(env.origin + '/test/browser/pages/runtime.html');
+  await p1.waitForFunction(() => document.title === 'ready');
+  const first = ok(await rt<Outcome<Loaded>>(p1, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS }), 'first load');
+  assert.equal(first.info.source.loadedFrom, 'network');
+  const fetched = shardRequests.length;
+  assert.ok(fetched > 0, 'the first load fetched the shards');
+  await rt(p1, 'dispose');
+  await p1.close();
+  const p2 = await context.newPage();
+  await p2.goto(env.origin + '/test/browser/pages/runtime.html');
+  await p2.waitForFunction(() => document.title === 'ready');
+  const second = ok(await rt<Outcome<Loaded>>(p2, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS }), 'second load');
+  assert.equal(second.info.source.loadedFrom, 'cache');
+  assert.equal(shardRequests.length, fetched, `the second page load fetched ${shardRequests.length - fetched} shard(s)`);
+  const progress = await p2.evaluate(() => (window as unknown as { rt: { progress: { phase: string }[] } }).rt.progress);
+  assert.ok(progress.some((p) => p.phase === 'cache'));
+  ok(await rt<Outcome<Classified>>(p2, 'classify', EXAMPLE, { preset: 'fast', segments: 1 }), 'classify from cache');
+  console.log(`shard requests: first load ${fetched}, second page load ${shardRequests.length - fetched}`);
+  await rt(p2, 'dispose');
+  await context.close();
+});
+
+for (const backend of ['webgl', 'webgpu'] as const) {
+  test(`${backend}: classify example.mp4 = Node network on the same input`, { skip: !GPU }, async () => {
+    const loaded = ok(await rt<Outcome<Loaded>>(page, 'load', { model: MODEL_URL, backend, wasmPaths: WASM_PATHS }), `load ${backend}`);
+    assert.equal(loaded.backend, backend);
+    const opts = { preset: 'fast', segments: 2 };
+    const r = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, opts), 'classify');
+    assert.equal(r.backend, backend);
+    const ref = await nodeLogits(page, opts);
+    const d = maxAbsDiff(r.logits, ref);
+    const scale = Math.max(...ref.map(Math.abs));
+    console.log(`${backend}: max |logit − Node| = ${d.toExponential(2)} (logits up to ${scale.toFixed(2)}); timings ${JSON.stringify(r.timings)}`);
+    assert.ok(d < 1e-2 * Math.max(1, scale), `${backend} logits differ from Node by ${d}`);
+    const base = await rt<{ numTensors: number }>(page, 'memory');
+    ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 1 }), 'second call');
+    assert.equal((await rt<{ numTensors: number }>(page, 'memory')).numTensors, base.numTensors);
+    if (backend === 'webgpu') {
+      // A lost device: the engine moves to the next backend (auto rules) and the call still succeeds.
+      assert.equal(await rt(page, 'loseDevice'), true);
+      const after = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 1 }), 'call after device loss');
+      assert.notEqual(after.backend, 'webgpu');
+      console.log(`after device loss: ${after.backend}`);
+    }
+    await rt(page, 'dispose');
+  });
+}

@@ -51,6 +51,12 @@ function summarize(r: Awaited<ReturnType<PPTSN['classify']>>) {
 
 const rt = {
   longTasks,
+  current() {
+    return model?.backend ?? null;
+  },
+  resetLongTasks() {
+    longTasks.length = 0;
+  },
   progress,
   async load(opts: Omit<LoadOptions, 'onProgress' | 'signal'> & { abortAfterMs?: number; modelFromUrlAsBlob?: string }) {
     progress.length = 0;
