@@ -1,2 +1,37 @@
+/**
+ * `vite build` makes the self-contained bundle: dist/pptsn-web.bundle.js (the public API, ESM) and
+ * dist/pptsn-web.worker.js (the engine with TensorFlow.js and every backend inside) plus the WASM binaries, so a
+ * plain `<script type="module">` can `import { PPTSN } from './pptsn-web.bundle.js'` with no bundler and no npm.
+ * It builds from the tsc output (dist/index.js, run `tsc -p src` and scripts/copy-wasm.mjs first), i.e. from exactly
+ * what npm consumers get, so the bundle also proves that dist/ bundles cleanly with Vite.
+ */
 import { defineConfig } from 'vite';
-export default defineConfig({});
+
+export default defineConfig({
+  publicDir: false,
+  // Relative asset URLs (new URL('./x', import.meta.url)): the bundle works from any directory it is served from.
+  base: './',
+  logLevel: 'warn',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2022',
+    sourcemap: true,
+    copyPublicDir: false,
+    assetsInlineLimit: 0,
+    // Not library mode: it inlines every asset, and the WASM binaries (1.2 MB) must stay separate files.
+    modulePreload: false,
+    rollupOptions: {
+      input: { 'pptsn-web.bundle': 'dist/index.js' },
+      // Keep the entry's exports: an app build would drop them.
+      preserveEntrySignatures: 'strict',
+      output: { entryFileNames: '[name].js', assetFileNames: '[name][extname]', chunkFileNames: 'pptsn-web.[name].js' },
+    },
+  },
+  worker: {
+    format: 'es',
+    rollupOptions: {
+      output: { entryFileNames: 'pptsn-web.worker.js', chunkFileNames: 'pptsn-web.worker.[name].js', assetFileNames: '[name][extname]' },
+    },
+  },
+});
