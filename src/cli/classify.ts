@@ -1,0 +1,129 @@
+/**
+ * `pptsn-web classify --tensor <x.npy> -m <dir>` runs the network on an input exactly as PaddleVideo feeds it;
+ * `pptsn-web classify <video> -m <dir>` decodes with the system's ffmpeg (BT.601, like decord) and runs the same
+ * core sampling and preprocessing as the browser.
+ */
+import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../core/errors.js';
+import { defaultLabels } from '../core/labels.js';
+import { Recognizer } from '../core/model/recognizer.js';
+import { decodeNpy, encodeNpy } from '../core/npy.js';
+import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
+import type { PreprocessOptions } from '../core/preprocess/presets.js';
+import { initNodeBackend, type NodeBackendName } from '../node/backends.js';
+import { readClip } from '../node/ffmpeg.js';
+import { writeFileAtomic } from '../node/files.js';
+import { readModelDir } from '../node/modelDir.js';
+
+export interface ClassifyOptions {
+  modelDir: string;
+  tensor?: string;
+  video?: string;
+  backend?: NodeBackendName;
+  topK?: number;
+  preset?: 'accurate' | 'fast';
+  segments?: number;
+  dumpInput?: string;
+}
+
+export interface TopEntry {
+  index: number;
+  label: string;
+  score: number;
+}
+
+export interface ClassifyOutput {
+  logits: number[][];
+  top: TopEntry[][];
+  backend: string;
+  frameIndices?: number[];
+}
+
+/** Images per backbone call in Node: bounds peak memory (the accurate preset has 250 images). */
+const NODE_CHUNK = 10;
+
+function topK(logits: number[], labels: string[], k: number): TopEntry[] {
+  const max = Math.max(...logits);
+  const exps = logits.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps
+    .map((e, index) => ({ index, label: labels[index] ?? `class_${index}`, score: e / sum }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}
+
+async function readTensor(path: string): Promise<{ shape: number[]; data: Float32Array }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new PPTSNError('invalid-argument', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return decodeNpy(bytes);
+  } catch (e) {
+    throw new PPTSNError('invalid-argument', `${path}: ${(e as Error).message}`);
+  }
+}
+
+export async function classify(options: ClassifyOptions): Promise<ClassifyOutput> {
+  if (!options.tensor === !options.video) throw new PPTSNError('invalid-argument', 'give either a video file or --tensor <x.npy>');
+  const k = options.topK ?? 5;
+  if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);
+  const backend = await initNodeBackend(options.backend ?? 'wasm');
+  const loaded = await readModelDir(options.modelDir);
+  const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
+  const model = Recognizer.fromStateDict(loaded.stateDict, { depth: loaded.depth, numClasses: loaded.numClasses });
+  try {
+    let logits: tf.Tensor2D;
+    let frameIndices: number[] | undefined;
+    if (options.tensor) {
+      const x = await readTensor(options.tensor);
+      if (!((x.shape.length === 5 || x.shape.length === 4) && x.shape[x.shape.length - 3] === 3)) {
+        throw new PPTSNError('invalid-argument', `${options.tensor}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
+      }
+      const input = tf.tensor(x.data, x.shape);
+      try {
+        logits = model.predict(input, { batchSize: NODE_CHUNK });
+      } finally {
+        input.dispose();
+      }
+    } else {
+      const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
+      const clip = await readClip(options.video!, preprocess);
+      frameIndices = clip.indices;
+      const pre = preprocessFrames(clip.frames, clip.config);
+      try {
+        if (options.dumpInput) {
+          const paddle = toPaddleLayout(pre.input);
+          try {
+            await writeFileAtomic(options.dumpInput, encodeNpy(await paddle.data() as Float32Array, paddle.shape));
+          } finally {
+            paddle.dispose();
+          }
+        }
+        const feats = model.features(pre.input, { batchSize: NODE_CHUNK });
+        logits = tf.tidy(() => model.head(tf.expandDims(feats, 0) as tf.Tensor3D));
+        feats.dispose();
+      } finally {
+        pre.input.dispose();
+      }
+    }
+    const rows = (await logits.array()) as number[][];
+    logits.dispose();
+    return { logits: rows, top: rows.map((r) => topK(r, labels, Math.min(k, r.length))), backend, ...(frameIndices ? { frameIndices } : {}) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The human-readable form: one block per clip, a line per class. */
+export function formatTop(out: ClassifyOutput): string {
+  return out.top
+    .map((rows, n) => [
+      ...(out.top.length > 1 ? [`clip ${n}:`] : []),
+      ...rows.map((r) => `${(r.score * 100).toFixed(2).padStart(6)}%  ${String(r.index).padStart(4)}  ${r.label}`),
+    ].join('\n'))
+    .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''})`;
+}

@@ -1,0 +1,60 @@
+/** `pptsn-web convert <in.pdparams|in.pdiparams> -o <dir> [--labels …] [--dtype float32|float16]` */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { PPTSNError } from '../core/errors.js';
+import { loadWeightFile } from '../core/formats/load.js';
+import { writeModelJson } from '../core/formats/modelJson.js';
+import { loadLabels } from '../node/labels.js';
+import { writeModelDir } from '../node/modelDir.js';
+
+export interface ConvertOptions {
+  input: string;
+  outDir: string;
+  labels?: string;
+  dtype?: 'float32' | 'float16';
+  /** A known SHA-256 of the input (e.g. from the download) to record instead of hashing again. */
+  log?: (line: string) => void;
+}
+
+export interface ConvertResult {
+  depth: number;
+  numClasses: number;
+  sha256: string;
+  shards: number;
+  bytes: number;
+}
+
+async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new PPTSNError('invalid-argument', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const bytes = await readInput(options.input);
+  // A .pdiparams' parameter names may come from the .pdiparams.info pickle saved beside it.
+  let info: Uint8Array | undefined;
+  if (options.input.endsWith('.pdiparams')) info = await readFile(`${options.input}.info`).then((b) => new Uint8Array(b), () => undefined);
+  const loaded = await loadWeightFile(bytes, { fileName: basename(options.input), ...(info ? { info } : {}) });
+  const labels = options.labels ? await loadLabels(options.labels) : undefined;
+  if (labels && labels.length !== loaded.numClasses) {
+    throw new PPTSNError('invalid-argument', `${options.labels}: ${labels.length} labels, but the model has ${loaded.numClasses} classes`);
+  }
+  const model = writeModelJson(loaded.stateDict, {
+    ...(labels ? { labels } : {}),
+    source: loaded.source,
+    dtype: options.dtype ?? 'float32',
+  });
+  await writeModelDir(options.outDir, model);
+  const result = {
+    depth: loaded.depth,
+    numClasses: loaded.numClasses,
+    sha256: loaded.source.sha256,
+    shards: model.shards.length,
+    bytes: model.shards.reduce((a, s) => a + s.data.byteLength, 0),
+  };
+  options.log?.(`converted ${basename(options.input)} (ResNet${result.depth}-vd, ${result.numClasses} classes, sha256 ${result.sha256.slice(0, 12)}…) → ${options.outDir}/model.json + ${result.shards} shard(s), ${(result.bytes / 1048576).toFixed(1)} MB ${options.dtype ?? 'float32'}`);
+  return result;
+}

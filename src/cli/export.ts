@@ -1,0 +1,11 @@
+/** `pptsn-web export <dir> -o <out.pdparams>`: a converted model back to PaddleVideo's format. */
+import { writePdparams } from '../core/formats/pdparamsWriter.js';
+import { writeFileAtomic } from '../node/files.js';
+import { readModelDir } from '../node/modelDir.js';
+
+export async function exportPdparams(dir: string, out: string, log?: (line: string) => void): Promise<void> {
+  const model = await readModelDir(dir);
+  const bytes = writePdparams(model.stateDict);
+  await writeFileAtomic(out, bytes);
+  log?.(`exported ${dir} (ResNet${model.depth}-vd, ${model.numClasses} classes) → ${out} (${(bytes.byteLength / 1048576).toFixed(1)} MB, pickle protocol 4)`);
+}
