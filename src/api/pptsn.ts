@@ -110,6 +110,7 @@ export class PPTSN {
       ...(options.name !== undefined ? { name: options.name } : {}),
       ...(options.wasmPaths !== undefined ? { wasmPaths: typeof options.wasmPaths === 'string' ? new URL(options.wasmPaths, baseUrl()).href : { ...options.wasmPaths } } : {}),
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+      ...(options.wasmThreads !== undefined ? { wasmThreads: options.wasmThreads } : {}),
     };
     const worker = options.worker ?? spawnEngineWorker();
     const engine = wrap<Engine>(worker);

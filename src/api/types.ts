@@ -62,6 +62,13 @@ export interface LoadOptions {
   labels?: string[];
   /** Where the tfjs WASM binaries are served; by default the copies emitted next to the worker are used. */
   wasmPaths?: WasmPaths;
+  /**
+   * Run the WASM backend multi-threaded (default false). Needs a cross-origin isolated page (COOP/COEP) and a
+   * tfjs-backend-wasm that your bundler did not minify: its pthread workers are started from the source text of a
+   * function, which minification breaks (the backend would then hang). The self-contained bundle is minified, so
+   * leave this off with it.
+   */
+  wasmThreads?: boolean;
   /** Images per network pass; by default chosen for the backend and device. Smaller uses less memory. */
   chunkSize?: number;
   /** Compile every shader before the first call (default true); set false to trade first-call latency for load time. */

@@ -53,9 +53,17 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
   return { ok: true, software: SOFTWARE_GPU.test(renderer), description: renderer };
 }
 
-/** Points the WASM backend at its binaries; must run before the wasm backend first starts. */
-export function configureWasm(paths: WasmPaths | undefined): void {
+/**
+ * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
+ *
+ * Threads are off unless asked for: tfjs-backend-wasm starts its pthread workers from `factory.toString()` of its
+ * Emscripten module, which only works while that function is self-contained. Once an app's bundler minifies it
+ * (Vite and webpack production builds do), its free variables are renamed and every pthread worker dies with
+ * "e is not defined", which hangs the backend. With threads off the SIMD binary runs on one core everywhere.
+ */
+export function configureWasm(paths: WasmPaths | undefined, threads = false): void {
   setWasmPaths(paths ?? defaultWasmPaths());
+  if (!threads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 }
 
 /** Backend flags that matter for PP-TSN; set once per backend before its first op. */

@@ -19,6 +19,7 @@ export interface EngineInit {
   /** Cache name for a converted file. */
   name?: string;
   wasmPaths?: WasmPaths;
+  wasmThreads?: boolean;
   chunkSize?: number;
   warmup: boolean;
 }
