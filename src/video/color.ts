@@ -9,7 +9,7 @@ import { PPTSNError } from '../core/errors.js';
 /**
  * How a decoded VideoFrame becomes RGBA:
  * - 'yuv': copy the native YUV planes (`copyTo` without a format) and convert in JavaScript with the stream's
- *   matrix and range, nearest-neighbour chroma like ffmpeg's unscaled yuv420p→rgb24 path (closest to ffmpeg);
+ *   matrix and range, with ffmpeg's own fixed-point arithmetic (bit-exact with `ffmpeg -pix_fmt rgb24` on x86);
  *   falls back to 'copyTo' for pixel formats it does not handle (10-bit, RGB).
  * - 'copyTo': `VideoFrame.copyTo(…, { format: 'RGBA', colorSpace: 'srgb' })`, Chromium's conversion.
  * - 'canvas': draw on an OffscreenCanvas and read back with getImageData (the oldest path; colour as Chromium renders).
@@ -33,8 +33,50 @@ export function effectiveColorSpace(tags: VideoColorSpaceInit | null | undefined
 }
 
 /**
- * Converts 8-bit planar/semi-planar YUV to RGBA. `format` is the VideoFrame pixel format; planes are described by
- * `layout` (offset and stride per plane, as `VideoFrame.copyTo` returns them).
+ * Per-value lookup tables replicating ffmpeg's (libswscale 5.x/6.x x86 SIMD, `yuv_2_rgb.asm`) unscaled
+ * yuv→rgb arithmetic, which is what `ffmpeg -pix_fmt rgb24` and decord use on x86: 16.16 coefficients from
+ * ff_yuv2rgb_coeffs rounded to 3.13, samples scaled by 8, `pmulhw` (floor of the high 16 bits), sum saturated
+ * to 0–255. Bit-exact with ffmpeg 5.1 on example.mp4; float BT.601 with rounding is ~1 level (mean) brighter.
+ */
+function ffmpegTables(colorSpace: { matrix: string; fullRange: boolean }) {
+  const [kr, kb] = coefficients(colorSpace.matrix);
+  const kg = 1 - kr - kb;
+  // ff_yuv2rgb_coeffs are the limited-range chroma scales in 16.16 (BT.601: 104597, 132201, 25675, 53279).
+  let crv = Math.round(2 * (1 - kr) * (255 / 224) * 65536);
+  let cbu = Math.round(2 * (1 - kb) * (255 / 224) * 65536);
+  let cgu = Math.round(2 * (1 - kb) * (kb / kg) * (255 / 224) * 65536);
+  let cgv = Math.round(2 * (1 - kr) * (kr / kg) * (255 / 224) * 65536);
+  let cy = 65536;
+  let oy = 0;
+  if (!colorSpace.fullRange) {
+    cy = Math.floor((cy * 255) / 219);
+    oy = 16 << 16;
+  } else {
+    crv = Math.floor((crv * 224) / 255);
+    cbu = Math.floor((cbu * 224) / 255);
+    cgu = Math.floor((cgu * 224) / 255);
+    cgv = Math.floor((cgv * 224) / 255);
+  }
+  const to13 = (c: number) => Math.floor((c * 8192 + 32768) / 65536); // roundToInt16(c << 13)
+  const yC = to13(cy), vrC = to13(crv), ubC = to13(cbu), ugC = to13(-cgu), vgC = to13(-cgv);
+  const yOff = Math.floor((oy * 8 + 32768) / 65536);
+  const mulhi = (a: number, c: number) => Math.floor((a * c) / 65536);
+  const yT = new Int16Array(256), vR = new Int16Array(256), uG = new Int16Array(256), vG = new Int16Array(256), uB = new Int16Array(256);
+  for (let i = 0; i < 256; i++) {
+    yT[i] = mulhi(i * 8 - yOff, yC);
+    const c = i * 8 - 1024;
+    vR[i] = mulhi(c, vrC);
+    uG[i] = mulhi(c, ugC);
+    vG[i] = mulhi(c, vgC);
+    uB[i] = mulhi(c, ubC);
+  }
+  return { yT, vR, uG, vG, uB };
+}
+
+/**
+ * Converts 8-bit planar/semi-planar YUV to RGBA like ffmpeg's unscaled converter (nearest-neighbour chroma, see
+ * `ffmpegTables`). `format` is the VideoFrame pixel format; planes are described by `layout` (offset and stride per
+ * plane, as `VideoFrame.copyTo` returns them).
  */
 export function yuvToRgba(
   src: Uint8Array,
@@ -44,41 +86,30 @@ export function yuvToRgba(
   height: number,
   colorSpace: { matrix: VideoMatrixCoefficients; fullRange: boolean },
 ): Uint8ClampedArray {
-  const [kr, kb] = coefficients(colorSpace.matrix);
-  const kg = 1 - kr - kb;
-  // Scale factors from the range: limited = Y 16–235, C 16–240.
-  const ys = colorSpace.fullRange ? 1 : 255 / 219;
-  const cs = colorSpace.fullRange ? 1 : 255 / 224;
-  const yOff = colorSpace.fullRange ? 0 : 16;
-  const crR = 2 * (1 - kr) * cs;
-  const cbB = 2 * (1 - kb) * cs;
-  const cbG = (-2 * (1 - kb) * kb / kg) * cs;
-  const crG = (-2 * (1 - kr) * kr / kg) * cs;
+  const { yT, vR, uG, vG, uB } = ffmpegTables(colorSpace);
   const out = new Uint8ClampedArray(width * height * 4);
   const [py, pu, pv] = layout;
-  if (!py) throw new PPTSNError('internal', 'VideoFrame.copyTo returned no planes.');
+  if (!py || !pu) throw new PPTSNError('internal', 'VideoFrame.copyTo returned too few planes.');
   const fmt: string = format; // the DOM lib's VideoPixelFormat lacks I422A/I444A
   const nv12 = fmt === 'NV12';
+  if (!nv12 && !pv) throw new PPTSNError('internal', 'VideoFrame.copyTo returned too few planes.');
   const sx = fmt === 'I444' || fmt === 'I444A' ? 0 : 1; // chroma subsampling shifts
   const sy = fmt === 'I420' || fmt === 'I420A' || nv12 ? 1 : 0;
-  // Luma lookup: (Y − offset)·scale, computed once per value.
-  const yl = new Float32Array(256);
-  for (let v = 0; v < 256; v++) yl[v] = (v - yOff) * ys + 0.5; // +0.5: round by truncation below
   for (let y = 0; y < height; y++) {
     const yRow = py.offset + y * py.stride;
     const cy = y >> sy;
-    const uRow = nv12 ? pu!.offset + cy * pu!.stride : pu!.offset + cy * pu!.stride;
+    const uRow = pu.offset + cy * pu.stride;
     const vRow = nv12 ? 0 : pv!.offset + cy * pv!.stride;
     let o = y * width * 4;
     for (let x = 0; x < width; x++) {
       const cx = x >> sx;
       let u: number, v: number;
-      if (nv12) { u = src[uRow + 2 * cx]! - 128; v = src[uRow + 2 * cx + 1]! - 128; } else { u = src[uRow + cx]! - 128; v = src[vRow + cx]! - 128; }
-      const l = yl[src[yRow + x]!]!;
-      // Round half up (the +0.5 is folded into l); the clamped array clamps to 0–255.
-      out[o] = Math.floor(l + crR * v);
-      out[o + 1] = Math.floor(l + cbG * u + crG * v);
-      out[o + 2] = Math.floor(l + cbB * u);
+      if (nv12) { u = src[uRow + 2 * cx]!; v = src[uRow + 2 * cx + 1]!; } else { u = src[uRow + cx]!; v = src[vRow + cx]!; }
+      const l = yT[src[yRow + x]!]!;
+      // The clamped array saturates like packuswb.
+      out[o] = l + vR[v]!;
+      out[o + 1] = l + uG[u]! + vG[v]!;
+      out[o + 2] = l + uB[u]!;
       out[o + 3] = 255;
       o += 4;
     }

@@ -137,7 +137,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       codec,
       codecString: decoderConfig?.codec ?? (typeof internalId === 'string' ? internalId : null),
       frameCount: frames.length,
-      fps: estimateFps(frames),
+      fps: estimateFps(frames, await track.getTimeResolution().catch(() => 1000)),
       width: await track.getCodedWidth(),
       height: await track.getCodedHeight(),
       rotation: await track.getRotation(),
@@ -192,23 +192,37 @@ export function decodeOrderOf(info: VideoTrackInfo): FrameEntry[] {
   return d;
 }
 
-/** 1 / median positive frame interval; falls back to count / duration, then 25. */
-function estimateFps(frames: FrameEntry[]): number {
+/**
+ * Frames per second: the mean interval over the whole track when it agrees with the median (constant frame rate;
+ * averaging cancels timestamp rounding, e.g. WebM's millisecond ticks make 12 fps read as 83 ms = 12.048 fps per
+ * frame), else 1 / median interval. Snapped to an integer or N·1000/1001 rate when within the timestamp resolution.
+ */
+function estimateFps(frames: FrameEntry[], ticksPerSecond: number): number {
   const deltas: number[] = [];
   for (let i = 1; i < frames.length; i++) {
     const d = frames[i]!.timestamp - frames[i - 1]!.timestamp;
     if (d > 1e-6) deltas.push(d);
   }
-  if (deltas.length > 0) {
-    deltas.sort((a, b) => a - b);
-    const median = deltas[deltas.length >> 1]!;
-    const fps = 1 / median;
-    // Timestamps are quantised to the container's timescale: snap to 3 decimals (29.97 stays 29.97).
-    return Math.round(fps * 1000) / 1000;
+  if (deltas.length === 0) {
+    const only = frames[0];
+    return only && only.duration > 0 ? Math.round((1 / only.duration) * 1000) / 1000 : 25;
   }
-  const only = frames[0];
-  if (only && only.duration > 0) return Math.round((1 / only.duration) * 1000) / 1000;
-  return 25;
+  const sorted = deltas.slice().sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1]!;
+  const span = frames[frames.length - 1]!.timestamp - frames[0]!.timestamp;
+  const mean = span / deltas.length;
+  const interval = Math.abs(mean - median) < 0.05 * median ? mean : median;
+  const fps = 1 / interval;
+  // Relative error of the estimate: one tick over the measured time (span, or one interval for the median).
+  const measuredOver = interval === mean ? span : median;
+  const tol = Math.max(1e-6, 1.5 / (Math.max(ticksPerSecond, 1) * measuredOver));
+  let best = fps;
+  let bestErr = Infinity;
+  for (const c of [Math.round(fps), Math.round(fps * 1.001) / 1.001]) {
+    const err = Math.abs(c - fps) / fps;
+    if (c > 0 && err <= tol && err < bestErr) { best = c; bestErr = err; }
+  }
+  return Math.round(best * 1000) / 1000;
 }
 
 function describe(source: DemuxSource): string {

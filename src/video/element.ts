@@ -92,14 +92,34 @@ function crossOriginError(video: HTMLVideoElement, cause?: unknown): PPTSNError 
   );
 }
 
-/** Grabs the element's current frame as a VideoFrame; maps the tainted-canvas SecurityError to 'cross-origin'. */
-function grab(video: HTMLVideoElement): VideoFrame {
-  try {
-    return new VideoFrame(video);
-  } catch (e) {
-    if (e instanceof DOMException && e.name === 'SecurityError') throw crossOriginError(video, e);
-    throw new PPTSNError('decode-failed', `Could not read the current frame of the <video> element: ${String(e)}`, { cause: e });
+/**
+ * Grabs the element's current frame as a VideoFrame; maps the tainted-source SecurityError to 'cross-origin'.
+ * Chromium throws InvalidStateError until the first frame is presented (even after `loadeddata`): then wait for a
+ * video frame callback and try again.
+ */
+async function grab(video: HTMLVideoElement, signal?: AbortSignal): Promise<VideoFrame> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return new VideoFrame(video);
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'SecurityError') throw crossOriginError(video, e);
+      if (!(e instanceof DOMException && e.name === 'InvalidStateError') || attempt >= 3) {
+        throw new PPTSNError('decode-failed', `Could not read the current frame of the <video> element: ${String(e)}`, { cause: e });
+      }
+      await nextPresentedFrame(video, 1000, signal);
+    }
   }
+}
+
+/** Resolves at the next video frame callback, or after `ms`. */
+function nextPresentedFrame(video: HTMLVideoElement, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = () => { clearTimeout(timer); video.cancelVideoFrameCallback(handle); signal?.removeEventListener('abort', onAbort); resolve(); };
+    const onAbort = () => { clearTimeout(timer); video.cancelVideoFrameCallback(handle); reject(abortError(signal)); };
+    const timer = setTimeout(done, ms);
+    const handle = video.requestVideoFrameCallback(() => done());
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Throws PPTSNError('cross-origin') when the element's pixels cannot be read (checked before any seeking). */
@@ -107,9 +127,7 @@ export async function assertReadable(video: HTMLVideoElement, signal?: AbortSign
   if (video.readyState < HAVE_CURRENT_DATA) {
     await once(video, 'loadeddata', { signal, timeoutMs: 15000, onTimeout: () => new PPTSNError('decode-failed', 'The <video> element produced no frame within 15 s.') });
   }
-  const frame = grab(video);
-  frame.close();
-  // new VideoFrame(video) is origin-checked in Chromium; a canvas read is the portable check.
+  // A canvas read is the portable origin check (and works before the first frame is presented).
   const c = new OffscreenCanvas(1, 1).getContext('2d');
   if (c) {
     try {
@@ -119,6 +137,7 @@ export async function assertReadable(video: HTMLVideoElement, signal?: AbortSign
       if (e instanceof DOMException && e.name === 'SecurityError') throw crossOriginError(video, e);
     }
   }
+  (await grab(video, signal)).close();
 }
 
 /** Measures fps from the media times of frames presented while playing (muted), and L = round(duration · fps). */
@@ -183,9 +202,12 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
       throwIfAborted(signal);
       const target = seekTarget(i, info, video.duration);
       const time = await seekTo(video, target, { signal, timeoutMs: seekTimeoutMs });
-      const frame = grab(video);
+      const frame = await grab(video, signal);
       try {
-        got.set(i, { px: await videoFrameToRgba(frame, options.conversion ?? 'yuv', info.colorSpace?.matrix ? info.colorSpace : null), time });
+        // Tags: the container's (untagged → BT.601 like ffmpeg); when measured, the frame's own (Chromium tags
+        // untagged H.264 frames smpte170m).
+        const tags = info.measured ? undefined : (info.colorSpace?.matrix ? info.colorSpace : null);
+        got.set(i, { px: await videoFrameToRgba(frame, options.conversion ?? 'yuv', tags), time });
       } finally {
         frame.close();
       }

@@ -6,6 +6,7 @@ import { readFrames, type FrameReadResult, type ReadFramesOptions } from '../../
 import { decodeFrames } from '../../../src/video/decoder.js';
 import { openVideo } from '../../../src/video/demux.js';
 import { readFramesFromElement } from '../../../src/video/element.js';
+import { grabFrames } from '../../../src/video/stream.js';
 import { testModeIndices } from '../../../src/video/util.js';
 import { isPPTSNError } from '../../../src/core/errors.js';
 
@@ -101,5 +102,42 @@ async function measured(url: string, T: number) {
   }
 }
 
-(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured };
+/** Live grabbing for `ms` from a looping <video> (url) or a canvas.captureStream() MediaStream (url = null). */
+async function stream(url: string | null, rate: number, ms: number) {
+  let source: HTMLVideoElement | MediaStream;
+  let el: HTMLVideoElement | null = null;
+  let raf = 0;
+  if (url) {
+    el = document.createElement('video');
+    el.muted = true;
+    el.loop = true;
+    el.src = url;
+    document.body.append(el);
+    await el.play();
+    source = el;
+  } else {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 48;
+    const ctx = canvas.getContext('2d')!;
+    let n = 0;
+    const draw = () => { ctx.fillStyle = `rgb(${(n++ * 40) % 256}, 100, 50)`; ctx.fillRect(0, 0, 64, 48); raf = requestAnimationFrame(draw); };
+    draw();
+    source = canvas.captureStream(30);
+  }
+  const got: { timestamp: number; index: number; width: number; height: number; data: string }[] = [];
+  const g = grabFrames(source, { rate, onFrame: (f) => { got.push({ timestamp: f.timestamp, index: f.index, width: f.pixels!.width, height: f.pixels!.height, data: got.length < 12 ? b64(f.pixels!.data) : '' }); } });
+  await new Promise((r) => setTimeout(r, ms));
+  g.stop();
+  await g.done;
+  const after = g.delivered;
+  await new Promise((r) => setTimeout(r, 300));
+  cancelAnimationFrame(raf);
+  el?.pause();
+  el?.remove();
+  if (source instanceof MediaStream) source.getTracks().forEach((t) => t.stop());
+  return { delivered: g.delivered, deliveredAfterStop: g.delivered - after, dropped: g.dropped, frames: got, processor: 'MediaStreamTrackProcessor' in globalThis };
+}
+
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream };
 document.title = 'ready';
