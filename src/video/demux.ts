@@ -295,7 +295,9 @@ export async function sniffContainer(source: DemuxSource, signal?: AbortSignal):
     head = new Uint8Array(await r.arrayBuffer()).subarray(0, 65536);
   }
   if (head.length === 0) return { container: null, codec: null, empty: true };
-  const ascii = (o: number, n: number) => String.fromCharCode(...head.subarray(o, o + n));
+  // latin1 keeps one char per byte; no String.fromCharCode(...bytes), whose 64 K arguments overflow a worker's stack.
+  const latin1 = new TextDecoder('latin1');
+  const ascii = (o: number, n: number) => latin1.decode(head.subarray(o, o + n));
   if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'AVI ') {
     // strh: 'strh' size fccType('vids') fccHandler — the handler names the codec.
     const text = ascii(0, head.length);

@@ -16,7 +16,8 @@ import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
 import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
-import { throwIfAborted, testModeIndices } from './util.js';
+import { sampleValidIndices } from '../core/preprocess/sampler.js';
+import { throwIfAborted } from './util.js';
 
 export type { RgbaFrame } from './decoder.js';
 export type { FrameConversion } from './color.js';
@@ -69,7 +70,7 @@ function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
   if (options.indices) return typeof options.indices === 'function' ? options.indices(frameCount) : [...options.indices];
   const t = options.segments ?? 8;
   if (!Number.isInteger(t) || t < 1) throw new PPTSNError('invalid-argument', `segments must be a positive integer (got ${t}).`);
-  return testModeIndices(frameCount, t);
+  return sampleValidIndices(frameCount, t);
 }
 
 /**

@@ -57,18 +57,3 @@ export function once(target: EventTarget, event: string, options: { signal?: Abo
     }
   });
 }
-
-/**
- * PaddleVideo's test/valid-mode segment sampler (SPEC §4, `valid_mode`/`select_left`), 0-based over the decoded
- * frame count. Local copy so src/video does not wait on src/core/preprocess/sampler.ts; keep the two identical.
- */
-export function testModeIndices(frameCount: number, segments: number): number[] {
-  const out: number[] = [];
-  if (frameCount > segments) {
-    const avg = frameCount / segments;
-    for (let x = 0; x < segments; x++) out.push(Math.floor(avg / 2 + avg * x));
-  } else {
-    for (let x = 0; x < segments; x++) out.push(0);
-  }
-  return out;
-}

@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
 import { makeIndexedVideo, readFrameIndex, type VideoSpec } from '../helpers/videos.js';
-import { testModeIndices } from '../../src/video/util.js';
+import { sampleValidIndices as testModeIndices } from '../../src/core/preprocess/sampler.js';
 
 const CACHE = join(ROOT, 'test/.cache/frames');
 const EXAMPLE_MP4 = '/test/fixtures/media/example.mp4';
@@ -140,6 +140,8 @@ test('element path without demuxer info measures fps and frame count', async () 
 test('colour: WebCodecs frames of example.mp4 vs ffmpeg rgb24 (BT.601)', async () => {
   const T = 25;
   const indices = testModeIndices(131, T);
+  // SPEC §4's worked example, independent of the sampler's code.
+  assert.deepEqual([...indices.slice(0, 7), ...indices.slice(-2)], [2, 7, 13, 18, 23, 28, 34, 123, 128]);
   const select = indices.map((i) => `eq(n\\,${i})`).join('+');
   const ref = spawnSync('ffmpeg', ['-v', 'error', '-i', join(ROOT, EXAMPLE_MP4), '-vf', `select=${select}`, '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 28 });
   assert.equal(ref.status, 0, ref.stderr?.toString());
@@ -208,6 +210,7 @@ test('errors: AVI → unsupported-source naming container and codec', async () =
     assert.match(r.message, /AVI/);
     assert.match(r.message, /MPEG-4 Part 2/);
     assert.match(r.message, /ffmpeg -i/);
+    if (kind === 'blob') console.log('AVI message:', r.message);
   }
 });
 
@@ -286,4 +289,19 @@ test('stream: grabs the current frame of a playing <video> and a MediaStream at 
   assert.equal(fromStream.deliveredAfterStop, 0);
   assert.equal(fromStream.frames[0]!.width, 64);
   assert.equal(fromStream.frames[0]!.height, 48);
+});
+
+test('worker: readFrames runs in a Web Worker (Blob → WebCodecs) and AVI fails there with unsupported-source', async () => {
+  const run = (url: string, T: number) => page.evaluate(({ url, T }) =>
+    (window as unknown as { framesTest: { inWorker(u: string, t: number): Promise<CallResult> } }).framesTest.inWorker(url, T), { url, T });
+  for (const v of [VIDEOS[0]!, VIDEOS[4]!]) {
+    const s = expectOk(await run(urlOf(files.get(v)!), 8), `worker ${v.codec}`);
+    const expected = testModeIndices(v.frames, 8);
+    assert.equal(s.path, 'webcodecs');
+    assert.deepEqual(s.frameIndices, expected);
+    assert.deepEqual(indicesFromPixels(s), expected);
+  }
+  const avi = await run(EXAMPLE_AVI, 8);
+  assert.equal(avi.ok, false);
+  if (!avi.ok) { assert.equal(avi.code, 'unsupported-source'); assert.match(avi.message, /AVI/); }
 });

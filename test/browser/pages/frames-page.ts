@@ -7,7 +7,7 @@ import { decodeFrames } from '../../../src/video/decoder.js';
 import { openVideo } from '../../../src/video/demux.js';
 import { readFramesFromElement } from '../../../src/video/element.js';
 import { grabFrames } from '../../../src/video/stream.js';
-import { testModeIndices } from '../../../src/video/util.js';
+import { sampleValidIndices as testModeIndices } from '../../../src/core/preprocess/sampler.js';
 import { isPPTSNError } from '../../../src/core/errors.js';
 
 type Kind = 'blob' | 'file' | 'url' | 'element';
@@ -139,5 +139,23 @@ async function stream(url: string | null, rate: number, ms: number) {
   return { delivered: g.delivered, deliveredAfterStop: g.delivered - after, dropped: g.dropped, frames: got, processor: 'MediaStreamTrackProcessor' in globalThis };
 }
 
-(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream };
+/** readFrames inside a Web Worker on a fetched Blob. */
+async function inWorker(url: string, segments: number) {
+  const blob = await (await fetch(url)).blob();
+  const worker = new Worker(new URL('./frames-worker.ts', import.meta.url), { type: 'module' });
+  const t0 = performance.now();
+  try {
+    const reply = await new Promise<{ ok: true; result: FrameReadResult } | { ok: false; code: string; message: string }>((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(e.message));
+      worker.postMessage({ blob, segments });
+    });
+    if (!reply.ok) return { ...reply, ms: performance.now() - t0 };
+    return { ok: true as const, ms: performance.now() - t0, result: summarize(reply.result, true) };
+  } finally {
+    worker.terminate();
+  }
+}
+
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker };
 document.title = 'ready';
