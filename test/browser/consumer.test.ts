@@ -153,7 +153,7 @@ test('the packed tarball has the worker, the WASM binaries and the bundle', () =
   assert.ok(!list.some((f) => f.endsWith('pptsn-web.worker.js.map')), 'the 14 MB bundle source map is not published');
 });
 
-test('a Vite app that installs the tarball builds and classifies (cross-origin isolated: threaded WASM)', async () => {
+test('a Vite app that installs the tarball builds and classifies (served cross-origin isolated)', async () => {
   const dir = join(work, 'vite-app');
   installApp(dir, {
     'index.html': '<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="./main.js"></script></body></html>',

@@ -263,3 +263,14 @@ for (const backend of ['webgl', 'webgpu'] as const) {
     await rt(page, 'dispose');
   });
 }
+
+test('wasm: an HTMLVideoElement source gives the same result as its URL', async () => {
+  await ensureWasm(page);
+  const opts = { preset: 'fast', segments: 2 };
+  const byUrl = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, opts), 'url');
+  const byElement = ok(await rt<Outcome<Classified>>(page, 'classify', { kind: 'element', url: EXAMPLE.url }, opts), 'element');
+  const byBlob = ok(await rt<Outcome<Classified>>(page, 'classify', { kind: 'blob', url: EXAMPLE.url }, opts), 'blob');
+  assert.deepEqual(byElement.frameIndices, byUrl.frameIndices);
+  assert.deepEqual(byElement.logits, byUrl.logits);
+  assert.deepEqual(byBlob.logits, byUrl.logits);
+});
