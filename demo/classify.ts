@@ -1,0 +1,278 @@
+/**
+ * The Classify panel: a dropped/picked file, a URL or the webcam → top-5 with score bars, the timing split, and the
+ * sampled frames as a strip with the preset's crop boxes drawn on them.
+ */
+import type { ClassifyOptions, ClassifyResult, PPTSN, Prediction } from '../src/index.js';
+import { cropBoxes, type DemoPreset } from './geometry.js';
+import { currentModel, onModelChange, refreshBackend } from './models.js';
+import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
+
+const video = () => $<HTMLVideoElement>('video');
+let objectUrl: string | null = null;
+
+function options(): { preset: DemoPreset; segments?: number } {
+  const preset = $<HTMLSelectElement>('preset').value as DemoPreset;
+  const raw = $<HTMLInputElement>('segments').value.trim();
+  const segments = raw ? Math.round(Number(raw)) : NaN;
+  return Number.isFinite(segments) && segments >= 1 ? { preset, segments } : { preset };
+}
+
+function requireModel(): PPTSN | null {
+  const m = currentModel();
+  if (!m) showError(new Error('Load a model first (section 1): a model.json URL, the weights/ folder, a cached model, or a dropped .pdparams file.'));
+  return m;
+}
+
+/** Shows the source in the player; resolves once its first frame is there (or it failed: the worker decodes anyway). */
+async function show(src: string): Promise<void> {
+  const v = video();
+  stopWebcam();
+  v.srcObject = null;
+  v.src = src;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      v.removeEventListener('loadeddata', done);
+      v.removeEventListener('error', done);
+      resolve();
+    };
+    v.addEventListener('loadeddata', done);
+    v.addEventListener('error', done);
+  });
+}
+
+export async function classifyFile(file: File): Promise<void> {
+  const m = requireModel();
+  if (!m) return;
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = URL.createObjectURL(file);
+  await show(objectUrl);
+  await classifySource(m, file, file.name);
+}
+
+async function classifyUrl(url: string): Promise<void> {
+  const m = requireModel();
+  if (!m) return;
+  await show(url);
+  await classifySource(m, url, url);
+}
+
+async function classifySource(m: PPTSN, source: Blob | string, name: string): Promise<void> {
+  const opts = options();
+  $('strip').replaceChildren();
+  const result = await runTask(`Classifying ${name}`, async (task) => {
+    task.progress(`Classifying ${name} (decode → preprocess → ${m.backend})`);
+    return m.classify(source, { ...opts, topK: 5, signal: task.signal });
+  });
+  refreshBackend();
+  if (!result) return;
+  renderResult(result, m.backend);
+  // The strip needs each sampled frame's timestamp; preprocess (centre crop, same frames) reports them.
+  await runTask('Drawing the sampled frames', async (task) => {
+    const pre = await m.preprocess(source, { ...opts, crops: 'center', signal: task.signal } satisfies ClassifyOptions);
+    await drawStrip(pre.frameIndices, pre.timestamps, opts.preset, task.signal);
+  });
+}
+
+function renderResult(r: ClassifyResult, backend: string): void {
+  renderTop(r.top);
+  const t = r.timings;
+  $('timings').replaceChildren(
+    ...[
+      ['Decode', formatMs(t.decodeMs)],
+      ['Preprocess', formatMs(t.preprocessMs)],
+      ['Inference', formatMs(t.inferenceMs)],
+      ['Total', formatMs(t.totalMs)],
+      ['Backend', backend],
+      ['Frames', `${r.frameIndices.length} (${r.frameIndices.join(', ')})`],
+    ].flatMap(([k, v]) => [el('dt', {}, k!), el('dd', {}, v!)]),
+  );
+}
+
+function renderTop(top: Prediction[]): void {
+  $('top5').replaceChildren(
+    ...top.map((p) => {
+      const pct = (100 * p.score).toFixed(1);
+      const fill = el('div');
+      fill.style.width = `${Math.max(0.5, 100 * p.score)}%`;
+      const bar = el('div', { class: 'bar' }, fill);
+      bar.setAttribute('role', 'meter');
+      bar.setAttribute('aria-valuenow', pct);
+      bar.setAttribute('aria-valuemin', '0');
+      bar.setAttribute('aria-valuemax', '100');
+      bar.setAttribute('aria-label', `${p.label} score`);
+      return el('li', {}, el('div', { class: 'label' }, el('span', { title: p.label }, p.label.replace(/_/g, ' ')), el('span', {}, `${pct} %`)), bar);
+    }),
+  );
+}
+
+function waitFor(target: EventTarget, event: string, signal: AbortSignal, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      target.removeEventListener(event, done);
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      target.removeEventListener(event, done);
+      reject(new DOMException('aborted', 'AbortError'));
+    }
+    target.addEventListener(event, done, { once: true });
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** Seeks the player to each sampled frame, draws it small, and outlines the crops the network saw. */
+async function drawStrip(indices: number[], timestamps: number[], preset: DemoPreset, signal: AbortSignal): Promise<void> {
+  const v = video();
+  const strip = $('strip');
+  strip.replaceChildren();
+  if (!v.videoWidth || v.readyState < 1) {
+    strip.append(el('p', { class: 'muted small' }, 'The browser cannot show this video, so the frames cannot be drawn (the classification above is still valid).'));
+    return;
+  }
+  // Seek to the middle of each frame's display interval: exactly at its timestamp a seek may land on the previous one.
+  const span = indices.length > 1 ? (timestamps.at(-1)! - timestamps[0]!) / Math.max(1, indices.at(-1)! - indices[0]!) : 1 / 30;
+  const half = Math.max(0, span / 2);
+  const wasPaused = v.paused;
+  const resumeAt = v.currentTime;
+  v.pause();
+  const h = 96;
+  const w = Math.round((h * v.videoWidth) / v.videoHeight);
+  const boxes = cropBoxes(v.videoWidth, v.videoHeight, preset);
+  const sx = w / v.videoWidth;
+  for (let i = 0; i < indices.length; i++) {
+    if (signal.aborted) return;
+    const t = Math.min(timestamps[i]! + half, Math.max(0, v.duration - 0.001));
+    if (Math.abs(v.currentTime - t) > 1e-4) {
+      const seeked = waitFor(v, 'seeked', signal);
+      v.currentTime = t;
+      await seeked;
+    }
+    const canvas = el('canvas', { width: w * 2, height: h * 2 });
+    canvas.setAttribute('aria-label', `Frame ${indices[i]} at ${timestamps[i]!.toFixed(2)} s`);
+    const ctx = canvas.getContext('2d')!;
+    ctx.scale(2, 2);
+    ctx.drawImage(v, 0, 0, w, h);
+    ctx.lineWidth = 1.5;
+    for (const b of boxes) {
+      ctx.strokeStyle = b.flip ? 'rgba(255, 214, 0, .9)' : 'rgba(0, 255, 140, .95)';
+      ctx.setLineDash(b.flip ? [3, 3] : []);
+      ctx.strokeRect(b.x * sx + 0.75, b.y * sx + 0.75, b.width * sx - 1.5, b.height * sx - 1.5);
+    }
+    strip.append(el('figure', {}, canvas, el('figcaption', {}, `#${indices[i]} · ${timestamps[i]!.toFixed(2)} s`)));
+  }
+  v.currentTime = resumeAt;
+  if (!wasPaused) void v.play();
+}
+
+// ---- Webcam ------------------------------------------------------------------------------------------------------
+
+/** `classifyStream` (live window over a MediaStream) comes with the frames work; the demo uses it when present. */
+interface StreamCapable {
+  classifyStream(source: HTMLVideoElement | MediaStream, options: { windowSeconds?: number; segments?: number; onResult?: (r: ClassifyResult) => void; signal?: AbortSignal }): unknown;
+}
+
+function streamCapable(m: PPTSN | null): (PPTSN & StreamCapable) | null {
+  return m && typeof (m as unknown as Partial<StreamCapable>).classifyStream === 'function' ? (m as PPTSN & StreamCapable) : null;
+}
+
+let webcam: { stream: MediaStream; stop: AbortController } | null = null;
+
+function stopWebcam(): void {
+  if (!webcam) return;
+  webcam.stop.abort();
+  webcam.stream.getTracks().forEach((t) => t.stop());
+  webcam = null;
+  const v = video();
+  v.srcObject = null;
+  $('webcam-toggle').textContent = 'Start webcam (live)';
+}
+
+async function toggleWebcam(): Promise<void> {
+  if (webcam) {
+    stopWebcam();
+    return;
+  }
+  const m = streamCapable(requireModel());
+  if (!m) return;
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (e) {
+    showError(new Error(`The webcam could not be opened: ${(e as Error).message}. Allow camera access for this page and try again.`));
+    return;
+  }
+  const v = video();
+  v.removeAttribute('src');
+  v.srcObject = stream;
+  await v.play().catch(() => undefined);
+  const stop = new AbortController();
+  webcam = { stream, stop };
+  $('webcam-toggle').textContent = 'Stop webcam';
+  const opts = options();
+  try {
+    const handle = m.classifyStream(v, {
+      windowSeconds: 2,
+      segments: opts.segments ?? 8,
+      signal: stop.signal,
+      onResult: (r) => {
+        renderTop(r.top);
+        renderResult(r, m.backend);
+      },
+    }) as { stop?: () => void } | Promise<unknown> | undefined;
+    stop.signal.addEventListener('abort', () => (handle as { stop?: () => void } | undefined)?.stop?.());
+    if (handle instanceof Promise) await handle;
+  } catch (e) {
+    if (!stop.signal.aborted) showError(e);
+    stopWebcam();
+  }
+}
+
+function updateWebcamAvailability(m: PPTSN | null): void {
+  const button = $<HTMLButtonElement>('webcam-toggle');
+  const note = $('webcam-note');
+  if (!navigator.mediaDevices?.getUserMedia) {
+    button.disabled = true;
+    note.textContent = 'No camera access here (the page must be served over HTTPS or from localhost).';
+  } else if (m && !streamCapable(m)) {
+    button.disabled = true;
+    note.textContent = 'Live webcam mode needs model.classifyStream, which this build of pptsn-web does not include yet. Record a clip and drop the file instead.';
+  } else {
+    button.disabled = isBusy() || !m;
+    note.textContent = m ? 'Classifies a sliding 2 s window of the camera.' : 'Load a model first.';
+  }
+}
+
+// ---- Wiring ------------------------------------------------------------------------------------------------------
+
+export function isVideoFile(f: File): boolean {
+  return f.type.startsWith('video/') || /\.(mp4|m4v|mov|webm|mkv|ogv|avi)$/i.test(f.name);
+}
+
+export function initClassify(): void {
+  $<HTMLInputElement>('video-file').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void classifyFile(file);
+  });
+  $('video-url-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const url = $<HTMLInputElement>('video-url').value.trim();
+    if (!url) {
+      showError(new Error('Paste the URL of a video (its server must allow CORS), or drop a file.'));
+      return;
+    }
+    void classifyUrl(url);
+  });
+  $('webcam-toggle').addEventListener('click', () => void toggleWebcam());
+  onModelChange(updateWebcamAvailability);
+  onBusyChange((busy) => {
+    for (const id of ['video-file', 'video-url-go']) $<HTMLButtonElement | HTMLInputElement>(id).disabled = busy;
+    updateWebcamAvailability(currentModel());
+  });
+  updateWebcamAvailability(currentModel());
+}

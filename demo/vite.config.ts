@@ -1,0 +1,94 @@
+/**
+ * The demo app (demo/): `npm start` serves it, `npm run build:demo` writes static files to demo-dist/.
+ *
+ * - COOP/COEP on every response (dev and preview) make the page cross-origin isolated, which the multi-threaded
+ *   WASM backend needs (SharedArrayBuffer). COEP is `credentialless` rather than `require-corp` so that a pasted
+ *   cross-origin video or model URL without a Cross-Origin-Resource-Policy header still loads (CORS still applies
+ *   to what the worker reads); browsers without `credentialless` simply are not isolated and run WASM single-threaded.
+ * - `/weights/…` is served from the repository's weights/ folder (outside the demo root), where the CLI's
+ *   `download`/`convert` put converted models, and `/weights/index.json` lists the folders that hold a model.json,
+ *   so the page can offer them. A static build has neither: the page then probes weights/pptsn-k400/model.json next
+ *   to itself, and explains how to get weights when there are none.
+ */
+import { defineConfig, type Plugin, type Connect } from 'vite';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { extname, join, normalize, sep } from 'node:path';
+
+const DEMO = fileURLToPath(new URL('.', import.meta.url));
+const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
+
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
+
+const TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+};
+
+/** The folders under weights/ with a model.json (a converted model), for the page's "weights/ folder" list. */
+function listWeightModels(): string[] {
+  if (!existsSync(WEIGHTS)) return [];
+  return readdirSync(WEIGHTS, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(WEIGHTS, d.name, 'model.json')))
+    .map((d) => `weights/${d.name}/model.json`)
+    .sort();
+}
+
+const serveWeights: Connect.NextHandleFunction = (req, res, next) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (!url.pathname.startsWith('/weights/')) return next();
+  if (url.pathname === '/weights/index.json') {
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('cache-control', 'no-store');
+    res.end(JSON.stringify({ models: listWeightModels() }));
+    return;
+  }
+  // Resolve inside weights/ only: a `..` in the path must not reach the rest of the disk.
+  const file = normalize(join(WEIGHTS, decodeURIComponent(url.pathname.slice('/weights/'.length))));
+  if (!file.startsWith(WEIGHTS.endsWith(sep) ? WEIGHTS : WEIGHTS + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    // A real 404 (not the SPA fallback's index.html), so the page can tell "no model here" from a model.
+    res.statusCode = 404;
+    res.end('not found');
+    return;
+  }
+  res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
+  res.setHeader('content-length', String(statSync(file).size));
+  createReadStream(file).pipe(res);
+};
+
+function weightsFolder(): Plugin {
+  return {
+    name: 'pptsn-demo-weights',
+    configureServer(server) {
+      server.middlewares.use(serveWeights);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serveWeights);
+    },
+  };
+}
+
+export default defineConfig({
+  root: DEMO,
+  // Relative URLs: the built demo works from any sub-path it is deployed under.
+  base: './',
+  publicDir: false,
+  plugins: [weightsFolder()],
+  server: { headers: ISOLATION, open: false },
+  preview: { headers: ISOLATION },
+  // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.
+  optimizeDeps: {
+    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'mediabunny'],
+  },
+  build: {
+    outDir: fileURLToPath(new URL('../demo-dist/', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    // Not minified: tfjs-backend-wasm starts its pthread workers from the source text of a function, which
+    // minification breaks (see LoadOptions.wasmThreads), and the demo wants WASM threads when isolated.
+    minify: false,
+  },
+  worker: { format: 'es' },
+});
