@@ -141,8 +141,15 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
 /** A <video> given by the caller: WebCodecs on its fetchable src when possible ('auto'), else seeking. */
 async function readElementSource(el: HTMLVideoElement, options: ReadFramesOptions): Promise<FrameReadResult> {
   const { signal } = options;
-  await whenMetadata(el, { signal });
   const src = el.currentSrc || el.src;
+  try {
+    await whenMetadata(el, { signal });
+  } catch (e) {
+    // The element cannot play it: name the container/codec when the bytes say (e.g. AVI with MPEG-4 Part 2).
+    if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source' || !src || el.srcObject) throw e;
+    const sniffed = await sniffContainer(src, signal).catch(() => null);
+    throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
+  }
   let video: DemuxedVideo | null = null;
   if (src && !el.srcObject) {
     try {

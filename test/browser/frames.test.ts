@@ -202,7 +202,7 @@ test('colour: <video> seeking path of example.mp4 vs ffmpeg', async () => {
 });
 
 test('errors: AVI → unsupported-source naming container and codec', async () => {
-  for (const kind of ['blob', 'url'] as const) {
+  for (const kind of ['blob', 'url', 'element'] as const) {
     const r = await call({ kind, url: EXAMPLE_AVI, options: { segments: 8 } });
     assert.equal(r.ok, false);
     if (r.ok) return;
