@@ -139,7 +139,7 @@ async function drawStrip(indices: number[], timestamps: number[], preset: DemoPr
   const wasPaused = v.paused;
   const resumeAt = v.currentTime;
   v.pause();
-  const h = 96;
+  const h = 120;
   const w = Math.round((h * v.videoWidth) / v.videoHeight);
   const boxes = cropBoxes(v.videoWidth, v.videoHeight, preset);
   const sx = w / v.videoWidth;
@@ -218,10 +218,7 @@ async function toggleWebcam(): Promise<void> {
       windowSeconds: 2,
       segments: opts.segments ?? 8,
       signal: stop.signal,
-      onResult: (r) => {
-        renderTop(r.top);
-        renderResult(r, m.backend);
-      },
+      onResult: (r) => renderResult(r, m.backend),
     }) as { stop?: () => void } | Promise<unknown> | undefined;
     stop.signal.addEventListener('abort', () => (handle as { stop?: () => void } | undefined)?.stop?.());
     if (handle instanceof Promise) await handle;

@@ -142,10 +142,11 @@ async function loadModelQuiet(source: ModelSource, extra: Partial<LoadOptions>):
 }
 
 /** Makes `m` the page's model (after a load, or the fine-tune panel's "use the new model"); disposes the old one. */
-export function adoptModel(m: PPTSN): void {
+export function adoptModel(m: PPTSN, options: { keepOld?: boolean } = {}): void {
   const old = model;
   model = m;
-  if (old && old !== m) void old.dispose();
+  // keepOld: the fine-tune panel's trainer still runs in the old model's worker; the panel disposes it later.
+  if (old && old !== m && !options.keepOld) void old.dispose();
   render();
   modelListeners.forEach((f) => f(model));
   void refreshCached();

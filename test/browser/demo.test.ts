@@ -85,9 +85,13 @@ before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Chromium's console line for a failed request does not name the URL: record it next to the error.
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   // autoload=0: a developer's weights/ folder or cache must not change what the test sees.
   await page.goto(`${origin}/?autoload=0`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
@@ -129,11 +133,17 @@ test('load a model by URL, classify example.mp4 from the file input: top 5, fram
   await shot('classified');
 });
 
-test('classify a video by URL', async () => {
+test('classify a video by URL with the accurate preset (ten crops drawn per frame)', async () => {
+  await page.selectOption('#preset', 'accurate');
+  await page.fill('#segments', '2');
   await page.fill('#video-url', fsUrl('test/fixtures/media/example.mp4'));
   await page.click('#video-url-go');
   await settle();
   assert.equal((await topFive()).length, 5);
+  await page.waitForFunction(() => document.querySelectorAll('#strip figure canvas').length === 2, undefined, { timeout: 60_000 });
+  await page.locator('#classify').screenshot({ path: join(SHOTS, 'demo-accurate-url.png') });
+  await page.selectOption('#preset', 'fast');
+  await page.fill('#segments', SEGMENTS);
 });
 
 test('a dropped .pdparams is converted in the page and the new model classifies', async () => {
