@@ -102,29 +102,42 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
   if (cached) {
     let loaded = 0;
     const total = manifestBytes(json);
-    const model = await fromModelJson(json, async (path) => {
-      const bytes = await store!.getModelFile(sha, path);
-      if (!bytes) throw new PPTSNError('storage', `cached shard ${path} disappeared while loading; reload the page`);
-      loaded += bytes.byteLength;
-      onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded) });
-      return bytes;
-    }, url, 'cache');
-    await recordUrl(store!, url, sha, text, cacheName);
-    return model;
+    try {
+      const model = await fromModelJson(json, async (path) => {
+        const bytes = await store!.getModelFile(sha, path);
+        if (!bytes) throw new PPTSNError('storage', `cached shard ${path} disappeared while loading; reload the page`);
+        loaded += bytes.byteLength;
+        onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded) });
+        return bytes;
+      }, url, 'cache');
+      await recordUrl(store!, url, sha, text, cacheName);
+      return model;
+    } catch (e) {
+      // A cached shard that fails its SHA-256 (disk corruption, tampering): drop the cached copy, fetch again.
+      if (!(e instanceof PPTSNError && e.code === 'integrity')) throw e;
+      await store!.deleteModel(sha).catch(() => undefined);
+    }
   }
   let loaded = 0;
   const total = manifestBytes(json);
   onProgress?.({ phase: 'download', loaded: 0, total });
-  const model = await fromModelJson(json, async (path) => {
-    const shardUrl = new URL(path, url).href;
-    const bytes = await fetchBytes(shardUrl, (n) => {
-      loaded += n;
-      onProgress?.({ phase: 'download', loaded, total: Math.max(total, loaded) });
-    });
-    // Cache as the shards arrive; a failed put (quota) costs caching, not the load.
-    await store?.putModelFile(sha, path, bytes).catch(() => undefined);
-    return bytes;
-  }, url, 'network');
+  let model: LoadedModel;
+  try {
+    model = await fromModelJson(json, async (path) => {
+      const shardUrl = new URL(path, url).href;
+      const bytes = await fetchBytes(shardUrl, (n) => {
+        loaded += n;
+        onProgress?.({ phase: 'download', loaded, total: Math.max(total, loaded) });
+      });
+      // Cache as the shards arrive; a failed put (quota) costs caching, not the load.
+      await store?.putModelFile(sha, path, bytes).catch(() => undefined);
+      return bytes;
+    }, url, 'network');
+  } catch (e) {
+    // Shards are cached as they arrive, before they are checked: never keep a set that failed (integrity, size…).
+    await store?.deleteModel(sha).catch(() => undefined);
+    throw e;
+  }
   if (store) {
     const previous = await store.getUrlSha(url);
     await recordUrl(store, url, sha, text, cacheName).catch(() => undefined);

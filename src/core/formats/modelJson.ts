@@ -4,11 +4,17 @@
  * labels, preset, provenance). Weights keep Paddle's layout and structured names; shards are
  * `group1-shard{i}of{N}.bin` of at most 4 MiB; each weight is float32 or float16
  * (`quantization: { dtype: 'float16' }`, tfjs' own encoding for half-precision weights).
+ *
+ * Integrity: each manifest group may carry `sha256`, the SHA-256 of each shard file (lowercase hex, parallel to
+ * `paths`). The writer always adds it; the reader verifies every shard against it when present and refuses a
+ * mismatch with PPTSNError('integrity'), so a corrupted download or a tampered shard (network, CDN, Cache Storage)
+ * never becomes weights. Files written before the field existed have none and load as before; tfjs ignores it.
  */
 import { PPTSNError } from '../errors.js';
 import { archSpec, isDepth, paramSpecs, type Depth } from '../model/arch.js';
 import type { StateDict } from '../stateDict.js';
 import { decodeFloat16, encodeFloat16, FLOAT16_MAX } from './float16.js';
+import { sha256Hex, sha256HexSync } from './sha256.js';
 import { shapeSize } from './pickle.js';
 import { checkStateDict, shapeProblems } from './validate.js';
 
@@ -50,7 +56,8 @@ export interface ModelJson {
   format: 'pptsn-weights';
   generatedBy: string;
   convertedBy: string;
-  weightsManifest: { paths: string[]; weights: ManifestWeight[] }[];
+  /** `sha256[i]` is the SHA-256 (hex) of the shard `paths[i]`; optional (older files have none). */
+  weightsManifest: { paths: string[]; weights: ManifestWeight[]; sha256?: string[] }[];
   pptsn: PPTSNModelMeta;
 }
 
@@ -153,7 +160,8 @@ export function writeModelJson(stateDict: StateDict, options: WriteModelJsonOpti
     format: 'pptsn-weights',
     generatedBy: options.generatedBy ?? 'PaddleVideo',
     convertedBy: 'pptsn-web',
-    weightsManifest: [{ paths: shards.map((s) => s.name), weights }],
+    // Shard hashes let loaders refuse corrupted or tampered shards (see the file comment).
+    weightsManifest: [{ paths: shards.map((s) => s.name), weights, sha256: shards.map((s) => sha256HexSync(s.data)) }],
     pptsn: { version: 1, depth, numClasses, labels: [...labels], preset: options.preset ?? 'accurate', source: options.source ?? null, layout: 'paddle' },
   };
   return { modelJson, shards };
@@ -193,7 +201,7 @@ interface Entry {
 }
 
 /** Checks the manifest's structure; returns, per group, its paths and entries with byte sizes. */
-function readManifest(v: unknown): { paths: string[]; entries: Entry[]; bytes: number }[] {
+function readManifest(v: unknown): { paths: string[]; hashes: string[] | null; entries: Entry[]; bytes: number }[] {
   if (!Array.isArray(v) || v.length === 0) invalid('weightsManifest must be a non-empty array');
   const seen = new Set<string>();
   return v.map((g, gi) => {
@@ -203,6 +211,13 @@ function readManifest(v: unknown): { paths: string[]; entries: Entry[]; bytes: n
       if (typeof p !== 'string' || !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) || p.length > 200) invalid(`bad shard path ${JSON.stringify(p)?.slice(0, 80)}`);
       return p;
     });
+    let hashes: string[] | null = null;
+    if (g.sha256 !== undefined) {
+      if (!Array.isArray(g.sha256) || g.sha256.length !== paths.length || g.sha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h))) {
+        invalid(`weightsManifest[${gi}].sha256 must hold one 64-digit hex SHA-256 per shard path`);
+      }
+      hashes = (g.sha256 as string[]).map((h) => h.toLowerCase());
+    }
     let bytes = 0;
     const entries = g.weights.map((w) => {
       if (!isRecord(w) || typeof w.name !== 'string' || !Array.isArray(w.shape)) invalid(`malformed weight entry in group ${gi}`);
@@ -223,7 +238,7 @@ function readManifest(v: unknown): { paths: string[]; entries: Entry[]; bytes: n
       return { name, shape, half, bytes: n * (half ? 2 : 4) };
     });
     if (bytes > 0 && paths.length === 0) invalid(`weightsManifest[${gi}] has weights but no shards`);
-    return { paths, entries, bytes };
+    return { paths, hashes, entries, bytes };
   });
 }
 
@@ -297,6 +312,15 @@ export async function readModelJson(json: unknown, fetchShard: FetchShard): Prom
       chunks.push(c);
     }
     if (got !== g.bytes) invalid(`shards hold ${got} bytes but the weights need ${g.bytes} (a shard is truncated or missing)`);
+    // Hashes after the size check, so a truncated shard is reported as truncated (the more useful message).
+    for (const [pi, path] of g.paths.entries()) {
+      const want = g.hashes?.[pi];
+      if (want === undefined) continue;
+      const have = await sha256Hex(chunks[pi]!);
+      if (have !== want) {
+        throw new PPTSNError('integrity', `shard ${path}: its SHA-256 is ${have} but model.json says ${want}; the file is corrupt or was altered — download the model again`);
+      }
+    }
     const reader = new ChunkReader(chunks);
     for (const e of g.entries) {
       const buf = new Uint8Array(e.bytes);
