@@ -2,7 +2,7 @@
  * The Classify panel: a dropped/picked file, a URL or the webcam → top-5 with score bars, the timing split, and the
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
-import type { ClassifyOptions, ClassifyResult, PPTSN, Prediction } from '../src/index.js';
+import { PPTSN, type ClassifyOptions, type ClassifyResult, type Prediction } from '../src/index.js';
 import { cropBoxes, type DemoPreset } from './geometry.js';
 import { currentModel, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
@@ -175,6 +175,9 @@ interface StreamCapable {
   classifyStream(source: HTMLVideoElement | MediaStream, options: { windowSeconds?: number; segments?: number; onResult?: (r: ClassifyResult) => void; signal?: AbortSignal }): unknown;
 }
 
+/** Whether this build of pptsn-web has live classification at all (known before any model is loaded). */
+const STREAM_API = typeof (PPTSN.prototype as unknown as Partial<StreamCapable>).classifyStream === 'function';
+
 function streamCapable(m: PPTSN | null): (PPTSN & StreamCapable) | null {
   return m && typeof (m as unknown as Partial<StreamCapable>).classifyStream === 'function' ? (m as PPTSN & StreamCapable) : null;
 }
@@ -234,7 +237,7 @@ function updateWebcamAvailability(m: PPTSN | null): void {
   if (!navigator.mediaDevices?.getUserMedia) {
     button.disabled = true;
     note.textContent = 'No camera access here (the page must be served over HTTPS or from localhost).';
-  } else if (m && !streamCapable(m)) {
+  } else if (!STREAM_API || (m && !streamCapable(m))) {
     button.disabled = true;
     note.textContent = 'Live webcam mode needs model.classifyStream, which this build of pptsn-web does not include yet. Record a clip and drop the file instead.';
   } else {

@@ -212,22 +212,43 @@ async function refreshCached(): Promise<number> {
   return cached.length;
 }
 
-/** Converted models in weights/: the dev server lists them; a static build can only probe the usual folder. */
-async function weightsFolderModels(): Promise<string[]> {
+/**
+ * Converted models (and raw weight files) in weights/: the dev server lists them; a static build can only probe
+ * the usual folder.
+ */
+async function weightsFolder(): Promise<{ models: string[]; weightFiles: string[] }> {
   try {
     const r = await fetch('weights/index.json', { cache: 'no-store' });
-    if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) return ((await r.json()) as { models: string[] }).models;
+    if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) {
+      const j = (await r.json()) as { models?: string[]; weightFiles?: string[] };
+      return { models: j.models ?? [], weightFiles: j.weightFiles ?? [] };
+    }
   } catch {
     // Not served: fall through to the probe.
   }
   try {
     const r = await fetch('weights/pptsn-k400/model.json', { method: 'HEAD' });
     // An SPA fallback answers 200 with index.html: only JSON counts.
-    if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) return ['weights/pptsn-k400/model.json'];
+    if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) return { models: ['weights/pptsn-k400/model.json'], weightFiles: [] };
   } catch {
     // No weights folder.
   }
-  return [];
+  return { models: [], weightFiles: [] };
+}
+
+/** Fetches a weight file from weights/ and converts it like a dropped one (a .pdiparams brings its .info if any). */
+async function convertFromFolder(url: string): Promise<void> {
+  const files = await runTask(`Fetching ${url}`, async (task) => {
+    const get = async (u: string) => {
+      const r = await fetch(u, { signal: task.signal });
+      if (!r.ok) throw new Error(`${u}: HTTP ${r.status}`);
+      return new File([await r.blob()], u.split('/').pop()!);
+    };
+    const out = [await get(url)];
+    if (/\.pdiparams$/i.test(url)) out.push(...(await get(`${url}.info`).then((f) => [f]).catch(() => [])));
+    return out;
+  });
+  if (files) await convertFiles(files);
 }
 
 function setActionsDisabled(disabled: boolean): void {
@@ -257,7 +278,8 @@ export async function initModels(): Promise<void> {
     if (model) void loadModel(model.info.source.location, {}, `Switching to ${backendChoice()}`);
   });
 
-  const [found, cachedCount] = await Promise.all([weightsFolderModels(), refreshCached()]);
+  const [folder, cachedCount] = await Promise.all([weightsFolder(), refreshCached()]);
+  const found = folder.models;
   const chips = $('weights-folder');
   chips.replaceChildren(
     ...found.map((url) => {
@@ -265,9 +287,15 @@ export async function initModels(): Promise<void> {
       b.addEventListener('click', () => void loadModel(url, {}, `Loading ${url}`));
       return b;
     }),
+    ...folder.weightFiles.map((url) => {
+      const b = el('button', { type: 'button', className: 'secondary act' }, `Convert ${url}`);
+      b.addEventListener('click', () => void convertFromFolder(url));
+      return b;
+    }),
   );
+  setActionsDisabled(isBusy());
   if (found[0]) $<HTMLInputElement>('model-url').value = found[0];
-  if (found.length === 0 && cachedCount === 0 && !model) $('no-weights').hidden = false;
+  if (found.length === 0 && folder.weightFiles.length === 0 && cachedCount === 0 && !model) $('no-weights').hidden = false;
 
   // Show what the library does right away: load the first model found, unless a test or the user says not to.
   if (params.get('autoload') !== '0' && !model) {

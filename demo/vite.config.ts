@@ -35,13 +35,25 @@ function listWeightModels(): string[] {
     .sort();
 }
 
+/** PaddleVideo weight files in weights/ or one folder down, which the page can convert without a CLI step. */
+function listWeightFiles(): string[] {
+  if (!existsSync(WEIGHTS)) return [];
+  const out: string[] = [];
+  const isWeights = (n: string) => /\.(pdparams|pdiparams)$/i.test(n);
+  for (const d of readdirSync(WEIGHTS, { withFileTypes: true })) {
+    if (d.isFile() && isWeights(d.name)) out.push(`weights/${d.name}`);
+    else if (d.isDirectory()) for (const f of readdirSync(join(WEIGHTS, d.name))) if (isWeights(f)) out.push(`weights/${d.name}/${f}`);
+  }
+  return out.sort();
+}
+
 const serveWeights: Connect.NextHandleFunction = (req, res, next) => {
   const url = new URL(req.url ?? '/', 'http://x');
   if (!url.pathname.startsWith('/weights/')) return next();
   if (url.pathname === '/weights/index.json') {
     res.setHeader('content-type', 'application/json');
     res.setHeader('cache-control', 'no-store');
-    res.end(JSON.stringify({ models: listWeightModels() }));
+    res.end(JSON.stringify({ models: listWeightModels(), weightFiles: listWeightFiles() }));
     return;
   }
   // Resolve inside weights/ only: a `..` in the path must not reach the rest of the disk.

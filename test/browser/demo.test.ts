@@ -10,7 +10,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
@@ -162,7 +163,31 @@ test('a dropped .pdparams is converted in the page and the new model classifies'
   await shot('converted');
 });
 
-test('fine-tune panel: trains when the trainer API exists, else says it is unavailable', async () => {
+/** Short clips of three visually distinct classes (hue families), a few shades each, written once with ffmpeg. */
+function makeClassClips(): Record<string, string[]> {
+  const dir = join(CACHE, 'clips');
+  mkdirSync(dir, { recursive: true });
+  const families: Record<string, string[]> = {
+    red: ['0xd01818', '0xf03030', '0xb02020', '0xe04848'],
+    green: ['0x18c018', '0x30e030', '0x20a020', '0x48d048'],
+    blue: ['0x1818d0', '0x3030f0', '0x2020b0', '0x4848e0'],
+  };
+  const out: Record<string, string[]> = {};
+  for (const [name, shades] of Object.entries(families)) {
+    out[name] = shades.map((c, i) => {
+      const file = join(dir, `${name}-${i}.mp4`);
+      if (!existsSync(file)) {
+        // A moving white square on the class colour, so frames differ like a real clip's.
+        const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${c}:s=160x120:d=2:r=8`, '-vf', `drawbox=x='mod(t*40+${i * 20},120)':y=40:w=30:h=30:color=white:t=fill`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', file]);
+        if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr?.toString()}`);
+      }
+      return file;
+    });
+  }
+  return out;
+}
+
+test('fine-tune panel: trains on three generated classes when the trainer API exists, else says it is unavailable', async () => {
   const note = await page.evaluate(() => {
     const n = document.getElementById('ft-unavailable') as HTMLElement;
     return n.hidden ? null : n.textContent;
@@ -170,9 +195,24 @@ test('fine-tune panel: trains when the trainer API exists, else says it is unava
   if (note !== null) {
     assert.match(note, /unavailable/);
     assert.equal(await page.isDisabled('#ft-train'), true);
+    await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
     return;
   }
-  assert.fail('the trainer API exists: the demo test must train (not written yet)');
+  const clips = makeClassClips();
+  const names = Object.keys(clips);
+  for (const name of names) {
+    await page.fill('#ft-class-name', name);
+    await page.press('#ft-class-name', 'Enter');
+  }
+  for (const [i, name] of names.entries()) await page.setInputFiles(`#ft-clips-${i}`, clips[name]!);
+  await page.selectOption('#ft-strategy', 'head');
+  await page.fill('#ft-epochs', '8');
+  await page.click('#ft-train');
+  await settle(540_000);
+  const accuracy = (await page.textContent('#ft-accuracy')) ?? '';
+  assert.match(accuracy, /Accuracy: \d+(\.\d)? %/);
+  assert.match((await page.textContent('#ft-status')) ?? '', /Epoch 8\/8/);
+  await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
 });
 
 test('cached models can be deleted', async () => {
