@@ -170,9 +170,28 @@ async function drawStrip(indices: number[], timestamps: number[], preset: DemoPr
 
 // ---- Webcam ------------------------------------------------------------------------------------------------------
 
-/** `classifyStream` (live window over a MediaStream) comes with the frames work; the demo uses it when present. */
+/**
+ * Live classification (`model.classifyStream`, from the frames work). Declared structurally, after its documented
+ * shape, so the demo builds with pptsn-web versions that have it and those that do not.
+ */
+interface LiveResult {
+  top: Prediction[];
+  frames: number;
+  timestamps: number[];
+  timings: { decodeMs?: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+  backend: string;
+}
+interface LiveHandle {
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+  readonly results: number;
+  readonly dropped: number;
+}
 interface StreamCapable {
-  classifyStream(source: HTMLVideoElement | MediaStream, options: { windowSeconds?: number; segments?: number; onResult?: (r: ClassifyResult) => void; signal?: AbortSignal }): unknown;
+  classifyStream(
+    source: HTMLVideoElement | MediaStream,
+    options: { onResult: (r: LiveResult) => void; onError?: (e: Error) => void; windowSeconds?: number; segments?: number; preset?: DemoPreset; topK?: number; signal?: AbortSignal },
+  ): LiveHandle | Promise<LiveHandle>;
 }
 
 /** Whether this build of pptsn-web has live classification at all (known before any model is loaded). */
@@ -182,16 +201,54 @@ function streamCapable(m: PPTSN | null): (PPTSN & StreamCapable) | null {
   return m && typeof (m as unknown as Partial<StreamCapable>).classifyStream === 'function' ? (m as PPTSN & StreamCapable) : null;
 }
 
-let webcam: { stream: MediaStream; stop: AbortController } | null = null;
+const WINDOW_SECONDS = 2.5;
+let webcam: { stream: MediaStream; stop: AbortController; handle?: LiveHandle } | null = null;
 
 function stopWebcam(): void {
   if (!webcam) return;
-  webcam.stop.abort();
-  webcam.stream.getTracks().forEach((t) => t.stop());
+  const { stream, stop, handle } = webcam;
   webcam = null;
+  stop.abort();
+  void handle?.stop().catch(() => undefined);
+  stream.getTracks().forEach((t) => t.stop());
   const v = video();
   v.srcObject = null;
   $('webcam-toggle').textContent = 'Start webcam (live)';
+  updateWebcamAvailability(currentModel());
+}
+
+/** Live strip: the frame on screen when each result arrived, the newest last (the window's frames, approximately). */
+function pushLiveThumb(v: HTMLVideoElement, keep: number): void {
+  if (!v.videoWidth) return;
+  const strip = $('strip');
+  const h = 90;
+  const w = Math.round((h * v.videoWidth) / v.videoHeight);
+  const canvas = el('canvas', { width: w, height: h });
+  canvas.getContext('2d')?.drawImage(v, 0, 0, w, h);
+  const boxes = cropBoxes(v.videoWidth, v.videoHeight, 'fast');
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    ctx.strokeStyle = 'rgba(0, 255, 140, .95)';
+    ctx.lineWidth = 1.5;
+    for (const b of boxes) ctx.strokeRect((b.x * w) / v.videoWidth, (b.y * w) / v.videoWidth, (b.width * w) / v.videoWidth, (b.height * w) / v.videoWidth);
+  }
+  strip.append(el('figure', {}, canvas, el('figcaption', {}, new Date().toLocaleTimeString())));
+  while (strip.children.length > keep) strip.firstElementChild?.remove();
+}
+
+function renderLive(r: LiveResult, handle: LiveHandle | undefined): void {
+  renderTop(r.top);
+  const t = r.timings;
+  $('timings').replaceChildren(
+    ...[
+      ['Mode', `live, ${WINDOW_SECONDS} s window`],
+      ['Preprocess', formatMs(t.preprocessMs)],
+      ['Inference', formatMs(t.inferenceMs)],
+      ['Grab → result', formatMs(t.totalMs)],
+      ['Backend', r.backend],
+      ['Frames', `${r.frames} in window${handle ? ` · ${handle.results} results, ${handle.dropped} dropped` : ''}`],
+    ].flatMap(([k, v]) => [el('dt', {}, k!), el('dd', {}, v!)]),
+  );
 }
 
 async function toggleWebcam(): Promise<void> {
@@ -213,36 +270,48 @@ async function toggleWebcam(): Promise<void> {
   v.srcObject = stream;
   await v.play().catch(() => undefined);
   const stop = new AbortController();
-  webcam = { stream, stop };
+  const session: { stream: MediaStream; stop: AbortController; handle?: LiveHandle } = { stream, stop };
+  webcam = session;
   $('webcam-toggle').textContent = 'Stop webcam';
-  const opts = options();
+  $('strip').replaceChildren();
+  const segments = options().segments ?? 8;
   try {
-    const handle = m.classifyStream(v, {
-      windowSeconds: 2,
-      segments: opts.segments ?? 8,
+    const handle = await m.classifyStream(v, {
+      windowSeconds: WINDOW_SECONDS,
+      segments,
+      preset: 'fast',
+      topK: 5,
       signal: stop.signal,
-      onResult: (r) => renderResult(r, m.backend),
-    }) as { stop?: () => void } | Promise<unknown> | undefined;
-    stop.signal.addEventListener('abort', () => (handle as { stop?: () => void } | undefined)?.stop?.());
-    if (handle instanceof Promise) await handle;
+      onResult: (r) => {
+        renderLive(r, session.handle);
+        pushLiveThumb(v, segments);
+      },
+      onError: (e) => showError(e),
+    });
+    session.handle = handle;
+    await handle.done;
   } catch (e) {
     if (!stop.signal.aborted) showError(e);
-    stopWebcam();
+  } finally {
+    if (webcam === session) stopWebcam();
   }
 }
 
 function updateWebcamAvailability(m: PPTSN | null): void {
   const button = $<HTMLButtonElement>('webcam-toggle');
   const note = $('webcam-note');
-  if (!navigator.mediaDevices?.getUserMedia) {
-    button.disabled = true;
-    note.textContent = 'No camera access here (the page must be served over HTTPS or from localhost).';
+  if (webcam) {
+    button.disabled = false;
+    note.textContent = `Live: each result averages the last ${WINDOW_SECONDS} s of the camera.`;
   } else if (!STREAM_API || (m && !streamCapable(m))) {
     button.disabled = true;
     note.textContent = 'Live webcam mode needs model.classifyStream, which this build of pptsn-web does not include yet. Record a clip and drop the file instead.';
+  } else if (!navigator.mediaDevices?.getUserMedia) {
+    button.disabled = true;
+    note.textContent = 'No camera access here (the page must be served over HTTPS or from localhost).';
   } else {
     button.disabled = isBusy() || !m;
-    note.textContent = m ? 'Classifies a sliding 2 s window of the camera.' : 'Load a model first.';
+    note.textContent = m ? `Classifies a sliding ${WINDOW_SECONDS} s window of the camera.` : 'Load a model first.';
   }
 }
 
@@ -269,7 +338,11 @@ export function initClassify(): void {
     void classifyUrl(url);
   });
   $('webcam-toggle').addEventListener('click', () => void toggleWebcam());
-  onModelChange(updateWebcamAvailability);
+  onModelChange((m) => {
+    // The live stream belongs to the model that started it.
+    if (webcam) stopWebcam();
+    updateWebcamAvailability(m);
+  });
   onBusyChange((busy) => {
     for (const id of ['video-file', 'video-url-go']) $<HTMLButtonElement | HTMLInputElement>(id).disabled = busy;
     updateWebcamAvailability(currentModel());

@@ -1,7 +1,8 @@
 /**
  * The demo page (demo/) end to end in headless Chromium, served by its own Vite config (demo/vite.config.ts, the
  * one `npm start` uses): load a converted seeded model (ResNet18-vd, 5 named classes) through the URL field, classify
- * example.mp4 picked in the file input and the same video by URL (top 5 with scores, frame strip, timings), convert a
+ * example.mp4 picked in the file input and the same video by URL (top 5 with scores, frame strip, timings), the webcam
+ * live mode on Chromium's fake camera (when the API has classifyStream), convert a
  * dropped seeded .pdparams in the page and classify with it, no horizontal scroll at 390 px, the fine-tune panel
  * (trained when the trainer API exists, otherwise it must say that fine-tuning is unavailable), no console errors.
  * Screenshots go to test-results/demo-*.png.
@@ -83,7 +84,8 @@ before(async () => {
   await server.listen();
   const addr = server.httpServer!.address();
   origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  // A fake camera (Chromium's generated test pattern) stands in for the webcam, with permission granted.
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
@@ -145,6 +147,23 @@ test('classify a video by URL with the accurate preset (ten crops drawn per fram
   await page.locator('#classify').screenshot({ path: join(SHOTS, 'demo-accurate-url.png') });
   await page.selectOption('#preset', 'fast');
   await page.fill('#segments', SEGMENTS);
+});
+
+test('webcam live mode (a fake camera stream) when classifyStream exists, else a labelled note', async () => {
+  const hasStream = await page.evaluate(() => !(document.getElementById('webcam-toggle') as HTMLButtonElement).disabled);
+  if (!hasStream) {
+    assert.match((await page.textContent('#webcam-note')) ?? '', /classifyStream/);
+    return;
+  }
+  await page.click('#webcam-toggle');
+  await page.waitForFunction(() => (document.getElementById('timings')?.textContent ?? '').includes('live'), undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#strip figure').length >= 2, undefined, { timeout: 120_000 });
+  assert.equal((await topFive()).length, 5);
+  await page.locator('#classify').screenshot({ path: join(SHOTS, 'demo-live.png') });
+  await page.click('#webcam-toggle');
+  await page.waitForFunction(() => document.getElementById('webcam-toggle')?.textContent?.startsWith('Start'), undefined, { timeout: 10_000 });
+  const error = await page.evaluate(() => ((document.getElementById('error') as HTMLElement).hidden ? null : document.getElementById('error')!.textContent));
+  assert.equal(error, null);
 });
 
 test('a dropped .pdparams is converted in the page and the new model classifies', async () => {
