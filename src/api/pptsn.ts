@@ -2,17 +2,23 @@
  * `PPTSN`: the public browser API. Everything heavy happens in a module worker (the `Engine`); this class only
  * resolves arguments, grabs frames from `<video>` elements (which exist only on the main thread), forwards calls
  * through comlink, and turns an AbortSignal into a prompt rejection plus a `cancel` message to the worker.
+ *
+ * Worker lifetime: the worker holds a Web Lock for as long as it lives and the page queues a request for it, so a
+ * worker that crashes or is terminated is noticed at once (no heartbeat a long chunk could trip). Calls pending on
+ * it reject instead of hanging (or are retried once on a fresh worker, for classify/preprocess), and the next call
+ * starts a new worker with the same model: from Cache Storage when it was cached, else from its original source.
  */
 import { proxy, releaseProxy, transfer as transferMark, wrap, type Remote } from 'comlink';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
-import { resolvePreprocessOptions, type PreprocessOptions } from '../core/preprocess/presets.js';
+import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessOptions } from '../core/preprocess/presets.js';
 import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';
+import { grabFrames, type FrameGrabber } from '../video/stream.js';
 import type { Engine } from '../worker/engine.js';
 import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
-import type { EngineCallOptions, EngineInit, EngineModelSource, EngineVideo } from '../worker/protocol.js';
+import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
 import { spawnEngineWorker } from './spawn.js';
 import type {
   BackendName,
@@ -21,10 +27,14 @@ import type {
   ClassifyOptions,
   ClassifyResult,
   LoadOptions,
+  LoadProgress,
   MemoryInfo,
   ModelInfo,
   ModelSource,
   PreprocessResult,
+  StreamHandle,
+  StreamOptions,
+  StreamResult,
   VideoSource,
 } from './types.js';
 
@@ -32,6 +42,92 @@ installErrorTransport();
 
 function abortedError(what: string): PPTSNError {
   return new PPTSNError('aborted', `${what} was aborted`);
+}
+
+/** Errors that mean "the worker died under this call" (a retry on a fresh worker may succeed). */
+const workerLostErrors = new WeakSet<Error>();
+
+/** One worker and its comlink proxy; `died` rejects when the worker is gone (crash, terminate, our dispose). */
+interface Session {
+  worker: Worker;
+  engine: Remote<Engine>;
+  died: Promise<never>;
+  readonly dead: boolean;
+  kill(reason: string): void;
+}
+
+function newSession(worker: Worker): Session {
+  let dead = false;
+  let reject!: (e: PPTSNError) => void;
+  const died = new Promise<never>((_, r) => (reject = r));
+  died.catch(() => undefined);
+  return {
+    worker,
+    engine: wrap<Engine>(worker),
+    died,
+    get dead() {
+      return dead;
+    },
+    kill(reason: string) {
+      if (dead) return;
+      dead = true;
+      const e = new PPTSNError('internal', `the pptsn-web worker stopped (${reason}); the next call restarts it with the same model`);
+      workerLostErrors.add(e);
+      reject(e);
+    },
+  };
+}
+
+/** Resolves like `p`, or rejects as soon as the session's worker dies (so no call can hang on a dead worker). */
+function onLive<T>(session: Session, p: Promise<T>): Promise<T> {
+  return Promise.race([p, session.died]);
+}
+
+/** How to start the engine again after its worker died. */
+interface RestartPlan {
+  spawn: () => Worker;
+  init: EngineInit;
+  /** The original source, when `init` names a cache entry that may be missing (caching is best effort). */
+  fallback?: EngineModelSource;
+}
+
+/**
+ * Starts `worker`'s engine: first the life lock (so a death during loading is noticed too), then `init`.
+ * On failure the worker is terminated and the error rethrown as a PPTSNError.
+ */
+async function startSession(worker: Worker, init: EngineInit, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<{ session: Session; ready: EngineReady }> {
+  const session = newSession(worker);
+  const progress = onProgress ? proxy(onProgress) : undefined;
+  const onError = (ev: ErrorEvent) => {
+    ev.preventDefault?.();
+    session.kill(`it failed to start: ${ev.message || 'script error (check that dist/worker/worker.js is served)'}`);
+  };
+  worker.addEventListener('error', onError);
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    session.kill('loading was aborted');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    const lockName = `pptsn-web-worker-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
+    if (locks && (await onLive(session, session.engine.holdLifeLock(lockName)))) {
+      // Granted only once the worker, which holds the lock, has ended.
+      void locks.request(lockName, () => session.kill('it crashed or was terminated')).catch(() => undefined);
+    }
+    const ready = await onLive(session, session.engine.init(init, progress));
+    return { session, ready };
+  } catch (e) {
+    worker.terminate();
+    session.kill('loading failed');
+    if (aborted) throw abortedError('loading the model');
+    if (workerLostErrors.has(e as Error)) throw new PPTSNError('internal', (e as Error).message.replace('; the next call restarts it with the same model', ''));
+    throw isPPTSNError(e) ? e : new PPTSNError('internal', `loading the model failed: ${(e as Error)?.message ?? String(e)}`);
+  } finally {
+    worker.removeEventListener('error', onError);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** A string is a cached model's name unless it looks like a URL or a path (has a scheme, a slash, or ends in .json). */
@@ -78,10 +174,13 @@ function transferablesOf(frames: FramePixels[]): ArrayBuffer[] {
 export class PPTSN {
   private nextId = 1;
   private disposed = false;
+  private restarting: Promise<Session> | null = null;
+  /** Stop functions of running streams (dispose stops them). */
+  private readonly streams = new Set<() => void>();
 
   private constructor(
-    private readonly worker: Worker,
-    private readonly engine: Remote<Engine>,
+    private session: Session,
+    private readonly restartPlan: RestartPlan | null,
     private currentBackend: BackendName,
     private report: BackendReportEntry[],
     /** Class names, indexed by class id. */
@@ -112,29 +211,10 @@ export class PPTSN {
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
       ...(options.wasmThreads !== undefined ? { wasmThreads: options.wasmThreads } : {}),
     };
-    const worker = options.worker ?? spawnEngineWorker();
-    const engine = wrap<Engine>(worker);
-    const progress = options.onProgress ? proxy(options.onProgress) : undefined;
-    let crashed: ((e: PPTSNError) => void) | undefined;
-    const crash = new Promise<never>((_, reject) => (crashed = reject));
-    const onError = (ev: ErrorEvent) => {
-      ev.preventDefault?.();
-      crashed?.(new PPTSNError('internal', `the pptsn-web worker failed to start: ${ev.message || 'script error (check that dist/worker/worker.js is served)'}`));
-    };
-    worker.addEventListener('error', onError);
-    const onAbort = () => crashed?.(abortedError('loading the model'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const ready = await Promise.race([engine.init(init, progress), crash]);
-      return new PPTSN(worker, engine, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
-    } catch (e) {
-      worker.terminate();
-      throw isPPTSNError(e) ? e : new PPTSNError('internal', `loading the model failed: ${(e as Error)?.message ?? String(e)}`);
-    } finally {
-      worker.removeEventListener('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-      crash.catch(() => undefined);
-    }
+    const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;
+    const worker = typeof options.worker === 'object' ? options.worker : spawn!();
+    const { session, ready } = await startSession(worker, init, options.onProgress, signal);
+    return new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
   }
 
   /** Models cached by earlier loads (Cache Storage of this origin). */
@@ -163,19 +243,60 @@ export class PPTSN {
     if (this.disposed) throw new PPTSNError('invalid-argument', 'this model was disposed');
   }
 
+  /** The live session; after a crash or termination, a new worker with the same model (one restart at a time). */
+  private async current(): Promise<Session> {
+    this.live();
+    if (!this.session.dead) return this.session;
+    if (!this.restartPlan) {
+      throw new PPTSNError('internal', 'the pptsn-web worker stopped and cannot be restarted, because PPTSN.load was given a Worker object; pass `worker: () => new Worker(…)` instead');
+    }
+    this.restarting ??= this.respawn().finally(() => (this.restarting = null));
+    return this.restarting;
+  }
+
+  private async respawn(): Promise<Session> {
+    const plan = this.restartPlan!;
+    const old = this.session;
+    try {
+      old.engine[releaseProxy]();
+    } catch {
+      // Its port is closed already.
+    }
+    old.worker.terminate();
+    let started: { session: Session; ready: EngineReady };
+    try {
+      started = await startSession(plan.spawn(), plan.init);
+    } catch (e) {
+      if (!plan.fallback || !isPPTSNError(e) || !['invalid-argument', 'storage', 'model-invalid', 'integrity'].includes(e.code)) throw e;
+      // The cache entry is gone (cleared storage): convert the original weight file again.
+      started = await startSession(plan.spawn(), { ...plan.init, model: plan.fallback });
+    }
+    if (this.disposed) {
+      started.session.worker.terminate();
+      started.session.kill('the model was disposed');
+      throw new PPTSNError('invalid-argument', 'this model was disposed');
+    }
+    this.session = started.session;
+    this.currentBackend = started.ready.backend;
+    this.report = started.ready.backendReport;
+    return started.session;
+  }
+
   /**
    * Runs `start(id)` as call `id`; if `signal` fires first, rejects with `aborted` at once and tells the worker to
    * stop the call (it stops at its next chunk boundary, and the next call is not held up by it for long).
    */
-  private async call<T>(signal: AbortSignal | undefined, what: string, start: (id: number) => Promise<T>): Promise<T> {
+  private async call<T>(signal: AbortSignal | undefined, what: string, start: (engine: Remote<Engine>, id: number) => Promise<T>): Promise<T> {
     this.live();
     if (signal?.aborted) throw abortedError(what);
+    const session = await this.current();
+    if (signal?.aborted) throw abortedError(what);
     const id = this.nextId++;
-    const running = start(id);
+    const running = onLive(session, start(session.engine, id));
     if (!signal) return running;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
-        void this.engine.cancel(id).catch(() => undefined);
+        void session.engine.cancel(id).catch(() => undefined);
         reject(abortedError(what));
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -191,12 +312,29 @@ export class PPTSN {
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
     const config = resolvePreprocessOptions(preprocess);
     const grab = async (from: Blob | string | HTMLVideoElement): Promise<EngineVideo> => {
-      const r = await readFrames(from, {
-        indices: (frameCount: number) => sampleIndices(config.sampling, frameCount, config.segments),
-        path: 'element',
-        ...(signal ? { signal } : {}),
-      });
-      return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps };
+      // A <video> whose source changes while it is being seeked would hand over frames of the new source (or
+      // stall): a src change ('emptied'/'loadstart') aborts the read with a typed error instead.
+      const changed = new AbortController();
+      const onChange = () => changed.abort();
+      const el = isVideoElement(from) ? from : null;
+      el?.addEventListener('emptied', onChange);
+      el?.addEventListener('loadstart', onChange);
+      try {
+        const r = await readFrames(from, {
+          indices: (frameCount: number) => sampleIndices(config.sampling, frameCount, config.segments),
+          path: 'element',
+          signal: signal ? AbortSignal.any([signal, changed.signal]) : changed.signal,
+        });
+        return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps };
+      } catch (e) {
+        if (changed.signal.aborted && !signal?.aborted) {
+          throw new PPTSNError('decode-failed', "the <video> element's source changed while its frames were being read; classify it again once the new source has loaded", { cause: e });
+        }
+        throw e;
+      } finally {
+        el?.removeEventListener('emptied', onChange);
+        el?.removeEventListener('loadstart', onChange);
+      }
     };
     if (isVideoElement(source)) {
       const src = source.currentSrc || source.src;
@@ -212,19 +350,29 @@ export class PPTSN {
   }
 
   /** Sends a call; if the worker cannot decode the media (no WebCodecs for it), retries with frames grabbed here. */
-  private async withVideo<T>(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined, what: string, run: (id: number, video: EngineVideo) => Promise<T>): Promise<T> {
+  private async withVideo<T>(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined, what: string, run: (engine: Remote<Engine>, id: number, video: EngineVideo) => Promise<T>): Promise<T> {
     this.live();
-    const { video, fallback } = await this.videoFor(source, preprocess, signal);
-    const send = (v: EngineVideo) =>
-      this.call(signal, what, (id) =>
-        v.kind === 'frames' ? run(id, transferFrames(v)) : run(id, v),
-      );
+    const attempt = async () => {
+      const { video, fallback } = await this.videoFor(source, preprocess, signal);
+      const send = (v: EngineVideo) =>
+        this.call(signal, what, (engine, id) =>
+          v.kind === 'frames' ? run(engine, id, transferFrames(v)) : run(engine, id, v),
+        );
+      try {
+        return await send(video);
+      } catch (e) {
+        const elementCanTry = fallback && typeof document !== 'undefined' && isPPTSNError(e) && (e.code === 'unsupported-source' || e.code === 'cross-origin' || e.code === 'network');
+        if (!elementCanTry) throw e;
+        return send(await fallback());
+      }
+    };
     try {
-      return await send(video);
+      return await attempt();
     } catch (e) {
-      const elementCanTry = fallback && typeof document !== 'undefined' && isPPTSNError(e) && (e.code === 'unsupported-source' || e.code === 'cross-origin' || e.code === 'network');
-      if (!elementCanTry) throw e;
-      return send(await fallback());
+      // The worker died under this call (crash, terminated): once, on a fresh worker. Frames are grabbed again,
+      // since those sent to the dead worker were transferred with it.
+      if (!workerLostErrors.has(e as Error) || signal?.aborted || this.disposed) throw e;
+      return attempt();
     }
   }
 
@@ -240,7 +388,7 @@ export class PPTSN {
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
     const preprocess = preprocessOptionsOf(options);
     const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5 };
-    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (id, video) => this.engine.classify(id, video, callOptions));
+    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
@@ -253,26 +401,157 @@ export class PPTSN {
    */
   async preprocess(source: VideoSource, options: ClassifyOptions = {}): Promise<PreprocessResult> {
     const preprocess = preprocessOptionsOf(options);
-    return this.withVideo(source, preprocess, options.signal, 'preprocess', (id, video) => this.engine.preprocess(id, video, { preprocess, topK: 0 }));
+    return this.withVideo(source, preprocess, options.signal, 'preprocess', (engine, id, video) => engine.preprocess(id, video, { preprocess, topK: 0 }));
+  }
+
+  /**
+   * Live classification of a playing `<video>` or a `MediaStream` (webcam, screen, `canvas.captureStream()`).
+   * Frames are sampled every `windowSeconds / segments` seconds (dropped, never queued, while the model is busy);
+   * each sampled frame costs one backbone pass, its features go into a ring buffer of the last `segments` frames in
+   * the worker, and every result is PP-TSN's average over that window. Results arrive through `onResult` while the
+   * video plays; `stop()` (or `signal`) ends the stream and frees the window's features.
+   *
+   * ```ts
+   * const live = model.classifyStream(await navigator.mediaDevices.getUserMedia({ video: true }), {
+   *   onResult: (r) => (label.textContent = `${r.top[0].label} ${(r.top[0].score * 100).toFixed(0)} %`),
+   * });
+   * // later
+   * await live.stop();
+   * ```
+   */
+  classifyStream(source: HTMLVideoElement | MediaStream, options: StreamOptions): StreamHandle {
+    this.live();
+    if (!options || typeof options.onResult !== 'function') throw new PPTSNError('invalid-argument', 'classifyStream needs options with an onResult callback');
+    const isStream = typeof MediaStream !== 'undefined' && source instanceof MediaStream;
+    if (!isStream && !isVideoElement(source)) throw new PPTSNError('unsupported-source', 'classifyStream accepts an HTMLVideoElement or a MediaStream');
+    const windowSeconds = options.windowSeconds ?? 2.5;
+    if (!(Number.isFinite(windowSeconds) && windowSeconds > 0)) throw new PPTSNError('invalid-argument', `windowSeconds must be a positive number, got ${String(windowSeconds)}`);
+    const segments = options.segments ?? 8;
+    if (!(Number.isInteger(segments) && segments >= 1 && segments <= MAX_SEGMENTS)) throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(segments)}`);
+    const topK = options.topK ?? 5;
+    if (!(Number.isInteger(topK) && topK >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topK)}`);
+    // Per-frame preprocessing: the stream's T is the window, so each push is one frame.
+    const preprocess: PreprocessOptions = {
+      preset: options.preset ?? 'fast',
+      crops: options.crops ?? 'center',
+      ...(options.scale !== undefined ? { scale: options.scale } : {}),
+      segments: 1,
+    };
+    resolvePreprocessOptions(preprocess);
+    const id = this.nextId++;
+    let stopped = false;
+    let failure: Error | undefined;
+    let results = 0;
+    let inflight: Promise<void> = Promise.resolve();
+    const opened = this.current().then(async (s) => {
+      await onLive(s, s.engine.streamOpen(id, { preprocess, topK, windowFrames: segments }));
+      return s;
+    });
+    opened.catch(() => undefined);
+    let grabber: FrameGrabber | undefined;
+    const fail = (e: unknown) => {
+      if (stopped || failure) return;
+      failure = isPPTSNError(e) ? e : new PPTSNError('internal', `live classification failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      try {
+        options.onError?.(failure);
+      } finally {
+        grabber?.stop();
+      }
+    };
+    const onFrame = async (frame: { index: number; timestamp: number; pixels?: FramePixels }) => {
+      const t0 = performance.now();
+      const pixels = frame.pixels;
+      if (stopped || failure || !pixels) return;
+      const work = (async () => {
+        const s = await opened;
+        if (stopped) return;
+        const buffers = pixels.data.buffer instanceof ArrayBuffer ? [pixels.data.buffer] : [];
+        const r = await onLive(s, s.engine.streamPush(id, transferMark(pixels, buffers), { index: frame.index, timestamp: frame.timestamp }));
+        if (stopped || failure) return;
+        results++;
+        this.currentBackend = r.backend;
+        this.report = r.backendReport;
+        const { backendReport: _report, ...result } = r;
+        result.timings.totalMs = performance.now() - t0;
+        try {
+          options.onResult(result as StreamResult);
+        } catch (e) {
+          // A throwing callback is the page's bug, not the stream's: surface it like an event handler's error.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      })();
+      inflight = work.catch(() => undefined);
+      return work;
+    };
+    try {
+      grabber = grabFrames(source, { rate: segments / windowSeconds, output: 'rgba', onFrame, onError: fail, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (e) {
+      void opened.then((s) => s.engine.streamClose(id)).catch(() => undefined);
+      throw e;
+    }
+    const running = grabber;
+    opened.catch(fail);
+    const stop = () => {
+      stopped = true;
+      running.stop();
+    };
+    this.streams.add(stop);
+    const done = (async () => {
+      await running.done;
+      stopped = true;
+      await inflight;
+      const s = await opened.catch(() => null);
+      if (s && !s.dead) await onLive(s, s.engine.streamClose(id)).catch(() => undefined);
+      this.streams.delete(stop);
+      if (failure) throw failure;
+    })();
+    done.catch(() => undefined);
+    return {
+      stop: async () => {
+        stop();
+        await done.catch(() => undefined);
+      },
+      done,
+      get results() {
+        return results;
+      },
+      get dropped() {
+        return running.dropped;
+      },
+    };
   }
 
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */
   async memory(): Promise<MemoryInfo> {
-    this.live();
-    return this.engine.memory();
+    return this.call(undefined, 'memory', (engine) => engine.memory());
   }
 
   /** Frees the model and every tensor, and ends the worker. Pending calls reject; further calls throw. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    for (const stop of [...this.streams]) stop();
+    const s = this.session;
     try {
-      await Promise.race([this.engine.dispose(), new Promise((r) => setTimeout(r, 1000))]);
+      if (!s.dead) await Promise.race([s.engine.dispose(), s.died, new Promise((r) => setTimeout(r, 1000))]);
     } catch {
       // The worker is terminated below anyway.
     }
-    this.engine[releaseProxy]();
-    this.worker.terminate();
+    try {
+      s.engine[releaseProxy]();
+    } catch {
+      // Already closed.
+    }
+    s.worker.terminate();
+    s.kill('the model was disposed');
+  }
+
+  /** For tests: ends the worker as a crash would (`crash`, from inside) or as a `terminate()` does. */
+  private killWorkerForTesting(how: 'crash' | 'terminate'): void {
+    if (how === 'terminate') this.session.worker.terminate();
+    else void this.session.engine.crashForTesting().catch(() => undefined);
   }
 }
 
@@ -282,6 +561,18 @@ function transferFrames(v: Extract<EngineVideo, { kind: 'frames' }>): EngineVide
   return transferMark(v, transferablesOf(v.frames));
 }
 
+
+/**
+ * What a restart reloads: the same init on the backend the model ended up on, with a converted weight file
+ * replaced by its cache entry (no second conversion; the original kept as the fallback).
+ */
+function restartPlanOf(init: EngineInit, ready: EngineReady, spawn: () => Worker): RestartPlan {
+  const base: EngineInit = { ...init, backend: ready.backend };
+  if (init.model.kind === 'bytes' && init.cache && ready.info.source.location) {
+    return { spawn, init: { ...base, model: { kind: 'name', name: ready.info.source.location } }, fallback: init.model };
+  }
+  return { spawn, init: base };
+}
 
 function preprocessOptionsOf(o: ClassifyOptions): PreprocessOptions {
   return {

@@ -73,8 +73,12 @@ export interface LoadOptions {
   chunkSize?: number;
   /** Compile every shader before the first call (default true); set false to trade first-call latency for load time. */
   warmup?: boolean;
-  /** A worker to use instead of the bundled one (e.g. one built by your own toolchain from `pptsn-web/worker.js`). */
-  worker?: Worker;
+  /**
+   * A worker to use instead of the bundled one (e.g. one built by your own toolchain from `pptsn-web/worker.js`).
+   * Pass a function that creates it so a crashed or terminated worker can be replaced on the next call; with a
+   * `Worker` object the model cannot restart.
+   */
+  worker?: Worker | (() => Worker);
 }
 
 /** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
@@ -136,6 +140,58 @@ export interface PreprocessResult {
   timestamps: number[];
   /** `[1, T·C, 3, 224, 224]`, float32, NCHW, normalised, in PaddleVideo's crop order (offset-major, flips last). */
   tensor: { shape: number[]; data: Float32Array };
+}
+
+/** Options of `model.classifyStream`. Unset preprocessing fields come from the `fast` preset (centre crop). */
+export interface StreamOptions {
+  /** Called with each result, while the video plays (one per sampled frame once the model keeps up). */
+  onResult: (result: StreamResult) => void;
+  /** Called once if the stream stops because of an error (PPTSNError: `cross-origin`, `device-lost`, …). */
+  onError?: (error: Error) => void;
+  /** Length of the window averaged into each result, in seconds of video (default 2.5). */
+  windowSeconds?: number;
+  /** Frames in the window (default 8): frames are sampled every `windowSeconds / segments` seconds. */
+  segments?: number;
+  /** Preset for the per-frame preprocessing (default `fast`: keep-ratio Scale, centre crop). */
+  preset?: PresetName;
+  /** Crops per frame (default `center`: one backbone pass per sampled frame). */
+  crops?: CropMode;
+  scale?: 'fixed-ratio' | 'keep-ratio';
+  /** Number of best classes in `top` (default 5). */
+  topK?: number;
+  /** Stops the stream, like `handle.stop()`. */
+  signal?: AbortSignal;
+}
+
+/** One result of live classification: the average over the frames in the window (ppTSNHead on their features). */
+export interface StreamResult {
+  top: Prediction[];
+  logits: Float32Array;
+  probabilities: Float32Array;
+  /** Frames averaged into this result: min(frames sampled so far, segments). */
+  frames: number;
+  /** Sequence numbers (0 = first sampled frame of the stream) of those frames, oldest first. */
+  frameNumbers: number[];
+  /** Their media time (`<video>`) or capture time (MediaStream), seconds. */
+  timestamps: number[];
+  /** `preprocessMs`/`inferenceMs` of the newest frame (one backbone pass + the head); `totalMs` from grab to result. */
+  timings: Timings;
+  backend: BackendName;
+}
+
+/** A running `classifyStream`. */
+export interface StreamHandle {
+  /** Stops sampling, waits for the frame in flight, and frees the window's features. */
+  stop(): Promise<void>;
+  /**
+   * Settles when the stream has ended (stop, signal, the video ended or the track stopped) and its features are
+   * freed; rejects with the error that ended it (also given to `onError`).
+   */
+  readonly done: Promise<void>;
+  /** Results delivered so far. */
+  readonly results: number;
+  /** Frames skipped because the model was still busy with the previous one. */
+  readonly dropped: number;
 }
 
 /** What the loaded model is. */

@@ -15,14 +15,26 @@ import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
-import { resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
+import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
 import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult, Prediction } from '../api/types.js';
 import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
 import { toPPTSNError } from './errorTransport.js';
+import { FeatureRing } from './featureRing.js';
 import { loadModel, type LoadedModel } from './modelLoader.js';
 import { CallScheduler } from './queue.js';
-import type { EngineApi, EngineCallOptions, EngineClassifyResult, EngineInit, EngineProgress, EngineReady, EngineVideo } from './protocol.js';
+import type {
+  EngineApi,
+  EngineCallOptions,
+  EngineClassifyResult,
+  EngineInit,
+  EngineProgress,
+  EngineReady,
+  EngineStreamFrame,
+  EngineStreamOptions,
+  EngineStreamResult,
+  EngineVideo,
+} from './protocol.js';
 
 /** Frames of a video as the frame readers return them. */
 export interface DecodedVideo {
@@ -36,6 +48,14 @@ export type FrameReader = (source: Blob | string, options: { segments: number; s
 
 interface Call {
   controller: AbortController;
+}
+
+/** A live stream (classifyStream): its preprocessing and the ring of its window's features. */
+interface LiveStream {
+  config: PreprocessConfig;
+  topK: number;
+  ring: FeatureRing;
+  closed: boolean;
 }
 
 /**
@@ -84,6 +104,7 @@ export class Engine implements EngineApi {
   private deviceLost: string | null = null;
   private readonly failedBackends: BackendName[] = [];
   private readonly calls = new Map<number, Call>();
+  private readonly streams = new Map<number, LiveStream>();
   private readonly scheduler = new CallScheduler();
 
   constructor(private readonly readFrames: FrameReader) {}
@@ -349,6 +370,7 @@ export class Engine implements EngineApi {
       // The dead device's buffers may refuse to be destroyed; they die with the device.
     }
     this.recognizer = null;
+    for (const s of this.streams.values()) s.ring.clear();
     try {
       tf.removeBackend(lost);
     } catch {
@@ -359,6 +381,124 @@ export class Engine implements EngineApi {
     this.backend = sel.backend;
     this.report = [{ backend: lost, status: 'failed', reason: `device lost during a call (${this.deviceLost ?? 'device-lost error'}); moved to ${sel.backend}` }, ...sel.report.filter((r) => r.backend !== lost)];
     await this.buildRecognizer();
+  }
+
+  /**
+   * Opens live stream `id`: frames pushed with `streamPush` each go through preprocessing and the backbone once;
+   * their features stay in a ring of `windowFrames` entries until `streamClose`.
+   */
+  streamOpen(id: number, options: EngineStreamOptions): void {
+    try {
+      if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
+      if (this.streams.has(id)) throw new PPTSNError('invalid-argument', `stream id ${id} is already in use`);
+      const config = resolvePreprocessOptions(options.preprocess);
+      const { topK: k, windowFrames } = options;
+      if (!(Number.isInteger(k) && k >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(k)}`);
+      if (!(Number.isInteger(windowFrames) && windowFrames >= 1 && windowFrames <= MAX_SEGMENTS)) {
+        throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(windowFrames)}`);
+      }
+      this.streams.set(id, { config, topK: k, ring: new FeatureRing(windowFrames), closed: false });
+    } catch (e) {
+      throw toPPTSNError(e, 'starting live classification failed');
+    }
+  }
+
+  /**
+   * Adds one frame to stream `id` and returns the result over its window. Runs in the compute lane, so it
+   * interleaves with classify calls instead of competing with them for the device.
+   */
+  async streamPush(id: number, frame: FramePixels, meta: EngineStreamFrame): Promise<EngineStreamResult> {
+    const t0 = now();
+    try {
+      const stream = this.streams.get(id);
+      if (!stream || stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
+      return await this.scheduler.run(
+        async () => frame,
+        async (f) => {
+          if (stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
+          let step;
+          try {
+            step = await this.streamStep(stream, f, meta);
+          } catch (e) {
+            if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
+            if (stream.closed) throw e;
+            // The window's features died with the device: recovery empties every ring and the window restarts.
+            await this.recoverFromDeviceLoss();
+            step = await this.streamStep(stream, f, meta);
+          }
+          const probabilities = softmax(step.logits);
+          return {
+            top: topK(probabilities, this.model!.labels, stream.topK),
+            logits: step.logits,
+            probabilities,
+            frames: step.indices.length,
+            frameNumbers: step.indices,
+            timestamps: step.timestamps,
+            timings: { decodeMs: 0, preprocessMs: step.preprocessMs, inferenceMs: step.inferenceMs, totalMs: now() - t0 },
+            backend: this.backend,
+            backendReport: this.report.map((r) => ({ ...r })),
+          };
+        },
+      );
+    } catch (e) {
+      throw toPPTSNError(e, 'live classification failed');
+    }
+  }
+
+  /** One frame: backbone features into the ring (synchronously, so a close cannot slip in between), then the head. */
+  private async streamStep(stream: LiveStream, frame: FramePixels, meta: EngineStreamFrame) {
+    const rec = this.recognizer!;
+    if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+    const t0 = now();
+    const pre = preprocessFrames([frame], stream.config);
+    const t1 = now();
+    let features: tf.Tensor2D;
+    try {
+      features = tf.tidy(() => rec.features(pre.input, { batchSize: this.chunkSize }));
+    } finally {
+      pre.input.dispose();
+    }
+    stream.ring.push({ features, index: meta.index, timestamp: meta.timestamp });
+    const indices = stream.ring.indices;
+    const timestamps = stream.ring.timestamps;
+    const logits = tf.tidy(() => rec.head(stream.ring.window()));
+    try {
+      const data = (await logits.data()) as Float32Array;
+      return { logits: Float32Array.from(data), indices, timestamps, preprocessMs: t1 - t0, inferenceMs: now() - t1 };
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  /** Closes stream `id` and frees its features; a frame in flight finishes and is dropped. No-op if unknown. */
+  streamClose(id: number): void {
+    const stream = this.streams.get(id);
+    if (!stream) return;
+    stream.closed = true;
+    stream.ring.clear();
+    this.streams.delete(id);
+  }
+
+  /**
+   * Holds the Web Lock `name` until this worker ends (terminated, crashed, closed). The page queues a request for
+   * the same lock, which the browser grants only then: an event-driven death notice, with no heartbeat or timeout
+   * that a long inference chunk could trip. Resolves once the lock is held; false where Web Locks are missing.
+   */
+  async holdLifeLock(name: string): Promise<boolean> {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks) return false;
+    await new Promise<void>((held, failed) => {
+      locks.request(name, () => {
+        held();
+        return new Promise<never>(() => undefined);
+      }).catch(failed);
+    });
+    return true;
+  }
+
+  /** For tests: ends the worker from inside, as a crash would (pending calls never answer). */
+  crashForTesting(): void {
+    (globalThis as unknown as { close(): void }).close();
   }
 
   /** For tests: destroys the WebGPU device, as a driver reset would. */
@@ -373,6 +513,7 @@ export class Engine implements EngineApi {
 
   private release(): void {
     for (const c of this.calls.values()) c.controller.abort();
+    for (const id of [...this.streams.keys()]) this.streamClose(id);
     this.recognizer?.dispose();
     this.recognizer = null;
     this.model = null;

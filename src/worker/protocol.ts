@@ -4,7 +4,7 @@
  */
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, WasmPaths } from '../api/types.js';
+import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../api/types.js';
 
 /** Where the engine gets its model. */
 export type EngineModelSource =
@@ -53,12 +53,37 @@ export interface EngineClassifyResult extends ClassifyResult {
   backendReport: BackendReportEntry[];
 }
 
+/** A live stream's settings (`classifyStream`): preprocessing of each frame, and the window length in frames. */
+export interface EngineStreamOptions {
+  preprocess: PreprocessOptions;
+  topK: number;
+  /** Frames averaged per result (the ring buffer's capacity). */
+  windowFrames: number;
+}
+
+/** Where a pushed frame sits in its stream. */
+export interface EngineStreamFrame {
+  /** Sequence number of the grabbed frame, 0-based. */
+  index: number;
+  /** Media or capture time, seconds. */
+  timestamp: number;
+}
+
+export interface EngineStreamResult extends StreamResult {
+  backendReport: BackendReportEntry[];
+}
+
 /** The API the worker exposes through comlink (implemented by `Engine`). */
 export interface EngineApi {
   init(init: EngineInit, onProgress?: EngineProgress): Promise<EngineReady>;
   classify(id: number, video: EngineVideo, options: EngineCallOptions): Promise<EngineClassifyResult>;
   preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult>;
   cancel(id: number): void;
+  streamOpen(id: number, options: EngineStreamOptions): void;
+  streamPush(id: number, frame: FramePixels, meta: EngineStreamFrame): Promise<EngineStreamResult>;
+  streamClose(id: number): void;
+  /** Holds the Web Lock `name` for the worker's lifetime, so the page learns of its death; false without Web Locks. */
+  holdLifeLock(name: string): Promise<boolean>;
   memory(): { numTensors: number; numBytes: number };
   dispose(): void;
 }

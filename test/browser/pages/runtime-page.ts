@@ -98,7 +98,7 @@ const rt = {
   },
   async loseDevice() {
     // Test-only reach into the engine (not public API).
-    return (model as unknown as { engine: { loseDeviceForTesting(): Promise<boolean> } }).engine.loseDeviceForTesting();
+    return (model as unknown as { session: { engine: { loseDeviceForTesting(): Promise<boolean> } } }).session.engine.loseDeviceForTesting();
   },
   async dispose() {
     await model?.dispose();
