@@ -221,13 +221,15 @@ function stopWebcam(): void {
 function pushLiveThumb(v: HTMLVideoElement, keep: number): void {
   if (!v.videoWidth) return;
   const strip = $('strip');
-  const h = 90;
+  const h = 120;
   const w = Math.round((h * v.videoWidth) / v.videoHeight);
-  const canvas = el('canvas', { width: w, height: h });
-  canvas.getContext('2d')?.drawImage(v, 0, 0, w, h);
+  // Twice the CSS size, so the thumbnail stays sharp on high-density screens.
+  const canvas = el('canvas', { width: w * 2, height: h * 2 });
   const boxes = cropBoxes(v.videoWidth, v.videoHeight, 'fast');
   const ctx = canvas.getContext('2d');
   if (ctx) {
+    ctx.scale(2, 2);
+    ctx.drawImage(v, 0, 0, w, h);
     ctx.strokeStyle = 'rgba(0, 255, 140, .95)';
     ctx.lineWidth = 1.5;
     for (const b of boxes) ctx.strokeRect((b.x * w) / v.videoWidth, (b.y * w) / v.videoWidth, (b.width * w) / v.videoWidth, (b.height * w) / v.videoWidth);

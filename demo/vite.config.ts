@@ -85,6 +85,8 @@ export default defineConfig({
   root: DEMO,
   // Relative URLs: the built demo works from any sub-path it is deployed under.
   base: './',
+  // One page, no client-side routes: a wrong URL (a model.json typo) must be a 404, not index.html.
+  appType: 'mpa',
   publicDir: false,
   plugins: [weightsFolder()],
   server: { headers: ISOLATION, open: false },

@@ -234,6 +234,27 @@ test('fine-tune panel: trains on three generated classes when the trainer API ex
   await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
 });
 
+test('errors are readable messages in the page: a missing model URL, a corrupt weight file', async () => {
+  const before = await page.textContent('#model-details');
+  await page.fill('#model-url', fsUrl('test/.cache/demo-model/missing/model.json'));
+  await page.click('#model-url-load');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 60_000 });
+  const missing = (await page.textContent('#error-text')) ?? '';
+  assert.match(missing, /download failed|not found|404/i, missing);
+  await page.click('#error-close');
+
+  await page.setInputFiles('#weights-file', { name: 'broken.pdparams', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a pickle') });
+  await page.waitForSelector('#error:not([hidden])', { timeout: 60_000 });
+  const corrupt = (await page.textContent('#error-text')) ?? '';
+  assert.match(corrupt, /not valid PP-TSN weights/, corrupt);
+  await page.screenshot({ path: join(SHOTS, 'demo-error.png') });
+  await page.click('#error-close');
+  // A failed load keeps the model that was there.
+  assert.equal(await page.textContent('#model-details'), before);
+  // The 404 above is expected; it must not count as a console error of the page.
+  for (let i = errors.length - 1; i >= 0; i--) if (/404/.test(errors[i]!) && (errors[i]!.includes('/missing/') || !errors[i]!.includes('http'))) errors.splice(i, 1);
+});
+
 test('cached models can be deleted', async () => {
   const del = page.locator('#cached-list li', { hasText: 'seeded18-b.pdparams' }).getByRole('button', { name: /Delete/ });
   await del.click();
