@@ -2,7 +2,7 @@
  * The Classify panel: a dropped/picked file, a URL or the webcam → top-5 with score bars, the timing split, and the
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
-import { PPTSN, type ClassifyOptions, type ClassifyResult, type Prediction } from '../src/index.js';
+import type { ClassifyOptions, ClassifyResult, PPTSN, Prediction, StreamHandle, StreamResult } from '../src/index.js';
 import { cropBoxes, type DemoPreset } from './geometry.js';
 import { currentModel, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
@@ -170,39 +170,10 @@ async function drawStrip(indices: number[], timestamps: number[], preset: DemoPr
 
 // ---- Webcam ------------------------------------------------------------------------------------------------------
 
-/**
- * Live classification (`model.classifyStream`, from the frames work). Declared structurally, after its documented
- * shape, so the demo builds with pptsn-web versions that have it and those that do not.
- */
-interface LiveResult {
-  top: Prediction[];
-  frames: number;
-  timestamps: number[];
-  timings: { decodeMs?: number; preprocessMs: number; inferenceMs: number; totalMs: number };
-  backend: string;
-}
-interface LiveHandle {
-  stop(): Promise<void>;
-  readonly done: Promise<void>;
-  readonly results: number;
-  readonly dropped: number;
-}
-interface StreamCapable {
-  classifyStream(
-    source: HTMLVideoElement | MediaStream,
-    options: { onResult: (r: LiveResult) => void; onError?: (e: Error) => void; windowSeconds?: number; segments?: number; preset?: DemoPreset; topK?: number; signal?: AbortSignal },
-  ): LiveHandle | Promise<LiveHandle>;
-}
-
-/** Whether this build of pptsn-web has live classification at all (known before any model is loaded). */
-const STREAM_API = typeof (PPTSN.prototype as unknown as Partial<StreamCapable>).classifyStream === 'function';
-
-function streamCapable(m: PPTSN | null): (PPTSN & StreamCapable) | null {
-  return m && typeof (m as unknown as Partial<StreamCapable>).classifyStream === 'function' ? (m as PPTSN & StreamCapable) : null;
-}
-
+// Live classification: `model.classifyStream` keeps a window of per-frame features in the worker, so each newly
+// sampled camera frame costs one backbone pass.
 const WINDOW_SECONDS = 2.5;
-let webcam: { stream: MediaStream; stop: AbortController; handle?: LiveHandle } | null = null;
+let webcam: { stream: MediaStream; stop: AbortController; handle?: StreamHandle } | null = null;
 
 function stopWebcam(): void {
   if (!webcam) return;
@@ -238,7 +209,7 @@ function pushLiveThumb(v: HTMLVideoElement, keep: number): void {
   while (strip.children.length > keep) strip.firstElementChild?.remove();
 }
 
-function renderLive(r: LiveResult, handle: LiveHandle | undefined): void {
+function renderLive(r: StreamResult, handle: StreamHandle | undefined): void {
   renderTop(r.top);
   const t = r.timings;
   $('timings').replaceChildren(
@@ -258,7 +229,7 @@ async function toggleWebcam(): Promise<void> {
     stopWebcam();
     return;
   }
-  const m = streamCapable(requireModel());
+  const m = requireModel();
   if (!m) return;
   let stream: MediaStream;
   try {
@@ -272,13 +243,13 @@ async function toggleWebcam(): Promise<void> {
   v.srcObject = stream;
   await v.play().catch(() => undefined);
   const stop = new AbortController();
-  const session: { stream: MediaStream; stop: AbortController; handle?: LiveHandle } = { stream, stop };
+  const session: { stream: MediaStream; stop: AbortController; handle?: StreamHandle } = { stream, stop };
   webcam = session;
   $('webcam-toggle').textContent = 'Stop webcam';
   $('strip').replaceChildren();
   const segments = options().segments ?? 8;
   try {
-    const handle = await m.classifyStream(v, {
+    const handle = m.classifyStream(v, {
       windowSeconds: WINDOW_SECONDS,
       segments,
       preset: 'fast',
@@ -305,9 +276,6 @@ function updateWebcamAvailability(m: PPTSN | null): void {
   if (webcam) {
     button.disabled = false;
     note.textContent = `Live: each result averages the last ${WINDOW_SECONDS} s of the camera.`;
-  } else if (!STREAM_API || (m && !streamCapable(m))) {
-    button.disabled = true;
-    note.textContent = 'Live webcam mode needs model.classifyStream, which this build of pptsn-web does not include yet. Record a clip and drop the file instead.';
   } else if (!navigator.mediaDevices?.getUserMedia) {
     button.disabled = true;
     note.textContent = 'No camera access here (the page must be served over HTTPS or from localhost).';
