@@ -21,6 +21,8 @@ interface StepInfo {
   step?: number;
   steps?: number;
   loss?: number;
+  /** The trainer's own estimate of the time left, when it gives one. */
+  etaMs?: number;
 }
 interface EpochInfo {
   epoch: number;
@@ -215,9 +217,11 @@ function onStep(s: StepInfo): void {
   if (!reportProgress) return;
   const epochs = epochsWanted();
   const within = s.steps ? (s.step ?? 0) / s.steps : 0;
-  reportProgress('Training', s.epoch - 1 + within, epochs, `epoch ${s.epoch}/${epochs}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}${eta(s.epoch - 1 + within, epochs)}`);
+  const left = s.etaMs !== undefined && s.etaMs > 0 ? ` · ETA ${formatMs(s.etaMs)}` : eta(s.epoch - 1 + within, epochs);
+  reportProgress('Training', s.epoch - 1 + within, epochs, `epoch ${s.epoch}/${epochs}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}${left}`);
 }
 
+/** ETA from the time per epoch so far in this fit (the trainer's own estimate is preferred when it has one). */
 function eta(done: number, total: number): string {
   if (done <= 0 || epochsDone === 0) return '';
   const per = (performance.now() - fitStarted) / done;
@@ -250,10 +254,15 @@ async function train(): Promise<void> {
     updateButtons();
     task.progress('Training', 0, epochsWanted(), 'starting');
     try {
-      await t.fit({ signal: fitController.signal });
+      // A stop ends fit at a step boundary: it resolves with `stopped` (or rejects as aborted, in older shapes).
+      const r = (await t.fit({ signal: fitController.signal })) as { stopped?: boolean } | undefined;
+      if (r?.stopped || fitController.signal.aborted) {
+        $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Press “Resume training” to go on.`;
+        return;
+      }
     } catch (e) {
       if (!fitController.signal.aborted) throw e;
-      $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Train again to resume.`;
+      $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Press “Resume training” to go on.`;
       return;
     } finally {
       reportProgress = null;
