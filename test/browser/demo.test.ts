@@ -256,6 +256,19 @@ test('cached models can be deleted', async () => {
   await page.waitForFunction(() => ![...document.querySelectorAll('#cached-list .name')].some((e) => e.textContent === 'seeded18-b.pdparams'), undefined, { timeout: 10_000 });
 });
 
+test('every control has an accessible name', async () => {
+  const unnamed = await page.$$eval('input, select, button, textarea', (els) =>
+    els
+      .filter((e) => {
+        const c = e as HTMLInputElement;
+        const named = (c.labels?.length ?? 0) > 0 || !!c.getAttribute('aria-label') || (e.tagName === 'BUTTON' && !!e.textContent?.trim());
+        return !named;
+      })
+      .map((e) => e.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, []);
+});
+
 test('390 px wide: no horizontal scroll', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300);
