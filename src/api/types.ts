@@ -63,10 +63,10 @@ export interface LoadOptions {
   /** Where the tfjs WASM binaries are served; by default the copies emitted next to the worker are used. */
   wasmPaths?: WasmPaths;
   /**
-   * Run the WASM backend multi-threaded (default false). Needs a cross-origin isolated page (COOP/COEP) and a
-   * tfjs-backend-wasm that your bundler did not minify: its pthread workers are started from the source text of a
-   * function, which minification breaks (the backend would then hang). The self-contained bundle is minified, so
-   * leave this off with it.
+   * Run the WASM backend multi-threaded (default: on wherever the page is cross-origin isolated, i.e. served with
+   * COOP/COEP, using every logical core; otherwise the single-threaded SIMD binary). Set false to force one
+   * thread. Works with minified bundles too: pptsn-web gives tfjs's pthread workers the unminified Emscripten
+   * source (`model.backendReport` says how many threads run).
    */
   wasmThreads?: boolean;
   /** Images per network pass; by default chosen for the backend and device. Smaller uses less memory. */

@@ -9,10 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../api/types.js';
 import { defaultWasmPaths } from './wasmFiles.js';
+import { defaultWasmThreadCount, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -53,17 +54,30 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
   return { ok: true, software: SOFTWARE_GPU.test(renderer), description: renderer };
 }
 
+/** Threads the wasm backend will be started with (1 = single-threaded SIMD binary), set by `configureWasm`. */
+let wasmThreads = 1;
+
 /**
  * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
  *
- * Threads are off unless asked for: tfjs-backend-wasm starts its pthread workers from `factory.toString()` of its
- * Emscripten module, which only works while that function is self-contained. Once an app's bundler minifies it
- * (Vite and webpack production builds do), its free variables are renamed and every pthread worker dies with
- * "e is not defined", which hangs the backend. With threads off the SIMD binary runs on one core everywhere.
+ * Threads default to on wherever they can work: a cross-origin isolated context (COOP/COEP) with
+ * SharedArrayBuffer, using every logical core (see wasmThreads.ts for the two tfjs limits this works around:
+ * minified bundles and a pool of half the cores). `threads: false` forces the single-threaded SIMD binary; so does
+ * a page that is not isolated, which is the clear fallback: same results, one core.
  */
-export function configureWasm(paths: WasmPaths | undefined, threads = false): void {
+export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
   setWasmPaths(paths ?? defaultWasmPaths());
-  if (!threads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasmThreads = threads !== false && wasmThreadsPossible() ? defaultWasmThreadCount() : 1;
+  if (wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+}
+
+/** Threads of the running wasm backend's XNNPACK pool (1 when single-threaded or not started). */
+export function wasmThreadCountNow(): number {
+  try {
+    return getThreadsCount();
+  } catch {
+    return 1;
+  }
 }
 
 /** Backend flags that matter for PP-TSN; set once per backend before its first op. */
@@ -80,7 +94,7 @@ async function start(name: BackendName): Promise<void> {
   configureFlags(name);
   let ok: boolean;
   try {
-    ok = await tf.setBackend(name);
+    ok = name === 'wasm' && wasmThreads > 1 ? await withWasmThreads(wasmThreads, () => tf.setBackend(name)) : await tf.setBackend(name);
   } catch (e) {
     throw new Error(reasonOf(e));
   }
@@ -129,12 +143,12 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
         description = p.description;
       } else if (name === 'wasm') {
         const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-        const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-        description = `WebAssembly${simd ? ' SIMD' : ''}${threads ? ' + threads' : ''}`;
+        description = `WebAssembly${simd ? ' SIMD' : ''}`;
       } else {
         description = 'plain JavaScript kernels';
       }
       await start(name);
+      if (name === 'wasm') description += wasmThreadCountNow() > 1 ? ` + ${wasmThreadCountNow()} threads` : ', single thread' + (wasmThreadsPossible() ? '' : ' (page not cross-origin isolated)');
       report.push({ backend: name, status: 'selected', reason: description });
       return { backend: name, report };
     } catch (e) {

@@ -112,7 +112,7 @@ export class Engine implements EngineApi {
   async init(init: EngineInit, onProgress?: EngineProgress): Promise<EngineReady> {
     try {
       if (this.model) throw new PPTSNError('invalid-argument', 'this engine already holds a model; create a new one');
-      configureWasm(init.wasmPaths, init.wasmThreads ?? false);
+      configureWasm(init.wasmPaths, init.wasmThreads);
       // Choose the backend before fetching: a page with no usable backend fails fast, before megabytes download.
       const sel = await selectBackend(init.backend);
       this.backend = sel.backend;
