@@ -311,6 +311,8 @@ export class PPTSN {
    */
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
     const config = resolvePreprocessOptions(preprocess);
+    // The source the call was made with, so frames of a different one are never returned for it.
+    const elementSrc = isVideoElement(source) && !source.srcObject ? source.currentSrc || source.src : undefined;
     const grab = async (from: Blob | string | HTMLVideoElement): Promise<EngineVideo> => {
       // A <video> whose source changes while it is being seeked would hand over frames of the new source (or
       // stall): a src change ('emptied'/'loadstart') aborts the read with a typed error instead.
@@ -319,7 +321,10 @@ export class PPTSN {
       const el = isVideoElement(from) ? from : null;
       el?.addEventListener('emptied', onChange);
       el?.addEventListener('loadstart', onChange);
+      // Changed before the read even started (e.g. while the worker tried the URL): same error, not the new video.
+      if (el && elementSrc !== undefined && (el.currentSrc || el.src) !== elementSrc) changed.abort();
       try {
+        if (changed.signal.aborted) throw changed.signal.reason;
         const r = await readFrames(from, {
           indices: (frameCount: number) => sampleIndices(config.sampling, frameCount, config.segments),
           path: 'element',

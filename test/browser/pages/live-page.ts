@@ -12,7 +12,8 @@ let model: PPTSN | null = null;
 async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
   const t0 = performance.now();
   try {
-    return { ok: true, ms: performance.now() - t0, value: await f() };
+    const value = await f();
+    return { ok: true, ms: performance.now() - t0, value };
   } catch (e) {
     return { ok: false, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
   }
@@ -89,6 +90,15 @@ const live = {
       }
       const r = await model!.classify(source, opts);
       return { ...r, logits: Array.from(r.logits), probabilities: Array.from(r.probabilities) };
+    });
+  },
+  async preprocess(src: { url: string }, opts: ClassifyOptions = {}) {
+    return outcome(async () => {
+      const r = await model!.preprocess(src.url, opts);
+      const bytes = new Uint8Array(r.tensor.data.buffer, r.tensor.data.byteOffset, r.tensor.data.byteLength);
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: btoa(s) };
     });
   },
   async memory() {
