@@ -1,0 +1,96 @@
+/**
+ * Caches of the frozen part's output, computed once per clip, so the 'head' and 'last-stage' strategies never run
+ * the frozen backbone again during training:
+ * - 'head': pooled backbone features `[T, F]` of V augmented views per clip (each view = one train sampling +
+ *   MultiScaleCrop + RandomFlip draw) and of the valid view (centre crop), so an epoch is a few small matMuls;
+ * - 'last-stage': the input of res5 (`Recognizer.runStages(images, 0, 4)`), `[T, h, w, C]` per view.
+ * The inference `Recognizer` computes them (BN folded: the frozen part is in eval mode either way).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Recognizer } from '../model/recognizer.js';
+import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, globalAvgPool, type StageBoundary } from '../model/resnetVd.js';
+
+/** What is cached: pooled features ('head') or the res5 input ('last-stage'). */
+export type CacheKind = 'head' | 'last-stage';
+
+/** The stage boundary the cached tensors sit at, as `TrainableRecognizer.logits(…, { from })` takes it. */
+export function cacheBoundary(kind: CacheKind): StageBoundary {
+  return kind === 'head' ? FEATURE_MAP_BOUNDARY : LAST_STAGE_BOUNDARY;
+}
+
+/** One clip's cached views. */
+export interface CachedClip {
+  /** Train views, each `[T, 1, 1, F]` ('head') or `[T, h, w, C]` ('last-stage'). */
+  views: tf.Tensor4D[];
+  /** The valid (centre-crop) view, same layout. */
+  valid: tf.Tensor4D;
+}
+
+/** Per-clip caches keyed by clip id. Owns its tensors: `delete`/`clear`/`dispose` free them. */
+export class FeatureCache {
+  private readonly clips = new Map<string, CachedClip>();
+
+  constructor(
+    readonly kind: CacheKind,
+    private readonly recognizer: Recognizer,
+    /** Images per backbone call (bounds peak memory). */
+    private readonly chunkSize = 8,
+  ) {}
+
+  /** The frozen part on normalised images `[n, 224, 224, 3]` → the cached form (input not disposed). */
+  encode(images: tf.Tensor4D): tf.Tensor4D {
+    const n = images.shape[0];
+    const parts: tf.Tensor4D[] = [];
+    try {
+      for (let s = 0; s < n; s += this.chunkSize) {
+        const size = Math.min(this.chunkSize, n - s);
+        parts.push(
+          tf.tidy(() => {
+            const part = size === n ? images : tf.slice(images, s, size);
+            if (this.kind === 'last-stage') return this.recognizer.runStages(part, 0, LAST_STAGE_BOUNDARY);
+            const map = this.recognizer.runStages(part, 0, FEATURE_MAP_BOUNDARY);
+            const f = globalAvgPool(map);
+            // [n, 1, 1, F]: a 1×1 feature map, so the trainable head's global pool is the identity on it.
+            return tf.reshape(f, [size, 1, 1, f.shape[1]]) as tf.Tensor4D;
+          }),
+        );
+      }
+      return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    } finally {
+      if (parts.length > 1) tf.dispose(parts);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.clips.has(id);
+  }
+
+  get(id: string): CachedClip | undefined {
+    return this.clips.get(id);
+  }
+
+  /** Stores a clip's views (takes ownership). */
+  set(id: string, clip: CachedClip): void {
+    this.delete(id);
+    this.clips.set(id, clip);
+  }
+
+  delete(id: string): void {
+    const c = this.clips.get(id);
+    if (!c) return;
+    tf.dispose([...c.views, c.valid]);
+    this.clips.delete(id);
+  }
+
+  ids(): string[] {
+    return [...this.clips.keys()];
+  }
+
+  clear(): void {
+    for (const id of [...this.clips.keys()]) this.delete(id);
+  }
+
+  dispose(): void {
+    this.clear();
+  }
+}
