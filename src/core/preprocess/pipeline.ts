@@ -79,7 +79,10 @@ function rgbFloat(x: tf.Tensor4D): tf.Tensor4D {
 function resizeLikeCv2(x: tf.Tensor4D, size: Size): tf.Tensor4D {
   if (x.shape[1] === size.height && x.shape[2] === size.width) return x;
   const r = tf.image.resizeBilinear(x, [size.height, size.width], false, true);
-  return tf.clipByValue(tf.round(r), 0, 255);
+  // cv2's fixed-point INTER_LINEAR adds half then shifts: round half up, hence floor(x + 0.5), not tf.round (half
+  // to even). Exact ties are frequent with rational scale factors (e.g. 6/7), and float32 coordinates land them a
+  // hair below .5, so a small epsilon (far below cv2's own 1/2048 coefficient quantisation) keeps them rounding up.
+  return tf.clipByValue(tf.floor(tf.add(r, 0.5 + 1e-3)), 0, 255);
 }
 
 /** Normalization fused: (x/255 − mean)/std = x·(1/(255·std)) − mean/std, per RGB channel. */

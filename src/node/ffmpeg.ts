@@ -1,0 +1,338 @@
+/**
+ * Video decoding for Node (the CLI) with the system's ffmpeg/ffprobe, reproducing what PaddleVideo's decord
+ * backend gives: frame count = number of video packets (`ffprobe -count_packets`), frames addressed by decode
+ * order index, RGB24 converted by swscale with BT.601 for untagged streams (limited range), no autorotation.
+ * Only the sampled frames leave ffmpeg (`select` filter), so memory stays at T frames whatever the video length.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PPTSNError } from '../core/errors.js';
+import type { FramePixels } from '../core/frames.js';
+import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
+import { sampleIndices, type Rng, type SamplingMode } from '../core/preprocess/sampler.js';
+
+export interface FfmpegOptions {
+  /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
+  ffmpegPath?: string;
+  /** ffprobe executable (default: $PPTSN_FFPROBE, else `ffprobe` beside an explicit ffmpegPath, else on PATH). */
+  ffprobePath?: string;
+  signal?: AbortSignal;
+}
+
+/** What ffprobe says about the first video stream. */
+export interface VideoInfo {
+  /** Container short name(s) as ffmpeg calls them, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`. */
+  container: string;
+  containerLongName: string;
+  /** Codec short name, e.g. `h264`, `vp9`, `av1`. */
+  codec: string;
+  codecLongName: string;
+  /** Coded size (decord and this reader ignore rotation metadata, as PaddleVideo does). */
+  width: number;
+  height: number;
+  /** Average frame rate (avg_frame_rate, else r_frame_rate); NaN when unknown. */
+  fps: number;
+  /** Frames as decord counts them: the number of video packets. */
+  frameCount: number;
+  /** Seconds; NaN when unknown. */
+  duration: number;
+  pixelFormat: string;
+  /** Colour tags, `undefined` when the stream is untagged. */
+  colorSpace?: string;
+  colorRange?: string;
+  colorTransfer?: string;
+  colorPrimaries?: string;
+  /** Display rotation in degrees from side data (informational; not applied). */
+  rotation: number;
+  /** The YCbCr matrix the RGB conversion will use (`bt601` for untagged streams, like decord/ffmpeg). */
+  colorMatrix: string;
+}
+
+const INSTALL_ADVICE =
+  'pptsn-web reads videos with the system ffmpeg. Install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, ' +
+  'macOS: `brew install ffmpeg`, Windows: `winget install ffmpeg`) or point PPTSN_FFMPEG / PPTSN_FFPROBE at the executables.';
+
+function tools(options: FfmpegOptions): { ffmpeg: string; ffprobe: string } {
+  const ffmpeg = options.ffmpegPath ?? process.env['PPTSN_FFMPEG'] ?? 'ffmpeg';
+  let ffprobe = options.ffprobePath ?? process.env['PPTSN_FFPROBE'];
+  if (!ffprobe) {
+    // An explicit ffmpeg path usually has its ffprobe beside it.
+    const m = /^(.*[\\/])?ffmpeg(\.exe)?$/i.exec(ffmpeg);
+    ffprobe = m && m[1] ? `${m[1]}ffprobe${m[2] ?? ''}` : 'ffprobe';
+  }
+  return { ffmpeg, ffprobe };
+}
+
+interface RunResult {
+  code: number | null;
+  stderr: string;
+}
+
+/** Spawns a tool; maps "not found" to ffmpeg-missing, honours the AbortSignal; stdout goes to `onStdout`. */
+function runTool(cmd: string, args: string[], onStdout: (chunk: Buffer) => void, signal?: AbortSignal): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    if (signal?.aborted) {
+      reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    } catch (e) {
+      reject(new PPTSNError('ffmpeg-missing', `Cannot run ${cmd}: ${(e as Error).message}. ${INSTALL_ADVICE}`, { cause: e }));
+      return;
+    }
+    const errChunks: Buffer[] = [];
+    let errBytes = 0;
+    let settled = false;
+    const onAbort = () => {
+      child.kill('SIGKILL');
+      if (!settled) {
+        settled = true;
+        reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout!.on('data', (c: Buffer) => {
+      try {
+        onStdout(c);
+      } catch (e) {
+        child.kill('SIGKILL');
+        if (!settled) {
+          settled = true;
+          reject(e);
+        }
+      }
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      // Keep the tail only: a broken file can make ffmpeg print a line per packet.
+      errChunks.push(c);
+      errBytes += c.length;
+      while (errBytes > 64 * 1024 && errChunks.length > 1) errBytes -= errChunks.shift()!.length;
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      if (e.code === 'ENOENT' || e.code === 'EACCES') {
+        reject(new PPTSNError('ffmpeg-missing', `${cmd} was not found (${e.code}). ${INSTALL_ADVICE}`, { cause: e }));
+      } else reject(new PPTSNError('internal', `Running ${cmd} failed: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      resolvePromise({ code, stderr: Buffer.concat(errChunks).toString('utf8').trim() });
+    });
+  });
+}
+
+async function runCollect(cmd: string, args: string[], signal?: AbortSignal): Promise<RunResult & { stdout: string }> {
+  const chunks: Buffer[] = [];
+  const r = await runTool(cmd, args, (c) => chunks.push(c), signal);
+  return { ...r, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+const versionCache = new Map<string, Promise<[number, number]>>();
+
+/** ffmpeg's major.minor (for `-fps_mode`, which appeared in 5.1); [99, 0] for builds like `N-12345-g…`. */
+function ffmpegVersion(ffmpeg: string, signal?: AbortSignal): Promise<[number, number]> {
+  let p = versionCache.get(ffmpeg);
+  if (!p) {
+    p = runCollect(ffmpeg, ['-hide_banner', '-version'], signal).then((r) => {
+      const m = /ffmpeg version n?(\d+)\.(\d+)/.exec(r.stdout);
+      return m ? [Number(m[1]), Number(m[2])] as [number, number] : [99, 0] as [number, number];
+    });
+    p.catch(() => versionCache.delete(ffmpeg));
+    versionCache.set(ffmpeg, p);
+  }
+  return p;
+}
+
+/** Checks that ffmpeg runs; throws PPTSNError('ffmpeg-missing') with install advice if not. */
+export async function checkFfmpeg(options: FfmpegOptions = {}): Promise<{ version: string }> {
+  const { ffmpeg } = tools(options);
+  const r = await runCollect(ffmpeg, ['-hide_banner', '-version'], options.signal);
+  if (r.code !== 0) throw new PPTSNError('ffmpeg-missing', `${ffmpeg} -version failed: ${r.stderr.split('\n').pop() ?? ''}. ${INSTALL_ADVICE}`);
+  return { version: r.stdout.split('\n')[0] ?? '' };
+}
+
+function parseRate(s: string | undefined): number {
+  if (!s) return NaN;
+  const [a, b] = s.split('/').map(Number);
+  if (b === undefined) return Number(a);
+  return a! > 0 && b > 0 ? a! / b : NaN;
+}
+
+/** ffprobe colour-space tag → vf_scale `in_color_matrix` (the matrix swscale uses); untagged → bt601. */
+function colorMatrixFor(colorSpace: string | undefined): string {
+  switch (colorSpace) {
+    case 'bt709':
+      return 'bt709';
+    case 'fcc':
+      return 'fcc';
+    case 'smpte240m':
+      return 'smpte240m';
+    case 'bt2020nc':
+    case 'bt2020c':
+    case 'bt2020_ncl':
+    case 'bt2020_cl':
+      return 'bt2020';
+    default:
+      // unknown / unspecified / bt470bg / smpte170m / gbr…: BT.601, swscale's default and decord's result.
+      return 'bt601';
+  }
+}
+
+function lastLines(s: string, n = 3): string {
+  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.slice(-n).join(' | ') || '(no message)';
+}
+
+/**
+ * Probes the first video stream. Throws 'unsupported-source' when ffprobe cannot read the file (with its message),
+ * 'video-too-short' when there is no video stream or it has no packets.
+ */
+export async function probeVideo(path: string, options: FfmpegOptions = {}): Promise<VideoInfo> {
+  const { ffprobe } = tools(options);
+  const r = await runCollect(
+    ffprobe,
+    [
+      '-v', 'error', '-hide_banner', '-count_packets',
+      '-show_entries',
+      'stream=codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,nb_read_packets,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration:stream_side_data=rotation:format=format_name,format_long_name,duration',
+      '-select_streams', 'v:0', '-of', 'json', '--', path,
+    ],
+    options.signal,
+  );
+  if (r.code !== 0) {
+    throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}`);
+  }
+  let j: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
+  try {
+    j = JSON.parse(r.stdout);
+  } catch (e) {
+    throw new PPTSNError('unsupported-source', `ffprobe gave unreadable output for ${path}.`, { cause: e });
+  }
+  const fmt = j.format ?? {};
+  const container = String(fmt['format_name'] ?? 'unknown');
+  const containerLongName = String(fmt['format_long_name'] ?? container);
+  const s = j.streams?.[0];
+  if (!s) throw new PPTSNError('video-too-short', `${path} (${containerLongName}) has no video stream.`);
+  const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
+  const codec = str('codec_name') ?? 'unknown';
+  const codecLongName = str('codec_long_name') ?? codec;
+  const frameCount = Number(s['nb_read_packets'] ?? 0);
+  const width = Number(s['width'] ?? 0);
+  const height = Number(s['height'] ?? 0);
+  if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${path} (${containerLongName}, ${codecLongName}) has no video frames.`);
+  if (!(width > 0 && height > 0)) throw new PPTSNError('unsupported-source', `${path}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
+  let fps = parseRate(str('avg_frame_rate'));
+  if (!(fps > 0)) fps = parseRate(str('r_frame_rate'));
+  const sideData = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
+  const rotation = Number(sideData.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0);
+  const colorSpace = str('color_space');
+  return {
+    container,
+    containerLongName,
+    codec,
+    codecLongName,
+    width,
+    height,
+    fps: fps > 0 ? fps : NaN,
+    frameCount,
+    duration: Number(str('duration') ?? fmt['duration'] ?? NaN),
+    pixelFormat: str('pix_fmt') ?? 'unknown',
+    colorSpace,
+    colorRange: str('color_range'),
+    colorTransfer: str('color_transfer'),
+    colorPrimaries: str('color_primaries'),
+    rotation,
+    colorMatrix: colorMatrixFor(colorSpace),
+  };
+}
+
+export interface DecodeOptions extends FfmpegOptions {
+  /** A probe result to reuse (saves one ffprobe pass). */
+  info?: VideoInfo;
+}
+
+/**
+ * Decodes exactly the frames at `indices` (0-based decode-order indices, duplicates and any order allowed) to
+ * RGB24 `FramePixels`, returned in the order of `indices`. ffmpeg decodes the stream once and its `select` filter
+ * lets only the wanted frames through, so at most the unique wanted frames are held. An index past the last
+ * decodable frame (a damaged tail: fewer frames than packets) gets the last decoded frame, as a clamp.
+ * Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
+ * 'invalid-argument' (negative or non-integer index), 'aborted'.
+ */
+export async function decodeFrames(path: string, indices: readonly number[], options: DecodeOptions = {}): Promise<FramePixels[]> {
+  for (const i of indices) {
+    if (!Number.isInteger(i) || i < 0) throw new PPTSNError('invalid-argument', `Frame indices must be non-negative integers, got ${i}.`);
+  }
+  if (indices.length === 0) return [];
+  const info = options.info ?? (await probeVideo(path, options));
+  const { ffmpeg } = tools(options);
+  const wanted = [...new Set(indices)].sort((a, b) => a - b);
+  const { width, height } = info;
+  const frameBytes = width * height * 3;
+  const [major, minor] = await ffmpegVersion(ffmpeg, options.signal);
+  const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+  // select: `n` is the decode-order number of the frame entering the filter. The comma inside eq() is escaped
+  // for the filtergraph parser. Then one explicit swscale step to the coded size in RGB24 with the stream's matrix.
+  const select = `select=${wanted.map((i) => `eq(n\\,${i})`).join('+')}`;
+  const scale = `scale=w=${width}:h=${height}:in_color_matrix=${info.colorMatrix}`;
+  const args = [
+    '-hide_banner', '-nostdin', '-v', 'error', '-noautorotate',
+    '-i', path,
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `${select},${scale},format=rgb24`,
+    ...passthrough,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+  ];
+  const frames: Uint8Array[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const r = await runTool(ffmpeg, args, (chunk) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= frameBytes) {
+      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      if (frames.length < wanted.length) frames.push(new Uint8Array(all.subarray(0, frameBytes))); // copy out
+      const rest = all.subarray(frameBytes);
+      pending = rest.length ? [rest] : [];
+      pendingBytes = rest.length;
+    }
+  }, options.signal);
+  const where = `${path} (${info.codecLongName} in ${info.containerLongName})`;
+  if (r.code !== 0 && frames.length === 0) {
+    if (/Decoder \(codec .*\) not found|not supported|Unsupported codec|No decoder/i.test(r.stderr)) {
+      throw new PPTSNError('unsupported-source', `This ffmpeg cannot decode ${where}: ${lastLines(r.stderr)}`);
+    }
+    throw new PPTSNError('decode-failed', `Decoding ${where} failed: ${lastLines(r.stderr)}`);
+  }
+  if (frames.length === 0) throw new PPTSNError('decode-failed', `No frame of ${where} could be decoded${r.stderr ? `: ${lastLines(r.stderr)}` : '.'}`);
+  const byIndex = new Map<number, Uint8Array>();
+  wanted.forEach((idx, k) => byIndex.set(idx, frames[Math.min(k, frames.length - 1)]!));
+  return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));
+}
+
+export interface ReadClipOptions extends DecodeOptions {
+  /** Override the config's sampling (e.g. `train` with `rng`). */
+  sampling?: SamplingMode;
+  rng?: Rng;
+}
+
+/**
+ * Probe, sample (PaddleVideo's sampler for the resolved preset), decode: everything the CLI needs before
+ * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one.
+ */
+export async function readClip(
+  path: string,
+  preprocess?: PreprocessOptions | PreprocessConfig,
+  options: ReadClipOptions = {},
+): Promise<{ info: VideoInfo; config: PreprocessConfig; indices: number[]; frames: FramePixels[] }> {
+  const config = resolvePreprocessOptions(preprocess);
+  const info = options.info ?? (await probeVideo(path, options));
+  const indices = sampleIndices(options.sampling ?? config.sampling, info.frameCount, config.segments, options.rng);
+  const frames = await decodeFrames(path, indices, { ...options, info });
+  return { info, config, indices, frames };
+}
