@@ -100,9 +100,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     assetsInlineLimit: 0,
-    // Not minified: tfjs-backend-wasm starts its pthread workers from the source text of a function, which
-    // minification breaks (see LoadOptions.wasmThreads), and the demo wants WASM threads when isolated.
-    minify: false,
   },
   worker: { format: 'es' },
 });
