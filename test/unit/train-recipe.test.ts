@@ -14,7 +14,7 @@ import { labelSmoothedLoss } from '../../src/core/train/labelSmoothing.js';
 import { mixBatch, mixupAccuracy, mixupLoss, sampleBeta, sampleGamma, type MixupDraw } from '../../src/core/train/mixup.js';
 import { PaddleMomentum, paramGroups, type ParamGroup } from '../../src/core/train/optimizer.js';
 import { preciseBN } from '../../src/core/train/preciseBn.js';
-import { ClipTrainer, type TrainingClip } from '../../src/core/train/trainer.js';
+import { ClipTrainer, type TrainerCheckpoint, type TrainingClip } from '../../src/core/train/trainer.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { mulberry32 } from '../../src/core/preprocess/sampler.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
@@ -206,7 +206,6 @@ function solidFrames(rgb: [number, number, number], n: number, seed: number): Fr
 
 describe('ClipTrainer, head strategy on cached features', () => {
   it('converges on a toy problem, resumes from a checkpoint, and frees its tensors', async () => {
-    const base = tf.memory().numTensors;
     const rec = colourRecognizer(512);
     const recTensors = tf.memory().numTensors;
     const colours: [number, number, number][] = [[200, 30, 30], [30, 200, 30], [30, 30, 200]];
@@ -219,7 +218,7 @@ describe('ClipTrainer, head strategy on cached features', () => {
     for (const c of clips) t.addClip(c);
     assert.equal(t.split().valid.length, 3);
     const ctrl = new AbortController();
-    const checkpoints: Parameters<NonNullable<Parameters<ClipTrainer['fit']>[0]>['onCheckpoint']>[0][] = [];
+    const checkpoints: TrainerCheckpoint[] = [];
     let steps = 0;
     const stopped = await t.fit({ signal: ctrl.signal, onStep: () => ++steps === 5 && ctrl.abort(), onCheckpoint: (c) => void checkpoints.push(c) });
     assert.equal(stopped.stopped, true);
@@ -245,6 +244,5 @@ describe('ClipTrainer, head strategy on cached features', () => {
     t.dispose();
     t2.dispose();
     assert.equal(tf.memory().numTensors, recTensors);
-    assert.equal(recTensors - base, 1);
   });
 });
