@@ -260,8 +260,8 @@ export interface DecodeOptions extends FfmpegOptions {
  * Decodes exactly the frames at `indices` (0-based decode-order indices, duplicates and any order allowed) to
  * RGB24 `FramePixels`, returned in the order of `indices`. ffmpeg decodes the stream once and its `select` filter
  * lets only the wanted frames through, so at most the unique wanted frames are held. An index past the last
- * decodable frame (a damaged tail: fewer frames than packets) gets the last decoded frame, as a clamp.
- * Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
+ * decodable frame gets the last decoded frame when ffmpeg reported no error (MP4 edit lists can hide a few
+ * packets from the output); with errors it is 'decode-failed'. Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
  * 'invalid-argument' (negative or non-integer index), 'aborted'.
  */
 export async function decodeFrames(path: string, indices: readonly number[], options: DecodeOptions = {}): Promise<FramePixels[]> {
@@ -303,13 +303,16 @@ export async function decodeFrames(path: string, indices: readonly number[], opt
     }
   }, options.signal);
   const where = `${path} (${info.codecLongName} in ${info.containerLongName})`;
-  if (r.code !== 0 && frames.length === 0) {
-    if (/Decoder \(codec .*\) not found|not supported|Unsupported codec|No decoder/i.test(r.stderr)) {
+  const missing = frames.length < wanted.length;
+  // Damaged files: ffmpeg skips what it cannot decode, like decord. That is fine while every wanted frame came
+  // out; when some are missing and ffmpeg complained (or failed), the file is broken where we need it.
+  if (frames.length === 0 || (missing && (r.code !== 0 || r.stderr.length > 0))) {
+    if (/Decoder \(codec .*\) not found|Unsupported codec|No decoder|decoder.*not found/i.test(r.stderr)) {
       throw new PPTSNError('unsupported-source', `This ffmpeg cannot decode ${where}: ${lastLines(r.stderr)}`);
     }
-    throw new PPTSNError('decode-failed', `Decoding ${where} failed: ${lastLines(r.stderr)}`);
+    const got = frames.length === 0 ? 'no frame' : `only ${frames.length} of the ${wanted.length} wanted frames (none from index ${wanted[frames.length]} on)`;
+    throw new PPTSNError('decode-failed', `Decoding ${where} gave ${got}; the file looks damaged. ffmpeg: ${lastLines(r.stderr)}`);
   }
-  if (frames.length === 0) throw new PPTSNError('decode-failed', `No frame of ${where} could be decoded${r.stderr ? `: ${lastLines(r.stderr)}` : '.'}`);
   const byIndex = new Map<number, Uint8Array>();
   wanted.forEach((idx, k) => byIndex.set(idx, frames[Math.min(k, frames.length - 1)]!));
   return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));

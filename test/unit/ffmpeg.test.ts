@@ -1,0 +1,157 @@
+/**
+ * The Node frame reader (src/node/ffmpeg.ts) on generated videos whose frames carry their index
+ * (test/helpers/videos.ts): it must return exactly the sampled frames, count frames as packets, convert colour
+ * with BT.601, and fail with the right PPTSNError codes. Videos are tiny (≤ 128 px, ≤ 60 frames) and cached in
+ * the OS temp folder so reruns skip the encoding.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeIndexedVideo, readFrameIndex, stripeFrame, type VideoSpec } from '../helpers/videos.js';
+import { probeVideo, decodeFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
+import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
+import { isPPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
+const DIR = join(tmpdir(), 'pptsn-web-test-videos');
+mkdirSync(DIR, { recursive: true });
+
+const SPECS: VideoSpec[] = [
+  { frames: 40, width: 64, height: 48, fps: 25, codec: 'h264', container: 'mp4' },
+  { frames: 24, width: 64, height: 48, fps: 30, codec: 'av1', container: 'mp4' },
+  { frames: 30, width: 97, height: 61, fps: 12, codec: 'vp8', container: 'webm' },
+  { frames: 45, width: 64, height: 112, fps: 25, codec: 'vp9', container: 'webm' },
+  { frames: 5, width: 64, height: 48, fps: 25, codec: 'h264', container: 'mp4' },
+  { frames: 60, width: 128, height: 96, fps: 30, codec: 'h264', container: 'mp4' },
+  { frames: 33, width: 97, height: 61, fps: 25, codec: 'vp9', container: 'webm' },
+];
+
+async function rejectsWith(p: Promise<unknown>, code: PPTSNErrorCode, re?: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isPPTSNError(e), `expected a PPTSNError, got ${String(e)}`);
+    assert.equal(e.code, code, `code (message: ${e.message})`);
+    if (re) assert.match(e.message, re);
+    return true;
+  });
+}
+
+test('ffmpeg is available', async () => {
+  const v = await checkFfmpeg();
+  assert.match(v.version, /ffmpeg version/);
+});
+
+for (const spec of SPECS) {
+  const name = `${spec.codec}/${spec.container} ${spec.width}x${spec.height} ${spec.fps} fps, ${spec.frames} frames`;
+  test(`exact frames by index: ${name}`, async () => {
+    const path = makeIndexedVideo(DIR, spec);
+    const info = await probeVideo(path);
+    assert.equal(info.frameCount, spec.frames, 'frame count = packets');
+    assert.equal(info.width, spec.width);
+    assert.equal(info.height, spec.height);
+    assert.equal(info.codec, spec.codec === 'h264' ? 'h264' : spec.codec);
+    assert.ok(Math.abs(info.fps - spec.fps) < 1e-6, `fps ${info.fps}`);
+    assert.equal(info.colorMatrix, 'bt601');
+    for (const T of [8, 25]) {
+      const indices = sampleValidIndices(info.frameCount, T);
+      const frames = await decodeFrames(path, indices, { info });
+      assert.equal(frames.length, T);
+      frames.forEach((f, k) => {
+        assert.equal(f.width, spec.width);
+        assert.equal(f.height, spec.height);
+        assert.equal(f.channels, 3);
+        assert.equal(f.data.length, spec.width * spec.height * 3);
+        assert.equal(readFrameIndex(f.data, f.width, f.height, 3), indices[k], `T=${T} slot ${k}`);
+      });
+    }
+    // Any order, duplicates, first and last frame.
+    const odd = [spec.frames - 1, 0, Math.floor(spec.frames / 2), 0, spec.frames - 1];
+    const got = await decodeFrames(path, odd, { info });
+    assert.deepEqual(got.map((f) => readFrameIndex(f.data, f.width, f.height, 3)), odd);
+  });
+}
+
+test('fewer frames than segments: 5 frames, T = 8 → frame 0 eight times (PaddleVideo zeros)', async () => {
+  const path = makeIndexedVideo(DIR, SPECS[4]!);
+  const { indices, frames, info, config } = await readClip(path, 'fast');
+  assert.equal(info.frameCount, 5);
+  assert.equal(config.segments, 8);
+  assert.deepEqual(indices, [0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(frames.map((f) => readFrameIndex(f.data, f.width, f.height, 3)), indices);
+});
+
+test('colour: BT.601 limited range, like decord (gradient within a few levels of the source RGB)', async () => {
+  const spec = SPECS[5]!; // 128x96 H.264
+  const path = makeIndexedVideo(DIR, spec);
+  const [f] = await decodeFrames(path, [17]);
+  const src = stripeFrame(17, spec.width, spec.height);
+  // The bottom half (gradient, away from the stripes' edge and chroma-subsampled borders).
+  let sum = 0;
+  let n = 0;
+  for (let y = Math.floor(spec.height / 2) + 4; y < spec.height - 2; y++) {
+    for (let x = 2; x < spec.width - 2; x++) {
+      for (let c = 0; c < 3; c++) {
+        const o = (y * spec.width + x) * 3 + c;
+        sum += Math.abs(f!.data[o]! - src[o]!);
+        n++;
+      }
+    }
+  }
+  const mean = sum / n;
+  // BT.709 decoding of this BT.601-encoded stream would be off by several levels on average (SPEC §4: 4–7).
+  assert.ok(mean < 2.5, `mean |Δ| ${mean.toFixed(2)} levels`);
+});
+
+test('example.mp4: probe and accurate clip (131 packets, 25 frames 320x240)', async () => {
+  const clip = await readClip(EXAMPLE, 'accurate');
+  assert.equal(clip.info.frameCount, 131);
+  assert.equal(clip.info.fps, 25);
+  assert.equal(clip.info.codec, 'h264');
+  assert.match(clip.info.container, /mp4/);
+  assert.equal(clip.indices.length, 25);
+  assert.deepEqual(clip.indices.slice(0, 4), [2, 7, 13, 18]);
+  assert.equal(clip.frames.length, 25);
+  assert.deepEqual([clip.frames[0]!.width, clip.frames[0]!.height], [320, 240]);
+});
+
+test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, aborted', async () => {
+  const dir = join(DIR, 'bad');
+  mkdirSync(dir, { recursive: true });
+  const good = makeIndexedVideo(DIR, SPECS[0]!);
+
+  await rejectsWith(probeVideo(good, { ffmpegPath: '/nonexistent/bin/ffmpeg' }), 'ffmpeg-missing', /apt-get install ffmpeg/);
+  await rejectsWith(decodeFrames(good, [0], { ffmpegPath: '/nonexistent/bin/ffmpeg', ffprobePath: 'ffprobe' }), 'ffmpeg-missing', /PPTSN_FFMPEG/);
+  await rejectsWith(checkFfmpeg({ ffmpegPath: '/nonexistent/ffmpeg' }), 'ffmpeg-missing');
+
+  const text = join(dir, 'notes.mp4');
+  writeFileSync(text, 'this is not a video file\n'.repeat(20));
+  await rejectsWith(probeVideo(text), 'unsupported-source', /notes\.mp4/);
+
+  const audio = join(dir, 'tone.m4a');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=duration=0.2', audio]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  await rejectsWith(probeVideo(audio), 'video-too-short', /no video stream/);
+
+  // Frames overwritten with noise after the header: ffmpeg decodes a few, then fails.
+  const bytes = readFileSync(makeIndexedVideo(DIR, SPECS[5]!));
+  let seed = 1;
+  for (let i = 3000; i < bytes.length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    bytes[i] = seed >>> 24;
+  }
+  const broken = join(dir, 'noise.mp4');
+  writeFileSync(broken, bytes);
+  const info = await probeVideo(broken);
+  await rejectsWith(decodeFrames(broken, [info.frameCount - 1], { info }), 'decode-failed', /H\.264.*QuickTime \/ MOV|damaged/);
+
+  await rejectsWith(decodeFrames(good, [-1]), 'invalid-argument');
+  await rejectsWith(decodeFrames(good, [1.5]), 'invalid-argument');
+  assert.deepEqual(await decodeFrames(good, []), []);
+  const ac = new AbortController();
+  ac.abort();
+  await rejectsWith(decodeFrames(good, [0], { signal: ac.signal }), 'aborted');
+});
