@@ -20,6 +20,7 @@ import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
 import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
 import { spawnEngineWorker } from './spawn.js';
+import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
   BackendName,
   BackendReportEntry,
@@ -526,6 +527,40 @@ export class PPTSN {
         return running.dropped;
       },
     };
+  }
+
+  /**
+   * Fine-tuning on the user's own clips (see api/trainer.ts): a trainer in this model's worker, starting from these
+   * weights with a new head for `options.classes`. With the `name` of a run stored in IndexedDB (same classes, or
+   * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped.
+   */
+  async createTrainer(options: TrainerOptions): Promise<Trainer<PPTSN>> {
+    const session = await this.current();
+    const [init, onStep, onEpoch] = trainerArgs(options);
+    const remote = await onLive(session, session.engine.createTrainer(init, onStep, onEpoch));
+    const plan = this.restartPlan;
+    return new Trainer<PPTSN>(remote, {
+      loadConverted: (bytes, fileName, labels) =>
+        PPTSN.load({
+          model: bytes,
+          fileName,
+          labels,
+          backend: this.currentBackend,
+          cache: false,
+          ...(plan?.init.wasmPaths !== undefined ? { wasmPaths: plan.init.wasmPaths } : {}),
+          ...(plan ? { worker: plan.spawn } : {}),
+        }),
+      sourceOf: (source) => {
+        if (isVideoElement(source)) {
+          const src = source.currentSrc || source.src;
+          if (!src) throw new PPTSNError('invalid-argument', 'the <video> element has no source to read clips from');
+          return new URL(src, location.href).href;
+        }
+        if (source instanceof URL) return source.href;
+        if (typeof source === 'string') return typeof location !== 'undefined' ? new URL(source, location.href).href : source;
+        return source;
+      },
+    }, options.signal);
   }
 
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */

@@ -10,6 +10,7 @@
  * bounds queued GPU work and lets a `cancel` message in, so an abort stops work at the next chunk boundary.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { proxy } from 'comlink';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
@@ -480,6 +481,21 @@ export class Engine implements EngineApi {
   }
 
   /**
+   * Starts a fine-tuning run on this model (see trainerEngine.ts) and returns it as a comlink proxy. The trainer
+   * module (gradients included) is loaded on first use, so classification never pays for it.
+   */
+  async createTrainer(options: import('./trainerEngine.js').EngineTrainerOptions, onStep?: (s: import('../core/train/trainer.js').StepInfo) => void, onEpoch?: (e: import('../core/train/trainer.js').EpochInfo) => void) {
+    try {
+      if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
+      const { WorkerTrainer } = await import('./trainerEngine.js');
+      const host = { stateDict: this.model.stateDict, recognizer: this.recognizer, readFrames: this.readFrames, chunkSize: this.chunkSize, ...(this.model.source.sha256 ? { sha256: this.model.source.sha256 } : {}) };
+      return proxy(await WorkerTrainer.create(host, options, onStep, onEpoch));
+    } catch (e) {
+      throw toPPTSNError(e, 'creating the trainer failed');
+    }
+  }
+
+  /**
    * Holds the Web Lock `name` until this worker ends (terminated, crashed, closed). The page queues a request for
    * the same lock, which the browser grants only then: an event-driven death notice, with no heartbeat or timeout
    * that a long inference chunk could trip. Resolves once the lock is held; false where Web Locks are missing.
@@ -506,9 +522,11 @@ export class Engine implements EngineApi {
     return destroyDeviceForTesting();
   }
 
-  memory(): { numTensors: number; numBytes: number } {
+  memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number } {
     const m = tf.memory();
-    return { numTensors: m.numTensors, numBytes: m.numBytes };
+    // WebAssembly memory only grows, so the wasm heap's size is the high-water mark of the backend's memory.
+    const heap = (tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength : undefined);
+    return { numTensors: m.numTensors, numBytes: m.numBytes, ...(heap !== undefined ? { wasmHeapBytes: heap } : {}) };
   }
 
   private release(): void {

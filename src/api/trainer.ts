@@ -1,0 +1,183 @@
+/**
+ * The page side of fine-tuning: `model.createTrainer(options)` returns a `Trainer` whose work all happens in the
+ * model's worker (WorkerTrainer, reached through comlink). Callbacks cross as comlink proxies; an AbortSignal
+ * becomes a `stop` message, which the worker honours at the next step boundary (after a checkpoint), and `fit`
+ * then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
+ * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
+ */
+import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
+import { PPTSNError } from '../core/errors.js';
+import type { TrainableSubset } from '../core/model/trainable.js';
+import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo } from '../core/train/trainer.js';
+import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { VideoSource } from './types.js';
+
+export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
+
+/** Options of `model.createTrainer`. Unset recipe fields take PP-TSN's values (SPEC §5). */
+export interface TrainerOptions {
+  /** The new classes (required unless `name` names a stored run). */
+  classes?: string[];
+  /** 'head' (default; cached features, fast), 'last-stage' (res5 + FC on cached res5 inputs) or 'full'. */
+  strategy?: TrainableSubset;
+  epochs?: number;
+  batchSize?: number;
+  /** Clips per forward/backward for 'full' (gradient accumulation up to batchSize). */
+  microBatchSize?: number;
+  /** T (default 8). */
+  segments?: number;
+  learningRate?: number;
+  warmupEpochs?: number;
+  /** 0 switches mixup off. */
+  mixupAlpha?: number;
+  /** 0 switches label smoothing off. */
+  labelSmoothing?: number;
+  /** 0 switches weight decay off. */
+  weightDecay?: number;
+  /** Precise-BN batches after training (true = 20, false = off). */
+  preciseBN?: boolean | number;
+  validationSplit?: number;
+  /** MultiScaleCrop + RandomFlip (default true). */
+  augment?: boolean;
+  dropout?: number;
+  /** Augmented views cached per clip for 'head'/'last-stage'. */
+  views?: number;
+  seed?: number;
+  onStep?: (s: StepInfo) => void;
+  onEpoch?: (e: EpochInfo) => void;
+  /** Stops `fit` at the next step boundary. */
+  signal?: AbortSignal;
+  /** IndexedDB name of the run (default "default"); an existing run with the same classes is resumed. */
+  name?: string;
+  /** false: keep nothing in IndexedDB. */
+  persist?: boolean;
+}
+
+/** The result of `fit`. */
+export type FitResult = EngineFitResult;
+
+/** What the trainer needs from its model. */
+export interface TrainerOwner {
+  /** Builds a model from a converted weight file (the fine-tuned `.pdparams`) with these labels. */
+  loadConverted(bytes: Uint8Array, name: string, labels: string[]): Promise<unknown>;
+  /** Frames of a `<video>` grabbed on the main thread (workers cannot read elements). */
+  sourceOf(source: VideoSource): Blob | string;
+}
+
+/** A fine-tuning run on a model's worker. */
+export class Trainer<M = unknown> {
+  private disposed = false;
+
+  constructor(
+    private readonly remote: Remote<WorkerTrainer>,
+    private readonly owner: TrainerOwner,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  private live(): void {
+    if (this.disposed) throw new PPTSNError('invalid-argument', 'this trainer was disposed');
+  }
+
+  /** Settings (after defaults), name and position. */
+  async info(): Promise<{ name: string; settings: ResolvedSettings; epoch: number; iteration: number; history: EpochInfo[] }> {
+    this.live();
+    return this.remote.info();
+  }
+
+  /** Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`. */
+  async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
+    this.live();
+    return this.remote.addClip(this.owner.sourceOf(source), label);
+  }
+
+  async clips(): Promise<ClipInfo[]> {
+    this.live();
+    return this.remote.clips();
+  }
+
+  async removeClip(id: string): Promise<boolean> {
+    this.live();
+    return this.remote.removeClip(id);
+  }
+
+  /**
+   * Trains (resuming where the run stopped) up to `epochs` (default: the run's). A signal (this call's or the
+   * trainer's) stops it at the next step boundary, after a checkpoint; the promise then rejects with `aborted`.
+   */
+  async fit(options: { signal?: AbortSignal; epochs?: number } = {}): Promise<FitResult> {
+    this.live();
+    const signals = [options.signal, this.signal].filter((s): s is AbortSignal => !!s);
+    if (signals.some((s) => s.aborted)) throw new PPTSNError('aborted', 'training was aborted');
+    const onAbort = () => void this.remote.stop().catch(() => undefined);
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await this.remote.fit(options.epochs);
+      if (r.stopped) throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}; fit() again resumes`);
+      return r;
+    } finally {
+      for (const s of signals) s.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stops a running `fit` at its next step boundary. */
+  async stop(): Promise<void> {
+    await this.remote.stop();
+  }
+
+  /** Accuracy, loss and confusion matrix on the held-out clips (every clip when there are none). */
+  async evaluate(): Promise<EvaluateResult> {
+    this.live();
+    return this.remote.evaluate();
+  }
+
+  /** Saves the run (clips, state, checkpoint) in IndexedDB under `name` (default: its own name). */
+  async save(name?: string): Promise<string> {
+    this.live();
+    return this.remote.save(name);
+  }
+
+  /** A classifier (a new model, in its own worker) with the trained weights and the new classes. */
+  async toModel(): Promise<M> {
+    this.live();
+    const [bytes, info] = await Promise.all([this.remote.pdparams(), this.remote.info()]);
+    return this.owner.loadConverted(bytes, `${info.name}.pdparams`, info.settings.classes) as Promise<M>;
+  }
+
+  /** `'model'`: model.json + shards (`files`, also as `modelJson`/`shards`); `'pdparams'`: a PaddleVideo `.pdparams` Blob. */
+  async export(kind: 'model'): Promise<ExportedFiles>;
+  async export(kind: 'pdparams'): Promise<Blob>;
+  async export(kind: 'model' | 'pdparams'): Promise<ExportedFiles | Blob> {
+    this.live();
+    if (kind === 'pdparams') {
+      const bytes = await this.remote.pdparams();
+      const name = (await this.remote.info()).name;
+      return typeof File !== 'undefined' ? new File([bytes as BlobPart], `${name}.pdparams`, { type: 'application/octet-stream' }) : new Blob([bytes as BlobPart]);
+    }
+    if (kind === 'model') return this.remote.modelFiles();
+    throw new PPTSNError('invalid-argument', `export kind must be 'model' or 'pdparams', got ${String(kind)}`);
+  }
+
+  /** Tensors alive in the worker (leak checks). */
+  async memory(): Promise<{ numTensors: number }> {
+    return this.remote.memory();
+  }
+
+  /** Frees the trainer's tensors in the worker; the stored run stays in IndexedDB. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      await this.remote.dispose();
+    } finally {
+      this.remote[releaseProxy]();
+    }
+  }
+}
+
+/** Splits the options into what crosses to the worker and the callbacks (proxied). */
+export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
+  const { onStep, onEpoch, signal: _s, ...rest } = options;
+  return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
+}
+
+export { transfer };

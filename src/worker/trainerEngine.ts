@@ -1,0 +1,332 @@
+/**
+ * The worker side of `model.createTrainer`: a `ClipTrainer` on the engine's model, clips decoded here into small
+ * frame pools, and IndexedDB persistence (trainerStore.ts). Returned to the page as a comlink proxy.
+ *
+ * Clips: `POOL_FRAMES` frames per clip, linspace-sampled over the video and scaled so the short side is at most
+ * 256 (the train Scale's target, so nothing the pipeline would use is lost), kept as RGB. The train sampler then
+ * draws T of the pool per augmented view.
+ */
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../core/errors.js';
+import type { FramePixels } from '../core/frames.js';
+import { writeModelJson } from '../core/formats/modelJson.js';
+import { writePdparams } from '../core/formats/pdparamsWriter.js';
+import { sha256Hex } from '../core/formats/sha256.js';
+import type { Recognizer } from '../core/model/recognizer.js';
+import type { StateDict } from '../core/stateDict.js';
+import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
+import type { DecodedVideo, FrameReader } from './engine.js';
+import { toPPTSNError } from './errorTransport.js';
+import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
+
+/** Frames kept per clip. */
+export const POOL_FRAMES = 16;
+/** Short side of the kept frames, at most. */
+export const POOL_SHORT_SIDE = 256;
+
+/** What the engine hands the trainer. */
+export interface TrainerHost {
+  stateDict: StateDict;
+  recognizer: Recognizer;
+  readFrames: FrameReader;
+  chunkSize: number;
+  sha256?: string;
+}
+
+/** Trainer options as they cross the worker boundary (callbacks travel separately). */
+export interface EngineTrainerOptions extends Partial<TrainerSettings> {
+  /** IndexedDB name of the run; default "default". */
+  name?: string;
+  /** false: nothing is stored (default true). */
+  persist?: boolean;
+  /** Frames kept per clip (default 16). */
+  poolFrames?: number;
+}
+
+/** A clip as `clips()` lists it. */
+export interface ClipInfo {
+  id: string;
+  label: string;
+  frames: number;
+  origin: string;
+}
+
+/** `export('model')`: model.json + shards, as files (and as `modelJson`/`shards`, writeModelJson's shape). */
+export interface ExportedFiles {
+  files: { name: string; data: Uint8Array }[];
+  modelJson: unknown;
+  shards: { path: string; data: Uint8Array }[];
+}
+
+/** The result of `fit` in the worker. */
+export interface EngineFitResult {
+  stopped: boolean;
+  epoch: number;
+  iteration: number;
+  history: EpochInfo[];
+}
+
+function toRgbCapped(f: FramePixels): FramePixels {
+  const short = Math.min(f.width, f.height);
+  if (short <= POOL_SHORT_SIDE && f.channels === 3) return { ...f, data: Uint8Array.from(f.data) };
+  const scale = Math.min(1, POOL_SHORT_SIDE / short);
+  const width = Math.max(1, Math.round(f.width * scale));
+  const height = Math.max(1, Math.round(f.height * scale));
+  const data = tf.tidy(() => {
+    let x = tf.tensor3d(f.data instanceof Uint8Array ? f.data : new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), [f.height, f.width, f.channels], 'int32');
+    if (f.channels === 4) x = tf.slice(x, [0, 0, 0], [-1, -1, 3]);
+    if (scale < 1) x = tf.clipByValue(tf.floor(tf.add(tf.image.resizeBilinear(tf.cast(x, 'float32'), [height, width], false, true), 0.5)), 0, 255);
+    return tf.cast(x, 'int32').dataSync();
+  });
+  return { width, height, channels: 3, data: Uint8Array.from(data) };
+}
+
+/** The worker-side trainer (comlink-proxied to the page). */
+export class WorkerTrainer {
+  private stopper: AbortController | null = null;
+  private disposed = false;
+
+  private constructor(
+    private readonly host: TrainerHost,
+    private name: string,
+    private readonly trainer: ClipTrainer,
+    private readonly store: TrainerStore | null,
+    private readonly origins: Map<string, string>,
+    private readonly poolFrames: number,
+    private readonly onStep?: (s: StepInfo) => void,
+    private readonly onEpoch?: (e: EpochInfo) => void,
+  ) {}
+
+  /**
+   * Creates the trainer, or restores run `name` (its settings, clips and last checkpoint) when IndexedDB has it
+   * with the same classes (a run with other classes, strategy or segments under that name is replaced).
+   */
+  static async create(host: TrainerHost, options: EngineTrainerOptions, onStep?: (s: StepInfo) => void, onEpoch?: (e: EpochInfo) => void): Promise<WorkerTrainer> {
+    const name = options.name ?? 'default';
+    const persist = options.persist ?? true;
+    const store = persist ? await TrainerStore.open() : null;
+    let rec = store ? await store.getRecord(name) : undefined;
+    const given = options.classes;
+    const same = (r: TrainerRecord) =>
+      (!given || JSON.stringify(given) === JSON.stringify(r.settings.classes)) &&
+      (options.strategy === undefined || options.strategy === r.settings.strategy) &&
+      (options.segments === undefined || options.segments === r.settings.segments) &&
+      (!r.baseSha256 || !host.sha256 || r.baseSha256 === host.sha256);
+    if (rec && !same(rec)) {
+      await store!.delete(name);
+      rec = undefined;
+    }
+    let settings: ResolvedSettings;
+    if (rec) {
+      // Restored runs keep their recipe; only the epoch count may be raised to train further.
+      settings = { ...rec.settings, ...(options.epochs !== undefined && options.epochs > rec.settings.epochs ? { epochs: options.epochs } : {}) };
+    } else {
+      if (!given) throw new PPTSNError('invalid-argument', `no stored fine-tuning run named "${name}": give the classes to start one`);
+      const { name: _n, persist: _p, poolFrames: _f, ...rest } = options;
+      settings = resolveSettings({ ...rest, classes: given } as TrainerSettings);
+    }
+    const trainer = new ClipTrainer(host.stateDict, settings, host.recognizer, { chunkSize: host.chunkSize });
+    const origins = new Map<string, string>();
+    try {
+      if (store && rec) {
+        for (const c of await store.clips(name)) {
+          trainer.addClip({ id: c.id, label: c.label, frames: c.frames });
+          origins.set(c.id, c.origin);
+        }
+        const cp = await store.checkpoint(rec);
+        if (cp) trainer.restore(cp);
+        if (settings.epochs !== rec.settings.epochs) await store.putRecord({ ...rec, settings, updatedAt: new Date().toISOString() });
+      } else if (store) {
+        await store.putRecord({ name, settings, ...(host.sha256 ? { baseSha256: host.sha256 } : {}), checkpointKey: null, updatedAt: new Date().toISOString() });
+      }
+    } catch (e) {
+      trainer.dispose();
+      throw e;
+    }
+    return new WorkerTrainer(host, name, trainer, store, origins, options.poolFrames ?? POOL_FRAMES, onStep, onEpoch);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new PPTSNError('invalid-argument', 'this trainer was disposed');
+  }
+
+  /** The resolved settings and the position. */
+  info(): { name: string; settings: ResolvedSettings; epoch: number; iteration: number; history: EpochInfo[] } {
+    const p = this.trainer.progress;
+    return { name: this.name, settings: this.trainer.settings, epoch: p.epoch, iteration: p.iteration, history: p.history };
+  }
+
+  private labelIndex(label: string | number): number {
+    const classes = this.trainer.settings.classes;
+    const i = typeof label === 'number' ? label : classes.indexOf(label);
+    if (!(Number.isInteger(i) && i >= 0 && i < classes.length)) throw new PPTSNError('invalid-argument', `unknown class ${JSON.stringify(label)} (classes: ${classes.join(', ')})`);
+    return i;
+  }
+
+  /**
+   * Decodes a clip's frame pool and adds it under `label`. The same media added again (same bytes or URL) replaces
+   * the earlier copy instead of duplicating it.
+   */
+  async addClip(source: Blob | string | { frames: FramePixels[]; origin?: string }, label: string | number): Promise<ClipInfo> {
+    try {
+      this.live();
+      const index = this.labelIndex(label);
+      let decoded: DecodedVideo['frames'];
+      let origin: string;
+      let idBytes: Uint8Array;
+      if (typeof source === 'string' || (typeof Blob !== 'undefined' && source instanceof Blob)) {
+        const r = await this.host.readFrames(source, { segments: this.poolFrames, sampling: 'linspace', signal: new AbortController().signal });
+        decoded = r.frames;
+        origin = typeof source === 'string' ? source : ((source as File).name ?? 'blob');
+        idBytes = typeof source === 'string' ? new TextEncoder().encode(source) : new Uint8Array(await source.arrayBuffer());
+      } else {
+        const given = source as { frames: FramePixels[]; origin?: string };
+        decoded = given.frames;
+        origin = given.origin ?? 'frames';
+        idBytes = new Uint8Array(decoded.reduce((n, f) => n + Math.min(4096, f.data.length), 0));
+        let o = 0;
+        for (const f of decoded) {
+          idBytes.set(f.data.subarray(0, 4096), o);
+          o += Math.min(4096, f.data.length);
+        }
+      }
+      if (decoded.length === 0) throw new PPTSNError('video-too-short', 'the clip has no decodable frames');
+      const frames = decoded.map(toRgbCapped);
+      const id = (await sha256Hex(idBytes)).slice(0, 16);
+      this.trainer.addClip({ id, label: index, frames });
+      this.origins.set(id, origin);
+      if (this.store) await this.store.putClip({ key: TrainerStore.clipKey(this.name, id), trainer: this.name, id, label: index, frames, origin });
+      return { id, label: this.trainer.settings.classes[index]!, frames: frames.length, origin };
+    } catch (e) {
+      throw toPPTSNError(e, 'adding the clip failed');
+    }
+  }
+
+  clips(): ClipInfo[] {
+    return this.trainer.clips().map((c) => ({ id: c.id, label: this.trainer.settings.classes[c.label]!, frames: c.frames.length, origin: this.origins.get(c.id) ?? '' }));
+  }
+
+  async removeClip(id: string): Promise<boolean> {
+    this.live();
+    const had = this.trainer.removeClip(id);
+    this.origins.delete(id);
+    if (this.store) await this.store.deleteClip(this.name, id);
+    return had;
+  }
+
+  /** Trains to the configured epochs (resuming); `stop()` ends it at the next step boundary. */
+  async fit(epochs?: number): Promise<EngineFitResult> {
+    try {
+      this.live();
+      if (epochs !== undefined) {
+        if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
+        (this.trainer.settings as { epochs: number }).epochs = Math.max(epochs, this.trainer.settings.epochs);
+      }
+      this.stopper = new AbortController();
+      const onStep = this.onStep;
+      const onEpoch = this.onEpoch;
+      return await this.trainer.fit({
+        signal: this.stopper.signal,
+        // Fire and forget: the page's callbacks must not hold training up.
+        ...(onStep ? { onStep: (s: StepInfo) => void Promise.resolve(onStep(s)).catch(() => undefined) } : {}),
+        ...(onEpoch ? { onEpoch: (e: EpochInfo) => void Promise.resolve(onEpoch(e)).catch(() => undefined) } : {}),
+        onCheckpoint: async (cp) => {
+          if (this.store) await this.store.saveCheckpoint(this.name, cp);
+        },
+      });
+    } catch (e) {
+      throw toPPTSNError(e, 'training failed');
+    } finally {
+      this.stopper = null;
+    }
+  }
+
+  /** Stops a running `fit` at its next step boundary (after a checkpoint). */
+  stop(): void {
+    this.stopper?.abort();
+  }
+
+  async evaluate(): Promise<EvaluateResult> {
+    try {
+      this.live();
+      return await this.trainer.evaluate();
+    } catch (e) {
+      throw toPPTSNError(e, 'evaluation failed');
+    }
+  }
+
+  /** Eval-mode logits of the stored clips with these ids (tests, diagnostics). */
+  async logits(ids: string[]): Promise<Float32Array[]> {
+    const byId = new Map(this.trainer.clips().map((c) => [c.id, c]));
+    const clips = ids.map((id) => {
+      const c = byId.get(id);
+      if (!c) throw new PPTSNError('invalid-argument', `no clip ${id}`);
+      return c;
+    });
+    const all = await this.trainer.logitsOf(clips);
+    const K = this.trainer.settings.classes.length;
+    return clips.map((_, i) => all.slice(i * K, (i + 1) * K));
+  }
+
+  /** The valid-pipeline input of a clip, NHWC `[T, 224, 224, 3]` (for checks against an independent forward). */
+  async validInput(id: string): Promise<{ shape: number[]; data: Float32Array }> {
+    const c = this.trainer.clips().find((k) => k.id === id);
+    if (!c) throw new PPTSNError('invalid-argument', `no clip ${id}`);
+    const x = this.trainer.validImages(c);
+    try {
+      return { shape: [...x.shape], data: (await x.data()) as Float32Array };
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Persists the run under `name` (default: its own), which becomes its name for later checkpoints. */
+  async save(name?: string): Promise<string> {
+    this.live();
+    const store = this.store ?? (await TrainerStore.open());
+    const target = name ?? this.name;
+    const old = await store.getRecord(this.name);
+    if (target !== this.name || !old) {
+      await store.delete(target);
+      await store.putRecord({ name: target, settings: this.trainer.settings, ...(this.host.sha256 ? { baseSha256: this.host.sha256 } : {}), checkpointKey: null, updatedAt: new Date().toISOString() });
+      for (const c of this.trainer.clips()) {
+        await store.putClip({ key: TrainerStore.clipKey(target, c.id), trainer: target, id: c.id, label: c.label, frames: c.frames, origin: this.origins.get(c.id) ?? '' });
+      }
+    }
+    await store.saveCheckpoint(target, this.trainer.checkpoint());
+    this.name = target;
+    return target;
+  }
+
+  /** The trained model as a `.pdparams` (PaddleVideo structured keys, new class count). */
+  pdparams(): Uint8Array {
+    this.live();
+    return writePdparams(this.trainer.toStateDict());
+  }
+
+  /** The trained model as model.json + shards (pptsn-web's own format, labels = the classes). */
+  modelFiles(): ExportedFiles {
+    this.live();
+    const { modelJson, shards } = writeModelJson(this.trainer.toStateDict(), { labels: this.trainer.settings.classes });
+    const out = shards.map((s) => ({ path: s.path, data: s.data }));
+    return {
+      files: [{ name: 'model.json', data: new TextEncoder().encode(JSON.stringify(modelJson)) }, ...out.map((s) => ({ name: s.path, data: s.data }))],
+      modelJson,
+      shards: out,
+    };
+  }
+
+  memory(): { numTensors: number } {
+    return { numTensors: tf.memory().numTensors };
+  }
+
+  /** Frees the trainer's tensors (the stored run stays in IndexedDB). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.stop();
+    this.disposed = true;
+    this.trainer.dispose();
+    this.store?.close();
+  }
+}
