@@ -11,7 +11,7 @@ export const LABEL_SMOOTHING = 0.1;
 /** Smoothed one-hot targets `[N, K]` for integer labels. */
 export function smoothedTargets(labels: tf.Tensor1D, numClasses: number, epsilon: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), numClasses).toFloat() as tf.Tensor2D;
+    const oneHot = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), numClasses), 'float32') as tf.Tensor2D;
     return epsilon > 0 ? (tf.add(tf.mul(oneHot, 1 - epsilon), epsilon / numClasses) as tf.Tensor2D) : oneHot;
   });
 }

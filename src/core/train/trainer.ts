@@ -422,7 +422,7 @@ export class ClipTrainer {
       return this.trainImages(c, rng);
     });
     try {
-      return parts.length === 1 ? parts[0]!.clone() : tf.concat(parts, 0);
+      return parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, 0);
     } finally {
       if (!this.cache) tf.dispose(parts);
     }
