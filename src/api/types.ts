@@ -220,6 +220,8 @@ export interface ModelInfo {
 export interface MemoryInfo {
   numTensors: number;
   numBytes: number;
+  /** wasm backend: size of the WebAssembly heap, which never shrinks, i.e. the peak since the model loaded. */
+  wasmHeapBytes?: number;
 }
 
 /** A model cached in Cache Storage. */

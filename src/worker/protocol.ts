@@ -84,6 +84,6 @@ export interface EngineApi {
   streamClose(id: number): void;
   /** Holds the Web Lock `name` for the worker's lifetime, so the page learns of its death; false without Web Locks. */
   holdLifeLock(name: string): Promise<boolean>;
-  memory(): { numTensors: number; numBytes: number };
+  memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number };
   dispose(): void;
 }
