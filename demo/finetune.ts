@@ -2,66 +2,18 @@
  * The Fine-tune panel: define classes, add clips per class (files or 3 s webcam recordings), train with a live
  * loss/accuracy chart and an ETA, stop and resume, evaluate, save, use the new model, export it or a `.pdparams`.
  *
- * It drives `model.createTrainer` (the fine-tuning API). A model without it (a build of pptsn-web before
- * fine-tuning) gets a plain note that fine-tuning is unavailable, and the controls stay disabled: nothing is faked.
- * The trainer's types are declared here, structurally, from the fine-tuning API's description, so the panel
- * compiles against builds with and without it.
+ * It drives `model.createTrainer`. Each set of classes and clips is a run stored in IndexedDB under a name derived
+ * from them, so after a page reload the same classes and clips resume the stored run (its clips and checkpoint)
+ * instead of starting over.
  */
-import { PPTSN, type VideoSource } from '../src/index.js';
+import type { EpochInfo, EvaluateResult, ExportedFiles, PPTSN, StepInfo, Trainer, TrainerOptions } from '../src/index.js';
 import { drawChart, type EpochPoint } from './chart.js';
 import { adoptModel, currentModel, onModelChange } from './models.js';
 import { isVideoFile } from './classify.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
-type Strategy = 'head' | 'last-stage' | 'full';
-
-/** What `onStep` / `onEpoch` report; fields beyond these are ignored. */
-interface StepInfo {
-  epoch: number;
-  step?: number;
-  steps?: number;
-  loss?: number;
-  /** The trainer's own estimate of the time left, when it gives one. */
-  etaMs?: number;
-}
-interface EpochInfo {
-  epoch: number;
-  epochs?: number;
-  loss?: number;
-  accuracy?: number;
-  valAccuracy?: number;
-  valLoss?: number;
-}
-interface EvaluateResult {
-  accuracy: number;
-  loss?: number;
-}
-interface TrainerOptions {
-  classes: string[];
-  strategy: Strategy;
-  epochs: number;
-  validationSplit?: number;
-  onStep?: (s: StepInfo) => void;
-  onEpoch?: (e: EpochInfo) => void;
-  signal?: AbortSignal;
-}
-interface TrainerLike {
-  addClip(source: VideoSource, label: string | number): Promise<unknown>;
-  fit(options?: { signal?: AbortSignal }): Promise<unknown>;
-  evaluate(): Promise<EvaluateResult | number>;
-  save(name?: string): Promise<unknown>;
-  toModel(): Promise<PPTSN>;
-  export(kind: 'model' | 'pdparams'): Promise<unknown>;
-  dispose?(): unknown;
-}
-type Trainable = PPTSN & { createTrainer(options: TrainerOptions): TrainerLike | Promise<TrainerLike> };
-
-/** Whether this build of pptsn-web has the fine-tuning API at all (known before any model is loaded). */
-const TRAINER_API = typeof (PPTSN.prototype as unknown as { createTrainer?: unknown }).createTrainer === 'function';
-
-function trainable(m: PPTSN | null): Trainable | null {
-  return m && typeof (m as unknown as { createTrainer?: unknown }).createTrainer === 'function' ? (m as Trainable) : null;
-}
+type Strategy = NonNullable<TrainerOptions['strategy']>;
+type DemoTrainer = Trainer<PPTSN>;
 
 interface ClassEntry {
   name: string;
@@ -69,7 +21,7 @@ interface ClassEntry {
 }
 
 const classes: ClassEntry[] = [];
-let trainer: TrainerLike | null = null;
+let trainer: DemoTrainer | null = null;
 /** Classes and clips the current trainer was built with: a change means a new trainer. */
 let trainerKey = '';
 let points: EpochPoint[] = [];
@@ -170,45 +122,80 @@ function setAccuracy(text: string): void {
 }
 
 function updateButtons(): void {
-  const m = trainable(currentModel());
+  const m = currentModel();
   const busy = isBusy();
   const ready = classes.length >= 2 && classes.every((c) => c.clips.length > 0);
   const training = fitController !== null;
   $<HTMLButtonElement>('ft-train').disabled = !m || busy || !ready;
-  $<HTMLButtonElement>('ft-train').textContent = trainer && keyOf() === trainerKey && points.length > 0 ? 'Resume training' : 'Train';
+  $<HTMLButtonElement>('ft-train').textContent = trainer && keyOf() === trainerKey && points.length > 0 ? 'Continue training' : 'Train';
   $<HTMLButtonElement>('ft-stop').disabled = !training;
   for (const id of ['ft-evaluate', 'ft-use', 'ft-save', 'ft-export-model', 'ft-export-pdparams']) $<HTMLButtonElement>(id).disabled = !trainer || busy;
-  for (const c of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('#ft-class-form input, #ft-class-form button, #ft-strategy, #ft-epochs, .ft-clip-input')) c.disabled = !m || busy;
+  for (const c of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('#ft-class-form input, #ft-class-form button, #ft-strategy, #ft-epochs, #ft-segments, .ft-clip-input')) c.disabled = !m || busy;
   if (!ready && m) $('ft-status').textContent = 'Add at least two classes, each with at least one clip (more clips → better accuracy).';
 }
 
-/** Builds (or reuses) the trainer for the current classes and clips, decoding each clip into it. */
-async function ensureTrainer(m: Trainable, signal: AbortSignal, progress: (label: string, loaded: number, total: number) => void): Promise<TrainerLike> {
+function segmentsWanted(): number | undefined {
+  const n = Math.round(Number($<HTMLInputElement>('ft-segments').value || NaN));
+  return Number.isFinite(n) && n >= 1 ? n : undefined;
+}
+
+/** A short stable name for a run: the same classes, clips and settings map to the same stored run. */
+function runName(key: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return `demo-${h.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Builds (or reuses) the trainer for the current classes and clips, decoding each clip into it. A run stored by an
+ * earlier visit with the same classes and clips is restored instead (its clips and checkpoint), so training resumes.
+ */
+async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: string, loaded: number, total: number) => void): Promise<DemoTrainer> {
   const key = keyOf();
   if (trainer && key === trainerKey) return trainer;
-  if (trainer) void trainer.dispose?.();
+  if (trainer) void trainer.dispose();
   trainer = null;
   points = [];
-  const epochs = epochsWanted();
+  progress('Creating the trainer', 0, 0);
+  const segments = segmentsWanted();
   const t = await m.createTrainer({
+    name: runName(key),
     classes: classes.map((c) => c.name),
     strategy: $<HTMLSelectElement>('ft-strategy').value as Strategy,
-    epochs,
-    onEpoch: onEpoch,
-    onStep: onStep,
+    epochs: epochsWanted(),
+    ...(segments ? { segments } : {}),
+    onEpoch,
+    onStep,
   });
-  const all = classes.flatMap((c) => c.clips.map((clip) => ({ clip, label: c.name })));
-  for (let i = 0; i < all.length; i++) {
-    if (signal.aborted) throw new DOMException('aborted', 'AbortError');
-    progress(`Reading clip ${i + 1} of ${all.length}`, i, all.length);
-    await t.addClip(all[i]!.clip, all[i]!.label);
+  try {
+    const stored = await t.info();
+    if ((await t.clips()).length > 0) {
+      // Restored from IndexedDB: its clips are in, and the chart picks up where it was.
+      points = stored.history.map(toPoint);
+      drawChart($<HTMLCanvasElement>('ft-chart'), points, epochsWanted());
+      $('ft-status').textContent = `Resumed the stored run “${stored.name}” at epoch ${stored.epoch}.`;
+    } else {
+      const all = classes.flatMap((c) => c.clips.map((clip) => ({ clip, label: c.name })));
+      for (let i = 0; i < all.length; i++) {
+        if (signal.aborted) throw new DOMException('aborted', 'AbortError');
+        progress(`Reading clip ${i + 1} of ${all.length}`, i, all.length);
+        await t.addClip(all[i]!.clip, all[i]!.label);
+      }
+    }
+  } catch (e) {
+    void t.dispose();
+    throw e;
   }
   trainer = t;
   trainerKey = key;
   return t;
 }
 
-let epochStarted = 0;
+function toPoint(e: EpochInfo): EpochPoint {
+  const accuracy = e.valAccuracy ?? e.accuracy;
+  return { epoch: e.epoch, loss: e.loss, ...(Number.isFinite(accuracy) ? { accuracy } : {}) };
+}
+
 let fitStarted = 0;
 let epochsDone = 0;
 let reportProgress: ((label: string, loaded: number, total: number, detail?: string) => void) | null = null;
@@ -216,32 +203,31 @@ let reportProgress: ((label: string, loaded: number, total: number, detail?: str
 function onStep(s: StepInfo): void {
   if (!reportProgress) return;
   const epochs = epochsWanted();
-  const within = s.steps ? (s.step ?? 0) / s.steps : 0;
-  const left = s.etaMs !== undefined && s.etaMs > 0 ? ` · ETA ${formatMs(s.etaMs)}` : eta(s.epoch - 1 + within, epochs);
-  reportProgress('Training', s.epoch - 1 + within, epochs, `epoch ${s.epoch}/${epochs}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}${left}`);
+  const within = s.steps ? s.step / s.steps : 0;
+  const left = s.etaMs > 0 ? ` · ETA ${formatMs(s.etaMs)}` : eta(s.epoch - 1 + within, epochs);
+  reportProgress('Training', s.epoch - 1 + within, epochs, `epoch ${s.epoch}/${epochs} · loss ${s.loss.toFixed(3)}${left}`);
 }
 
 /** ETA from the time per epoch so far in this fit (the trainer's own estimate is preferred when it has one). */
 function eta(done: number, total: number): string {
-  if (done <= 0 || epochsDone === 0) return '';
+  if (done <= 0 || done >= total || epochsDone === 0) return '';
   const per = (performance.now() - fitStarted) / done;
   return ` · ETA ${formatMs(per * (total - done))}`;
 }
 
 function onEpoch(e: EpochInfo): void {
   epochsDone++;
-  const accuracy = e.valAccuracy ?? e.accuracy;
-  points.push({ epoch: e.epoch, loss: e.loss ?? NaN, ...(accuracy !== undefined ? { accuracy } : {}) });
-  drawChart($<HTMLCanvasElement>('ft-chart'), points.filter((p) => Number.isFinite(p.loss)), e.epochs ?? epochsWanted());
-  const epochs = e.epochs ?? epochsWanted();
-  const ms = performance.now() - epochStarted;
-  epochStarted = performance.now();
-  $('ft-status').textContent = `Epoch ${e.epoch}/${epochs}: loss ${e.loss?.toFixed(4) ?? '—'}${accuracy !== undefined ? `, accuracy ${(100 * accuracy).toFixed(1)} %` : ''} (${formatMs(ms)})${eta(e.epoch, epochs)}`;
+  const point = toPoint(e);
+  points.push(point);
+  drawChart($<HTMLCanvasElement>('ft-chart'), points.filter((p) => Number.isFinite(p.loss)), e.epochs);
+  const epochs = e.epochs;
+  const which = e.valAccuracy !== undefined ? 'held-out accuracy' : 'training accuracy';
+  $('ft-status').textContent = `Epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}${point.accuracy !== undefined ? `, ${which} ${(100 * point.accuracy).toFixed(1)} %` : ''} (${formatMs(e.ms)})${e.etaMs > 0 && e.epoch < epochs ? ` · ETA ${formatMs(e.etaMs)}` : eta(e.epoch, epochs)}`;
   reportProgress?.('Training', e.epoch, epochs, `epoch ${e.epoch}/${epochs}${eta(e.epoch, epochs)}`);
 }
 
 async function train(): Promise<void> {
-  const m = trainable(currentModel());
+  const m = currentModel();
   if (!m) return;
   await runTask('Preparing the training clips', async (task) => {
     const t = await ensureTrainer(m, task.signal, (l, a, b) => task.progress(l, a, b));
@@ -249,18 +235,15 @@ async function train(): Promise<void> {
     // The progress bar's Cancel and the Stop button both stop at the next step boundary; Train resumes.
     task.signal.addEventListener('abort', () => fitController?.abort(), { once: true });
     reportProgress = (l, a, b, d) => task.progress(l, a, b, d);
-    epochStarted = fitStarted = performance.now();
+    fitStarted = performance.now();
     epochsDone = 0;
     updateButtons();
     task.progress('Training', 0, epochsWanted(), 'starting');
     try {
-      // A stop ends fit at a step boundary: it resolves with `stopped` (or rejects as aborted, in older shapes).
-      const r = (await t.fit({ signal: fitController.signal })) as { stopped?: boolean } | undefined;
-      if (r?.stopped || fitController.signal.aborted) {
-        $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Press “Resume training” to go on.`;
-        return;
-      }
+      // Up to the epochs asked for now: raising the number and pressing Train again trains on from the checkpoint.
+      await t.fit({ signal: fitController.signal, epochs: epochsWanted() });
     } catch (e) {
+      // A stop ends fit at a step boundary, after a checkpoint, and rejects as aborted.
       if (!fitController.signal.aborted) throw e;
       $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Press “Resume training” to go on.`;
       return;
@@ -274,10 +257,9 @@ async function train(): Promise<void> {
   updateButtons();
 }
 
-async function showEvaluation(t: TrainerLike): Promise<void> {
-  const r = await t.evaluate();
-  const accuracy = typeof r === 'number' ? r : r.accuracy;
-  setAccuracy(`Accuracy: ${(100 * accuracy).toFixed(1)} %`);
+async function showEvaluation(t: DemoTrainer): Promise<void> {
+  const r: EvaluateResult = await t.evaluate();
+  setAccuracy(`Accuracy: ${(100 * r.accuracy).toFixed(1)} % on ${r.clips} ${r.split === 'validation' ? 'held-out' : 'training'} clip${r.clips === 1 ? '' : 's'}`);
 }
 
 function download(data: Blob | ArrayBuffer | Uint8Array | string, name: string): void {
@@ -290,19 +272,13 @@ function download(data: Blob | ArrayBuffer | Uint8Array | string, name: string):
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Saves what `export` returns: bytes, or a model.json with shards (one download per file). */
-function saveExport(result: unknown, fallbackName: string): void {
-  if (result instanceof Blob || result instanceof ArrayBuffer || result instanceof Uint8Array) {
+/** Saves an export: a `.pdparams` file, or model.json and its shards (one download each, for a weights/ folder). */
+function saveExport(result: Blob | ExportedFiles, fallbackName: string): void {
+  if (result instanceof Blob) {
     download(result, result instanceof File ? result.name : fallbackName);
     return;
   }
-  const r = result as { modelJson?: unknown; shards?: { path: string; data: Uint8Array }[] } | null;
-  if (r && r.modelJson && Array.isArray(r.shards)) {
-    download(JSON.stringify(r.modelJson), 'model.json');
-    for (const s of r.shards) download(s.data, s.path);
-    return;
-  }
-  throw new Error('the trainer returned an export this demo does not know how to save');
+  for (const f of result.files) download(f.data, f.name);
 }
 
 function className(): string {
@@ -311,13 +287,9 @@ function className(): string {
 
 function render(): void {
   const m = currentModel();
-  const note = $('ft-unavailable');
-  note.hidden = TRAINER_API && (!m || trainable(m) !== null);
-  note.textContent = 'Fine-tuning is unavailable in this build of pptsn-web: it has no model.createTrainer() yet. Classification works; to train on your own classes, use PaddleVideo and convert the result.';
-  if (!TRAINER_API) $('ft-panel').setAttribute('aria-disabled', 'true');
-  if (!m) $('ft-status').textContent = TRAINER_API ? 'Load a model first: fine-tuning starts from its weights.' : '';
+  if (!m) $('ft-status').textContent = 'Load a model first: fine-tuning starts from its weights.';
   if (trainer && !adopting) {
-    void trainer.dispose?.();
+    void trainer.dispose();
     trainer = null;
     trainerKey = '';
     if (baseModel && baseModel !== m) void baseModel.dispose();
