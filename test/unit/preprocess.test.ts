@@ -290,11 +290,11 @@ test('pipeline = independent JS computation: fast, three-crop, portrait and no-r
 });
 
 test('pipeline: tensor input (int32 and float32, RGBA) equals FramePixels input; image order is c·T + t', () => {
-  const frames = synthFrames(4, 120, 90, 4);
+  const frames = synthFrames(2, 120, 90, 4);
   const a = preprocessFrames(frames, 'accurate');
-  const stacked = new Int32Array(4 * 120 * 90 * 4);
+  const stacked = new Int32Array(2 * 120 * 90 * 4);
   frames.forEach((f, i) => stacked.set(f.data, i * f.data.length));
-  const ti = tf.tensor4d(stacked, [4, 90, 120, 4], 'int32');
+  const ti = tf.tensor4d(stacked, [2, 90, 120, 4], 'int32');
   const tf32 = tf.cast(ti, 'float32') as tf.Tensor4D;
   const b = preprocessFrames(ti, 'accurate');
   const c = preprocessFrames(tf32, 'accurate');
@@ -306,12 +306,12 @@ test('pipeline: tensor input (int32 and float32, RGBA) equals FramePixels input;
   const per = 224 * 224 * 3;
   const all = a.input.dataSync();
   const one = single.input.dataSync();
-  for (const [n, c1] of [[1, 0], [4 + 1, 1], [9 * 4 + 1, 9]] as const) {
+  for (const [n, c1] of [[1, 0], [2 + 1, 1], [9 * 2 + 1, 9]] as const) {
     assert.equal(maxAbsDiff(all.subarray(n * per, (n + 1) * per), one.subarray(c1 * per, (c1 + 1) * per)), 0, `image ${n}`);
   }
-  // Flipped crop = mirrored plain crop (images 0 and 4 of T = 4 are crop 0 and crop 1 of frame 0).
+  // Flipped crop = mirrored plain crop (images 0 and 2 of T = 2 are crop 0 and crop 1 of frame 0).
   const row = (n: number, x: number) => Array.from(all.subarray(n * per + x * 3, n * per + x * 3 + 3));
-  assert.deepEqual(row(4, 0), row(0, 223));
+  for (const x of [0, 17, 223]) assert.deepEqual(row(2, x), row(0, 223 - x));
   for (const t of [a, b, c, single]) t.input.dispose();
   ti.dispose();
   tf32.dispose();
@@ -419,17 +419,22 @@ for (const preset of ['accurate', 'fast'] as const) {
       paddle.dispose();
       assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
 
-      const diffs = new Float32Array(ours.length);
+      // Mean, max and the 99th percentile via a histogram (bins of 1e-4): sorting 37.6M values is slow.
+      const BIN = 1e-4;
+      const hist = new Uint32Array(10001);
       let sum = 0;
+      let max = 0;
       for (let i = 0; i < ours.length; i++) {
         const d = Math.abs(ours[i]! - ref.data[i]!);
-        diffs[i] = d;
         sum += d;
+        if (d > max) max = d;
+        hist[Math.min(10000, Math.floor(d / BIN))]!++;
       }
-      diffs.sort();
-      const mean = sum / diffs.length;
-      const p99 = diffs[Math.floor(0.99 * (diffs.length - 1))]!;
-      const max = diffs[diffs.length - 1]!;
+      const mean = sum / ours.length;
+      let acc = 0;
+      let bin = 0;
+      while (bin < hist.length && (acc += hist[bin]!) < 0.99 * ours.length) bin++;
+      const p99 = Math.min(max, (bin + 1) * BIN); // upper edge of the bin holding the 99th percentile
       console.log(`parity ${preset}: shape [${ref.shape.join(', ')}] mean |Δ| ${mean.toExponential(3)}, p99 ${p99.toExponential(3)}, max ${max.toExponential(3)} (normalised units)`);
       assert.ok(mean <= 0.01, `mean ${mean}`);
       assert.ok(p99 <= 0.05, `p99 ${p99}`);

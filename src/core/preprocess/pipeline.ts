@@ -66,10 +66,23 @@ function toTensor(frames: FramesInput): { x: tf.Tensor4D; owned: boolean } {
   return { x: tf.tensor4d(all, [frames.length, height, width, channels], 'int32'), owned: true };
 }
 
-/** [T,H,W,3|4] any dtype → float32 RGB [T,H,W,3]. */
+/**
+ * The cpu backend runs strided slices and transposes as per-element loops (seconds for a clip) while its matMul is
+ * blocked, so on cpu channel selection and NHWC→NCHW are done as exact 0/1 matMuls. GPU backends keep the plain
+ * ops (their matMul may run at reduced precision on some devices; slice/transpose are cheap there).
+ */
+function onCpu(): boolean {
+  return tf.getBackend() === 'cpu';
+}
+
+/** [T,H,W,3|4] any dtype → float32 RGB [T,H,W,3] (alpha dropped). */
 function rgbFloat(x: tf.Tensor4D): tf.Tensor4D {
-  const rgb = x.shape[3] === 4 ? tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 3]) : x;
-  return tf.cast(rgb, 'float32');
+  const f = tf.cast(x, 'float32') as tf.Tensor4D;
+  if (x.shape[3] === 3) return f;
+  if (!onCpu()) return tf.slice(f, [0, 0, 0, 0], [-1, -1, -1, 3]);
+  const [T, H, W] = x.shape;
+  const pick = tf.tensor2d([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0], [4, 3]);
+  return tf.reshape(tf.matMul(tf.reshape(f, [T * H * W, 4]), pick), [T, H, W, 3]);
 }
 
 /**
@@ -92,18 +105,33 @@ function normalise(x: tf.Tensor4D): tf.Tensor4D {
   return tf.sub(tf.mul(x, scale), shift);
 }
 
-function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[]): tf.Tensor4D {
-  const parts: tf.Tensor4D[] = [];
-  let last: { box: CropBox; t: tf.Tensor4D } | null = null;
+/**
+ * Cuts `boxes` (each applied to every one of the T frames) as one `cropAndResize` with method `nearest` and a
+ * crop size equal to the box size, so every output pixel is a copy of one input pixel: exact crops, and a flip is
+ * just a box with x1 > x2. Output image n = box ⌊n/T⌋ of frame n mod T (PaddleVideo's order). One op instead of
+ * slices + reverse + concat, which on the cpu backend are per-element loops. Sample positions are pulled 0.01 px
+ * inside the box so float32 box coordinates can neither round to a neighbour nor fall outside the image (which
+ * would give the extrapolation value).
+ */
+function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[], outH: number, outW: number): tf.Tensor4D {
+  const [T, H, W] = x.shape;
+  const coords: number[] = [];
+  const frameOf: number[] = [];
+  const e = 0.01;
   for (const b of boxes) {
-    // TenCrop lists each box twice (plain, flipped): slice once, reuse.
-    const plain: tf.Tensor4D = last && last.box.x === b.x && last.box.y === b.y && last.box.width === b.width && last.box.height === b.height
-      ? last.t
-      : tf.slice(x, [0, b.y, b.x, 0], [-1, b.height, b.width, -1]);
-    last = { box: b, t: plain };
-    parts.push(b.flip ? tf.reverse(plain, 2) : plain);
+    if (b.width !== outW || b.height !== outH) throw new PPTSNError('internal', `Crop ${b.width}×${b.height} is not ${outW}×${outH}.`);
+    const y1 = (b.y + e) / Math.max(1, H - 1);
+    const y2 = (b.y + b.height - 1 - e) / Math.max(1, H - 1);
+    const left = (b.x + e) / Math.max(1, W - 1);
+    const right = (b.x + b.width - 1 - e) / Math.max(1, W - 1);
+    for (let t = 0; t < T; t++) {
+      coords.push(y1, b.flip ? right : left, y2, b.flip ? left : right);
+      frameOf.push(t);
+    }
   }
-  return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+  const boxT = tf.tensor2d(coords, [frameOf.length, 4], 'float32');
+  const indT = tf.tensor1d(frameOf, 'int32');
+  return tf.image.cropAndResize(x, boxT, indT, [outH, outW], 'nearest');
 }
 
 /** The crop boxes a config takes from a scaled frame. */
@@ -135,7 +163,7 @@ export function preprocessFrames(frames: FramesInput, options?: PreprocessOption
       // Normalise before cropping: the affine map is per channel, so it commutes with crops and flips, and the
       // scaled frames hold up to 10× fewer pixels than the crops.
       const scaled = normalise(resizeLikeCv2(rgbFloat(raw), scaledSize));
-      return cropAll(scaled, crops);
+      return cropAll(scaled, crops, config.cropSize, config.cropSize);
     });
     return { input, segments: T, cropsPerFrame: crops.length, crops, sourceSize, scaledSize };
   } finally {
@@ -164,9 +192,11 @@ export function preprocessTrainFrames(
     const target = config.multiScaleCrop.target;
     const input = tf.tidy(() => {
       const scaled = resizeLikeCv2(rgbFloat(raw), scaledSize);
-      const cut = tf.slice(scaled, [0, box.y, box.x, 0], [-1, box.height, box.width, -1]);
+      const cut = cropAll(scaled, [{ ...box, flip: false }], box.height, box.width);
       const sized = resizeLikeCv2(cut, { width: target, height: target });
-      return normalise(box.flip ? tf.reverse(sized, 2) : sized);
+      // PaddleVideo flips after the resize; a full-image nearest crop with swapped x mirrors exactly.
+      const flipped = box.flip ? cropAll(sized, [{ x: 0, y: 0, width: target, height: target, flip: true }], target, target) : sized;
+      return normalise(flipped);
     });
     return { input, segments: T, cropsPerFrame: 1, crops: [box], sourceSize, scaledSize };
   } finally {
@@ -181,11 +211,20 @@ export function preprocessTrainFrames(
 export function toPaddleLayout(input: tf.Tensor4D, batch = 1): tf.Tensor5D {
   const [n, h, w, c] = input.shape;
   if (n % batch !== 0) throw new PPTSNError('invalid-argument', `Cannot split ${n} images into a batch of ${batch}.`);
-  return tf.tidy(() => tf.reshape(tf.transpose(input, [0, 3, 1, 2]), [batch, n / batch, c, h, w]) as tf.Tensor5D);
+  return tf.tidy(() => {
+    const nchw = onCpu()
+      ? tf.matMul(tf.reshape(tf.eye(c), [1, c, c]), tf.reshape(input, [n, h * w, c]), false, true) // [n, c, h·w]
+      : tf.transpose(input, [0, 3, 1, 2]);
+    return tf.reshape(nchw, [batch, n / batch, c, h, w]) as tf.Tensor5D;
+  });
 }
 
 /** The inverse of `toPaddleLayout`: [N, T·C, 3, H, W] → NHWC [N·T·C, H, W, 3] (e.g. for a `--tensor` .npy). */
 export function fromPaddleLayout(input: tf.Tensor5D): tf.Tensor4D {
   const [n, tc, c, h, w] = input.shape;
-  return tf.tidy(() => tf.transpose(tf.reshape(input, [n * tc, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D);
+  return tf.tidy(() => {
+    if (!onCpu()) return tf.transpose(tf.reshape(input, [n * tc, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D;
+    const nhwc = tf.matMul(tf.reshape(input, [n * tc, c, h * w]), tf.reshape(tf.eye(c), [1, c, c]), true, false); // [n·tc, h·w, c]
+    return tf.reshape(nhwc, [n * tc, h, w, c]) as tf.Tensor4D;
+  });
 }
