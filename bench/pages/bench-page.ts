@@ -1,37 +1,52 @@
 /**
- * The benchmark page: `window.bench` runs one measurement per call for bench/run.ts (driven by playwright).
- * Network throughput runs in a fresh bench worker per call; end to end goes through the public API (PPTSN.load +
- * classify, i.e. the library's own worker), exactly as an app would.
+ * The benchmark page: `window.bench` for bench/run.ts (driven by playwright). Network measurements run in bench
+ * workers (one per runtime, kept open so run.ts can interleave them rep by rep); end to end goes through the
+ * public API (PPTSN.load + classify, i.e. the library's own worker) exactly as an app would.
  */
-import { wrap, releaseProxy } from 'comlink';
-import type { NetOptions, NetResult, NetWorkerApi } from './net-worker.js';
+import { wrap, releaseProxy, type Remote } from 'comlink';
+import type { NetOptions, NetWorkerApi, SetupInfo } from './net-worker.js';
 import type { BackendName } from '../../src/api/types.js';
-import { e2e, type E2EOptions, type E2EResult } from './e2e.js';
+import { e2e, trainBench, type E2EOptions, type TrainBenchOptions } from './e2e.js';
 
-async function inWorker<T>(f: (api: ReturnType<typeof wrap<NetWorkerApi>>) => Promise<T>): Promise<T> {
-  const worker = new Worker(new URL('./net-worker.ts', import.meta.url), { type: 'module' });
-  const api = wrap<NetWorkerApi>(worker);
-  try {
-    return await f(api);
-  } finally {
-    api[releaseProxy]();
-    worker.terminate();
-  }
-}
+const open = new Map<number, { worker: Worker; api: Remote<NetWorkerApi> }>();
+let nextId = 1;
 
 const bench = {
   environment() {
-    const nav = navigator as Navigator & { deviceMemory?: number; userAgentData?: { brands: { brand: string; version: string }[] } };
+    const nav = navigator as Navigator & { deviceMemory?: number };
     return { userAgent: nav.userAgent, hardwareConcurrency: nav.hardwareConcurrency, deviceMemory: nav.deviceMemory ?? null, crossOriginIsolated: globalThis.crossOriginIsolated };
   },
-  tfjs(backend: BackendName, o: NetOptions): Promise<NetResult> {
-    return inWorker((api) => api.tfjs(backend, o));
+  async open(kind: 'tfjs' | 'ort', backend: BackendName, o: NetOptions): Promise<{ id: number; info: SetupInfo }> {
+    const worker = new Worker(new URL('./net-worker.ts', import.meta.url), { type: 'module' });
+    const api = wrap<NetWorkerApi>(worker);
+    const id = nextId++;
+    open.set(id, { worker, api });
+    return { id, info: await api.setup(kind, backend, o) };
   },
-  ort(o: NetOptions & { numThreads?: number }): Promise<NetResult> {
-    return inWorker((api) => api.ort(o));
+  time(id: number, n: number): Promise<number> {
+    return open.get(id)!.api.time(n);
   },
-  e2e(o: E2EOptions): Promise<E2EResult> {
+  check(id: number): Promise<number[]> {
+    return open.get(id)!.api.check();
+  },
+  profile(id: number, n: number) {
+    return open.get(id)!.api.profile(n);
+  },
+  memory(id: number) {
+    return open.get(id)!.api.memory();
+  },
+  close(id: number): void {
+    const w = open.get(id);
+    if (!w) return;
+    w.api[releaseProxy]();
+    w.worker.terminate();
+    open.delete(id);
+  },
+  e2e(o: E2EOptions) {
     return e2e(o);
+  },
+  train(o: TrainBenchOptions) {
+    return trainBench(o);
   },
 };
 

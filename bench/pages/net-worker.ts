@@ -1,11 +1,12 @@
 /**
- * Bench worker: network throughput of one runtime, in a fresh worker per measurement so backend and thread
- * settings start clean. tfjs runs through the library's own backend selection (src/worker/backends.ts) and
- * Recognizer, so it measures what `PPTSN` runs; onnxruntime-web runs the same network exported by ../onnx.ts.
+ * Bench worker: one runtime's network, set up once, then timed one forward pass at a time so bench/run.ts can
+ * interleave runtimes rep by rep (the machine is shared: alternating keeps load swings from favouring one side).
+ * tfjs runs through the library's own backend selection (src/worker/backends.ts: threads, flags) and Recognizer;
+ * onnxruntime-web runs the same network exported by ../onnx.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expose } from 'comlink';
-import { configureWasm, selectBackend } from '../../src/worker/backends.js';
+import { configureWasm, selectBackend, wasmThreadCountNow } from '../../src/worker/backends.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
 import type { Depth } from '../../src/core/model/arch.js';
 import type { BackendName } from '../../src/api/types.js';
@@ -19,155 +20,140 @@ export interface NetOptions {
   depth: Depth;
   classes: number;
   size: number;
-  chunkSizes: number[];
-  reps: number;
-  /** wasm: use threads when the page allows (undefined = the library's default). */
+  /** tfjs wasm: false forces one thread (default: the library's default). onnxruntime-web: numThreads. */
   threads?: boolean;
-  profile?: boolean;
-  threadsCount?: number;
+  numThreads?: number;
 }
 
-export interface ChunkResult {
-  chunkSize: number;
-  /** Seconds per forward pass of the chunk, one per repetition. */
-  seconds: number[];
-  imagesPerSecond: number;
-}
-
-export interface NetResult {
+export interface SetupInfo {
   runtime: string;
   description: string;
   threads: number;
   crossOriginIsolated: boolean;
   setupMs: number;
-  chunks: ChunkResult[];
-  profile?: ProfileRow[];
-  /** Logits of a fixed input, for the cross-runtime agreement check. */
-  check: number[];
-  wasmHeapBytes?: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Deterministic input in [-2, 2): content does not change the timing of a dense network. */
-function input(n: number, size: number): Float32Array {
+/** Deterministic input in [-2, 2), NHWC: content does not change the timing of a dense network. */
+export function benchInput(n: number, size: number): Float32Array {
   const x = new Float32Array(n * size * size * 3);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 4096) / 1024 - 2;
   return x;
 }
 
-async function timeChunks(chunkSizes: number[], reps: number, run: (n: number) => Promise<void>): Promise<ChunkResult[]> {
-  const out: ChunkResult[] = [];
-  for (const c of chunkSizes) {
-    await run(c); // warm-up: first-call allocations, operator creation, shader compilation
-    const seconds: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      await run(c);
-      seconds.push((performance.now() - t0) / 1000);
-    }
-    out.push({ chunkSize: c, seconds, imagesPerSecond: c / median(seconds) });
-  }
-  return out;
+interface Runner {
+  info: SetupInfo;
+  run(n: number): Promise<void>;
+  check(): Promise<number[]>;
+  profile?(n: number): Promise<ProfileRow[]>;
+  memory?(): Record<string, number>;
 }
 
-const api = {
-  async tfjs(backend: BackendName, o: NetOptions): Promise<NetResult> {
-    const t0 = performance.now();
-    configureWasm(WASM_PATHS, o.threads);
-    if (o.threadsCount) (await import('@tensorflow/tfjs-backend-wasm')).setThreadsCount(o.threadsCount);
-    const sel = await selectBackend(backend);
-    const sd = seededStateDict(o.depth, o.classes, 1234);
-    const rec = Recognizer.fromStateDict(sd);
-    const setupMs = performance.now() - t0;
-    const fcW = tf.tensor2d(sd.get('head.fc.weight')!.data, [rec.arch.featureDim, o.classes]);
-    const fcB = tf.tensor1d(sd.get('head.fc.bias')!.data);
-    const inputs = new Map<number, tf.Tensor4D>();
-    const x = (n: number) => {
-      if (!inputs.has(n)) inputs.set(n, tf.tensor4d(input(n, o.size), [n, o.size, o.size, 3]));
-      return inputs.get(n)!;
-    };
-    const forward = (n: number) => {
-      const xn = x(n); // created outside the tidy, which would dispose it
-      return tf.tidy(() => tf.add(tf.matMul(rec.features(xn), fcW), fcB));
-    };
-    const chunks = await timeChunks(o.chunkSizes, o.reps, async (n) => {
+let runner: Runner | null = null;
+
+async function tfjsRunner(backend: BackendName, o: NetOptions): Promise<Runner> {
+  const t0 = performance.now();
+  configureWasm(WASM_PATHS, o.threads);
+  const sel = await selectBackend(backend);
+  const sd = seededStateDict(o.depth, o.classes, 1234);
+  const rec = Recognizer.fromStateDict(sd);
+  const fcW = tf.tensor2d(sd.get('head.fc.weight')!.data, [rec.arch.featureDim, o.classes]);
+  const fcB = tf.tensor1d(sd.get('head.fc.bias')!.data);
+  const inputs = new Map<number, tf.Tensor4D>();
+  const forward = (n: number, size = o.size) => {
+    const key = n * 100000 + size;
+    if (!inputs.has(key)) inputs.set(key, tf.tensor4d(benchInput(n, size), [n, size, size, 3]));
+    const x = inputs.get(key)!; // made outside the tidy, which would dispose it
+    return tf.tidy(() => tf.add(tf.matMul(rec.features(x), fcW), fcB));
+  };
+  const info: SetupInfo = {
+    runtime: `tfjs-${sel.backend}`,
+    description: sel.report.find((r) => r.status === 'selected')?.reason ?? '',
+    threads: sel.backend === 'wasm' ? wasmThreadCountNow() : 1,
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+    setupMs: performance.now() - t0,
+  };
+  return {
+    info,
+    async run(n) {
       const y = forward(n);
       await y.data();
       y.dispose();
-    });
-    let profile: ProfileRow[] | undefined;
-    if (o.profile) {
-      const n = o.chunkSizes[0]!;
-      const info = await tf.profile(() => {
-        const y = forward(n);
-        return y;
-      });
-      profile = await summarizeProfile(info.kernels, n);
-    }
-    const chk = tf.tidy(() => tf.add(tf.matMul(rec.features(tf.tensor4d(input(1, 64), [1, 64, 64, 3])), fcW), fcB));
-    const check = Array.from(await chk.data()).slice(0, 8);
-    chk.dispose();
-    const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
-    let threads = 1;
-    if (sel.backend === 'wasm') {
-      const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
-      threads = getThreadsCount();
-    }
-    return {
-      runtime: `tfjs-${sel.backend}`,
-      description: sel.report.find((r) => r.status === 'selected')?.reason ?? '',
-      threads,
-      crossOriginIsolated: globalThis.crossOriginIsolated,
-      setupMs,
-      chunks,
-      ...(profile ? { profile } : {}),
-      check,
-      ...(b.wasm ? { wasmHeapBytes: b.wasm.HEAPU8.buffer.byteLength } : {}),
-    };
-  },
+    },
+    async check() {
+      const y = forward(1, 64);
+      const v = Array.from(await y.data()).slice(0, 8);
+      y.dispose();
+      return v;
+    },
+    async profile(n) {
+      const info = await tf.profile(() => forward(n));
+      return summarizeProfile(info.kernels as never, n);
+    },
+    memory() {
+      const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+      const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+      return { numTensors: m.numTensors, numBytes: m.numBytes, ...(m.numBytesInGPU !== undefined ? { numBytesInGPU: m.numBytesInGPU } : {}), ...(b.wasm ? { wasmHeapBytes: b.wasm.HEAPU8.buffer.byteLength } : {}) };
+    },
+  };
+}
 
-  async ort(o: NetOptions & { threads?: boolean; numThreads?: number }): Promise<NetResult> {
-    const t0 = performance.now();
-    const ort = await import('onnxruntime-web/wasm');
-    ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
-    ort.env.wasm.numThreads = o.numThreads ?? 2;
-    ort.env.wasm.simd = true;
-    const sd = seededStateDict(o.depth, o.classes, 1234);
-    const model = ppTSNToOnnx(sd, o.depth, o.classes);
-    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    const setupMs = performance.now() - t0;
-    // The same pixels as the tfjs run, transposed to NCHW.
-    const nchw = (n: number, size: number) => {
-      const nhwc = input(n, size);
-      const out = new Float32Array(nhwc.length);
-      for (let i = 0; i < n; i++) for (let y = 0; y < size; y++) for (let xx = 0; xx < size; xx++) for (let c = 0; c < 3; c++) {
-        out[((i * 3 + c) * size + y) * size + xx] = nhwc[((i * size + y) * size + xx) * 3 + c]!;
-      }
-      return new ort.Tensor('float32', out, [n, 3, size, size]);
-    };
-    const inputs = new Map<number, InstanceType<typeof ort.Tensor>>();
-    const chunks = await timeChunks(o.chunkSizes, o.reps, async (n) => {
-      if (!inputs.has(n)) inputs.set(n, nchw(n, o.size));
-      const r = await session.run({ x: inputs.get(n)! });
-      void r.logits!.data;
-    });
-    const r = await session.run({ x: nchw(1, 64) });
-    const check = Array.from(r.logits!.data as Float32Array).slice(0, 8);
-    await session.release();
-    return {
+async function ortRunner(o: NetOptions): Promise<Runner> {
+  const t0 = performance.now();
+  const ort = await import('onnxruntime-web/wasm');
+  ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+  ort.env.wasm.numThreads = o.numThreads ?? 2;
+  ort.env.wasm.simd = true;
+  const sd = seededStateDict(o.depth, o.classes, 1234);
+  const session = await ort.InferenceSession.create(ppTSNToOnnx(sd, o.depth, o.classes), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  // The same pixels as the tfjs runs, in NCHW.
+  const nchw = (n: number, size: number) => {
+    const nhwc = benchInput(n, size);
+    const out = new Float32Array(nhwc.length);
+    for (let i = 0; i < n; i++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) {
+      out[((i * 3 + c) * size + y) * size + x] = nhwc[((i * size + y) * size + x) * 3 + c]!;
+    }
+    return new ort.Tensor('float32', out, [n, 3, size, size]);
+  };
+  const inputs = new Map<number, InstanceType<typeof ort.Tensor>>();
+  return {
+    info: {
       runtime: 'onnxruntime-web-wasm',
-      description: `onnxruntime-web ${ort.env.versions.web ?? ''} WASM SIMD, numThreads ${ort.env.wasm.numThreads}`,
+      description: `onnxruntime-web ${ort.env.versions.web ?? ''} WASM SIMD, numThreads ${String(ort.env.wasm.numThreads)}`,
       threads: Number(ort.env.wasm.numThreads),
       crossOriginIsolated: globalThis.crossOriginIsolated,
-      setupMs,
-      chunks,
-      check,
-    };
+      setupMs: performance.now() - t0,
+    },
+    async run(n) {
+      if (!inputs.has(n)) inputs.set(n, nchw(n, o.size));
+      const r = await session.run({ x: inputs.get(n)! });
+      r.logits!.dispose();
+    },
+    async check() {
+      const r = await session.run({ x: nchw(1, 64) });
+      return Array.from(r.logits!.data as Float32Array).slice(0, 8);
+    },
+  };
+}
+
+const api = {
+  async setup(kind: 'tfjs' | 'ort', backend: BackendName, o: NetOptions): Promise<SetupInfo> {
+    runner = kind === 'tfjs' ? await tfjsRunner(backend, o) : await ortRunner(o);
+    return runner.info;
+  },
+  /** Seconds of one forward pass of `n` images (input prepared beforehand, output read back). */
+  async time(n: number): Promise<number> {
+    const t0 = performance.now();
+    await runner!.run(n);
+    return (performance.now() - t0) / 1000;
+  },
+  check(): Promise<number[]> {
+    return runner!.check();
+  },
+  async profile(n: number): Promise<ProfileRow[] | null> {
+    return runner!.profile ? runner!.profile(n) : null;
+  },
+  memory(): Record<string, number> | null {
+    return runner!.memory?.() ?? null;
   },
 };
 
