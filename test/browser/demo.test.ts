@@ -2,10 +2,10 @@
  * The demo page (demo/) end to end in headless Chromium, served by its own Vite config (demo/vite.config.ts, the
  * one `npm start` uses): load a converted seeded model (ResNet18-vd, 5 named classes) through the URL field, classify
  * example.mp4 picked in the file input and the same video by URL (top 5 with scores, frame strip, timings), the webcam
- * live mode (classifyStream) on Chromium's fake camera, convert a
- * dropped seeded .pdparams in the page and classify with it, no horizontal scroll at 390 px, the fine-tune panel
- * (trained when the trainer API exists, otherwise it must say that fine-tuning is unavailable), no console errors.
- * Screenshots go to test-results/demo-*.png.
+ * live mode (classifyStream) on Chromium's fake camera, convert a dropped seeded .pdparams in the page and classify
+ * with it, fine-tune on three generated classes (chart, held-out accuracy, the new model classifies), readable
+ * errors, labelled controls, no horizontal scroll at 390 px, no console errors. Screenshots go to
+ * test-results/demo-*.png. About 3.5 minutes on two shared cores (the fine-tune is most of it).
  *
  * Run: node --import tsx --test test/browser/demo.test.ts
  */
