@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
-import { encodeNpy } from '../../src/core/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/core/npy.js';
 import type { Depth } from '../../src/core/model/arch.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -232,5 +232,38 @@ test('download fetches from a (local) server with the SHA-256 recorded, converts
     }
   } finally {
     server.close();
+  }
+});
+
+test('classify <video> --dump-input equals PaddleVideo\'s own pipeline (OpenCV) on example.mp4 for both presets', () => {
+  const { pd } = makeCase(18, 5, 1234, [1, 1, 3, 32, 32], 1, 'golden18');
+  const model = join(dir, 'golden18');
+  if (!existsSync(join(model, 'model.json'))) assert.equal(cli(['convert', pd, '-o', model]).code, 0);
+  const video = join(ROOT, 'test/fixtures/media/example.mp4');
+  const python = process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3';
+  for (const preset of ['fast', 'accurate'] as const) {
+    const ours = join(dir, `dump_${preset}.npy`);
+    const r = cli(['classify', video, '-m', model, '--preset', preset, '--json', '--dump-input', ours]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const expectedIndices = preset === 'accurate'
+      ? Array.from({ length: 25 }, (_, x) => Math.floor(131 / 25 / 2 + (131 / 25) * x))
+      : Array.from({ length: 8 }, (_, x) => Math.floor(131 / 8 / 2 + (131 / 8) * x));
+    assert.deepEqual(out.frameIndices, expectedIndices, `${preset}: frame indices`);
+    const ref = join(dir, `ref_${preset}.npy`);
+    const p = spawnSync(python, [join(ROOT, 'test/helpers/paddle_reference.py'), video, ref, '--preset', preset], { encoding: 'utf8' });
+    assert.equal(p.status, 0, `paddle_reference.py (needs python3-opencv for ${python}): ${p.stderr}`);
+    const a = decodeNpy(new Uint8Array(readFileSync(ours)));
+    const b = decodeNpy(new Uint8Array(readFileSync(ref)));
+    assert.deepEqual(a.shape, b.shape, `${preset}: shape`);
+    assert.deepEqual(a.shape, [1, preset === 'accurate' ? 250 : 8, 3, 224, 224]);
+    const diffs = new Float32Array(a.data.length);
+    let sum = 0;
+    for (let i = 0; i < diffs.length; i++) { diffs[i] = Math.abs(a.data[i]! - b.data[i]!); sum += diffs[i]!; }
+    const mean = sum / diffs.length;
+    const p99 = diffs.sort()[Math.floor(0.99 * (diffs.length - 1))]!;
+    console.log(`--dump-input vs PaddleVideo (${preset}): mean |Δ| ${mean.toExponential(3)}, p99 ${p99.toExponential(3)}`);
+    assert.ok(mean <= 0.01, `${preset}: mean |Δ| ${mean} > 0.01`);
+    assert.ok(p99 <= 0.05, `${preset}: p99 |Δ| ${p99} > 0.05`);
   }
 });
