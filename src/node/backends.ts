@@ -7,8 +7,7 @@
  *   directory (`__dirname`), so no `setWasmPaths` is needed as long as the package's `dist/` folder is intact.
  *   tfjs reports no multithreading in Node (`WASM_HAS_MULTITHREAD_SUPPORT` is false there), so the SIMD,
  *   single-threaded binary is used.
- * - `cpu`: @tensorflow/tfjs-backend-cpu, plain JavaScript kernels; slow but the most complete kernel set (the
- *   wasm backend lacks e.g. Conv2DBackpropFilter, so convolution weights cannot be trained on wasm).
+ * - `cpu`: @tensorflow/tfjs-backend-cpu, plain JavaScript kernels: slow, but the most complete kernel set.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../core/errors.js';
@@ -34,4 +33,23 @@ export async function initNodeBackend(name: NodeBackendName = 'wasm'): Promise<N
     throw new PPTSNError('backend-unavailable', `the tfjs "${name}" backend could not start in Node: ${reason}`, { cause: e });
   }
   return name;
+}
+
+let gradients: Promise<void> | undefined;
+
+/**
+ * Registers tfjs's gradient functions in Node, which training (TrainableRecognizer) needs. tfjs-core registers
+ * them only through its ESM file `dist/register_all_gradients.js`, which Node cannot load from the CommonJS
+ * package (a browser bundle imports it directly); the `@tensorflow/tfjs` package's Node build registers all
+ * of them on load, so it is imported for that side effect (about a second; inference never needs it).
+ */
+export function registerGradientsNode(): Promise<void> {
+  gradients ??= import('@tensorflow/tfjs').then(
+    () => undefined,
+    (e: unknown) => {
+      gradients = undefined;
+      throw new PPTSNError('backend-unavailable', `could not load tfjs gradients: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    },
+  );
+  return gradients;
 }

@@ -1,0 +1,372 @@
+/**
+ * PP-TSN in training form: the same network as `Recognizer`, but with unfolded parameters held in tf.Variables
+ * (conv weights, BN scale/offset, FC) and BatchNorm computed explicitly, so it can be fine-tuned.
+ *
+ * Modes, as Paddle's `model.train()` / `model.eval()`, restricted to the part being trained:
+ * - eval (`training: false`): every BN normalises with its running statistics; no dropout. Logits equal the
+ *   inference `Recognizer`'s (same parameters, BN unfolded) up to float rounding.
+ * - train (`training: true`): the BN layers of the trainable part normalise with the batch statistics over
+ *   (N, H, W) (biased variance, as Paddle), the head applies Dropout(0.4); frozen parts stay in eval mode, as
+ *   a frozen pretrained backbone should. The batch statistics of each train-mode forward are recorded, and
+ *   `commitBatchStats()` folds them into the running statistics after the optimiser step:
+ *   running = momentum·running + (1 − momentum)·batch with Paddle's momentum 0.9. Paddle's CPU kernel (and its
+ *   documented formula) stores the biased batch variance; cuDNN-trained checkpoints carry the unbiased one,
+ *   a factor m/(m − 1) (m = N·H·W values per channel) that is below 0.1 % for PP-TSN's batch shapes.
+ *
+ * Trainable subsets ('head' | 'last-stage' | 'full') set which variables are trainable. With 'last-stage' the
+ * feature map at stage boundary 4 (input of res5, `bb_3_*`) can be computed once by the inference
+ * `Recognizer.runStages(images, 0, 4)` and fed here with `from: 4`.
+ *
+ * Precise BN (PaddleVideo `do_preciseBN`): `batchStatistics(x)` runs a train-mode forward and returns each
+ * trainable BN layer's batch mean/variance (what momentum 0 would store) without touching the running
+ * statistics; average them over K batches and `setRunningStats(avg)`.
+ *
+ * Gradients: tfjs-core registers its gradient functions only via the side-effect module
+ * `@tensorflow/tfjs-core/dist/register_all_gradients` (ESM; a browser/worker bundle imports it) or, in Node,
+ * `registerGradientsNode()` from `src/node/backends.ts`. Convolution filter gradients are computed by matrix
+ * products (`convGrad.ts`): wasm has no Conv2DBackpropFilter kernel and cpu's is very slow.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../errors.js';
+import type { StateDict } from '../stateDict.js';
+import { convBNLayers, type ArchSpec, type ConvBNSpec, type ParamSpec } from './arch.js';
+import { conv2dTrainable } from './convGrad.js';
+import { HEAD_DROPOUT, ppTSNHead } from './head.js';
+import { BN_EPSILON, Recognizer } from './recognizer.js';
+import { convPadding, FEATURE_MAP_BOUNDARY, globalAvgPool, IMAGE_BOUNDARY, LAST_STAGE_BOUNDARY, runBackbone, vdAvgPool, type ConvBNRunner, type StageBoundary } from './resnetVd.js';
+import { resolveArch, type ArchOptions } from './validate.js';
+
+/** Which parameters fine-tuning updates: the FC only, res5 (`bb_3_*`) + FC, or everything. */
+export type TrainableSubset = 'head' | 'last-stage' | 'full';
+
+/** Paddle BatchNorm's default momentum, as used by ResNetTweaksTSN. */
+export const BN_MOMENTUM = 0.9;
+
+export interface TrainableOptions extends ArchOptions {
+  /** Default 'full'. */
+  trainable?: TrainableSubset;
+  /** Dropout ratio before the FC in train mode; default 0.4 (ppTSNHead `drop_ratio`). */
+  dropout?: number;
+  /** BN running-statistics momentum; default 0.9 (Paddle). */
+  momentum?: number;
+}
+
+export interface ForwardOptions {
+  /** Train mode (batch statistics in the trainable part, dropout) or eval mode (running statistics). */
+  training: boolean;
+  /** Stage boundary the input starts at (default 0: normalised NHWC images); e.g. 4 for cached res5 inputs. */
+  from?: StageBoundary;
+  /** Seed for the dropout mask (tests); unseeded by default. */
+  seed?: number;
+}
+
+/** Batch statistics of one BN layer over (N, H, W): mean and biased variance, `[C]`. */
+export interface BatchNormStats {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
+/** A model parameter with its PaddleVideo structured key and kind (for weight-decay groups, LR multipliers). */
+export interface NamedVariable {
+  key: string;
+  kind: ParamSpec['kind'];
+  /** Conv weights are held as tfjs filters `[kh, kw, I, O]`; every other parameter has Paddle's layout. */
+  variable: tf.Variable;
+}
+
+interface ConvBNVars {
+  filter: tf.Variable<tf.Rank.R4>;
+  gamma: tf.Variable<tf.Rank.R1>;
+  beta: tf.Variable<tf.Rank.R1>;
+  mean: tf.Variable<tf.Rank.R1>;
+  variance: tf.Variable<tf.Rank.R1>;
+}
+
+const SUBSET_FROM: Record<TrainableSubset, StageBoundary> = { full: IMAGE_BOUNDARY, 'last-stage': LAST_STAGE_BOUNDARY, head: FEATURE_MAP_BOUNDARY };
+
+function transposeOIHWtoHWIO(w: Float32Array, O: number, I: number, K: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < K; h++) for (let k = 0; k < K; k++) out[((h * K + k) * I + i) * O + o] = w[((o * I + i) * K + h) * K + k]!;
+  return out;
+}
+
+function transposeHWIOtoOIHW(w: Float32Array, O: number, I: number, K: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < K; h++) for (let k = 0; k < K; k++) out[((o * I + i) * K + h) * K + k] = w[((h * K + k) * I + i) * O + o]!;
+  return out;
+}
+
+/** PP-TSN with trainable variables. Create with `TrainableRecognizer.fromStateDict`; free with `dispose()`. */
+export class TrainableRecognizer {
+  readonly arch: ArchSpec;
+  /** Dropout ratio of the head in train mode. */
+  readonly dropout: number;
+  /** BN running-statistics momentum. */
+  readonly momentum: number;
+  private readonly convs = new Map<string, ConvBNVars>();
+  /** Stage boundary at which each ConvBN's part starts (stem 0, res2..res5 1..4). */
+  private readonly layerPart = new Map<string, number>();
+  private readonly fcWeight: tf.Variable<tf.Rank.R2>;
+  private readonly fcBias: tf.Variable<tf.Rank.R1>;
+  private subset: TrainableSubset = 'full';
+  private pending = new Map<string, BatchNormStats>();
+  private disposed = false;
+
+  private constructor(arch: ArchSpec, sd: StateDict, opts: TrainableOptions) {
+    this.arch = arch;
+    this.dropout = opts.dropout ?? HEAD_DROPOUT;
+    this.momentum = opts.momentum ?? BN_MOMENTUM;
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw new PPTSNError('invalid-argument', `dropout must be in [0, 1), got ${this.dropout}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new PPTSNError('invalid-argument', `momentum must be in [0, 1], got ${this.momentum}`);
+    for (const l of arch.stem) this.layerPart.set(l.key, 0);
+    for (const b of arch.blocks) for (const l of [...b.branch, ...(b.short ? [b.short] : [])]) this.layerPart.set(l.key, b.stage + 1);
+    const get = (k: string) => sd.get(k)!.data;
+    // Variables are unnamed: tfjs registers variable names globally, and two models must be able to coexist.
+    // A variable shares its initial tensor's data, so the initial tensor can be freed right away.
+    const variable = <R extends tf.Rank>(t: tf.Tensor<R>, trainable = true): tf.Variable<R> => {
+      const v = tf.variable(t, trainable);
+      t.dispose();
+      return v;
+    };
+    for (const l of convBNLayers(arch)) {
+      const K = l.kernel;
+      this.convs.set(l.key, {
+        filter: variable(tf.tensor4d(transposeOIHWtoHWIO(get(`${l.key}._conv.weight`), l.outChannels, l.inChannels, K), [K, K, l.inChannels, l.outChannels])),
+        gamma: variable(tf.tensor1d(get(`${l.key}._batch_norm.weight`))),
+        beta: variable(tf.tensor1d(get(`${l.key}._batch_norm.bias`))),
+        mean: variable(tf.tensor1d(get(`${l.key}._batch_norm._mean`)), false),
+        variance: variable(tf.tensor1d(get(`${l.key}._batch_norm._variance`)), false),
+      });
+    }
+    this.fcWeight = variable(tf.tensor2d(get('head.fc.weight'), [arch.featureDim, arch.numClasses]));
+    this.fcBias = variable(tf.tensor1d(get('head.fc.bias')));
+    this.setTrainable(opts.trainable ?? 'full');
+  }
+
+  /**
+   * Builds the training form from a PaddleVideo state dict (checked as `Recognizer.fromStateDict` does). The
+   * arrays are copied into variables; `sd` is not kept.
+   */
+  static fromStateDict(sd: StateDict, opts: TrainableOptions = {}): TrainableRecognizer {
+    // Fail early and clearly rather than at the first gradient: tfjs-core's gradient functions are registered
+    // by a side-effect import the platform layer makes (see the module doc).
+    for (const k of ['Conv2D', 'FusedBatchNorm', 'AvgPool', 'MaxPool', 'BatchMatMul']) {
+      if (!tf.getGradient(k)) {
+        throw new PPTSNError('internal', `tfjs gradients are not registered (none for ${k}): import '@tensorflow/tfjs-core/dist/register_all_gradients' in a browser bundle, or await registerGradientsNode() from src/node/backends in Node`);
+      }
+    }
+    return new TrainableRecognizer(resolveArch(sd, opts), sd, opts);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new PPTSNError('invalid-argument', 'this TrainableRecognizer was disposed');
+  }
+
+  /** The current trainable subset. */
+  get trainable(): TrainableSubset {
+    return this.subset;
+  }
+
+  /** First stage boundary of the trainable part: 0 ('full'), 4 ('last-stage'), 5 ('head'). */
+  get trainableFrom(): StageBoundary {
+    return SUBSET_FROM[this.subset];
+  }
+
+  /** Selects the trainable subset: sets `variable.trainable` on every parameter (running statistics never). */
+  setTrainable(subset: TrainableSubset): void {
+    this.live();
+    if (!(subset in SUBSET_FROM)) throw new PPTSNError('invalid-argument', `trainable subset must be 'head', 'last-stage' or 'full', got ${String(subset)}`);
+    this.subset = subset;
+    for (const [key, v] of this.convs) {
+      const on = this.layerPart.get(key)! >= SUBSET_FROM[subset];
+      v.filter.trainable = on;
+      v.gamma.trainable = on;
+      v.beta.trainable = on;
+    }
+    this.fcWeight.trainable = true;
+    this.fcBias.trainable = true;
+  }
+
+  /** Every parameter in PaddleVideo's state-dict order, with its structured key and kind. */
+  parameters(): NamedVariable[] {
+    this.live();
+    const out: NamedVariable[] = [];
+    for (const [key, v] of this.convs) {
+      out.push({ key: `${key}._conv.weight`, kind: 'conv', variable: v.filter });
+      out.push({ key: `${key}._batch_norm.weight`, kind: 'bn_weight', variable: v.gamma });
+      out.push({ key: `${key}._batch_norm.bias`, kind: 'bn_bias', variable: v.beta });
+      out.push({ key: `${key}._batch_norm._mean`, kind: 'bn_mean', variable: v.mean });
+      out.push({ key: `${key}._batch_norm._variance`, kind: 'bn_variance', variable: v.variance });
+    }
+    out.push({ key: 'head.fc.weight', kind: 'fc_weight', variable: this.fcWeight });
+    out.push({ key: 'head.fc.bias', kind: 'fc_bias', variable: this.fcBias });
+    return out;
+  }
+
+  /** The variables of the current trainable subset (pass as `varList` to tf.variableGrads / optimizer.minimize). */
+  trainableVariables(): tf.Variable[] {
+    return this.parameters()
+      .filter((p) => p.variable.trainable)
+      .map((p) => p.variable);
+  }
+
+  private runner(training: boolean, record: Map<string, BatchNormStats> | undefined): ConvBNRunner {
+    return (layer: ConvBNSpec, x: tf.Tensor4D): tf.Tensor4D => {
+      const v = this.convs.get(layer.key)!;
+      const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
+      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
+      let z: tf.Tensor4D;
+      if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
+        const { mean, variance } = tf.moments(y, [0, 1, 2]);
+        // Kept: they outlive the per-block tidy and the gradient scope, until committed or discarded.
+        if (record) record.set(layer.key, { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) });
+        z = tf.batchNorm(y, mean as tf.Tensor1D, variance as tf.Tensor1D, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
+      } else {
+        z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
+      }
+      return layer.act ? tf.relu(z) : z;
+    };
+  }
+
+  private checkInput(x: tf.Tensor, from: number, segments?: number): void {
+    if (x.rank !== 4) throw new PPTSNError('invalid-argument', `expected an NHWC tensor [n, H, W, C], got [${x.shape.join(', ')}]`);
+    if (from === IMAGE_BOUNDARY && x.shape[3] !== 3) throw new PPTSNError('invalid-argument', `images must have 3 channels, got [${x.shape.join(', ')}]`);
+    if (segments !== undefined && (!Number.isInteger(segments) || segments < 1 || x.shape[0] % segments !== 0)) {
+      throw new PPTSNError('invalid-argument', `${x.shape[0]} images do not split into clips of ${segments} segments`);
+    }
+  }
+
+  private replacePending(next: Map<string, BatchNormStats>): void {
+    this.discardBatchStats();
+    this.pending = next;
+  }
+
+  /**
+   * Logits `[N, classes]` for `x` = N clips × `segments` images (NHWC), or feature maps at `opts.from` (e.g. the
+   * cached input of res5). A train-mode call records its batch statistics for `commitBatchStats()`, replacing any
+   * uncommitted ones.
+   */
+  logits(x: tf.Tensor4D, segments: number, opts: ForwardOptions): tf.Tensor2D {
+    this.live();
+    const from = opts.from ?? IMAGE_BOUNDARY;
+    this.checkInput(x, from, segments);
+    const record = opts.training ? new Map<string, BatchNormStats>() : undefined;
+    try {
+      const map = runBackbone(this.arch, x, this.runner(opts.training, record), from, FEATURE_MAP_BOUNDARY);
+      return tf.tidy(() => {
+        const pooled = globalAvgPool(map);
+        map.dispose();
+        const feats = tf.reshape(pooled, [x.shape[0] / segments, segments, this.arch.featureDim]) as tf.Tensor3D;
+        return ppTSNHead(feats, this.fcWeight, this.fcBias, opts.training ? this.dropout : 0, opts.seed);
+      });
+    } finally {
+      if (record) this.replacePending(record);
+    }
+  }
+
+  /**
+   * A closure for `tf.variableGrads(f, model.trainableVariables())` or
+   * `optimizer.minimize(f, true, model.trainableVariables())`: a train-mode forward on `x`, then `loss(logits)`.
+   * Call `commitBatchStats()` after the optimiser step (or use `trainStep`).
+   */
+  objective(x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: Omit<ForwardOptions, 'training'> = {}): () => tf.Scalar {
+    return () => loss(this.logits(x, segments, { ...opts, training: true }));
+  }
+
+  /**
+   * One optimisation step on the current trainable subset: train-mode forward, `loss`, gradients, update, then
+   * the running-statistics update. Returns the loss (the caller disposes it).
+   */
+  trainStep(optimizer: tf.Optimizer, x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: Omit<ForwardOptions, 'training'> = {}): tf.Scalar {
+    const cost = optimizer.minimize(this.objective(x, segments, loss, opts), true, this.trainableVariables());
+    this.commitBatchStats();
+    return cost!;
+  }
+
+  /** Applies the recorded batch statistics: running = momentum·running + (1 − momentum)·batch, then forgets them. */
+  commitBatchStats(): void {
+    this.live();
+    const m = this.momentum;
+    tf.tidy(() => {
+      for (const [key, s] of this.pending) {
+        const v = this.convs.get(key)!;
+        v.mean.assign(tf.add(tf.mul(v.mean, m), tf.mul(s.mean, 1 - m)));
+        v.variance.assign(tf.add(tf.mul(v.variance, m), tf.mul(s.variance, 1 - m)));
+      }
+    });
+    this.discardBatchStats();
+  }
+
+  /** Drops recorded batch statistics without applying them (e.g. after a forward that was not a step). */
+  discardBatchStats(): void {
+    for (const s of this.pending.values()) tf.dispose([s.mean, s.variance]);
+    this.pending = new Map();
+  }
+
+  /**
+   * Precise-BN hook: a train-mode backbone forward (no head, no dropout) on `x` (starting at `opts.from`), and the
+   * batch mean/variance of every BN layer of the trainable part, keyed by ConvBN key (`backbone.bb_3_0.conv1`).
+   * Running statistics are not changed; the caller owns (and disposes) the returned tensors.
+   */
+  batchStatistics(x: tf.Tensor4D, opts: { from?: StageBoundary } = {}): Map<string, BatchNormStats> {
+    this.live();
+    const from = opts.from ?? IMAGE_BOUNDARY;
+    this.checkInput(x, from);
+    const record = new Map<string, BatchNormStats>();
+    runBackbone(this.arch, x, this.runner(true, record), from, FEATURE_MAP_BOUNDARY).dispose();
+    return record;
+  }
+
+  /** Sets running statistics (e.g. precise-BN averages) for the given ConvBN keys. */
+  setRunningStats(stats: Map<string, { mean: tf.Tensor1D | Float32Array; variance: tf.Tensor1D | Float32Array }>): void {
+    this.live();
+    for (const [key, s] of stats) {
+      const v = this.convs.get(key);
+      if (!v) throw new PPTSNError('invalid-argument', `setRunningStats: no BatchNorm layer "${key}"`);
+      const C = v.mean.shape[0];
+      for (const [name, val] of [['mean', s.mean], ['variance', s.variance]] as const) {
+        const n = val instanceof Float32Array ? val.length : val.size;
+        if (n !== C) throw new PPTSNError('invalid-argument', `setRunningStats: ${key} ${name} has ${n} values, expected ${C}`);
+      }
+    }
+    tf.tidy(() => {
+      for (const [key, s] of stats) {
+        const v = this.convs.get(key)!;
+        v.mean.assign(s.mean instanceof Float32Array ? tf.tensor1d(s.mean) : tf.reshape(s.mean, [v.mean.shape[0]]));
+        v.variance.assign(s.variance instanceof Float32Array ? tf.tensor1d(s.variance) : tf.reshape(s.variance, [v.variance.shape[0]]));
+      }
+    });
+  }
+
+  /** Current parameters (running statistics included) as a PaddleVideo state dict in Paddle layouts. */
+  toStateDict(): StateDict {
+    this.live();
+    const out: StateDict = new Map();
+    for (const l of convBNLayers(this.arch)) {
+      const v = this.convs.get(l.key)!;
+      const w = transposeHWIOtoOIHW(v.filter.dataSync() as Float32Array, l.outChannels, l.inChannels, l.kernel);
+      out.set(`${l.key}._conv.weight`, { shape: [l.outChannels, l.inChannels, l.kernel, l.kernel], data: w });
+      out.set(`${l.key}._batch_norm.weight`, { shape: [l.outChannels], data: Float32Array.from(v.gamma.dataSync()) });
+      out.set(`${l.key}._batch_norm.bias`, { shape: [l.outChannels], data: Float32Array.from(v.beta.dataSync()) });
+      out.set(`${l.key}._batch_norm._mean`, { shape: [l.outChannels], data: Float32Array.from(v.mean.dataSync()) });
+      out.set(`${l.key}._batch_norm._variance`, { shape: [l.outChannels], data: Float32Array.from(v.variance.dataSync()) });
+    }
+    out.set('head.fc.weight', { shape: [this.arch.featureDim, this.arch.numClasses], data: Float32Array.from(this.fcWeight.dataSync()) });
+    out.set('head.fc.bias', { shape: [this.arch.numClasses], data: Float32Array.from(this.fcBias.dataSync()) });
+    return out;
+  }
+
+  /** An inference `Recognizer` (BN folded) with the current parameters. */
+  toRecognizer(): Recognizer {
+    return Recognizer.fromStateDict(this.toStateDict(), { depth: this.arch.depth, numClasses: this.arch.numClasses });
+  }
+
+  /** Frees every variable and any recorded statistics. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.discardBatchStats();
+    this.disposed = true;
+    for (const v of this.convs.values()) tf.dispose([v.filter, v.gamma, v.beta, v.mean, v.variance]);
+    tf.dispose([this.fcWeight, this.fcBias]);
+  }
+}
