@@ -46,7 +46,9 @@ after(async () => {
   await env?.close();
 });
 
-/** Checks what every stream run must satisfy; returns the run for specific checks. */
+const tensors = (m: Mem) => ({ numTensors: m.numTensors, numBytes: m.numBytes });
+
+/** Checks what every stream run must satisfy. */
 function checkRun(run: StreamRun, segments: number, what: string): void {
   const n = run.results.length;
   console.log(`${what}: ${n} results (${run.dropped} frames dropped while busy); tensors before ${run.before.numTensors}, during ${run.during.numTensors}, after ${run.after.numTensors}; ` +
@@ -65,7 +67,7 @@ function checkRun(run: StreamRun, segments: number, what: string): void {
   assert.ok(distinct >= n - 1, `${what}: results should change with the content (${distinct} distinct of ${n})`);
   assert.equal(run.afterStop, run.atStop, `${what}: ${run.afterStop - run.atStop} results after stop`);
   assert.ok(run.during.numTensors > run.before.numTensors, 'the window holds features while running');
-  assert.deepEqual(run.after, run.before, `${what}: memory back to baseline after stop`);
+  assert.deepEqual(tensors(run.after), tensors(run.before), `${what}: memory back to baseline after stop`);
   assert.equal(run.doneState, 'resolved');
 }
 

@@ -1,0 +1,33 @@
+/**
+ * Test page for test/browser/csp.test.ts: served with a strict Content-Security-Policy (no 'unsafe-eval'); loads the
+ * model on the backend it is asked for and classifies a video, recording every CSP violation the page sees.
+ */
+import { PPTSN, isPPTSNError } from '../../../src/index.js';
+
+const violations: string[] = [];
+document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+
+async function run(backend: 'wasm' | 'webgl' | 'cpu', model: string, video: string, wasmPaths?: string) {
+  let m: PPTSN | null = null;
+  try {
+    // Single-threaded WASM: tfjs-wasm's pthread workers do not start under this policy (see csp.test.ts).
+    m = await PPTSN.load({ model, backend, wasmThreads: false, ...(wasmPaths ? { wasmPaths } : {}) });
+    const r = await m.classify(video, { preset: 'fast', segments: 1 });
+    const seen = [...violations];
+    // eval must really be blocked here, or the test proves nothing (this probe's own violation is not counted).
+    let evalBlocked = false;
+    try {
+      (0, eval)('1');
+    } catch {
+      evalBlocked = true;
+    }
+    return { ok: true, backend: m.backend, top: r.top[0]!.label, evalBlocked, violations: seen };
+  } catch (e) {
+    return { ok: false, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e), violations };
+  } finally {
+    await m?.dispose();
+  }
+}
+
+(window as unknown as { csp: { run: typeof run } }).csp = { run };
+document.title = 'ready';

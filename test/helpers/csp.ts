@@ -1,0 +1,23 @@
+/**
+ * The Content-Security-Policy pptsn-web is tested under (and recommends for pages that use it, the demo included):
+ * no 'unsafe-eval' and no inline script. Each directive is there for a reason:
+ * - script-src 'self' 'wasm-unsafe-eval': the tfjs WASM backend compiles WebAssembly (not JS eval);
+ * - worker-src 'self' blob:: the engine's module worker from 'self'; blob: for tfjs-wasm's pthread workers when
+ *   WASM threads are enabled;
+ * - connect-src 'self' blob: data:: model.json/shards and videos fetched by the worker; WebCodecs/mediabunny reads
+ *   of Blob URLs;
+ * - media-src 'self' blob:: <video> sources; img-src for canvases turned into images by apps;
+ * - style-src 'self' 'unsafe-inline': the Vite dev client injects styles (not needed by the library itself).
+ * SECURITY.md documents the same string; security.test.ts keeps the two in sync.
+ */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self' blob: data:",
+  "media-src 'self' blob:",
+  "img-src 'self' blob: data:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'self'",
+].join('; ');
