@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { readModelJson, writeModelJson } from '../../src/core/formats/modelJson.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { seededStateDict } from '../helpers/seeded.js';
+import { CSP } from '../helpers/csp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -76,4 +77,8 @@ test('src/ contains no eval, new Function, or string-evaluating timers', () => {
     });
   }
   assert.deepEqual(hits, [], `code evaluation found:\n${hits.join('\n')}`);
+});
+
+test('SECURITY.md documents exactly the CSP the browser test runs under', () => {
+  assert.ok(readFileSync(join(ROOT, 'SECURITY.md'), 'utf8').includes(CSP), 'update SECURITY.md from test/helpers/csp.ts');
 });
