@@ -4,6 +4,7 @@
  * long-task observer records every main-thread task over 50 ms.
  */
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
+import { decodeNpy } from '../../../src/core/npy.js';
 
 type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 
@@ -51,6 +52,22 @@ function summarize(r: Awaited<ReturnType<PPTSN['classify']>>) {
 
 const rt = {
   longTasks,
+  /**
+   * `model.preprocess(src)` against a reference .npy served at `npyUrl` (PaddleVideo's own pipeline), compared in
+   * the page so 150 MB of TenCrop input never crosses into the test: mean and 99th percentile of |Δ|.
+   */
+  async preprocessVsNpy(src: SourceSpec, opts: ClassifyOptions, npyUrl: string) {
+    return outcome(async () => {
+      const ours = await model!.preprocess(await sourceOf(src), opts);
+      const ref = decodeNpy(new Uint8Array(await (await fetch(npyUrl)).arrayBuffer()));
+      if (ref.data.length !== ours.tensor.data.length) throw new Error(`shape [${ours.tensor.shape}] vs reference [${ref.shape}]`);
+      const diffs = new Float32Array(ref.data.length);
+      let sum = 0;
+      for (let i = 0; i < diffs.length; i++) sum += diffs[i] = Math.abs(ours.tensor.data[i]! - ref.data[i]!);
+      diffs.sort();
+      return { shape: ours.tensor.shape, frameIndices: ours.frameIndices, mean: sum / diffs.length, p99: diffs[Math.floor(0.99 * (diffs.length - 1))]! };
+    });
+  },
   current() {
     return model?.backend ?? null;
   },
