@@ -68,9 +68,9 @@ function runStem(arch: ArchSpec, x: tf.Tensor4D, run: ConvBNRunner): tf.Tensor4D
   return stemMaxPool(y);
 }
 
-/** The units the walk disposes between: the stem, then each block. `boundary` = index of the part that starts after it. */
+/** The units the walk frees memory between: the stem, then each block. */
 interface Unit {
-  /** Boundary at the start of this unit's part. */
+  /** Stage boundary at the start of the part this unit belongs to (stem 0, res2..res5 1..4). */
   part: number;
   apply: (x: tf.Tensor4D, run: ConvBNRunner) => tf.Tensor4D;
 }
