@@ -8,7 +8,7 @@
  *   of Blob URLs;
  * - media-src 'self' blob:: <video> sources; img-src for canvases turned into images by apps;
  * - style-src 'self' 'unsafe-inline': the Vite dev client injects styles (not needed by the library itself).
- * SECURITY.md documents the same string; security.test.ts keeps the two in sync.
+ * README.md (Security) documents the same string; security.test.ts keeps the two in sync.
  */
 export const CSP = [
   "default-src 'self'",

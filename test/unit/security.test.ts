@@ -79,6 +79,6 @@ test('src/ contains no eval, new Function, or string-evaluating timers', () => {
   assert.deepEqual(hits, [], `code evaluation found:\n${hits.join('\n')}`);
 });
 
-test('SECURITY.md documents exactly the CSP the browser test runs under', () => {
-  assert.ok(readFileSync(join(ROOT, 'SECURITY.md'), 'utf8').includes(CSP), 'update SECURITY.md from test/helpers/csp.ts');
+test('README.md documents exactly the CSP the browser test runs under', () => {
+  assert.ok(readFileSync(join(ROOT, 'README.md'), 'utf8').includes(CSP), 'update the README\'s Security section from test/helpers/csp.ts');
 });
