@@ -1,0 +1,78 @@
+/**
+ * Test page for fine-tuning (test/browser/train.test.ts): exposes `window.tr` with plain, serialisable calls.
+ */
+import { PPTSN, isPPTSNError, type Trainer, type TrainerOptions } from '../../../src/index.js';
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+let model: PPTSN | null = null;
+let trainer: Trainer<PPTSN> | null = null;
+const steps: unknown[] = [];
+const epochs: unknown[] = [];
+let stopAfter = 0;
+let ctrl = new AbortController();
+
+async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (e) {
+    return { ok: false, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
+  }
+}
+
+function b64(data: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode(...data.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+(window as unknown as { tr: unknown }).tr = {
+  steps,
+  epochs,
+  load: (url: string) => outcome(async () => {
+    model = await PPTSN.load({ model: url, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
+    return model.backend;
+  }),
+  create: (opts: TrainerOptions, stopAfterSteps = 0) => outcome(async () => {
+    stopAfter = stopAfterSteps;
+    steps.length = 0;
+    epochs.length = 0;
+    ctrl = new AbortController();
+    trainer = await model!.createTrainer({
+      ...opts,
+      signal: ctrl.signal,
+      onStep: (s) => {
+        steps.push(s);
+        if (stopAfter > 0 && steps.length >= stopAfter) ctrl.abort();
+      },
+      onEpoch: (e) => void epochs.push(e),
+    });
+    return trainer.info();
+  }),
+  addClip: (url: string, label: string) => outcome(async () => trainer!.addClip(await (await fetch(url)).blob(), label)),
+  addClipUrl: (url: string, label: string) => outcome(async () => trainer!.addClip(url, label)),
+  clips: () => outcome(() => trainer!.clips()),
+  fit: () => outcome(() => trainer!.fit()),
+  evaluate: () => outcome(() => trainer!.evaluate()),
+  info: () => outcome(() => trainer!.info()),
+  memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
+  pdparams: () => outcome(async () => b64(new Uint8Array(await (await trainer!.export('pdparams')).arrayBuffer()))),
+  exportModel: () => outcome(async () => (await trainer!.export('model')).files.map((f) => f.name)),
+  classifyWithNew: (url: string) => outcome(async () => {
+    const m = await trainer!.toModel();
+    try {
+      const r = await m.classify(url, { preset: 'fast', segments: 3 });
+      const pre = await m.preprocess(url, { preset: 'fast', segments: 3 });
+      const bytes = new Uint8Array(pre.tensor.data.buffer, pre.tensor.data.byteOffset, pre.tensor.data.byteLength);
+      return { labels: m.labels, top: r.top[0], logits: Array.from(r.logits), input: { shape: pre.tensor.shape, data: b64(bytes) } };
+    } finally {
+      await m.dispose();
+    }
+  }),
+  dispose: () => outcome(async () => {
+    await trainer?.dispose();
+    trainer = null;
+    return (await model!.memory()).numTensors;
+  }),
+};
+document.title = 'ready';
