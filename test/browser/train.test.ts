@@ -115,10 +115,7 @@ test('head: ≥ 95 % on held-out clips of three classes; export parity with an i
   assert.ok(d < 1e-3, `logits differ by ${d}`);
 
   const after = ok(await tr<Outcome<number>>(page, 'dispose'), 'dispose');
-  // KNOWN: 2 tensors stay behind in the worker after the first trainer on wasm (the Node/cpu ClipTrainer test
-  // returns exactly to its baseline); not yet tracked down, so this bounds it instead of hiding it.
-  console.log(`worker tensors: ${base} before the trainer, ${after} after dispose`);
-  assert.ok(after - base <= 2, `worker tensors ${base} before the trainer, ${after} after dispose`);
+  assert.equal(after, base, `worker tensors ${base} before the trainer, ${after} after dispose`);
 });
 
 test('a reload in the middle of training resumes from the last checkpoint', async () => {

@@ -73,7 +73,10 @@ export class PaddleMomentum {
   private velocityOf(g: ParamGroup): tf.Variable {
     let v = this.velocity.get(g.key);
     if (!v) {
-      v = tf.variable(tf.zerosLike(g.variable), false);
+      // A variable keeps its own reference to the initial tensor's data: the initial tensor itself must be freed.
+      const zeros = tf.zerosLike(g.variable);
+      v = tf.variable(zeros, false);
+      zeros.dispose();
       this.velocity.set(g.key, v);
     }
     return v;
@@ -108,7 +111,8 @@ export class PaddleMomentum {
     for (const g of this.groups) {
       const s = state.get(g.key);
       if (!s || s.length !== g.variable.size) continue;
-      this.velocityOf(g).assign(tf.tensor(s, g.variable.shape));
+      const v = this.velocityOf(g);
+      tf.tidy(() => v.assign(tf.tensor(s, g.variable.shape)));
     }
   }
 
