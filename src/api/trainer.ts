@@ -26,6 +26,7 @@ export interface TrainerOptions {
   microBatchSize?: number;
   /** T (default 8). */
   segments?: number;
+  /** Base learning rate; default 0.01 × batchSize / 256 (PP-TSN: 0.01 for 8 × 32 clips a step). */
   learningRate?: number;
   warmupEpochs?: number;
   /** 0 switches mixup off. */

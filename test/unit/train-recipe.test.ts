@@ -14,7 +14,7 @@ import { labelSmoothedLoss } from '../../src/core/train/labelSmoothing.js';
 import { mixBatch, mixupAccuracy, mixupLoss, sampleBeta, sampleGamma, type MixupDraw } from '../../src/core/train/mixup.js';
 import { PaddleMomentum, paramGroups, type ParamGroup } from '../../src/core/train/optimizer.js';
 import { preciseBN } from '../../src/core/train/preciseBn.js';
-import { ClipTrainer, type TrainerCheckpoint, type TrainingClip } from '../../src/core/train/trainer.js';
+import { ClipTrainer, resolveSettings, type TrainerCheckpoint, type TrainingClip } from '../../src/core/train/trainer.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { mulberry32 } from '../../src/core/preprocess/sampler.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
@@ -42,6 +42,15 @@ describe('CustomWarmupCosineDecay', () => {
     // Switched off: constant.
     close(warmupCosineLr(37, { ...o, warmupEpochs: 0, cosine: false }), 0.01, 1e-12);
     close(warmupCosineLr(0.5, { ...o, warmupEpochs: 0 }), cos(0.5), 1e-12);
+  });
+
+  it('scales the default base LR with the batch: 0.01 for 256 clips a step, linearly below', () => {
+    close(resolveSettings({ classes: ['a', 'b'] }).learningRate, 0.01 * 8 / 256, 1e-15);
+    close(resolveSettings({ classes: ['a', 'b'], batchSize: 256 }).learningRate, 0.01, 1e-15);
+    const r = resolveSettings({ classes: ['a', 'b'], batchSize: 32 });
+    close(r.learningRate, 0.00125, 1e-15);
+    close(r.warmupStartLr, 0.000625, 1e-15);
+    close(resolveSettings({ classes: ['a', 'b'], batchSize: 32, learningRate: 0.1 }).learningRate, 0.1, 1e-15);
   });
 });
 

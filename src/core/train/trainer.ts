@@ -51,7 +51,7 @@ export interface TrainerSettings {
   microBatchSize?: number;
   /** T; default 8. */
   segments?: number;
-  /** Base LR of the cosine; default 0.01 (PP-TSN's for 8×32 clips; the FC learns at ×5/×10 of it). */
+  /** Base LR of the cosine; default 0.01 × batchSize / 256 (PP-TSN uses 0.01 for 8×32 clips); the FC learns at ×5/×10 of it. */
   learningRate?: number;
   /** LR at epoch 0 of the warm-up; default learningRate / 2 (PP-TSN: 0.005 for 0.01). */
   warmupStartLr?: number;
@@ -174,14 +174,17 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
   }
   if (new Set(s.classes).size !== s.classes.length) throw new PPTSNError('invalid-argument', 'class names must be unique');
   const epochs = s.epochs ?? 10;
-  const lr = s.learningRate ?? 0.01;
+  const batchSize = s.batchSize ?? 8;
+  // PP-TSN's base LR 0.01 is for 8 GPUs × 32 clips per step; scale it linearly with the batch (SPEC §5). Without
+  // this, a batch of 8 steps 32× too far and the head diverges.
+  const lr = s.learningRate ?? (0.01 * batchSize) / 256;
   const augment = s.augment ?? true;
   const pbn = s.preciseBN === undefined || s.preciseBN === true ? 20 : s.preciseBN === false ? 0 : s.preciseBN;
   const r: ResolvedSettings = {
     classes: [...s.classes],
     strategy: s.strategy ?? 'head',
     epochs,
-    batchSize: s.batchSize ?? 8,
+    batchSize,
     microBatchSize: s.microBatchSize ?? 2,
     segments: s.segments ?? 8,
     learningRate: lr,
