@@ -63,6 +63,8 @@ function parseArgs(argv: string[]) {
     size: 224,
     ortThreads: Number(get('ort-threads') ?? 2),
     torchThreads: Number(get('torch-threads') ?? 2),
+    /** off: tfjs wasm single-threaded (the "before" of the threads fix). */
+    wasmThreads: get('wasm-threads') !== 'off',
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
@@ -146,13 +148,17 @@ async function torchRuntime(o: Options): Promise<{ timed: Timed; info: { descrip
   proc.stderr.on('data', (d) => (stderr += String(d)));
   const rl: Interface = createInterface({ input: proc.stdout });
   const lines: string[] = [];
-  const waiters: ((s: string) => void)[] = [];
-  rl.on('line', (l) => (waiters.length ? waiters.shift()!(l) : lines.push(l)));
+  const waiters: { resolve: (s: string) => void; reject: (e: Error) => void }[] = [];
+  rl.on('line', (l) => (waiters.length ? waiters.shift()!.resolve(l) : lines.push(l)));
+  // One exit listener for the process's life (not one per request), failing whoever still waits.
+  proc.once('exit', () => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`torch_resnet.py exited: ${stderr.slice(-500)}`));
+  });
   const next = () =>
     new Promise<string>((resolve, reject) => {
       if (lines.length) return resolve(lines.shift()!);
-      waiters.push(resolve);
-      proc.once('exit', () => reject(new Error(`torch_resnet.py exited: ${stderr.slice(-500)}`)));
+      if (proc.exitCode !== null) return reject(new Error(`torch_resnet.py exited: ${stderr.slice(-500)}`));
+      waiters.push({ resolve, reject });
     });
   try {
     const info = JSON.parse(await next()) as { description: string; threads: number; setupMs: number };
@@ -211,7 +217,7 @@ async function browserNetwork(page: Page, o: Options, report: Report): Promise<v
     log(`network: chromium ${backend}`);
     let tfjs;
     try {
-      tfjs = await openInPage(page, 'tfjs', backend, o);
+      tfjs = await openInPage(page, 'tfjs', backend, o, o.wasmThreads ? {} : { threads: false });
     } catch (e) {
       report.network.push({ runtime: `tfjs-${backend}`, where: 'chromium', error: (e as Error).message } as never);
       continue;
