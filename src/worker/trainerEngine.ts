@@ -6,7 +6,8 @@
  * 256 (the train Scale's target, so nothing the pipeline would use is lost), kept as RGB. The train sampler then
  * draws T of the pool per augmented view.
  */
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// With the .js extension: our package is "type": "module", so webpack resolves its imports fully specified.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';

@@ -22,7 +22,7 @@
  * statistics; average them over K batches and `setRunningStats(avg)`.
  *
  * Gradients: tfjs-core registers its gradient functions only via the side-effect module
- * `@tensorflow/tfjs-core/dist/register_all_gradients` (ESM; a browser/worker bundle imports it) or, in Node,
+ * `@tensorflow/tfjs-core/dist/register_all_gradients.js` (ESM; a browser/worker bundle imports it) or, in Node,
  * `registerGradientsNode()` from `src/node/backends.ts`. Convolution filter gradients are computed by matrix
  * products (`convGrad.ts`): wasm has no Conv2DBackpropFilter kernel and cpu's is very slow.
  */
@@ -152,7 +152,7 @@ export class TrainableRecognizer {
     // by a side-effect import the platform layer makes (see the module doc).
     for (const k of ['Conv2D', 'FusedBatchNorm', 'AvgPool', 'MaxPool', 'BatchMatMul']) {
       if (!tf.getGradient(k)) {
-        throw new PPTSNError('internal', `tfjs gradients are not registered (none for ${k}): import '@tensorflow/tfjs-core/dist/register_all_gradients' in a browser bundle, or await registerGradientsNode() from src/node/backends in Node`);
+        throw new PPTSNError('internal', `tfjs gradients are not registered (none for ${k}): import '@tensorflow/tfjs-core/dist/register_all_gradients.js' in a browser bundle, or await registerGradientsNode() from src/node/backends in Node`);
       }
     }
     return new TrainableRecognizer(resolveArch(sd, opts), sd, opts);
