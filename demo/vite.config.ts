@@ -5,6 +5,8 @@
  *   WASM backend needs (SharedArrayBuffer). COEP is `credentialless` rather than `require-corp` so that a pasted
  *   cross-origin video or model URL without a Cross-Origin-Resource-Policy header still loads (CORS still applies
  *   to what the worker reads); browsers without `credentialless` simply are not isolated and run WASM single-threaded.
+ * - The recommended Content-Security-Policy (test/helpers/csp.ts, quoted in README.md's Security section) on every
+ *   response too, so the demo runs under the policy we tell pages to use: no 'unsafe-eval', WASM threads working.
  * - `/weights/…` is served from the repository's weights/ folder (outside the demo root), where the CLI's
  *   `download`/`convert` put converted models, and `/weights/index.json` lists the folders that hold a model.json,
  *   so the page can offer them. A static build has neither: the page then probes weights/pptsn-k400/model.json next
@@ -14,11 +16,12 @@ import { defineConfig, type Plugin, type Connect } from 'vite';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extname, join, normalize, sep } from 'node:path';
+import { CSP } from '../test/helpers/csp.js';
 
 const DEMO = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
 
-const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
+const HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless', 'Content-Security-Policy': CSP };
 
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -89,8 +92,8 @@ export default defineConfig({
   appType: 'mpa',
   publicDir: false,
   plugins: [weightsFolder()],
-  server: { headers: ISOLATION, open: false },
-  preview: { headers: ISOLATION },
+  server: { headers: HEADERS, open: false },
+  preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.
   optimizeDeps: {
     include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'mediabunny'],

@@ -13,7 +13,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../api/types.js';
 import { defaultWasmPaths } from './wasmFiles.js';
-import { defaultWasmThreadCount, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
+import { blobScriptsAllowed, defaultWasmThreadCount, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -56,6 +56,8 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
 
 /** Threads the wasm backend will be started with (1 = single-threaded SIMD binary), set by `configureWasm`. */
 let wasmThreads = 1;
+/** Why threads were wanted but not used (shown in the backend report), or null. */
+let wasmSingleThreadReason: string | null = null;
 
 /**
  * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
@@ -68,6 +70,7 @@ let wasmThreads = 1;
 export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
   setWasmPaths(paths ?? defaultWasmPaths());
   wasmThreads = threads !== false && wasmThreadsPossible() ? defaultWasmThreadCount() : 1;
+  wasmSingleThreadReason = wasmThreadsPossible() ? null : 'page not cross-origin isolated';
   if (wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 }
 
@@ -92,6 +95,12 @@ function configureFlags(name: BackendName): void {
 /** Starts `name` as the active tfjs backend or throws with the reason. */
 async function start(name: BackendName): Promise<void> {
   configureFlags(name);
+  if (name === 'wasm' && wasmThreads > 1 && !(await blobScriptsAllowed())) {
+    // A page whose CSP lacks `script-src blob:` (README, Security): the single-threaded binary still works there.
+    wasmThreads = 1;
+    wasmSingleThreadReason = "the Content-Security-Policy's script-src does not allow blob:, which WASM threads need";
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
   let ok: boolean;
   try {
     ok = name === 'wasm' && wasmThreads > 1 ? await withWasmThreads(wasmThreads, () => tf.setBackend(name)) : await tf.setBackend(name);
@@ -148,7 +157,7 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
         description = 'plain JavaScript kernels';
       }
       await start(name);
-      if (name === 'wasm') description += wasmThreadCountNow() > 1 ? ` + ${wasmThreadCountNow()} threads` : ', single thread' + (wasmThreadsPossible() ? '' : ' (page not cross-origin isolated)');
+      if (name === 'wasm') description += wasmThreadCountNow() > 1 ? ` + ${wasmThreadCountNow()} threads` : ', single thread' + (wasmSingleThreadReason ? ` (${wasmSingleThreadReason})` : '');
       report.push({ backend: name, status: 'selected', reason: description });
       return { backend: name, report };
     } catch (e) {

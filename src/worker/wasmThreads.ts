@@ -30,6 +30,25 @@ export function wasmThreadsPossible(): boolean {
   return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
 }
 
+/**
+ * Whether this context's Content-Security-Policy lets script load from a blob: URL. tfjs-wasm's pthread workers
+ * are started from blob: URLs (so they inherit this context's policy) and `importScripts` the Emscripten module
+ * from another blob: URL, which obeys `script-src`: without `blob:` there they die on start and take the engine
+ * worker down. Probed with a dynamic import of an empty module, which `script-src` governs the same way.
+ */
+export async function blobScriptsAllowed(): Promise<boolean> {
+  if (typeof Blob === 'undefined' || typeof URL.createObjectURL !== 'function') return false;
+  const url = URL.createObjectURL(new Blob(['export {};'], { type: 'text/javascript' }));
+  try {
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ url);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
 /** Threads to ask for: every logical core (the compute runs in a worker, so the page's thread stays free). */
 export function defaultWasmThreadCount(): number {
   const n = globalThis.navigator?.hardwareConcurrency ?? 1;

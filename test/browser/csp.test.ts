@@ -2,8 +2,10 @@
  * The library under a strict Content-Security-Policy (test/helpers/csp.ts: no 'unsafe-eval', workers from 'self'):
  * every response of the test server carries the header (the worker gets its own policy from its script's response),
  * and the page loads the model and classifies a video on wasm and webgl with no CSP violation.
- * Known limit: multi-threaded WASM (tfjs-wasm pthread workers started from blob: URLs) fails to start under this
- * policy even with 'unsafe-eval' added, so the page loads with `wasmThreads: false` (single-threaded SIMD works).
+ * The page is cross-origin isolated, so wasm loads with its default of WASM threads: the pthread workers (blob:
+ * URLs that importScripts a blob: copy of the Emscripten module) start under the policy's `script-src blob:`, and
+ * the test asserts that the backend report says threads. Under the same policy without `script-src blob:` the
+ * engine must notice and fall back to one thread (it used to crash the worker).
  *
  * Run: node --import tsx --test test/browser/csp.test.ts
  */
@@ -14,6 +16,8 @@ import { startBrowserEnv, type BrowserEnv } from '../helpers/browser.js';
 import { CSP } from '../helpers/csp.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
+/** The policy the server sends (the last test swaps in one without `script-src blob:`). */
+let policy = CSP;
 let env: BrowserEnv;
 let page: Page;
 let errors: string[];
@@ -24,7 +28,7 @@ before(async () => {
   env.server.middlewares.stack.unshift({
     route: '',
     handle: (_req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => {
-      res.setHeader('Content-Security-Policy', CSP);
+      res.setHeader('Content-Security-Policy', policy);
       next();
     },
   } as never);
@@ -45,6 +49,23 @@ for (const backend of ['webgl', 'wasm'] as const) {
     assert.equal(r.backend, backend);
     assert.equal(r.evalBlocked, true, 'the CSP must block eval for this test to mean anything');
     assert.deepEqual(r.violations, []);
+    if (backend === 'wasm') {
+      const entry = (r.backendReport as { backend: string; status: string; reason: string }[]).find((e) => e.backend === 'wasm');
+      assert.match(entry?.reason ?? '', /\+ \d+ threads/, `wasm must run threaded under the CSP: ${JSON.stringify(r.backendReport)}`);
+    }
     assert.deepEqual(errors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e)), [], errors.join('\n'));
   });
 }
+
+test('wasm under a CSP without script-src blob: falls back to one thread and says why (no crash)', async () => {
+  policy = CSP.replace("script-src 'self' blob: ", "script-src 'self' ");
+  assert.notEqual(policy, CSP);
+  const { page: p2 } = await env.open('/test/browser/pages/csp.html');
+  await p2.waitForFunction(() => document.title === 'ready');
+  const r = await p2.evaluate(([m, v, w]) => (window as unknown as { csp: { run(...a: unknown[]): Promise<Record<string, unknown>> } }).csp.run('wasm', m, v, w),
+    [LIVE_MODEL_URL, '/test/fixtures/media/example.mp4', WASM_PATHS] as const);
+  console.log(`wasm under CSP without blob: scripts: ${JSON.stringify(r)}`);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const entry = (r.backendReport as { backend: string; reason: string }[]).find((e) => e.backend === 'wasm');
+  assert.match(entry?.reason ?? '', /single thread \(the Content-Security-Policy/, JSON.stringify(r.backendReport));
+});

@@ -1,7 +1,10 @@
 /**
  * The Content-Security-Policy pptsn-web is tested under (and recommends for pages that use it, the demo included):
  * no 'unsafe-eval' and no inline script. Each directive is there for a reason:
- * - script-src 'self' 'wasm-unsafe-eval': the tfjs WASM backend compiles WebAssembly (not JS eval);
+ * - script-src 'self' blob: 'wasm-unsafe-eval': the tfjs WASM backend compiles WebAssembly (not JS eval); blob:
+ *   because each of tfjs-wasm's pthread workers (WASM threads) `importScripts` the Emscripten module from a Blob
+ *   URL that tfjs builds at run time, and a worker's importScripts obeys script-src, not worker-src. A blob: URL
+ *   can only hold script that already runs in the page, so this admits no outside code and no eval;
  * - worker-src 'self' blob:: the engine's module worker from 'self'; blob: for tfjs-wasm's pthread workers when
  *   WASM threads are enabled;
  * - connect-src 'self' blob: data:: model.json/shards and videos fetched by the worker; WebCodecs/mediabunny reads
@@ -12,7 +15,7 @@
  */
 export const CSP = [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
+  "script-src 'self' blob: 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
   "connect-src 'self' blob: data:",
   "media-src 'self' blob:",

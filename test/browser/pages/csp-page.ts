@@ -10,8 +10,8 @@ document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e
 async function run(backend: 'wasm' | 'webgl' | 'cpu', model: string, video: string, wasmPaths?: string) {
   let m: PPTSN | null = null;
   try {
-    // Single-threaded WASM: tfjs-wasm's pthread workers do not start under this policy (see csp.test.ts).
-    m = await PPTSN.load({ model, backend, wasmThreads: false, ...(wasmPaths ? { wasmPaths } : {}) });
+    // wasmThreads left at its default: on this cross-origin isolated page the WASM backend runs threaded.
+    m = await PPTSN.load({ model, backend, ...(wasmPaths ? { wasmPaths } : {}) });
     const r = await m.classify(video, { preset: 'fast', segments: 1 });
     // The eval probe below reports its own violation asynchronously (from this file): not the library's.
     const seen = violations.filter((v) => !v.includes('csp-page.ts'));
@@ -22,7 +22,7 @@ async function run(backend: 'wasm' | 'webgl' | 'cpu', model: string, video: stri
     } catch {
       evalBlocked = true;
     }
-    return { ok: true, backend: m.backend, top: r.top[0]!.label, evalBlocked, violations: seen };
+    return { ok: true, backend: m.backend, backendReport: m.backendReport, top: r.top[0]!.label, evalBlocked, violations: seen };
   } catch (e) {
     return { ok: false, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e), violations };
   } finally {
