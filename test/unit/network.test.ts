@@ -101,10 +101,11 @@ for (const backend of ['wasm', 'cpu'] as NodeBackendName[]) {
       await initNodeBackend(backend);
     });
 
-    for (const c of GOLDEN) {
-      // cpu needs 30–90 s (machine load) for the depth-50 224×224 case: run it with PPTSN_SLOW_TESTS=1.
-      const slow = backend === 'cpu' && c.depth >= 50 && !process.env['PPTSN_SLOW_TESTS'];
-      it(`golden depth ${c.depth}, ${c.num_classes} classes, input [${c.input_shape.join(', ')}]`, { skip: slow && 'slow on cpu: set PPTSN_SLOW_TESTS=1' }, (t) => {
+    // cpu needs 30–90 s for the depth-50 224×224 case, so it runs on wasm only unless PPTSN_SLOW_TESTS=1 (depth 50
+    // on cpu is also covered at small sizes by test/unit/cli.test.ts against the float64 reference).
+    const cases = GOLDEN.filter((c) => backend !== 'cpu' || c.depth < 50 || process.env['PPTSN_SLOW_TESTS']);
+    for (const c of cases) {
+      it(`golden depth ${c.depth}, ${c.num_classes} classes, input [${c.input_shape.join(', ')}]`, (t) => {
         const model = Recognizer.fromStateDict(seededStateDict(c.depth, c.num_classes, c.weight_seed));
         const [N, T, , H, W] = c.input_shape;
         const x = tf.tensor5d(seededInput(c.input_shape, c.input_seed), c.input_shape);
@@ -167,7 +168,7 @@ for (const backend of ['wasm', 'cpu'] as NodeBackendName[]) {
     }
 
     // API plumbing, not kernels: once, on the default backend.
-    it('runStages(0, 4) then (4, 5), chunked predict, rank-4 input and head agree with predict; no leaks', { skip: backend !== 'wasm' }, () => {
+    if (backend === 'wasm') it('runStages(0, 4) then (4, 5), chunked predict, rank-4 input and head agree with predict; no leaks', () => {
       const req = REFERENCE_CASES[0]!;
       const model = Recognizer.fromStateDict(seededStateDict(req.depth, req.num_classes, req.weight_seed), { depth: 18, numClasses: 4 });
       const [N, T, , H, W] = req.input_shape as [number, number, number, number, number];
