@@ -32,7 +32,7 @@ export async function startBenchBrowser(log: (s: string) => void): Promise<Bench
       watch: null,
     },
     optimizeDeps: {
-      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'mediabunny'],
+      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients.js', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'mediabunny'],
       // One optimisation pass, decided up front: a dependency discovered later (in a worker) re-optimises and the
       // page would end up with two copies of tfjs-core, one of them without the backend registered.
       noDiscovery: true,
