@@ -5,8 +5,9 @@
  *   WASM backend needs (SharedArrayBuffer). COEP is `credentialless` rather than `require-corp` so that a pasted
  *   cross-origin video or model URL without a Cross-Origin-Resource-Policy header still loads (CORS still applies
  *   to what the worker reads); browsers without `credentialless` simply are not isolated and run WASM single-threaded.
- * - The recommended Content-Security-Policy (test/helpers/csp.ts, quoted in README.md's Security section) on every
+ * - The recommended Content-Security-Policy (src/csp.ts, quoted in README.md's Security section) on every
  *   response too, so the demo runs under the policy we tell pages to use: no 'unsafe-eval', WASM threads working.
+ *   The demo adds https: to connect-src and media-src, because it lets people paste a video or model URL.
  * - `/weights/…` is served from the repository's weights/ folder (outside the demo root), where the CLI's
  *   `download`/`convert` put converted models, and `/weights/index.json` lists the folders that hold a model.json,
  *   so the page can offer them. A static build has neither: the page then probes weights/pptsn-k400/model.json next
@@ -16,12 +17,15 @@ import { defineConfig, type Plugin, type Connect } from 'vite';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extname, join, normalize, sep } from 'node:path';
-import { CSP } from '../test/helpers/csp.js';
+import { RECOMMENDED_CSP } from '../src/csp.js';
 
 const DEMO = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
 
-const HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless', 'Content-Security-Policy': CSP };
+/** The recommended policy, plus https: sources for pasted video and model URLs. */
+export const DEMO_CSP = RECOMMENDED_CSP.replace("connect-src 'self'", "connect-src 'self' https:").replace("media-src 'self'", "media-src 'self' https:");
+
+const HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless', 'Content-Security-Policy': DEMO_CSP };
 
 const TYPES: Record<string, string> = {
   '.json': 'application/json',

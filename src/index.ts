@@ -29,5 +29,6 @@ export type {
 } from './api/types.js';
 export { Trainer, type TrainerOptions, type FitResult, type ClipInfo, type StepInfo, type EpochInfo, type EvaluateResult, type ExportedFiles } from './api/trainer.js';
 export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js';
+export { RECOMMENDED_CSP } from './csp.js';
 export { archSpec, paramSpecs, DEPTHS, type Depth, type ArchSpec } from './core/model/arch.js';
 export type { StateDict, ParamArray } from './core/stateDict.js';

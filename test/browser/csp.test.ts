@@ -1,5 +1,5 @@
 /**
- * The library under a strict Content-Security-Policy (test/helpers/csp.ts: no 'unsafe-eval', workers from 'self'):
+ * The library under a strict Content-Security-Policy (src/csp.ts: no 'unsafe-eval', workers from 'self'):
  * every response of the test server carries the header (the worker gets its own policy from its script's response),
  * and the page loads the model and classifies a video on wasm and webgl with no CSP violation.
  * The page is cross-origin isolated, so wasm loads with its default of WASM threads: the pthread workers (blob:
@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv } from '../helpers/browser.js';
-import { CSP } from '../helpers/csp.js';
+import { RECOMMENDED_CSP as CSP } from '../../src/csp.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
 /** The policy the server sends (the last test swaps in one without `script-src blob:`). */

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CSP } from '../helpers/csp.js';
+import { DEMO_CSP } from '../../demo/vite.config.js';
 import { createServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_FLAGS, ROOT } from '../helpers/browser.js';
 import { seededStateDict } from '../helpers/seeded.js';
@@ -110,7 +110,8 @@ test('page is cross-origin isolated and explains how to get weights when there a
   assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, 'COOP/COEP headers make the page isolated');
   // The demo runs under the recommended policy (so the rest of this file, "no console errors" included, checks it).
   const res = await page.request.get(`${origin}/`);
-  assert.equal(res.headers()['content-security-policy'], CSP);
+  assert.equal(res.headers()['content-security-policy'], DEMO_CSP);
+  assert.ok(!DEMO_CSP.includes("'unsafe-eval'") && DEMO_CSP.includes("script-src 'self' blob: 'wasm-unsafe-eval'"), 'the demo keeps the recommended script policy');
   const noWeights = await page.evaluate(() => {
     const help = document.getElementById('no-weights') as HTMLElement;
     return { hidden: help.hidden, text: help.textContent ?? '' };

@@ -11,9 +11,11 @@
  *   of Blob URLs;
  * - media-src 'self' blob:: <video> sources; img-src for canvases turned into images by apps;
  * - style-src 'self' 'unsafe-inline': the Vite dev client injects styles (not needed by the library itself).
- * README.md (Security) documents the same string; security.test.ts keeps the two in sync.
+ * README.md (Security) documents the same string; test/unit/security.test.ts keeps the two in sync, and
+ * test/browser/csp.test.ts runs the library under it. A page that loads models or videos from other origins adds
+ * them to connect-src and media-src (the demo adds https:).
  */
-export const CSP = [
+export const RECOMMENDED_CSP = [
   "default-src 'self'",
   "script-src 'self' blob: 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
