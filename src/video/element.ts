@@ -8,6 +8,7 @@
  * the time. The element knows neither the frame count nor the fps: they come from the demuxer when the element's
  * src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an estimate).
  */
+import type { FrameReadResult } from './frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';
 import type { RgbaFrame } from './decoder.js';
@@ -40,16 +41,8 @@ export interface ElementReadOptions {
   seekTimeoutMs?: number;
 }
 
-export interface ElementReadResult {
-  frameIndices: number[];
-  timestamps: number[];
-  frameCount: number;
-  fps: number;
-  width: number;
-  height: number;
-  frames: RgbaFrame[];
-  measured: boolean;
-}
+/** What the element path returns: a `FrameReadResult` without the demuxer's fields. */
+export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'codec'>;
 
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {

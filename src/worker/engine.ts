@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { proxy } from 'comlink';
+import { yieldTurn } from '../core/yieldTurn.js';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
@@ -59,21 +60,6 @@ interface LiveStream {
   closed: boolean;
 }
 
-/**
- * Lets queued messages (a `cancel` from the main thread) run. Awaiting a tensor's data is not enough: on wasm and
- * cpu it resolves as a microtask, and microtasks never give the message loop a turn. A MessageChannel round trip
- * is a macrotask without setTimeout's 4 ms clamp.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(null);
-  });
-}
 
 function now(): number {
   return performance.now();
@@ -299,7 +285,7 @@ export class Engine implements EngineApi {
             pieces.push(piece);
             // The sync point: bounds queued GPU work to one chunk and lets `cancel` messages run.
             await piece.data();
-            await yieldToEventLoop();
+            await yieldTurn();
             inferenceMs += now() - t1;
           }
         } catch (e) {

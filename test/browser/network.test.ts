@@ -11,17 +11,8 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv } from '../helpers/browser.js';
 import type { CaseSpec, RunResult } from './pages/network.js';
+import { relErr } from '../helpers/numerics.js';
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
-}
 
 interface PageApi {
   golden: Array<CaseSpec & { logits: number[][] }>;

@@ -18,6 +18,7 @@ import { Recognizer } from '../../src/core/model/recognizer.js';
 import { paramSpecs, archSpec, type Depth } from '../../src/core/model/arch.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
+import { relErr } from '../helpers/numerics.js';
 
 interface GoldenCase {
   depth: Depth;
@@ -34,17 +35,6 @@ interface GoldenCase {
 const GOLDEN: GoldenCase[] = JSON.parse(readFileSync(new URL('../fixtures/golden/seeded_cases.json', import.meta.url), 'utf8'));
 const REFERENCE_PY = fileURLToPath(new URL('../helpers/reference.py', import.meta.url));
 
-/** max |a − b| / max |b|: the fixtures README's agreement measure. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
-}
 
 /** Mean and unbiased std (the golden file's pooled_std was computed with torch.std, i.e. n − 1). */
 function meanStd(a: ArrayLike<number>): { mean: number; std: number } {

@@ -14,16 +14,8 @@ import { TrainableRecognizer, type TrainableSubset } from '../../src/core/model/
 import { archSpec, convBNLayers } from '../../src/core/model/arch.js';
 import { conv2dTrainable } from '../../src/core/model/convGrad.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
+import { relErr } from '../helpers/numerics.js';
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
-}
 
 /** n NHWC images [n, H, W, 3] from the seeded NCHW stream, transposed like predict() does. */
 function images(n: number, H: number, W: number, seed: number): tf.Tensor4D {

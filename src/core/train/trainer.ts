@@ -36,6 +36,7 @@ import { drawMixup, mixBatch, mixupAccuracy, permutation, type MixupDraw } from 
 import { PaddleMomentum, paramGroups } from './optimizer.js';
 import { preciseBN } from './preciseBn.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
+import { yieldTurn } from '../yieldTurn.js';
 
 /** Fine-tuning settings; every field but `classes` has PP-TSN's default (or one suited to a few clips). */
 export interface TrainerSettings {
@@ -257,18 +258,6 @@ export function withNewHead(base: StateDict, numClasses: number, seed: number): 
   return out;
 }
 
-/** A macrotask turn (lets a stop message in); MessageChannel avoids setTimeout's clamping. */
-function yieldTurn(): Promise<void> {
-  if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0));
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(null);
-  });
-}
 
 /**
  * Fine-tunes PP-TSN on clips. Create with the base model's state dict and (for 'head'/'last-stage') the inference
