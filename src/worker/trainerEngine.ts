@@ -68,19 +68,30 @@ export interface EngineFitResult {
   history: EpochInfo[];
 }
 
-function toRgbCapped(f: FramePixels): FramePixels {
+/**
+ * A pool frame: RGB bytes, short side at most POOL_SHORT_SIDE. The alpha drop is plain JavaScript (a tfjs slice
+ * copies element by element on wasm, and an int32 RGBA upload is what SwiftShader's WebGPU refused); only a
+ * downscale uses tfjs (bilinear, half-pixel centres, as the train Scale), read back asynchronously.
+ */
+async function toRgbCapped(f: FramePixels): Promise<FramePixels> {
+  const n = f.width * f.height;
+  const rgb = new Uint8Array(n * 3);
+  if (f.channels === 3) rgb.set(f.data.subarray(0, n * 3));
+  else for (let i = 0, j = 0; i < n; i++, j += 4) { rgb[3 * i] = f.data[j]!; rgb[3 * i + 1] = f.data[j + 1]!; rgb[3 * i + 2] = f.data[j + 2]!; }
   const short = Math.min(f.width, f.height);
-  if (short <= POOL_SHORT_SIDE && f.channels === 3) return { ...f, data: Uint8Array.from(f.data) };
-  const scale = Math.min(1, POOL_SHORT_SIDE / short);
+  if (short <= POOL_SHORT_SIDE) return { width: f.width, height: f.height, channels: 3, data: rgb };
+  const scale = POOL_SHORT_SIDE / short;
   const width = Math.max(1, Math.round(f.width * scale));
   const height = Math.max(1, Math.round(f.height * scale));
-  const data = tf.tidy(() => {
-    let x = tf.tensor3d(f.data instanceof Uint8Array ? f.data : new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), [f.height, f.width, f.channels], 'int32');
-    if (f.channels === 4) x = tf.slice(x, [0, 0, 0], [-1, -1, 3]);
-    if (scale < 1) x = tf.clipByValue(tf.floor(tf.add(tf.image.resizeBilinear(tf.cast(x, 'float32'), [height, width], false, true), 0.5)), 0, 255);
-    return tf.cast(x, 'int32').dataSync();
+  const scaled = tf.tidy(() => {
+    const x = tf.tensor3d(Float32Array.from(rgb), [f.height, f.width, 3]);
+    return tf.clipByValue(tf.floor(tf.add(tf.image.resizeBilinear(x, [height, width], false, true), 0.5)), 0, 255);
   });
-  return { width, height, channels: 3, data: Uint8Array.from(data) };
+  try {
+    return { width, height, channels: 3, data: Uint8Array.from(await scaled.data()) };
+  } finally {
+    scaled.dispose();
+  }
 }
 
 /** The worker-side trainer (comlink-proxied to the page). */
@@ -193,7 +204,7 @@ export class WorkerTrainer {
         }
       }
       if (decoded.length === 0) throw new PPTSNError('video-too-short', 'the clip has no decodable frames');
-      const frames = decoded.map(toRgbCapped);
+      const frames = await Promise.all(decoded.map(toRgbCapped));
       const id = (await sha256Hex(idBytes)).slice(0, 16);
       this.trainer.addClip({ id, label: index, frames });
       this.origins.set(id, origin);

@@ -29,8 +29,9 @@ function b64(data: Uint8Array): string {
 (window as unknown as { tr: unknown }).tr = {
   steps,
   epochs,
-  load: (url: string) => outcome(async () => {
-    model = await PPTSN.load({ model: url, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
+  load: (url: string, backend: 'wasm' | 'webgl' | 'webgpu' = 'wasm') => outcome(async () => {
+    await model?.dispose();
+    model = await PPTSN.load({ model: url, backend, wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
     return model.backend;
   }),
   create: (opts: TrainerOptions, stopAfterSteps = 0) => outcome(async () => {
