@@ -5,7 +5,7 @@
  * has not grown beyond noise; every call returns the first call's logits.
  *
  * Run: node --import tsx --test test/browser/soak.test.ts
- *   SOAK_CALLS=600 (wasm calls, default 100, 70-100 s on 2 shared cores), SOAK_GPU_CALLS=20 (default 3), SOAK_GPU=0 skips webgl/webgpu.
+ *   SOAK_CALLS=600 (wasm calls, default 300: ~90 s), SOAK_GPU_CALLS=20 (default 3), SOAK_GPU=0 skips webgl/webgpu.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { startBrowserEnv, CHROMIUM_FLAGS, ROOT, type BrowserEnv } from '../helpe
 import { makeIndexedVideo } from '../helpers/videos.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
-const CALLS = Number(process.env.SOAK_CALLS ?? 100);
+const CALLS = Number(process.env.SOAK_CALLS ?? 300);
 const GPU_CALLS = Number(process.env.SOAK_GPU_CALLS ?? 3);
 const GPU = process.env.SOAK_GPU !== '0';
 
