@@ -432,7 +432,7 @@ export class ClipTrainer {
   }
 
   /** One optimisation step on `batch`; returns loss and accuracy. */
-  private step(batch: TrainingClip[], lr: number, rng: Rng): { loss: number; accuracy: number } {
+  private async step(batch: TrainingClip[], lr: number, rng: Rng): Promise<{ loss: number; accuracy: number }> {
     const s = this.settings;
     const T = s.segments;
     const B = batch.length;
@@ -461,7 +461,8 @@ export class ClipTrainer {
             return this.lossFn(logits, labels, draw, rows);
           }, varList);
           this.model.commitBatchStats();
-          loss += value.dataSync()[0]! * (mn / B);
+          // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
+          loss += (await value.data())[0]! * (mn / B);
           value.dispose();
           for (const [name, g] of Object.entries(grads)) {
             const key = keyOfName.get(name)!;
@@ -475,7 +476,7 @@ export class ClipTrainer {
               acc.set(key, scaled);
             }
           }
-          predicted.push(...(pred! as tf.Tensor).dataSync());
+          predicted.push(...(await (pred! as tf.Tensor).data()));
         } finally {
           if (pred) (pred as tf.Tensor).dispose();
           if (xm !== x) xm.dispose();
@@ -545,7 +546,7 @@ export class ClipTrainer {
         }
         lr = schedule.lrAt(this.state.iteration);
         const batch = order.slice(k * s.batchSize, (k + 1) * s.batchSize);
-        const r = this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)));
+        const r = await this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)));
         sumLoss += r.loss;
         sumAcc += r.accuracy;
         counted++;
