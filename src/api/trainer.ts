@@ -7,43 +7,19 @@
  */
 import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
-import type { TrainableSubset } from '../core/model/trainable.js';
-import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo } from '../core/train/trainer.js';
+import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings } from '../core/train/trainer.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
 import type { VideoSource } from './types.js';
 
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
 
-/** Options of `model.createTrainer`. Unset recipe fields take PP-TSN's values (SPEC §5). */
-export interface TrainerOptions {
+/**
+ * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields
+ * take PP-TSN's values, SPEC §5, and each piece can be switched off), plus the page-side callbacks and storage.
+ */
+export interface TrainerOptions extends Partial<TrainerSettings> {
   /** The new classes (required unless `name` names a stored run). */
   classes?: string[];
-  /** 'head' (default; cached features, fast), 'last-stage' (res5 + FC on cached res5 inputs) or 'full'. */
-  strategy?: TrainableSubset;
-  epochs?: number;
-  batchSize?: number;
-  /** Clips per forward/backward for 'full' (gradient accumulation up to batchSize). */
-  microBatchSize?: number;
-  /** T (default 8). */
-  segments?: number;
-  /** Base learning rate; default 0.01 × batchSize / 256 (PP-TSN: 0.01 for 8 × 32 clips a step). */
-  learningRate?: number;
-  warmupEpochs?: number;
-  /** 0 switches mixup off. */
-  mixupAlpha?: number;
-  /** 0 switches label smoothing off. */
-  labelSmoothing?: number;
-  /** 0 switches weight decay off. */
-  weightDecay?: number;
-  /** Precise-BN batches after training (true = 20, false = off). */
-  preciseBN?: boolean | number;
-  validationSplit?: number;
-  /** MultiScaleCrop + RandomFlip (default true). */
-  augment?: boolean;
-  dropout?: number;
-  /** Augmented views cached per clip for 'head'/'last-stage'. */
-  views?: number;
-  seed?: number;
   onStep?: (s: StepInfo) => void;
   onEpoch?: (e: EpochInfo) => void;
   /** Stops `fit` at the next step boundary. */
