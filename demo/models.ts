@@ -74,18 +74,23 @@ function backendChoice(): BackendChoice {
   return $<HTMLSelectElement>('backend').value as BackendChoice;
 }
 
+/** The page's load options: its backend choice, WASM files, progress and cancel wired to `task`. */
+function loadOptions(source: ModelSource, task: Parameters<Parameters<typeof runTask>[1]>[0], extra: Partial<LoadOptions>): LoadOptions {
+  return {
+    model: source,
+    backend: backendChoice(),
+    wasmPaths: WASM_PATHS,
+    wasmThreads: WASM_THREADS,
+    signal: task.signal,
+    onProgress: (p) => reportProgress(task, p),
+    ...extra,
+  };
+}
+
 /** Loads a model and makes it the page's model; the previous one is disposed only once the new one works. */
 export async function loadModel(source: ModelSource, extra: Partial<LoadOptions> = {}, title = 'Loading the model'): Promise<PPTSN | undefined> {
   const loaded = await runTask(title, async (task) => {
-    const m = await PPTSN.load({
-      model: source,
-      backend: backendChoice(),
-      wasmPaths: WASM_PATHS,
-      wasmThreads: WASM_THREADS,
-      signal: task.signal,
-      onProgress: (p) => reportProgress(task, p),
-      ...extra,
-    });
+    const m = await PPTSN.load(loadOptions(source, task, extra));
     return m;
   });
   if (!loaded) return undefined;
@@ -123,15 +128,7 @@ export async function convertFiles(files: File[]): Promise<void> {
 async function loadModelQuiet(source: ModelSource, extra: Partial<LoadOptions>): Promise<{ ok: true } | { ok: false; message: string; error: unknown }> {
   let failure: unknown;
   const loaded = await runTask(`Converting ${(source as File).name ?? 'weights'}`, async (task) =>
-    PPTSN.load({
-      model: source,
-      backend: backendChoice(),
-      wasmPaths: WASM_PATHS,
-      wasmThreads: WASM_THREADS,
-      signal: task.signal,
-      onProgress: (p) => reportProgress(task, p),
-      ...extra,
-    }).catch((e: unknown) => {
+    PPTSN.load(loadOptions(source, task, extra)).catch((e: unknown) => {
       failure = e;
       return undefined;
     }),

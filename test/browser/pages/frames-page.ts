@@ -2,6 +2,7 @@
  * Test page for src/video: exposes `window.framesTest` so test/browser/frames.test.ts can call readFrames on each
  * kind of source and get back plain, serialisable results (pixels as base64 RGBA).
  */
+import { toBase64 } from './base64.js';
 import { readFrames, type FrameReadResult, type ReadFramesOptions } from '../../../src/video/frames.js';
 import { decodeFrames } from '../../../src/video/decoder.js';
 import { openVideo } from '../../../src/video/demux.js';
@@ -25,18 +26,12 @@ interface Call {
   truncate?: number;
 }
 
-function b64(data: Uint8ClampedArray): string {
-  let s = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < data.length; i += chunk) s += String.fromCharCode(...data.subarray(i, i + chunk));
-  return btoa(s);
-}
 
 function summarize(r: FrameReadResult, pixels: boolean) {
   return {
     frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, fps: r.fps,
     width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured,
-    frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? b64(f.data) : '' })),
+    frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? toBase64(f.data) : '' })),
   };
 }
 
@@ -78,7 +73,7 @@ async function decodeWith(url: string, indices: number[], conversion: 'yuv' | 'c
   const video = await openVideo(new URL(url, location.href).href);
   try {
     const m = await decodeFrames(video, indices, { conversion });
-    return { colorSpace: video.info.colorSpace, frames: indices.map((i) => b64(m.get(i)!.data)) };
+    return { colorSpace: video.info.colorSpace, frames: indices.map((i) => toBase64(m.get(i)!.data)) };
   } finally {
     video.dispose();
   }
@@ -126,7 +121,7 @@ async function stream(url: string | null, rate: number, ms: number) {
     source = canvas.captureStream(30);
   }
   const got: { timestamp: number; index: number; width: number; height: number; data: string }[] = [];
-  const g = grabFrames(source, { rate, onFrame: (f) => { got.push({ timestamp: f.timestamp, index: f.index, width: f.pixels!.width, height: f.pixels!.height, data: got.length < 12 ? b64(f.pixels!.data) : '' }); } });
+  const g = grabFrames(source, { rate, onFrame: (f) => { got.push({ timestamp: f.timestamp, index: f.index, width: f.pixels!.width, height: f.pixels!.height, data: got.length < 12 ? toBase64(f.pixels!.data) : '' }); } });
   await new Promise((r) => setTimeout(r, ms));
   g.stop();
   await g.done;

@@ -2,6 +2,7 @@
  * Test page for live classification, worker restarts, odd videos and soak runs (test/browser/stream.test.ts,
  * reliability.test.ts, soak.test.ts): exposes `window.live` returning plain, serialisable results.
  */
+import { toBase64 } from './base64.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamResult } from '../../../src/index.js';
 import type { FramePixels } from '../../../src/core/frames.js';
 
@@ -95,10 +96,7 @@ const live = {
   async preprocess(src: { url: string }, opts: ClassifyOptions = {}) {
     return outcome(async () => {
       const r = await model!.preprocess(src.url, opts);
-      const bytes = new Uint8Array(r.tensor.data.buffer, r.tensor.data.byteOffset, r.tensor.data.byteLength);
-      let s = '';
-      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: btoa(s) };
+      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: toBase64(r.tensor.data) };
     });
   },
   async memory() {

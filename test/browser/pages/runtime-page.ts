@@ -3,6 +3,7 @@
  * model, run calls (with aborts, concurrency, <video> sources) and read back plain, serialisable results. A
  * long-task observer records every main-thread task over 50 ms.
  */
+import { toBase64 } from './base64.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
 import { decodeNpy } from '../../../src/core/npy.js';
 
@@ -103,11 +104,7 @@ const rt = {
   async preprocess(src: SourceSpec, opts: ClassifyOptions = {}) {
     return outcome(async () => {
       const r = await model!.preprocess(await sourceOf(src), opts);
-      // Base64 of the float32 bytes: compact to ship to Node.
-      const bytes = new Uint8Array(r.tensor.data.buffer, r.tensor.data.byteOffset, r.tensor.data.byteLength);
-      let s = '';
-      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: btoa(s) };
+      return { frameIndices: r.frameIndices, timestamps: r.timestamps, shape: r.tensor.shape, data: toBase64(r.tensor.data) };
     });
   },
   async memory() {

@@ -1,6 +1,7 @@
 /**
  * Test page for fine-tuning (test/browser/train.test.ts): exposes `window.tr` with plain, serialisable calls.
  */
+import { toBase64 } from './base64.js';
 import { PPTSN, isPPTSNError, type Trainer, type TrainerOptions } from '../../../src/index.js';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
@@ -20,11 +21,6 @@ async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-function b64(data: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode(...data.subarray(i, i + 0x8000));
-  return btoa(s);
-}
 
 (window as unknown as { tr: unknown }).tr = {
   steps,
@@ -57,7 +53,7 @@ function b64(data: Uint8Array): string {
   evaluate: () => outcome(() => trainer!.evaluate()),
   info: () => outcome(() => trainer!.info()),
   memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
-  pdparams: () => outcome(async () => b64(new Uint8Array(await (await trainer!.export('pdparams')).arrayBuffer()))),
+  pdparams: () => outcome(async () => toBase64(new Uint8Array(await (await trainer!.export('pdparams')).arrayBuffer()))),
   exportModel: () => outcome(async () => (await trainer!.export('model')).files.map((f) => f.name)),
   classifyWithNew: (url: string) => outcome(async () => {
     const m = await trainer!.toModel();
@@ -65,7 +61,7 @@ function b64(data: Uint8Array): string {
       const r = await m.classify(url, { preset: 'fast', segments: 3 });
       const pre = await m.preprocess(url, { preset: 'fast', segments: 3 });
       const bytes = new Uint8Array(pre.tensor.data.buffer, pre.tensor.data.byteOffset, pre.tensor.data.byteLength);
-      return { labels: m.labels, top: r.top[0], logits: Array.from(r.logits), input: { shape: pre.tensor.shape, data: b64(bytes) } };
+      return { labels: m.labels, top: r.top[0], logits: Array.from(r.logits), input: { shape: pre.tensor.shape, data: toBase64(bytes) } };
     } finally {
       await m.dispose();
     }
