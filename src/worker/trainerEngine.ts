@@ -306,21 +306,21 @@ export class WorkerTrainer {
         await store.putClip({ key: TrainerStore.clipKey(target, c.id), trainer: target, id: c.id, label: c.label, frames: c.frames, origin: this.origins.get(c.id) ?? '' });
       }
     }
-    await store.saveCheckpoint(target, this.trainer.checkpoint());
+    await store.saveCheckpoint(target, await this.trainer.checkpoint());
     this.name = target;
     return target;
   }
 
   /** The trained model as a `.pdparams` (PaddleVideo structured keys, new class count). */
-  pdparams(): Uint8Array {
+  async pdparams(): Promise<Uint8Array> {
     this.live();
-    return writePdparams(this.trainer.toStateDict());
+    return writePdparams(await this.trainer.toStateDict());
   }
 
   /** The trained model as model.json + shards (pptsn-web's own format, labels = the classes). */
-  modelFiles(): ExportedFiles {
+  async modelFiles(): Promise<ExportedFiles> {
     this.live();
-    const { modelJson, shards } = writeModelJson(this.trainer.toStateDict(), { labels: this.trainer.settings.classes });
+    const { modelJson, shards } = writeModelJson(await this.trainer.toStateDict(), { labels: this.trainer.settings.classes });
     const out = shards.map((s) => ({ path: s.path, data: s.data }));
     return {
       files: [{ name: 'model.json', data: new TextEncoder().encode(JSON.stringify(modelJson)) }, ...out.map((s) => ({ name: s.path, data: s.data }))],

@@ -79,6 +79,19 @@ test('src/ contains no eval, new Function, or string-evaluating timers', () => {
   assert.deepEqual(hits, [], `code evaluation found:\n${hits.join('\n')}`);
 });
 
+test('src/ makes no synchronous tensor reads (dataSync, arraySync, bufferSync)', () => {
+  // On WebGPU tfjs reads synchronously through a canvas; in Chromium (SwiftShader) one such read loses the device
+  // ("A valid external Instance reference no longer exists"), and on any GPU it stalls the pipeline. Reads are awaited.
+  const hits: string[] = [];
+  for (const f of sources(join(ROOT, 'src'))) {
+    const code = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+    code.split('\n').forEach((line, i) => {
+      if (/\.(dataSync|arraySync|bufferSync)\s*\(/.test(line)) hits.push(`${relative(ROOT, f)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(hits, [], `synchronous tensor reads found:\n${hits.join('\n')}`);
+});
+
 test('README.md documents exactly the CSP the browser test runs under', () => {
   assert.ok(readFileSync(join(ROOT, 'README.md'), 'utf8').includes(CSP), 'update the README\'s Security section from src/csp.ts');
 });

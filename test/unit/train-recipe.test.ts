@@ -105,7 +105,7 @@ describe('label smoothing and mixup', () => {
 });
 
 describe('Paddle Momentum (nesterov) with L2 and LR multipliers', () => {
-  it('one step equals the hand computation', () => {
+  it('one step equals the hand computation', async () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const fw = tf.variable(tf.tensor1d([0.5]));
     const fb = tf.variable(tf.tensor1d([0.25]));
@@ -133,7 +133,7 @@ describe('Paddle Momentum (nesterov) with L2 and LR multipliers', () => {
     const s2 = hand(s1[3]!.p, 2, 10, 0, s1[3]!.v);
     close(fb.dataSync()[0]!, s2.p, 1e-6);
     s1 = [];
-    const state = opt.getState();
+    const state = await opt.getState();
     assert.equal(state.size, 3);
     opt.dispose();
     tf.dispose([w, fw, fb, ...grads.values()]);
@@ -179,7 +179,7 @@ describe('precise BN', () => {
     const used = await preciseBN(m, K, batch, 4);
     assert.equal(used, K);
     assert.equal(tf.memory().numTensors, before);
-    const sd = m.toStateDict();
+    const sd = await m.toStateDict();
     assert.ok(want.size >= 4);
     for (const [key, w] of want) {
       const mean = sd.get(`${key}._batch_norm._mean`)!.data;
@@ -245,8 +245,8 @@ describe('ClipTrainer, head strategy on cached features', () => {
     t2.restore(checkpoints.find((c) => c.iteration === 5 && c.stepInEpoch === 2)!);
     assert.equal(t2.progress.iteration, 5);
     await t2.fit();
-    const a = t.toStateDict().get('head.fc.weight')!.data;
-    const b = t2.toStateDict().get('head.fc.weight')!.data;
+    const a = (await t.toStateDict()).get('head.fc.weight')!.data;
+    const b = (await t2.toStateDict()).get('head.fc.weight')!.data;
     let d = 0;
     for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
     assert.ok(d < 1e-5, `resumed run differs by ${d}`);

@@ -66,7 +66,7 @@ describe('TrainableRecognizer (cpu)', () => {
     }
   });
 
-  it('a train-mode forward updates running statistics as 0.9·running + 0.1·batch (biased variance), by hand', () => {
+  it('a train-mode forward updates running statistics as 0.9·running + 0.1·batch (biased variance), by hand', async () => {
     const sd = seededStateDict(18, 3, 7);
     const model = TrainableRecognizer.fromStateDict(sd, { trainable: 'full' });
     const [n, H, W] = [2, 32, 32];
@@ -108,7 +108,7 @@ describe('TrainableRecognizer (cpu)', () => {
       logits.dispose();
       model.commitBatchStats();
       assert.equal(tf.memory().numTensors, n0, 'train forward + commit leave no tensors');
-      const after = model.toStateDict();
+      const after = (await model.toStateDict());
       const newMean = after.get('backbone.conv1_1._batch_norm._mean')!.data;
       const newVar = after.get('backbone.conv1_1._batch_norm._variance')!.data;
       for (let o = 0; o < O; o++) {
@@ -128,14 +128,14 @@ describe('TrainableRecognizer (cpu)', () => {
     }
   });
 
-  it("frozen parts stay in eval mode: 'last-stage' updates only bb_3_* statistics; 'head' with dropout 0 trains = evals", () => {
+  it("frozen parts stay in eval mode: 'last-stage' updates only bb_3_* statistics; 'head' with dropout 0 trains = evals", async () => {
     const sd = seededStateDict(18, 3, 8);
     const x = images(4, 32, 32, 4);
     const model = TrainableRecognizer.fromStateDict(sd, { trainable: 'last-stage' });
     try {
       model.logits(x, 2, { training: true }).dispose();
       model.commitBatchStats();
-      const after = model.toStateDict();
+      const after = (await model.toStateDict());
       for (const l of convBNLayers(model.arch)) {
         const same = after.get(`${l.key}._batch_norm._variance`)!.data.every((v, i) => v === sd.get(`${l.key}._batch_norm._variance`)!.data[i]);
         assert.equal(same, !l.key.startsWith('backbone.bb_3_'), l.key);
@@ -145,7 +145,7 @@ describe('TrainableRecognizer (cpu)', () => {
       const b = headOnly.logits(x, 2, { training: false });
       assert.ok(relErr(a.dataSync(), b.dataSync()) < 1e-6);
       headOnly.commitBatchStats(); // nothing recorded: no BN is trainable
-      assert.deepEqual(headOnly.toStateDict().get('backbone.bb_3_1.conv1._batch_norm._mean')!.data, sd.get('backbone.bb_3_1.conv1._batch_norm._mean')!.data);
+      assert.deepEqual((await headOnly.toStateDict()).get('backbone.bb_3_1.conv1._batch_norm._mean')!.data, sd.get('backbone.bb_3_1.conv1._batch_norm._mean')!.data);
       // Dropout 0.4 is on in train mode only: seeded masks repeat, and differ from eval.
       const c1 = model.logits(x, 2, { training: true, seed: 5 });
       const c2 = model.logits(x, 2, { training: true, seed: 5 });
@@ -204,7 +204,7 @@ describe('TrainableRecognizer (cpu)', () => {
     });
   }
 
-  it('trainStep updates the trainable variables only; precise-BN hooks; toStateDict/toRecognizer round trip', () => {
+  it('trainStep updates the trainable variables only; precise-BN hooks; toStateDict/toRecognizer round trip', async () => {
     const sd = seededStateDict(18, 3, 10);
     const x = images(4, 32, 32, 7);
     const model = TrainableRecognizer.fromStateDict(sd, { trainable: 'last-stage' });
@@ -212,7 +212,7 @@ describe('TrainableRecognizer (cpu)', () => {
     const opt = tf.train.sgd(0.05);
     try {
       // Round trip of an untouched model is bit-exact, and its Recognizer matches the inference one.
-      const rt = fresh.toStateDict();
+      const rt = (await fresh.toStateDict());
       for (const [k, v] of sd) assert.deepEqual(rt.get(k)!.data, v.data, k);
 
       const n0 = tf.memory().numTensors;
@@ -220,7 +220,7 @@ describe('TrainableRecognizer (cpu)', () => {
       assert.ok(Number.isFinite(loss.dataSync()[0]!));
       loss.dispose();
       assert.equal(tf.memory().numTensors, n0, 'trainStep leaves no tensors (SGD keeps no slots)');
-      const after = model.toStateDict();
+      const after = (await model.toStateDict());
       const changed = (k: string) => after.get(k)!.data.some((v, i) => v !== sd.get(k)!.data[i]);
       assert.ok(changed('head.fc.weight'));
       assert.ok(changed('backbone.bb_3_1.conv1._conv.weight'));
@@ -231,17 +231,17 @@ describe('TrainableRecognizer (cpu)', () => {
       // Precise BN: batchStatistics = what momentum 0 would store; setRunningStats writes it.
       const stats = model.batchStatistics(x);
       assert.deepEqual([...stats.keys()], convBNLayers(model.arch).filter((l) => l.key.startsWith('backbone.bb_3_')).map((l) => l.key));
-      const zero = TrainableRecognizer.fromStateDict(model.toStateDict(), { trainable: 'last-stage', momentum: 0 });
+      const zero = TrainableRecognizer.fromStateDict((await model.toStateDict()), { trainable: 'last-stage', momentum: 0 });
       zero.logits(x, 2, { training: true }).dispose();
       zero.commitBatchStats();
       model.setRunningStats(stats);
       for (const s of stats.values()) tf.dispose([s.mean, s.variance]);
-      const a = model.toStateDict();
-      const b = zero.toStateDict();
+      const a = (await model.toStateDict());
+      const b = (await zero.toStateDict());
       for (const k of a.keys()) if (k.includes('._batch_norm._')) assert.ok(relErr(a.get(k)!.data, b.get(k)!.data) < 1e-6, k);
       zero.dispose();
 
-      const rec = model.toRecognizer();
+      const rec = (await model.toRecognizer());
       const want = model.logits(x, 2, { training: false });
       const got = tf.tidy(() => rec.head(tf.reshape(rec.features(x), [2, 2, 512]) as tf.Tensor3D));
       assert.ok(relErr(got.dataSync(), want.dataSync()) < 1e-5);

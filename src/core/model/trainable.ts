@@ -338,27 +338,32 @@ export class TrainableRecognizer {
     });
   }
 
-  /** Current parameters (running statistics included) as a PaddleVideo state dict in Paddle layouts. */
-  toStateDict(): StateDict {
+  /**
+   * Current parameters (running statistics included) as a PaddleVideo state dict in Paddle layouts.
+   * Reads back asynchronously: a synchronous read (`dataSync`) on WebGPU goes through a canvas and, in Chromium with
+   * SwiftShader, loses the device ("A valid external Instance reference no longer exists"); async reads never block.
+   */
+  async toStateDict(): Promise<StateDict> {
     this.live();
     const out: StateDict = new Map();
+    const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from((await t.data()) as Float32Array);
     for (const l of convBNLayers(this.arch)) {
       const v = this.convs.get(l.key)!;
-      const w = transposeHWIOtoOIHW(v.filter.dataSync() as Float32Array, l.outChannels, l.inChannels, l.kernel);
+      const w = transposeHWIOtoOIHW(await read(v.filter), l.outChannels, l.inChannels, l.kernel);
       out.set(`${l.key}._conv.weight`, { shape: [l.outChannels, l.inChannels, l.kernel, l.kernel], data: w });
-      out.set(`${l.key}._batch_norm.weight`, { shape: [l.outChannels], data: Float32Array.from(v.gamma.dataSync()) });
-      out.set(`${l.key}._batch_norm.bias`, { shape: [l.outChannels], data: Float32Array.from(v.beta.dataSync()) });
-      out.set(`${l.key}._batch_norm._mean`, { shape: [l.outChannels], data: Float32Array.from(v.mean.dataSync()) });
-      out.set(`${l.key}._batch_norm._variance`, { shape: [l.outChannels], data: Float32Array.from(v.variance.dataSync()) });
+      out.set(`${l.key}._batch_norm.weight`, { shape: [l.outChannels], data: await read(v.gamma) });
+      out.set(`${l.key}._batch_norm.bias`, { shape: [l.outChannels], data: await read(v.beta) });
+      out.set(`${l.key}._batch_norm._mean`, { shape: [l.outChannels], data: await read(v.mean) });
+      out.set(`${l.key}._batch_norm._variance`, { shape: [l.outChannels], data: await read(v.variance) });
     }
-    out.set('head.fc.weight', { shape: [this.arch.featureDim, this.arch.numClasses], data: Float32Array.from(this.fcWeight.dataSync()) });
-    out.set('head.fc.bias', { shape: [this.arch.numClasses], data: Float32Array.from(this.fcBias.dataSync()) });
+    out.set('head.fc.weight', { shape: [this.arch.featureDim, this.arch.numClasses], data: await read(this.fcWeight) });
+    out.set('head.fc.bias', { shape: [this.arch.numClasses], data: await read(this.fcBias) });
     return out;
   }
 
   /** An inference `Recognizer` (BN folded) with the current parameters. */
-  toRecognizer(): Recognizer {
-    return Recognizer.fromStateDict(this.toStateDict(), { depth: this.arch.depth, numClasses: this.arch.numClasses });
+  async toRecognizer(): Promise<Recognizer> {
+    return Recognizer.fromStateDict(await this.toStateDict(), { depth: this.arch.depth, numClasses: this.arch.numClasses });
   }
 
   /** Frees every variable and any recorded statistics. */

@@ -99,10 +99,10 @@ export class PaddleMomentum {
     }
   }
 
-  /** The velocities, for a checkpoint. */
-  getState(): Map<string, Float32Array> {
+  /** The velocities, for a checkpoint (read back asynchronously: no synchronous GPU reads, see `toStateDict`). */
+  async getState(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const [k, v] of this.velocity) out.set(k, Float32Array.from(v.dataSync()));
+    for (const [k, v] of this.velocity) out.set(k, Float32Array.from((await v.data()) as Float32Array));
     return out;
   }
 

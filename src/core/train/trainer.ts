@@ -541,7 +541,7 @@ export class ClipTrainer {
       let lr = schedule.lrAt(this.state.iteration);
       for (let k = this.state.stepInEpoch; k < steps; k++) {
         if (stopped()) {
-          await opts.onCheckpoint?.(this.checkpoint());
+          await opts.onCheckpoint?.(await this.checkpoint());
           return result(true);
         }
         lr = schedule.lrAt(this.state.iteration);
@@ -567,12 +567,12 @@ export class ClipTrainer {
       info.etaMs = eta();
       this.state.history.push(info);
       opts.onEpoch?.(info);
-      await opts.onCheckpoint?.(this.checkpoint());
+      await opts.onCheckpoint?.(await this.checkpoint());
     }
     if (!this.state.preciseBNDone && s.preciseBN > 0 && s.strategy !== 'head' && !stopped()) {
       await this.runPreciseBN(train);
       this.state.preciseBNDone = true;
-      await opts.onCheckpoint?.(this.checkpoint());
+      await opts.onCheckpoint?.(await this.checkpoint());
     }
     return result(false);
   }
@@ -658,15 +658,16 @@ export class ClipTrainer {
     return keys;
   }
 
-  /** A checkpoint of the current state. */
-  checkpoint(): TrainerCheckpoint {
+  /** A checkpoint of the current state (parameters read back asynchronously: no synchronous GPU reads). */
+  async checkpoint(): Promise<TrainerCheckpoint> {
     this.live();
+    const state = { ...this.state, history: [...this.state.history] };
     const keys = this.checkpointKeys();
     const params: Record<string, Float32Array> = {};
-    for (const p of this.model.parameters()) if (keys.has(p.key)) params[p.key] = Float32Array.from(p.variable.dataSync());
+    for (const p of this.model.parameters()) if (keys.has(p.key)) params[p.key] = Float32Array.from((await p.variable.data()) as Float32Array);
     const velocity: Record<string, Float32Array> = {};
-    for (const [k, v] of this.optimizer.getState()) velocity[k] = v;
-    return { ...this.state, history: [...this.state.history], params, velocity };
+    for (const [k, v] of await this.optimizer.getState()) velocity[k] = v;
+    return { ...state, params, velocity };
   }
 
   /** Restores a checkpoint taken by `checkpoint()` of a trainer with the same settings. */
@@ -688,7 +689,7 @@ export class ClipTrainer {
   }
 
   /** The trained model as a PaddleVideo state dict (new class count, Paddle layouts). */
-  toStateDict(): StateDict {
+  async toStateDict(): Promise<StateDict> {
     this.live();
     return this.model.toStateDict();
   }
