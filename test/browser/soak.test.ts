@@ -1,11 +1,11 @@
 /**
- * Soak (issue 8 §3): several hundred classify calls on wasm, and a few on webgl and webgpu (SwiftShader is slow),
+ * Soak (issue 8 §3): several hundred classify calls on wasm, and a few on webgl, webgpu (SwiftShader is slow) and cpu,
  * with the seeded ResNet18-vd on a tiny video (fast preset, 1 segment: one 224×224 image per call). At the end the
  * worker's tensor count is at its baseline and the JS heap (page + worker, measureUserAgentSpecificMemory after GC)
  * has not grown beyond noise; every call returns the first call's logits.
  *
  * Run: node --import tsx --test test/browser/soak.test.ts
- *   SOAK_CALLS=600 (wasm calls, default 300: ~90 s), SOAK_GPU_CALLS=20 (default 3), SOAK_GPU=0 skips webgl/webgpu.
+ *   SOAK_CALLS=600 (wasm calls, default 300: ~90 s), SOAK_GPU_CALLS=20 (default 3), SOAK_GPU=0 skips webgl/webgpu/cpu.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,7 +76,7 @@ test(`wasm: ${CALLS} classify calls — tensors at baseline, heap flat`, async (
   assert.ok(growth < Math.max(4 * MB, 0.1 * warm), `heap grew ${(growth / MB).toFixed(1)} MB`);
 });
 
-for (const backend of ['webgl', 'webgpu'] as const) {
+for (const backend of ['webgl', 'webgpu', 'cpu'] as const) {
   test(`${backend}: ${GPU_CALLS} classify calls — tensors at baseline`, { skip: !GPU }, async () => {
     const r = await soak(backend, GPU_CALLS);
     assert.ok(r.heapEnd - r.heapStart < 16 * MB, `heap grew ${((r.heapEnd - r.heapStart) / MB).toFixed(1)} MB`);

@@ -153,10 +153,11 @@ test('full: lowers the training loss (tiny)', async () => {
   ok(await tr(page, 'dispose'), 'dispose');
 });
 
-test('a short head fine-tune on webgl and webgpu: finite losses, tensors back at the baseline (soak, issue 8)', async () => {
+test('a short head fine-tune on webgl, webgpu and cpu: finite losses, tensors back at the baseline (soak, issue 8)', async () => {
   // SwiftShader runs the backbone at < 1 GFLOP/s here: two clips, one segment, one view keep it to a few images.
   // On WebGPU this also checks the checkpoints' read-backs: a synchronous read (dataSync) there loses the device.
-  for (const backend of (process.env.TRAIN_SOAK_BACKENDS ?? 'webgl,webgpu').split(',') as ('webgl' | 'webgpu')[]) {
+  let first: { backend: string; losses: number[] } | null = null;
+  for (const backend of (process.env.TRAIN_SOAK_BACKENDS ?? 'webgl,webgpu,cpu').split(',') as ('webgl' | 'webgpu' | 'cpu')[]) {
     assert.equal(ok(await tr<Outcome<string>>(page, 'load', MODEL_URL, backend), `load ${backend}`), backend);
     const base = ok(await tr<Outcome<{ model: number }>>(page, 'memory'), 'memory').model;
     ok(await tr(page, 'create', { classes: ['red', 'blue'], strategy: 'head', epochs: 2, batchSize: 2, segments: 1, views: 1, validationSplit: 0, preciseBN: false, name: `soak-${backend}` }), `create on ${backend}`);
@@ -167,6 +168,9 @@ test('a short head fine-tune on webgl and webgpu: finite losses, tensors back at
     console.log(`${backend}: head fine-tune epoch losses ${epochs.map((l) => l.toFixed(4)).join(' → ')}`);
     assert.equal(epochs.length, 2, `${backend}: two epochs`);
     assert.ok(epochs.every(Number.isFinite), `${backend}: finite losses`);
+    // Same seed, same clips: every backend trains the same way (float32 differences only).
+    first ??= { backend, losses: epochs };
+    epochs.forEach((l, i) => assert.ok(Math.abs(l - first!.losses[i]!) < 1e-3, `${backend} epoch ${i + 1} loss ${l} vs ${first!.backend} ${first!.losses[i]}`));
     const after = ok(await tr<Outcome<number>>(page, 'dispose'), 'dispose');
     assert.equal(after, base, `${backend}: the worker's tensor count returns to its baseline after the trainer`);
   }
