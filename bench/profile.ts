@@ -1,6 +1,9 @@
 /**
  * Per-kernel summary of a `tf.profile` of one forward pass: where the milliseconds go (3×3 vs 1×1 convolutions,
  * strided or not, pooling, adds, copies), grouped so the rows mean something to someone tuning the network.
+ * A Winograd 3×3 layer (src/core/model/winograd.ts) shows as two groups: its 16 products (1×1 convs right after
+ * a depthwise transform; GMAC/s there counts the products' own MACs) and its transforms (the depthwise convs,
+ * AddN, Sub and Concat between the first transform and the next ordinary kernel).
  */
 export interface ProfileRow {
   group: string;
@@ -33,6 +36,8 @@ function convGroup(k: Kernel): { group: string; macs: number } {
 export async function summarizeProfile(kernels: Kernel[], _images: number): Promise<ProfileRow[]> {
   const groups = new Map<string, { calls: number; ms: number; macs: number }>();
   let total = 0;
+  let prev = '';
+  let inWinograd = false;
   for (const k of kernels) {
     // `fusedConv2d__op` and friends are the op's gradient wrapper around the real kernel: counting them would
     // count the convolutions twice.
@@ -41,7 +46,14 @@ export async function summarizeProfile(kernels: Kernel[], _images: number): Prom
     const ms = typeof t === 'number' ? t : 0;
     let group = k.name;
     let macs = 0;
-    if (k.name === 'FusedConv2D' || k.name === 'Conv2D') {
+    if (k.name === 'DepthwiseConv2dNative') inWinograd = true;
+    if ((k.name === 'FusedConv2D' || k.name === 'Conv2D') && prev === 'DepthwiseConv2dNative') {
+      group = 'winograd 3×3: products (1×1)';
+      macs = convGroup(k).macs;
+    } else if (inWinograd && ['DepthwiseConv2dNative', 'AddN', 'Sub', 'Concat', 'Reshape', 'Slice'].includes(k.name)) {
+      group = 'winograd 3×3: transforms';
+    } else if (k.name === 'FusedConv2D' || k.name === 'Conv2D') {
+      inWinograd = false;
       const g = convGroup(k);
       group = g.group;
       macs = g.macs;
@@ -52,6 +64,7 @@ export async function summarizeProfile(kernels: Kernel[], _images: number): Prom
       macs = (a[0] ?? 1) * (a[1] ?? 0) * (a[2] ?? 1) * (b[b.length - 1] ?? 0);
     }
     const g = groups.get(group) ?? { calls: 0, ms: 0, macs: 0 };
+    prev = k.name;
     g.calls++;
     g.ms += ms;
     g.macs += macs;
