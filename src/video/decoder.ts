@@ -34,7 +34,9 @@ export function decoderConfigFor(video: DemuxedVideo): VideoDecoderConfig | null
     ...video.decoderConfig,
     // Like decord/ffmpeg: untagged means BT.601 limited range (Chromium would assume BT.709 for H.264).
     ...(untagged ? { colorSpace: { primaries: 'smpte170m', transfer: 'smpte170m', matrix: 'smpte170m', fullRange: false } } : {}),
-    optimizeForLatency: true,
+    // Throughput over latency: we flush at the end anyway, and Chromium's software H.264 decoder then runs ~20 %
+    // faster (example.mp4, 123 frames: ~110 vs ~140 ms).
+    optimizeForLatency: false,
   };
 }
 
