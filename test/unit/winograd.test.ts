@@ -15,15 +15,14 @@ import { inputTransform, useWinograd, winogradConv3x3, winogradFilter } from '..
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 import { relErr } from '../helpers/numerics.js';
 
-/** Max |a − b| over max |b|: the error relative to the output's scale. */
-function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
+/** Logits of `predict(x)` by a Recognizer built with `opts`; the model is freed. */
+function logitsOf(sd: ReturnType<typeof seededStateDict>, x: tf.Tensor, opts: { winograd?: boolean }): Float32Array {
+  const m = Recognizer.fromStateDict(sd, opts);
+  const y = m.predict(x);
+  const out = (y.dataSync() as Float32Array).slice();
+  tf.dispose(y);
+  m.dispose();
+  return out;
 }
 
 it('gates on the measured shapes: 3×3, stride 1, ≥ 128 channels in and out', () => {
@@ -60,7 +59,7 @@ for (const backend of ['wasm', 'cpu'] as NodeBackendName[]) {
           const got = winogradConv3x3(x, u, b, relu, t);
           assert.equal(tf.memory().numTensors, before + 1, 'only the output is left');
           assert.deepEqual(got.shape, [N, H, W, K]);
-          const err = scaledErr(got.dataSync(), want.dataSync());
+          const err = relErr(got.dataSync(), want.dataSync());
           assert.ok(err < 1e-6, `error ${err} (relative to the output's scale)`);
           tf.dispose([want, got]);
         } finally {
@@ -77,17 +76,9 @@ describe('Recognizer with Winograd', () => {
     const sd = seededStateDict(50, 7, 3);
     const x = tf.tensor(seededInput([1, 2, 3, 64, 72], 4), [1, 2, 3, 64, 72]);
     const base = tf.memory().numTensors;
-    const logits = (opts: { winograd?: boolean }) => {
-      const m = Recognizer.fromStateDict(sd, opts);
-      const y = m.predict(x);
-      const out = y.dataSync().slice();
-      tf.dispose(y);
-      m.dispose();
-      return out;
-    };
-    const byDefault = logits({});
-    const wino = logits({ winograd: true });
-    const direct = logits({ winograd: false });
+    const byDefault = logitsOf(sd, x, {});
+    const wino = logitsOf(sd, x, { winograd: true });
+    const direct = logitsOf(sd, x, { winograd: false });
     assert.equal(tf.memory().numTensors, base, 'every weight tensor is freed on dispose');
     assert.deepEqual(byDefault, wino, 'the default on wasm is Winograd');
     const err = relErr(wino, direct);
@@ -100,15 +91,7 @@ describe('Recognizer with Winograd', () => {
     await initNodeBackend('cpu');
     const sd = seededStateDict(18, 3, 5);
     const x = tf.tensor(seededInput([1, 1, 3, 48, 48], 6), [1, 1, 3, 48, 48]);
-    const run = (opts: { winograd?: boolean }) => {
-      const m = Recognizer.fromStateDict(sd, opts);
-      const y = m.predict(x);
-      const out = y.dataSync().slice();
-      tf.dispose(y);
-      m.dispose();
-      return out;
-    };
-    assert.deepEqual(run({}), run({ winograd: false }));
+    assert.deepEqual(logitsOf(sd, x, {}), logitsOf(sd, x, { winograd: false }));
     x.dispose();
   });
 });
