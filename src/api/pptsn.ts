@@ -210,6 +210,7 @@ export class PPTSN {
       ...(options.name !== undefined ? { name: options.name } : {}),
       ...(options.wasmPaths !== undefined ? { wasmPaths: typeof options.wasmPaths === 'string' ? new URL(options.wasmPaths, baseUrl()).href : { ...options.wasmPaths } } : {}),
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+      ...(options.winograd !== undefined ? { winograd: options.winograd } : {}),
       ...(options.wasmThreads !== undefined ? { wasmThreads: options.wasmThreads } : {}),
     };
     const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;

@@ -71,6 +71,12 @@ export interface LoadOptions {
   wasmThreads?: boolean;
   /** Images per network pass; by default chosen for the backend and device. Smaller uses less memory. */
   chunkSize?: number;
+  /**
+   * Compute the stride-1 3×3 convolutions with ≥ 128 channels by Winograd F(2×2, 3×3) (default: on for the wasm
+   * backend, where it is 1.5–2× faster on those layers; off elsewhere). Its float32 rounding differs from a direct
+   * convolution (logits ~1e-6 relative); set false for the direct arithmetic PaddleVideo uses.
+   */
+  winograd?: boolean;
   /** Compile every shader before the first call (default true); set false to trade first-call latency for load time. */
   warmup?: boolean;
   /**

@@ -25,6 +25,8 @@ export interface ClassifyOptions {
   preset?: 'accurate' | 'fast';
   segments?: number;
   dumpInput?: string;
+  /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
+  winograd?: boolean;
 }
 
 export interface TopEntry {
@@ -74,7 +76,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
   const backend = await initNodeBackend(options.backend ?? 'wasm');
   const loaded = await readModelDir(options.modelDir);
   const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
-  const model = Recognizer.fromStateDict(loaded.stateDict, { depth: loaded.depth, numClasses: loaded.numClasses });
+  const model = Recognizer.fromStateDict(loaded.stateDict, { depth: loaded.depth, numClasses: loaded.numClasses, ...(options.winograd !== undefined ? { winograd: options.winograd } : {}) });
   try {
     let logits: tf.Tensor2D;
     let frameIndices: number[] | undefined;

@@ -87,6 +87,8 @@ export class Engine implements EngineApi {
   private report: BackendReportEntry[] = [];
   private chunkSize = 1;
   private fixedChunkSize: number | undefined;
+  /** LoadOptions.winograd; undefined = the Recognizer's default (on for wasm). */
+  private winograd: boolean | undefined;
   private warmupEnabled = true;
   private deviceLost: string | null = null;
   private readonly failedBackends: BackendName[] = [];
@@ -105,6 +107,8 @@ export class Engine implements EngineApi {
       this.backend = sel.backend;
       this.report = sel.report;
       this.fixedChunkSize = init.chunkSize;
+      if (init.winograd !== undefined && typeof init.winograd !== 'boolean') throw new PPTSNError('invalid-argument', `winograd must be true or false, got ${String(init.winograd)}`);
+      this.winograd = init.winograd;
       if (init.chunkSize !== undefined && !(Number.isInteger(init.chunkSize) && init.chunkSize >= 1)) {
         throw new PPTSNError('invalid-argument', `chunkSize must be a positive integer, got ${String(init.chunkSize)}`);
       }
@@ -136,7 +140,7 @@ export class Engine implements EngineApi {
   private async buildRecognizer(onProgress?: EngineProgress): Promise<void> {
     const m = this.model!;
     onProgress?.({ phase: 'upload', loaded: 0, total: 1 });
-    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses } as Parameters<typeof Recognizer.fromStateDict>[1]);
+    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses, ...(this.winograd !== undefined ? { winograd: this.winograd } : {}) } as Parameters<typeof Recognizer.fromStateDict>[1]);
     onProgress?.({ phase: 'upload', loaded: 1, total: 1 });
     this.chunkSize = this.fixedChunkSize ?? defaultChunkSize(this.backend);
     this.deviceLost = null;

@@ -21,6 +21,7 @@ export interface EngineInit {
   wasmPaths?: WasmPaths;
   wasmThreads?: boolean;
   chunkSize?: number;
+  winograd?: boolean;
   warmup: boolean;
 }
 

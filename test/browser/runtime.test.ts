@@ -69,12 +69,12 @@ async function openPage(): Promise<Page> {
 }
 
 /** Logits of the Node network (wasm backend) on the browser's own preprocessed input. */
-async function nodeLogits(p: Page, opts: Record<string, unknown>): Promise<number[]> {
+async function nodeLogits(p: Page, opts: Record<string, unknown>, model: Recognizer = recognizer): Promise<number[]> {
   const pre = ok(await rt<Outcome<{ shape: number[]; data: string }>>(p, 'preprocess', EXAMPLE, opts), 'preprocess');
   const buf = Buffer.from(pre.data, 'base64');
   const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const x = tf.tensor(data, pre.shape);
-  const logits = recognizer.predict(x);
+  const logits = model.predict(x);
   const out = Array.from(await logits.data());
   tf.dispose([x, logits]);
   return out;
@@ -133,6 +133,26 @@ test('wasm: classify example.mp4 = Node network on the same input; timings, labe
   assert.ok(d < 1e-3, `wasm logits differ from Node by ${d}`);
   const sum = r.probabilities.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sum - 1) < 1e-5);
+});
+
+test('wasm: winograd: false runs the direct convolution (= Node direct, bit for bit); the default runs Winograd', async () => {
+  const bad = await rt<Outcome<Loaded>>(page, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS, winograd: 'yes' });
+  assert.ok(!bad.ok && bad.code === 'invalid-argument', `a non-boolean winograd is refused: ${JSON.stringify(bad)}`);
+  const opts = { preset: 'fast', segments: 3 };
+  ok(await rt<Outcome<Loaded>>(page, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS, winograd: false }), 'load direct');
+  const direct = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, opts), 'classify direct');
+  const nodeDirect = Recognizer.fromStateDict(sd, { winograd: false });
+  try {
+    assert.equal(maxAbsDiff(direct.logits, await nodeLogits(page, opts, nodeDirect)), 0, 'browser direct = Node direct');
+  } finally {
+    nodeDirect.dispose();
+  }
+  ok(await rt<Outcome<Loaded>>(page, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS }), 'load default');
+  const wino = ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, opts), 'classify default');
+  assert.equal(maxAbsDiff(wino.logits, await nodeLogits(page, opts)), 0, 'browser default = Node Winograd');
+  const d = maxAbsDiff(wino.logits, direct.logits);
+  console.log(`wasm: Winograd vs direct logits max |Δ| = ${d.toExponential(2)}`);
+  assert.ok(d > 0 && d < 1e-4, `the two paths differ by float32 rounding only: ${d}`);
 });
 
 test('wasm: 20 calls leave memory at its baseline; 10 concurrent calls all correct; no main-thread task > 50 ms', async () => {

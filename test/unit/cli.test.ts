@@ -76,6 +76,15 @@ test('convert + classify --tensor reproduce the golden logits on wasm and cpu', 
       assert.equal(out.top[0][0].index, best);
       const z = row.reduce((a, v) => a + Math.exp(v - row[best]!), 0);
       assert.ok(Math.abs(out.top[0][0].score - 1 / z) < 1e-6);
+      if (backend === 'wasm') {
+        // wasm runs Winograd by default; --no-winograd the direct convolutions: both match, by different roundings.
+        const d = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json', '--no-winograd']);
+        assert.equal(d.code, 0, d.stderr);
+        const direct = JSON.parse(d.stdout).logits;
+        const relD = assertClose(direct, g.logits, 1e-4, `depth ${g.depth} on wasm, --no-winograd`);
+        console.log(`golden depth ${g.depth} wasm --no-winograd: max rel err ${relD.toExponential(2)}`);
+        assert.notDeepEqual(direct, out.logits, '--no-winograd takes the other path');
+      }
     }
   }
 });
