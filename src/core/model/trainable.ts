@@ -28,6 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
+import { readFloat32 } from '../readBack.js';
 import type { StateDict } from '../stateDict.js';
 import { convBNLayers, type ArchSpec, type ConvBNSpec, type ParamSpec } from './arch.js';
 import { conv2dTrainable } from './convGrad.js';
@@ -338,26 +339,30 @@ export class TrainableRecognizer {
     });
   }
 
-  /**
-   * Current parameters (running statistics included) as a PaddleVideo state dict in Paddle layouts.
-   * Reads back asynchronously: a synchronous read (`dataSync`) on WebGPU goes through a canvas and, in Chromium with
-   * SwiftShader, loses the device ("A valid external Instance reference no longer exists"); async reads never block.
-   */
+  /** Current parameters (running statistics included) as a PaddleVideo state dict in Paddle layouts (read back asynchronously, `readBack.ts`). */
   async toStateDict(): Promise<StateDict> {
     this.live();
-    const out: StateDict = new Map();
-    const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from((await t.data()) as Float32Array);
+    const entries: { key: string; shape: number[]; tensor: tf.Tensor; conv?: ConvBNSpec }[] = [];
     for (const l of convBNLayers(this.arch)) {
       const v = this.convs.get(l.key)!;
-      const w = transposeHWIOtoOIHW(await read(v.filter), l.outChannels, l.inChannels, l.kernel);
-      out.set(`${l.key}._conv.weight`, { shape: [l.outChannels, l.inChannels, l.kernel, l.kernel], data: w });
-      out.set(`${l.key}._batch_norm.weight`, { shape: [l.outChannels], data: await read(v.gamma) });
-      out.set(`${l.key}._batch_norm.bias`, { shape: [l.outChannels], data: await read(v.beta) });
-      out.set(`${l.key}._batch_norm._mean`, { shape: [l.outChannels], data: await read(v.mean) });
-      out.set(`${l.key}._batch_norm._variance`, { shape: [l.outChannels], data: await read(v.variance) });
+      const O = l.outChannels;
+      entries.push(
+        { key: `${l.key}._conv.weight`, shape: [O, l.inChannels, l.kernel, l.kernel], tensor: v.filter, conv: l },
+        { key: `${l.key}._batch_norm.weight`, shape: [O], tensor: v.gamma },
+        { key: `${l.key}._batch_norm.bias`, shape: [O], tensor: v.beta },
+        { key: `${l.key}._batch_norm._mean`, shape: [O], tensor: v.mean },
+        { key: `${l.key}._batch_norm._variance`, shape: [O], tensor: v.variance },
+      );
     }
-    out.set('head.fc.weight', { shape: [this.arch.featureDim, this.arch.numClasses], data: await read(this.fcWeight) });
-    out.set('head.fc.bias', { shape: [this.arch.numClasses], data: await read(this.fcBias) });
+    entries.push(
+      { key: 'head.fc.weight', shape: [this.arch.featureDim, this.arch.numClasses], tensor: this.fcWeight },
+      { key: 'head.fc.bias', shape: [this.arch.numClasses], tensor: this.fcBias },
+    );
+    const data = await readFloat32(entries.map((e) => e.tensor));
+    const out: StateDict = new Map();
+    entries.forEach(({ key, shape, conv: l }, i) => {
+      out.set(key, { shape, data: l ? transposeHWIOtoOIHW(data[i]!, l.outChannels, l.inChannels, l.kernel) : data[i]! });
+    });
     return out;
   }
 

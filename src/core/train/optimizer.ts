@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedVariable } from '../model/trainable.js';
+import { readFloat32 } from '../readBack.js';
 
 /** PP-TSN's optimiser constants. */
 export const MOMENTUM = 0.9;
@@ -99,11 +100,10 @@ export class PaddleMomentum {
     }
   }
 
-  /** The velocities, for a checkpoint (read back asynchronously: no synchronous GPU reads, see `toStateDict`). */
+  /** The velocities, for a checkpoint (read back asynchronously, `readBack.ts`). */
   async getState(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [k, v] of this.velocity) out.set(k, Float32Array.from((await v.data()) as Float32Array));
-    return out;
+    const data = await readFloat32([...this.velocity.values()]);
+    return new Map([...this.velocity.keys()].map((k, i) => [k, data[i]!]));
   }
 
   /** Restores velocities saved by `getState` (unknown keys and wrong sizes are ignored). */

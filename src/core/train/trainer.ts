@@ -34,6 +34,7 @@ import { FeatureCache, cacheBoundary } from './featureCache.js';
 import { labelSmoothedLoss } from './labelSmoothing.js';
 import { drawMixup, mixBatch, mixupAccuracy, permutation, type MixupDraw } from './mixup.js';
 import { PaddleMomentum, paramGroups } from './optimizer.js';
+import { readFloat32 } from '../readBack.js';
 import { preciseBN } from './preciseBn.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
 import { yieldTurn } from '../yieldTurn.js';
@@ -658,16 +659,14 @@ export class ClipTrainer {
     return keys;
   }
 
-  /** A checkpoint of the current state (parameters read back asynchronously: no synchronous GPU reads). */
+  /** A checkpoint of the current state (parameters and velocities read back asynchronously, `readBack.ts`). */
   async checkpoint(): Promise<TrainerCheckpoint> {
     this.live();
     const state = { ...this.state, history: [...this.state.history] };
     const keys = this.checkpointKeys();
-    const params: Record<string, Float32Array> = {};
-    for (const p of this.model.parameters()) if (keys.has(p.key)) params[p.key] = Float32Array.from((await p.variable.data()) as Float32Array);
-    const velocity: Record<string, Float32Array> = {};
-    for (const [k, v] of await this.optimizer.getState()) velocity[k] = v;
-    return { ...state, params, velocity };
+    const saved = this.model.parameters().filter((p) => keys.has(p.key));
+    const [data, velocity] = await Promise.all([readFloat32(saved.map((p) => p.variable)), this.optimizer.getState()]);
+    return { ...state, params: Object.fromEntries(saved.map((p, i) => [p.key, data[i]!])), velocity: Object.fromEntries(velocity) };
   }
 
   /** Restores a checkpoint taken by `checkpoint()` of a trainer with the same settings. */
