@@ -2,7 +2,7 @@
  * Work per image of the PP-TSN network, in multiply-accumulates (the convention behind "ResNet-50: 4.1 GFLOPs"
  * that the issue uses), so `gflops` in the report = 10⁹ multiply-accumulates per second.
  */
-import { archSpec, convBNLayers, type Depth } from '../src/core/model/arch.js';
+import { archSpec, type Depth } from '../src/core/model/arch.js';
 
 export function macsPerImage(depth: Depth, size = 224, classes = 400): number {
   const arch = archSpec(depth, classes);
@@ -27,6 +27,5 @@ export function macsPerImage(depth: Depth, size = 224, classes = 400): number {
       h = hb;
     }
   }
-  void convBNLayers;
   return macs + arch.featureDim * classes;
 }

@@ -6,7 +6,7 @@
  *
  * Only the protobuf fields this graph needs are written (onnx.proto3, IR 8, opset 13).
  */
-import { archSpec, convBNLayers, type ArchSpec, type ConvBNSpec, type Depth } from '../src/core/model/arch.js';
+import { archSpec, type ArchSpec, type ConvBNSpec, type Depth } from '../src/core/model/arch.js';
 import { BN_EPSILON } from '../src/core/model/recognizer.js';
 import type { StateDict } from '../src/core/stateDict.js';
 
@@ -183,9 +183,4 @@ export function ppTSNToOnnx(sd: StateDict, depth: Depth, numClasses: number): Ui
   graph.msg(12, valueInfo('logits', ['N', numClasses]));
   const opset = new Pb().string(1, '').int(2, 13);
   return new Pb().int(1, 8).string(2, 'pptsn-web bench').msg(7, graph).msg(8, opset).finish();
-}
-
-/** Conv count check for the caller's sanity: ConvBN layers in the plan. */
-export function convCount(depth: Depth): number {
-  return convBNLayers(archSpec(depth, 1)).length;
 }

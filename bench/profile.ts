@@ -33,7 +33,7 @@ function convGroup(k: Kernel): { group: string; macs: number } {
   return { group: `conv ${what}`, macs: macs * cout };
 }
 
-export async function summarizeProfile(kernels: Kernel[], _images: number): Promise<ProfileRow[]> {
+export async function summarizeProfile(kernels: Kernel[]): Promise<ProfileRow[]> {
   const groups = new Map<string, { calls: number; ms: number; macs: number }>();
   let total = 0;
   let prev = '';

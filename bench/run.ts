@@ -291,7 +291,7 @@ async function nodeNetwork(o: Options, report: Report): Promise<void> {
       rows.push(chunkRow(c, secs, macs));
       if (!profile && name === 'wasm' && o.sections.includes('profile')) {
         const info = await tf.profile(() => tf.tidy(() => tf.add(tf.matMul(rec.features(x), fcW), fcB)));
-        profile = await summarizeProfile(info.kernels as never, c);
+        profile = await summarizeProfile(info.kernels as never);
         tf.dispose(info.result as tf.Tensor);
       }
       x.dispose();

@@ -87,7 +87,7 @@ async function tfjsRunner(backend: BackendName, o: NetOptions): Promise<Runner> 
     },
     async profile(n) {
       const info = await tf.profile(() => forward(n));
-      return summarizeProfile(info.kernels as never, n);
+      return summarizeProfile(info.kernels as never);
     },
     memory() {
       const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };

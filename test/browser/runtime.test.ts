@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
 import { seededStateDict } from '../helpers/seeded.js';
+import { maxAbsDiff } from '../helpers/numerics.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
@@ -84,11 +85,6 @@ async function nodeLogits(p: Page, opts: Record<string, unknown>, model: Recogni
 async function ensureWasm(p: Page): Promise<void> {
   const current = await p.evaluate(() => (window as unknown as { rt: { current(): string | null } }).rt.current());
   if (current !== 'wasm') ok(await rt<Outcome<Loaded>>(p, 'load', { model: MODEL_URL, backend: 'wasm', wasmPaths: WASM_PATHS }), 'load wasm');
-}
-
-function maxAbsDiff(a: number[], b: number[]): number {
-  assert.equal(a.length, b.length);
-  return Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
 }
 
 before(async () => {

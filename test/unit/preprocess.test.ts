@@ -22,6 +22,7 @@ import type { Rng } from '../../src/core/preprocess/sampler.js';
 import { encodeNpy, decodeNpy } from '../../src/core/npy.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { readClip } from '../../src/node/ffmpeg.js';
+import { maxAbsDiff } from '../helpers/numerics.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
@@ -32,14 +33,6 @@ const STD = [0.229, 0.224, 0.225];
 before(async () => {
   await tf.setBackend('cpu');
 });
-
-/** Largest |a_i - b_i| (assert.deepEqual is far too slow on millions of elements). */
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'lengths');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 function scripted(values: number[]): Rng {
   let i = 0;
