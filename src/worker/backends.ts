@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../api/types.js';
 import { defaultWasmPaths } from './wasmFiles.js';
-import { blobScriptsAllowed, defaultWasmThreadCount, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
+import { PTHREAD_GLUE_VERSION } from './wasmPthreadGlue.js';
+import { blobScriptsAllowed, defaultWasmThreadCount, pthreadGlueMatches, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -69,9 +70,19 @@ let wasmSingleThreadReason: string | null = null;
  */
 export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
   setWasmPaths(paths ?? defaultWasmPaths());
-  wasmThreads = threads !== false && wasmThreadsPossible() ? defaultWasmThreadCount() : 1;
-  wasmSingleThreadReason = wasmThreadsPossible() ? null : 'page not cross-origin isolated';
-  if (wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasmThreads = defaultWasmThreadCount();
+  wasmSingleThreadReason = null;
+  if (!wasmThreadsPossible()) singleThread('page not cross-origin isolated');
+  // A minified bundle needs our copy of the pthread source, made for one tfjs-backend-wasm version (wasmThreads.ts).
+  else if (!pthreadGlueMatches()) singleThread(`pptsn-web's pthread source is for tfjs-backend-wasm ${PTHREAD_GLUE_VERSION}, this app has ${version_wasm}`);
+  else if (threads === false) singleThread(null);
+}
+
+/** Falls back to the single-threaded SIMD binary; `reason` (null: the caller asked) goes into the backend report. */
+function singleThread(reason: string | null): void {
+  wasmThreads = 1;
+  wasmSingleThreadReason = reason;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 }
 
 /** Threads of the running wasm backend's XNNPACK pool (1 when single-threaded or not started). */
@@ -97,9 +108,7 @@ async function start(name: BackendName): Promise<void> {
   configureFlags(name);
   if (name === 'wasm' && wasmThreads > 1 && !(await blobScriptsAllowed())) {
     // A page whose CSP lacks `script-src blob:` (README, Security): the single-threaded binary still works there.
-    wasmThreads = 1;
-    wasmSingleThreadReason = "the Content-Security-Policy's script-src does not allow blob:, which WASM threads need";
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    singleThread("the Content-Security-Policy's script-src does not allow blob:, which WASM threads need");
   }
   let ok: boolean;
   try {
