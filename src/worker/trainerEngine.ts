@@ -131,8 +131,8 @@ export class WorkerTrainer {
     }
     let settings: ResolvedSettings;
     if (rec) {
-      // Restored runs keep their recipe; only the epoch count may be raised to train further.
-      settings = { ...rec.settings, ...(options.epochs !== undefined && options.epochs > rec.settings.epochs ? { epochs: options.epochs } : {}) };
+      // Restored runs keep their recipe; only the epoch count may be raised (below) to train further.
+      settings = rec.settings;
     } else {
       if (!given) throw new PPTSNError('invalid-argument', `no stored fine-tuning run named "${name}": give the classes to start one`);
       const { name: _n, persist: _p, poolFrames: _f, ...rest } = options;
@@ -148,7 +148,8 @@ export class WorkerTrainer {
         }
         const cp = await store.checkpoint(rec);
         if (cp) trainer.restore(cp);
-        if (settings.epochs !== rec.settings.epochs) await store.putRecord({ ...rec, settings, updatedAt: new Date().toISOString() });
+        if (options.epochs !== undefined) trainer.extendEpochs(options.epochs);
+        if (trainer.settings.epochs !== rec.settings.epochs) await store.putRecord({ ...rec, settings: trainer.settings, updatedAt: new Date().toISOString() });
       } else if (store) {
         await store.putRecord({ name, settings, ...(host.sha256 ? { baseSha256: host.sha256 } : {}), checkpointKey: null, updatedAt: new Date().toISOString() });
       }
@@ -231,10 +232,7 @@ export class WorkerTrainer {
   async fit(epochs?: number): Promise<EngineFitResult> {
     try {
       this.live();
-      if (epochs !== undefined) {
-        if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
-        (this.trainer.settings as { epochs: number }).epochs = Math.max(epochs, this.trainer.settings.epochs);
-      }
+      if (epochs !== undefined) this.trainer.extendEpochs(epochs);
       this.stopper = new AbortController();
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;
@@ -244,7 +242,7 @@ export class WorkerTrainer {
         ...(onStep ? { onStep: (s: StepInfo) => void Promise.resolve(onStep(s)).catch(() => undefined) } : {}),
         ...(onEpoch ? { onEpoch: (e: EpochInfo) => void Promise.resolve(onEpoch(e)).catch(() => undefined) } : {}),
         onCheckpoint: async (cp) => {
-          if (this.store) await this.store.saveCheckpoint(this.name, cp);
+          if (this.store) await this.store.saveCheckpoint(this.name, cp, this.trainer.settings);
         },
       });
     } catch (e) {
@@ -306,7 +304,7 @@ export class WorkerTrainer {
         await store.putClip({ key: TrainerStore.clipKey(target, c.id), trainer: target, id: c.id, label: c.label, frames: c.frames, origin: this.origins.get(c.id) ?? '' });
       }
     }
-    await store.saveCheckpoint(target, await this.trainer.checkpoint());
+    await store.saveCheckpoint(target, await this.trainer.checkpoint(), this.trainer.settings);
     this.name = target;
     return target;
   }

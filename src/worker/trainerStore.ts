@@ -104,8 +104,11 @@ export class TrainerStore {
     return req(this.db.transaction(CHECKPOINTS).objectStore(CHECKPOINTS).get(rec.checkpointKey)) as Promise<TrainerCheckpoint | undefined>;
   }
 
-  /** Writes `cp` under a new key, then flips the record's pointer to it and deletes the old one in one transaction. */
-  async saveCheckpoint(name: string, cp: TrainerCheckpoint): Promise<void> {
+  /**
+   * Writes `cp` under a new key, then flips the record's pointer to it, stores `settings` with it (the epoch count
+   * may have been raised since the record was written) and deletes the old checkpoint, in one transaction.
+   */
+  async saveCheckpoint(name: string, cp: TrainerCheckpoint, settings: TrainerRecord['settings']): Promise<void> {
     const key = `${name}\u0000${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
     const t1 = this.db.transaction(CHECKPOINTS, 'readwrite');
     t1.objectStore(CHECKPOINTS).put(cp, key);
@@ -120,7 +123,7 @@ export class TrainerStore {
         return;
       }
       const old = rec.checkpointKey;
-      trainers.put({ ...rec, checkpointKey: key, updatedAt: new Date().toISOString() });
+      trainers.put({ ...rec, settings, checkpointKey: key, updatedAt: new Date().toISOString() });
       if (old && old !== key) t2.objectStore(CHECKPOINTS).delete(old);
     };
     await done(t2);

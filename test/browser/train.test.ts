@@ -118,11 +118,12 @@ test('head: ≥ 95 % on held-out clips of three classes; export parity with an i
   assert.equal(after, base, `worker tensors ${base} before the trainer, ${after} after dispose`);
 });
 
-test('a reload in the middle of training resumes from the last checkpoint', async () => {
-  const opts = { classes: CLASSES, strategy: 'head', epochs: 6, batchSize: 2, segments: 2, views: 1, validationSplit: 0, name: 'resume-e2e' };
+test('a reload in the middle of training resumes from the last checkpoint (with the epoch count fit() raised)', async () => {
+  const opts = { classes: CLASSES, strategy: 'head', epochs: 5, batchSize: 2, segments: 2, views: 1, validationSplit: 0, name: 'resume-e2e' };
   ok(await tr(page, 'create', opts, 5), 'create');
   for (const name of CLASSES) for (let i = 0; i < 2; i++) ok(await tr(page, 'addClip', clip(name, i), name), 'addClip');
-  const stopped = await tr<Outcome<unknown>>(page, 'fit');
+  // fit({ epochs: 6 }) raises the run's 5 epochs: the stored run must remember 6 after the reload.
+  const stopped = await tr<Outcome<unknown>>(page, 'fit', 6);
   assert.ok(!stopped.ok && stopped.code === 'aborted', JSON.stringify(stopped));
   const before = ok(await tr<Outcome<{ iteration: number; epoch: number }>>(page, 'info'), 'info');
   // The page's stop crosses to the worker while training goes on: it lands at the next step boundary or the one after.

@@ -297,6 +297,12 @@ export class ClipTrainer {
     }
   }
 
+  /** Raises the epoch count so `fit` trains further (never lowers it: the recipe of a run is otherwise fixed). */
+  extendEpochs(epochs: number): void {
+    if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
+    if (epochs > this.settings.epochs) (this.settings as { epochs: number }).epochs = epochs;
+  }
+
   private live(): void {
     if (this.disposed) throw new PPTSNError('invalid-argument', 'this trainer was disposed');
   }

@@ -49,7 +49,7 @@ async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
   addClip: (url: string, label: string) => outcome(async () => trainer!.addClip(await (await fetch(url)).blob(), label)),
   addClipUrl: (url: string, label: string) => outcome(async () => trainer!.addClip(url, label)),
   clips: () => outcome(() => trainer!.clips()),
-  fit: () => outcome(() => trainer!.fit()),
+  fit: (epochs?: number) => outcome(() => trainer!.fit(epochs === undefined ? {} : { epochs })),
   evaluate: () => outcome(() => trainer!.evaluate()),
   info: () => outcome(() => trainer!.info()),
   memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
