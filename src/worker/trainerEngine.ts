@@ -266,31 +266,6 @@ export class WorkerTrainer {
     }
   }
 
-  /** Eval-mode logits of the stored clips with these ids (tests, diagnostics). */
-  async logits(ids: string[]): Promise<Float32Array[]> {
-    const byId = new Map(this.trainer.clips().map((c) => [c.id, c]));
-    const clips = ids.map((id) => {
-      const c = byId.get(id);
-      if (!c) throw new PPTSNError('invalid-argument', `no clip ${id}`);
-      return c;
-    });
-    const all = await this.trainer.logitsOf(clips);
-    const K = this.trainer.settings.classes.length;
-    return clips.map((_, i) => all.slice(i * K, (i + 1) * K));
-  }
-
-  /** The valid-pipeline input of a clip, NHWC `[T, 224, 224, 3]` (for checks against an independent forward). */
-  async validInput(id: string): Promise<{ shape: number[]; data: Float32Array }> {
-    const c = this.trainer.clips().find((k) => k.id === id);
-    if (!c) throw new PPTSNError('invalid-argument', `no clip ${id}`);
-    const x = this.trainer.validImages(c);
-    try {
-      return { shape: [...x.shape], data: (await x.data()) as Float32Array };
-    } finally {
-      x.dispose();
-    }
-  }
-
   /** Persists the run under `name` (default: its own), which becomes its name for later checkpoints. */
   async save(name?: string): Promise<string> {
     this.live();

@@ -139,11 +139,6 @@ export class TrainerStore {
     await done(tx);
   }
 
-  /** Names of the stored trainers. */
-  async names(): Promise<string[]> {
-    return (await req(this.db.transaction(TRAINERS).objectStore(TRAINERS).getAllKeys())) as string[];
-  }
-
   close(): void {
     this.db.close();
   }

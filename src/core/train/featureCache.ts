@@ -8,15 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Recognizer } from '../model/recognizer.js';
-import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, globalAvgPool, type StageBoundary } from '../model/resnetVd.js';
+import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, globalAvgPool } from '../model/resnetVd.js';
 
 /** What is cached: pooled features ('head') or the res5 input ('last-stage'). */
 export type CacheKind = 'head' | 'last-stage';
-
-/** The stage boundary the cached tensors sit at, as `TrainableRecognizer.logits(…, { from })` takes it. */
-export function cacheBoundary(kind: CacheKind): StageBoundary {
-  return kind === 'head' ? FEATURE_MAP_BOUNDARY : LAST_STAGE_BOUNDARY;
-}
 
 /** One clip's cached views. */
 export interface CachedClip {
@@ -80,10 +75,6 @@ export class FeatureCache {
     if (!c) return;
     tf.dispose([...c.views, c.valid]);
     this.clips.delete(id);
-  }
-
-  ids(): string[] {
-    return [...this.clips.keys()];
   }
 
   clear(): void {

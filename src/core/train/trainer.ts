@@ -25,15 +25,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
 import type { Recognizer } from '../model/recognizer.js';
-import { IMAGE_BOUNDARY } from '../model/resnetVd.js';
+import { HEAD_DROPOUT } from '../model/head.js';
 import { TrainableRecognizer, type TrainableSubset } from '../model/trainable.js';
 import { preprocessFrames, preprocessTrainFrames } from '../preprocess/pipeline.js';
 import { mulberry32, randint, sampleTrainIndices, sampleValidIndices, type Rng } from '../preprocess/sampler.js';
 import type { StateDict } from '../stateDict.js';
-import { FeatureCache, cacheBoundary } from './featureCache.js';
-import { labelSmoothedLoss } from './labelSmoothing.js';
-import { drawMixup, mixBatch, mixupAccuracy, permutation, type MixupDraw } from './mixup.js';
-import { PaddleMomentum, paramGroups } from './optimizer.js';
+import { FeatureCache } from './featureCache.js';
+import { LABEL_SMOOTHING, labelSmoothedLoss } from './labelSmoothing.js';
+import { drawMixup, MIXUP_ALPHA, mixBatch, mixupAccuracy, permutation, sampleNormal, type MixupDraw } from './mixup.js';
+import { MOMENTUM, PaddleMomentum, paramGroups, WEIGHT_DECAY } from './optimizer.js';
 import { readFloat32 } from '../readBack.js';
 import { preciseBN } from './preciseBn.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
@@ -193,13 +193,13 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     warmupStartLr: s.warmupStartLr ?? lr / 2,
     warmupEpochs: s.warmupEpochs ?? epochs / 10,
     schedule: s.schedule ?? 'cosine',
-    mixupAlpha: s.mixupAlpha ?? 0.2,
-    labelSmoothing: s.labelSmoothing ?? 0.1,
-    weightDecay: s.weightDecay ?? 1e-4,
-    momentum: s.momentum ?? 0.9,
+    mixupAlpha: s.mixupAlpha ?? MIXUP_ALPHA,
+    labelSmoothing: s.labelSmoothing ?? LABEL_SMOOTHING,
+    weightDecay: s.weightDecay ?? WEIGHT_DECAY,
+    momentum: s.momentum ?? MOMENTUM,
     nesterov: s.nesterov ?? true,
     lrMultipliers: s.lrMultipliers ?? true,
-    dropout: s.dropout ?? 0.4,
+    dropout: s.dropout ?? HEAD_DROPOUT,
     augment,
     preciseBN: pbn,
     validationSplit: s.validationSplit ?? 0.2,
@@ -252,7 +252,7 @@ export function withNewHead(base: StateDict, numClasses: number, seed: number): 
   const F = w.shape[0]!;
   const rng = mulberry32(seed);
   const data = new Float32Array(F * numClasses);
-  for (let i = 0; i < data.length; i++) data[i] = 0.01 * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  for (let i = 0; i < data.length; i++) data[i] = 0.01 * sampleNormal(rng);
   const out: StateDict = new Map(base);
   out.set('head.fc.weight', { shape: [F, numClasses], data });
   out.set('head.fc.bias', { shape: [numClasses], data: new Float32Array(numClasses) });
@@ -407,8 +407,9 @@ export class ClipTrainer {
     }
   }
 
+  /** Where the batch input enters the network: the cache's boundary, which is where the trainable part starts. */
   private get from() {
-    return this.cache ? cacheBoundary(this.cache.kind) : IMAGE_BOUNDARY;
+    return this.model.trainableFrom;
   }
 
   /** The batch input `[B·T, …]` for training. */
@@ -501,12 +502,6 @@ export class ClipTrainer {
   private schedule(itersPerEpoch: number): CustomWarmupCosineDecay {
     const s = this.settings;
     return new CustomWarmupCosineDecay({ baseLr: s.learningRate, warmupStartLr: s.warmupStartLr, warmupEpochs: s.warmupEpochs, maxEpoch: s.epochs, cosine: s.schedule === 'cosine' }, itersPerEpoch);
-  }
-
-  /** The learning rate of global iteration `iter` with the current clip count. */
-  lrAt(iter: number): number {
-    const { train } = this.split();
-    return this.schedule(Math.max(1, Math.ceil(train.length / this.settings.batchSize))).lrAt(iter);
   }
 
   /**
