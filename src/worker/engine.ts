@@ -140,7 +140,7 @@ export class Engine implements EngineApi {
   private async buildRecognizer(onProgress?: EngineProgress): Promise<void> {
     const m = this.model!;
     onProgress?.({ phase: 'upload', loaded: 0, total: 1 });
-    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses, ...(this.winograd !== undefined ? { winograd: this.winograd } : {}) } as Parameters<typeof Recognizer.fromStateDict>[1]);
+    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses, ...(this.winograd !== undefined ? { winograd: this.winograd } : {}) });
     onProgress?.({ phase: 'upload', loaded: 1, total: 1 });
     this.chunkSize = this.fixedChunkSize ?? defaultChunkSize(this.backend);
     this.deviceLost = null;
@@ -222,26 +222,11 @@ export class Engine implements EngineApi {
         () => this.decode(video, config, signal),
         async (decoded) => {
           Engine.checkAborted(signal);
-          let run;
-          try {
-            run = await this.infer(decoded.frames, config, signal);
-          } catch (e) {
-            // A lost WebGPU device: move to the next backend and retry this call once.
-            if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
-            if (signal.aborted) throw e;
-            await this.recoverFromDeviceLoss();
-            run = await this.infer(decoded.frames, config, signal);
-          }
-          const probabilities = softmax(run.logits);
-          const m = this.model!;
+          const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal), () => signal.aborted);
           return {
-            top: topK(probabilities, m.labels, topk),
-            logits: run.logits,
-            probabilities,
+            ...this.predictions(run.logits, topk),
             frameIndices: decoded.frameIndices,
             timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
-            backend: this.backend,
-            backendReport: this.report.map((r) => ({ ...r })),
           };
         },
       );
@@ -250,6 +235,32 @@ export class Engine implements EngineApi {
     } finally {
       this.calls.delete(id);
     }
+  }
+
+  /**
+   * Runs `run`; if it fails because the WebGPU device was lost, moves to the next backend and runs it once more
+   * (unless `cancelled()`: an aborted call or a closed stream ends there).
+   */
+  private async withDeviceRecovery<T>(run: () => Promise<T>, cancelled: () => boolean): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
+      if (cancelled()) throw e;
+      await this.recoverFromDeviceLoss();
+      return run();
+    }
+  }
+
+  /** Throws `device-lost` once the WebGPU device is gone (checked between chunks). */
+  private checkDevice(): void {
+    if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+  }
+
+  /** What every result carries: top-k, logits, probabilities and the backend they came from. */
+  private predictions(logits: Float32Array, k: number) {
+    const probabilities = softmax(logits);
+    return { top: topK(probabilities, this.model!.labels, k), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
   }
 
   /**
@@ -268,7 +279,7 @@ export class Engine implements EngineApi {
     try {
       for (let start = 0; start < T; start += framesPerChunk) {
         Engine.checkAborted(signal);
-        if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+        this.checkDevice();
         const group = frames.slice(start, start + framesPerChunk);
         const t0 = now();
         const pre = preprocessFrames(group, config);
@@ -281,7 +292,7 @@ export class Engine implements EngineApi {
           for (let i = 0; i < n; i += this.chunkSize) {
             if (i > 0) {
               Engine.checkAborted(signal);
-              if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+              this.checkDevice();
             }
             const t1 = now();
             const size = Math.min(this.chunkSize, n - i);
@@ -403,34 +414,18 @@ export class Engine implements EngineApi {
     try {
       const stream = this.streams.get(id);
       if (!stream || stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
-      return await this.scheduler.run(
-        async () => frame,
-        async (f) => {
-          if (stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
-          let step;
-          try {
-            step = await this.streamStep(stream, f, meta);
-          } catch (e) {
-            if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
-            if (stream.closed) throw e;
-            // The window's features died with the device: recovery empties every ring and the window restarts.
-            await this.recoverFromDeviceLoss();
-            step = await this.streamStep(stream, f, meta);
-          }
-          const probabilities = softmax(step.logits);
-          return {
-            top: topK(probabilities, this.model!.labels, stream.topK),
-            logits: step.logits,
-            probabilities,
-            frames: step.indices.length,
-            frameNumbers: step.indices,
-            timestamps: step.timestamps,
-            timings: { decodeMs: 0, preprocessMs: step.preprocessMs, inferenceMs: step.inferenceMs, totalMs: now() - t0 },
-            backend: this.backend,
-            backendReport: this.report.map((r) => ({ ...r })),
-          };
-        },
-      );
+      return await this.scheduler.compute(async () => {
+        if (stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
+        // After a lost device, recovery empties every ring: the window restarts from this frame.
+        const step = await this.withDeviceRecovery(() => this.streamStep(stream, frame, meta), () => stream.closed);
+        return {
+          ...this.predictions(step.logits, stream.topK),
+          frames: step.indices.length,
+          frameNumbers: step.indices,
+          timestamps: step.timestamps,
+          timings: { decodeMs: 0, preprocessMs: step.preprocessMs, inferenceMs: step.inferenceMs, totalMs: now() - t0 },
+        };
+      });
     } catch (e) {
       throw toPPTSNError(e, 'live classification failed');
     }
@@ -439,7 +434,7 @@ export class Engine implements EngineApi {
   /** One frame: backbone features into the ring (synchronously, so a close cannot slip in between), then the head. */
   private async streamStep(stream: LiveStream, frame: FramePixels, meta: EngineStreamFrame) {
     const rec = this.recognizer!;
-    if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
+    this.checkDevice();
     const t0 = now();
     const pre = preprocessFrames([frame], stream.config);
     const t1 = now();

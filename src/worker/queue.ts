@@ -2,7 +2,8 @@
  * Scheduling of concurrent calls in the engine: two FIFO lanes, `decode` (demux + WebCodecs, which run off the
  * JavaScript thread) and `compute` (preprocessing and the network on the tfjs backend, one call at a time so calls
  * never fight over GPU memory). A call decodes in the decode lane, then computes in the compute lane, so the next
- * call's decoding overlaps this call's inference. At most one decoded call waits for the compute lane, which
+ * call's decoding overlaps this call's inference. A live-stream frame has nothing to decode and enters the compute
+ * lane directly (`compute`). At most one decoded call waits for the compute lane, which
  * bounds the memory held by decoded frames however many calls are queued.
  */
 
@@ -43,5 +44,10 @@ export class CallScheduler {
         return compute(d);
       }),
     );
+  }
+
+  /** Runs `compute` in the compute lane only: work with nothing to decode (a live frame) never holds up decoding. */
+  compute<R>(compute: () => Promise<R>): Promise<R> {
+    return this.computeLane.run(compute);
   }
 }
