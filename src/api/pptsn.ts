@@ -54,11 +54,13 @@ interface Session {
   engine: Remote<Engine>;
   died: Promise<never>;
   readonly dead: boolean;
+  /** Why the worker stopped (the first `kill` reason), or null while it lives. */
+  readonly stoppedBecause: string | null;
   kill(reason: string): void;
 }
 
 function newSession(worker: Worker): Session {
-  let dead = false;
+  let stoppedBecause: string | null = null;
   let reject!: (e: PPTSNError) => void;
   const died = new Promise<never>((_, r) => (reject = r));
   died.catch(() => undefined);
@@ -67,11 +69,14 @@ function newSession(worker: Worker): Session {
     engine: wrap<Engine>(worker),
     died,
     get dead() {
-      return dead;
+      return stoppedBecause !== null;
+    },
+    get stoppedBecause() {
+      return stoppedBecause;
     },
     kill(reason: string) {
-      if (dead) return;
-      dead = true;
+      if (stoppedBecause !== null) return;
+      stoppedBecause = reason;
       const e = new PPTSNError('internal', `the pptsn-web worker stopped (${reason}); the next call restarts it with the same model`);
       workerLostErrors.add(e);
       reject(e);
@@ -123,7 +128,8 @@ async function startSession(worker: Worker, init: EngineInit, onProgress?: (p: L
     worker.terminate();
     session.kill('loading failed');
     if (aborted) throw abortedError('loading the model');
-    if (workerLostErrors.has(e as Error)) throw new PPTSNError('internal', (e as Error).message.replace('; the next call restarts it with the same model', ''));
+    // While loading there is no model to restart with: the reason alone.
+    if (workerLostErrors.has(e as Error)) throw new PPTSNError('internal', `the pptsn-web worker stopped (${session.stoppedBecause})`);
     throw isPPTSNError(e) ? e : new PPTSNError('internal', `loading the model failed: ${(e as Error)?.message ?? String(e)}`);
   } finally {
     worker.removeEventListener('error', onError);
