@@ -11,26 +11,21 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { seededStateDict } from '../helpers/seeded.js';
+import { WASM_PATHS } from '../helpers/liveModel.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 
 const DIR = join(ROOT, 'test/.cache/parity');
 const VIDEO = join(ROOT, 'test/fixtures/media/example.mp4');
 const EXAMPLE = { kind: 'url' as const, url: '/test/fixtures/media/example.mp4' };
-const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 const PYTHON = process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3';
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
 let env: BrowserEnv;
 let page: Page;
 
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
-}
-async function rt<T>(method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).rt![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
+function rt<T>(method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(page, 'rt', method, ...args);
 }
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });

@@ -21,7 +21,7 @@ import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { makeIndexedVideo, stripeFrame, type VideoSpec } from '../helpers/videos.js';
 import { writeLiveModel, LIVE_DIR, LIVE_MODEL_URL, LIVE_PDPARAMS_URL, WASM_PATHS, LABELS } from '../helpers/liveModel.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
@@ -33,17 +33,11 @@ const EXAMPLE = '/test/fixtures/media/example.mp4';
 let env: BrowserEnv;
 let page: Page;
 
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 interface Classified { logits: number[]; frameIndices: number[]; top: { label: string }[] }
 interface Preprocessed { frameIndices: number[]; timestamps: number[]; shape: number[]; data: string }
 
-async function live<T>(method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).live![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
-}
-
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
+function live<T>(method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(page, 'live', method, ...args);
 }
 
 function urlOf(file: string): string {

@@ -16,8 +16,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { seededStateDict } from '../helpers/seeded.js';
+import { WASM_PATHS } from '../helpers/liveModel.js';
 import { maxAbsDiff } from '../helpers/numerics.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
@@ -28,7 +29,6 @@ const DIR = join(ROOT, 'test/.cache/runtime');
 const MODEL_URL = '/test/.cache/runtime/seeded18/model.json';
 const PDPARAMS_URL = '/test/.cache/runtime/seeded18.pdparams';
 const EXAMPLE = { kind: 'url' as const, url: '/test/fixtures/media/example.mp4' };
-const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 const CLASSES = 10;
 const LABELS = Array.from({ length: CLASSES }, (_, i) => `label ${i}`);
 const GPU = process.env.RUNTIME_GPU !== '0';
@@ -38,7 +38,6 @@ let page: Page;
 let recognizer: Recognizer;
 const sd = seededStateDict(18, CLASSES, 4242);
 
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 interface Classified {
   top: { index: number; label: string; score: number }[];
   logits: number[];
@@ -54,13 +53,8 @@ interface Loaded {
   info: { depth: number; classes: number; parameters: number; dtype: string; source: { loadedFrom: string; location: string; sha256?: string } };
 }
 
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
-}
-
-async function rt<T>(p: Page, method: string, ...args: unknown[]): Promise<T> {
-  return p.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).rt![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
+function rt<T>(p: Page, method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(p, 'rt', method, ...args);
 }
 
 async function openPage(): Promise<Page> {

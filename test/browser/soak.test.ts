@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startBrowserEnv, CHROMIUM_FLAGS, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, CHROMIUM_FLAGS, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { makeIndexedVideo } from '../helpers/videos.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
@@ -24,17 +24,11 @@ let browser: Browser;
 let page: Page;
 let video: string;
 
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 interface Mem { numTensors: number; numBytes: number; wasmHeapBytes?: number }
 interface Soak { base: Mem; end: Mem; heapStart: number; heapEnd: number; heaps: number[]; mismatches: number; ms: number; gc: boolean; method: string }
 
-async function live<T>(method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).live![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
-}
-
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
+function live<T>(method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(page, 'live', method, ...args);
 }
 
 const MB = 1024 * 1024;

@@ -12,26 +12,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
 let env: BrowserEnv;
 let page: Page;
 
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 interface Mem { numTensors: number; numBytes: number }
 interface StreamRun {
   results: { frames: number; frameNumbers: number[]; timestamps: number[]; logits: number[]; timings: { totalMs: number; inferenceMs: number } }[];
   atStop: number; afterStop: number; before: Mem; during: Mem; after: Mem; errors: string[]; dropped: number; doneState: string;
 }
 
-async function live<T>(method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).live![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
-}
-
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
+function live<T>(method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(page, 'live', method, ...args);
 }
 
 before(async () => {

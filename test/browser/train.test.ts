@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, ROOT, type BrowserEnv } from '../helpers/browser.js';
+import { startBrowserEnv, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { seededStateDict } from '../helpers/seeded.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 
@@ -29,13 +29,8 @@ const SHADES: Record<string, string[]> = {
 let env: BrowserEnv;
 let page: Page;
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
-function ok<T>(r: Outcome<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
-  return r.value;
-}
-async function tr<T>(p: Page, method: string, ...args: unknown[]): Promise<T> {
-  return p.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).tr![m as string]!(...(a as unknown[])), [method, args] as const) as Promise<T>;
+function tr<T>(p: Page, method: string, ...args: unknown[]): Promise<T> {
+  return callPage<T>(p, 'tr', method, ...args);
 }
 
 /** A moving white square on a class colour (2 s, 8 fps, 160×120), one file per shade. */

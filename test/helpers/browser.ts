@@ -3,9 +3,13 @@
  * dev server on localhost (TypeScript, workers and node_modules resolved as in an app; Range requests so
  * <video> can seek; COOP/COEP so WASM threads work). One server and one browser per test file.
  */
+import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { fileURLToPath } from 'node:url';
+import type { Outcome } from '../browser/pages/outcome.js';
+
+export type { Outcome };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -73,4 +77,15 @@ export async function startBrowserEnv(options: { isolated?: boolean } = {}): Pro
       await server.close();
     },
   };
+}
+
+/** The value of a page call's Outcome (test/browser/pages/outcome.ts); fails the test with its code and message. */
+export function ok<T>(r: Outcome<T>, what: string): T {
+  if (!r.ok) assert.fail(`${what}: ${r.code}: ${r.message}`);
+  return r.value;
+}
+
+/** Calls `window[api][method](...args)` in `page`: each test page exposes its calls as one object (`rt`, `live`, `tr`). */
+export function callPage<T>(page: Page, api: string, method: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(([o, m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)[o]![m]!(...a), [api, method, args] as const) as Promise<T>;
 }

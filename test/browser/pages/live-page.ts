@@ -3,22 +3,11 @@
  * reliability.test.ts, soak.test.ts): exposes `window.live` returning plain, serialisable results.
  */
 import { toBase64 } from './base64.js';
+import { outcome } from './outcome.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamResult } from '../../../src/index.js';
 import type { FramePixels } from '../../../src/core/frames.js';
 
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
-
 let model: PPTSN | null = null;
-
-async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
-  const t0 = performance.now();
-  try {
-    const value = await f();
-    return { ok: true, ms: performance.now() - t0, value };
-  } catch (e) {
-    return { ok: false, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

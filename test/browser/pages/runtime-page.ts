@@ -4,10 +4,9 @@
  * long-task observer records every main-thread task over 50 ms.
  */
 import { toBase64 } from './base64.js';
-import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
+import { outcome } from './outcome.js';
+import { PPTSN, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
 import { decodeNpy } from '../../../src/core/npy.js';
-
-type Outcome<T> = { ok: true; ms: number; value: T } | { ok: false; ms: number; code: string; message: string };
 
 const longTasks: number[] = [];
 try {
@@ -20,16 +19,6 @@ try {
 
 let model: PPTSN | null = null;
 const progress: LoadProgress[] = [];
-
-async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
-  const t0 = performance.now();
-  try {
-    const value = await f();
-    return { ok: true, ms: performance.now() - t0, value };
-  } catch (e) {
-    return { ok: false, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
-  }
-}
 
 interface SourceSpec {
   kind: 'url' | 'blob' | 'element';

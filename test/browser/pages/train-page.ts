@@ -2,9 +2,8 @@
  * Test page for fine-tuning (test/browser/train.test.ts): exposes `window.tr` with plain, serialisable calls.
  */
 import { toBase64 } from './base64.js';
-import { PPTSN, isPPTSNError, type Trainer, type TrainerOptions } from '../../../src/index.js';
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+import { outcome } from './outcome.js';
+import { PPTSN, type Trainer, type TrainerOptions } from '../../../src/index.js';
 
 let model: PPTSN | null = null;
 let trainer: Trainer<PPTSN> | null = null;
@@ -13,13 +12,6 @@ const epochs: unknown[] = [];
 let stopAfter = 0;
 let ctrl = new AbortController();
 
-async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await f() };
-  } catch (e) {
-    return { ok: false, code: isPPTSNError(e) ? e.code : 'not-a-PPTSNError', message: String((e as Error)?.message ?? e) };
-  }
-}
 
 
 (window as unknown as { tr: unknown }).tr = {
