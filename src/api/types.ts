@@ -65,7 +65,8 @@ export interface LoadOptions {
   /**
    * Run the WASM backend multi-threaded (default: on wherever the page is cross-origin isolated, i.e. served with
    * COOP/COEP, using every logical core; otherwise the single-threaded SIMD binary). Set false to force one
-   * thread. Works with minified bundles too: pptsn-web gives tfjs's pthread workers the unminified Emscripten
+   * thread. Threads also need the app's tfjs-backend-wasm to be the version pptsn-web's pthread source was made for
+   * (4.22.0); with another version it runs one thread and `backendReport` says why. Works with minified bundles too: pptsn-web gives tfjs's pthread workers the unminified Emscripten
    * source (`model.backendReport` says how many threads run).
    */
   wasmThreads?: boolean;
