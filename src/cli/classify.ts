@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../core/errors.js';
+import { clipLogits } from '../core/classify/clip.js';
+import { softmax, topK, type Prediction } from '../core/classify/scores.js';
 import { defaultLabels } from '../core/labels.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
@@ -29,11 +31,8 @@ export interface ClassifyOptions {
   winograd?: boolean;
 }
 
-export interface TopEntry {
-  index: number;
-  label: string;
-  score: number;
-}
+/** One class of a CLI result (the library's Prediction). */
+export type TopEntry = Prediction;
 
 export interface ClassifyOutput {
   logits: number[][];
@@ -44,16 +43,6 @@ export interface ClassifyOutput {
 
 /** Images per backbone call in Node: bounds peak memory (the accurate preset has 250 images). */
 const NODE_CHUNK = 10;
-
-function topK(logits: number[], labels: string[], k: number): TopEntry[] {
-  const max = Math.max(...logits);
-  const exps = logits.map((v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps
-    .map((e, index) => ({ index, label: labels[index] ?? `class_${index}`, score: e / sum }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k);
-}
 
 async function readTensor(path: string): Promise<{ shape: number[]; data: Float32Array }> {
   let bytes: Uint8Array;
@@ -95,26 +84,22 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
       const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
       const clip = await readClip(options.video!, preprocess);
       frameIndices = clip.indices;
-      const pre = preprocessFrames(clip.frames, clip.config);
-      try {
-        if (options.dumpInput) {
-          const paddle = toPaddleLayout(pre.input);
-          try {
-            await writeFileAtomic(options.dumpInput, encodeNpy(await paddle.data() as Float32Array, paddle.shape));
-          } finally {
-            paddle.dispose();
-          }
-        }
-        const feats = model.features(pre.input, { batchSize: NODE_CHUNK });
-        logits = tf.tidy(() => model.head(tf.expandDims(feats, 0) as tf.Tensor3D));
-        feats.dispose();
-      } finally {
+      if (options.dumpInput) {
+        const pre = preprocessFrames(clip.frames, clip.config);
+        const paddle = toPaddleLayout(pre.input);
         pre.input.dispose();
+        try {
+          await writeFileAtomic(options.dumpInput, encodeNpy((await paddle.data()) as Float32Array, paddle.shape));
+        } finally {
+          paddle.dispose();
+        }
       }
+      const run = await clipLogits(model, clip.frames, clip.config, { chunkSize: NODE_CHUNK });
+      logits = tf.tensor2d(run.logits, [1, run.logits.length]);
     }
     const rows = (await logits.array()) as number[][];
     logits.dispose();
-    return { logits: rows, top: rows.map((r) => topK(r, labels, Math.min(k, r.length))), backend, ...(frameIndices ? { frameIndices } : {}) };
+    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend, ...(frameIndices ? { frameIndices } : {}) };
   } finally {
     model.dispose();
   }

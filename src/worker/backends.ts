@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { PPTSNError } from '../core/errors.js';
-import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../api/types.js';
+import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../common/types.js';
 import { defaultWasmPaths } from './wasmFiles.js';
 import { PTHREAD_GLUE_VERSION } from './wasmPthreadGlue.js';
 import { blobScriptsAllowed, defaultWasmThreadCount, pthreadGlueMatches, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';

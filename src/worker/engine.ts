@@ -16,10 +16,12 @@ import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
+import { clipLogits } from '../core/classify/clip.js';
+import { softmax, topK } from '../core/classify/scores.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
-import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult, Prediction } from '../api/types.js';
+import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult } from '../common/types.js';
 import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
 import { toPPTSNError } from './errorTransport.js';
 import { FeatureRing } from './featureRing.js';
@@ -63,21 +65,6 @@ interface LiveStream {
 
 function now(): number {
   return performance.now();
-}
-
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
-  for (let i = 0; i < out.length; i++) out[i]! /= sum;
-  return out;
-}
-
-function topK(probabilities: Float32Array, labels: readonly string[], k: number): Prediction[] {
-  const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
-  return order.slice(0, Math.max(0, Math.min(k, order.length))).map((index) => ({ index, label: labels[index] ?? `class_${index}`, score: probabilities[index]! }));
 }
 
 export class Engine implements EngineApi {
@@ -263,74 +250,15 @@ export class Engine implements EngineApi {
     return { top: topK(probabilities, this.model!.labels, k), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
   }
 
-  /**
-   * The chunked forward pass. Frames are grouped so a group's T'·C images fit one chunk; the mean over all T·C
-   * features does not depend on the order of images, and the head is given them in PaddleVideo's order anyway.
-   */
-  private async infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal): Promise<{ logits: Float32Array; preprocessMs: number; inferenceMs: number }> {
-    const rec = this.recognizer!;
-    const C = config.cropsPerFrame;
-    const T = frames.length;
-    const framesPerChunk = Math.max(1, Math.floor(this.chunkSize / C));
-    // features[c][t] for image (crop c, frame t): PaddleVideo's order is crop-major (n = c·T + t).
-    const parts: { start: number; count: number; features: tf.Tensor2D }[] = [];
-    let preprocessMs = 0;
-    let inferenceMs = 0;
-    try {
-      for (let start = 0; start < T; start += framesPerChunk) {
+  /** The chunked forward pass (core/classify/clip.ts), stopping at a chunk boundary on abort or device loss. */
+  private infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal) {
+    return clipLogits(this.recognizer!, frames, config, {
+      chunkSize: this.chunkSize,
+      beforeChunk: () => {
         Engine.checkAborted(signal);
         this.checkDevice();
-        const group = frames.slice(start, start + framesPerChunk);
-        const t0 = now();
-        const pre = preprocessFrames(group, config);
-        preprocessMs += now() - t0;
-        // The group's images come crop-major: row c·count + t is crop c of the group's frame t. With more crops
-        // per frame than a chunk holds (TenCrop on wasm), the group is run in several chunks.
-        const n = pre.input.shape[0];
-        const pieces: tf.Tensor2D[] = [];
-        try {
-          for (let i = 0; i < n; i += this.chunkSize) {
-            if (i > 0) {
-              Engine.checkAborted(signal);
-              this.checkDevice();
-            }
-            const t1 = now();
-            const size = Math.min(this.chunkSize, n - i);
-            const piece = tf.tidy(() => rec.features(size === n ? pre.input : tf.slice(pre.input, i, size)));
-            pieces.push(piece);
-            // The sync point: bounds queued GPU work to one chunk and lets `cancel` messages run.
-            await piece.data();
-            await yieldTurn();
-            inferenceMs += now() - t1;
-          }
-        } catch (e) {
-          tf.dispose(pieces);
-          throw e;
-        } finally {
-          pre.input.dispose();
-        }
-        const feats = pieces.length === 1 ? pieces[0]! : tf.concat(pieces, 0);
-        if (pieces.length > 1) tf.dispose(pieces);
-        parts.push({ start, count: group.length, features: feats });
-      }
-      Engine.checkAborted(signal);
-      const t2 = now();
-      const logits = tf.tidy(() => {
-        // Reassemble [T·C, F] in PaddleVideo's order: image c·T + t. Each part holds crop-major [C·count, F].
-        const perCrop: tf.Tensor2D[] = [];
-        for (let c = 0; c < C; c++) {
-          for (const p of parts) perCrop.push(tf.slice(p.features, [c * p.count, 0], [p.count, -1]));
-        }
-        const all = perCrop.length === 1 ? perCrop[0]! : tf.concat(perCrop, 0);
-        return rec.head(tf.reshape(all, [1, T * C, rec.arch.featureDim]) as tf.Tensor3D);
-      });
-      const data = (await logits.data()) as Float32Array;
-      logits.dispose();
-      inferenceMs += now() - t2;
-      return { logits: Float32Array.from(data), preprocessMs, inferenceMs };
-    } finally {
-      for (const p of parts) p.features.dispose();
-    }
+      },
+    });
   }
 
   async preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult> {

@@ -16,7 +16,7 @@ import { readModelJson, writeModelJson, type ModelJson } from '../core/formats/m
 import { defaultLabels } from '../core/labels.js';
 import type { Depth } from '../core/model/arch.js';
 import type { StateDict } from '../core/stateDict.js';
-import type { ModelInfo } from '../api/types.js';
+import type { ModelInfo } from '../common/types.js';
 import { fetchBytes, fetchText } from './download.js';
 import { ModelStore } from './modelStore.js';
 import type { EngineInit, EngineProgress } from './protocol.js';

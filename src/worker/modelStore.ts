@@ -10,7 +10,7 @@
  * Works on the main thread and in workers (Cache Storage exists in both).
  */
 import { PPTSNError } from '../core/errors.js';
-import type { CachedModel } from '../api/types.js';
+import type { CachedModel } from '../common/types.js';
 
 const CACHE_NAME = 'pptsn-web-models-v1';
 

@@ -4,7 +4,7 @@
  */
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../api/types.js';
+import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
 export type EngineModelSource =

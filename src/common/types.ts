@@ -1,0 +1,130 @@
+/**
+ * Plain-data types shared by the page (`src/api/`) and the worker (`src/worker/`): results, progress, backend names.
+ * They cross the worker boundary by structured clone. This module sits below both, so imports point down; the
+ * public API re-exports everything here from `src/api/types.ts`.
+ */
+import type { Prediction } from '../core/classify/scores.js';
+
+export type { Prediction };
+
+/** The TensorFlow.js backends the engine can run on, fastest first. */
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** A backend to use, or `'auto'` to take the fastest one that starts (webgpu → webgl → wasm → cpu). */
+export type BackendChoice = BackendName | 'auto';
+
+/** Why a backend was or was not used; `model.backendReport` lists one entry per backend tried or skipped. */
+export interface BackendReportEntry {
+  backend: BackendName;
+  /** `selected`: in use; `skipped`: not tried (not requested, or known to be slow/absent); `failed`: tried and did not start. */
+  status: 'selected' | 'skipped' | 'failed';
+  /** A human-readable reason for `skipped`/`failed`, and a short description of the device for `selected`. */
+  reason: string;
+}
+
+/** Load progress: `loaded`/`total` are bytes for `download`, and steps for the other phases. */
+export interface LoadProgress {
+  phase: 'download' | 'cache' | 'convert' | 'upload' | 'warmup' | 'ready';
+  loaded: number;
+  /** 0 when unknown (a server that sends no Content-Length and no manifest sizes). */
+  total: number;
+}
+
+/** Where the tfjs WASM binaries are served: a directory URL ending in `/`, or one URL per file. */
+export type WasmPaths =
+  | string
+  | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+
+/** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
+export type PresetName = 'accurate' | 'fast';
+
+/** How frames are cropped: one centre crop, three crops along the long side, or ten (five + flips). */
+export type CropMode = 'center' | 'three' | 'ten';
+
+/** Milliseconds spent in each stage of a call (decoding overlaps inference, so the parts can exceed the total). */
+export interface Timings {
+  decodeMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  totalMs: number;
+}
+
+/** The result of `model.classify`. */
+export interface ClassifyResult {
+  /** The `topK` best classes, best first. */
+  top: Prediction[];
+  /** The logits of the mean feature over all T·C images (PP-TSN averages features before the FC). */
+  logits: Float32Array;
+  /** softmax(logits). */
+  probabilities: Float32Array;
+  /** The 0-based frame indices sampled (one per segment). */
+  frameIndices: number[];
+  timings: Timings;
+  /** The backend that ran the network. */
+  backend: BackendName;
+}
+
+/** The result of `model.preprocess`: PaddleVideo's network input, to diff against PaddleVideo's own pipeline. */
+export interface PreprocessResult {
+  frameIndices: number[];
+  /** Presentation time in seconds of each sampled frame. */
+  timestamps: number[];
+  /** `[1, T·C, 3, 224, 224]`, float32, NCHW, normalised, in PaddleVideo's crop order (offset-major, flips last). */
+  tensor: { shape: number[]; data: Float32Array };
+}
+
+/** One result of live classification: the average over the frames in the window (ppTSNHead on their features). */
+export interface StreamResult {
+  top: Prediction[];
+  logits: Float32Array;
+  probabilities: Float32Array;
+  /** Frames averaged into this result: min(frames sampled so far, segments). */
+  frames: number;
+  /** Sequence numbers (0 = first sampled frame of the stream) of those frames, oldest first. */
+  frameNumbers: number[];
+  /** Their media time (`<video>`) or capture time (MediaStream), seconds. */
+  timestamps: number[];
+  /** `preprocessMs`/`inferenceMs` of the newest frame (one backbone pass + the head); `totalMs` from grab to result. */
+  timings: Timings;
+  backend: BackendName;
+}
+
+/** What the loaded model is. */
+export interface ModelInfo {
+  /** ResNet-vd depth of the backbone. */
+  depth: number;
+  /** Number of classes. */
+  classes: number;
+  /** Parameter count (trainable + BatchNorm statistics). */
+  parameters: number;
+  /** Weight data type in the engine. */
+  dtype: 'float32';
+  /** Where the weights came from: the original file, its SHA-256 and format, and how this load got them. */
+  source: {
+    fileName?: string;
+    sha256?: string;
+    format?: string;
+    /** The model.json URL or cache name this load used. */
+    location: string;
+    /** `network`, `cache` (no model bytes fetched), or `converted` (from a weight file in this load). */
+    loadedFrom: 'network' | 'cache' | 'converted';
+  };
+}
+
+/** tfjs memory of the worker engine, for leak checks: both return to their baseline after every call. */
+export interface MemoryInfo {
+  numTensors: number;
+  numBytes: number;
+  /** wasm backend: size of the WebAssembly heap, which never shrinks, i.e. the peak since the model loaded. */
+  wasmHeapBytes?: number;
+}
+
+/** A model cached in Cache Storage. */
+export interface CachedModel {
+  name: string;
+  /** The model.json URL it was loaded from, or undefined for a converted weight file. */
+  url?: string;
+  sha256: string;
+  bytes: number;
+  storedAt: string;
+}
