@@ -5,6 +5,7 @@
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { wasmAssets } from '../tools/wasmAssets.js';
 import { join } from 'node:path';
 import { CHROMIUM_FLAGS, ROOT } from '../test/helpers/browser.js';
 
@@ -21,6 +22,8 @@ export async function startBenchBrowser(log: (s: string) => void): Promise<Bench
     root: ROOT,
     configFile: false,
     logLevel: 'error',
+    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries.
+    plugins: [wasmAssets()],
     // Its own optimised-deps cache: tests running beside the bench re-optimise node_modules/.vite under our feet.
     cacheDir: join(ROOT, 'bench/.cache/vite'),
     server: {

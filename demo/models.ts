@@ -23,12 +23,14 @@ export function onModelChange(f: (m: PPTSN | null) => void): void {
 
 /**
  * The tfjs WASM binaries as Vite assets: the library's default (files next to its compiled worker) only exists in
- * its dist/ build, while the demo bundles the TypeScript sources, so it says where Vite put them.
+ * its dist/ build, while the demo bundles the TypeScript sources, so it says where Vite put them. The pthread glue
+ * is served (dev) or emitted (build) at the demo's root by tools/wasmAssets.ts.
  */
 const WASM_PATHS = {
   'tfjs-backend-wasm.wasm': new URL(wasmPlain, document.baseURI).href,
   'tfjs-backend-wasm-simd.wasm': new URL(wasmSimd, document.baseURI).href,
   'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreaded, document.baseURI).href,
+  'tfjs-backend-wasm-threaded-simd.js': new URL('tfjs-backend-wasm-threaded-simd.js', document.baseURI).href,
 };
 
 const params = new URLSearchParams(location.search);

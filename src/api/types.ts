@@ -52,14 +52,16 @@ export interface LoadOptions {
   info?: Blob | ArrayBuffer;
   /** Class names for a converted weight file (a `model.json` carries its own). */
   labels?: string[];
-  /** Where the tfjs WASM binaries are served; by default the copies emitted next to the worker are used. */
+  /** Where the tfjs WASM files are served; by default the copies emitted next to the worker are used. */
   wasmPaths?: WasmPaths;
   /**
    * Run the WASM backend multi-threaded (default: on wherever the page is cross-origin isolated, i.e. served with
    * COOP/COEP, using every logical core; otherwise the single-threaded SIMD binary). Set false to force one
-   * thread. Threads also need the app's tfjs-backend-wasm to be the version pptsn-web's pthread source was made for
-   * (4.22.0); with another version it runs one thread and `backendReport` says why. Works with minified bundles too: pptsn-web gives tfjs's pthread workers the unminified Emscripten
-   * source (`model.backendReport` says how many threads run).
+   * thread. Threads also need the app's tfjs-backend-wasm to be the version of the pthread glue served beside the
+   * binaries (`tfjs-backend-wasm-threaded-simd.js`, copied by pptsn-web's build from its tfjs-backend-wasm, 4.22.0);
+   * with another version, or without that file, it runs one thread and `backendReport` says why. Works with minified
+   * bundles too: pptsn-web gives tfjs's pthread workers that unminified Emscripten source (`model.backendReport`
+   * says how many threads run).
    */
   wasmThreads?: boolean;
   /** Images per network pass; by default chosen for the backend and device. Smaller uses less memory. */

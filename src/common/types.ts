@@ -30,10 +30,14 @@ export interface LoadProgress {
   total: number;
 }
 
-/** Where the tfjs WASM binaries are served: a directory URL ending in `/`, or one URL per file. */
+/**
+ * Where the tfjs WASM files are served: a directory URL ending in `/`, or one URL per file. Besides the three
+ * binaries, `tfjs-backend-wasm-threaded-simd.js` (the pthread glue, copied by the build next to the worker) is what
+ * WASM threads need; a record without it looks beside the threaded binary.
+ */
 export type WasmPaths =
   | string
-  | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+  | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.js', string>>;
 
 /** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
 export type PresetName = 'accurate' | 'fast';

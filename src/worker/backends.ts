@@ -9,12 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../common/types.js';
-import { defaultWasmPaths } from './wasmFiles.js';
-import { PTHREAD_GLUE_VERSION } from './wasmPthreadGlue.js';
-import { blobScriptsAllowed, defaultWasmThreadCount, pthreadGlueMatches, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
+import { defaultWasmPaths, wasmGlueUrl, WASM_GLUE_FILE } from './wasmFiles.js';
+import { blobScriptsAllowed, defaultWasmThreadCount, loadPthreadGlue, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -59,6 +58,8 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
 let wasmThreads = 1;
 /** Why threads were wanted but not used (shown in the backend report), or null. */
 let wasmSingleThreadReason: string | null = null;
+/** Where the pthread glue (wasmThreads.ts) is served, from the same wasmPaths as the binaries. */
+let wasmGlue: string | null = null;
 
 /**
  * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
@@ -69,12 +70,17 @@ let wasmSingleThreadReason: string | null = null;
  * a page that is not isolated, which is the clear fallback: same results, one core.
  */
 export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
-  setWasmPaths(paths ?? defaultWasmPaths());
+  const all = paths ?? defaultWasmPaths();
+  wasmGlue = wasmGlueUrl(all);
+  // tfjs wants the binaries only; the glue is ours.
+  if (typeof all === 'string') setWasmPaths(all);
+  else {
+    const { [WASM_GLUE_FILE]: _glue, ...binaries } = all;
+    setWasmPaths(binaries);
+  }
   wasmThreads = defaultWasmThreadCount();
   wasmSingleThreadReason = null;
   if (!wasmThreadsPossible()) singleThread('page not cross-origin isolated');
-  // A minified bundle needs our copy of the pthread source, made for one tfjs-backend-wasm version (wasmThreads.ts).
-  else if (!pthreadGlueMatches()) singleThread(`pptsn-web's pthread source is for tfjs-backend-wasm ${PTHREAD_GLUE_VERSION}, this app has ${version_wasm}`);
   else if (threads === false) singleThread(null);
 }
 
@@ -110,9 +116,12 @@ async function start(name: BackendName): Promise<void> {
     // A page whose CSP lacks `script-src blob:` (README, Security): the single-threaded binary still works there.
     singleThread("the Content-Security-Policy's script-src does not allow blob:, which WASM threads need");
   }
+  // Threads run tfjs's unminified module, fetched from beside the binaries and checked for its version (wasmThreads.ts).
+  const glue = name === 'wasm' && wasmThreads > 1 ? await loadPthreadGlue(wasmGlue) : null;
+  if (glue && 'reason' in glue) singleThread(glue.reason);
   let ok: boolean;
   try {
-    ok = name === 'wasm' && wasmThreads > 1 ? await withWasmThreads(wasmThreads, () => tf.setBackend(name)) : await tf.setBackend(name);
+    ok = glue && 'text' in glue && wasmThreads > 1 ? await withWasmThreads(wasmThreads, glue.text, () => tf.setBackend(name)) : await tf.setBackend(name);
   } catch (e) {
     throw new Error(reasonOf(e));
   }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { wasmAssets } from '../../tools/wasmAssets.js';
 import { fileURLToPath } from 'node:url';
 import type { Outcome } from '../browser/pages/outcome.js';
 
@@ -42,6 +43,8 @@ export async function startBrowserEnv(options: { isolated?: boolean } = {}): Pro
     root: ROOT,
     configFile: false,
     logLevel: 'error',
+    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries.
+    plugins: [wasmAssets()],
     server: {
       host: '127.0.0.1',
       port: 0,
