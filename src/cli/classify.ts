@@ -18,7 +18,7 @@ import { readClip } from '../node/ffmpeg.js';
 import { writeFileAtomic } from '../node/files.js';
 import { readModelDir } from '../node/modelDir.js';
 
-export interface ClassifyOptions {
+export interface CliClassifyOptions {
   modelDir: string;
   tensor?: string;
   video?: string;
@@ -58,7 +58,7 @@ async function readTensor(path: string): Promise<{ shape: number[]; data: Float3
   }
 }
 
-export async function classify(options: ClassifyOptions): Promise<ClassifyOutput> {
+export async function classify(options: CliClassifyOptions): Promise<ClassifyOutput> {
   if (!options.tensor === !options.video) throw new PPTSNError('invalid-argument', 'give either a video file or --tensor <x.npy>');
   const k = options.topK ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);

@@ -251,7 +251,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   };
 }
 
-export interface DecodeOptions extends FfmpegOptions {
+export interface FfmpegDecodeOptions extends FfmpegOptions {
   /** A probe result to reuse (saves one ffprobe pass). */
   info?: VideoInfo;
 }
@@ -264,7 +264,7 @@ export interface DecodeOptions extends FfmpegOptions {
  * packets from the output); with errors it is 'decode-failed'. Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
  * 'invalid-argument' (negative or non-integer index), 'aborted'.
  */
-export async function decodeFrames(path: string, indices: readonly number[], options: DecodeOptions = {}): Promise<FramePixels[]> {
+export async function decodeFfmpegFrames(path: string, indices: readonly number[], options: FfmpegDecodeOptions = {}): Promise<FramePixels[]> {
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0) throw new PPTSNError('invalid-argument', `Frame indices must be non-negative integers, got ${i}.`);
   }
@@ -318,7 +318,7 @@ export async function decodeFrames(path: string, indices: readonly number[], opt
   return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));
 }
 
-export interface ReadClipOptions extends DecodeOptions {
+export interface ReadClipOptions extends FfmpegDecodeOptions {
   /** Override the config's sampling (e.g. `train` with `rng`). */
   sampling?: SamplingMode;
   rng?: Rng;
@@ -336,6 +336,6 @@ export async function readClip(
   const config = resolvePreprocessOptions(preprocess);
   const info = options.info ?? (await probeVideo(path, options));
   const indices = sampleIndices(options.sampling ?? config.sampling, info.frameCount, config.segments, options.rng);
-  const frames = await decodeFrames(path, indices, { ...options, info });
+  const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
   return { info, config, indices, frames };
 }

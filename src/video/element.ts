@@ -8,7 +8,6 @@
  * the time. The element knows neither the frame count nor the fps: they come from the demuxer when the element's
  * src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an estimate).
  */
-import type { FrameReadResult } from './frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';
 import type { RgbaFrame } from './decoder.js';
@@ -41,8 +40,23 @@ export interface ElementReadOptions {
   seekTimeoutMs?: number;
 }
 
-/** What the element path returns: a `FrameReadResult` without the demuxer's fields. */
-export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'codec'>;
+/**
+ * What the element path returns; frames.ts's `FrameReadResult` adds the demuxer's fields. `frames[k]` is frame
+ * `frameIndices[k]`; repeated indices get separate buffers.
+ */
+export interface ElementReadResult {
+  frameIndices: number[];
+  /** Presentation time of each returned frame, seconds. */
+  timestamps: number[];
+  /** Decoded frame count L (number of video packets; estimated as round(duration·fps) when `measured`). */
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+  frames: RgbaFrame[];
+  /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
+  measured: boolean;
+}
 
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {

@@ -13,9 +13,9 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
-import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
+import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
 import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
-import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
+import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { sampleValidIndices } from '../core/preprocess/sampler.js';
 import { throwIfAborted } from './util.js';
 
@@ -41,23 +41,12 @@ export interface ReadFramesOptions {
 }
 
 /** The frames of one read. `frames[k]` is frame `frameIndices[k]`; repeated indices get separate buffers. */
-export interface FrameReadResult {
-  frameIndices: number[];
-  /** Presentation time of each returned frame, seconds. */
-  timestamps: number[];
-  /** Decoded frame count L (number of video packets; estimated as round(duration·fps) when `measured`). */
-  frameCount: number;
-  fps: number;
-  width: number;
-  height: number;
-  frames: RgbaFrame[];
+export interface FrameReadResult extends ElementReadResult {
   /** Which path produced the frames. */
   path: 'webcodecs' | 'element';
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
-  /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
-  measured: boolean;
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
@@ -116,7 +105,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
 async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
   const info = video.info;
   const indices = pickIndices(options, info.frameCount);
-  const pixels = await decodeFrames(video, indices, { signal: options.signal, conversion: options.conversion });
+  const pixels = await decodeWebCodecsFrames(video, indices, { signal: options.signal, conversion: options.conversion });
   const seen = new Set<number>();
   const frames = indices.map((i) => {
     const px = pixels.get(i)!;

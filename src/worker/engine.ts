@@ -39,16 +39,9 @@ import type {
   EngineStreamResult,
   EngineVideo,
 } from './protocol.js';
+import type { DecodedVideo, FrameReader } from './frameReader.js';
 
-/** Frames of a video as the frame readers return them. */
-export interface DecodedVideo {
-  frameIndices: number[];
-  timestamps: number[];
-  frames: FramePixels[];
-}
-
-/** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
-export type FrameReader = (source: Blob | string, options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal }) => Promise<DecodedVideo>;
+export type { DecodedVideo, FrameReader };
 
 interface Call {
   controller: AbortController;

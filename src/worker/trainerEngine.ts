@@ -17,7 +17,7 @@ import { sha256Hex } from '../core/formats/sha256.js';
 import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
 import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
-import type { DecodedVideo, FrameReader } from './engine.js';
+import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
 

@@ -15,7 +15,7 @@ export type { FramePixels };
 /** Pipeline input: frames of one size, or a tensor [T, H, W, 3|4] (int32 or float32, values 0–255; not disposed). */
 export type FramesInput = readonly FramePixels[] | tf.Tensor4D;
 
-export interface PreprocessResult {
+export interface PreprocessedClip {
   /**
    * NHWC float32 [T·C, cropSize, cropSize, 3], normalised, in PaddleVideo's image order: image n is crop ⌊n/T⌋
    * of frame n mod T. This is what the network's `features()` takes. The caller owns (disposes) it.
@@ -207,7 +207,7 @@ export function cropBoxesFor(config: Pick<PreprocessConfig, 'crops' | 'cropSize'
  * frames. The frame count T is taken from the input (sample with `sampleIndices` and `config.segments` first).
  * Leak-free: only `result.input` survives.
  */
-export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessResult {
+export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessedClip {
   const config = resolvePreprocessOptions(options);
   const { x: raw, owned } = toTensor(frames);
   try {
@@ -241,7 +241,7 @@ export function preprocessTrainFrames(
   frames: FramesInput,
   rng: Rng,
   options: Partial<Omit<TrainPreprocessConfig, 'multiScaleCrop'>> & { multiScaleCrop?: TrainPreprocessConfig['multiScaleCrop'] | Partial<TrainPreprocessConfig['multiScaleCrop']> } = {},
-): PreprocessResult {
+): PreprocessedClip {
   const config = resolveTrainPreprocessOptions(options);
   const { x: raw, owned } = toTensor(frames);
   try {
