@@ -14,6 +14,7 @@ import type { FramePixels } from '../core/frames.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessOptions } from '../core/preprocess/presets.js';
 import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';
+import { isVideoElement } from '../video/util.js';
 import { grabFrames, type FrameGrabber } from '../video/stream.js';
 import type { Engine } from '../worker/engine.js';
 import { installErrorTransport } from '../worker/errorTransport.js';
@@ -164,10 +165,6 @@ function modelSourceOf(options: LoadOptions): EngineModelSource {
     return { kind: 'bytes', data: copy.buffer, ...(fileName ? { fileName } : {}), ...extra };
   }
   throw new PPTSNError('invalid-argument', 'model must be a model.json URL, a File/Blob/ArrayBuffer of a .pdparams/.pdiparams file, or a cached model name');
-}
-
-function isVideoElement(x: unknown): x is HTMLVideoElement {
-  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
 }
 
 /** Transferables of frames, so pixel buffers move to the worker instead of being copied. */

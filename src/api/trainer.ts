@@ -5,7 +5,7 @@
  * then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
-import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
+import { proxy, releaseProxy, type Remote } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings } from '../core/train/trainer.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
@@ -157,4 +157,3 @@ export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onS
   return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
 }
 
-export { transfer };

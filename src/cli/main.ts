@@ -5,7 +5,7 @@
  * file and the problem, and exits non-zero.
  */
 import { parseArgs } from 'node:util';
-import { PPTSNError, isPPTSNError } from '../core/errors.js';
+import { PPTSNError, messageOf } from '../core/errors.js';
 import { classify, formatTop } from './classify.js';
 import { convert } from './convert.js';
 import { downloadFile, progressPrinter, RELEASES } from './download.js';
@@ -130,7 +130,7 @@ export async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (process.env.PPTSN_PROGRESS === '1' || process.stderr.isTTY) process.stderr.write('\n');
   // One line that names the file and the problem; a stack only when asked for.
-  const message = isPPTSNError(e) ? `${e.message}` : e instanceof Error ? e.message : String(e);
+  const message = messageOf(e);
   process.stderr.write(`pptsn-web: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   if (process.env.PPTSN_DEBUG) console.error(e);
   process.exitCode = e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;

@@ -15,7 +15,7 @@ import {
   type EncodedPacket,
   type InputVideoTrack,
 } from 'mediabunny';
-import { PPTSNError } from '../core/errors.js';
+import { messageOf, PPTSNError } from '../core/errors.js';
 import { throwIfAborted, abortable } from './util.js';
 
 /** One video frame as the container lists it. */
@@ -247,7 +247,7 @@ async function classifyOpenError(e: unknown, source: DemuxSource, url: string | 
   if (e instanceof PPTSNError) return e;
   if (url !== null) {
     const err = fetchError ?? e;
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     if (/status|40\d|50\d/i.test(msg) && !/fetch/i.test(msg)) {
       return new PPTSNError('network', `Fetching ${url} failed: ${msg}`, { cause: err });
     }
@@ -264,7 +264,7 @@ async function classifyOpenError(e: unknown, source: DemuxSource, url: string | 
     }
   }
   const sniffed = await sniffContainer(source, signal).catch(() => null);
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = messageOf(e);
   return new PPTSNError(
     'decode-failed',
     `${describe(source)}${sniffed?.container ? ` (${sniffed.container})` : ''} could not be read; it looks truncated or corrupt: ${msg}`,

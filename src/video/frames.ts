@@ -17,7 +17,7 @@ import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder
 import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { sampleValidIndices } from '../core/preprocess/sampler.js';
-import { throwIfAborted } from './util.js';
+import { isVideoElement, throwIfAborted } from './util.js';
 
 export type { RgbaFrame } from './decoder.js';
 export type { FrameConversion } from './color.js';
@@ -50,10 +50,6 @@ export interface FrameReadResult extends ElementReadResult {
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
-
-function isVideoElement(x: unknown): x is HTMLVideoElement {
-  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
-}
 
 function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
   if (options.indices) return typeof options.indices === 'function' ? options.indices(frameCount) : [...options.indices];

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { PPTSNError } from '../core/errors.js';
+import { messageOf, PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../common/types.js';
 import { defaultWasmPaths, wasmGlueUrl, WASM_GLUE_FILE } from './wasmFiles.js';
 import { blobScriptsAllowed, defaultWasmThreadCount, loadPthreadGlue, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
@@ -24,12 +24,6 @@ export interface BackendSelection {
 }
 
 const SOFTWARE_GPU = /swiftshader|llvmpipe|softpipe|software|basic render|lavapipe/i;
-
-function reasonOf(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  if (typeof e === 'object' && e && 'message' in e) return String((e as { message: unknown }).message);
-  return String(e);
-}
 
 /** Describes the WebGPU adapter, or says why there is none. */
 async function probeWebGPU(): Promise<{ ok: boolean; software: boolean; description: string }> {
@@ -123,7 +117,7 @@ async function start(name: BackendName): Promise<void> {
   try {
     ok = glue && 'text' in glue && wasmThreads > 1 ? await withWasmThreads(wasmThreads, glue.text, () => tf.setBackend(name)) : await tf.setBackend(name);
   } catch (e) {
-    throw new Error(reasonOf(e));
+    throw new Error(messageOf(e));
   }
   if (!ok) throw new Error(`tf.setBackend('${name}') failed (the backend's initialisation threw; see the console)`);
   await tf.ready();
@@ -179,16 +173,11 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
       report.push({ backend: name, status: 'selected', reason: description });
       return { backend: name, report };
     } catch (e) {
-      report.push({ backend: name, status: 'failed', reason: reasonOf(e) });
+      report.push({ backend: name, status: 'failed', reason: messageOf(e) });
     }
   }
   const why = report.map((r) => `${r.backend}: ${r.reason}`).join('; ');
   throw new PPTSNError('backend-unavailable', `no tfjs backend could start (${why})`);
-}
-
-/** Whether `name` is a GPU backend whose programs are compiled (and should be warmed up). */
-export function compilesShaders(name: BackendName): boolean {
-  return name === 'webgpu' || name === 'webgl';
 }
 
 /**

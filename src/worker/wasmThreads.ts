@@ -22,6 +22,7 @@
  * one thread and says why).
  */
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { messageOf } from '../core/errors.js';
 
 /** tfjs-backend-wasm pre-creates 8 pthread workers: more threads than that are never used. */
 const MAX_THREADS = 8;
@@ -77,7 +78,7 @@ export async function loadPthreadGlue(url: string | null): Promise<{ text: strin
     if (!res.ok) return { reason: `${url} answered HTTP ${res.status}: serve tfjs-backend-wasm-threaded-simd.js beside the .wasm files` };
     text = await res.text();
   } catch (e) {
-    return { reason: `could not fetch ${url} (${e instanceof Error ? e.message : String(e)})` };
+    return { reason: `could not fetch ${url} (${messageOf(e)})` };
   }
   const version = glueVersion(text);
   if (version === null) return { reason: `${url} is not pptsn-web's pthread glue (no PPTSN_WASM_GLUE_VERSION statement)` };

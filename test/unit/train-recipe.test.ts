@@ -8,7 +8,8 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initNodeBackend, registerGradientsNode } from '../../src/node/backends.js';
+import { initNodeBackend } from '../../src/node/backends.js';
+import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { CustomWarmupCosineDecay, warmupCosineLr } from '../../src/core/train/schedule.js';
 import { labelSmoothedLoss } from '../../src/core/train/labelSmoothing.js';
 import { mixBatch, mixupAccuracy, mixupLoss, sampleBeta, sampleGamma, type MixupDraw } from '../../src/core/train/mixup.js';

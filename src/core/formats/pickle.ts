@@ -8,6 +8,7 @@
  * truncated file ends in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
  */
 import { PPTSNError } from '../errors.js';
+import { float16BitsToFloat32 } from './float16.js';
 
 /** A Python tuple (immutable; kept apart from lists because numpy's state is a tuple). */
 export class PyTuple {
@@ -559,11 +560,7 @@ function scalarValue(dt: PyDtype, raw: Uint8Array): number | boolean | bigint {
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const le = dt.littleEndian;
   switch (dt.kind + dt.itemsize) {
-    case 'f2': {
-      const h = v.getUint16(0, le);
-      const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-      return e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
+    case 'f2': return float16BitsToFloat32(v.getUint16(0, le));
     case 'f4': return v.getFloat32(0, le);
     case 'f8': return v.getFloat64(0, le);
     case 'i1': return v.getInt8(0);

@@ -8,7 +8,9 @@ import { PPTSNError } from '../errors.js';
 import { MEAN, STD, resolvePreprocessOptions, resolveTrainPreprocessOptions, type PreprocessConfig, type PreprocessOptions, type TrainPreprocessConfig } from './presets.js';
 import type { Rng } from './sampler.js';
 import type { FramePixels } from '../frames.js';
-import { centerCropBox, multiScaleCropBox, randomFlip, scaleSize, tenCropBoxes, threeCropBoxes, type CropBox, type Size } from './transforms.js';
+import { cropBoxesFor, cropToSource, multiScaleCropBox, randomFlip, scaleSize, type CropBox, type Size } from './transforms.js';
+
+export { cropBoxesFor, cropToSource };
 
 export type { FramePixels };
 
@@ -31,13 +33,6 @@ export interface PreprocessedClip {
   sourceSize: Size;
   /** Frame size after Scale (the coordinate system of `crops`). */
   scaledSize: Size;
-}
-
-/** Maps a crop box from scaled-frame to source-frame coordinates (for drawing it on the video). */
-export function cropToSource(box: CropBox, sourceSize: Size, scaledSize: Size): CropBox {
-  const sx = sourceSize.width / scaledSize.width;
-  const sy = sourceSize.height / scaledSize.height;
-  return { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy, flip: box.flip };
 }
 
 /**
@@ -188,18 +183,6 @@ function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[], outH: number, outW: 
   const boxT = tf.tensor2d(coords, [frameOf.length, 4], 'float32');
   const indT = tf.tensor1d(frameOf, 'int32');
   return tf.image.cropAndResize(x, boxT, indT, [outH, outW], 'nearest');
-}
-
-/** The crop boxes a config takes from a scaled frame. */
-export function cropBoxesFor(config: Pick<PreprocessConfig, 'crops' | 'cropSize'>, scaled: Size): CropBox[] {
-  switch (config.crops) {
-    case 'center':
-      return [centerCropBox(scaled, config.cropSize, false)];
-    case 'three':
-      return threeCropBoxes(scaled, config.cropSize);
-    case 'ten':
-      return tenCropBoxes(scaled, config.cropSize);
-  }
 }
 
 /**
