@@ -146,19 +146,11 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
     }
     let description = '';
     try {
-      if (name === 'webgpu') {
-        const p = await probeWebGPU();
+      if (name === 'webgpu' || name === 'webgl') {
+        const p = name === 'webgpu' ? await probeWebGPU() : probeWebGL();
         if (!p.ok) { report.push({ backend: name, status: 'skipped', reason: p.description }); continue; }
         if (p.software && choice === 'auto') {
-          report.push({ backend: name, status: 'skipped', reason: `software adapter (${p.description}): slower than wasm` });
-          continue;
-        }
-        description = p.description;
-      } else if (name === 'webgl') {
-        const p = probeWebGL();
-        if (!p.ok) { report.push({ backend: name, status: 'skipped', reason: p.description }); continue; }
-        if (p.software && choice === 'auto') {
-          report.push({ backend: name, status: 'skipped', reason: `software renderer (${p.description}): slower than wasm` });
+          report.push({ backend: name, status: 'skipped', reason: `software ${name === 'webgpu' ? 'adapter' : 'renderer'} (${p.description}): slower than wasm` });
           continue;
         }
         description = p.description;

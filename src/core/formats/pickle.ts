@@ -176,29 +176,24 @@ class Unpickler {
     this.need(1, 'opcode argument');
     return this.bytes[this.pos++]!;
   }
-  private u16(): number {
-    this.need(2, 'opcode argument');
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
+  /** Reads a little-endian fixed-size opcode argument of `n` bytes with `get` (a DataView getter at an offset). */
+  private fixed<T>(n: number, get: (at: number) => T): T {
+    this.need(n, 'opcode argument');
+    const v = get(this.pos);
+    this.pos += n;
     return v;
+  }
+  private u16(): number {
+    return this.fixed(2, (at) => this.view.getUint16(at, true));
   }
   private u32(): number {
-    this.need(4, 'opcode argument');
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, (at) => this.view.getUint32(at, true));
   }
   private i32(): number {
-    this.need(4, 'opcode argument');
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, (at) => this.view.getInt32(at, true));
   }
   private u64(): bigint {
-    this.need(8, 'opcode argument');
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.fixed(8, (at) => this.view.getBigUint64(at, true));
   }
   private take(n: number | bigint, what: string): Uint8Array {
     const len = this.need(n, what);
