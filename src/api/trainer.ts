@@ -14,8 +14,9 @@ import type { VideoSource } from './types.js';
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
 
 /**
- * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields
- * take PP-TSN's values, SPEC §5, and each piece can be switched off), plus the page-side callbacks and storage.
+ * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields take
+ * PP-TSN's values, docs/contract.md §7, and each piece can be switched off), plus the page-side callbacks and
+ * storage.
  */
 export interface TrainerOptions extends Partial<TrainerSettings> {
   /** The new classes (required unless `name` names a stored run). */

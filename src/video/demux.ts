@@ -3,7 +3,7 @@
  * track, its codec and WebCodecs decoder config, colour tags and packet-level access. Browser-only only in the sense
  * that it is used next to WebCodecs; it has no DOM dependency and runs in a Web Worker.
  *
- * The frame count is the number of video packets in the container, like decord/ffmpeg (SPEC §4), not
+ * The frame count is the number of video packets in the container, like decord/ffmpeg (docs/contract.md §4), not
  * duration × fps: sampled indices must be the ones PaddleVideo would pick.
  */
 import {
@@ -38,7 +38,7 @@ export interface VideoTrackInfo {
   codec: string | null;
   /** Full codec string (e.g. 'avc1.64001e') or the container's internal codec id when unknown. */
   codecString: string | null;
-  /** Number of video packets = decoded frame count L (SPEC §4). */
+  /** Number of video packets = decoded frame count L (docs/contract.md §4). */
   frameCount: number;
   /** Frames per second from the median frame interval (1 / median Δpts). */
   fps: number;

@@ -3,10 +3,11 @@
  * source cannot be fetched (e.g. a cross-origin video with CORS) and as the fallback when the container or codec is
  * outside mediabunny/WebCodecs but the browser can still play it.
  *
- * Exact frame: seek to the middle of frame i (SPEC §4: (i + 0.5)/fps, or the midpoint of its container timestamps)
- * and wait for both `seeked` and requestVideoFrameCallback; `currentTime = i/fps` lands on frame i−1 about 40 % of
- * the time. The element knows neither the frame count nor the fps: they come from the demuxer when the element's
- * src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an estimate).
+ * Exact frame: seek to the middle of frame i (docs/contract.md §4: (i + 0.5)/fps, or the midpoint of its container
+ * timestamps) and wait for both `seeked` and requestVideoFrameCallback; `currentTime = i/fps` lands on frame i−1
+ * about 40 % of the time. The element knows neither the frame count nor the fps: they come from the demuxer when the
+ * element's src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an
+ * estimate).
  */
 import { PPTSNError } from '../core/errors.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';

@@ -1,6 +1,6 @@
 /**
- * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels
- * of exactly the frames PaddleVideo's test-mode sampler picks (SPEC §4), with indices over the decoded frame
+ * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels of
+ * exactly the frames PaddleVideo's test-mode sampler picks (docs/contract.md §4), with indices over the decoded frame
  * count (number of video packets), like decord.
  *
  * Paths, in order of preference:

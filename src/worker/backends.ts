@@ -1,8 +1,9 @@
 /**
- * The one place that decides which tfjs backend runs in the browser (DESIGN: "one place decides the backend").
- * `auto` tries webgpu → webgl → wasm → cpu and records why each one before the winner was passed over, so a user
- * can see why a page is slow (`model.backendReport`). GPU emulation in software (SwiftShader, llvmpipe) is skipped
- * in `auto` because it is 20–50× slower than the WASM backend on the same CPU; naming the backend still uses it.
+ * The one place that decides which tfjs backend runs in the browser (docs/architecture.md, "Where backends are
+ * chosen"). `auto` tries webgpu → webgl → wasm → cpu and records why each one before the winner was passed over, so a
+ * user can see why a page is slow (`model.backendReport`). GPU emulation in software (SwiftShader, llvmpipe) is
+ * skipped in `auto` because it is 20–50× slower than the WASM backend on the same CPU; naming the backend still uses
+ * it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Importing a backend package registers its factory; nothing starts until tf.setBackend picks it.

@@ -102,7 +102,7 @@ test('colour: BT.601 limited range, like decord (gradient within a few levels of
     }
   }
   const mean = sum / n;
-  // BT.709 decoding of this BT.601-encoded stream would be off by several levels on average (SPEC §4: 4–7).
+  // BT.709 decoding of this BT.601-encoded stream would be off by several levels on average (docs/contract.md §4: 4–7).
   assert.ok(mean < 2.5, `mean |Δ| ${mean.toFixed(2)} levels`);
 });
 

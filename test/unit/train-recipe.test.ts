@@ -1,7 +1,8 @@
 /**
- * The fine-tuning recipe, piece by piece, against its formula (SPEC §5): the learning rate at chosen iterations,
- * the label-smoothed and mixup losses, one Nesterov step with L2 and the FC multipliers, the Beta sampler's
- * moments, precise-BN statistics, and head-strategy training on cached features converging on a toy problem.
+ * The fine-tuning recipe, piece by piece, against its formula (docs/contract.md §7): the learning rate at chosen
+ * iterations, the label-smoothed and mixup losses, one Nesterov step with L2 and the FC multipliers, the Beta
+ * sampler's moments, precise-BN statistics, and head-strategy training on cached features converging on a toy
+ * problem.
  *
  *   node --import tsx --test test/unit/train-recipe.test.ts
  */

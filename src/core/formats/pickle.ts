@@ -1,11 +1,11 @@
 /**
- * A small, allow-listed Python pickle VM for `paddle.save` files (SPEC §3). It understands protocols 2–5 well
- * enough to rebuild a dict of numpy arrays, and nothing more: every global a pickle names is checked against a
- * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`)
- * and anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the
- * allowed globals are interpreted here and only build plain data. Every length is checked against the bytes
- * that remain before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or
- * truncated file ends in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
+ * A small, allow-listed Python pickle VM for `paddle.save` files (docs/contract.md §3). It understands protocols 2–5
+ * well enough to rebuild a dict of numpy arrays, and nothing more: every global a pickle names is checked against a
+ * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`) and
+ * anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the allowed
+ * globals are interpreted here and only build plain data. Every length is checked against the bytes that remain
+ * before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or truncated file ends
+ * in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
  */
 import { PPTSNError } from '../errors.js';
 import { float16BitsToFloat32 } from './float16.js';
@@ -53,7 +53,10 @@ export type DictKey = string | number | bigint | boolean | null;
 export type PyValue = DictKey | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyDtype | PyNdArray;
 type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'scalar' | 'encode' | 'OrderedDict';
 
-/** The only globals a weight file may name (SPEC §3). Module paths of numpy 1 (`numpy.core`) and 2 (`numpy._core`). */
+/**
+ * The only globals a weight file may name (docs/contract.md §3). Module paths of numpy 1 (`numpy.core`) and 2
+ * (`numpy._core`).
+ */
 const ALLOWED_GLOBALS: Record<string, GlobalRole> = {
   'numpy.core.multiarray._reconstruct': 'reconstruct',
   'numpy._core.multiarray._reconstruct': 'reconstruct',

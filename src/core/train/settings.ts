@@ -70,8 +70,8 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
   if (new Set(s.classes).size !== s.classes.length) throw new PPTSNError('invalid-argument', 'class names must be unique');
   const epochs = s.epochs ?? 10;
   const batchSize = s.batchSize ?? 8;
-  // PP-TSN's base LR 0.01 is for 8 GPUs × 32 clips per step; scale it linearly with the batch (docs/contract.md §7). Without
-  // this, a batch of 8 steps 32× too far and the head diverges.
+  // PP-TSN's base LR 0.01 is for 8 GPUs × 32 clips per step; scale it linearly with the batch (docs/contract.md §7).
+  // Without this, a batch of 8 steps 32× too far and the head diverges.
   const lr = s.learningRate ?? (0.01 * batchSize) / 256;
   const augment = s.augment ?? true;
   const pbn = s.preciseBN === undefined || s.preciseBN === true ? 20 : s.preciseBN === false ? 0 : s.preciseBN;
