@@ -32,8 +32,8 @@ export interface LoadProgress {
 
 /**
  * Where the tfjs WASM files are served: a directory URL ending in `/`, or one URL per file. Besides the three
- * binaries, `tfjs-backend-wasm-threaded-simd.js` (the pthread glue, copied by the build next to the worker) is what
- * WASM threads need; a record without it looks beside the threaded binary.
+ * binaries, `tfjs-backend-wasm-threaded-simd.js` (the pthread glue) is what WASM threads need: it is looked for
+ * beside these binaries (a record may name it), then next to the worker, where the build copies it.
  */
 export type WasmPaths =
   | string

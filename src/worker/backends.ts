@@ -53,8 +53,11 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
 let wasmThreads = 1;
 /** Why threads were wanted but not used (shown in the backend report), or null. */
 let wasmSingleThreadReason: string | null = null;
-/** Where the pthread glue (wasmThreads.ts) is served, from the same wasmPaths as the binaries. */
-let wasmGlue: string | null = null;
+/**
+ * Where to look for the pthread glue (wasmThreads.ts): beside the binaries of the given wasmPaths, then the copy the
+ * build put next to the worker (so a page that serves the binaries from elsewhere, a CDN, keeps its threads).
+ */
+let wasmGlue: string[] = [];
 
 /**
  * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
@@ -66,7 +69,8 @@ let wasmGlue: string | null = null;
  */
 export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
   const all = paths ?? defaultWasmPaths();
-  wasmGlue = wasmGlueUrl(all);
+  const ownGlue = defaultWasmPaths()[WASM_GLUE_FILE];
+  wasmGlue = [...new Set([wasmGlueUrl(all), ownGlue].filter((u): u is string => u !== null))];
   // tfjs wants the binaries only; the glue is ours.
   if (typeof all === 'string') setWasmPaths(all);
   else {

@@ -67,11 +67,21 @@ export function glueVersion(text: string): string | null {
 }
 
 /**
- * Fetches the pthread glue from `url` and checks it is for the tfjs-backend-wasm in this bundle.
- * Returns its text, or why threads cannot use it (a sentence for the backend report); never throws.
+ * Fetches the pthread glue from the first of `urls` that serves it and checks it is for the tfjs-backend-wasm in
+ * this bundle. Returns its text, or why threads cannot use it (a sentence for the backend report); never throws.
  */
-export async function loadPthreadGlue(url: string | null): Promise<{ text: string } | { reason: string }> {
-  if (url === null) return { reason: 'no URL for tfjs-backend-wasm-threaded-simd.js in wasmPaths' };
+export async function loadPthreadGlue(urls: readonly string[]): Promise<{ text: string } | { reason: string }> {
+  if (urls.length === 0) return { reason: 'no URL for tfjs-backend-wasm-threaded-simd.js in wasmPaths' };
+  const reasons: string[] = [];
+  for (const url of urls) {
+    const r = await fetchGlue(url);
+    if ('text' in r) return r;
+    reasons.push(r.reason);
+  }
+  return { reason: reasons.join('; ') };
+}
+
+async function fetchGlue(url: string): Promise<{ text: string } | { reason: string }> {
   let text: string;
   try {
     const res = await fetch(url);

@@ -57,11 +57,15 @@ test('a missing, foreign or other-version glue is refused with a reason (threads
   };
   globalThis.fetch = (async (u: string) => new Response(bodies[u]![1], { status: bodies[u]![0] })) as typeof fetch;
   try {
-    assert.match((await loadPthreadGlue(null) as { reason: string }).reason, /no URL/);
-    assert.match((await loadPthreadGlue('http://t/missing.js') as { reason: string }).reason, /HTTP 404/);
-    assert.match((await loadPthreadGlue('http://t/foreign.js') as { reason: string }).reason, /not pptsn-web's pthread glue/);
-    assert.match((await loadPthreadGlue('http://t/old.js') as { reason: string }).reason, new RegExp(`for tfjs-backend-wasm 0\\.0\\.1, this app has ${version_wasm.replace(/\./g, '\\.')}`));
-    assert.equal((await loadPthreadGlue('http://t/ok.js') as { text: string }).text, wasmGlueText());
+    assert.match((await loadPthreadGlue([]) as { reason: string }).reason, /no URL/);
+    assert.match((await loadPthreadGlue(['http://t/missing.js']) as { reason: string }).reason, /HTTP 404/);
+    assert.match((await loadPthreadGlue(['http://t/foreign.js']) as { reason: string }).reason, /not pptsn-web's pthread glue/);
+    assert.match((await loadPthreadGlue(['http://t/old.js']) as { reason: string }).reason, new RegExp(`for tfjs-backend-wasm 0\\.0\\.1, this app has ${version_wasm.replace(/\./g, '\\.')}`));
+    assert.equal((await loadPthreadGlue(['http://t/ok.js']) as { text: string }).text, wasmGlueText());
+    // The copy next to the worker is the fallback when the page's wasmPaths point where there is none (a CDN).
+    assert.equal((await loadPthreadGlue(['http://t/missing.js', 'http://t/ok.js']) as { text: string }).text, wasmGlueText());
+    const both = (await loadPthreadGlue(['http://t/missing.js', 'http://t/old.js']) as { reason: string }).reason;
+    assert.match(both, /HTTP 404.*; .*0\.0\.1/);
   } finally {
     globalThis.fetch = realFetch;
   }
