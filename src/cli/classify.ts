@@ -65,8 +65,11 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
   if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const runner = await createNodeRunner(options.modelDir, options.backend ?? 'auto', options.winograd !== undefined ? { winograd: options.winograd } : {});
-  for (const note of runner.notes) log(`pptsn-web: ${note}`);
-  log(`pptsn-web: running on ${runner.description}`);
+  // Said once the input has been read, so a bad input still fails with one line.
+  const announce = () => {
+    for (const note of runner.notes) log(`pptsn-web: ${note}`);
+    log(`pptsn-web: running on ${runner.description}`);
+  };
   const loaded = runner.model;
   const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
   try {
@@ -78,6 +81,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
         throw new PPTSNError('invalid-argument', `${options.tensor}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
       }
       const input = tf.tensor(x.data, x.shape);
+      announce();
       try {
         logits = await runner.predict(input);
       } finally {
@@ -97,6 +101,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
           paddle.dispose();
         }
       }
+      announce();
       const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
       try {
         const run = await runner.clipLogits(clip.frames, clip.config, line ? { onChunk: (p) => line.onChunk(p), runningLogits: true } : {});
