@@ -32,6 +32,7 @@ import type { Depth } from '../src/core/model/arch.js';
 import { startBenchBrowser } from './browser.js';
 import { macsPerImage } from './flops.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
+import { nodeSection, nodeSectionLines, type NodeSectionReport } from './node.js';
 
 // ---------------------------------------------------------------------------------------------------- options
 const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
@@ -58,6 +59,8 @@ function parseArgs(argv: string[]) {
     e2eReps: Number(get('e2e-reps') ?? (quick ? 1 : 3)),
     presets: list('presets', 'fast,accurate'),
     nodeCpuChunks: list('node-cpu-chunks', '1').map(Number),
+    /** The node section's chunk sizes (the CLI calls the backbone with 10 images). */
+    nodeChunks: list('node-chunks', quick ? '4,10' : '1,4,10').map(Number),
     depth: Number(get('depth') ?? 50) as Depth,
     classes: 400,
     size: 224,
@@ -446,6 +449,7 @@ interface Report {
   e2e: Record<string, unknown>[];
   fp16?: Record<string, unknown>;
   train?: Record<string, unknown>;
+  node?: NodeSectionReport;
   doneWhen?: Record<string, unknown>;
 }
 
@@ -525,6 +529,7 @@ function printTable(report: Report): void {
   }
   if (report.fp16) lines.push('', `fp16: top-5 identical on all golden cases: ${String(report.fp16['allTop5Identical'])}; bytes ratio ${String(report.fp16['byteRatioGolden'])} (golden), ${JSON.stringify(report.fp16['depth50Model'])}`);
   if (report.train) lines.push('', `train: ${JSON.stringify(report.train)}`);
+  if (report.node) lines.push(...nodeSectionLines(report.node));
   if (report.doneWhen) lines.push('', `done-when: ${JSON.stringify(report.doneWhen)}`);
   for (const n of report.notes) lines.push(`note: ${n}`);
   console.log(lines.join('\n'));
@@ -559,6 +564,7 @@ async function main(): Promise<void> {
     }
   }
   if (o.sections.includes('network') || o.sections.includes('node')) await nodeNetwork(o, report);
+  if (o.sections.includes('node')) report.node = await nodeSection({ ...o, chunks: o.nodeChunks, macs: macsPerImage(o.depth, o.size, o.classes), torch: () => torchRuntime(o), interleaved, log });
   if (o.sections.includes('fp16')) await fp16Section(o, report);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
