@@ -33,6 +33,7 @@ import { startBenchBrowser } from './browser.js';
 import { macsPerImage } from './flops.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
 import { nodeSection, nodeSectionLines, type NodeSectionReport } from './node.js';
+import { GPU_CHROMIUM_FLAGS, gpuComparison, gpuDefaults, requireHardwareGpu } from './gpu.js';
 
 // ---------------------------------------------------------------------------------------------------- options
 const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
@@ -71,7 +72,11 @@ function parseArgs(argv: string[]) {
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
+    /** A real GPU: WebGPU on Vulkan and a PyTorch CUDA anchor (bench/gpu.ts); fails clearly without one. */
+    gpu: argv.includes('--gpu'),
+    gpuDryRun: argv.includes('--gpu-dry-run'),
   };
+  if (o.gpu) Object.assign(o, gpuDefaults(argv));
   if (argv.includes('--help')) {
     console.log(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]);
     process.exit(0);
@@ -139,11 +144,11 @@ function pageRuntime(page: Page, id: number, name: string): Timed {
   };
 }
 
-async function torchRuntime(o: Options): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
+async function torchRuntime(o: Options, extraArgs: string[] = []): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
   if (!existsSync('/usr/bin/python3')) return { error: '/usr/bin/python3 not found' };
   let proc: ChildProcessWithoutNullStreams;
   try {
-    proc = spawn('/usr/bin/python3', [join(ROOT, 'bench/torch_resnet.py'), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size)]);
+    proc = spawn('/usr/bin/python3', [join(ROOT, 'bench/torch_resnet.py'), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
   } catch (e) {
     return { error: String(e) };
   }
@@ -164,11 +169,12 @@ async function torchRuntime(o: Options): Promise<{ timed: Timed; info: { descrip
       waiters.push({ resolve, reject });
     });
   try {
-    const info = JSON.parse(await next()) as { description: string; threads: number; setupMs: number };
+    const info = JSON.parse(await next()) as { runtime?: string; error?: string; description: string; threads: number; setupMs: number };
+    if (info.error) throw new Error(info.error);
     return {
       info,
       timed: {
-        name: 'pytorch-native',
+        name: info.runtime ?? 'pytorch-native',
         async time(n) {
           proc.stdin.write(`${n}\n`);
           return (JSON.parse(await next()) as { seconds: number }).seconds;
@@ -232,12 +238,12 @@ async function browserNetwork(page: Page, o: Options, report: Report): Promise<v
       runtimes.push(pageRuntime(page, ort.id, ort.info.runtime));
       infos.set(ort.info.runtime, { ...ort.info, where: 'chromium', id: ort.id });
     }
-    if (!gpu && o.compare.includes('torch')) {
-      const t = await torchRuntime(o);
-      if ('error' in t) report.notes.push(`pytorch-native skipped: ${t.error}`);
+    if ((!gpu || o.gpu) && o.compare.includes('torch')) {
+      const t = await torchRuntime(o, gpu ? ['--device', 'cuda'] : []);
+      if ('error' in t) report.notes.push(`pytorch ${gpu ? 'cuda' : 'native'} skipped: ${t.error}`);
       else {
         runtimes.push(t.timed);
-        infos.set('pytorch-native', { ...t.info, where: 'native' });
+        infos.set(t.timed.name, { ...t.info, where: 'native' });
       }
     }
     const chunks = gpu ? o.gpuChunks : o.chunks;
@@ -329,7 +335,8 @@ function ensureModels(o: Options): { f32: string; f16: string; bytes: { float32:
 async function e2eSection(page: Page, o: Options, report: Report): Promise<void> {
   const models = ensureModels(o);
   for (const backend of o.backends.filter((b) => (BROWSER_BACKENDS as readonly string[]).includes(b))) {
-    const gpu = backend !== 'wasm';
+    // SwiftShader limits (one preset, few segments) unless --gpu found a real one.
+    const gpu = backend !== 'wasm' && !o.gpu;
     const presets = gpu
       ? [{ name: `fast (segments ${o.gpuSegments})`, options: { preset: 'fast', segments: o.gpuSegments } }]
       : o.presets.map((p) => ({ name: p, options: { preset: p } }));
@@ -552,9 +559,10 @@ async function main(): Promise<void> {
   };
   const needBrowser = (o.backends.some((b) => (BROWSER_BACKENDS as readonly string[]).includes(b)) && (o.sections.includes('network') || o.sections.includes('e2e'))) || o.sections.includes('train');
   if (needBrowser) {
-    const b = await startBenchBrowser(log);
+    const b = await startBenchBrowser(log, o.gpu && !o.gpuDryRun ? GPU_CHROMIUM_FLAGS : undefined);
     try {
       const page = await b.page();
+      if (o.gpu) report.machine['gpuAdapter'] = await requireHardwareGpu(page, o.gpuDryRun);
       report.machine['browser'] = { version: b.browser.version(), ...((await page.evaluate(() => (window as never as BenchWindow).bench.environment!())) as object) };
       if (o.sections.includes('network')) await browserNetwork(page, o, report);
       if (o.sections.includes('e2e')) await e2eSection(page, o, report);
@@ -568,6 +576,7 @@ async function main(): Promise<void> {
   if (o.sections.includes('fp16')) await fp16Section(o, report);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
+  if (o.gpu) report.comparison = { ...report.comparison, gpu: gpuComparison(report.network) };
   doneWhen(report);
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify(report, null, 2));
