@@ -6,8 +6,8 @@
  * (src/node/runtime.ts) and by the benchmark's onnxruntime-web row.
  *
  * Graph: input `x` `[N, 3, H, W]` float32 NCHW (PaddleVideo's layout) → `feat` `[N, F]` (global average pool, the
- * per-image features the ppTSN head averages over T·C) and, unless `features: 'only'`, `logits` `[N, classes]`
- * (the FC on each image's features; the head's mean over T·C is left to the caller).
+ * per-image features the ppTSN head averages over T·C) and/or `logits` `[N, classes]` (the FC on each image's
+ * features; the head's mean over T·C is left to the caller), as `OnnxOptions.features` says.
  */
 import { archSpec, type ArchSpec, type ConvBNSpec, type Depth } from '../../core/model/arch.js';
 import { BN_EPSILON } from '../../core/model/recognizer.js';
@@ -18,8 +18,8 @@ import { Pb, node, tensor, valueInfo } from './protobuf.js';
 export const ONNX_WRITER_VERSION = 1;
 
 export interface OnnxOptions {
-  /** `both` (default): outputs `feat` and `logits`; `only`: `feat` alone (no FC in the graph). */
-  features?: 'both' | 'only';
+  /** `both` (default): outputs `feat` and `logits`; `only`: `feat` alone (no FC in the graph); `none`: `logits` alone. */
+  features?: 'both' | 'only' | 'none';
 }
 
 /** BN folded into the conv, Paddle/ONNX layout [O, I, kh, kw] kept. Float64 arithmetic, float32 result. */
@@ -41,7 +41,8 @@ function foldOIHW(layer: ConvBNSpec, sd: StateDict): { w: Float32Array; b: Float
 /** ONNX model bytes of PP-TSN's backbone (+ FC) for `sd`; see the module comment for inputs and outputs. */
 export function ppTSNToOnnx(sd: StateDict, depth: Depth, numClasses: number, options: OnnxOptions = {}): Uint8Array {
   const arch: ArchSpec = archSpec(depth, numClasses);
-  const withLogits = (options.features ?? 'both') === 'both';
+  const withLogits = options.features !== 'only';
+  const withFeatures = options.features !== 'none';
   const graph = new Pb();
   const nodes: Pb[] = [];
   const inits: Pb[] = [];
@@ -95,9 +96,8 @@ export function ppTSNToOnnx(sd: StateDict, depth: Depth, numClasses: number, opt
   graph.string(2, `pptsn_resnet${depth}_vd`);
   for (const t of inits) graph.msg(5, t);
   graph.msg(11, valueInfo('x', ['N', 3, 'H', 'W']));
-  // The benchmark's onnxruntime-web row reads `logits` only; `feat` is listed after it.
   if (withLogits) graph.msg(12, valueInfo('logits', ['N', numClasses]));
-  graph.msg(12, valueInfo('feat', ['N', arch.featureDim]));
+  if (withFeatures) graph.msg(12, valueInfo('feat', ['N', arch.featureDim]));
   const opset = new Pb().string(1, '').int(2, 13);
   return new Pb().int(1, 8).string(2, 'pptsn-web').msg(7, graph).msg(8, opset).finish();
 }
