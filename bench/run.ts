@@ -500,6 +500,7 @@ function doneWhen(report: Report): void {
     fastDecodePreprocessShareAtMost10pct: wasm?.presets?.['fast'] ? wasm.presets['fast'].decodePlusPreprocessShare <= 0.1 : null,
     accurateDecodePreprocessShareAtMost5pct: wasm?.presets?.['accurate'] ? wasm.presets['accurate'].decodePlusPreprocessShare <= 0.05 : null,
     accuratePeakWasmHeapUnder1GB: wasm?.presets?.['accurate']?.peakWasmHeapBytes ? wasm.presets['accurate'].peakWasmHeapBytes < 1e9 : null,
+    cliDefaultAtLeast0_9xPytorchNative: report.node?.cliAtLeast0_9xNative ?? null,
     fp16Top5IdenticalAndAtLeast1_8xFewerBytes: report.fp16 ? (report.fp16['allTop5Identical'] as boolean) && (report.fp16['byteRatioGolden'] as number) >= 1.8 : null,
   };
 }
