@@ -25,6 +25,8 @@ export interface NodeSectionDeps {
   chunks: number[];
   reps: number;
   macs: number;
+  /** onnxruntime-node's threads (default: every logical core, as the CLI); compare with --torch-threads. */
+  nodeThreads?: number;
   torch(): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }>;
   interleaved(runtimes: Timed[], chunkSizes: number[], reps: number): Promise<Map<string, Map<number, number[]>>>;
   log(s: string): void;
@@ -89,7 +91,7 @@ function runnerTimed(name: string, runner: NodeRunner, size: number): Timed {
 export async function nodeSection(d: NodeSectionDeps): Promise<NodeSectionReport> {
   const dir = await modelDir(d.depth, d.classes);
   const notes: string[] = [];
-  const cli = await createNodeRunner(dir, 'auto');
+  const cli = await createNodeRunner(dir, 'auto', d.nodeThreads ? { threads: d.nodeThreads } : {});
   notes.push(...cli.notes);
   const runtimes: Timed[] = [runnerTimed(`cli-default-${cli.backend}`, cli, d.size)];
   const descriptions = new Map([[runtimes[0]!.name, cli.description]]);

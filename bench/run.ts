@@ -62,6 +62,7 @@ function parseArgs(argv: string[]) {
     nodeCpuChunks: list('node-cpu-chunks', '1').map(Number),
     /** The node section's chunk sizes (the CLI calls the backbone with 10 images). */
     nodeChunks: list('node-chunks', quick ? '4,10' : '1,4,10').map(Number),
+    nodeThreads: get('node-threads') ? Number(get('node-threads')) : undefined,
     depth: Number(get('depth') ?? 50) as Depth,
     classes: 400,
     size: 224,
