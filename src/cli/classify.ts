@@ -82,9 +82,11 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
       }
       const input = tf.tensor(x.data, x.shape);
       announce();
+      const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
       try {
-        logits = await runner.predict(input);
+        logits = await runner.predict(input, line ? { onChunk: (p) => line.onChunk(p) } : {});
       } finally {
+        line?.done();
         input.dispose();
       }
     } else {

@@ -19,6 +19,7 @@ import type { Depth } from '../../src/core/model/arch.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import type { FramePixels } from '../../src/core/frames.js';
+import { Recognizer } from '../../src/core/model/recognizer.js';
 import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { writeModelDir } from '../../src/node/modelDir.js';
@@ -75,7 +76,14 @@ for (const c of CASES) {
     const before = tf.memory().numTensors;
     const onnx = await logitsOf(d, 'onnx', c.shape, c.iseed);
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind by the onnx runner');
-    const f32 = await logitsOf(d, 'wasm', c.shape, c.iseed, { winograd: false });
+    const f32 = await logitsOf(d, 'wasm', c.shape, c.iseed, { winograd: false, chunkSize: 3 });
+    // The wasm runner's chunked predict is Recognizer.predict's arithmetic, bit for bit.
+    const rec = Recognizer.fromStateDict(seededStateDict(c.depth, c.classes, c.seed), { winograd: false });
+    const x = tf.tensor(seededInput(c.shape, c.iseed), c.shape);
+    const y = rec.predict(x, { batchSize: 3 });
+    assert.deepEqual(f32, Array.from(await y.data()), 'wasm runner = Recognizer.predict');
+    tf.dispose([x, y]);
+    rec.dispose();
     const rounding = relErr(f32, ref);
     const bar = Math.max(1e-4, 2 * rounding);
     const err = relErr(onnx, ref);
