@@ -17,7 +17,7 @@ const USAGE = `pptsn-web: PaddleVideo PP-TSN video classification
 Usage:
   pptsn-web convert <in.pdparams|in.pdiparams> -o <dir> [--labels kinetics400|ucf101|<file>] [--dtype float32|float16]
   pptsn-web classify <video> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--progress] [--no-winograd]
-  pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd]
+  pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend auto|onnx|wasm|cpu] [--progress] [--no-winograd]
   pptsn-web export <dir> -o <out.pdparams>
   pptsn-web download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16]
 
