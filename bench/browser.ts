@@ -17,7 +17,8 @@ export interface BenchBrowser {
   close(): Promise<void>;
 }
 
-export async function startBenchBrowser(log: (s: string) => void): Promise<BenchBrowser> {
+/** `flags`: Chromium's flags (default: the tests' SwiftShader set; bench/gpu.ts has the hardware-GPU set). */
+export async function startBenchBrowser(log: (s: string) => void, flags: readonly string[] = CHROMIUM_FLAGS): Promise<BenchBrowser> {
   const server = await createServer({
     root: ROOT,
     configFile: false,
@@ -47,7 +48,7 @@ export async function startBenchBrowser(log: (s: string) => void): Promise<Bench
   await server.listen();
   const addr = server.httpServer!.address();
   const origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, '--enable-blink-features=ForceEagerMeasureMemory'] });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...flags, '--enable-blink-features=ForceEagerMeasureMemory'] });
   return {
     origin,
     browser,

@@ -8,7 +8,8 @@ import { median, log, round, type Report } from './report.js';
 export async function e2eSection(page: Page, o: Options, report: Report): Promise<void> {
   const models = ensureModels(o);
   for (const backend of o.backends.filter((b) => (BROWSER_BACKENDS as readonly string[]).includes(b))) {
-    const gpu = backend !== 'wasm';
+    // SwiftShader limits (one preset, few segments) unless --gpu found a real one.
+    const gpu = backend !== 'wasm' && !o.gpu;
     const presets = gpu
       ? [{ name: `fast (segments ${o.gpuSegments})`, options: { preset: 'fast', segments: o.gpuSegments } }]
       : o.presets.map((p) => ({ name: p, options: { preset: p } }));

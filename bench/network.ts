@@ -30,7 +30,7 @@ function pageRuntime(page: Page, id: number, name: string): Timed {
 }
 
 /** Warm-up, then `reps` rounds; within a round every runtime runs once, in rotating order. */
-async function interleaved(runtimes: Timed[], chunkSizes: number[], reps: number): Promise<Map<string, Map<number, number[]>>> {
+export async function interleaved(runtimes: Timed[], chunkSizes: number[], reps: number): Promise<Map<string, Map<number, number[]>>> {
   const out = new Map(runtimes.map((r) => [r.name, new Map<number, number[]>()]));
   for (const c of chunkSizes) {
     for (const r of runtimes) {
@@ -75,12 +75,12 @@ export async function browserNetwork(page: Page, o: Options, report: Report): Pr
       runtimes.push(pageRuntime(page, ort.id, ort.info.runtime));
       infos.set(ort.info.runtime, { ...ort.info, where: 'chromium', id: ort.id });
     }
-    if (!gpu && o.compare.includes('torch')) {
-      const t = await torchRuntime(o);
-      if ('error' in t) report.notes.push(`pytorch-native skipped: ${t.error}`);
+    if ((!gpu || o.gpu) && o.compare.includes('torch')) {
+      const t = await torchRuntime(o, gpu ? ['--device', 'cuda'] : []);
+      if ('error' in t) report.notes.push(`pytorch ${gpu ? 'cuda' : 'native'} skipped: ${t.error}`);
       else {
         runtimes.push(t.timed);
-        infos.set('pytorch-native', { ...t.info, where: 'native' });
+        infos.set(t.timed.name, { ...t.info, where: 'native' });
       }
     }
     const chunks = gpu ? o.gpuChunks : o.chunks;

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../test/helpers/browser.js';
 import type { Depth } from '../src/core/model/arch.js';
+import { gpuDefaults } from './gpu.js';
 
 export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 export const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
 export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train'] as const;
 
-const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget'] as const;
+const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'node-chunks', 'node-threads'] as const;
 
 export function parseBenchArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -21,6 +22,8 @@ export function parseBenchArgs(argv: string[]) {
       ...Object.fromEntries(STRING_OPTIONS.map((k) => [k, { type: 'string' as const }])),
       quick: { type: 'boolean' },
       help: { type: 'boolean' },
+      gpu: { type: 'boolean' },
+      'gpu-dry-run': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -32,7 +35,7 @@ export function parseBenchArgs(argv: string[]) {
   const get = (k: (typeof STRING_OPTIONS)[number]) => (values as Record<string, string | boolean | undefined>)[k] as string | undefined;
   const list = (k: (typeof STRING_OPTIONS)[number], d: string) => (get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
   const quick = values.quick === true;
-  return {
+  const o = {
     out: get('out') ?? join(ROOT, 'bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     backends: list('backends', quick ? 'wasm,node-wasm' : 'wasm,webgl,webgpu,node-wasm,node-cpu'),
     sections: list('sections', SECTIONS.join(',')),
@@ -45,6 +48,9 @@ export function parseBenchArgs(argv: string[]) {
     e2eReps: Number(get('e2e-reps') ?? (quick ? 1 : 3)),
     presets: list('presets', 'fast,accurate'),
     nodeCpuChunks: list('node-cpu-chunks', '1').map(Number),
+    /** The node section's chunk sizes (the CLI calls the backbone with 10 images). */
+    nodeChunks: list('node-chunks', quick ? '4,10' : '1,4,10').map(Number),
+    nodeThreads: get('node-threads') ? Number(get('node-threads')) : undefined,
     depth: Number(get('depth') ?? 50) as Depth,
     classes: 400,
     size: 224,
@@ -55,7 +61,12 @@ export function parseBenchArgs(argv: string[]) {
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
+    /** A real GPU: WebGPU on Vulkan and a PyTorch CUDA anchor (bench/gpu.ts); fails clearly without one. */
+    gpu: values.gpu === true,
+    gpuDryRun: values['gpu-dry-run'] === true,
   };
+  if (o.gpu) Object.assign(o, gpuDefaults(argv));
+  return o;
 }
 
 export type Options = ReturnType<typeof parseBenchArgs>;

@@ -23,9 +23,13 @@ import { dirname } from 'node:path';
 import { startBenchBrowser } from './browser.js';
 import { e2eSection } from './e2e.js';
 import { fp16Section } from './fp16.js';
-import { browserNetwork, nodeNetwork, type BenchWindow } from './network.js';
+import { macsPerImage } from './flops.js';
+import { GPU_CHROMIUM_FLAGS, gpuComparison, requireHardwareGpu } from './gpu.js';
+import { browserNetwork, interleaved, nodeNetwork, type BenchWindow } from './network.js';
+import { nodeSection } from './node.js';
 import { BROWSER_BACKENDS, parseBenchArgs } from './options.js';
 import { compare, log, machine, printTable, round, type Report } from './report.js';
+import { torchRuntime } from './torch.js';
 import { trainSection } from './train.js';
 
 async function main(): Promise<void> {
@@ -44,9 +48,10 @@ async function main(): Promise<void> {
   };
   const needBrowser = (o.backends.some((b) => (BROWSER_BACKENDS as readonly string[]).includes(b)) && (o.sections.includes('network') || o.sections.includes('e2e'))) || o.sections.includes('train');
   if (needBrowser) {
-    const b = await startBenchBrowser(log);
+    const b = await startBenchBrowser(log, o.gpu && !o.gpuDryRun ? GPU_CHROMIUM_FLAGS : undefined);
     try {
       const page = await b.page();
+      if (o.gpu) report.machine['gpuAdapter'] = await requireHardwareGpu(page, o.gpuDryRun);
       report.machine['browser'] = { version: b.browser.version(), ...((await page.evaluate(() => (window as never as BenchWindow).bench.environment!())) as object) };
       if (o.sections.includes('network')) await browserNetwork(page, o, report);
       if (o.sections.includes('e2e')) await e2eSection(page, o, report);
@@ -56,9 +61,11 @@ async function main(): Promise<void> {
     }
   }
   if (o.sections.includes('network') || o.sections.includes('node')) await nodeNetwork(o, report);
+  if (o.sections.includes('node')) report.node = await nodeSection({ ...o, chunks: o.nodeChunks, macs: macsPerImage(o.depth, o.size, o.classes), torch: () => torchRuntime(o), interleaved, log });
   if (o.sections.includes('fp16')) await fp16Section(o, report);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
+  if (o.gpu) report.comparison = { ...report.comparison, gpu: gpuComparison(report.network) };
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify(report, null, 2));
   printTable(report);

@@ -7,11 +7,11 @@ import { ROOT } from '../test/helpers/browser.js';
 import type { Timed } from './network.js';
 import type { Options } from './options.js';
 
-export async function torchRuntime(o: Options): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
+export async function torchRuntime(o: Options, extraArgs: string[] = []): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
   if (!existsSync('/usr/bin/python3')) return { error: '/usr/bin/python3 not found' };
   let proc: ChildProcessWithoutNullStreams;
   try {
-    proc = spawn('/usr/bin/python3', [join(ROOT, 'bench/torch_resnet.py'), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size)]);
+    proc = spawn('/usr/bin/python3', [join(ROOT, 'bench/torch_resnet.py'), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
   } catch (e) {
     return { error: String(e) };
   }
@@ -32,11 +32,12 @@ export async function torchRuntime(o: Options): Promise<{ timed: Timed; info: { 
       waiters.push({ resolve, reject });
     });
   try {
-    const info = JSON.parse(await next()) as { description: string; threads: number; setupMs: number };
+    const info = JSON.parse(await next()) as { runtime?: string; error?: string; description: string; threads: number; setupMs: number };
+    if (info.error) throw new Error(info.error);
     return {
       info,
       timed: {
-        name: 'pytorch-native',
+        name: info.runtime ?? 'pytorch-native',
         async time(n) {
           proc.stdin.write(`${n}\n`);
           return (JSON.parse(await next()) as { seconds: number }).seconds;

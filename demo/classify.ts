@@ -60,8 +60,20 @@ async function classifySource(m: PPTSN, source: Blob | string, name: string): Pr
   $('strip').replaceChildren();
   const result = await runTask(`Classifying ${name}`, async (task) => {
     task.progress(`Classifying ${name} (decode → preprocess → ${m.backend})`);
-    return m.classify(source, { ...opts, topK: 5, signal: task.signal });
+    $('top5').classList.remove('running');
+    return m.classify(source, {
+      ...opts,
+      topK: 5,
+      signal: task.signal,
+      // The running top-5 (features averaged so far) from the first chunk on, with a determinate bar.
+      onProgress: (p) => {
+        task.progress(`Classifying ${name} on ${m.backend}`, p.done, p.total, `${p.done} / ${p.total} images; top-5 so far`);
+        $('top5').classList.toggle('running', p.done < p.total);
+        renderTop(p.top);
+      },
+    });
   });
+  $('top5').classList.remove('running');
   refreshBackend();
   if (!result) return;
   renderResult(result, m.backend);

@@ -10,6 +10,7 @@ export type {
   BackendReportEntry,
   CachedModel,
   ClassifyOptions,
+  ClassifyProgress,
   ClassifyResult,
   CropMode,
   LoadOptions,

@@ -398,7 +398,8 @@ export class PPTSN {
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
     const preprocess = preprocessOptionsOf(options);
     const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5 };
-    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
+    const onProgress = options.onProgress ? proxy(guardedCallback(options.onProgress)) : undefined;
+    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions, onProgress));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
@@ -624,5 +625,17 @@ function preprocessOptionsOf(o: ClassifyOptions): PreprocessOptions {
     ...(o.segments !== undefined ? { segments: o.segments } : {}),
     ...(o.crops !== undefined ? { crops: o.crops } : {}),
     ...(o.scale !== undefined ? { scale: o.scale } : {}),
+  };
+}
+
+/** A user callback that cannot fail the call: its exceptions go to `reportError` (the console). */
+function guardedCallback<A>(fn: (a: A) => void): (a: A) => void {
+  return (a) => {
+    try {
+      fn(a);
+    } catch (e) {
+      if (typeof reportError === 'function') reportError(e);
+      else console.error(e);
+    }
   };
 }

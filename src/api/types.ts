@@ -3,13 +3,14 @@
  * shares live in `src/common/types.ts` and are re-exported here; the rest (options with callbacks and signals,
  * DOM sources) belong to the page.
  */
-import type { BackendChoice, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
+import type { BackendChoice, ClassifyProgress, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
 
 export type {
   BackendChoice,
   BackendName,
   BackendReportEntry,
   CachedModel,
+  ClassifyProgress,
   ClassifyResult,
   CropMode,
   LoadProgress,
@@ -96,6 +97,12 @@ export interface ClassifyOptions {
   topK?: number;
   /** Aborts decoding and inference; the promise rejects with code `aborted` within a second. */
   signal?: AbortSignal;
+  /**
+   * `classify` only: called after each chunk of images with the running top-k (see `ClassifyProgress`); the last
+   * call, made before the promise resolves, carries the result's `top`. An exception thrown here is reported, not
+   * propagated.
+   */
+  onProgress?: (progress: ClassifyProgress) => void;
 }
 
 /** Options of `model.classifyStream`. Unset preprocessing fields come from the `fast` preset (centre crop). */

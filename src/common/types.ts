@@ -53,6 +53,19 @@ export interface Timings {
   totalMs: number;
 }
 
+/**
+ * Progress of a running `model.classify`, after each chunk of images: `top` is the answer so far (softmax of the
+ * head on the mean of the features computed so far, PP-TSN's average over a prefix of the T·C images). The last
+ * report's `top` is the result's `top`.
+ */
+export interface ClassifyProgress {
+  /** Images (frame crops) through the network so far, and in all (T·C). */
+  done: number;
+  total: number;
+  /** The `topK` best classes of the running average, best first. */
+  top: Prediction[];
+}
+
 /** The result of `model.classify`. */
 export interface ClassifyResult {
   /** The `topK` best classes, best first. */
