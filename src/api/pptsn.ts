@@ -19,6 +19,7 @@ import type { Engine } from '../worker/engine.js';
 import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
 import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
+import { scoreFilterOf } from './callOptions.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
@@ -400,7 +401,7 @@ export class PPTSN {
    */
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
     const preprocess = preprocessOptionsOf(options);
-    const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5 };
+    const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5, ...scoreFilterOf(options) };
     const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
@@ -573,6 +574,16 @@ export class PPTSN {
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */
   async memory(): Promise<MemoryInfo> {
     return this.call(undefined, 'memory', (engine) => engine.memory());
+  }
+
+  /** `dispose()` under MediaPipe's name. */
+  close(): Promise<void> {
+    return this.dispose();
+  }
+
+  /** `await using model = await PPTSN.load(…)` disposes the model at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   /** Frees the model and every tensor, and ends the worker. Pending calls reject; further calls throw. */

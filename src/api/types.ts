@@ -92,6 +92,13 @@ export interface ClassifyOptions {
   scale?: 'fixed-ratio' | 'keep-ratio';
   /** Number of best classes in `top` (default 5). */
   topK?: number;
+  /** Leave classes below this probability (0–1) out of `top` (which may then hold fewer than `topK`). */
+  scoreThreshold?: number;
+  /**
+   * Only these classes (labels or 0-based indices) are candidates for `top`; `probabilities` still cover every
+   * class (softmax over all of them, as PaddleVideo). An unknown label rejects with `invalid-argument`.
+   */
+  classes?: readonly (string | number)[];
   /** Aborts decoding and inference; the promise rejects with code `aborted` within a second. */
   signal?: AbortSignal;
 }

@@ -18,6 +18,7 @@ import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
 import { clipLogits } from '../core/classify/clip.js';
 import { softmax, topK } from '../core/classify/scores.js';
+import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
@@ -205,13 +206,14 @@ export class Engine implements EngineApi {
       const config = resolvePreprocessOptions(options.preprocess);
       const topk = options.topK;
       if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
+      resolveScoreFilter(options.filter, this.model!.labels); // bad filters fail before decoding
       return await this.scheduler.run(
         () => this.decode(video, config, signal),
         async (decoded) => {
           Engine.checkAborted(signal);
           const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal), () => signal.aborted);
           return {
-            ...this.predictions(run.logits, topk),
+            ...this.predictions(run.logits, topk, options.filter),
             frameIndices: decoded.frameIndices,
             timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
           };
@@ -245,9 +247,9 @@ export class Engine implements EngineApi {
   }
 
   /** What every result carries: top-k, logits, probabilities and the backend they came from. */
-  private predictions(logits: Float32Array, k: number) {
+  private predictions(logits: Float32Array, k: number, filter?: ScoreFilter) {
     const probabilities = softmax(logits);
-    return { top: topK(probabilities, this.model!.labels, k), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
+    return { top: topK(probabilities, this.model!.labels, k, resolveScoreFilter(filter, this.model!.labels)), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
   }
 
   /** The chunked forward pass (core/classify/clip.ts), stopping at a chunk boundary on abort or device loss. */

@@ -2,6 +2,7 @@
  * What crosses the worker boundary: the arguments and results of the engine's methods. Plain structured-clone
  * data only (Blobs, typed arrays, records); callbacks cross as comlink proxies.
  */
+import type { ScoreFilter } from '../core/classify/filter.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
@@ -45,6 +46,8 @@ export type EngineVideo =
 export interface EngineCallOptions {
   preprocess: PreprocessOptions;
   topK: number;
+  /** scoreThreshold / class allow-list for `top` (core/classify/filter.ts). */
+  filter?: ScoreFilter;
 }
 
 export type EngineProgress = (p: LoadProgress) => void;

@@ -1,0 +1,74 @@
+/**
+ * The public surface as users filter and free models: `classify` with `scoreThreshold` and a `classes` allow-list
+ * (labels or indices) keeps `top` sorted and the probabilities whole; bad filters are `invalid-argument`; `close()`
+ * and `Symbol.asyncDispose` free the model like `dispose()`. Chromium on wasm, a seeded ResNet18 (10 classes).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
+import { CLASSES, LABELS, WASM_PATHS, writeLiveModel } from '../helpers/liveModel.js';
+
+const VIDEO = '/test/fixtures/media/example.mp4';
+const MODEL = '/test/.cache/live/seeded18/model.json';
+let env: BrowserEnv;
+let page: Page;
+let errors: string[];
+
+type Top = { index: number; label: string; score: number }[];
+type Each = { result: Outcome<{ top: Top; logits: number[]; probabilities: number[] }>; before: number; after: number }[];
+const sf = <T>(method: string, ...args: unknown[]) => callPage<T>(page, 'sf', method, ...args);
+
+before(async () => {
+  writeLiveModel();
+  env = await startBrowserEnv();
+  ({ page, errors } = await env.open('/test/browser/pages/surface.html'));
+  await page.waitForFunction(() => document.title === 'ready');
+});
+after(async () => env?.close());
+
+test('scoreThreshold and classes filter top (sorted, probabilities unchanged); bad filters are invalid-argument; no tensor leaks', async () => {
+  const { labels } = ok(await sf<Outcome<{ labels: string[] }>>('load', MODEL, WASM_PATHS), 'load');
+  assert.deepEqual(labels, LABELS);
+  const base = { preset: 'fast', segments: 2 } as const;
+  const runs = ok(await sf<Outcome<Each>>('classifyEach', VIDEO, [
+    { ...base, topK: CLASSES },
+    { ...base, topK: CLASSES, scoreThreshold: 0.1 },
+    { ...base, topK: 3, classes: [LABELS[7], 2, LABELS[4], 9] },
+    { ...base, classes: ['no such class'] },
+    { ...base, classes: [CLASSES] },
+    { ...base, scoreThreshold: 1.5 },
+  ]), 'classify');
+  for (const r of runs) assert.equal(r.after, r.before, 'tensors back to baseline after each call');
+  const [all, threshold, allowed, badLabel, badIndex, badThreshold] = runs.map((r) => r.result);
+  const full = ok(all!, 'unfiltered');
+  const probs = full.probabilities;
+  assert.equal(full.top.length, CLASSES);
+  const sorted = (top: Top) => top.every((t, i) => i === 0 || top[i - 1]!.score >= t.score);
+  assert.ok(sorted(full.top));
+  const t = ok(threshold!, 'threshold');
+  assert.deepEqual(t.top.map((x) => x.index), full.top.filter((x) => x.score >= 0.1).map((x) => x.index));
+  assert.deepEqual(t.probabilities, probs, 'a threshold filters top only');
+  const a = ok(allowed!, 'classes');
+  const expected = [7, 2, 4, 9].sort((x, y) => probs[y]! - probs[x]! || x - y).slice(0, 3);
+  assert.deepEqual(a.top.map((x) => x.index), expected, 'best 3 of the allowed classes, best first');
+  assert.ok(sorted(a.top));
+  assert.deepEqual(a.logits, full.logits);
+  for (const [r, pattern] of [[badLabel, /"no such class" is not a label/], [badIndex, /10 is not a class index/], [badThreshold, /scoreThreshold must be a number between 0 and 1/]] as const) {
+    assert.ok(!r!.ok, `${pattern} rejected`);
+    if (!r!.ok) {
+      assert.equal(r!.code, 'invalid-argument');
+      assert.match(r!.message, pattern);
+    }
+  }
+});
+
+test('close() and Symbol.asyncDispose free the model like dispose()', async () => {
+  for (const how of ['close', 'asyncDispose'] as const) {
+    ok(await sf<Outcome<unknown>>('load', MODEL, WASM_PATHS), `load for ${how}`);
+    const r = ok(await sf<Outcome<{ hasSymbol: boolean; laterCall: string }>>('free', how, VIDEO), how);
+    assert.ok(r.hasSymbol, 'the model has a [Symbol.asyncDispose] method');
+    assert.match(r.laterCall, /disposed/, `${how}: later calls are refused`);
+  }
+  assert.deepEqual(errors, [], 'no console errors');
+});
