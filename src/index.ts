@@ -12,6 +12,8 @@ export type {
   ClassifyOptions,
   ClassifyResult,
   CropMode,
+  EmbedOptions,
+  EmbedResult,
   LoadOptions,
   LoadProgress,
   MemoryInfo,

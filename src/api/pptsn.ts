@@ -20,6 +20,7 @@ import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
 import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
 import { scoreFilterOf } from './callOptions.js';
+import type { EmbedOptions, EmbedResult } from './types.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
@@ -407,6 +408,19 @@ export class PPTSN {
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
     return result;
+  }
+
+  /**
+   * The clip's embedding: the `[F]` feature (2048 for ResNet50+, 512 for ResNet18/34) ppTSNHead averages over the
+   * T·C images before its FC, so `logits = embedding · W + b` (`head.fc.weight` `[F, classes]`); with
+   * `perFrame`, also each sampled frame's feature (crops averaged). For retrieval (cosine similarity) or a custom
+   * head. Same sources, presets and errors as `classify`.
+   */
+  async embed(source: VideoSource, options: EmbedOptions = {}): Promise<EmbedResult> {
+    const preprocess = preprocessOptionsOf(options);
+    const r = await this.withVideo(source, preprocess, options.signal, 'embed', (engine, id, video) => engine.embed(id, video, { preprocess, perFrame: options.perFrame === true }));
+    this.currentBackend = r.backend;
+    return r;
   }
 
   /**

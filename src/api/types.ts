@@ -21,6 +21,7 @@ export type {
   StreamResult,
   Timings,
   WasmPaths,
+  EmbedResult,
 } from '../common/types.js';
 
 /**
@@ -137,6 +138,12 @@ export interface StreamHandle {
   readonly results: number;
   /** Frames skipped because the model was still busy with the previous one. */
   readonly dropped: number;
+}
+
+/** Options of `model.embed`: the preprocessing of `classify`, and whether to return per-frame features too. */
+export interface EmbedOptions extends Omit<ClassifyOptions, 'topK' | 'scoreThreshold' | 'classes'> {
+  /** Also return one feature per sampled frame (its crops averaged). Default false. */
+  perFrame?: boolean;
 }
 
 /**

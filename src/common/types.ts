@@ -128,3 +128,15 @@ export interface CachedModel {
   bytes: number;
   storedAt: string;
 }
+
+/** The result of `model.embed`: the feature ppTSNHead averages before its FC (core/classify/embed.ts). */
+export interface EmbedResult {
+  /** `[F]` (2048 for ResNet50+, 512 for ResNet18/34): the mean of the clip's T·C image features. */
+  embedding: Float32Array;
+  /** With `perFrame: true`: `[T][F]`, each sampled frame's features averaged over its crops. */
+  frames?: Float32Array[];
+  /** The 0-based frame indices sampled (one per segment). */
+  frameIndices: number[];
+  timings: Timings;
+  backend: BackendName;
+}

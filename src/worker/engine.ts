@@ -19,6 +19,9 @@ import { parameterCounts } from '../core/model/arch.js';
 import { clipLogits } from '../core/classify/clip.js';
 import { softmax, topK } from '../core/classify/scores.js';
 import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
+import { clipEmbedding } from '../core/classify/embed.js';
+import type { EmbedResult } from '../common/types.js';
+import type { EngineEmbedOptions } from './protocol.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
@@ -261,6 +264,29 @@ export class Engine implements EngineApi {
         this.checkDevice();
       },
     });
+  }
+
+  /** `model.embed`: classify's decode and chunked backbone, pooled into the embedding instead of the head. */
+  async embed(id: number, video: EngineVideo, options: EngineEmbedOptions): Promise<EmbedResult> {
+    const t0 = now();
+    const signal = this.begin(id);
+    try {
+      const config = resolvePreprocessOptions(options.preprocess);
+      return await this.scheduler.run(
+        () => this.decode(video, config, signal),
+        async (decoded) => {
+          Engine.checkAborted(signal);
+          const beforeChunk = () => { Engine.checkAborted(signal); this.checkDevice(); };
+          const run = await this.withDeviceRecovery(() => clipEmbedding(this.recognizer!, decoded.frames, config, { chunkSize: this.chunkSize, beforeChunk, perFrame: options.perFrame }), () => signal.aborted);
+          const { preprocessMs, inferenceMs, ...embedding } = run;
+          return { ...embedding, frameIndices: decoded.frameIndices, backend: this.backend, timings: { decodeMs: decoded.decodeMs, preprocessMs, inferenceMs, totalMs: now() - t0 } };
+        },
+      );
+    } catch (e) {
+      throw toPPTSNError(e, 'embed failed');
+    } finally {
+      this.calls.delete(id);
+    }
   }
 
   async preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult> {

@@ -52,6 +52,12 @@ export interface EngineCallOptions {
 
 export type EngineProgress = (p: LoadProgress) => void;
 
+/** `model.embed`'s call options as the engine sees them. */
+export interface EngineEmbedOptions {
+  preprocess: PreprocessOptions;
+  perFrame: boolean;
+}
+
 /** The engine's result adds the backend state, which may have changed (lost device → next backend). */
 export interface EngineClassifyResult extends ClassifyResult {
   backendReport: BackendReportEntry[];

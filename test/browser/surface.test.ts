@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { CLASSES, LABELS, WASM_PATHS, writeLiveModel } from '../helpers/liveModel.js';
+import { seededStateDict } from '../helpers/seeded.js';
 
 const VIDEO = '/test/fixtures/media/example.mp4';
 const MODEL = '/test/.cache/live/seeded18/model.json';
@@ -59,6 +60,30 @@ test('scoreThreshold and classes filter top (sorted, probabilities unchanged); b
     if (!r!.ok) {
       assert.equal(r!.code, 'invalid-argument');
       assert.match(r!.message, pattern);
+    }
+  }
+});
+
+test('embed gives the feature the head averages: FC(embedding) = classify\'s logits, per-frame features average to it', async () => {
+  ok(await sf<Outcome<unknown>>('load', MODEL, WASM_PATHS), 'load');
+  for (const opts of [{ preset: 'fast', segments: 3, perFrame: true }, { preset: 'fast', segments: 2, crops: 'three', perFrame: true }] as const) {
+    const r = ok(await sf<Outcome<{ embedding: number[]; frames: number[][]; frameIndices: number[]; classifyFrameIndices: number[]; logits: number[]; before: number; after: number }>>('embedAndClassify', VIDEO, opts), 'embed');
+    assert.equal(r.after, r.before, 'tensors back to baseline after embed');
+    assert.equal(r.embedding.length, 512, 'ResNet18: 512-d');
+    assert.deepEqual(r.frameIndices, r.classifyFrameIndices);
+    assert.equal(r.frames.length, opts.segments);
+    const sd = seededStateDict(18, CLASSES, 4242);
+    const W = sd.get('head.fc.weight')!.data;
+    const b = sd.get('head.fc.bias')!.data;
+    const F = r.embedding.length;
+    const fc = Array.from({ length: CLASSES }, (_, k) => r.embedding.reduce((s, v, f) => s + v * W[f * CLASSES + k]!, b[k]!));
+    const scale = Math.max(...r.logits.map(Math.abs));
+    const d = Math.max(...fc.map((v, k) => Math.abs(v - r.logits[k]!))) / scale;
+    console.log(`embed ${opts.crops ?? 'center'}: FC(embedding) vs classify logits, max rel diff ${d.toExponential(2)}`);
+    assert.ok(d <= 1e-5, `FC(embedding) differs from the logits by ${d}`);
+    for (let f = 0; f < F; f += 97) {
+      const m: number = r.frames.reduce((s: number, fr) => s + fr[f]!, 0) / r.frames.length;
+      assert.ok(Math.abs(m - r.embedding[f]!) <= 1e-5 * (1 + Math.abs(m)), `frames average to the embedding at ${f}`);
     }
   }
 });

@@ -6,7 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
+import type { FramePixels } from '../frames.js';
 import type { Recognizer } from '../model/recognizer.js';
+import type { PreprocessConfig } from '../preprocess/presets.js';
+import { clipFeatures, type ClipRunOptions } from './clip.js';
 
 /** A clip's embedding. */
 export interface ClipEmbedding {
@@ -58,5 +61,20 @@ export function tensorFeatures(rec: Recognizer, x: tf.Tensor, batchSize: number)
     return out;
   } finally {
     nhwc.dispose();
+  }
+}
+
+/** A clip's embedding from its frames, with the time spent (the tail of clip.ts without the head). */
+export async function clipEmbedding(
+  rec: Recognizer,
+  frames: readonly FramePixels[],
+  config: PreprocessConfig,
+  options: ClipRunOptions & { perFrame?: boolean },
+): Promise<ClipEmbedding & { preprocessMs: number; inferenceMs: number }> {
+  const run = await clipFeatures(rec, frames, config, options);
+  try {
+    return { ...(await poolEmbedding(run.features, frames.length, options.perFrame === true)), preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs };
+  } finally {
+    run.features.dispose();
   }
 }

@@ -29,6 +29,17 @@ const sf = {
       return out;
     });
   },
+  /** embed and classify of one blob with the same preprocessing; tensors in the worker around the embed call. */
+  async embedAndClassify(videoUrl: string, opts: ClassifyOptions & { perFrame?: boolean }) {
+    return outcome(async () => {
+      const blob = await (await fetch(videoUrl)).blob();
+      const before = (await model!.memory()).numTensors;
+      const e = await model!.embed(blob, opts);
+      const after = (await model!.memory()).numTensors;
+      const c = await model!.classify(blob, opts);
+      return { embedding: Array.from(e.embedding), frames: e.frames?.map((f) => Array.from(f)), frameIndices: e.frameIndices, classifyFrameIndices: c.frameIndices, logits: Array.from(c.logits), before, after };
+    });
+  },
   /** Frees a model through `how` and reports whether later calls are refused. */
   async free(how: 'close' | 'asyncDispose', videoUrl: string) {
     return outcome(async () => {
