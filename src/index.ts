@@ -14,6 +14,8 @@ export type {
   CropMode,
   EmbedOptions,
   EmbedResult,
+  ClipFrame,
+  TensorInput,
   LoadOptions,
   LoadProgress,
   MemoryInfo,

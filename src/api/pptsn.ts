@@ -21,6 +21,7 @@ import { ModelStore } from '../worker/modelStore.js';
 import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
 import { scoreFilterOf } from './callOptions.js';
 import type { EmbedOptions, EmbedResult } from './types.js';
+import { clipPreprocess, engineTensor, framesVideo, isFrameList, isTensorInput } from './inputs.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
@@ -320,6 +321,7 @@ export class PPTSN {
    * frames are grabbed here by seeking and transferred.
    */
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
+    if (isFrameList(source)) return { video: framesVideo(source) };
     const config = resolvePreprocessOptions(preprocess);
     // The source the call was made with, so frames of a different one are never returned for it.
     const elementSrc = isVideoElement(source) && !source.srcObject ? source.currentSrc || source.src : undefined;
@@ -401,9 +403,11 @@ export class PPTSN {
    * ```
    */
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
-    const preprocess = preprocessOptionsOf(options);
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
     const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5, ...scoreFilterOf(options) };
-    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
+    const r = isTensorInput(source)
+      ? await this.call(options.signal, 'classify', (engine, id) => { const t = engineTensor(source); return engine.classifyTensor(id, transferMark(t, [t.data.buffer as ArrayBuffer]), callOptions); })
+      : await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
@@ -417,8 +421,10 @@ export class PPTSN {
    * head. Same sources, presets and errors as `classify`.
    */
   async embed(source: VideoSource, options: EmbedOptions = {}): Promise<EmbedResult> {
-    const preprocess = preprocessOptionsOf(options);
-    const r = await this.withVideo(source, preprocess, options.signal, 'embed', (engine, id, video) => engine.embed(id, video, { preprocess, perFrame: options.perFrame === true }));
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
+    const r = isTensorInput(source)
+      ? await this.call(options.signal, 'embed', (engine, id) => { const t = engineTensor(source); return engine.embedTensor(id, transferMark(t, [t.data.buffer as ArrayBuffer]), { preprocess, perFrame: options.perFrame === true }); })
+      : await this.withVideo(source, preprocess, options.signal, 'embed', (engine, id, video) => engine.embed(id, video, { preprocess, perFrame: options.perFrame === true }));
     this.currentBackend = r.backend;
     return r;
   }
@@ -428,7 +434,8 @@ export class PPTSN {
    * and crop order, with the frame indices and timestamps, for diffing against PaddleVideo's own pipeline.
    */
   async preprocess(source: VideoSource, options: ClassifyOptions = {}): Promise<PreprocessResult> {
-    const preprocess = preprocessOptionsOf(options);
+    if (isTensorInput(source)) throw new PPTSNError('invalid-argument', 'preprocess takes a video or frames; a tensor input is already preprocessed');
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
     return this.withVideo(source, preprocess, options.signal, 'preprocess', (engine, id, video) => engine.preprocess(id, video, { preprocess, topK: 0 }));
   }
 
@@ -578,6 +585,7 @@ export class PPTSN {
           if (!src) throw new PPTSNError('invalid-argument', 'the <video> element has no source to read clips from');
           return new URL(src, location.href).href;
         }
+        if (isFrameList(source) || isTensorInput(source)) throw new PPTSNError('unsupported-source', 'training clips are videos: a File, Blob, URL or <video>');
         if (source instanceof URL) return source.href;
         if (typeof source === 'string') return typeof location !== 'undefined' ? new URL(source, location.href).href : source;
         return source;

@@ -4,6 +4,9 @@
  * DOM sources) belong to the page.
  */
 import type { BackendChoice, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
+import type { ClipFrame, TensorInput } from './inputs.js';
+
+export type { ClipFrame, TensorInput };
 
 export type {
   BackendChoice,
@@ -147,7 +150,10 @@ export interface EmbedOptions extends Omit<ClassifyOptions, 'topK' | 'scoreThres
 }
 
 /**
- * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), or an
- * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker).
+ * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), an
+ * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker), an array of frames taken as
+ * the sampled clip (one segment per frame; `VideoFrame`, `ImageBitmap`, `ImageData`, canvas or `<img>`; their
+ * pixels are transferred to the worker), or PaddleVideo's input tensor `{ data: Float32Array, shape }` of one clip,
+ * `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred: the caller's `data` is detached).
  */
-export type VideoSource = Blob | string | URL | HTMLVideoElement;
+export type VideoSource = Blob | string | URL | HTMLVideoElement | readonly ClipFrame[] | TensorInput;

@@ -21,7 +21,8 @@ import { softmax, topK } from '../core/classify/scores.js';
 import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
 import { clipEmbedding } from '../core/classify/embed.js';
 import type { EmbedResult } from '../common/types.js';
-import type { EngineEmbedOptions } from './protocol.js';
+import type { EngineEmbedOptions, EngineTensor } from './protocol.js';
+import { tensorEmbedding, tensorLogits } from './tensorInput.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
@@ -264,6 +265,36 @@ export class Engine implements EngineApi {
         this.checkDevice();
       },
     });
+  }
+
+  /** `classify` / `embed` of a tensor input (worker/tensorInput.ts): the compute lane only, no decoding. */
+  async classifyTensor(id: number, input: EngineTensor, options: EngineCallOptions): Promise<EngineClassifyResult> {
+    return this.tensorCall(id, 'classify', async (t0) => {
+      const run = await tensorLogits(this.recognizer!, input, this.chunkSize);
+      return { ...this.predictions(run.logits, options.topK, options.filter), frameIndices: [], timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: run.inferenceMs, totalMs: now() - t0 } };
+    });
+  }
+
+  async embedTensor(id: number, input: EngineTensor, options: EngineEmbedOptions): Promise<EmbedResult> {
+    return this.tensorCall(id, 'embed', async (t0) => {
+      const { inferenceMs, ...embedding } = await tensorEmbedding(this.recognizer!, input, this.chunkSize, options.perFrame);
+      return { ...embedding, frameIndices: [], backend: this.backend, timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: now() - t0 } };
+    });
+  }
+
+  private async tensorCall<T>(id: number, what: string, run: (t0: number) => Promise<T>): Promise<T> {
+    const t0 = now();
+    const signal = this.begin(id);
+    try {
+      return await this.scheduler.run(async () => undefined, () => {
+        Engine.checkAborted(signal);
+        return this.withDeviceRecovery(() => run(t0), () => signal.aborted);
+      });
+    } catch (e) {
+      throw toPPTSNError(e, `${what} failed`);
+    } finally {
+      this.calls.delete(id);
+    }
   }
 
   /** `model.embed`: classify's decode and chunked backbone, pooled into the embedding instead of the head. */

@@ -52,6 +52,12 @@ export interface EngineCallOptions {
 
 export type EngineProgress = (p: LoadProgress) => void;
 
+/** PaddleVideo's input for one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred). */
+export interface EngineTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
 /** `model.embed`'s call options as the engine sees them. */
 export interface EngineEmbedOptions {
   preprocess: PreprocessOptions;

@@ -88,6 +88,29 @@ test('embed gives the feature the head averages: FC(embedding) = classify\'s log
   }
 });
 
+test('frames (each kind) and PaddleVideo tensors give the File path\'s logits; tensors back to baseline', async () => {
+  ok(await sf<Outcome<unknown>>('load', MODEL, WASM_PATHS), 'load');
+  const kinds = ['ImageData', 'ImageBitmap', 'HTMLCanvasElement', 'OffscreenCanvas', 'VideoFrame', 'HTMLImageElement', 'tensor'];
+  for (const opts of [{ preset: 'fast', segments: 3 }, { preset: 'fast', segments: 2, crops: 'three' }] as const) {
+    type Row = { logits: number[]; frameIndices: number[]; before: number; after: number } | { error: string };
+    const r = ok(await sf<Outcome<{ file: number[]; out: Record<string, Row>; embed: number[]; embedTensor: number[]; detached: boolean; mismatch: Outcome<unknown> }>>('inputsVsFile', VIDEO, opts, kinds), 'inputs');
+    const scale = Math.max(...r.file.map(Math.abs));
+    for (const kind of kinds) {
+      const row = r.out[kind]!;
+      if ('error' in row) assert.fail(`${kind}: ${row.error}`);
+      const d = Math.max(...row.logits.map((v, i) => Math.abs(v - r.file[i]!))) / scale;
+      console.log(`${opts.crops ?? 'center'} ${kind}: max |Δlogit| vs File ${d.toExponential(2)} × max |logit|`);
+      assert.ok(d <= 1e-5, `${kind}: logits differ from the File path by ${d}`);
+      assert.equal(row.after, row.before, `${kind}: tensors back to baseline`);
+      if (kind !== 'tensor') assert.deepEqual(row.frameIndices, Array.from({ length: opts.segments }, (_, i) => i), `${kind}: the frames are the clip`);
+    }
+    const de = Math.max(...r.embedTensor.map((v, i) => Math.abs(v - r.embed[i]!))) / Math.max(...r.embed.map(Math.abs));
+    assert.ok(de <= 1e-5, `embed(tensor) vs embed(File): ${de}`);
+    assert.ok(r.detached, "the tensor's buffer was transferred to the worker");
+    assert.ok(!r.mismatch.ok && r.mismatch.code === 'invalid-argument' && /frames were given but segments is/.test(r.mismatch.message), 'segments must match the frame count');
+  }
+});
+
 test('close() and Symbol.asyncDispose free the model like dispose()', async () => {
   for (const how of ['close', 'asyncDispose'] as const) {
     ok(await sf<Outcome<unknown>>('load', MODEL, WASM_PATHS), `load for ${how}`);

@@ -4,6 +4,37 @@
  */
 import { outcome } from './outcome.js';
 import { PPTSN, type ClassifyOptions } from '../../../src/index.js';
+import { readFrames } from '../../../src/video/frames.js';
+
+/** The same pixels as each kind of frame the API takes. */
+async function framesAs(kind: string, images: ImageData[]): Promise<unknown[]> {
+  const canvasOf = (d: ImageData) => {
+    const c = document.createElement('canvas');
+    c.width = d.width;
+    c.height = d.height;
+    c.getContext('2d')!.putImageData(d, 0, 0);
+    return c;
+  };
+  switch (kind) {
+    case 'ImageData': return images;
+    case 'ImageBitmap': return Promise.all(images.map((d) => createImageBitmap(d)));
+    case 'HTMLCanvasElement': return images.map(canvasOf);
+    case 'OffscreenCanvas': return images.map((d) => {
+      const c = new OffscreenCanvas(d.width, d.height);
+      c.getContext('2d')!.putImageData(d, 0, 0);
+      return c;
+    });
+    case 'VideoFrame': return images.map((d, i) => new VideoFrame(d.data, { format: 'RGBA', codedWidth: d.width, codedHeight: d.height, timestamp: i * 40_000 }));
+    case 'HTMLImageElement': return Promise.all(images.map(async (d) => {
+      const png = await new Promise<Blob>((r) => canvasOf(d).toBlob((b) => r(b!), 'image/png'));
+      const img = new Image();
+      img.src = URL.createObjectURL(png);
+      await img.decode();
+      return img;
+    }));
+    default: throw new Error(kind);
+  }
+}
 
 let model: PPTSN | null = null;
 
@@ -38,6 +69,32 @@ const sf = {
       const after = (await model!.memory()).numTensors;
       const c = await model!.classify(blob, opts);
       return { embedding: Array.from(e.embedding), frames: e.frames?.map((f) => Array.from(f)), frameIndices: e.frameIndices, classifyFrameIndices: c.frameIndices, logits: Array.from(c.logits), before, after };
+    });
+  },
+  /**
+   * Each input kind against the File path: the frames the worker decodes for `opts` (read here by the same
+   * WebCodecs reader) given as each frame type, and `preprocess`'s tensor given as a tensor input.
+   */
+  async inputsVsFile(videoUrl: string, opts: ClassifyOptions, kinds: string[]) {
+    return outcome(async () => {
+      const blob = await (await fetch(videoUrl)).blob();
+      const file = await model!.classify(blob, opts);
+      const read = await readFrames(blob, { indices: file.frameIndices, path: 'webcodecs' });
+      const images = read.frames.map((f) => new ImageData(new Uint8ClampedArray(f.data), f.width, f.height));
+      const out: Record<string, { logits: number[]; frameIndices: number[]; before: number; after: number } | { error: string }> = {};
+      const { segments: _s, ...noSegments } = opts;
+      for (const kind of kinds) {
+        const before = (await model!.memory()).numTensors;
+        const source = kind === 'tensor' ? (await model!.preprocess(blob, opts)).tensor : await framesAs(kind, images);
+        const r = await outcome(() => model!.classify(source as Parameters<PPTSN['classify']>[0], kind === 'tensor' ? opts : noSegments));
+        out[kind] = r.ok ? { logits: Array.from(r.value.logits), frameIndices: r.value.frameIndices, before, after: (await model!.memory()).numTensors } : { error: `${r.code}: ${r.message}` };
+        if (kind === 'VideoFrame') for (const f of source as VideoFrame[]) f.close();
+      }
+      const tensor = (await model!.preprocess(blob, opts)).tensor;
+      const e = await model!.embed(blob, opts);
+      const et = await model!.embed(tensor, opts);
+      const mismatch = await outcome(() => model!.classify(images, { ...noSegments, segments: images.length + 1 }));
+      return { file: Array.from(file.logits), out, embed: Array.from(e.embedding), embedTensor: Array.from(et.embedding), detached: tensor.data.length === 0, mismatch };
     });
   },
   /** Frees a model through `how` and reports whether later calls are refused. */
