@@ -16,6 +16,7 @@ export type {
   EmbedResult,
   ClipFrame,
   TensorInput,
+  CacheInfo,
   LoadOptions,
   LoadProgress,
   MemoryInfo,

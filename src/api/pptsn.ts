@@ -22,6 +22,7 @@ import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, Eng
 import { scoreFilterOf } from './callOptions.js';
 import type { EmbedOptions, EmbedResult } from './types.js';
 import { clipPreprocess, engineTensor, framesVideo, isFrameList, isTensorInput } from './inputs.js';
+import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
@@ -106,7 +107,8 @@ interface RestartPlan {
  */
 async function startSession(worker: Worker, init: EngineInit, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<{ session: Session; ready: EngineReady }> {
   const session = newSession(worker);
-  const progress = onProgress ? proxy(onProgress) : undefined;
+  // Every event gets its percentage here, whichever worker phase sent it.
+  const progress = onProgress ? proxy((p: LoadProgress) => onProgress(p.total > 0 ? { ...p, progress: Math.min(100, (100 * p.loaded) / p.total) } : p)) : undefined;
   const onError = (ev: ErrorEvent) => {
     ev.preventDefault?.();
     session.kill(`it failed to start: ${ev.message || 'script error (check that dist/worker/worker.js is served)'}`);
@@ -225,6 +227,7 @@ export class PPTSN {
     const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;
     const worker = typeof options.worker === 'object' ? options.worker : spawn!();
     const { session, ready } = await startSession(worker, init, options.onProgress, signal);
+    if (init.cache) void requestPersistence();
     return new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
   }
 
@@ -232,6 +235,11 @@ export class PPTSN {
   static async cachedModels(): Promise<CachedModel[]> {
     const store = await ModelStore.open();
     return store ? store.list() : [];
+  }
+
+  /** The cached models with the origin's storage usage, quota and persistence (`navigator.storage`). */
+  static async cacheInfo(): Promise<CacheInfo> {
+    return cacheInfo(await PPTSN.cachedModels());
   }
 
   /** Removes a cached model by name; resolves to false if there was none. */

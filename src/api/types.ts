@@ -5,8 +5,9 @@
  */
 import type { BackendChoice, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
 import type { ClipFrame, TensorInput } from './inputs.js';
+import type { CacheInfo } from './storage.js';
 
-export type { ClipFrame, TensorInput };
+export type { ClipFrame, TensorInput, CacheInfo };
 
 export type {
   BackendChoice,

@@ -22,12 +22,16 @@ export interface BackendReportEntry {
   reason: string;
 }
 
-/** Load progress: `loaded`/`total` are bytes for `download`, and steps for the other phases. */
+/** Load progress: `loaded`/`total` are bytes for `download` and `cache`, and steps for the other phases. */
 export interface LoadProgress {
   phase: 'download' | 'cache' | 'convert' | 'upload' | 'warmup' | 'ready';
   loaded: number;
   /** 0 when unknown (a server that sends no Content-Length and no manifest sizes). */
   total: number;
+  /** The file this event is about (a shard's path for `download`/`cache`, the weight file for `convert`). */
+  file?: string;
+  /** 0–100, where `total` is known (like transformers.js' `progress`). */
+  progress?: number;
 }
 
 /** Where the tfjs WASM binaries are served: a directory URL ending in `/`, or one URL per file. */

@@ -111,6 +111,29 @@ test('frames (each kind) and PaddleVideo tensors give the File path\'s logits; t
   }
 });
 
+test('load progress names each file with a percentage; persist() is asked once a model is cached; cacheInfo has the estimate', async () => {
+  type P = { phase: string; loaded: number; total: number; file?: string; progress?: number };
+  const r = ok(await sf<Outcome<{ runs: P[][]; persistCalls: number; info: { models: { name: string; bytes: number }[]; usage?: number; quota?: number; persisted?: boolean } }>>('loadTwice', MODEL, WASM_PATHS), 'load twice');
+  const [network, cached] = r.runs as [P[], P[]];
+  const shards = writeLiveModel();
+  for (const [events, phase] of [[network, 'download'], [cached, 'cache']] as const) {
+    const data = events.filter((e) => e.phase === phase);
+    assert.ok(data.length > 0, `${phase} events`);
+    for (const e of data) {
+      assert.ok(typeof e.file === 'string' && (e.file === 'model.json' || shards.includes(e.file)), `${phase}: names a file (${e.file})`);
+      assert.ok(e.total > 0 && typeof e.progress === 'number' && e.progress >= 0 && e.progress <= 100, `${phase}: a percentage (${e.progress})`);
+      assert.ok(Math.abs(e.progress! - (100 * e.loaded) / e.total) < 1e-9);
+    }
+    assert.equal(data.at(-1)!.progress, 100, `${phase} ends at 100 %`);
+    assert.deepEqual(new Set(data.map((e) => e.file).filter((f) => f !== 'model.json')), new Set(shards), `${phase}: every shard named`);
+  }
+  assert.ok(cached.every((e) => e.phase !== 'download'), 'the second load comes from the cache');
+  assert.equal(r.persistCalls, 1, 'persist() asked once per page');
+  assert.ok(r.info.models.some((m) => m.name.endsWith(MODEL) && m.bytes > 0), 'the model is in the cache list');
+  assert.ok(typeof r.info.usage === 'number' && typeof r.info.quota === 'number' && r.info.quota > 0, 'estimate() figures');
+  assert.equal(typeof r.info.persisted, 'boolean');
+});
+
 test('close() and Symbol.asyncDispose free the model like dispose()', async () => {
   for (const how of ['close', 'asyncDispose'] as const) {
     ok(await sf<Outcome<unknown>>('load', MODEL, WASM_PATHS), `load for ${how}`);

@@ -3,7 +3,7 @@
  * with `scoreThreshold` / `classes`, `close()` and `Symbol.asyncDispose`. Exposes `window.sf`.
  */
 import { outcome } from './outcome.js';
-import { PPTSN, type ClassifyOptions } from '../../../src/index.js';
+import { PPTSN, type ClassifyOptions, type LoadProgress } from '../../../src/index.js';
 import { readFrames } from '../../../src/video/frames.js';
 
 /** The same pixels as each kind of frame the API takes. */
@@ -95,6 +95,24 @@ const sf = {
       const et = await model!.embed(tensor, opts);
       const mismatch = await outcome(() => model!.classify(images, { ...noSegments, segments: images.length + 1 }));
       return { file: Array.from(file.logits), out, embed: Array.from(e.embedding), embedTensor: Array.from(et.embedding), detached: tensor.data.length === 0, mismatch };
+    });
+  },
+  /** Loads `url` twice with caching (network, then cache), counting persist() requests; reports the events. */
+  async loadTwice(url: string, wasmPaths: string) {
+    return outcome(async () => {
+      let persistCalls = 0;
+      const storage = navigator.storage;
+      const original = storage.persist.bind(storage);
+      storage.persist = () => { persistCalls++; return original(); };
+      const runs: LoadProgress[][] = [];
+      for (let i = 0; i < 2; i++) {
+        const events: LoadProgress[] = [];
+        const m = await PPTSN.load({ model: url, backend: 'wasm', wasmPaths, warmup: false, onProgress: (p) => events.push(p) });
+        await m.dispose();
+        runs.push(events);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      return { runs, persistCalls, info: await PPTSN.cacheInfo() };
     });
   },
   /** Frees a model through `how` and reports whether later calls are refused. */
