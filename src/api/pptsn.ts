@@ -635,12 +635,6 @@ export class PPTSN {
     s.worker.terminate();
     s.kill('the model was disposed');
   }
-
-  /** For tests: ends the worker as a crash would (`crash`, from inside) or as a `terminate()` does. */
-  private killWorkerForTesting(how: 'crash' | 'terminate'): void {
-    if (how === 'terminate') this.session.worker.terminate();
-    else void this.session.engine.crashForTesting().catch(() => undefined);
-  }
 }
 
 /** Marks an EngineVideo's frame buffers for transfer. */

@@ -27,7 +27,7 @@ import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
 import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult } from '../common/types.js';
-import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
+import { BACKEND_ORDER, configureWasm, defaultChunkSize, selectBackend, watchDeviceLoss } from './backends.js';
 import { toPPTSNError } from './errorTransport.js';
 import { FeatureRing } from './featureRing.js';
 import { loadModel, type LoadedModel } from './modelLoader.js';
@@ -482,16 +482,6 @@ export class Engine implements EngineApi {
       }).catch(failed);
     });
     return true;
-  }
-
-  /** For tests: ends the worker from inside, as a crash would (pending calls never answer). */
-  crashForTesting(): void {
-    (globalThis as unknown as { close(): void }).close();
-  }
-
-  /** For tests: destroys the WebGPU device, as a driver reset would. */
-  loseDeviceForTesting(): boolean {
-    return destroyDeviceForTesting();
   }
 
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number } {

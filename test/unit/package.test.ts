@@ -75,5 +75,7 @@ test('every export and the bin resolve to shipped files, with types for the API 
   for (const path of Object.values(pkg.bin)) assert.ok(files.has(normalize(path)), `bin ${path}`);
   // Nothing from the repository's tests or tooling rides along.
   assert.deepEqual(shipped(/^(test|bench|demo|src)\//), []);
+  // Test-only hooks (crash the worker, lose the WebGPU device) live in test/browser/pages/test-worker.ts.
+  for (const js of shipped(/\.js$/)) assert.doesNotMatch(readFileSync(join(ROOT, js), 'utf8'), /ForTesting/, `${js} carries test-only code`);
   assert.deepEqual(shipped(/\.test\.|\.tsbuildinfo$/), []);
 });
