@@ -27,6 +27,11 @@ async function run(): Promise<void> {
   }
   let file;
   try {
+    // A quick reachability check first: where DNS or the route hangs (some sandboxes), give up after 10 s
+    // instead of holding up `npm start`.
+    await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => {
+      throw new Error((e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message);
+    });
     file = await downloadFile(url, dir, process.stderr.isTTY ? progressPrinter(`downloading ${url}`) : undefined);
   } catch (e) {
     say(`could not download the K400 weights (${(e as Error).message.replace(/\s*\n\s*/g, ' ')}); starting without them — the page's "Get PP-TSN K400 weights" button or 'npx pptsn-web download pptsn-k400 -o weights/pptsn-k400' can fetch them later`);
