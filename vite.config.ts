@@ -26,7 +26,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: false,
     target: 'es2022',
-    sourcemap: true,
+    // Maps for debugging this build only: 'hidden' leaves no sourceMappingURL in the shipped bundle, whose maps
+    // package.json's files list leaves out (a URL to a file not shipped is a warning in every devtools).
+    sourcemap: 'hidden',
     copyPublicDir: false,
     assetsInlineLimit: 0,
     // Not library mode: it inlines every asset, and the WASM binaries (1.2 MB) must stay separate files.
@@ -41,7 +43,8 @@ export default defineConfig({
   worker: {
     format: 'es',
     rollupOptions: {
-      output: { entryFileNames: 'pptsn-web.worker.js', chunkFileNames: 'pptsn-web.worker.[name].js', assetFileNames: '[name][extname]' },
+      // The WASM binaries go to dist/worker/, where the tsc build's worker finds them too: one copy in the package.
+      output: { entryFileNames: 'pptsn-web.worker.js', chunkFileNames: 'pptsn-web.worker.[name].js', assetFileNames: 'worker/[name][extname]' },
     },
   },
 });

@@ -9,6 +9,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { $, el, formatBytes, isBusy, onBusyChange, runTask, showError, type Task } from './ui.js';
+import { k400Button } from './k400.js';
 
 let model: PPTSN | null = null;
 const modelListeners = new Set<(m: PPTSN | null) => void>();
@@ -203,25 +204,19 @@ async function refreshCached(): Promise<number> {
 }
 
 /**
- * Converted models (and raw weight files) in weights/: the dev server lists them; a static build can only probe
- * the usual folder.
+ * Converted models (and raw weight files) in weights/, from the manifest the dev server answers and `vite build`
+ * writes (demo/vite.config.ts), so the page never probes for files that may not exist (no 404s in the console).
+ * `download` is the dev server's proxy route to PaddleVideo's K400 weights (absent in a static build).
  */
-async function weightsFolder(): Promise<{ models: string[]; weightFiles: string[] }> {
+async function weightsFolder(): Promise<{ models: string[]; weightFiles: string[]; download?: string }> {
   try {
     const r = await fetch('weights/index.json', { cache: 'no-store' });
     if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) {
-      const j = (await r.json()) as { models?: string[]; weightFiles?: string[] };
-      return { models: j.models ?? [], weightFiles: j.weightFiles ?? [] };
+      const j = (await r.json()) as { models?: string[]; weightFiles?: string[]; download?: string };
+      return { models: j.models ?? [], weightFiles: j.weightFiles ?? [], ...(j.download ? { download: j.download } : {}) };
     }
   } catch {
-    // Not served: fall through to the probe.
-  }
-  try {
-    const r = await fetch('weights/pptsn-k400/model.json', { method: 'HEAD' });
-    // An SPA fallback answers 200 with index.html: only JSON counts.
-    if (r.ok && /json/.test(r.headers.get('content-type') ?? '')) return { models: ['weights/pptsn-k400/model.json'], weightFiles: [] };
-  } catch {
-    // No weights folder.
+    // Served from somewhere without the manifest: nothing to offer.
   }
   return { models: [], weightFiles: [] };
 }
@@ -282,6 +277,7 @@ export async function initModels(): Promise<void> {
       b.addEventListener('click', () => void convertFromFolder(url));
       return b;
     }),
+    ...(folder.download && found.length === 0 ? [k400Button(folder.download)] : []),
   );
   setActionsDisabled(isBusy());
   if (found[0]) $<HTMLInputElement>('model-url').value = found[0];

@@ -61,7 +61,7 @@ const serveWeights: Connect.NextHandleFunction = (req, res, next) => {
   if (url.pathname === '/weights/index.json') {
     res.setHeader('content-type', 'application/json');
     res.setHeader('cache-control', 'no-store');
-    res.end(JSON.stringify({ models: listWeightModels(), weightFiles: listWeightFiles() }));
+    res.end(JSON.stringify({ models: listWeightModels(), weightFiles: listWeightFiles(), download: K400_ROUTE.slice(1) }));
     return;
   }
   // Resolve inside weights/ only: a `..` in the path must not reach the rest of the disk.
@@ -77,9 +77,21 @@ const serveWeights: Connect.NextHandleFunction = (req, res, next) => {
   createReadStream(file).pipe(res);
 };
 
+/**
+ * PaddleVideo's host sends no CORS headers: the page fetches the released K400 weights through this same-origin
+ * route, which the dev server proxies (PPTSN_WEIGHTS_HOST replaces the host, for tests and mirrors).
+ */
+const K400_ROUTE = '/paddlevideo/PaddleVideo-release2.2/ppTSN_k400.pdparams';
+const WEIGHTS_HOST = process.env['PPTSN_WEIGHTS_HOST'] ?? 'https://videotag.bj.bcebos.com';
+
 function weightsFolder(): Plugin {
   return {
     name: 'pptsn-demo-weights',
+    // The static build's manifest: no models (weights/ is not copied) and no proxy, so the page offers neither
+    // and never probes for files that would 404.
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'weights/index.json', source: JSON.stringify({ models: [], weightFiles: [] }) });
+    },
     configureServer(server) {
       server.middlewares.use(serveWeights);
     },
@@ -98,7 +110,7 @@ export default defineConfig({
   publicDir: false,
   // The pthread glue for WASM threads: served in dev, emitted as ./tfjs-backend-wasm-threaded-simd.js in a build.
   plugins: [weightsFolder(), wasmAssets({ emit: true })],
-  server: { headers: HEADERS, open: false },
+  server: { headers: HEADERS, open: false, proxy: { '/paddlevideo/': { target: WEIGHTS_HOST, changeOrigin: true, rewrite: (p) => p.replace(/^\/paddlevideo/, '') } } },
   preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.
   optimizeDeps: {

@@ -20,6 +20,10 @@ import type { Engine } from '../worker/engine.js';
 import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
 import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, EngineVideo } from '../worker/protocol.js';
+import { scoreFilterOf } from './callOptions.js';
+import type { EmbedOptions, EmbedResult } from './types.js';
+import { clipPreprocess, engineTensor, framesVideo, isFrameList, isTensorInput } from './inputs.js';
+import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
 import type {
@@ -104,7 +108,8 @@ interface RestartPlan {
  */
 async function startSession(worker: Worker, init: EngineInit, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<{ session: Session; ready: EngineReady }> {
   const session = newSession(worker);
-  const progress = onProgress ? proxy(onProgress) : undefined;
+  // Every event gets its percentage here, whichever worker phase sent it.
+  const progress = onProgress ? proxy((p: LoadProgress) => onProgress(p.total > 0 ? { ...p, progress: Math.min(100, (100 * p.loaded) / p.total) } : p)) : undefined;
   const onError = (ev: ErrorEvent) => {
     ev.preventDefault?.();
     session.kill(`it failed to start: ${ev.message || 'script error (check that dist/worker/worker.js is served)'}`);
@@ -219,6 +224,7 @@ export class PPTSN {
     const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;
     const worker = typeof options.worker === 'object' ? options.worker : spawn!();
     const { session, ready } = await startSession(worker, init, options.onProgress, signal);
+    if (init.cache) void requestPersistence();
     return new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
   }
 
@@ -226,6 +232,11 @@ export class PPTSN {
   static async cachedModels(): Promise<CachedModel[]> {
     const store = await ModelStore.open();
     return store ? store.list() : [];
+  }
+
+  /** The cached models with the origin's storage usage, quota and persistence (`navigator.storage`). */
+  static async cacheInfo(): Promise<CacheInfo> {
+    return cacheInfo(await PPTSN.cachedModels());
   }
 
   /** Removes a cached model by name; resolves to false if there was none. */
@@ -315,6 +326,7 @@ export class PPTSN {
    * frames are grabbed here by seeking and transferred.
    */
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
+    if (isFrameList(source)) return { video: framesVideo(source) };
     const config = resolvePreprocessOptions(preprocess);
     // The source the call was made with, so frames of a different one are never returned for it.
     const elementSrc = isVideoElement(source) && !source.srcObject ? source.currentSrc || source.src : undefined;
@@ -396,10 +408,15 @@ export class PPTSN {
    * ```
    */
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
-    const preprocess = preprocessOptionsOf(options);
-    const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5 };
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
+    const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5, ...scoreFilterOf(options) };
     const onProgress = options.onProgress ? proxy(guardedCallback(options.onProgress)) : undefined;
-    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions, onProgress));
+    const r = isTensorInput(source)
+      ? await this.call(options.signal, 'classify', (engine, id) => {
+          const t = engineTensor(source);
+          return engine.classifyTensor(id, transferMark(t, [t.data.buffer as ArrayBuffer]), callOptions);
+        })
+      : await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions, onProgress));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
@@ -407,11 +424,27 @@ export class PPTSN {
   }
 
   /**
+   * The clip's embedding: the `[F]` feature (2048 for ResNet50+, 512 for ResNet18/34) ppTSNHead averages over the
+   * T·C images before its FC, so `logits = embedding · W + b` (`head.fc.weight` `[F, classes]`); with
+   * `perFrame`, also each sampled frame's feature (crops averaged). For retrieval (cosine similarity) or a custom
+   * head. Same sources, presets and errors as `classify`.
+   */
+  async embed(source: VideoSource, options: EmbedOptions = {}): Promise<EmbedResult> {
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
+    const r = isTensorInput(source)
+      ? await this.call(options.signal, 'embed', (engine, id) => { const t = engineTensor(source); return engine.embedTensor(id, transferMark(t, [t.data.buffer as ArrayBuffer]), { preprocess, perFrame: options.perFrame === true }); })
+      : await this.withVideo(source, preprocess, options.signal, 'embed', (engine, id, video) => engine.embed(id, video, { preprocess, perFrame: options.perFrame === true }));
+    this.currentBackend = r.backend;
+    return r;
+  }
+
+  /**
    * The network input PaddleVideo would build for this video: `[1, T·C, 3, 224, 224]` float32 in PaddleVideo's layout
    * and crop order, with the frame indices and timestamps, for diffing against PaddleVideo's own pipeline.
    */
   async preprocess(source: VideoSource, options: ClassifyOptions = {}): Promise<PreprocessResult> {
-    const preprocess = preprocessOptionsOf(options);
+    if (isTensorInput(source)) throw new PPTSNError('invalid-argument', 'preprocess takes a video or frames; a tensor input is already preprocessed');
+    const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
     return this.withVideo(source, preprocess, options.signal, 'preprocess', (engine, id, video) => engine.preprocess(id, video, { preprocess, topK: 0 }));
   }
 
@@ -561,6 +594,7 @@ export class PPTSN {
           if (!src) throw new PPTSNError('invalid-argument', 'the <video> element has no source to read clips from');
           return new URL(src, location.href).href;
         }
+        if (isFrameList(source) || isTensorInput(source)) throw new PPTSNError('unsupported-source', 'training clips are videos: a File, Blob, URL or <video>');
         if (source instanceof URL) return source.href;
         if (typeof source === 'string') return typeof location !== 'undefined' ? new URL(source, location.href).href : source;
         return source;
@@ -571,6 +605,16 @@ export class PPTSN {
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */
   async memory(): Promise<MemoryInfo> {
     return this.call(undefined, 'memory', (engine) => engine.memory());
+  }
+
+  /** `dispose()` under MediaPipe's name. */
+  close(): Promise<void> {
+    return this.dispose();
+  }
+
+  /** `await using model = await PPTSN.load(…)` disposes the model at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   /** Frees the model and every tensor, and ends the worker. Pending calls reject; further calls throw. */
@@ -591,12 +635,6 @@ export class PPTSN {
     }
     s.worker.terminate();
     s.kill('the model was disposed');
-  }
-
-  /** For tests: ends the worker as a crash would (`crash`, from inside) or as a `terminate()` does. */
-  private killWorkerForTesting(how: 'crash' | 'terminate'): void {
-    if (how === 'terminate') this.session.worker.terminate();
-    else void this.session.engine.crashForTesting().catch(() => undefined);
   }
 }
 

@@ -4,6 +4,10 @@
  * DOM sources) belong to the page.
  */
 import type { BackendChoice, ClassifyProgress, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
+import type { ClipFrame, TensorInput } from './inputs.js';
+import type { CacheInfo } from './storage.js';
+
+export type { ClipFrame, TensorInput, CacheInfo };
 
 export type {
   BackendChoice,
@@ -22,6 +26,7 @@ export type {
   StreamResult,
   Timings,
   WasmPaths,
+  EmbedResult,
 } from '../common/types.js';
 
 /**
@@ -95,6 +100,13 @@ export interface ClassifyOptions {
   scale?: 'fixed-ratio' | 'keep-ratio';
   /** Number of best classes in `top` (default 5). */
   topK?: number;
+  /** Leave classes below this probability (0–1) out of `top` (which may then hold fewer than `topK`). */
+  scoreThreshold?: number;
+  /**
+   * Only these classes (labels or 0-based indices) are candidates for `top`; `probabilities` still cover every
+   * class (softmax over all of them, as PaddleVideo). An unknown label rejects with `invalid-argument`.
+   */
+  classes?: readonly (string | number)[];
   /** Aborts decoding and inference; the promise rejects with code `aborted` within a second. */
   signal?: AbortSignal;
   /**
@@ -141,8 +153,17 @@ export interface StreamHandle {
   readonly dropped: number;
 }
 
+/** Options of `model.embed`: the preprocessing of `classify`, and whether to return per-frame features too. */
+export interface EmbedOptions extends Omit<ClassifyOptions, 'topK' | 'scoreThreshold' | 'classes'> {
+  /** Also return one feature per sampled frame (its crops averaged). Default false. */
+  perFrame?: boolean;
+}
+
 /**
- * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), or an
- * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker).
+ * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), an
+ * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker), an array of frames taken as
+ * the sampled clip (one segment per frame; `VideoFrame`, `ImageBitmap`, `ImageData`, canvas or `<img>`; their
+ * pixels are transferred to the worker), or PaddleVideo's input tensor `{ data: Float32Array, shape }` of one clip,
+ * `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred: the caller's `data` is detached).
  */
-export type VideoSource = Blob | string | URL | HTMLVideoElement;
+export type VideoSource = Blob | string | URL | HTMLVideoElement | readonly ClipFrame[] | TensorInput;

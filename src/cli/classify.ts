@@ -1,11 +1,12 @@
 /**
  * `pptsn-web classify --tensor <x.npy> -m <dir>` runs the network on an input exactly as PaddleVideo feeds it;
- * `pptsn-web classify <video> -m <dir>` decodes with the system's ffmpeg (BT.601, like decord) and runs the same
- * core sampling and preprocessing as the browser.
+ * `pptsn-web classify <video>… -m <dir>` decodes with the system's ffmpeg (like decord: display orientation, edit
+ * lists applied) and runs the same core sampling and preprocessing as the browser. The network runs on the fastest
+ * Node runtime available (src/node/runtime.ts: onnxruntime-node when installed, else tfjs wasm).
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPTSNError } from '../core/errors.js';
+import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import { softmax, topK, type Prediction } from '../core/classify/scores.js';
 import { defaultLabels } from '../core/labels.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
@@ -13,8 +14,9 @@ import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import { readClip } from '../node/ffmpeg.js';
 import { writeFileAtomic } from '../node/files.js';
-import { createNodeRunner, type NodeRunnerChoice } from '../node/runtime.js';
-import { progressLine, wantProgress } from './progress.js';
+import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
+import { progressLine } from './classifyProgress.js';
+import { oneOf, positiveInt, str, unitInterval, usage, type Command } from './command.js';
 
 export interface CliClassifyOptions {
   modelDir: string;
@@ -23,12 +25,14 @@ export interface CliClassifyOptions {
   /** `auto` (default): onnxruntime-node when installed, else tfjs wasm; see src/node/runtime.ts. */
   backend?: NodeRunnerChoice;
   topK?: number;
+  /** Leave classes below this probability (0–1) out of `top`. */
+  scoreThreshold?: number;
   preset?: 'accurate' | 'fast';
   segments?: number;
   dumpInput?: string;
   /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
   winograd?: boolean;
-  /** Progress on stderr for calls over ~2 s (default: when stderr is a terminal or PPTSN_PROGRESS=1). */
+  /** Draw progress on stderr for calls over ~2 s (images done, rate, running top-1). */
   progress?: boolean;
   /** Where the notes go (which runtime runs, why a faster one was skipped); default stderr. */
   log?: (line: string) => void;
@@ -59,64 +63,96 @@ async function readTensor(path: string): Promise<{ shape: number[]; data: Float3
   }
 }
 
-export async function classify(options: CliClassifyOptions): Promise<ClassifyOutput> {
-  if (!options.tensor === !options.video) throw new PPTSNError('invalid-argument', 'give either a video file or --tensor <x.npy>');
+type Input = { tensor: string } | { video: string };
+type RunOptions = Pick<CliClassifyOptions, 'dumpInput' | 'progress'>;
+
+/** A model loaded once for any number of inputs (`classify a.mp4 b.mp4 …`). Call `dispose()` when done. */
+export interface LoadedClassifier {
+  backend: string;
+  run(input: Input, options?: RunOptions): Promise<ClassifyOutput>;
+  dispose(): Promise<void>;
+}
+
+export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' | 'video' | 'dumpInput'>): Promise<LoadedClassifier> {
   const k = options.topK ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const runner = await createNodeRunner(options.modelDir, options.backend ?? 'auto', options.winograd !== undefined ? { winograd: options.winograd } : {});
-  // Said once the input has been read, so a bad input still fails with one line.
+  const loaded = runner.model;
+  const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
+  const top = (rows: number[][]) => rows.map((r) => topK(softmax(r), labels, k, { scoreThreshold: options.scoreThreshold ?? 0 }));
+  const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
+  // Said once, when the first input has been read, so a bad input still fails with one line.
+  let announced = false;
   const announce = () => {
+    if (announced) return;
+    announced = true;
     for (const note of runner.notes) log(`pptsn-web: ${note}`);
     log(`pptsn-web: running on ${runner.description}`);
   };
-  const loaded = runner.model;
-  const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
-  try {
+
+  async function runTensor(path: string, run: RunOptions): Promise<ClassifyOutput> {
+    const x = await readTensor(path);
+    if (!((x.shape.length === 5 || x.shape.length === 4) && x.shape[x.shape.length - 3] === 3)) {
+      throw new PPTSNError('invalid-argument', `${path}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
+    }
+    const input = tf.tensor(x.data, x.shape);
+    announce();
+    const line = run.progress ? progressLine(labels) : undefined;
     let logits: tf.Tensor2D;
-    let frameIndices: number[] | undefined;
-    if (options.tensor) {
-      const x = await readTensor(options.tensor);
-      if (!((x.shape.length === 5 || x.shape.length === 4) && x.shape[x.shape.length - 3] === 3)) {
-        throw new PPTSNError('invalid-argument', `${options.tensor}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
-      }
-      const input = tf.tensor(x.data, x.shape);
-      announce();
-      const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
-      try {
-        logits = await runner.predict(input, line ? { onChunk: (p) => line.onChunk(p) } : {});
-      } finally {
-        line?.done();
-        input.dispose();
-      }
-    } else {
-      const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
-      const clip = await readClip(options.video!, preprocess);
-      frameIndices = clip.indices;
-      if (options.dumpInput) {
-        const pre = preprocessFrames(clip.frames, clip.config);
-        const paddle = toPaddleLayout(pre.input);
-        pre.input.dispose();
-        try {
-          await writeFileAtomic(options.dumpInput, encodeNpy((await paddle.data()) as Float32Array, paddle.shape));
-        } finally {
-          paddle.dispose();
-        }
-      }
-      announce();
-      const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
-      try {
-        const run = await runner.clipLogits(clip.frames, clip.config, line ? { onChunk: (p) => line.onChunk(p), runningLogits: true } : {});
-        logits = tf.tensor2d(run.logits, [1, run.logits.length]);
-      } finally {
-        line?.done();
-      }
+    try {
+      logits = await runner.predict(input, line ? { onChunk: (p) => line.onChunk(p) } : {});
+    } finally {
+      line?.done();
+      input.dispose();
     }
     const rows = (await logits.array()) as number[][];
     logits.dispose();
-    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend: runner.backend, ...(frameIndices ? { frameIndices } : {}) };
+    return { logits: rows, top: top(rows), backend: runner.backend };
+  }
+
+  async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
+    const clip = await readClip(path, preprocess);
+    if (run.dumpInput) {
+      const pre = preprocessFrames(clip.frames, clip.config);
+      const paddle = toPaddleLayout(pre.input);
+      pre.input.dispose();
+      try {
+        await writeFileAtomic(run.dumpInput, encodeNpy((await paddle.data()) as Float32Array, paddle.shape));
+      } finally {
+        paddle.dispose();
+      }
+    }
+    announce();
+    const line = run.progress ? progressLine(labels) : undefined;
+    let logits: Float32Array;
+    try {
+      logits = (await runner.clipLogits(clip.frames, clip.config, line ? { onChunk: (p) => line.onChunk(p), runningLogits: true } : {})).logits;
+    } finally {
+      line?.done();
+    }
+    const rows = [Array.from(logits)];
+    return { logits: rows, top: top(rows), backend: runner.backend, frameIndices: clip.indices };
+  }
+
+  return {
+    backend: runner.backend,
+    run: (input, run = {}) => ('tensor' in input ? runTensor(input.tensor, run) : runVideo(input.video, run)),
+    dispose: () => runner.dispose(),
+  };
+}
+
+/** Classifies one video or one `.npy` tensor (loads the model, runs, frees it). */
+export async function classify(options: CliClassifyOptions): Promise<ClassifyOutput> {
+  if (!options.tensor === !options.video) throw new PPTSNError('invalid-argument', 'give either a video file or --tensor <x.npy>');
+  const classifier = await loadClassifier(options);
+  try {
+    return await classifier.run(options.tensor ? { tensor: options.tensor } : { video: options.video! }, {
+      ...(options.dumpInput ? { dumpInput: options.dumpInput } : {}),
+      ...(options.progress ? { progress: true } : {}),
+    });
   } finally {
-    await runner.dispose();
+    await classifier.dispose();
   }
 }
 
@@ -129,3 +165,73 @@ export function formatTop(out: ClassifyOutput): string {
     ].join('\n'))
     .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''})`;
 }
+
+export const classifyCommand: Command = {
+  name: 'classify',
+  summary: 'classify videos (system ffmpeg) or a PaddleVideo input tensor',
+  usage: [
+    'classify <video>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
+    'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
+  ],
+  details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",
+"backend", "frameIndices"}). A video that fails prints one line on stderr and the others still run (exit 1).
+The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
+(npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
+Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs them directly.`,
+  options: {
+    model: { type: 'string', short: 'm' },
+    tensor: { type: 'string' },
+    backend: { type: 'string' },
+    'top-k': { type: 'string' },
+    'min-score': { type: 'string' },
+    json: { type: 'boolean' },
+    preset: { type: 'string' },
+    segments: { type: 'string' },
+    'dump-input': { type: 'string' },
+    'no-winograd': { type: 'boolean' },
+  },
+  progress: true,
+  async run({ values, positionals }, { progress }) {
+    const modelDir = str(values.model) ?? usage('classify needs -m <model dir>');
+    const tensor = str(values.tensor);
+    if (tensor && positionals.length) usage('give either video files or --tensor, not both');
+    if (!tensor && !positionals.length) usage('classify needs a video file or --tensor <x.npy>');
+    const dumpInput = str(values['dump-input']);
+    if (dumpInput && positionals.length > 1) usage('--dump-input takes one video');
+    const backend = oneOf(values.backend, ['auto', ...NODE_RUNNERS] as const, '--backend');
+    const preset = oneOf(values.preset, ['accurate', 'fast'] as const, '--preset');
+    const topK = positiveInt(values['top-k'], '--top-k');
+    const segments = positiveInt(values.segments, '--segments');
+    const scoreThreshold = unitInterval(values['min-score'], '--min-score');
+    const classifier = await loadClassifier({
+      modelDir,
+      ...(backend ? { backend } : {}),
+      ...(preset ? { preset } : {}),
+      ...(topK ? { topK } : {}),
+      ...(segments ? { segments } : {}),
+      ...(scoreThreshold !== undefined ? { scoreThreshold } : {}),
+      ...(values['no-winograd'] ? { winograd: false } : {}),
+    });
+    const inputs: Input[] = tensor ? [{ tensor }] : positionals.map((video) => ({ video }));
+    const many = inputs.length > 1;
+    let failed = 0;
+    try {
+      for (const input of inputs) {
+        const file = 'tensor' in input ? input.tensor : input.video;
+        try {
+          const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress });
+          const text = values.json ? JSON.stringify({ file, ...out }) : (many ? `${file}:\n` : '') + formatTop(out);
+          process.stdout.write(text + '\n');
+        } catch (e) {
+          // One file failing (unreadable, no video track) does not stop the others; the exit status says so.
+          if (!many || !isPPTSNError(e)) throw e;
+          failed++;
+          process.stderr.write(`pptsn-web: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        }
+      }
+    } finally {
+      await classifier.dispose();
+    }
+    if (failed) throw new PPTSNError('invalid-argument', `${failed} of ${inputs.length} files could not be classified (see above)`);
+  },
+};

@@ -6,6 +6,8 @@ import { loadWeightFile } from '../core/formats/load.js';
 import { writeModelJson } from '../core/formats/modelJson.js';
 import { loadLabels } from '../node/labels.js';
 import { writeModelDir } from '../node/modelDir.js';
+import { oneOf, str, usage, type Command } from './command.js';
+import { progressMeter } from './progress.js';
 
 export interface ConvertOptions {
   input: string;
@@ -14,6 +16,8 @@ export interface ConvertOptions {
   dtype?: 'float32' | 'float16';
   /** A known SHA-256 of the input (e.g. from the download) to record instead of hashing again. */
   log?: (line: string) => void;
+  /** Draw a step meter (read → parse → write) on stderr. */
+  progress?: boolean;
 }
 
 export interface ConvertResult {
@@ -32,8 +36,13 @@ async function readInput(path: string): Promise<Uint8Array> {
   }
 }
 
+const STEPS = ['reading', 'parsing', 'writing', 'done'] as const;
+
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const meter = options.progress ? progressMeter(`converting ${basename(options.input)}`, (d) => `${STEPS[d]}`) : undefined;
+  meter?.(0, 3);
   const bytes = await readInput(options.input);
+  meter?.(1, 3);
   // A .pdiparams' parameter names may come from the .pdiparams.info pickle saved beside it.
   let info: Uint8Array | undefined;
   if (options.input.endsWith('.pdiparams')) info = await readFile(`${options.input}.info`).then((b) => new Uint8Array(b), () => undefined);
@@ -47,7 +56,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     source: loaded.source,
     dtype: options.dtype ?? 'float32',
   });
+  meter?.(2, 3);
   await writeModelDir(options.outDir, model);
+  meter?.(3, 3);
   const result = {
     depth: loaded.depth,
     numClasses: loaded.numClasses,
@@ -58,3 +69,24 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   options.log?.(`converted ${basename(options.input)} (ResNet${result.depth}-vd, ${result.numClasses} classes, sha256 ${result.sha256.slice(0, 12)}…) → ${options.outDir}/model.json + ${result.shards} shard(s), ${(result.bytes / 1048576).toFixed(1)} MB ${options.dtype ?? 'float32'}`);
   return result;
 }
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'convert a PaddleVideo .pdparams/.pdiparams to a TensorFlow.js model folder',
+  usage: ['convert <in.pdparams|in.pdiparams> -o <dir> [--labels kinetics400|ucf101|<file>] [--dtype float32|float16] [--progress]'],
+  details: `Infers depth (18–200) and classes, checks every shape, and writes model.json + ≤ 4 MB shards.
+The pickle reader executes nothing and refuses any global PaddleVideo's files do not use.`,
+  options: {
+    out: { type: 'string', short: 'o' },
+    labels: { type: 'string' },
+    dtype: { type: 'string' },
+  },
+  progress: true,
+  async run({ values, positionals }, { log, progress }) {
+    if (positionals.length !== 1) usage('convert takes one weight file');
+    const outDir = str(values.out) ?? usage('convert needs -o <dir>');
+    const dtype = oneOf(values.dtype, ['float32', 'float16'] as const, '--dtype');
+    const labels = str(values.labels);
+    await convert({ input: positionals[0]!, outDir, ...(labels ? { labels } : {}), ...(dtype ? { dtype } : {}), log, progress });
+  },
+};

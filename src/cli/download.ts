@@ -6,6 +6,10 @@ import { createHash } from 'node:crypto';
 import { rm, mkdir, open, rename } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
+import { trackTemporary } from '../node/cleanup.js';
+import { str, usage, type Command } from './command.js';
+import { convert } from './convert.js';
+import { bytesUnit, progressMeter } from './progress.js';
 
 /** PaddleVideo model zoo, docs/en/model_zoo/recognition/pp-tsn.md (docs/contract.md §3). */
 export const RELEASES = {
@@ -36,6 +40,8 @@ export async function downloadFile(url: string, dir: string, onProgress?: (loade
   const path = join(resolve(dir), name);
   const tmp = `${path}.${process.pid}.part`;
   const hash = createHash('sha256');
+  // Registered before it exists: an interrupt between open and the first write still removes it.
+  const release = trackTemporary(tmp);
   const file = await open(tmp, 'w');
   let loaded = 0;
   try {
@@ -55,19 +61,37 @@ export async function downloadFile(url: string, dir: string, onProgress?: (loade
     await rm(tmp, { force: true });
     if (e instanceof PPTSNError) throw e;
     throw new PPTSNError('network', `${url}: download failed after ${loaded} bytes (${(e as Error).message})`);
+  } finally {
+    release();
   }
   return { path, sha256: hash.digest('hex'), bytes: loaded };
 }
 
-/** A one-line progress meter on stderr (only when stderr is a terminal or PPTSN_PROGRESS is set). */
+/** A one-line byte-count meter on stderr (see progress.ts). */
 export function progressPrinter(label: string): (loaded: number, total: number | undefined) => void {
-  let last = 0;
-  return (loaded, total) => {
-    const now = Date.now();
-    if (now - last < 200 && loaded !== total) return;
-    last = now;
-    const mb = (n: number) => (n / 1048576).toFixed(1);
-    const pct = total ? ` ${((100 * loaded) / total).toFixed(0)}%` : '';
-    process.stderr.write(`\r${label}: ${mb(loaded)}${total ? `/${mb(total)}` : ''} MB${pct}${loaded === total ? '\n' : ''}`);
-  };
+  return progressMeter(label, bytesUnit);
 }
+
+export const downloadCommand: Command = {
+  name: 'download',
+  summary: "fetch PaddleVideo's released PP-TSN K400 weights (SHA-256 recorded) and convert them",
+  usage: ['download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16] [--progress]'],
+  details: `Fetches ${RELEASES['pptsn-k400']} (or the 8-segment distilled file) into <dir> through a
+temporary .part name (removed on failure or Ctrl-C), then converts it with the Kinetics-400 labels.`,
+  options: {
+    out: { type: 'string', short: 'o' },
+    distilled: { type: 'boolean' },
+    url: { type: 'string' },
+    dtype: { type: 'string' },
+  },
+  progress: true,
+  async run({ values, positionals }, { log, progress }) {
+    if (positionals.length !== 1 || positionals[0] !== 'pptsn-k400') usage('download knows one model: pptsn-k400 (add --distilled for the 8-segment distilled one)');
+    const out = str(values.out) ?? usage('download needs -o <dir>');
+    const dtype = values.dtype === undefined ? undefined : values.dtype === 'float32' || values.dtype === 'float16' ? values.dtype : usage(`--dtype must be one of float32, float16, got "${String(values.dtype)}"`);
+    const url = str(values.url) ?? (values.distilled ? RELEASES['pptsn-k400-distilled'] : RELEASES['pptsn-k400']);
+    const file = await downloadFile(url, out, progress ? progressPrinter(`downloading ${url}`) : undefined);
+    log(`downloaded ${file.path} (${file.bytes} bytes, sha256 ${file.sha256})`);
+    await convert({ input: file.path, outDir: out, labels: 'kinetics400', ...(dtype ? { dtype } : {}), log, progress });
+  },
+};

@@ -1,43 +1,28 @@
 /**
- * Progress of a long `classify` on stderr: nothing for the first ~2 s (a fast call prints nothing extra), then one
- * line, redrawn in place, with images done / total and the running top-1 (the head on the features averaged so far).
- * Only on a terminal or when asked (`--progress`, or PPTSN_PROGRESS=1); a pipe or a log gets no carriage returns.
+ * A one-line progress meter on stderr, redrawn in place (`\r`) at most five times a second, ended with a newline
+ * when done. The CLI draws it only on a terminal or with `--progress` (see command.ts), never on stdout.
  */
-import type { ClipProgress } from '../core/classify/clip.js';
-import { softmax, topK } from '../core/classify/scores.js';
+export type ProgressFn = (done: number, total: number | undefined) => void;
 
-/** Calls shorter than this print no progress. */
-export const PROGRESS_AFTER_MS = 2000;
+const mb = (n: number) => (n / 1048576).toFixed(1);
 
-export interface ProgressLine {
-  /** For the clip runner's `onChunk` (with `runningLogits`). */
-  onChunk(p: ClipProgress): void;
-  /** Ends the line (if one was drawn). */
-  done(): void;
-}
+/** Byte counts as MB (downloads). */
+export const bytesUnit = (done: number, total: number | undefined) => `${mb(done)}${total ? `/${mb(total)}` : ''} MB`;
 
-export function progressLine(labels: readonly string[], write: (s: string) => void = (s) => process.stderr.write(s), now: () => number = () => performance.now()): ProgressLine {
-  const start = now();
-  let drawn = false;
-  return {
-    onChunk(p) {
-      const elapsed = now() - start;
-      if (elapsed < PROGRESS_AFTER_MS && p.done < p.total) return;
-      if (!drawn && p.done >= p.total) return;
-      const best = p.logits ? topK(softmax(p.logits), labels, 1)[0] : undefined;
-      const rate = p.done / (elapsed / 1000);
-      const top = best ? `, so far: ${best.label} ${(best.score * 100).toFixed(1)} %` : '';
-      write(`\r\x1b[Kclassifying: ${p.done}/${p.total} images (${Math.round((100 * p.done) / p.total)} %, ${rate.toFixed(1)} images/s)${top}`);
-      drawn = true;
-    },
-    done() {
-      if (drawn) write('\n');
-      drawn = false;
-    },
+/** Plain counts, e.g. `120/250 images`. */
+export const countUnit = (noun: string) => (done: number, total: number | undefined) => `${done}${total ? `/${total}` : ''} ${noun}`;
+
+export function progressMeter(label: string, unit: (done: number, total: number | undefined) => string = bytesUnit, write: (s: string) => void = (s) => process.stderr.write(s)): ProgressFn {
+  let last = 0;
+  let finished = false;
+  return (done, total) => {
+    if (finished) return;
+    const complete = total !== undefined && done >= total;
+    const now = Date.now();
+    if (now - last < 200 && !complete) return;
+    last = now;
+    const pct = total ? ` ${((100 * done) / total).toFixed(0)}%` : '';
+    write(`\r${label}: ${unit(done, total)}${pct}${complete ? '\n' : ''}`);
+    finished = complete;
   };
-}
-
-/** Whether to show progress: asked for, or stderr is a terminal. */
-export function wantProgress(flag: boolean | undefined): boolean {
-  return flag ?? (process.stderr.isTTY === true || process.env.PPTSN_PROGRESS === '1');
 }

@@ -22,12 +22,16 @@ export interface BackendReportEntry {
   reason: string;
 }
 
-/** Load progress: `loaded`/`total` are bytes for `download`, and steps for the other phases. */
+/** Load progress: `loaded`/`total` are bytes for `download` and `cache`, and steps for the other phases. */
 export interface LoadProgress {
   phase: 'download' | 'cache' | 'convert' | 'upload' | 'warmup' | 'ready';
   loaded: number;
   /** 0 when unknown (a server that sends no Content-Length and no manifest sizes). */
   total: number;
+  /** The file this event is about (a shard's path for `download`/`cache`, the weight file for `convert`). */
+  file?: string;
+  /** 0–100, where `total` is known (like transformers.js' `progress`). */
+  progress?: number;
 }
 
 /**
@@ -144,4 +148,16 @@ export interface CachedModel {
   sha256: string;
   bytes: number;
   storedAt: string;
+}
+
+/** The result of `model.embed`: the feature ppTSNHead averages before its FC (core/classify/embed.ts). */
+export interface EmbedResult {
+  /** `[F]` (2048 for ResNet50+, 512 for ResNet18/34): the mean of the clip's T·C image features. */
+  embedding: Float32Array;
+  /** With `perFrame: true`: `[T][F]`, each sampled frame's features averaged over its crops. */
+  frames?: Float32Array[];
+  /** The 0-based frame indices sampled (one per segment). */
+  frameIndices: number[];
+  timings: Timings;
+  backend: BackendName;
 }

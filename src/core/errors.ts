@@ -18,6 +18,7 @@ export type PPTSNErrorCode =
   | 'invalid-argument' // an option or argument is out of range
   | 'ffmpeg-missing' // the CLI needs the system's ffmpeg
   | 'storage' // IndexedDB / Cache Storage failed
+  | 'quota-exceeded' // the browser's storage quota has no room for a file to cache (the message says how much)
   | 'internal';
 
 export class PPTSNError extends Error {

@@ -197,11 +197,3 @@ export function watchDeviceLoss(onLost: (reason: string) => void): void {
   const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
   device?.lost.then((info) => onLost(`${info.reason}: ${info.message}`)).catch(() => undefined);
 }
-
-/** Destroys the WebGPU device on purpose: lets tests exercise the device-lost path. */
-export function destroyDeviceForTesting(): boolean {
-  if (tf.getBackend() !== 'webgpu') return false;
-  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  device?.destroy();
-  return device !== undefined;
-}

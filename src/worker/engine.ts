@@ -18,11 +18,16 @@ import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
 import { clipLogits, type ClipRunOptions } from '../core/classify/clip.js';
 import { softmax, topK } from '../core/classify/scores.js';
+import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
+import { clipEmbedding } from '../core/classify/embed.js';
+import type { EmbedResult } from '../common/types.js';
+import type { EngineEmbedOptions, EngineTensor } from './protocol.js';
+import { tensorEmbedding, tensorLogits } from './tensorInput.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
 import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult } from '../common/types.js';
-import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
+import { BACKEND_ORDER, configureWasm, defaultChunkSize, selectBackend, watchDeviceLoss } from './backends.js';
 import { toPPTSNError } from './errorTransport.js';
 import { FeatureRing } from './featureRing.js';
 import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
@@ -200,6 +205,7 @@ export class Engine implements EngineApi {
       const config = resolvePreprocessOptions(options.preprocess);
       const topk = options.topK;
       if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
+      resolveScoreFilter(options.filter, this.model!.labels); // bad filters fail before decoding
       return await this.scheduler.run(
         () => this.decode(video, config, signal),
         async (decoded) => {
@@ -207,7 +213,7 @@ export class Engine implements EngineApi {
           const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal, progress?.clipOptions), () => signal.aborted);
           await progress?.finish(run.logits);
           return {
-            ...this.predictions(run.logits, topk),
+            ...this.predictions(run.logits, topk, options.filter),
             frameIndices: decoded.frameIndices,
             timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
           };
@@ -242,9 +248,9 @@ export class Engine implements EngineApi {
   }
 
   /** What every result carries: top-k, logits, probabilities and the backend they came from. */
-  private predictions(logits: Float32Array, k: number) {
+  private predictions(logits: Float32Array, k: number, filter?: ScoreFilter) {
     const probabilities = softmax(logits);
-    return { top: topK(probabilities, this.model!.labels, k), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
+    return { top: topK(probabilities, this.model!.labels, k, resolveScoreFilter(filter, this.model!.labels)), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
   }
 
   /** The chunked forward pass (core/classify/clip.ts), stopping at a chunk boundary on abort or device loss. */
@@ -257,6 +263,59 @@ export class Engine implements EngineApi {
         this.checkDevice();
       },
     });
+  }
+
+  /** `classify` / `embed` of a tensor input (worker/tensorInput.ts): the compute lane only, no decoding. */
+  async classifyTensor(id: number, input: EngineTensor, options: EngineCallOptions): Promise<EngineClassifyResult> {
+    return this.tensorCall(id, 'classify', async (t0) => {
+      const run = await tensorLogits(this.recognizer!, input, this.chunkSize);
+      return { ...this.predictions(run.logits, options.topK, options.filter), frameIndices: [], timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: run.inferenceMs, totalMs: now() - t0 } };
+    });
+  }
+
+  async embedTensor(id: number, input: EngineTensor, options: EngineEmbedOptions): Promise<EmbedResult> {
+    return this.tensorCall(id, 'embed', async (t0) => {
+      const { inferenceMs, ...embedding } = await tensorEmbedding(this.recognizer!, input, this.chunkSize, options.perFrame);
+      return { ...embedding, frameIndices: [], backend: this.backend, timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: now() - t0 } };
+    });
+  }
+
+  private async tensorCall<T>(id: number, what: string, run: (t0: number) => Promise<T>): Promise<T> {
+    const t0 = now();
+    const signal = this.begin(id);
+    try {
+      return await this.scheduler.run(async () => undefined, () => {
+        Engine.checkAborted(signal);
+        return this.withDeviceRecovery(() => run(t0), () => signal.aborted);
+      });
+    } catch (e) {
+      throw toPPTSNError(e, `${what} failed`);
+    } finally {
+      this.calls.delete(id);
+    }
+  }
+
+  /** `model.embed`: classify's decode and chunked backbone, pooled into the embedding instead of the head. */
+  async embed(id: number, video: EngineVideo, options: EngineEmbedOptions): Promise<EmbedResult> {
+    const t0 = now();
+    const signal = this.begin(id);
+    try {
+      const config = resolvePreprocessOptions(options.preprocess);
+      return await this.scheduler.run(
+        () => this.decode(video, config, signal),
+        async (decoded) => {
+          Engine.checkAborted(signal);
+          const beforeChunk = () => { Engine.checkAborted(signal); this.checkDevice(); };
+          const run = await this.withDeviceRecovery(() => clipEmbedding(this.recognizer!, decoded.frames, config, { chunkSize: this.chunkSize, beforeChunk, perFrame: options.perFrame }), () => signal.aborted);
+          const { preprocessMs, inferenceMs, ...embedding } = run;
+          return { ...embedding, frameIndices: decoded.frameIndices, backend: this.backend, timings: { decodeMs: decoded.decodeMs, preprocessMs, inferenceMs, totalMs: now() - t0 } };
+        },
+      );
+    } catch (e) {
+      throw toPPTSNError(e, 'embed failed');
+    } finally {
+      this.calls.delete(id);
+    }
   }
 
   async preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult> {
@@ -421,16 +480,6 @@ export class Engine implements EngineApi {
       }).catch(failed);
     });
     return true;
-  }
-
-  /** For tests: ends the worker from inside, as a crash would (pending calls never answer). */
-  crashForTesting(): void {
-    (globalThis as unknown as { close(): void }).close();
-  }
-
-  /** For tests: destroys the WebGPU device, as a driver reset would. */
-  loseDeviceForTesting(): boolean {
-    return destroyDeviceForTesting();
   }
 
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number } {

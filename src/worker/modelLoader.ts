@@ -107,7 +107,7 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
         const bytes = await store!.getModelFile(sha, path);
         if (!bytes) throw new PPTSNError('storage', `cached shard ${path} disappeared while loading; reload the page`);
         loaded += bytes.byteLength;
-        onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded) });
+        onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded), file: path });
         return bytes;
       }, url, 'cache');
       await recordUrl(store!, url, sha, text, cacheName);
@@ -120,14 +120,14 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
   }
   let loaded = 0;
   const total = manifestBytes(json);
-  onProgress?.({ phase: 'download', loaded: 0, total });
+  onProgress?.({ phase: 'download', loaded: 0, total, file: 'model.json' });
   let model: LoadedModel;
   try {
     model = await fromModelJson(json, async (path) => {
       const shardUrl = new URL(path, url).href;
       const bytes = await fetchBytes(shardUrl, (n) => {
         loaded += n;
-        onProgress?.({ phase: 'download', loaded, total: Math.max(total, loaded) });
+        onProgress?.({ phase: 'download', loaded, total: Math.max(total, loaded), file: path });
       });
       // Cache as the shards arrive; a failed put (quota) costs caching, not the load.
       await store?.putModelFile(sha, path, bytes).catch(() => undefined);
@@ -173,7 +173,7 @@ async function loadFromName(name: string, store: ModelStore | null, onProgress?:
     const bytes = await store.getModelFile(record.sha256, path);
     if (!bytes) throw new PPTSNError('storage', `the cached model "${name}" is incomplete (no ${path}); load it again from its source`);
     loaded += bytes.byteLength;
-    onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded) });
+    onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded), file: path });
     return bytes;
   }, name, 'cache');
 }
@@ -181,10 +181,10 @@ async function loadFromName(name: string, store: ModelStore | null, onProgress?:
 async function loadFromFile(init: Extract<EngineInit['model'], { kind: 'bytes' }>, store: ModelStore | null, cacheName: string | undefined, onProgress?: EngineProgress): Promise<LoadedModel> {
   const bytes = await toBytes(init.data);
   const fileName = init.fileName ?? (init.data instanceof File ? init.data.name : undefined) ?? 'model.pdparams';
-  onProgress?.({ phase: 'convert', loaded: 0, total: 1 });
+  onProgress?.({ phase: 'convert', loaded: 0, total: 1, file: fileName });
   const info = init.info ? await toBytes(init.info) : undefined;
   const w = await loadWeightFile(bytes, { fileName, ...(info ? { info } : {}) });
-  onProgress?.({ phase: 'convert', loaded: 1, total: 1 });
+  onProgress?.({ phase: 'convert', loaded: 1, total: 1, file: fileName });
   if (init.labels && init.labels.length !== w.numClasses) {
     throw new PPTSNError('invalid-argument', `${init.labels.length} labels given for a model with ${w.numClasses} classes`);
   }

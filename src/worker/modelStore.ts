@@ -48,6 +48,7 @@ export class ModelStore {
     try {
       await this.cache.put(this.modelKey(sha, path), new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }));
     } catch (e) {
+      if ((e as { name?: string }).name === 'QuotaExceededError') throw await quotaError(path, bytes.byteLength, e);
       throw new PPTSNError('storage', `could not cache ${path} (${(e as Error).message}); the storage quota may be full — load with cache: false or free space`);
     }
   }
@@ -99,4 +100,17 @@ export class ModelStore {
     }
     return true;
   }
+}
+
+/** A typed quota error that says how much room the file needed and what the origin has (storage.estimate()). */
+async function quotaError(path: string, bytes: number, cause: unknown): Promise<PPTSNError> {
+  const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  let room = '';
+  try {
+    const e = await navigator.storage?.estimate?.();
+    if (e?.quota !== undefined && e.usage !== undefined) room = `; this origin uses ${mb(e.usage)} of its ${mb(e.quota)} quota, ${mb(Math.max(0, e.quota - e.usage))} free`;
+  } catch {
+    // Without an estimate the message still names the size needed.
+  }
+  return new PPTSNError('quota-exceeded', `could not cache ${path}: it needs ${mb(bytes)} (${bytes} bytes) of storage${room}. Free space (PPTSN.deleteCachedModel) or load with cache: false`, { cause });
 }

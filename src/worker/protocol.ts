@@ -2,6 +2,7 @@
  * What crosses the worker boundary: the arguments and results of the engine's methods. Plain structured-clone
  * data only (Blobs, typed arrays, records); callbacks cross as comlink proxies.
  */
+import type { ScoreFilter } from '../core/classify/filter.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
@@ -45,9 +46,23 @@ export type EngineVideo =
 export interface EngineCallOptions {
   preprocess: PreprocessOptions;
   topK: number;
+  /** scoreThreshold / class allow-list for `top` (core/classify/filter.ts). */
+  filter?: ScoreFilter;
 }
 
 export type EngineProgress = (p: LoadProgress) => void;
+
+/** PaddleVideo's input for one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred). */
+export interface EngineTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** `model.embed`'s call options as the engine sees them. */
+export interface EngineEmbedOptions {
+  preprocess: PreprocessOptions;
+  perFrame: boolean;
+}
 
 /** The engine's result adds the backend state, which may have changed (lost device → next backend). */
 export interface EngineClassifyResult extends ClassifyResult {

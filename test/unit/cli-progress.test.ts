@@ -1,12 +1,12 @@
 /**
- * The CLI's progress line (src/cli/progress.ts) on a fake clock: silent for calls under ~2 s, then images done /
+ * The CLI's progress line (src/cli/classifyProgress.ts) on a fake clock: silent for calls under ~2 s, then images done /
  * total with the running top-1, ended by a newline; never a half line when nothing was drawn.
  *
  *   node --import tsx --test test/unit/cli-progress.test.ts
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROGRESS_AFTER_MS, progressLine } from '../../src/cli/progress.js';
+import { PROGRESS_AFTER_MS, progressLine } from '../../src/cli/classifyProgress.js';
 
 const LABELS = ['walking', 'running', 'jumping'];
 

@@ -4,6 +4,7 @@
  */
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
+import { testWorker } from './testWorker.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamResult } from '../../../src/index.js';
 import type { FramePixels } from '../../../src/core/frames.js';
 
@@ -59,7 +60,7 @@ const live = {
       const { modelFromUrlAsFile, ...rest } = opts;
       const m = modelFromUrlAsFile ? new File([await (await fetch(modelFromUrlAsFile)).blob()], modelFromUrlAsFile.split('/').pop()!) : rest.model;
       await model?.dispose();
-      model = await PPTSN.load({ ...rest, model: m });
+      model = await PPTSN.load({ worker: testWorker, ...rest, model: m });
       return { backend: model.backend, labels: model.labels, info: model.info };
     });
   },
@@ -97,7 +98,9 @@ const live = {
   },
   /** Ends the worker: 'terminate' from outside, 'crash' from inside (self.close()). */
   killWorker(how: 'terminate' | 'crash') {
-    (model as unknown as { killWorkerForTesting(h: string): void }).killWorkerForTesting(how);
+    const session = (model as unknown as { session: { worker: Worker; engine: { crashForTesting(): Promise<void> } } }).session;
+    if (how === 'terminate') session.worker.terminate();
+    else void session.engine.crashForTesting().catch(() => undefined);
   },
   /**
    * The worker's ring buffer against classify: pushes n synthetic frames into a stream with a window of `window`

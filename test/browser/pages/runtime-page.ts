@@ -5,6 +5,7 @@
  */
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
+import { testWorker } from './testWorker.js';
 import { PPTSN, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
 import { decodeNpy } from '../../../src/core/npy.js';
 
@@ -73,7 +74,7 @@ const rt = {
       const { abortAfterMs: _a, modelFromUrlAsBlob, ...rest } = opts;
       const model_ = modelFromUrlAsBlob ? new File([await (await fetch(modelFromUrlAsBlob)).blob()], modelFromUrlAsBlob.split('/').pop()!) : rest.model;
       await model?.dispose();
-      model = await PPTSN.load({ ...rest, model: model_, signal: ctrl.signal, onProgress: (p) => progress.push(p) });
+      model = await PPTSN.load({ worker: testWorker, ...rest, model: model_, signal: ctrl.signal, onProgress: (p) => progress.push(p) });
       return { backend: model.backend, backendReport: model.backendReport, labels: model.labels, info: model.info };
     });
   },

@@ -1,0 +1,81 @@
+/**
+ * What `npm pack` ships: each WASM binary once, no source map without its sources, `sideEffects` covering every
+ * module that runs code on import, types for every export, and the bundle's asset URLs pointing at shipped files.
+ * Reads the built dist/ (`npm run build` first; the test builds it when missing).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  sideEffects?: string[] | boolean; exports: Record<string, string | { types?: string; import?: string }>; bin: Record<string, string>;
+};
+let files: Set<string>;
+
+before(() => {
+  if (!existsSync(join(ROOT, 'dist/pptsn-web.bundle.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+  files = new Set((JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
+});
+
+const shipped = (pattern: RegExp) => [...files].filter((f) => pattern.test(f));
+
+test('each WASM binary ships once, where the compiled worker and the bundled worker both look', () => {
+  const wasm = shipped(/\.wasm$/);
+  const names = wasm.map((f) => basename(f)).sort();
+  assert.deepEqual(names, ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm'], `WASM files: ${wasm.join(', ')}`);
+  // dist/worker/worker.js → ./tfjs-backend-*.wasm beside it; dist/pptsn-web.worker.js → its rewritten URLs.
+  for (const n of names) assert.ok(files.has(`dist/worker/${n}`), `dist/worker/${n}`);
+  const bundled = readFileSync(join(ROOT, 'dist/pptsn-web.worker.js'), 'utf8');
+  const urls = [...bundled.matchAll(/new URL\(`([^`]+\.wasm)`,\s*import\.meta\.url\)/g)].map((m) => m[1]!);
+  assert.equal(urls.length, 3, 'the bundled worker names the three binaries');
+  for (const u of urls) assert.ok(files.has(normalize(join('dist', u))), `the bundle's ${u} is shipped`);
+});
+
+test('every shipped source map carries its sources, and no shipped script points at a map that is not shipped', () => {
+  const maps = shipped(/\.map$/);
+  assert.ok(maps.length > 0, 'maps of the compiled modules ship');
+  for (const m of maps) {
+    const map = JSON.parse(readFileSync(join(ROOT, m), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+    map.sources.forEach((s, i) => {
+      const inPackage = files.has(normalize(join(dirname(m), s)));
+      assert.ok(inPackage || typeof map.sourcesContent?.[i] === 'string', `${m}: source ${s} neither shipped nor inlined`);
+    });
+  }
+  for (const js of shipped(/\.js$/)) {
+    const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(ROOT, js), 'utf8'))?.[1];
+    if (url && !url.startsWith('data:')) assert.ok(files.has(normalize(join(dirname(js), url))), `${js} points at ${url}, which is not shipped`);
+  }
+});
+
+test('sideEffects lists every module that runs code on import, and matches shipped files', () => {
+  assert.ok(Array.isArray(pkg.sideEffects), 'sideEffects is a list');
+  const globs = (pkg.sideEffects as string[]).map((g) => new RegExp(`^${g.replace(/^\.\//, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`));
+  const covered = (f: string) => globs.some((g) => g.test(f));
+  for (const g of globs) assert.ok([...files].some((f) => g.test(f)), `${g} matches a shipped file`);
+  for (const js of shipped(/^dist\/(?!pptsn-web\.).*\.js$/)) {
+    const src = readFileSync(join(ROOT, js), 'utf8');
+    // A bare import (registers a backend or gradients) or a top-level call statement is a side effect.
+    const bare = /^import\s+['"][^'"]+['"];?$/m.test(src);
+    const call = /^(?!export|import|const|let|var|function|class|async|\/\/|\/\*|\s|\}|\*)[\w.]+\(.*\);$/m.test(src);
+    if (bare || call) assert.ok(covered(js), `${js} runs code on import but is not in sideEffects`);
+  }
+});
+
+test('every export and the bin resolve to shipped files, with types for the API entry points', () => {
+  for (const [key, target] of Object.entries(pkg.exports)) {
+    const entry = typeof target === 'string' ? { import: target } : target;
+    for (const path of Object.values(entry)) assert.ok(files.has(normalize(path!)), `exports["${key}"] → ${path} is shipped`);
+    if (key === '.' || key === './bundle') assert.ok(entry.types && files.has(normalize(entry.types)), `exports["${key}"] has types`);
+  }
+  for (const path of Object.values(pkg.bin)) assert.ok(files.has(normalize(path)), `bin ${path}`);
+  // Nothing from the repository's tests or tooling rides along.
+  assert.deepEqual(shipped(/^(test|bench|demo|src)\//), []);
+  // Test-only hooks (crash the worker, lose the WebGPU device) live in test/browser/pages/test-worker.ts.
+  for (const js of shipped(/\.js$/)) assert.doesNotMatch(readFileSync(join(ROOT, js), 'utf8'), /ForTesting/, `${js} carries test-only code`);
+  assert.deepEqual(shipped(/\.test\.|\.tsbuildinfo$/), []);
+});
