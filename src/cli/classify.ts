@@ -32,8 +32,11 @@ export interface CliClassifyOptions {
   dumpInput?: string;
   /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
   winograd?: boolean;
-  /** Draw progress on stderr for calls over ~2 s (images done, rate, running top-1). */
-  progress?: boolean;
+  /**
+   * Progress on stderr (images done, rate, running top-1): `true` for calls over ~2 s (a terminal's default),
+   * `'always'` from the first chunk (`--progress` asked for explicitly).
+   */
+  progress?: boolean | 'always';
   /** Where the notes go (which runtime runs, why a faster one was skipped); default stderr. */
   log?: (line: string) => void;
 }
@@ -98,7 +101,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
     }
     const input = tf.tensor(x.data, x.shape);
     announce();
-    const line = run.progress ? progressLine(labels) : undefined;
+    const line = run.progress ? progressLine(labels, undefined, undefined, run.progress === 'always' ? 0 : undefined) : undefined;
     let logits: tf.Tensor2D;
     try {
       logits = await runner.predict(input, line ? { onChunk: (p) => line.onChunk(p) } : {});
@@ -124,7 +127,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
       }
     }
     announce();
-    const line = run.progress ? progressLine(labels) : undefined;
+    const line = run.progress ? progressLine(labels, undefined, undefined, run.progress === 'always' ? 0 : undefined) : undefined;
     let logits: Float32Array;
     try {
       logits = (await runner.clipLogits(clip.frames, clip.config, line ? { onChunk: (p) => line.onChunk(p), runningLogits: true } : {})).logits;
@@ -219,7 +222,7 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
       for (const input of inputs) {
         const file = 'tensor' in input ? input.tensor : input.video;
         try {
-          const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress });
+          const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress: values.progress === true ? 'always' : progress });
           const text = values.json ? JSON.stringify({ file, ...out }) : (many ? `${file}:\n` : '') + formatTop(out);
           process.stdout.write(text + '\n');
         } catch (e) {

@@ -17,14 +17,18 @@ export interface ProgressLine {
   done(): void;
 }
 
-export function progressLine(labels: readonly string[], write: (s: string) => void = (s) => process.stderr.write(s), now: () => number = () => performance.now()): ProgressLine {
+/**
+ * `afterMs`: how long a call runs before the line appears (default PROGRESS_AFTER_MS, for a terminal's default
+ * progress; the CLI passes 0 when `--progress` was asked for explicitly).
+ */
+export function progressLine(labels: readonly string[], write: (s: string) => void = (s) => process.stderr.write(s), now: () => number = () => performance.now(), afterMs = PROGRESS_AFTER_MS): ProgressLine {
   const start = now();
   let drawn = false;
   return {
     onChunk(p) {
       const elapsed = now() - start;
-      if (elapsed < PROGRESS_AFTER_MS && p.done < p.total) return;
-      if (!drawn && p.done >= p.total) return;
+      if (elapsed < afterMs && p.done < p.total) return;
+      if (!drawn && p.done >= p.total && afterMs > 0) return;
       const best = p.logits ? topK(softmax(p.logits), labels, 1)[0] : undefined;
       const rate = p.done / (elapsed / 1000);
       const top = best ? `, so far: ${best.label} ${(best.score * 100).toFixed(1)} %` : '';
