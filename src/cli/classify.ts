@@ -1,7 +1,8 @@
 /**
  * `pptsn-web classify --tensor <x.npy> -m <dir>` runs the network on an input exactly as PaddleVideo feeds it;
  * `pptsn-web classify <video> -m <dir>` decodes with the system's ffmpeg (BT.601, like decord) and runs the same
- * core sampling and preprocessing as the browser.
+ * core sampling and preprocessing as the browser; `pptsn-web classify <frame_dir> -m <dir>` reads a rawframes
+ * folder (only the sampled img_{idx+1:05}.jpg files, decoded as PIL does).
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +16,7 @@ import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import { initNodeBackend, type NodeBackendName } from '../node/backends.js';
 import { readClip } from '../node/ffmpeg.js';
+import { isDirectory, readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { readModelDir } from '../node/modelDir.js';
 
@@ -82,7 +84,8 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
       }
     } else {
       const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
-      const clip = await readClip(options.video!, preprocess);
+      // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
+      const clip = (await isDirectory(options.video!)) ? await readRawframesDir(options.video!, preprocess) : await readClip(options.video!, preprocess);
       frameIndices = clip.indices;
       if (options.dumpInput) {
         const pre = preprocessFrames(clip.frames, clip.config);

@@ -15,12 +15,13 @@ const USAGE = `pptsn-web: PaddleVideo PP-TSN video classification
 
 Usage:
   pptsn-web convert <in.pdparams|in.pdiparams> -o <dir> [--labels kinetics400|ucf101|<file>] [--dtype float32|float16]
-  pptsn-web classify <video> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend wasm|cpu] [--no-winograd]
+  pptsn-web classify <video|frame_dir> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend wasm|cpu] [--no-winograd]
   pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend wasm|cpu] [--no-winograd]
   pptsn-web export <dir> -o <out.pdparams>
   pptsn-web download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16]
 
-classify needs the system's ffmpeg for video files. The default backend is wasm; cpu is the fallback. On wasm the
+classify needs the system's ffmpeg for video files; a folder of img_00001.jpg, … (PaddleVideo rawframes) is read
+without it. The default backend is wasm; cpu is the fallback. On wasm the
 3×3 convolutions of res3–res5 run as Winograd F(2×2, 3×3) (faster, ~1e-6 relative rounding differences);
 --no-winograd runs them directly.`;
 

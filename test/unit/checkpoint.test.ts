@@ -33,7 +33,7 @@ function cli(args: string[]) {
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'pptsn-ckpt-'));
   writeFileSync(join(dir, 'plain.pdparams'), writePdparams(seededStateDict(18, 5, 4242)));
-  const r = spawnSync('python3', [join(ROOT, 'test/helpers/make_checkpoint.py'), join(dir, 'plain.pdparams'), dir], { encoding: 'utf8' });
+  const r = spawnSync(process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3', [join(ROOT, 'test/helpers/make_checkpoint.py'), join(dir, 'plain.pdparams'), dir], { encoding: 'utf8' });
   assert.equal(r.status, 0, `make_checkpoint.py (needs python3 + numpy): ${r.stderr}`);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
