@@ -9,6 +9,7 @@ import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import { classify, formatTop } from './classify.js';
 import { convert } from './convert.js';
 import { downloadFile, progressPrinter, RELEASES } from './download.js';
+import { EVAL_OPTIONS, EVAL_USAGE, runEval } from './eval.js';
 import { exportPdparams } from './export.js';
 
 const USAGE = `pptsn-web: PaddleVideo PP-TSN video classification
@@ -17,6 +18,7 @@ Usage:
   pptsn-web convert <in.pdparams|in.pdiparams> -o <dir> [--labels kinetics400|ucf101|<file>] [--dtype float32|float16]
   pptsn-web classify <video|frame_dir> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend wasm|cpu] [--no-winograd]
   pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend wasm|cpu] [--no-winograd]
+${EVAL_USAGE}
   pptsn-web export <dir> -o <out.pdparams>
   pptsn-web download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16]
 
@@ -41,6 +43,7 @@ const OPTIONS = {
   'no-winograd': { type: 'boolean' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...EVAL_OPTIONS,
 } as const;
 
 /** A command line we cannot run as written: exit code 2, like other Unix tools. */
@@ -105,6 +108,37 @@ export async function main(argv: string[]): Promise<void> {
         ...(values['no-winograd'] ? { winograd: false } : {}),
       });
       process.stdout.write((values.json ? JSON.stringify(out) : formatTop(out)) + '\n');
+      return;
+    }
+    case 'eval': {
+      if (values.merge ? rest.length < 1 : rest.length !== 1) usage(values.merge ? 'eval --merge takes the result files of the shards' : 'eval takes one list file');
+      const preset = oneOf(values.preset, ['accurate', 'fast'] as const, '--preset');
+      const backend = oneOf(values.backend, ['wasm', 'cpu'] as const, '--backend');
+      const format = oneOf(values.format, ['videos', 'rawframes'] as const, '--format');
+      const segments = positiveInt(values.segments, '--segments');
+      const sample = positiveInt(values.sample, '--sample');
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && !Number.isInteger(seed)) usage(`--seed must be an integer, got "${values.seed}"`);
+      const prefetch = values.prefetch === undefined ? undefined : Number(values.prefetch);
+      if (prefetch !== undefined && !(Number.isInteger(prefetch) && prefetch >= 0)) usage(`--prefetch must be a non-negative integer, got "${values.prefetch}"`);
+      if (!values.merge && !values.model) usage('eval needs -m <model dir>');
+      await runEval({
+        ...(values.merge ? { merge: rest } : { list: rest[0]! }),
+        ...(values.model ? { modelDir: values.model } : {}),
+        ...(values.labels ? { labels: values.labels } : {}),
+        ...(values.root ? { root: values.root } : {}),
+        ...(format ? { format } : {}),
+        ...(preset ? { preset } : {}),
+        ...(segments ? { segments } : {}),
+        ...(values.out ? { out: values.out } : {}),
+        ...(values.shard ? { shard: values.shard } : {}),
+        ...(values.confusion ? { confusion: values.confusion } : {}),
+        ...(sample ? { sample } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(prefetch !== undefined ? { prefetch } : {}),
+        ...(backend ? { backend } : {}),
+        json: !!values.json,
+      });
       return;
     }
     case 'export': {

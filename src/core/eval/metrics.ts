@@ -18,6 +18,9 @@ export interface EvalRecord {
   path: string;
   /** True class id (0-based); -1 when the line could not be parsed. */
   label: number;
+  /** The true class's name and the model's class count, so `--merge` can report without the model. */
+  labelName?: string;
+  classes?: number;
   /** Best classes, best first (five, or all classes when fewer), with softmax scores 0–1. Absent on failure. */
   top?: Prediction[];
   /** Why the item could not be classified (a malformed line, a missing file, a decode error). */
