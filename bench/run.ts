@@ -7,7 +7,8 @@
  * PyTorch, because this machine is shared and load swings would otherwise favour whichever ran in a quiet
  * moment), profile (tf.profile per kernel group), e2e (PPTSN.load + classify example.mp4 per preset, cold start,
  * memory), node, fp16 (float16 weights: bytes and top-5 on the golden cases), train (fine-tuning step per
- * strategy, when src/core/train exists). Medians over repetitions.
+ * strategy, when src/core/train exists), eval (`pptsn-web eval`'s pipeline in Node: items/s with and without the
+ * prefetch queue vs the network-only rate, share of decode; bench/eval.ts, --eval-items N). Medians over repetitions.
  *
  *   npm run bench -- --out bench/results/run.json
  *   npm run bench -- --quick                          (wasm + comparisons + node-wasm, 3 reps, small chunks)
@@ -30,13 +31,14 @@ import { Recognizer } from '../src/core/model/recognizer.js';
 import { initNodeBackend } from '../src/node/backends.js';
 import type { Depth } from '../src/core/model/arch.js';
 import { startBenchBrowser } from './browser.js';
+import { evalLine, evalSection } from './eval.js';
 import { macsPerImage } from './flops.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
 
 // ---------------------------------------------------------------------------------------------------- options
 const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
-const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train'] as const;
+const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'eval'] as const;
 
 function parseArgs(argv: string[]) {
   const get = (k: string) => {
@@ -68,6 +70,7 @@ function parseArgs(argv: string[]) {
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
+    evalItems: Number(get('eval-items') ?? (quick ? 4 : 12)),
   };
   if (argv.includes('--help')) {
     console.log(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]);
@@ -446,6 +449,7 @@ interface Report {
   e2e: Record<string, unknown>[];
   fp16?: Record<string, unknown>;
   train?: Record<string, unknown>;
+  eval?: Record<string, unknown>;
   doneWhen?: Record<string, unknown>;
 }
 
@@ -525,6 +529,7 @@ function printTable(report: Report): void {
   }
   if (report.fp16) lines.push('', `fp16: top-5 identical on all golden cases: ${String(report.fp16['allTop5Identical'])}; bytes ratio ${String(report.fp16['byteRatioGolden'])} (golden), ${JSON.stringify(report.fp16['depth50Model'])}`);
   if (report.train) lines.push('', `train: ${JSON.stringify(report.train)}`);
+  if (report.eval) lines.push('', evalLine(report.eval));
   if (report.doneWhen) lines.push('', `done-when: ${JSON.stringify(report.doneWhen)}`);
   for (const n of report.notes) lines.push(`note: ${n}`);
   console.log(lines.join('\n'));
@@ -560,6 +565,7 @@ async function main(): Promise<void> {
   }
   if (o.sections.includes('network') || o.sections.includes('node')) await nodeNetwork(o, report);
   if (o.sections.includes('fp16')) await fp16Section(o, report);
+  if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
   doneWhen(report);
