@@ -71,6 +71,7 @@ function parseArgs(argv: string[]) {
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
     evalItems: Number(get('eval-items') ?? (quick ? 4 : 12)),
+    evalReps: Number(get('eval-reps') ?? (quick ? 1 : 3)),
   };
   if (argv.includes('--help')) {
     console.log(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]);
