@@ -32,3 +32,8 @@ export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js'
 export { RECOMMENDED_CSP } from './csp.js';
 export { archSpec, paramSpecs, DEPTHS, type Depth, type ArchSpec } from './core/model/arch.js';
 export type { StateDict, ParamArray } from './core/stateDict.js';
+export type { EvaluateItem, EvaluateOptions } from './api/evaluate.js';
+export type { RawframesSource } from './api/rawframes.js';
+export type { EvalSummary, EvalRecord, ClassAccuracy } from './core/eval/metrics.js';
+export { parseList, type ListEntry, type ListItem, type ListFormat } from './core/dataset/lists.js';
+export { confusionCsv } from './core/eval/metrics.js';

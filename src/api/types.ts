@@ -4,6 +4,7 @@
  * DOM sources) belong to the page.
  */
 import type { BackendChoice, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
+import type { RawframesSource } from './rawframes.js';
 
 export type {
   BackendChoice,
@@ -133,7 +134,9 @@ export interface StreamHandle {
 }
 
 /**
- * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), or an
- * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker).
+ * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), an
+ * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker), or a rawframes clip
+ * (PaddleVideo's `img_00001.jpg`, … : the files of a dropped folder, image Blobs in frame order, or a
+ * `FileSystemDirectoryHandle`; only the sampled files are decoded).
  */
-export type VideoSource = Blob | string | URL | HTMLVideoElement;
+export type VideoSource = Blob | string | URL | HTMLVideoElement | RawframesSource;
