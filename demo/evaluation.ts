@@ -7,9 +7,9 @@ import type { EvalSummary, EvaluateItem, PPTSN } from '../src/index.js';
 import { el } from './ui.js';
 
 /** Runs `model.evaluate` on each class's held-out clips (label = the class's position). */
-export async function evaluateHeldOut(model: PPTSN, classes: readonly { name: string; heldOut: File[] }[], signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<EvalSummary> {
+export async function evaluateHeldOut(model: PPTSN, classes: readonly { name: string; heldOut: File[] }[], signal: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<EvalSummary> {
   const items: EvaluateItem[] = classes.flatMap((c, label) => c.heldOut.map((f) => ({ source: f, label, name: f.name })));
-  return model.evaluate(items, { preset: 'fast', signal, onProgress: (p) => onProgress(p.done, p.total) });
+  return model.evaluate(items, { preset: 'fast', signal, onProgress: (p) => onProgress?.(p.done, p.total) });
 }
 
 /** Per-class accuracy and the confusion matrix as a table (rows: true class, columns: predicted). */

@@ -276,7 +276,7 @@ async function showEvaluation(t: DemoTrainer, signal?: AbortSignal): Promise<voi
   // The held-out clips the user set aside: the fine-tuned model classifies them (model.evaluate).
   const m = await t.toModel();
   try {
-    renderEvaluation($('ft-eval'), await evaluateHeldOut(m, classes, signal ?? new AbortController().signal, (done, total) => ($('ft-status').textContent = `Evaluating held-out clips: ${done}/${total}`)));
+    renderEvaluation($('ft-eval'), await evaluateHeldOut(m, classes, signal ?? new AbortController().signal));
   } finally {
     await m.dispose();
   }

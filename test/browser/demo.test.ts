@@ -214,6 +214,8 @@ test('fine-tune on three generated classes: chart, held-out accuracy, use the ne
     await page.press('#ft-class-name', 'Enter');
   }
   for (const [i, name] of names.entries()) await page.setInputFiles(`#ft-clips-${i}`, clips[name]!);
+  // One clip per class also set aside as "held out": evaluated with model.evaluate after training.
+  for (const [i, name] of names.entries()) await page.setInputFiles(`#ft-heldout-${i}`, clips[name]![0]!);
   await page.selectOption('#ft-strategy', 'head');
   await page.fill('#ft-epochs', '8');
   await page.fill('#ft-segments', '3');
@@ -222,6 +224,8 @@ test('fine-tune on three generated classes: chart, held-out accuracy, use the ne
   const accuracy = (await page.textContent('#ft-accuracy')) ?? '';
   assert.match(accuracy, /Accuracy: \d+(\.\d)? % on \d+ held-out clips/);
   assert.match((await page.textContent('#ft-status')) ?? '', /Epoch 8\/8/);
+  assert.match((await page.textContent('#ft-eval')) ?? '', /Held-out clips: top-1 \d+(\.\d)? %, top-5 100\.0 % over 3 clips/);
+  assert.equal(await page.locator('#ft-eval table.confusion tbody tr').count(), 3);
   await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
 
   // The fine-tuned classifier becomes the page's model and classifies with the new classes.
