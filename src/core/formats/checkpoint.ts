@@ -6,7 +6,7 @@
  * weights at all, so the message says what the file is and what to do.
  */
 import { PPTSNError } from '../errors.js';
-import { describe, printable, PyDict, PyNdArray, PyTuple, type PyValue } from './pickle.js';
+import { printable, PyDict, PyNdArray, PyTuple, type PyValue } from './pickle.js';
 
 /** Keys under which checkpoints keep the model's state dict, in the order they are tried. */
 export const CHECKPOINT_KEYS = ['model', 'state_dict', 'model_state_dict', 'net', 'params'] as const;
@@ -80,9 +80,4 @@ export function foreignModel(keys: readonly string[], internalNames: readonly st
     return `weights of another PaddleVideo model (e.g. ${printable(keys[0]!.slice(0, 60))}); pptsn-web runs PP-TSN (ResNet-vd + ppTSNHead): use a PP-TSN .pdparams`;
   }
   return undefined;
-}
-
-/** For messages: what a non-array value is. */
-export function valueKind(v: PyValue): string {
-  return describe(v);
 }
