@@ -21,6 +21,7 @@ import { readModelDir } from '../node/modelDir.js';
 
 export const EVAL_USAGE = `  pptsn-web eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T]
                  [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend wasm|cpu]
+                 [--prefetch K]   (K items decoded ahead while the network runs; default 2)
   pptsn-web eval --merge a.jsonl b.jsonl … [-m <dir> | --labels <file>] [--confusion cm.csv] [--json]`;
 
 /** Options `eval` adds to the CLI's parseArgs table (the shared ones, -m/--json/--preset/…, are the CLI's). */
