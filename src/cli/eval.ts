@@ -152,8 +152,11 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
   let previous: EvalRecord[] = [];
   if (o.out) {
     const text = await readFile(o.out, 'utf8').catch(() => '');
-    // Only this shard's positions count (the same --out given to another shard by mistake cannot mix in).
-    previous = parseRecords(text, o.out).filter((r) => inShard.has(r.position));
+    // Only this shard's entries count, matched by position and path (a results file of another shard or of an
+    // edited list cannot mix in).
+    const keyOf = (position: number, path: string) => `${position}\t${path}`;
+    const entryKeys = new Set(jobs.map((j) => keyOf(j.position, j.entry.item?.relPath ?? j.entry.problem!.text)));
+    previous = parseRecords(text, o.out).filter((r) => inShard.has(r.position) && entryKeys.has(keyOf(r.position, r.path)));
     const done = new Set(previous.filter((r) => !r.error).map((r) => r.position));
     const before = jobs.length;
     jobs = jobs.filter((j) => !done.has(j.position));
