@@ -16,7 +16,7 @@ export function rawframesFromDrop(ev: DragEvent): Promise<{ source: RawframesSou
   const files = [...(ev.dataTransfer?.files ?? [])];
   const handles = items
     .filter((i) => i.kind === 'file' && typeof (i as DataTransferItem & { getAsFileSystemHandle?: unknown }).getAsFileSystemHandle === 'function')
-    .map((i) => (i as DataTransferItem & { getAsFileSystemHandle(): Promise<FileSystemHandle | null> }).getAsFileSystemHandle());
+    .map((i) => (i as DataTransferItem & { getAsFileSystemHandle(): Promise<FileSystemHandle | null> }).getAsFileSystemHandle().catch(() => null));
   return (async () => {
     for (const h of await Promise.all(handles)) {
       if (h && h.kind === 'directory') return { source: h as FileSystemDirectoryHandle, name: h.name };

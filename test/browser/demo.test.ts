@@ -11,7 +11,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -180,6 +180,30 @@ test('a dropped .pdparams is converted in the page and the new model classifies'
   // No label file fits 5 classes, so the converted model has numbered classes.
   for (const t of top) assert.match(t.label, /^class \d$/);
   await shot('converted');
+});
+
+test('a dropped rawframes folder (its img_*.jpg files) is classified', async () => {
+  const dir = join(CACHE, 'rawframes');
+  if (!existsSync(join(dir, 'img_00001.jpg'))) {
+    mkdirSync(dir, { recursive: true });
+    const clip = join(CACHE, 'raw.avi');
+    const f = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '30', '-c:v', 'mpeg4', '-q:v', '4', clip]);
+    assert.equal(f.status, 0, String(f.stderr));
+    const x = spawnSync(process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3', [join(ROOT, 'test/helpers/extract_rawframes.py'), clip, dir]);
+    assert.equal(x.status, 0, String(x.stderr));
+  }
+  const names = readdirSync(dir).filter((n) => /^img_\d{5}\.jpg$/.test(n)).sort();
+  await page.evaluate(async ([base, list]) => {
+    document.getElementById('top5')!.replaceChildren(); // the previous result must not pass for this one
+    const dt = new DataTransfer();
+    for (const n of list) dt.items.add(new File([await (await fetch(`${base}/${n}`)).blob()], n, { type: 'image/jpeg' }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [fsUrl('test/.cache/demo-model/rawframes'), names] as const);
+  await page.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden === false, undefined, { timeout: 10_000 }).catch(() => undefined);
+  await settle();
+  const top = await topFive();
+  assert.equal(top.length, 5);
+  for (const t of top) assert.match(t.label, /^class \d$/);
 });
 
 /** Short clips of three visually distinct classes (hue families), a few shades each, written once with ffmpeg. */
