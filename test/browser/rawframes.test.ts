@@ -71,6 +71,9 @@ test('a rawframes folder (Files, Blobs, FileSystemDirectoryHandle) preprocesses 
   assert.deepEqual(b.logits, a.logits);
   assert.deepEqual(c.logits, a.logits);
   assert.deepEqual(c.frameIndices, a.frameIndices);
+  // A trainer takes the same folder as a clip: its pool of 16 linspace-sampled frames.
+  const clip = ok(await rf<Outcome<{ frames: number; label: string; origin: string; clips: number }>>('addClip', { kind: 'opfs', dir: `${URL_DIR}/v_clip`, names }), 'addClip');
+  assert.deepEqual(clip, { frames: 16, label: 'b', origin: 'v_clip', clips: 1 });
 });
 
 test('model.evaluate gives the summary of pptsn-web eval, counting failures, without leaking tensors', async () => {

@@ -66,6 +66,18 @@ const rf = {
       return { frameIndices: r.frameIndices, logits: Array.from(r.logits), top: r.top };
     });
   },
+  /** A trainer's addClip with a rawframes source: the clip's pool, its origin. */
+  async addClip(src: SourceSpec) {
+    return outcome(async () => {
+      const t = await model!.createTrainer({ classes: ['a', 'b'], persist: false, name: 'rawframes-test' });
+      try {
+        const info = await t.addClip(await sourceOf(src), 'b');
+        return { frames: info.frames, label: info.label, origin: info.origin, clips: (await t.clips()).length };
+      } finally {
+        await t.dispose();
+      }
+    });
+  },
   async evaluate(items: { source: SourceSpec; label: number | string; name?: string }[], opts: ClassifyOptions) {
     return outcome(async () => {
       const progress: number[] = [];
