@@ -60,7 +60,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
     }
     const clip = format === 'rawframes'
       ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
-      : await readClip(item.path, config, signal ? { signal } : {});
+      : await readClip(item.path, config, { spool: true, ...(signal ? { signal } : {}) });
     return { frames: clip.frames, decodeMs: performance.now() - t0 };
   } catch (e) {
     const code = isPPTSNError(e) ? e.code : 'internal';
