@@ -11,9 +11,9 @@ import { gpuDefaults } from './gpu.js';
 
 export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 export const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
-export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train'] as const;
+export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'eval'] as const;
 
-const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'node-chunks', 'node-threads'] as const;
+const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
 
 export function parseBenchArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -61,6 +61,8 @@ export function parseBenchArgs(argv: string[]) {
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
+    evalItems: Number(get('eval-items') ?? (quick ? 4 : 12)),
+    evalReps: Number(get('eval-reps') ?? (quick ? 1 : 3)),
     /** A real GPU: WebGPU on Vulkan and a PyTorch CUDA anchor (bench/gpu.ts); fails clearly without one. */
     gpu: values.gpu === true,
     gpuDryRun: values['gpu-dry-run'] === true,

@@ -2,6 +2,7 @@
  * The bench's report: the JSON it writes (`Report`), the row types and statistics the sections share, the machine
  * description, the tfjs-vs-onnxruntime-vs-PyTorch comparison and the table printed on stdout.
  */
+import { evalLine } from './eval.js';
 import { nodeSectionLines, type NodeSectionReport } from './node.js';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -62,6 +63,7 @@ export interface Report {
   fp16?: Record<string, unknown>;
   train?: Record<string, unknown>;
   node?: NodeSectionReport;
+  eval?: Record<string, unknown>;
 }
 
 export function machine(): Record<string, unknown> {
@@ -128,6 +130,7 @@ export function printTable(report: Report): void {
   if (report.fp16) lines.push('', `fp16: top-5 identical on all golden cases: ${String(report.fp16['allTop5Identical'])}; bytes ratio ${String(report.fp16['byteRatioGolden'])} (golden), ${JSON.stringify(report.fp16['depth50Model'])}`);
   if (report.train) lines.push('', `train: ${JSON.stringify(report.train)}`);
   if (report.node) lines.push(...nodeSectionLines(report.node));
+  if (report.eval) lines.push('', evalLine(report.eval));
   for (const n of report.notes) lines.push(`note: ${n}`);
   console.log(lines.join('\n'));
 }

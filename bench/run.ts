@@ -7,7 +7,8 @@
  * PyTorch, because this machine is shared and load swings would otherwise favour whichever ran in a quiet
  * moment), profile (tf.profile per kernel group), e2e (PPTSN.load + classify example.mp4 per preset, cold start,
  * memory), node, fp16 (float16 weights: bytes and top-5 on the golden cases), train (fine-tuning step per
- * strategy). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
+ * strategy), eval (`pptsn-web eval`'s pipeline in Node: items/s with and without the prefetch queue vs the
+ * network-only rate, share of decode; bench/eval.ts, --eval-items N). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
  * parses the command line, report.ts writes and prints the report.
  *
  *   npm run bench -- --out bench/results/run.json
@@ -23,6 +24,7 @@ import { dirname } from 'node:path';
 import { startBenchBrowser } from './browser.js';
 import { e2eSection } from './e2e.js';
 import { fp16Section } from './fp16.js';
+import { evalSection } from './eval.js';
 import { macsPerImage } from './flops.js';
 import { GPU_CHROMIUM_FLAGS, gpuComparison, requireHardwareGpu } from './gpu.js';
 import { browserNetwork, interleaved, nodeNetwork, type BenchWindow } from './network.js';
@@ -63,6 +65,8 @@ async function main(): Promise<void> {
   if (o.sections.includes('network') || o.sections.includes('node')) await nodeNetwork(o, report);
   if (o.sections.includes('node')) report.node = await nodeSection({ ...o, chunks: o.nodeChunks, macs: macsPerImage(o.depth, o.size, o.classes), torch: () => torchRuntime(o), interleaved, log });
   if (o.sections.includes('fp16')) await fp16Section(o, report);
+  if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
+  if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
   if (o.gpu) report.comparison = { ...report.comparison, gpu: gpuComparison(report.network) };

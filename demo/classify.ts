@@ -2,7 +2,7 @@
  * The Classify panel: a dropped/picked file, a URL or the webcam → top-5 with score bars, the timing split, and the
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
-import { frameCropBoxes, type ClassifyOptions, type ClassifyResult, type PPTSN, type Prediction, type PresetName, type StreamHandle, type StreamResult } from '../src/index.js';
+import { frameCropBoxes, type ClassifyOptions, type ClassifyResult, type PPTSN, type Prediction, type PresetName, type RawframesSource, type StreamHandle, type StreamResult } from '../src/index.js';
 import { currentModel, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
@@ -48,6 +48,13 @@ export async function classifyFile(file: File): Promise<void> {
   await classifySource(m, file, file.name);
 }
 
+/** A rawframes folder: classified like a video; no preview or frame strip (the frames have no timestamps). */
+export async function classifyRawframes(source: RawframesSource, name: string): Promise<void> {
+  const m = requireModel();
+  if (!m) return;
+  await classifySource(m, source, name);
+}
+
 async function classifyUrl(url: string): Promise<void> {
   const m = requireModel();
   if (!m) return;
@@ -55,7 +62,7 @@ async function classifyUrl(url: string): Promise<void> {
   await classifySource(m, url, url);
 }
 
-async function classifySource(m: PPTSN, source: Blob | string, name: string): Promise<void> {
+async function classifySource(m: PPTSN, source: Blob | string | RawframesSource, name: string): Promise<void> {
   const opts = options();
   $('strip').replaceChildren();
   const result = await runTask(`Classifying ${name}`, async (task) => {
@@ -77,6 +84,7 @@ async function classifySource(m: PPTSN, source: Blob | string, name: string): Pr
   refreshBackend();
   if (!result) return;
   renderResult(result, m.backend);
+  if (typeof source !== 'string' && !(source instanceof Blob)) return;
   // The strip needs each sampled frame's timestamp; preprocess (centre crop, same frames) reports them.
   await runTask('Drawing the sampled frames', async (task) => {
     const pre = await m.preprocess(source, { ...opts, crops: 'center', signal: task.signal } satisfies ClassifyOptions);

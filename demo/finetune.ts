@@ -10,6 +10,7 @@ import type { EpochInfo, EvaluateResult, ExportedFiles, PPTSN, StepInfo, Trainer
 import { drawChart, type EpochPoint } from './chart.js';
 import { adoptModel, currentModel, onModelChange } from './models.js';
 import { isVideoFile } from './classify.js';
+import { evaluateHeldOut, renderEvaluation } from './evaluation.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
 type Strategy = NonNullable<TrainerOptions['strategy']>;
@@ -18,6 +19,8 @@ type DemoTrainer = Trainer<PPTSN>;
 interface ClassEntry {
   name: string;
   clips: File[];
+  /** Clips kept out of training, evaluated with model.evaluate after training. */
+  heldOut: File[];
 }
 
 const classes: ClassEntry[] = [];
@@ -51,6 +54,13 @@ function renderClasses(): void {
         input.value = '';
         renderClasses();
       });
+      const heldId = `ft-heldout-${i}`;
+      const held = el('input', { type: 'file', id: heldId, accept: 'video/*', multiple: true, className: 'ft-clip-input' });
+      held.addEventListener('change', () => {
+        c.heldOut.push(...[...(held.files ?? [])].filter(isVideoFile));
+        held.value = '';
+        renderClasses();
+      });
       const record = el('button', { type: 'button', className: 'secondary' }, 'Record 3 s');
       record.setAttribute('aria-label', `Record a 3 second webcam clip for ${c.name}`);
       record.disabled = !navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined';
@@ -65,9 +75,11 @@ function renderClasses(): void {
         'li',
         {},
         el('span', { class: 'cls' }, c.name),
-        el('span', { class: 'muted small' }, `${c.clips.length} clip${c.clips.length === 1 ? '' : 's'}`),
+        el('span', { class: 'muted small' }, `${c.clips.length} clip${c.clips.length === 1 ? '' : 's'}${c.heldOut.length ? `, ${c.heldOut.length} held out` : ''}`),
         el('label', { htmlFor: id, className: 'small' }, `Add clips to ${c.name}`),
         input,
+        el('label', { htmlFor: heldId, className: 'small' }, `Held-out clips`),
+        held,
         record,
         remove,
       );
@@ -252,14 +264,22 @@ async function train(): Promise<void> {
       fitController = null;
     }
     task.progress('Evaluating on held-out clips');
-    await showEvaluation(t);
+    await showEvaluation(t, task.signal);
   });
   updateButtons();
 }
 
-async function showEvaluation(t: DemoTrainer): Promise<void> {
+async function showEvaluation(t: DemoTrainer, signal?: AbortSignal): Promise<void> {
   const r: EvaluateResult = await t.evaluate();
   setAccuracy(`Accuracy: ${(100 * r.accuracy).toFixed(1)} % on ${r.clips} ${r.split === 'validation' ? 'held-out' : 'training'} clip${r.clips === 1 ? '' : 's'}`);
+  if (!classes.some((c) => c.heldOut.length)) return;
+  // The held-out clips the user set aside: the fine-tuned model classifies them (model.evaluate).
+  const m = await t.toModel();
+  try {
+    renderEvaluation($('ft-eval'), await evaluateHeldOut(m, classes, signal ?? new AbortController().signal));
+  } finally {
+    await m.dispose();
+  }
 }
 
 function download(data: Blob | ArrayBuffer | Uint8Array | string, name: string): void {
@@ -307,14 +327,14 @@ export function initFinetune(): void {
       showError(new Error(`There is already a class “${name}”.`));
       return;
     }
-    classes.push({ name, clips: [] });
+    classes.push({ name, clips: [], heldOut: [] });
     $<HTMLInputElement>('ft-class-name').value = '';
     renderClasses();
   });
   $('ft-train').addEventListener('click', () => void train());
   $('ft-stop').addEventListener('click', () => fitController?.abort());
   $('ft-evaluate').addEventListener('click', () => {
-    if (trainer) void runTask('Evaluating on held-out clips', () => showEvaluation(trainer!));
+    if (trainer) void runTask('Evaluating on held-out clips', (task) => showEvaluation(trainer!, task.signal));
   });
   $('ft-use').addEventListener('click', () => {
     if (!trainer) return;

@@ -2,7 +2,8 @@
  * pptsn-web demo entry: wires the three panels (model, classify, fine-tune) and page-wide drag and drop. The demo
  * uses only pptsn-web's public API, like any app would.
  */
-import { classifyFile, initClassify, isVideoFile } from './classify.js';
+import { classifyFile, classifyRawframes, initClassify, isVideoFile } from './classify.js';
+import { rawframesFromDrop } from './rawframes.js';
 import { initFinetune } from './finetune.js';
 import { convertFiles, initModels } from './models.js';
 import { $, cancelTask, clearError, showError } from './ui.js';
@@ -25,7 +26,9 @@ function initDragAndDrop(): void {
   window.addEventListener('drop', (ev) => {
     ev.preventDefault();
     // Drops handled by the zones below (fine-tune class rows) stop propagation; the rest are routed here.
-    handleDrop([...(ev.dataTransfer?.files ?? [])]);
+    // A dropped rawframes folder (or its img_*.jpg files) is classified as one clip.
+    const files = [...(ev.dataTransfer?.files ?? [])];
+    void rawframesFromDrop(ev).then((raw) => (raw ? classifyRawframes(raw.source, raw.name) : handleDrop(files)));
   });
   for (const zone of document.querySelectorAll<HTMLElement>('.dropzone')) {
     zone.addEventListener('dragenter', () => zone.classList.add('over'));

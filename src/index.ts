@@ -42,3 +42,8 @@ export { frameCropBoxes } from './core/preprocess/frameCrops.js';
 export type { CropBox, Size } from './core/preprocess/transforms.js';
 export { parseLabels } from './core/labels.js';
 export type { StateDict, ParamArray } from './core/stateDict.js';
+export type { EvaluateItem, EvaluateOptions } from './api/evaluate.js';
+export type { RawframesSource } from './api/rawframes.js';
+export type { EvalSummary, EvalRecord, ClassAccuracy } from './core/eval/metrics.js';
+export { parseList, type ListEntry, type ListItem, type ListFormat } from './core/dataset/lists.js';
+export { confusionCsv } from './core/eval/metrics.js';

@@ -5,6 +5,7 @@
  * transferred to the worker, as the `<video>` fallback's are; a tensor's buffer is transferred too (the caller's
  * `data` is detached afterwards: pass a copy to keep it).
  */
+import { isRawframesSource } from './rawframes.js';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { MAX_SEGMENTS, type PreprocessOptions } from '../core/preprocess/presets.js';
@@ -26,8 +27,9 @@ function isClipFrame(x: unknown): x is ClipFrame {
   return ['VideoFrame', 'ImageBitmap', 'ImageData', 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLImageElement'].some((n) => isA(x, n));
 }
 
+/** An array of decoded frames (an already-sampled clip). An array of Blobs/Files is a rawframes clip instead. */
 export function isFrameList(x: unknown): x is readonly ClipFrame[] {
-  return Array.isArray(x);
+  return Array.isArray(x) && !isRawframesSource(x);
 }
 
 export function isTensorInput(x: unknown): x is TensorInput {

@@ -24,8 +24,11 @@ import { scoreFilterOf } from './callOptions.js';
 import type { EmbedOptions, EmbedResult } from './types.js';
 import { clipPreprocess, engineTensor, framesVideo, isFrameList, isTensorInput } from './inputs.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
+import { evaluateSources, type EvaluateItem, type EvaluateOptions } from './evaluate.js';
+import { isRawframesSource, readRawframesSource } from './rawframes.js';
 import { spawnEngineWorker } from './spawn.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
+import type { EvalSummary } from '../core/eval/metrics.js';
 import type {
   BackendName,
   BackendReportEntry,
@@ -328,6 +331,11 @@ export class PPTSN {
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
     if (isFrameList(source)) return { video: framesVideo(source) };
     const config = resolvePreprocessOptions(preprocess);
+    if (isRawframesSource(source)) {
+      // Rawframes: the sampled JPEGs decoded here (only those) and sent as frames; a folder has no timestamps.
+      const r = await readRawframesSource(source, config, signal ? { signal } : {});
+      return { video: { kind: 'frames', frames: r.frames, frameIndices: r.indices, timestamps: r.indices.map(() => NaN) } };
+    }
     // The source the call was made with, so frames of a different one are never returned for it.
     const elementSrc = isVideoElement(source) && !source.srcObject ? source.currentSrc || source.src : undefined;
     const grab = async (from: Blob | string | HTMLVideoElement): Promise<EngineVideo> => {
@@ -368,7 +376,7 @@ export class PPTSN {
       const url = new URL(String(source), baseUrl()).href;
       return { video: { kind: 'media', source: url }, fallback: () => grab(url) };
     }
-    throw new PPTSNError('unsupported-source', 'classify accepts a File, Blob, URL (string or URL) or HTMLVideoElement');
+    throw new PPTSNError('unsupported-source', 'classify accepts a File, Blob, URL (string or URL), HTMLVideoElement or a rawframes folder (image Files/Blobs or a FileSystemDirectoryHandle)');
   }
 
   /** Sends a call; if the worker cannot decode the media (no WebCodecs for it), retries with frames grabbed here. */
@@ -446,6 +454,15 @@ export class PPTSN {
     if (isTensorInput(source)) throw new PPTSNError('invalid-argument', 'preprocess takes a video or frames; a tensor input is already preprocessed');
     const preprocess = clipPreprocess(preprocessOptionsOf(options), source);
     return this.withVideo(source, preprocess, options.signal, 'preprocess', (engine, id, video) => engine.preprocess(id, video, { preprocess, topK: 0 }));
+  }
+
+  /**
+   * Evaluates the model on labelled clips (PaddleVideo's evaluation step): classifies each source in turn and
+   * returns top-1/top-5 (mean over items), per-class accuracy, the confusion matrix and the failed items, the same
+   * summary as `pptsn-web eval`. A clip that cannot be read is counted as failed and the run goes on.
+   */
+  async evaluate(items: readonly EvaluateItem[], options: EvaluateOptions = {}): Promise<EvalSummary> {
+    return evaluateSources((source, o) => this.classify(source, o), this.labels, items, options);
   }
 
   /**
@@ -589,6 +606,8 @@ export class PPTSN {
           ...(plan ? { worker: plan.spawn } : {}),
         }),
       sourceOf: (source) => {
+        // The trainer reads rawframes itself (api/trainer.ts); they never get here.
+        if (isRawframesSource(source)) throw new PPTSNError('internal', 'rawframes sources are read by the trainer');
         if (isVideoElement(source)) {
           const src = source.currentSrc || source.src;
           if (!src) throw new PPTSNError('invalid-argument', 'the <video> element has no source to read clips from');

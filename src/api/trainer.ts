@@ -9,7 +9,13 @@ import { proxy, releaseProxy, type Remote } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings } from '../core/train/trainer.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
+import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
+
+/** Frames per clip in the trainer's pool: the worker's POOL_FRAMES (src/worker/trainerEngine.ts), not imported so
+ * the page does not load the worker's code. */
+const POOL_FRAMES = 16;
 
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
 
@@ -65,6 +71,12 @@ export class Trainer<M = unknown> {
   /** Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`. */
   async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
     this.live();
+    if (isRawframesSource(source)) {
+      // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
+      const config = resolvePreprocessOptions({ preset: 'fast', segments: POOL_FRAMES, sampling: 'linspace' });
+      const r = await readRawframesSource(source, config);
+      return this.remote.addClip({ frames: r.frames, origin: rawframesOrigin(source) }, label);
+    }
     return this.remote.addClip(this.owner.sourceOf(source), label);
   }
 

@@ -8,6 +8,7 @@ import type { ClipFrame, TensorInput } from './inputs.js';
 import type { CacheInfo } from './storage.js';
 
 export type { ClipFrame, TensorInput, CacheInfo };
+import type { RawframesSource } from './rawframes.js';
 
 export type {
   BackendChoice,
@@ -163,7 +164,10 @@ export interface EmbedOptions extends Omit<ClassifyOptions, 'topK' | 'scoreThres
  * A video to classify: a `File`/`Blob`, a URL (string or `URL`; must be same-origin or CORS-enabled), an
  * `HTMLVideoElement` (frames are grabbed on the main thread and sent to the worker), an array of frames taken as
  * the sampled clip (one segment per frame; `VideoFrame`, `ImageBitmap`, `ImageData`, canvas or `<img>`; their
- * pixels are transferred to the worker), or PaddleVideo's input tensor `{ data: Float32Array, shape }` of one clip,
- * `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred: the caller's `data` is detached).
+ * pixels are transferred to the worker), PaddleVideo's input tensor `{ data: Float32Array, shape }` of one clip,
+ * `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]` (its buffer is transferred: the caller's `data` is detached), or a
+ * rawframes clip (PaddleVideo's `img_00001.jpg`, … : the files of a dropped folder, image Blobs in frame order, or a
+ * `FileSystemDirectoryHandle`; only the sampled files are decoded). An array of Blobs/Files is a rawframes clip; an
+ * array of decoded frames is an already-sampled clip.
  */
-export type VideoSource = Blob | string | URL | HTMLVideoElement | readonly ClipFrame[] | TensorInput;
+export type VideoSource = Blob | string | URL | HTMLVideoElement | readonly ClipFrame[] | TensorInput | RawframesSource;

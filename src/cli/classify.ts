@@ -3,6 +3,8 @@
  * `pptsn-web classify <video>… -m <dir>` decodes with the system's ffmpeg (like decord: display orientation, edit
  * lists applied) and runs the same core sampling and preprocessing as the browser. The network runs on the fastest
  * Node runtime available (src/node/runtime.ts: onnxruntime-node when installed, else tfjs wasm).
+ * `pptsn-web classify <frame_dir> -m <dir>` reads a rawframes folder (only the sampled img_{idx+1:05}.jpg files,
+ * decoded as PIL does).
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +15,7 @@ import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import { readClip } from '../node/ffmpeg.js';
+import { isDirectory, readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
 import { progressLine } from './classifyProgress.js';
@@ -115,7 +118,8 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
   }
 
   async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
-    const clip = await readClip(path, preprocess);
+    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
+    const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess);
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
       const paddle = toPaddleLayout(pre.input);
@@ -173,7 +177,7 @@ export const classifyCommand: Command = {
   name: 'classify',
   summary: 'classify videos (system ffmpeg) or a PaddleVideo input tensor',
   usage: [
-    'classify <video>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
+    'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
     'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
   ],
   details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",

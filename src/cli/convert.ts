@@ -66,6 +66,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     shards: model.shards.length,
     bytes: model.shards.reduce((a, s) => a + s.data.byteLength, 0),
   };
+  if (loaded.checkpointKey) options.log?.(`${basename(options.input)} is a training checkpoint: using the state dict under '${loaded.checkpointKey}'`);
   options.log?.(`converted ${basename(options.input)} (ResNet${result.depth}-vd, ${result.numClasses} classes, sha256 ${result.sha256.slice(0, 12)}…) → ${options.outDir}/model.json + ${result.shards} shard(s), ${(result.bytes / 1048576).toFixed(1)} MB ${options.dtype ?? 'float32'}`);
   return result;
 }

@@ -14,10 +14,11 @@ import { classifyCommand } from './classify.js';
 import { UsageError, type Command, type OptionSpec, type ParsedArgs } from './command.js';
 import { convertCommand } from './convert.js';
 import { downloadCommand } from './download.js';
+import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 
 /** The commands, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: readonly Command[] = [convertCommand, classifyCommand, exportCommand, downloadCommand];
+const COMMANDS: readonly Command[] = [convertCommand, classifyCommand, evalCommand, exportCommand, downloadCommand];
 
 /** package.json sits two levels above both src/cli/main.ts and dist/cli/main.js. */
 function version(): string {
@@ -36,7 +37,8 @@ ${COMMANDS.flatMap((c) => c.usage).map((u) => `  pptsn-web ${u}`).join('\n')}
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-classify needs the system's ffmpeg for video files. Progress goes to stderr on a terminal or with --progress.`;
+classify and eval need the system's ffmpeg for video files; a folder of img_00001.jpg, … (PaddleVideo rawframes)
+is read without it. Progress goes to stderr on a terminal or with --progress.`;
 }
 
 function commandHelp(c: Command): string {

@@ -5,6 +5,9 @@
  * Only the sampled frames leave ffmpeg (`select` filter), so memory stays at T frames whatever the video length.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
@@ -254,6 +257,11 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
 export interface FfmpegDecodeOptions extends FfmpegOptions {
   /** A probe result to reuse (saves one ffprobe pass). */
   info?: VideoInfo;
+  /**
+   * Write the frames to a temporary file instead of the pipe, so ffmpeg never waits for this thread to read:
+   * `eval` prefetches while the network keeps the thread busy, and a full 64 KB pipe would stall the decode.
+   */
+  spool?: boolean;
 }
 
 /**
@@ -286,12 +294,15 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', `${select},${scale},format=rgb24`,
     ...passthrough,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
   ];
+  const spoolDir = options.spool ? await mkdtemp(join(tmpdir(), 'pptsn-frames-')) : undefined;
+  const spoolFile = spoolDir ? join(spoolDir, 'frames.rgb') : undefined;
+  args.push(...(spoolFile ? ['-y', spoolFile] : ['pipe:1']));
   const frames: Uint8Array[] = [];
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const r = await runTool(ffmpeg, args, (chunk) => {
+  const take = (chunk: Buffer) => {
     pending.push(chunk);
     pendingBytes += chunk.length;
     while (pendingBytes >= frameBytes) {
@@ -301,7 +312,14 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
       pending = rest.length ? [rest] : [];
       pendingBytes = rest.length;
     }
-  }, options.signal);
+  };
+  let r: RunResult;
+  try {
+    r = await runTool(ffmpeg, args, spoolFile ? () => undefined : take, options.signal);
+    if (spoolFile) take(await readFile(spoolFile).catch(() => Buffer.alloc(0)));
+  } finally {
+    if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+  }
   const where = `${path} (${info.codecLongName} in ${info.containerLongName})`;
   const missing = frames.length < wanted.length;
   // Damaged files: ffmpeg skips what it cannot decode, like decord. That is fine while every wanted frame came

@@ -11,7 +11,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -189,6 +189,30 @@ test('a dropped .pdparams is converted in the page and the new model classifies'
   await shot('converted');
 });
 
+test('a dropped rawframes folder (its img_*.jpg files) is classified', async () => {
+  const dir = join(CACHE, 'rawframes');
+  if (!existsSync(join(dir, 'img_00001.jpg'))) {
+    mkdirSync(dir, { recursive: true });
+    const clip = join(CACHE, 'raw.avi');
+    const f = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '30', '-c:v', 'mpeg4', '-q:v', '4', clip]);
+    assert.equal(f.status, 0, String(f.stderr));
+    const x = spawnSync(process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3', [join(ROOT, 'test/helpers/extract_rawframes.py'), clip, dir]);
+    assert.equal(x.status, 0, String(x.stderr));
+  }
+  const names = readdirSync(dir).filter((n) => /^img_\d{5}\.jpg$/.test(n)).sort();
+  await page.evaluate(async ([base, list]) => {
+    document.getElementById('top5')!.replaceChildren(); // the previous result must not pass for this one
+    const dt = new DataTransfer();
+    for (const n of list) dt.items.add(new File([await (await fetch(`${base}/${n}`)).blob()], n, { type: 'image/jpeg' }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [fsUrl('test/.cache/demo-model/rawframes'), names] as const);
+  await page.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden === false, undefined, { timeout: 10_000 }).catch(() => undefined);
+  await settle();
+  const top = await topFive();
+  assert.equal(top.length, 5);
+  for (const t of top) assert.match(t.label, /^class \d$/);
+});
+
 /** Short clips of three visually distinct classes (hue families), a few shades each, written once with ffmpeg. */
 function makeClassClips(): Record<string, string[]> {
   const dir = join(CACHE, 'clips');
@@ -221,6 +245,8 @@ test('fine-tune on three generated classes: chart, held-out accuracy, use the ne
     await page.press('#ft-class-name', 'Enter');
   }
   for (const [i, name] of names.entries()) await page.setInputFiles(`#ft-clips-${i}`, clips[name]!);
+  // One clip per class also set aside as "held out": evaluated with model.evaluate after training.
+  for (const [i, name] of names.entries()) await page.setInputFiles(`#ft-heldout-${i}`, clips[name]![0]!);
   await page.selectOption('#ft-strategy', 'head');
   await page.fill('#ft-epochs', '8');
   await page.fill('#ft-segments', '3');
@@ -229,6 +255,8 @@ test('fine-tune on three generated classes: chart, held-out accuracy, use the ne
   const accuracy = (await page.textContent('#ft-accuracy')) ?? '';
   assert.match(accuracy, /Accuracy: \d+(\.\d)? % on \d+ held-out clips/);
   assert.match((await page.textContent('#ft-status')) ?? '', /Epoch 8\/8/);
+  assert.match((await page.textContent('#ft-eval')) ?? '', /Held-out clips: top-1 \d+(\.\d)? %, top-5 100\.0 % over 3 clips/);
+  assert.equal(await page.locator('#ft-eval table.confusion tbody tr').count(), 3);
   await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
 
   // The fine-tuned classifier becomes the page's model and classifies with the new classes.

@@ -7,12 +7,12 @@ Image2Array -> Normalization) with numpy + OpenCV only (no paddle), and writes t
 .npy of shape [1, T*C, 3, 224, 224] (PaddleVideo's layout).
 
 Frames come from cv2.VideoCapture (PaddleVideo's cv2 backend: BGR -> RGB) or, with --decoder ffmpeg, from the
-system ffmpeg's rgb24 output (what decord gives). Only the sampled frames are kept in memory.
+system ffmpeg's rgb24 output (what decord gives); with --decoder rawframes VIDEO is a rawframes folder read with PIL. Only the sampled frames are kept in memory.
 
 Usage: paddle_reference.py VIDEO OUT.npy [--preset accurate|fast] [--segments T] [--crops center|three|ten]
        [--scale fixed-ratio|keep-ratio] [--decoder cv2|ffmpeg]
 Prints one JSON line: frame count, indices, scaled size, output shape.
-Needs numpy and cv2 (Debian: apt-get install python3-opencv, for /usr/bin/python3).
+Needs numpy and cv2 (Debian: apt-get install python3-opencv, for /usr/bin/python3); rawframes need PIL (python3-pil).
 """
 import argparse
 import json
@@ -92,6 +92,19 @@ def decode_ffmpeg(path):
     return count, read
 
 
+def decode_rawframes(frame_dir, num_frames=None):
+    """FrameDataset + Sampler(format='frame'): L = num_frames from the list (else the folder's img_*.jpg count),
+    frame index idx read from img_{idx+1:05}.jpg with PIL's Image.open(...).convert('RGB')."""
+    import os
+    from PIL import Image
+    count = num_frames if num_frames else len([n for n in os.listdir(frame_dir) if n.startswith('img_') and n.endswith('.jpg')])
+
+    def read(indices):
+        return [np.asarray(Image.open(os.path.join(frame_dir, 'img_{:05}.jpg'.format(i + 1))).convert('RGB')) for i in indices]
+
+    return count, read
+
+
 def scale(img, short_size, fixed_ratio, do_round):
     """Scale(short_size, fixed_ratio, do_round, backend='cv2'); keep_ratio None -> the cv2.resize branch."""
     h, w, _ = img.shape
@@ -156,7 +169,8 @@ def main():
     ap.add_argument('--segments', type=int)
     ap.add_argument('--crops', choices=['center', 'three', 'ten'])
     ap.add_argument('--scale', choices=['fixed-ratio', 'keep-ratio'])
-    ap.add_argument('--decoder', default='cv2', choices=['cv2', 'ffmpeg'])
+    ap.add_argument('--decoder', default='cv2', choices=['cv2', 'ffmpeg', 'rawframes'])
+    ap.add_argument('--num-frames', type=int, help='rawframes: L from the list (default: count img_*.jpg)')
     a = ap.parse_args()
     cfg = dict(PRESETS[a.preset])
     if a.segments:
@@ -167,7 +181,10 @@ def main():
         cfg['scale'] = a.scale
         cfg['do_round'] = a.scale == 'keep-ratio'
 
-    count, read = decode_cv2(a.video, None) if a.decoder == 'cv2' else decode_ffmpeg(a.video)
+    if a.decoder == 'rawframes':
+        count, read = decode_rawframes(a.video, a.num_frames)
+    else:
+        count, read = decode_cv2(a.video, None) if a.decoder == 'cv2' else decode_ffmpeg(a.video)
     indices = sample_valid(count, cfg['segments'])
     imgs = read(indices)
     imgs = [scale(img, 256, cfg['scale'] == 'fixed-ratio', cfg['do_round']) for img in imgs]

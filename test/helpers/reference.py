@@ -6,6 +6,7 @@ plan, its own NCHW convolutions, its own seeded weights (mulberry32, as in the s
 
 Reads one JSON request per run on stdin:
   {"depth": 18, "num_classes": 5, "weight_seed": 1234, "input_shape": [N, T, 3, H, W], "input_seed": 99}
+(or "input_npy": "x.npy" instead of "input_seed": a float32 array of input_shape)
 and prints {"logits": [[...]], "pooled": [[...]] (N*T rows), "pooled_mean": m, "pooled_std": s} on stdout.
 Weights and input are drawn as float32 (like the fixtures) and then computed in float64.
 """
@@ -138,8 +139,12 @@ def forward(req):
     depth, classes = req["depth"], req["num_classes"]
     N, T, C3, H, W = req["input_shape"]
     params, fc_w, fc_b = seeded_params(depth, classes, req["weight_seed"])
-    u = Mulberry(req["input_seed"])
-    x = (4 * u.take(N * T * C3 * H * W) - 2).astype(np.float32).astype(np.float64).reshape(N * T, C3, H, W)
+    if "input_npy" in req:
+        # A real preprocessed input (e.g. paddle_reference.py's output), [N, T, 3, H, W] float32.
+        x = np.load(req["input_npy"]).astype(np.float64).reshape(N * T, C3, H, W)
+    else:
+        u = Mulberry(req["input_seed"])
+        x = (4 * u.take(N * T * C3 * H * W) - 2).astype(np.float32).astype(np.float64).reshape(N * T, C3, H, W)
     stem, blocks, feat = plan(depth)
     for layer in stem:
         x = conv_bn(x, layer, params)

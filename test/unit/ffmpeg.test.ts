@@ -155,3 +155,14 @@ test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, abo
   ac.abort();
   await rejectsWith(decodeFfmpegFrames(good, [0], { signal: ac.signal }), 'aborted');
 });
+
+test('spool: frames written to a temporary file (eval prefetch) are the pipe\'s frames, and the file is removed', async () => {
+  const indices = [2, 7, 13, 18, 130, 7];
+  const piped = await decodeFfmpegFrames(EXAMPLE, indices);
+  const before = spawnSync('sh', ['-c', `ls ${tmpdir()} | grep -c '^pptsn-frames-' || true`], { encoding: 'utf8' }).stdout.trim();
+  const spooled = await decodeFfmpegFrames(EXAMPLE, indices, { spool: true });
+  const after = spawnSync('sh', ['-c', `ls ${tmpdir()} | grep -c '^pptsn-frames-' || true`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(spooled.length, piped.length);
+  spooled.forEach((f, i) => assert.ok(Buffer.from(f.data).equals(Buffer.from(piped[i]!.data)), `frame ${indices[i]} differs`));
+  assert.equal(after, before, 'no temporary folder left');
+});

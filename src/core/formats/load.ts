@@ -17,6 +17,8 @@ export interface LoadedWeights {
   depth: Depth;
   numClasses: number;
   source: WeightSource;
+  /** For a training checkpoint, the key its state dict was under (`model`, `state_dict`, …). */
+  checkpointKey?: string;
 }
 
 /** What the first bytes say a file is. */
@@ -40,16 +42,31 @@ export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const { fileName } = options;
   const format = sniffWeightFormat(b);
-  let result;
-  switch (format) {
-    case 'pdparams':
-      result = readPdparams(b, fileName);
-      break;
-    case 'pdiparams': {
-      const info = options.info === undefined ? undefined : options.info instanceof Uint8Array ? options.info : new Uint8Array(options.info);
-      result = readPdiparams(b, { fileName, ...(info ? { info } : {}) });
-      break;
+  let result: { stateDict: StateDict; depth: Depth; numClasses: number; checkpointKey?: string };
+  try {
+    switch (format) {
+      case 'pdparams':
+        result = readPdparams(b, fileName);
+        break;
+      case 'pdiparams': {
+        const info = options.info === undefined ? undefined : options.info instanceof Uint8Array ? options.info : new Uint8Array(options.info);
+        result = readPdiparams(b, { fileName, ...(info ? { info } : {}) });
+        break;
+      }
+      default:
+        return notWeights(format, fileName);
     }
+  } catch (e) {
+    // Every message names the file (the readers' low-level ones, e.g. a malformed pickle, do not).
+    if (e instanceof PPTSNError && !e.message.includes(fileName)) throw new PPTSNError(e.code, `${fileName}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const sha256 = await sha256Hex(b);
+  return { stateDict: result.stateDict, depth: result.depth, numClasses: result.numClasses, source: { fileName, sha256, format }, ...(result.checkpointKey ? { checkpointKey: result.checkpointKey } : {}) };
+}
+
+function notWeights(format: string, fileName: string): never {
+  switch (format) {
     case 'model.json':
       throw new PPTSNError('model-invalid', `${fileName} looks like a model.json: it needs its shards, load it with readModelJson`);
     case 'zip':
@@ -57,6 +74,4 @@ export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: {
     default:
       throw new PPTSNError('model-invalid', `${fileName} is not a PaddleVideo weight file: expected a .pdparams pickle or a .pdiparams inference file`);
   }
-  const sha256 = await sha256Hex(b);
-  return { stateDict: result.stateDict, depth: result.depth, numClasses: result.numClasses, source: { fileName, sha256, format } };
 }

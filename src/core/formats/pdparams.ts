@@ -4,7 +4,8 @@
  * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
  */
 import { PPTSNError } from '../errors.js';
-import { printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
+import { findStateDict, foreignModel, unwrapTensor } from './checkpoint.js';
+import { describe, printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
 import { fortranToC, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
 import { checkStateDict, type CheckedStateDict } from './validate.js';
 
@@ -21,6 +22,10 @@ export interface RawPdparams {
   parameterNames: Map<string, string> | undefined;
   /** Pickle protocol from the PROTO opcode (2 if absent). */
   protocol: number;
+  /** For a training checkpoint, the key its state dict was under (`model`, `state_dict`, …). */
+  checkpointKey?: string;
+  /** A checkpoint's other top-level keys (e.g. `epoch`). */
+  checkpointOtherKeys?: string[];
 }
 
 function invalid(message: string): never {
@@ -113,31 +118,43 @@ function joinBigParams(tensors: Map<string, RawTensor>, info: PyValue): void {
  * Reads a `.pdparams` into raw tensors without checking them against the architecture (partial state dicts,
  * tests, tools). Refuses hostile pickles and malformed arrays with `PPTSNError('model-invalid')`.
  */
-export function readPdparamsRaw(bytes: Uint8Array): RawPdparams {
+export function readPdparamsRaw(bytes: Uint8Array, fileName = '.pdparams file'): RawPdparams {
   const protocol = bytes[0] === 0x80 && bytes.length > 1 ? bytes[1]! : 2;
-  const root = unpickle(bytes);
-  if (!(root instanceof PyDict)) invalid(`a .pdparams file must hold a dict of arrays, this one holds a ${root === null ? 'None' : typeof root === 'object' ? root.constructor.name : typeof root}`);
+  const top = unpickle(bytes);
+  if (!(top instanceof PyDict)) invalid(`a .pdparams file must hold a dict of arrays, this one holds a ${describe(top)}`);
+  // A training checkpoint keeps the state dict under a key; Paddle Tensors arrive as (name, ndarray) tuples.
+  const found = findStateDict(top, fileName);
+  const root = found.dict;
   const tensors = new Map<string, RawTensor>();
   let parameterNames: Map<string, string> | undefined;
   let bigInfo: PyValue | undefined;
   const budget = new Budget(bytes.length);
-  for (const [k, v] of root.map) {
+  for (const [k, wrapped] of root.map) {
+    const v = unwrapTensor(wrapped);
     if (typeof k !== 'string') invalid(`state dict key ${printable(String(k).slice(0, 80))} is not a string`);
     if (k === NAME_TABLE_KEY) parameterNames = asStringMap(v, NAME_TABLE_KEY);
     else if (k === BIG_PARAM_KEY) bigInfo = v;
     else if (v instanceof PyNdArray) tensors.set(k, arrayToTensor(k, v, budget));
     else if (typeof v === 'number') tensors.set(k, { shape: [], data: new Float32Array([v]), dtype: 'float64' });
-    else invalid(`${printable(k.slice(0, 200))}: expected a numpy array, found ${v === null ? 'None' : typeof v === 'object' ? v.constructor.name : typeof v}`);
+    else invalid(`${printable(k.slice(0, 200))}: expected a numpy array, found ${describe(v)}`);
   }
   if (bigInfo !== undefined) joinBigParams(tensors, bigInfo);
-  return { tensors, parameterNames, protocol };
+  return { tensors, parameterNames, protocol, ...(found.key ? { checkpointKey: found.key, checkpointOtherKeys: found.otherKeys } : {}) };
 }
 
 /**
  * Reads a `.pdparams` and checks it is a complete PP-TSN state dict: returns it keyed by structured names in
  * PaddleVideo's order with the inferred depth and class count.
  */
-export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file'): CheckedStateDict & { parameterNames: Map<string, string> | undefined } {
-  const raw = readPdparamsRaw(bytes);
-  return { ...checkStateDict(raw.tensors, fileName), parameterNames: raw.parameterNames };
+export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file'): CheckedStateDict & { parameterNames: Map<string, string> | undefined; checkpointKey?: string } {
+  const raw = readPdparamsRaw(bytes, fileName);
+  let checked: CheckedStateDict;
+  try {
+    checked = checkStateDict(raw.tensors, raw.checkpointKey ? `${fileName} (state dict under '${raw.checkpointKey}')` : fileName);
+  } catch (e) {
+    const foreign = foreignModel([...raw.tensors.keys()], [...(raw.parameterNames?.values() ?? [])]);
+    if (foreign) throw new PPTSNError('model-invalid', `${fileName} holds ${foreign}`, { cause: e });
+    throw e;
+  }
+  return { ...checked, parameterNames: raw.parameterNames, ...(raw.checkpointKey ? { checkpointKey: raw.checkpointKey } : {}) };
 }

@@ -1,8 +1,8 @@
 /**
  * A small, allow-listed Python pickle VM for `paddle.save` files (docs/contract.md §3). It understands protocols 2–5
  * well enough to rebuild a dict of numpy arrays, and nothing more: every global a pickle names is checked against a
- * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`) and
- * anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the allowed
+ * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`, `builtins.tuple`)
+ * and anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the allowed
  * globals are interpreted here and only build plain data. Every length is checked against the bytes that remain
  * before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or truncated file ends
  * in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
@@ -51,7 +51,7 @@ export class PyNdArray {
 
 export type DictKey = string | number | bigint | boolean | null;
 export type PyValue = DictKey | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyDtype | PyNdArray;
-type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'scalar' | 'encode' | 'OrderedDict';
+type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'scalar' | 'encode' | 'OrderedDict' | 'tuple';
 
 /**
  * The only globals a weight file may name (docs/contract.md §3). Module paths of numpy 1 (`numpy.core`) and 2
@@ -66,6 +66,10 @@ const ALLOWED_GLOBALS: Record<string, GlobalRole> = {
   'numpy._core.multiarray.scalar': 'scalar',
   '_codecs.encode': 'encode',
   'collections.OrderedDict': 'OrderedDict',
+  // Paddle ≥ 2.1 pickles each Tensor as tuple((name, ndarray)) (docs/contract.md §7). Building a tuple runs nothing.
+  // Protocol 2 from Python 3 names it __builtin__ (pickle's fix_imports).
+  'builtins.tuple': 'tuple',
+  '__builtin__.tuple': 'tuple',
 };
 
 /** Bounds that no real weight file comes near (a depth-200 model has ~1,500 arrays). */
@@ -102,7 +106,8 @@ export function printable(s: string): string {
   return s.replace(/[^\x20-\x7e…]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-function describe(v: PyValue | undefined): string {
+/** The Python type of a value for messages (never a JS class name: bundles minify those). */
+export function describe(v: PyValue | undefined): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'None';
   if (typeof v === 'string') return 'str';
@@ -264,7 +269,7 @@ class Unpickler {
       const shown = printable(full.length > 120 ? `${full.slice(0, 120)}…` : full);
       throw new PPTSNError(
         'model-invalid',
-        `refused pickle global ${shown}: a weight file may only reference numpy arrays, numpy dtypes/scalars, _codecs.encode and collections.OrderedDict; nothing in it is executed`,
+        `refused pickle global ${shown}: a weight file may only reference numpy arrays, numpy dtypes/scalars, _codecs.encode, collections.OrderedDict and builtins.tuple; nothing in it is executed`,
       );
     }
     return new PyGlobal(module, name, role);
@@ -328,6 +333,13 @@ class Unpickler {
         const [dt, raw] = a;
         if (!(dt instanceof PyDtype) || !(raw instanceof Uint8Array) || raw.length !== dt.itemsize) this.fail('malformed numpy scalar');
         return scalarValue(dt, raw);
+      }
+      case 'tuple': {
+        // tuple() or tuple(iterable): only a tuple or list argument, copied into a new tuple.
+        if (a.length === 0) return new PyTuple([]);
+        const it = a[0];
+        if (a.length !== 1 || !(it instanceof PyTuple || it instanceof PyList)) this.fail(`tuple() of a ${describe(it)} is not supported`);
+        return new PyTuple([...it.items]);
       }
       case 'OrderedDict': {
         if (a.length !== 0) this.fail('OrderedDict with constructor arguments is not supported');

@@ -1,0 +1,80 @@
+/**
+ * Rawframes as a source in the page (SPEC §4): the files of a dropped folder (`File`s named `img_00001.jpg`, …,
+ * e.g. from `<input webkitdirectory>` or a drop), an array of image `Blob`s in frame order, or a
+ * `FileSystemDirectoryHandle`. Only the sampled files are read, decoded here with the JPEG decoder PIL matches
+ * (`core/jpeg.ts`, MozJPEG in WebAssembly) and handed to the worker as frames. The decoding core is
+ * `core/rawframes.ts`, shared with the CLI.
+ */
+import { PPTSNError } from '../core/errors.js';
+import type { FramePixels } from '../core/frames.js';
+import { decodeJpegPixels } from '../core/jpeg.js';
+import { countRawframes, readRawframes } from '../core/rawframes.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import type { SamplingMode } from '../core/preprocess/sampler.js';
+
+/** A rawframes clip: a folder's files, image Blobs in frame order, or a directory handle. */
+export type RawframesSource = readonly Blob[] | FileSystemDirectoryHandle;
+
+const FRAME_NAME = /^img_\d{5,}\.jpg$/;
+
+function isDirectoryHandle(x: unknown): x is FileSystemDirectoryHandle {
+  return typeof FileSystemDirectoryHandle !== 'undefined' && x instanceof FileSystemDirectoryHandle;
+}
+
+/** True for the rawframes sources above (an array whose items are all Blobs, or a directory handle). */
+export function isRawframesSource(x: unknown): x is RawframesSource {
+  return isDirectoryHandle(x) || (Array.isArray(x) && x.length > 0 && x.every((b) => typeof Blob !== 'undefined' && b instanceof Blob));
+}
+
+/** A name for a rawframes clip: the folder (directory handle or the files' relative path), else `rawframes`. */
+export function rawframesOrigin(source: RawframesSource): string {
+  if (isDirectoryHandle(source)) return source.name;
+  const rel = (source[0] as File & { webkitRelativePath?: string }).webkitRelativePath ?? '';
+  return rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : 'rawframes';
+}
+
+function baseName(f: Blob): string | undefined {
+  const name = (f as File).name;
+  return typeof name === 'string' ? name.slice(name.lastIndexOf('/') + 1) : undefined;
+}
+
+/**
+ * Reads the sampled frames of a rawframes source. Named files: L = the number of `img_*.jpg` among them (other
+ * files of the folder are ignored). Unnamed Blobs: L = the array's length, frame i = item i.
+ */
+export async function readRawframesSource(source: RawframesSource, config: PreprocessConfig, options: { sampling?: SamplingMode; signal?: AbortSignal } = {}): Promise<{ frames: FramePixels[]; indices: number[]; frameCount: number }> {
+  let read: (name: string) => Promise<Uint8Array>;
+  let count: number;
+  let where: string;
+  if (isDirectoryHandle(source)) {
+    const names: string[] = [];
+    for await (const name of (source as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    count = countRawframes(names);
+    where = source.name;
+    read = async (name) => new Uint8Array(await (await (await source.getFileHandle(name)).getFile()).arrayBuffer());
+  } else {
+    const named = new Map<string, Blob>();
+    for (const f of source) {
+      const n = baseName(f);
+      if (n && FRAME_NAME.test(n)) named.set(n, f);
+    }
+    const anyNamed = source.some((f) => baseName(f) !== undefined && baseName(f) !== '');
+    if (anyNamed) {
+      if (named.size === 0) throw new PPTSNError('unsupported-source', `none of the ${source.length} files is named img_00001.jpg, img_00002.jpg, … (PaddleVideo rawframes)`);
+      count = named.size;
+      where = rawframesOrigin(source);
+      read = async (name) => {
+        const f = named.get(name);
+        if (!f) throw new Error('not among the files given');
+        return new Uint8Array(await f.arrayBuffer());
+      };
+    } else {
+      count = source.length;
+      where = 'rawframes';
+      read = async (name) => new Uint8Array(await source[Number(name.slice(4, -4)) - 1]!.arrayBuffer());
+    }
+  }
+  if (options.signal?.aborted) throw new PPTSNError('aborted', 'reading the rawframes was aborted');
+  const clip = await readRawframes({ read, decode: (bytes) => decodeJpegPixels(bytes) }, count, where, config, options.sampling ? { sampling: options.sampling } : {});
+  return { frames: clip.frames, indices: clip.indices, frameCount: clip.frameCount };
+}

@@ -1,0 +1,122 @@
+/**
+ * Evaluation over list entries in Node: decode the next items while the network runs the current one (a small
+ * prefetch queue: ffmpeg decodes in its own process, so the decode of item i+1 … i+K overlaps item i's inference),
+ * classify each clip with the shared tail (`core/classify/clip.ts` + `scores.ts`), and hand back one
+ * `EvalRecord` per entry. A failure (missing file, decode error) becomes a record with `error`; the run goes on.
+ */
+import { access } from 'node:fs/promises';
+import { clipLogits, type ClipNetwork } from '../core/classify/clip.js';
+import { softmax, topK } from '../core/classify/scores.js';
+import type { ListEntry } from '../core/dataset/lists.js';
+import { isPPTSNError, PPTSNError } from '../core/errors.js';
+import type { EvalRecord } from '../core/eval/metrics.js';
+import type { FramePixels } from '../core/frames.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import { readClip } from './ffmpeg.js';
+import { readRawframesDir } from './rawframes.js';
+
+/** One entry to evaluate and its 0-based position in the whole list. */
+export interface EvalJob {
+  position: number;
+  entry: ListEntry;
+}
+
+export interface EvaluateOptions {
+  config: PreprocessConfig;
+  labels: readonly string[];
+  /** Images per backbone call. */
+  chunkSize: number;
+  /** Items decoded ahead of the one being classified (default 2; 0 = no overlap). */
+  prefetch?: number;
+  /** Called with each record as soon as it is known (written to `--out` by the CLI). */
+  onRecord?: (record: EvalRecord, timing: ItemTiming) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** Where one item's time went, in milliseconds. */
+export interface ItemTiming {
+  /** Wall time from the start of its decode to its frames being ready (overlaps earlier items' inference). */
+  decodeMs: number;
+  /** Time the classifier waited for this item's frames (the part of decoding not hidden by the prefetch). */
+  waitMs: number;
+  /** Preprocessing + network + head. */
+  inferMs: number;
+}
+
+type Loaded = { frames: FramePixels[]; decodeMs: number } | { error: EvalRecord['error']; decodeMs: number };
+
+/** Number of best classes kept per record: top-5 needs five. */
+export const RECORD_TOP_K = 5;
+
+async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | 'rawframes', signal?: AbortSignal): Promise<Loaded> {
+  const t0 = performance.now();
+  const item = job.entry.item!;
+  try {
+    try {
+      await access(item.path);
+    } catch {
+      throw new PPTSNError('invalid-argument', `${item.path} does not exist`);
+    }
+    const clip = format === 'rawframes'
+      ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
+      : await readClip(item.path, config, { spool: true, ...(signal ? { signal } : {}) });
+    return { frames: clip.frames, decodeMs: performance.now() - t0 };
+  } catch (e) {
+    const code = isPPTSNError(e) ? e.code : 'internal';
+    const message = e instanceof Error ? e.message : String(e);
+    return { error: { code, message: `line ${item.line}: ${message}` }, decodeMs: performance.now() - t0 };
+  }
+}
+
+function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, 'top' | 'error'> {
+  const { entry, position } = job;
+  return entry.item
+    ? { position, line: entry.item.line, path: entry.item.relPath, label: entry.item.label, labelName: labels[entry.item.label] ?? `class_${entry.item.label}`, classes: labels.length }
+    : { position, line: entry.problem.line, path: entry.problem.text, label: -1 };
+}
+
+/**
+ * Classifies `jobs` in order with `prefetch` items decoding ahead. Returns the records in job order.
+ * Aborting (`signal`) stops after the current item with PPTSNError('aborted').
+ */
+export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[], format: 'videos' | 'rawframes', options: EvaluateOptions): Promise<EvalRecord[]> {
+  const depth = Math.max(0, Math.floor(options.prefetch ?? 2));
+  const queue: (Promise<Loaded> | null)[] = [];
+  const start = (i: number) => {
+    const job = jobs[i]!;
+    queue[i] = job.entry.item ? load(job, options.config, format, options.signal) : null;
+  };
+  const records: EvalRecord[] = [];
+  let next = 0;
+  for (let i = 0; i < jobs.length; i++) {
+    if (options.signal?.aborted) throw new PPTSNError('aborted', 'evaluation was aborted');
+    // Items i+1 … i+depth are decoding (ffmpeg in its own process) while item i runs through the network.
+    while (next < jobs.length && next <= i + depth) start(next++);
+    const job = jobs[i]!;
+    const base = baseRecord(job, options.labels);
+    const tw = performance.now();
+    const loaded = await queue[i];
+    queue[i] = null; // let the frames go once used
+    const waitMs = performance.now() - tw;
+    let record: EvalRecord;
+    let inferMs = 0;
+    if (!loaded) {
+      record = { ...base, error: { code: 'invalid-argument', message: job.entry.problem!.message } };
+    } else if ('error' in loaded) {
+      record = { ...base, error: loaded.error };
+    } else {
+      const t0 = performance.now();
+      try {
+        const run = await clipLogits(model, loaded.frames, options.config, { chunkSize: options.chunkSize });
+        record = { ...base, top: topK(softmax(run.logits), options.labels, RECORD_TOP_K) };
+      } catch (e) {
+        if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'out-of-memory' || e.code === 'backend-unavailable')) throw e;
+        record = { ...base, error: { code: isPPTSNError(e) ? e.code : 'internal', message: `line ${base.line}: ${e instanceof Error ? e.message : String(e)}` } };
+      }
+      inferMs = performance.now() - t0;
+    }
+    records.push(record);
+    await options.onRecord?.(record, { decodeMs: loaded?.decodeMs ?? 0, waitMs, inferMs });
+  }
+  return records;
+}

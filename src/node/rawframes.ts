@@ -1,0 +1,60 @@
+/**
+ * Rawframes folders in Node (the CLI): L from a list's num_frames or the folder's `img_*.jpg` count, then only
+ * the sampled files are read and decoded (`src/core/rawframes.ts`) with the JPEG decoder PIL matches
+ * (`src/core/jpeg.ts`; its wasm is compiled from the package's file once).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { PPTSNError } from '../core/errors.js';
+import { decodeJpegPixels, initJpeg } from '../core/jpeg.js';
+import { countRawframes, readRawframes, type RawframesClip } from '../core/rawframes.js';
+import type { PreprocessConfig, PreprocessOptions } from '../core/preprocess/presets.js';
+
+let compiled: Promise<void> | undefined;
+
+/** Compiles @jsquash/jpeg's decoder wasm from node_modules (it cannot fetch a file: URL in Node). */
+function initNodeJpeg(): Promise<void> {
+  compiled ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const path = require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
+    await initJpeg(await WebAssembly.compile(await readFile(path)));
+  })();
+  return compiled;
+}
+
+/** True when `path` is a folder (a rawframes clip) rather than a file (a video). */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** L of a rawframes folder: its number of `img_*.jpg` files. 'invalid-argument' when it cannot be listed. */
+export async function countFrameFiles(dir: string): Promise<number> {
+  try {
+    return countRawframes(await readdir(dir));
+  } catch (e) {
+    throw new PPTSNError('invalid-argument', `cannot list the rawframes folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Reads the sampled frames of a rawframes folder. `numFrames` is L from a rawframes list (PaddleVideo trusts
+ * the list); without it L is the folder's count of `img_*.jpg`.
+ */
+export async function readRawframesDir(dir: string, preprocess?: PreprocessOptions | PreprocessConfig, options: { numFrames?: number } = {}): Promise<RawframesClip> {
+  await initNodeJpeg();
+  const frameCount = options.numFrames ?? (await countFrameFiles(dir));
+  return readRawframes(
+    {
+      read: (name) => readFile(join(dir, name)).then((b) => new Uint8Array(b), (e: NodeJS.ErrnoException) => Promise.reject(new Error(e.code ?? e.message))),
+      decode: (bytes) => decodeJpegPixels(bytes),
+    },
+    frameCount,
+    dir,
+    preprocess,
+  );
+}
