@@ -59,6 +59,10 @@ export interface ClassifyResult {
   probabilities: Float32Array;
   /** The 0-based frame indices sampled (one per segment). */
   frameIndices: number[];
+  /** L: frames the source presents (edit list applied), the count the indices are over; absent for raw frames. */
+  frameCount?: number;
+  /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
+  rotation?: number;
   timings: Timings;
   /** The backend that ran the network. */
   backend: BackendName;
@@ -67,6 +71,11 @@ export interface ClassifyResult {
 /** The result of `model.preprocess`: PaddleVideo's network input, to diff against PaddleVideo's own pipeline. */
 export interface PreprocessResult {
   frameIndices: number[];
+  /** L: frames the source presents (edit list applied), the count the indices are over; absent for raw frames. */
+  frameCount?: number;
+  /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
+  rotation?: number;
+
   /** Presentation time in seconds of each sampled frame. */
   timestamps: number[];
   /** `[1, T·C, 3, 224, 224]`, float32, NCHW, normalised, in PaddleVideo's crop order (offset-major, flips last). */

@@ -10,7 +10,8 @@
  */
 import type { FrameReadResult } from './frames.js';
 import { PPTSNError } from '../core/errors.js';
-import { videoFrameToRgba, type FrameConversion } from './color.js';
+import { conversionFor, videoFrameToRgba, type FrameConversion } from './color.js';
+import { normalizeRotation, rotatePixels, type Rotation } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import type { VideoTrackInfo } from './demux.js';
 import { abortError, once, throwIfAborted } from './util.js';
@@ -28,6 +29,8 @@ export interface ElementStreamInfo {
   colorSpace?: VideoColorSpaceInit;
   /** Whether frameCount/fps were measured from playback rather than read from the container. */
   measured: boolean;
+  /** Clockwise rotation from the container (used when the browser's VideoFrame does not say). */
+  rotation?: Rotation;
 }
 
 export interface ElementReadOptions {
@@ -46,7 +49,8 @@ export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'co
 
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {
-  return { frameCount: info.frameCount, fps: info.fps, timestamps: info.frames.map((f) => f.timestamp), colorSpace: info.colorSpace, measured: false };
+  // Presented frames only (edit list applied): the element shows exactly those, from timestamp 0.
+  return { frameCount: info.frameCount, fps: info.fps, timestamps: info.frames.map((f) => f.timestamp), colorSpace: info.colorSpace, measured: false, rotation: info.rotation };
 }
 
 /**
@@ -191,6 +195,7 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
       if (!Number.isInteger(i) || i < 0 || i >= info.frameCount) throw new PPTSNError('invalid-argument', `Frame index ${i} is outside 0..${info.frameCount - 1}.`);
     }
     const got = new Map<number, { px: RgbaFrame; time: number }>();
+    let rotation: Rotation = info.rotation ?? 0;
     for (const i of wanted) {
       throwIfAborted(signal);
       const target = seekTarget(i, info, video.duration);
@@ -199,8 +204,12 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
       try {
         // Tags: the container's (untagged → BT.601 like ffmpeg); when measured, the frame's own (Chromium tags
         // untagged H.264 frames smpte170m).
-        const tags = info.measured ? undefined : (info.colorSpace?.matrix ? info.colorSpace : null);
-        got.set(i, { px: await videoFrameToRgba(frame, options.conversion ?? 'yuv', tags), time });
+        const color = info.measured ? undefined : conversionFor(info.colorSpace);
+        // VideoFrame(video) gives the coded picture and says how the player turns it (Chromium's `rotation`);
+        // we turn it the same way, so the element path returns display orientation like the other paths.
+        rotation = frameRotation(frame) ?? info.rotation ?? 0;
+        const px = await videoFrameToRgba(frame, options.conversion ?? 'yuv', color);
+        got.set(i, { px: rotatePixels(px, rotation), time });
       } finally {
         frame.close();
       }
@@ -221,12 +230,19 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
         return { ...px, data: px.data.slice() };
       }),
       measured: info.measured,
+      rotation,
     };
   } finally {
     video.playbackRate = savedRate;
     if (Math.abs(video.currentTime - savedTime) > 1e-6) video.currentTime = savedTime;
     if (!wasPaused) video.play().catch(() => {});
   }
+}
+
+/** The clockwise rotation a VideoFrame carries (WebCodecs `rotation`, Chromium ≥ 131), or null when not exposed. */
+function frameRotation(frame: VideoFrame): Rotation | null {
+  const r = (frame as VideoFrame & { rotation?: number }).rotation;
+  return typeof r === 'number' ? normalizeRotation(r) : null;
 }
 
 /** The middle of frame i: midpoint of its timestamp and the next one when known, else (i + 0.5)/fps. */

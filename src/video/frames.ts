@@ -16,7 +16,7 @@ import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
 import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
-import { sampleValidIndices } from '../core/preprocess/sampler.js';
+import { planFrames, type Rotation } from '../core/preprocess/framePlan.js';
 import { throwIfAborted } from './util.js';
 
 export type { RgbaFrame } from './decoder.js';
@@ -45,7 +45,7 @@ export interface FrameReadResult {
   frameIndices: number[];
   /** Presentation time of each returned frame, seconds. */
   timestamps: number[];
-  /** Decoded frame count L (number of video packets; estimated as round(duration·fps) when `measured`). */
+  /** Frame count L: frames presented after the edit list (estimated as round(duration·fps) when `measured`). */
   frameCount: number;
   fps: number;
   width: number;
@@ -58,6 +58,8 @@ export interface FrameReadResult {
   codec: string | null;
   /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
   measured: boolean;
+  /** Clockwise rotation applied to return display orientation (the container's display matrix), 0/90/180/270. */
+  rotation: Rotation;
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
@@ -66,11 +68,10 @@ function isVideoElement(x: unknown): x is HTMLVideoElement {
   return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
 }
 
+/** The indices for L presented frames: core/preprocess/framePlan.ts decides, as for the CLI. */
 function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
-  if (options.indices) return typeof options.indices === 'function' ? options.indices(frameCount) : [...options.indices];
-  const t = options.segments ?? 8;
-  if (!Number.isInteger(t) || t < 1) throw new PPTSNError('invalid-argument', `segments must be a positive integer (got ${t}).`);
-  return sampleValidIndices(frameCount, t);
+  const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
+  return planFrames({ presentedFrames: frameCount, codedWidth: 1, codedHeight: 1, rotation: 0 }, selection).indices;
 }
 
 /**
@@ -135,12 +136,21 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
     container: info.container,
     codec: info.codecString ?? info.codec,
     measured: false,
+    rotation: info.rotation,
   };
 }
 
 /** A <video> given by the caller: WebCodecs on its fetchable src when possible ('auto'), else seeking. */
 async function readElementSource(el: HTMLVideoElement, options: ReadFramesOptions): Promise<FrameReadResult> {
   const { signal } = options;
+  if (typeof MediaStream !== 'undefined' && el.srcObject instanceof MediaStream) {
+    // A live stream has no frame count to sample over: say so at once instead of waiting for seeks that never end.
+    throw new PPTSNError(
+      'unsupported-source',
+      'This <video> plays a live MediaStream (camera, screen or WebRTC): it has no frame count to sample a clip from. ' +
+      'Use model.classifyStream(video) for live sources, or record a clip (MediaRecorder) and classify the Blob.',
+    );
+  }
   const src = el.currentSrc || el.src;
   try {
     await whenMetadata(el, { signal });

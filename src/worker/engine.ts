@@ -45,6 +45,14 @@ export interface DecodedVideo {
   frameIndices: number[];
   timestamps: number[];
   frames: FramePixels[];
+  /** L and the rotation applied (core/preprocess/framePlan.ts), reported in results. */
+  frameCount?: number;
+  rotation?: number;
+}
+
+/** The source facts a result reports (absent for raw frames). */
+function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number } {
+  return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}) };
 }
 
 /** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
@@ -213,6 +221,7 @@ export class Engine implements EngineApi {
           return {
             ...this.predictions(run.logits, topk),
             frameIndices: decoded.frameIndices,
+            ...sourceFacts(decoded),
             timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
           };
         },
@@ -274,7 +283,7 @@ export class Engine implements EngineApi {
           pre.input.dispose();
           try {
             const data = (await paddle.data()) as Float32Array;
-            return { frameIndices: decoded.frameIndices, timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
+            return { frameIndices: decoded.frameIndices, ...sourceFacts(decoded), timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
           } finally {
             paddle.dispose();
           }

@@ -13,7 +13,7 @@ installErrorTransport();
 
 const reader: FrameReader = async (source, { segments, sampling, signal }) => {
   const r = await readFrames(source, { indices: (frameCount: number) => sampleIndices(sampling, frameCount, segments), signal, path: 'webcodecs' });
-  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames };
+  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames, frameCount: r.frameCount, rotation: r.rotation };
 };
 
 expose(new Engine(reader));
