@@ -194,6 +194,18 @@ export async function* packetRun(video: DemuxedVideo, from: number, to: number, 
   if (pos <= to) throw new PPTSNError('decode-failed', `The file ended after ${pos} of ${byDecode.length} video packets: it looks truncated.`);
 }
 
+/**
+ * Presentation times (seconds) of the presented frames on the player's timeline: ffmpeg and Chromium's <video>
+ * start an edit-listed track at its first shown frame, whereas mediabunny keeps the edit's sub-frame offset (a
+ * stream-copy trim at 0.5 s of a 25 fps clip starts its first frame at +0.02 s). Seeking to the middle of a frame
+ * must use these times, or every seek lands on the next frame.
+ */
+export function presentationTimes(info: VideoTrackInfo): number[] {
+  const first = info.frames[0]?.timestamp ?? 0;
+  const shift = first > 0 && first < 1 / info.fps ? first : 0;
+  return info.frames.map((f) => f.timestamp - shift);
+}
+
 /** Every packet in decode order, hidden ones included. */
 export function decodeOrderOf(info: VideoTrackInfo): FrameEntry[] {
   return info.packets;

@@ -13,7 +13,7 @@ import { PPTSNError } from '../core/errors.js';
 import { conversionFor, videoFrameToRgba, type FrameConversion } from './color.js';
 import { normalizeRotation, rotatePixels, type Rotation } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
-import type { VideoTrackInfo } from './demux.js';
+import { presentationTimes, type VideoTrackInfo } from './demux.js';
 import { abortError, once, throwIfAborted } from './util.js';
 
 const HAVE_METADATA = 1;
@@ -50,7 +50,7 @@ export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'co
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {
   // Presented frames only (edit list applied): the element shows exactly those, from timestamp 0.
-  return { frameCount: info.frameCount, fps: info.fps, timestamps: info.frames.map((f) => f.timestamp), colorSpace: info.colorSpace, measured: false, rotation: info.rotation };
+  return { frameCount: info.frameCount, fps: info.fps, timestamps: presentationTimes(info), colorSpace: info.colorSpace, measured: false, rotation: info.rotation };
 }
 
 /**

@@ -14,7 +14,7 @@
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
-import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
+import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
 import { planFrames, type Rotation } from '../core/preprocess/framePlan.js';
 import { throwIfAborted } from './util.js';
@@ -126,7 +126,7 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
   });
   return {
     frameIndices: indices,
-    timestamps: indices.map((i) => info.frames[i]!.timestamp),
+    timestamps: ((t) => indices.map((i) => t[i]!))(presentationTimes(info)),
     frameCount: info.frameCount,
     fps: info.fps,
     width: frames[0]?.width ?? info.width,

@@ -23,14 +23,15 @@ export interface RealworldCase {
   expect?: { frameCount: number; indices: number[]; width: number; height: number; sourceFrames?: number[] };
 }
 
-export function realworldCases(): RealworldCase[] {
+/** The cases; band videos are written (once) to `bandDir` (a served folder for browser tests). */
+export function realworldCases(bandDir = BAND_DIR): RealworldCase[] {
   const fixtures: RealworldCase[] = [
     { name: 'rot90', path: join(REALWORLD_DIR, 'rot90.mp4'), bands: true, expect: { frameCount: 60, indices: [3, 11, 18, 26, 33, 41, 48, 56], width: 240, height: 320, sourceFrames: [3, 11, 18, 26, 33, 41, 48, 56] } },
     { name: 'editlist', path: join(REALWORLD_DIR, 'editlist.mp4'), bands: true, expect: { frameCount: 47, indices: [2, 8, 14, 20, 26, 32, 38, 44], width: 320, height: 240, sourceFrames: [15, 21, 27, 33, 39, 45, 51, 57] } },
     { name: 'fullrange_grad', path: join(REALWORLD_DIR, 'fullrange_grad.mp4'), bands: false },
     { name: 'hi10', path: join(REALWORLD_DIR, 'hi10.mp4'), bands: true },
   ];
-  return [...fixtures, ...BAND_CASES.map((c) => ({ name: c.name, path: makeBandVideo(BAND_DIR, c), bands: true }))];
+  return [...fixtures, ...BAND_CASES.map((c) => ({ name: c.name, path: makeBandVideo(bandDir, c), bands: true }))];
 }
 
 export interface FfmpegReference {

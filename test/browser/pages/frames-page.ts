@@ -30,7 +30,7 @@ interface Call {
 function summarize(r: FrameReadResult, pixels: boolean) {
   return {
     frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, fps: r.fps,
-    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured,
+    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured, rotation: r.rotation,
     frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? toBase64(f.data) : '' })),
   };
 }
@@ -134,6 +134,30 @@ async function stream(url: string | null, rate: number, ms: number) {
   return { delivered: g.delivered, deliveredAfterStop: g.delivered - after, dropped: g.dropped, frames: got, processor: 'MediaStreamTrackProcessor' in globalThis };
 }
 
+/** readFrames on a <video> playing a live MediaStream (canvas.captureStream): must reject at once. */
+async function liveElement() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 64;
+  canvas.height = 48;
+  canvas.getContext('2d')!.fillRect(0, 0, 64, 48);
+  const stream = canvas.captureStream(10);
+  const el = document.createElement('video');
+  el.muted = true;
+  el.srcObject = stream;
+  document.body.append(el);
+  await el.play().catch(() => {});
+  const t0 = performance.now();
+  try {
+    await readFrames(el, { segments: 8 });
+    return { ok: true as const, ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false as const, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-pptsn', message: String(e) };
+  } finally {
+    stream.getTracks().forEach((t) => t.stop());
+    el.remove();
+  }
+}
+
 /** readFrames inside a Web Worker on a fetched Blob. */
 async function inWorker(url: string, segments: number) {
   const blob = await (await fetch(url)).blob();
@@ -152,5 +176,5 @@ async function inWorker(url: string, segments: number) {
   }
 }
 
-(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker };
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker, liveElement };
 document.title = 'ready';
