@@ -31,6 +31,14 @@ export interface ElementStreamInfo {
   measured: boolean;
   /** Clockwise rotation from the container (used when the browser's VideoFrame does not say). */
   rotation?: Rotation;
+  /** The codec string says 10/12-bit or 4:2:2/4:4:4 (High 10/4:2:2/4:4:4, VP9 profile 2/3, AV1 10/12-bit, HEVC Main 10). */
+  highBitDepth?: boolean;
+}
+
+/** Whether a WebCodecs codec string names a stream our 8-bit 4:2:0 assumptions do not cover. */
+export function isHighBitDepthCodec(codec: string | null | undefined): boolean {
+  if (!codec) return false;
+  return /^avc[13]\.(6e|7a|f4)/i.test(codec) || /^vp09\.0[23]\./.test(codec) || /^av01\.\d\.\d+[MH]\.(10|12)/.test(codec) || /^(hvc1|hev1)\.2\./.test(codec);
 }
 
 export interface ElementReadOptions {
@@ -50,7 +58,7 @@ export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'co
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {
   // Presented frames only (edit list applied): the element shows exactly those, from timestamp 0.
-  return { frameCount: info.frameCount, fps: info.fps, timestamps: presentationTimes(info), colorSpace: info.colorSpace, measured: false, rotation: info.rotation };
+  return { frameCount: info.frameCount, fps: info.fps, timestamps: presentationTimes(info), colorSpace: info.colorSpace, measured: false, rotation: info.rotation, highBitDepth: isHighBitDepthCodec(info.codecString) };
 }
 
 /**
@@ -205,6 +213,11 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
         // Tags: the container's (untagged → BT.601 like ffmpeg); when measured, the frame's own (Chromium tags
         // untagged H.264 frames smpte170m).
         const color = info.measured ? undefined : conversionFor(info.colorSpace);
+        if (frame.format === null && info.highBitDepth) {
+          // Chromium hands a 10-bit/4:4:4 <video> frame over only as RGB it converted itself (its matrix, its
+          // tone mapping): refuse rather than return colours that differ from ffmpeg's.
+          throw new PPTSNError('unsupported-source', `The <video> element gives the frames of this high-bit-depth stream only as RGB converted by the browser, which differs from ffmpeg's conversion. Pass the File/Blob or URL instead (decoded with WebCodecs and converted like ffmpeg).`);
+        }
         // VideoFrame(video) gives the coded picture and says how the player turns it (Chromium's `rotation`);
         // we turn it the same way, so the element path returns display orientation like the other paths.
         rotation = frameRotation(frame) ?? info.rotation ?? 0;
