@@ -29,6 +29,9 @@ function copyWasmBinaries(): Plugin {
       for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
         copyFileSync(join(from, f), join(to, f));
       }
+      // ffmpeg.wasm, the fallback decoder (src/worker/ffmpegCoreFiles.ts): fetched only for files WebCodecs cannot read.
+      const ffmpeg = join(dirname(require.resolve('@ffmpeg/core')), '..', 'esm'); // the export map hides package.json
+      for (const f of ['ffmpeg-core.js', 'ffmpeg-core.wasm']) copyFileSync(join(ffmpeg, f), join(to, f));
     },
   };
 }

@@ -11,6 +11,7 @@ import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
+import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from '../core/preprocess/framePlan.js';
 
 export interface FfmpegOptions {
@@ -190,7 +191,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
       '-v', 'error', '-hide_banner',
       '-show_entries',
       // packet=flags: 'D' marks a packet the edit list hides (decoded as a reference, never output).
-      'packet=flags:stream=codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration:stream_side_data=rotation:format=format_name,format_long_name,duration',
+      FFPROBE_ENTRIES,
       '-select_streams', 'v:0', '-of', 'json', '--', path,
     ],
     options.signal,
@@ -289,15 +290,12 @@ export async function decodeFrames(path: string, indices: readonly number[], opt
   const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
   // ffmpeg's default autorotation (transpose/hflip/vflip, lossless, inserted before our graph) turns frames to
   // display orientation, and frames the edit list hides never leave the decoder, so `n` (the number of the frame
-  // entering select) is the presentation index over L. The comma inside eq() is escaped for the filtergraph
-  // parser. Then one explicit swscale step at the display size to RGB24 with the stream's matrix and range.
-  const select = `select=${wanted.map((i) => `eq(n\\,${i})`).join('+')}`;
-  const scale = `scale=w=${width}:h=${height}:in_color_matrix=${info.colorMatrix}:in_range=${info.fullRange ? 'pc' : 'tv'}`;
+  // entering select) is the presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm).
   const args = [
     '-hide_banner', '-nostdin', '-v', 'error',
     '-i', path,
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `${select},${scale},format=rgb24`,
+    '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
     ...passthrough,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];

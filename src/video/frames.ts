@@ -8,8 +8,10 @@
  *    the packets the wanted frames need. Exact frames, BT.601 colour for untagged streams. Works in a Web Worker.
  * 2. 'element': seek a <video> element (main thread only) — for a <video> whose src cannot be fetched, or a
  *    container/codec mediabunny/WebCodecs cannot handle but the browser can play.
- * Nothing decodes it (e.g. AVI/MPEG-4 Part 2, HEVC without support) → PPTSNError('unsupported-source') naming the
- * container/codec with an ffmpeg command to convert it.
+ * 3. 'ffmpeg': for a Blob/URL that mediabunny or WebCodecs cannot read (AVI/XviD, MJPEG, codecs the browser lacks),
+ *    ffmpeg.wasm when `ffmpegCore` says where it is (the worker does): the CLI's decode, loaded only then.
+ * Nothing decodes it → PPTSNError('unsupported-source') naming the container/codec with an ffmpeg command to
+ * convert it.
  */
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
@@ -18,6 +20,7 @@ import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type D
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
 import { planFrames, type Rotation } from '../core/preprocess/framePlan.js';
 import { throwIfAborted } from './util.js';
+import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
 export type { RgbaFrame } from './decoder.js';
 export type { FrameConversion } from './color.js';
@@ -37,7 +40,11 @@ export interface ReadFramesOptions {
    * 'auto' (default): WebCodecs when the source can be demuxed and decoded, else a <video> element.
    * 'webcodecs' / 'element' force a path (for tests and debugging).
    */
-  path?: 'auto' | 'webcodecs' | 'element';
+  path?: 'auto' | 'webcodecs' | 'element' | 'ffmpeg';
+  /** Where ffmpeg.wasm is served; without it there is no ffmpeg.wasm fallback. */
+  ffmpegCore?: FfmpegCoreUrls;
+  /** Decode progress 0..1 of the ffmpeg.wasm fallback (the only slow decode). */
+  onProgress?: (phase: 'ffmpeg-load' | 'ffmpeg-decode', fraction: number) => void;
 }
 
 /** The frames of one read. `frames[k]` is frame `frameIndices[k]`; repeated indices get separate buffers. */
@@ -52,7 +59,7 @@ export interface FrameReadResult {
   height: number;
   frames: RgbaFrame[];
   /** Which path produced the frames. */
-  path: 'webcodecs' | 'element';
+  path: 'webcodecs' | 'element' | 'ffmpeg';
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
@@ -97,6 +104,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
     return readViaNewElement(source, options, demuxed, null);
   }
 
+  if (path === 'ffmpeg') return readViaFfmpeg(source, options, null);
   let video: DemuxedVideo | null = null;
   let failure: PPTSNError;
   try {
@@ -109,9 +117,56 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
   } finally {
     video?.dispose();
   }
-  // WebCodecs or mediabunny cannot: a <video> element might (main thread only).
+  // WebCodecs or mediabunny cannot: ffmpeg.wasm reads nearly anything, exactly as the CLI does.
+  if (path !== 'webcodecs' && options.ffmpegCore) return readViaFfmpeg(source, options, failure);
+  // Else a <video> element might (main thread only).
   if (path === 'webcodecs' || !hasDom()) throw failure;
   return readViaNewElement(source, options, video, failure);
+}
+
+/** The ffmpeg.wasm fallback; `failure` (what the browser said) is rethrown when ffmpeg.wasm cannot read it either. */
+async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOptions, failure: PPTSNError | null): Promise<FrameReadResult> {
+  if (!options.ffmpegCore) throw failure ?? new PPTSNError('invalid-argument', "path 'ffmpeg' needs the ffmpegCore URLs.");
+  const blob = source instanceof Blob ? source : await fetchBlob(String(source), options.signal);
+  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : String(source);
+  const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
+  options.onProgress?.('ffmpeg-load', 0);
+  try {
+    const r = await decodeWithFfmpegWasm(blob, name, selection, {
+      urls: options.ffmpegCore,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => options.onProgress?.('ffmpeg-decode', f),
+    });
+    return {
+      frameIndices: r.plan.indices,
+      timestamps: r.timestamps,
+      frameCount: r.plan.frameCount,
+      fps: r.fps,
+      width: r.plan.width,
+      height: r.plan.height,
+      frames: r.frames,
+      path: 'ffmpeg',
+      container: r.container,
+      codec: r.codec,
+      measured: false,
+      rotation: r.plan.rotation,
+    };
+  } catch (e) {
+    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') throw new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
+async function fetchBlob(url: string, signal?: AbortSignal): Promise<Blob> {
+  let r: Response;
+  try {
+    r = await fetch(url, { signal: signal ?? null });
+  } catch (e) {
+    throwIfAborted(signal);
+    throw new PPTSNError('network', `Fetching ${url} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (!r.ok) throw new PPTSNError('network', `Fetching ${url} failed: HTTP ${r.status}.`);
+  return r.blob();
 }
 
 async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {

@@ -8,11 +8,13 @@ import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';
 import { Engine, type FrameReader } from './engine.js';
 import { installErrorTransport } from './errorTransport.js';
+import { defaultFfmpegCoreUrls } from './ffmpegCoreFiles.js';
 
 installErrorTransport();
 
 const reader: FrameReader = async (source, { segments, sampling, signal }) => {
-  const r = await readFrames(source, { indices: (frameCount: number) => sampleIndices(sampling, frameCount, segments), signal, path: 'webcodecs' });
+  // WebCodecs, else ffmpeg.wasm (no <video> in a worker).
+  const r = await readFrames(source, { indices: (frameCount: number) => sampleIndices(sampling, frameCount, segments), signal, ffmpegCore: defaultFfmpegCoreUrls() });
   return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames, frameCount: r.frameCount, rotation: r.rotation };
 };
 

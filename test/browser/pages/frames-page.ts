@@ -159,7 +159,7 @@ async function liveElement() {
 }
 
 /** readFrames inside a Web Worker on a fetched Blob. */
-async function inWorker(url: string, segments: number) {
+async function inWorker(url: string, segments: number, ffmpegCore?: { js: string; wasm: string }) {
   const blob = await (await fetch(url)).blob();
   const worker = new Worker(new URL('./frames-worker.ts', import.meta.url), { type: 'module' });
   const t0 = performance.now();
@@ -167,7 +167,7 @@ async function inWorker(url: string, segments: number) {
     const reply = await new Promise<{ ok: true; result: FrameReadResult } | { ok: false; code: string; message: string }>((resolve, reject) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => reject(new Error(e.message));
-      worker.postMessage({ blob, segments });
+      worker.postMessage({ blob, segments, ffmpegCore });
     });
     if (!reply.ok) return { ...reply, ms: performance.now() - t0 };
     return { ok: true as const, ms: performance.now() - t0, result: summarize(reply.result, true) };

@@ -1,0 +1,189 @@
+/**
+ * The fallback for files mediabunny + WebCodecs cannot read (AVI with MPEG-4 Part 2/XviD as in UCF101, MJPEG,
+ * MKV/MOV with codecs the browser lacks): ffmpeg.wasm (`@ffmpeg/core`, the single-threaded build, ffmpeg 6) driven
+ * directly through its Emscripten module inside our worker. It runs what the CLI runs (ffprobe for the presented
+ * frame count, rotation and colour tags → core/preprocess/framePlan.ts; then the same `select` + swscale graph,
+ * core/preprocess/ffmpegFilter.ts), so its frames are the CLI's. Only the sampled frames leave the decoder.
+ *
+ * The core (~110 KB of JS + 32 MB of WASM) is loaded lazily, on the first file that needs it, from URLs the caller
+ * gives (the worker passes the copies the build puts beside it, src/worker/ffmpegCoreFiles.ts). The input Blob is
+ * mounted read-only (WORKERFS), not copied into the WASM heap.
+ */
+import { PPTSNError } from '../core/errors.js';
+import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
+import { clockwiseFromDisplayMatrix, planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
+import type { RgbaFrame } from './decoder.js';
+import { throwIfAborted } from './util.js';
+
+/** Where `ffmpeg-core.js` and `ffmpeg-core.wasm` are served. */
+export interface FfmpegCoreUrls {
+  js: string;
+  wasm: string;
+}
+
+/** The parts of @ffmpeg/core's Emscripten module used here. */
+interface FfmpegCore {
+  exec(...args: string[]): number;
+  ffprobe(...args: string[]): number;
+  reset(): void;
+  setLogger(logger: (m: { type: string; message: string }) => void): void;
+  setProgress(progress: (p: { progress: number; time: number }) => void): void;
+  FS: {
+    mkdir(path: string): void;
+    mount(type: unknown, options: { blobs: { name: string; data: Blob }[] }, path: string): void;
+    unmount(path: string): void;
+    readFile(path: string, options?: { encoding: 'utf8' }): Uint8Array & string;
+    unlink(path: string): void;
+    writeFile(path: string, data: Uint8Array): void;
+    filesystems: { WORKERFS: unknown };
+  };
+}
+
+const cores = new Map<string, Promise<FfmpegCore>>();
+/** One ffmpeg at a time: the core keeps global state (Module.ret, the logger). */
+let queue: Promise<unknown> = Promise.resolve();
+
+async function loadCore(urls: FfmpegCoreUrls): Promise<FfmpegCore> {
+  let p = cores.get(urls.js);
+  if (!p) {
+    p = (async () => {
+      // A runtime URL import, invisible to bundlers: the 32 MB core is fetched only when a file needs it.
+      const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ urls.js)) as { default: (o: object) => Promise<FfmpegCore> };
+      return mod.default({ locateFile: (f: string) => (f.endsWith('.wasm') ? new URL(urls.wasm, location.href).href : new URL(f, new URL(urls.js, location.href)).href) });
+    })();
+    p.catch(() => cores.delete(urls.js));
+    cores.set(urls.js, p);
+  }
+  try {
+    return await p;
+  } catch (e) {
+    throw new PPTSNError('unsupported-source', `The ffmpeg.wasm fallback could not be loaded from ${urls.js}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+export interface FfmpegWasmResult {
+  plan: FramePlan;
+  frames: RgbaFrame[];
+  fps: number;
+  container: string;
+  codec: string;
+  timestamps: number[];
+}
+
+/**
+ * Probes `blob`, plans (L, indices, rotation, colour) and decodes the selected frames to RGBA in display
+ * orientation. `onProgress(0..1)` follows ffmpeg's decode. Errors: 'unsupported-source' (ffmpeg.wasm cannot load or
+ * read the file; the message names the ffmpeg line to convert it), 'video-too-short', 'decode-failed', 'aborted'.
+ */
+export function decodeWithFfmpegWasm(
+  blob: Blob,
+  name: string,
+  selection: FrameSelection,
+  options: { urls: FfmpegCoreUrls; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+): Promise<FfmpegWasmResult> {
+  const run = queue.then(() => decode(blob, name, selection, options));
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function decode(blob: Blob, name: string, selection: FrameSelection, options: { urls: FfmpegCoreUrls; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
+  throwIfAborted(options.signal);
+  const core = await loadCore(options.urls);
+  throwIfAborted(options.signal);
+  const log: string[] = [];
+  core.setLogger((m) => { if (log.length < 200) log.push(m.message); });
+  core.setProgress(() => {});
+  const dir = `/in${Math.random().toString(36).slice(2)}`;
+  const input = `${dir}/video`;
+  core.FS.mkdir(dir);
+  // WORKERFS reads the Blob lazily (FileReaderSync, workers only); on the main thread the bytes are copied in.
+  const mounted = typeof FileReaderSync !== 'undefined';
+  if (mounted) core.FS.mount(core.FS.filesystems.WORKERFS, { blobs: [{ name: 'video', data: blob }] }, dir);
+  else core.FS.writeFile(input, new Uint8Array(await blob.arrayBuffer()));
+  const convert = 'Convert it to MP4 (H.264), e.g. `ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4`.';
+  try {
+    core.reset();
+    const probeOut = '/probe.json';
+    const rc = core.ffprobe('-v', 'warning', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input, '-o', probeOut);
+    // The core's ffprobe returns −1 even on success: its JSON output is what tells.
+    let j: { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> } | null = null;
+    try { j = JSON.parse(core.FS.readFile(probeOut, { encoding: 'utf8' })); core.FS.unlink(probeOut); } catch { /* reported below */ }
+    const s = j?.streams?.[0];
+    if (!j || !s) {
+      if (j && rc !== 1) throw new PPTSNError('video-too-short', `${name} has no video stream.`);
+      throw new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${log.slice(-2).join(' | ') || 'unknown format'}). ${convert}`);
+    }
+    const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
+    const packets = j.packets ?? [];
+    const presented = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
+    const side = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
+    const plan = planFrames({
+      presentedFrames: presented,
+      codedWidth: Number(s['width'] ?? 0),
+      codedHeight: Number(s['height'] ?? 0),
+      rotation: clockwiseFromDisplayMatrix(Number(side.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0)),
+      matrix: str('color_space') ?? null,
+      fullRange: str('color_range') === 'pc',
+      pixelFormat: str('pix_fmt') ?? null,
+    }, selection);
+    const fps = rate(str('avg_frame_rate')) || rate(str('r_frame_rate')) || 25;
+    const wanted = [...new Set(plan.indices)].sort((a, b) => a - b);
+    const last = wanted[wanted.length - 1]!;
+    core.setProgress(({ time }) => {
+      // time: microseconds of output decoded so far; the decode ends after the last wanted frame's time.
+      if (options.onProgress && time > 0) options.onProgress(Math.min(1, time / 1e6 / ((last + 1) / fps)));
+    });
+    throwIfAborted(options.signal);
+    core.reset();
+    const out = '/frames.rgb';
+    const code = core.exec(
+      '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
+      '-vf', ffmpegFrameFilter(wanted, plan), '-fps_mode', 'passthrough',
+      // Stop reading once the last wanted frame is out.
+      '-frames:v', String(wanted.length),
+      '-f', 'rawvideo', '-pix_fmt', 'rgb24', out,
+    );
+    let raw: Uint8Array | null = null;
+    try { raw = core.FS.readFile(out); core.FS.unlink(out); } catch { raw = null; }
+    const frameBytes = plan.width * plan.height * 3;
+    const got = raw ? Math.floor(raw.length / frameBytes) : 0;
+    if (got === 0 || (got < wanted.length && code !== 0)) {
+      throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${log.slice(-2).join(' | ') || `exit ${code}`}).`);
+    }
+    const byIndex = new Map<number, RgbaFrame>();
+    wanted.forEach((idx, k) => byIndex.set(idx, toRgba(raw!, Math.min(k, got - 1), plan.width, plan.height)));
+    options.onProgress?.(1);
+    return {
+      plan,
+      frames: plan.indices.map((i, k) => (plan.indices.indexOf(i) === k ? byIndex.get(i)! : { ...byIndex.get(i)!, data: byIndex.get(i)!.data.slice() })),
+      fps,
+      container: String(j.format?.['format_long_name'] ?? j.format?.['format_name'] ?? 'unknown'),
+      codec: str('codec_long_name') ?? str('codec_name') ?? 'unknown',
+      timestamps: plan.indices.map((i) => i / fps),
+    };
+  } finally {
+    try { if (mounted) core.FS.unmount(dir); else core.FS.unlink(input); } catch { /* already gone */ }
+    core.setProgress(() => {});
+    core.setLogger(() => {});
+  }
+}
+
+function rate(s: string | undefined): number {
+  if (!s) return 0;
+  const [a, b] = s.split('/').map(Number);
+  const r = b === undefined ? Number(a) : a! / b;
+  return Number.isFinite(r) && r > 0 ? r : 0;
+}
+
+function toRgba(raw: Uint8Array, k: number, width: number, height: number): RgbaFrame {
+  const n = width * height;
+  const src = raw.subarray(k * n * 3, (k + 1) * n * 3);
+  const data = new Uint8ClampedArray(n * 4);
+  for (let p = 0, s = 0, d = 0; p < n; p++, s += 3, d += 4) {
+    data[d] = src[s]!;
+    data[d + 1] = src[s + 1]!;
+    data[d + 2] = src[s + 2]!;
+    data[d + 3] = 255;
+  }
+  return { width, height, channels: 4, data };
+}
