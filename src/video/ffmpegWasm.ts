@@ -13,6 +13,7 @@ import { PPTSNError } from '../core/errors.js';
 import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { clockwiseFromDisplayMatrix, planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
+import { yuvToRgba } from './color.js';
 import { throwIfAborted } from './util.js';
 
 /** Where `ffmpeg-core.js` and `ffmpeg-core.wasm` are served. */
@@ -135,23 +136,36 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
     });
     throwIfAborted(options.signal);
     core.reset();
-    const out = '/frames.rgb';
+    const out = '/frames.raw';
+    // 8-bit 4:2:0 comes out as YUV and is converted by color.ts, which reproduces the x86 SIMD converter the CLI's
+    // ffmpeg uses (the WASM build has only swscale's C path, ~0.6 levels off); anything else as swscale's RGB24.
+    const pixFmt = str('pix_fmt');
+    const yuv = pixFmt === 'yuv420p' || pixFmt === 'yuvj420p';
+    const filter = yuv ? ffmpegFrameFilter(wanted, plan).replace(/,scale=.*$/, '') : ffmpegFrameFilter(wanted, plan);
     const code = core.exec(
       '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', ffmpegFrameFilter(wanted, plan), '-fps_mode', 'passthrough',
+      '-vf', filter, '-fps_mode', 'passthrough',
       // Stop reading once the last wanted frame is out.
       '-frames:v', String(wanted.length),
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', out,
+      '-f', 'rawvideo', '-pix_fmt', yuv ? pixFmt : 'rgb24', out,
     );
     let raw: Uint8Array | null = null;
     try { raw = core.FS.readFile(out); core.FS.unlink(out); } catch { raw = null; }
-    const frameBytes = plan.width * plan.height * 3;
+    const cw = (plan.width + 1) >> 1, ch = (plan.height + 1) >> 1;
+    const frameBytes = yuv ? plan.width * plan.height + 2 * cw * ch : plan.width * plan.height * 3;
     const got = raw ? Math.floor(raw.length / frameBytes) : 0;
     if (got === 0 || (got < wanted.length && code !== 0)) {
       throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${log.slice(-2).join(' | ') || `exit ${code}`}).`);
     }
     const byIndex = new Map<number, RgbaFrame>();
-    wanted.forEach((idx, k) => byIndex.set(idx, toRgba(raw!, Math.min(k, got - 1), plan.width, plan.height)));
+    wanted.forEach((idx, k) => {
+      const at = Math.min(k, got - 1);
+      if (!yuv) { byIndex.set(idx, toRgba(raw!, at, plan.width, plan.height)); return; }
+      const frame = raw!.subarray(at * frameBytes, (at + 1) * frameBytes);
+      const ySize = plan.width * plan.height;
+      const layout = [{ offset: 0, stride: plan.width }, { offset: ySize, stride: cw }, { offset: ySize + cw * ch, stride: cw }];
+      byIndex.set(idx, { width: plan.width, height: plan.height, channels: 4, data: yuvToRgba(frame, layout, 'I420', plan.width, plan.height, plan.color) });
+    });
     options.onProgress?.(1);
     return {
       plan,
