@@ -18,6 +18,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extname, join, normalize, sep } from 'node:path';
 import { RECOMMENDED_CSP } from '../src/csp.js';
+import { ffmpegCoreDev } from './ffmpegCore.js';
 
 const DEMO = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
@@ -95,7 +96,7 @@ export default defineConfig({
   // One page, no client-side routes: a wrong URL (a model.json typo) must be a 404, not index.html.
   appType: 'mpa',
   publicDir: false,
-  plugins: [weightsFolder()],
+  plugins: [weightsFolder(), ffmpegCoreDev()],
   server: { headers: HEADERS, open: false },
   preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.

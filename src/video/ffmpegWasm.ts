@@ -105,13 +105,14 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
   try {
     core.reset();
     const probeOut = '/probe.json';
-    const rc = core.ffprobe('-v', 'warning', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input, '-o', probeOut);
+    core.ffprobe('-v', 'error', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input, '-o', probeOut);
     // The core's ffprobe returns −1 even on success: its JSON output is what tells.
     let j: { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> } | null = null;
     try { j = JSON.parse(core.FS.readFile(probeOut, { encoding: 'utf8' })); core.FS.unlink(probeOut); } catch { /* reported below */ }
     const s = j?.streams?.[0];
     if (!j || !s) {
-      if (j && rc !== 1) throw new PPTSNError('video-too-short', `${name} has no video stream.`);
+      // ffprobe writes `format` only for a file it could open: then there is simply no video in it.
+      if (j?.format) throw new PPTSNError('video-too-short', `${name} (${String(j.format['format_long_name'] ?? 'read by ffmpeg')}) has no video stream.`);
       throw new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${log.slice(-2).join(' | ') || 'unknown format'}). ${convert}`);
     }
     const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);

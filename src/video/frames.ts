@@ -256,7 +256,9 @@ async function readViaNewElement(source: Blob | string | URL, options: ReadFrame
       if (e instanceof PPTSNError && e.code === 'aborted') throw e;
       if (failure) throw failure;
       const sniffed = await sniffContainer(source, options.signal).catch(() => null);
-      throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
+      if (sniffed?.container) throw unsupportedSource(sniffed.container, sniffed.codec);
+      // Neither WebCodecs, ffmpeg.wasm nor the element can read it: still say how to convert it.
+      throw e instanceof PPTSNError && e.code === 'unsupported-source' ? unsupportedSource('this file (an unknown or damaged container)', null) : e;
     }
     const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });

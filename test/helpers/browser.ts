@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { fileURLToPath } from 'node:url';
 import type { Outcome } from '../browser/pages/outcome.js';
+import { ffmpegCoreDev } from '../../demo/ffmpegCore.js';
 
 export type { Outcome };
 
@@ -42,6 +43,7 @@ export async function startBrowserEnv(options: { isolated?: boolean } = {}): Pro
     root: ROOT,
     configFile: false,
     logLevel: 'error',
+    plugins: [ffmpegCoreDev()],
     server: {
       host: '127.0.0.1',
       port: 0,
