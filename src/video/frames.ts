@@ -1,7 +1,7 @@
 /**
  * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels
  * of exactly the frames PaddleVideo's test-mode sampler picks (SPEC §4), with indices over the decoded frame
- * count (number of video packets), like decord.
+ * count L (frames presented after the edit list, core/preprocess/framePlan.ts), like decord and ffmpeg.
  *
  * Paths, in order of preference:
  * 1. 'webcodecs': mediabunny demuxes (Blob/File, URL string, or a <video>'s fetchable src), WebCodecs decodes only
