@@ -7,7 +7,8 @@
  * PyTorch, because this machine is shared and load swings would otherwise favour whichever ran in a quiet
  * moment), profile (tf.profile per kernel group), e2e (PPTSN.load + classify example.mp4 per preset, cold start,
  * memory), node, fp16 (float16 weights: bytes and top-5 on the golden cases), train (fine-tuning step per
- * strategy, when src/core/train exists). Medians over repetitions.
+ * strategy, when src/core/train exists), decode (frame readers: ffmpeg.wasm on a 10 s AVI, WebCodecs; bench/decode.ts).
+ * Medians over repetitions.
  *
  *   npm run bench -- --out bench/results/run.json
  *   npm run bench -- --quick                          (wasm + comparisons + node-wasm, 3 reps, small chunks)
@@ -32,11 +33,12 @@ import type { Depth } from '../src/core/model/arch.js';
 import { startBenchBrowser } from './browser.js';
 import { macsPerImage } from './flops.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
+import { decodeSection, type DecodeRow } from './decode.js';
 
 // ---------------------------------------------------------------------------------------------------- options
 const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
-const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train'] as const;
+const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'decode'] as const;
 
 function parseArgs(argv: string[]) {
   const get = (k: string) => {
@@ -446,6 +448,7 @@ interface Report {
   e2e: Record<string, unknown>[];
   fp16?: Record<string, unknown>;
   train?: Record<string, unknown>;
+  decode?: DecodeRow[];
   doneWhen?: Record<string, unknown>;
 }
 
@@ -560,6 +563,8 @@ async function main(): Promise<void> {
   }
   if (o.sections.includes('network') || o.sections.includes('node')) await nodeNetwork(o, report);
   if (o.sections.includes('fp16')) await fp16Section(o, report);
+  // Frame readers: ffmpeg.wasm (10 s AVI) and WebCodecs, fast and accurate (bench/decode.ts).
+  if (o.sections.includes('decode')) report.decode = await decodeSection(log, o.e2eReps + 2);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
   doneWhen(report);
