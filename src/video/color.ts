@@ -6,7 +6,7 @@
 import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
-import { highBitYuvToRgba, isHighBitFormat } from './colorHighBit.js';
+import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
 
 /** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
 export type ColorConversion = FramePlan['color'];
@@ -149,7 +149,7 @@ export async function videoFrameToRgba(
     }
     return { width, height, channels: 4, data: yuvToRgba(buf, layout, frame.format!, width, height, cs) };
   }
-  if (isHighBitFormat(format)) {
+  if (isDeepFormat(format)) {
     throw new PPTSNError('unsupported-source', `The decoder gave ${format} frames; only the 'yuv' conversion reproduces ffmpeg's colours for them (conversion '${conversion}' was asked).`);
   }
   if (conversion !== 'canvas') {

@@ -1,17 +1,20 @@
 /**
  * 10/12-bit YUV (`I420P10`, `I422P10`, `I444P10`, `I420P12`, … as Chromium's decoders output High 10, VP9 profile 2
- * and AV1 10-bit) → 8-bit RGBA with the stream's matrix and range, the formulas ffmpeg's swscale implements for
+ * and AV1 10-bit) and 8-bit 4:4:4 (`I444`: VP9 profile 1, H.264 High 4:4:4) → 8-bit RGBA with the stream's matrix and range, the formulas ffmpeg's swscale implements for
  * `yuv420p10le → rgb24` (SPEC §4: 10-bit streams get ffmpeg's conversion; Chromium's own RGBA conversion would
  * tone-map and differ). What swscale does here (ffmpeg 5.1, default `bicubic` flags; fitted on hi10.mp4 to a mean
  * of 0.5 levels, 99th percentile 2): chroma shared by each horizontal pixel pair (packed-RGB output has no
  * horizontal chroma interpolation), vertically upsampled with its bicubic filter (B = 0, C = 0.6, centred
  * siting), float matrix; its fixed-point path lands about half a level below the float value, hence ⌊x − 0.5⌋
- * (mean 0.3 levels, 99th percentile 2 on hi10.mp4).
+ * (mean 0.3 levels, 99th percentile 2 on hi10.mp4). 4:4:4 has full chroma and rounds (8-bit: mean 0.001 levels).
  */
 import { PPTSNError } from '../core/errors.js';
 
 /** Pixel formats handled here, with their bit depth and chroma subsampling shifts. */
 const HIGH_BIT: Record<string, { bits: number; sx: number; sy: number }> = {
+  // 8-bit 4:4:4 also takes swscale's generic path (full chroma, rounded), not the x86 table converter.
+  I444: { bits: 8, sx: 0, sy: 0 },
+  I444A: { bits: 8, sx: 0, sy: 0 },
   I420P10: { bits: 10, sx: 1, sy: 1 },
   I422P10: { bits: 10, sx: 1, sy: 0 },
   I444P10: { bits: 10, sx: 0, sy: 0 },
@@ -23,8 +26,14 @@ const HIGH_BIT: Record<string, { bits: number; sx: number; sy: number }> = {
   I444P12: { bits: 12, sx: 0, sy: 0 },
 };
 
+/** Whether `highBitYuvToRgba` converts this VideoFrame format (10/12-bit, and 8-bit 4:4:4). */
 export function isHighBitFormat(format: string | null | undefined): boolean {
   return !!format && format in HIGH_BIT;
+}
+
+/** More than 8 bits per sample: Chromium's own RGB conversion of these would differ from ffmpeg's. */
+export function isDeepFormat(format: string | null | undefined): boolean {
+  return !!format && (HIGH_BIT[format]?.bits ?? 8) > 8;
 }
 
 /**
@@ -46,7 +55,12 @@ export function highBitYuvToRgba(
   if (!f || !py || !pu || !pv) throw new PPTSNError('internal', `Cannot convert ${format} frames.`);
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const scale = 1 / (1 << (f.bits - 8)); // to the 8-bit domain
-  const sample = (p: PlaneLayout, x: number, y: number) => view.getUint16(p.offset + y * p.stride + 2 * x, true) * scale;
+  const sample = f.bits === 8
+    ? (p: PlaneLayout, x: number, y: number) => src[p.offset + y * p.stride + x]!
+    : (p: PlaneLayout, x: number, y: number) => view.getUint16(p.offset + y * p.stride + 2 * x, true) * scale;
+  // Vertically upsampled chroma (4:2:0) lands ~half a level below the float value in swscale; full chroma rounds.
+  const bias = f.sy ? -0.5 : 0;
+  const q = f.sy ? Math.floor : Math.round;
   const kg = 1 - kr - kb;
   const ys = fullRange ? 1 : 255 / 219;
   const cs = fullRange ? 1 : 255 / 224;
@@ -85,9 +99,9 @@ export function highBitYuvToRgba(
         v += sample(pv, cx, rows[k]!) * weights[k]!;
       }
       const l = (sample(py, x, y) - yo) * ys;
-      out[o] = Math.floor(l + vr * v - 0.5);
-      out[o + 1] = Math.floor(l - ug * u - vg * v - 0.5);
-      out[o + 2] = Math.floor(l + ub * u - 0.5);
+      out[o] = q(l + vr * v + bias);
+      out[o + 1] = q(l - ug * u - vg * v + bias);
+      out[o + 2] = q(l + ub * u + bias);
       out[o + 3] = 255;
       o += 4;
     }

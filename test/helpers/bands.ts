@@ -129,4 +129,7 @@ export const BAND_CASES: BandVideoSpec[] = [
   },
   { name: 'fullrange_709', frames: 30, ext: 'mp4', encode: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuvj420p', '-color_range', 'pc', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] },
   { name: 'fullrange_untagged', frames: 30, ext: 'mp4', encode: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuvj420p', '-color_range', 'pc'] },
+  // 4:4:4: VP9 profile 1 (WebCodecs decodes it) and H.264 High 4:4:4 (Chromium lacks it: ffmpeg.wasm's job).
+  { name: 'vp9_444', frames: 30, ext: 'webm', encode: ['-c:v', 'libvpx-vp9', '-crf', '20', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv444p'] },
+  { name: 'h264_444', frames: 30, ext: 'mp4', encode: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuv444p'] },
 ];
