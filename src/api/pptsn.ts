@@ -314,8 +314,9 @@ export class PPTSN {
 
   /**
    * Prepares a video for the engine. Blobs and URLs are decoded in the worker. A `<video>` with a fetchable source
-   * is decoded in the worker from its URL (exact frames); otherwise (MediaStream, cross-origin without CORS) its
-   * frames are grabbed here by seeking and transferred.
+   * is decoded in the worker from its URL (exact frames); otherwise (cross-origin without CORS) its frames are
+   * grabbed here by seeking and transferred. A `<video>` playing a live MediaStream is refused at once
+   * ('unsupported-source', use classifyStream): readFrames says so.
    */
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
     const config = resolvePreprocessOptions(preprocess);
