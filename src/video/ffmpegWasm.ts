@@ -50,7 +50,11 @@ async function loadCore(urls: FfmpegCoreUrls): Promise<FfmpegCore> {
     p = (async () => {
       // A runtime URL import, invisible to bundlers: the 32 MB core is fetched only when a file needs it.
       const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ urls.js)) as { default: (o: object) => Promise<FfmpegCore> };
-      return mod.default({ locateFile: (f: string) => (f.endsWith('.wasm') ? new URL(urls.wasm, location.href).href : new URL(f, new URL(urls.js, location.href)).href) });
+      // The core replaces Module.locateFile with its own, which reads the WASM URL from the fragment of
+      // mainScriptUrlOrBlob (base64 JSON): the only way to point it at a bundler's hashed file name.
+      const wasmURL = new URL(urls.wasm, location.href).href;
+      const hint = btoa(JSON.stringify({ wasmURL, workerURL: '' }));
+      return mod.default({ mainScriptUrlOrBlob: `${new URL(urls.js, location.href).href}#${hint}` });
     })();
     p.catch(() => cores.delete(urls.js));
     cores.set(urls.js, p);
