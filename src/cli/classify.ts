@@ -39,6 +39,9 @@ export interface ClassifyOutput {
   top: TopEntry[][];
   backend: string;
   frameIndices?: number[];
+  /** L (frames the video presents, edit list applied) and the clockwise rotation applied (SPEC §4). */
+  frameCount?: number;
+  rotation?: number;
 }
 
 /** Images per backbone call in Node: bounds peak memory (the accurate preset has 250 images). */
@@ -69,6 +72,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
   try {
     let logits: tf.Tensor2D;
     let frameIndices: number[] | undefined;
+    let source: { frameCount: number; rotation: number } | undefined;
     if (options.tensor) {
       const x = await readTensor(options.tensor);
       if (!((x.shape.length === 5 || x.shape.length === 4) && x.shape[x.shape.length - 3] === 3)) {
@@ -84,6 +88,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
       const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
       const clip = await readClip(options.video!, preprocess);
       frameIndices = clip.indices;
+      source = { frameCount: clip.info.frameCount, rotation: clip.info.rotation };
       if (options.dumpInput) {
         const pre = preprocessFrames(clip.frames, clip.config);
         const paddle = toPaddleLayout(pre.input);
@@ -99,7 +104,7 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
     }
     const rows = (await logits.array()) as number[][];
     logits.dispose();
-    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend, ...(frameIndices ? { frameIndices } : {}) };
+    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend, ...(frameIndices ? { frameIndices } : {}), ...(source ?? {}) };
   } finally {
     model.dispose();
   }
@@ -112,5 +117,6 @@ export function formatTop(out: ClassifyOutput): string {
       ...(out.top.length > 1 ? [`clip ${n}:`] : []),
       ...rows.map((r) => `${(r.score * 100).toFixed(2).padStart(6)}%  ${String(r.index).padStart(4)}  ${r.label}`),
     ].join('\n'))
-    .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''})`;
+    .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''}` +
+    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''})`;
 }
