@@ -5,6 +5,7 @@
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { wasmAssets } from '../tools/wasmAssets.js';
 import { join } from 'node:path';
 import { CHROMIUM_FLAGS, ROOT } from '../test/helpers/browser.js';
 
@@ -16,11 +17,14 @@ export interface BenchBrowser {
   close(): Promise<void>;
 }
 
-export async function startBenchBrowser(log: (s: string) => void): Promise<BenchBrowser> {
+/** `flags`: Chromium's flags (default: the tests' SwiftShader set; bench/gpu.ts has the hardware-GPU set). */
+export async function startBenchBrowser(log: (s: string) => void, flags: readonly string[] = CHROMIUM_FLAGS): Promise<BenchBrowser> {
   const server = await createServer({
     root: ROOT,
     configFile: false,
     logLevel: 'error',
+    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries.
+    plugins: [wasmAssets()],
     // Its own optimised-deps cache: tests running beside the bench re-optimise node_modules/.vite under our feet.
     cacheDir: join(ROOT, 'bench/.cache/vite'),
     server: {
@@ -44,7 +48,7 @@ export async function startBenchBrowser(log: (s: string) => void): Promise<Bench
   await server.listen();
   const addr = server.httpServer!.address();
   const origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, '--enable-blink-features=ForceEagerMeasureMemory'] });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...flags, '--enable-blink-features=ForceEagerMeasureMemory'] });
   return {
     origin,
     browser,

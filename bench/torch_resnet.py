@@ -81,7 +81,11 @@ def main():
     # mkldnn: weights and activations in oneDNN's blocked layout, PyTorch's fastest CPU path. 'default' is plain
     # NCHW eager mode, which on Debian's build (generic BLAS) runs 1×1 convolutions ~10× slower.
     ap.add_argument('--mode', choices=['mkldnn', 'default'], default='mkldnn')
+    # cuda: the GPU anchor of `npm run bench -- --gpu` (plain NCHW, cuDNN autotuned, float32 with TF32 off).
+    ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     a = ap.parse_args()
+    if a.device == 'cuda':
+        return cuda_main(a)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     t0 = time.perf_counter()
@@ -100,6 +104,32 @@ def main():
                 inputs[n] = x.to_mkldnn() if a.mode == 'mkldnn' else x
             t = time.perf_counter()
             net(inputs[n])
+            print(json.dumps({'seconds': time.perf_counter() - t}), flush=True)
+
+
+def cuda_main(a):
+    if not torch.cuda.is_available():
+        print(json.dumps({'error': f'PyTorch {torch.__version__} has no CUDA device (torch.cuda.is_available() is False)'}), flush=True)
+        return
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    net = PPTSN(a.depth, a.classes).eval().cuda()
+    inputs = {}
+    print(json.dumps({'runtime': 'pytorch-cuda', 'description': f'PyTorch {torch.__version__} CUDA on {torch.cuda.get_device_name()}, float32 (TF32 off), cuDNN benchmark',
+                      'threads': 0, 'setupMs': (time.perf_counter() - t0) * 1000}), flush=True)
+    with torch.inference_mode():
+        for line in sys.stdin:
+            n = int(line)
+            if n not in inputs:
+                inputs[n] = torch.rand(n, 3, a.size, a.size, device='cuda') * 4 - 2
+                net(inputs[n])  # cuDNN picks its algorithms for this shape outside the timing
+            torch.cuda.synchronize()
+            t = time.perf_counter()
+            net(inputs[n])
+            torch.cuda.synchronize()
             print(json.dumps({'seconds': time.perf_counter() - t}), flush=True)
 
 

@@ -2,16 +2,15 @@
  * The Classify panel: a dropped/picked file, a URL or the webcam → top-5 with score bars, the timing split, and the
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
-import type { ClassifyOptions, ClassifyResult, PPTSN, Prediction, StreamHandle, StreamResult } from '../src/index.js';
-import { cropBoxes, type DemoPreset } from './geometry.js';
+import { frameCropBoxes, type ClassifyOptions, type ClassifyResult, type PPTSN, type Prediction, type PresetName, type StreamHandle, type StreamResult } from '../src/index.js';
 import { currentModel, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
 const video = () => $<HTMLVideoElement>('video');
 let objectUrl: string | null = null;
 
-function options(): { preset: DemoPreset; segments?: number } {
-  const preset = $<HTMLSelectElement>('preset').value as DemoPreset;
+function options(): { preset: PresetName; segments?: number } {
+  const preset = $<HTMLSelectElement>('preset').value as PresetName;
   const raw = $<HTMLInputElement>('segments').value.trim();
   const segments = raw ? Math.round(Number(raw)) : NaN;
   return Number.isFinite(segments) && segments >= 1 ? { preset, segments } : { preset };
@@ -61,8 +60,20 @@ async function classifySource(m: PPTSN, source: Blob | string, name: string): Pr
   $('strip').replaceChildren();
   const result = await runTask(`Classifying ${name}`, async (task) => {
     task.progress(`Classifying ${name} (decode → preprocess → ${m.backend})`);
-    return m.classify(source, { ...opts, topK: 5, signal: task.signal });
+    $('top5').classList.remove('running');
+    return m.classify(source, {
+      ...opts,
+      topK: 5,
+      signal: task.signal,
+      // The running top-5 (features averaged so far) from the first chunk on, with a determinate bar.
+      onProgress: (p) => {
+        task.progress(`Classifying ${name} on ${m.backend}`, p.done, p.total, `${p.done} / ${p.total} images; top-5 so far`);
+        $('top5').classList.toggle('running', p.done < p.total);
+        renderTop(p.top);
+      },
+    });
   });
+  $('top5').classList.remove('running');
   refreshBackend();
   if (!result) return;
   renderResult(result, m.backend);
@@ -125,7 +136,7 @@ function waitFor(target: EventTarget, event: string, signal: AbortSignal, ms = 5
 }
 
 /** Seeks the player to each sampled frame, draws it small, and outlines the crops the network saw. */
-async function drawStrip(indices: number[], timestamps: number[], preset: DemoPreset, signal: AbortSignal): Promise<void> {
+async function drawStrip(indices: number[], timestamps: number[], preset: PresetName, signal: AbortSignal): Promise<void> {
   const v = video();
   const strip = $('strip');
   strip.replaceChildren();
@@ -141,7 +152,7 @@ async function drawStrip(indices: number[], timestamps: number[], preset: DemoPr
   v.pause();
   const h = 120;
   const w = Math.round((h * v.videoWidth) / v.videoHeight);
-  const boxes = cropBoxes(v.videoWidth, v.videoHeight, preset);
+  const boxes = frameCropBoxes({ width: v.videoWidth, height: v.videoHeight }, preset);
   const sx = w / v.videoWidth;
   for (let i = 0; i < indices.length; i++) {
     if (signal.aborted) return;
@@ -196,7 +207,7 @@ function pushLiveThumb(v: HTMLVideoElement, keep: number): void {
   const w = Math.round((h * v.videoWidth) / v.videoHeight);
   // Twice the CSS size, so the thumbnail stays sharp on high-density screens.
   const canvas = el('canvas', { width: w * 2, height: h * 2 });
-  const boxes = cropBoxes(v.videoWidth, v.videoHeight, 'fast');
+  const boxes = frameCropBoxes({ width: v.videoWidth, height: v.videoHeight }, 'fast');
   const ctx = canvas.getContext('2d');
   if (ctx) {
     ctx.scale(2, 2);

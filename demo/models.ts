@@ -2,7 +2,7 @@
  * The Model panel: load a converted model (URL, weights/ folder, cache), convert a dropped weight file in the page,
  * list and delete cached models, switch backends. Holds the one loaded model the other panels use.
  */
-import { PPTSN, type BackendChoice, type LoadOptions, type LoadProgress, type ModelSource } from '../src/index.js';
+import { parseLabels, PPTSN, type BackendChoice, type LoadOptions, type LoadProgress, type ModelSource } from '../src/index.js';
 import kinetics400 from '../weights/labels/kinetics400.txt?raw';
 import ucf101 from '../weights/labels/ucf101_classInd.txt?raw';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -23,30 +23,23 @@ export function onModelChange(f: (m: PPTSN | null) => void): void {
 
 /**
  * The tfjs WASM binaries as Vite assets: the library's default (files next to its compiled worker) only exists in
- * its dist/ build, while the demo bundles the TypeScript sources, so it says where Vite put them.
+ * its dist/ build, while the demo bundles the TypeScript sources, so it says where Vite put them. The pthread glue
+ * is served (dev) or emitted (build) at the demo's root by tools/wasmAssets.ts.
  */
 const WASM_PATHS = {
   'tfjs-backend-wasm.wasm': new URL(wasmPlain, document.baseURI).href,
   'tfjs-backend-wasm-simd.wasm': new URL(wasmSimd, document.baseURI).href,
   'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreaded, document.baseURI).href,
+  'tfjs-backend-wasm-threaded-simd.js': new URL('tfjs-backend-wasm-threaded-simd.js', document.baseURI).href,
 };
 
 const params = new URLSearchParams(location.search);
 /** Multi-threaded WASM needs a cross-origin isolated page; `?threads=0` turns it off (e.g. to compare speeds). */
 const WASM_THREADS = globalThis.crossOriginIsolated === true && params.get('threads') !== '0';
 
-/** PaddleVideo's label files are `id name` lines (0-based for Kinetics, 1-based for UCF101's classInd.txt). */
-function parseLabelFile(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((l) => l.replace(/^\d+[\s,]+/, ''));
-}
-
 const LABEL_SETS: Record<string, () => string[]> = {
-  kinetics400: () => parseLabelFile(kinetics400),
-  ucf101: () => parseLabelFile(ucf101),
+  kinetics400: () => parseLabels(kinetics400, 'kinetics400.txt'),
+  ucf101: () => parseLabels(ucf101, 'ucf101_classInd.txt'),
 };
 
 const PHASES: Record<LoadProgress['phase'], string> = {

@@ -18,7 +18,8 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extname, join, normalize, sep } from 'node:path';
 import { RECOMMENDED_CSP } from '../src/csp.js';
-import { ffmpegCoreDev } from './ffmpegCore.js';
+import { wasmAssets } from '../tools/wasmAssets.js';
+import { ffmpegCoreAssets } from '../tools/ffmpegCore.js';
 
 const DEMO = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
@@ -96,7 +97,9 @@ export default defineConfig({
   // One page, no client-side routes: a wrong URL (a model.json typo) must be a 404, not index.html.
   appType: 'mpa',
   publicDir: false,
-  plugins: [weightsFolder(), ffmpegCoreDev()],
+  // The pthread glue for WASM threads: served in dev, emitted as ./tfjs-backend-wasm-threaded-simd.js in a build.
+  // ffmpeg.wasm (the fallback decoder) served in dev where the worker looks for it.
+  plugins: [weightsFolder(), wasmAssets({ emit: true }), ffmpegCoreAssets()],
   server: { headers: HEADERS, open: false },
   preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.

@@ -10,6 +10,7 @@ export type {
   BackendReportEntry,
   CachedModel,
   ClassifyOptions,
+  ClassifyProgress,
   ClassifyResult,
   CropMode,
   LoadOptions,
@@ -31,4 +32,8 @@ export { Trainer, type TrainerOptions, type FitResult, type ClipInfo, type StepI
 export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js';
 export { RECOMMENDED_CSP } from './csp.js';
 export { archSpec, paramSpecs, DEPTHS, type Depth, type ArchSpec } from './core/model/arch.js';
+// For drawing and labelling: the crop boxes a preset cuts from a frame, and PaddleVideo's label-file format.
+export { frameCropBoxes } from './core/preprocess/frameCrops.js';
+export type { CropBox, Size } from './core/preprocess/transforms.js';
+export { parseLabels } from './core/labels.js';
 export type { StateDict, ParamArray } from './core/stateDict.js';

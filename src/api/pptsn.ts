@@ -14,6 +14,7 @@ import type { FramePixels } from '../core/frames.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessOptions } from '../core/preprocess/presets.js';
 import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';
+import { isVideoElement } from '../video/util.js';
 import { grabFrames, type FrameGrabber } from '../video/stream.js';
 import type { Engine } from '../worker/engine.js';
 import { installErrorTransport } from '../worker/errorTransport.js';
@@ -164,10 +165,6 @@ function modelSourceOf(options: LoadOptions): EngineModelSource {
     return { kind: 'bytes', data: copy.buffer, ...(fileName ? { fileName } : {}), ...extra };
   }
   throw new PPTSNError('invalid-argument', 'model must be a model.json URL, a File/Blob/ArrayBuffer of a .pdparams/.pdiparams file, or a cached model name');
-}
-
-function isVideoElement(x: unknown): x is HTMLVideoElement {
-  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
 }
 
 /** Transferables of frames, so pixel buffers move to the worker instead of being copied. */
@@ -402,7 +399,8 @@ export class PPTSN {
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
     const preprocess = preprocessOptionsOf(options);
     const callOptions: EngineCallOptions = { preprocess, topK: options.topK ?? 5 };
-    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions));
+    const onProgress = options.onProgress ? proxy(guardedCallback(options.onProgress)) : undefined;
+    const r = await this.withVideo(source, preprocess, options.signal, 'classify', (engine, id, video) => engine.classify(id, video, callOptions, onProgress));
     this.currentBackend = r.backend;
     this.report = r.backendReport;
     const { backendReport: _report, ...result } = r;
@@ -628,5 +626,17 @@ function preprocessOptionsOf(o: ClassifyOptions): PreprocessOptions {
     ...(o.segments !== undefined ? { segments: o.segments } : {}),
     ...(o.crops !== undefined ? { crops: o.crops } : {}),
     ...(o.scale !== undefined ? { scale: o.scale } : {}),
+  };
+}
+
+/** A user callback that cannot fail the call: its exceptions go to `reportError` (the console). */
+function guardedCallback<A>(fn: (a: A) => void): (a: A) => void {
+  return (a) => {
+    try {
+      fn(a);
+    } catch (e) {
+      if (typeof reportError === 'function') reportError(e);
+      else console.error(e);
+    }
   };
 }

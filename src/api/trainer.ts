@@ -5,7 +5,7 @@
  * then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
-import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
+import { proxy, releaseProxy, type Remote } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings } from '../core/train/trainer.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
@@ -14,8 +14,9 @@ import type { VideoSource } from './types.js';
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
 
 /**
- * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields
- * take PP-TSN's values, SPEC §5, and each piece can be switched off), plus the page-side callbacks and storage.
+ * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields take
+ * PP-TSN's values, docs/contract.md §7, and each piece can be switched off), plus the page-side callbacks and
+ * storage.
  */
 export interface TrainerOptions extends Partial<TrainerSettings> {
   /** The new classes (required unless `name` names a stored run). */
@@ -157,4 +158,3 @@ export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onS
   return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
 }
 
-export { transfer };

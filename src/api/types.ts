@@ -3,13 +3,14 @@
  * shares live in `src/common/types.ts` and are re-exported here; the rest (options with callbacks and signals,
  * DOM sources) belong to the page.
  */
-import type { BackendChoice, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
+import type { BackendChoice, ClassifyProgress, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
 
 export type {
   BackendChoice,
   BackendName,
   BackendReportEntry,
   CachedModel,
+  ClassifyProgress,
   ClassifyResult,
   CropMode,
   LoadProgress,
@@ -52,14 +53,16 @@ export interface LoadOptions {
   info?: Blob | ArrayBuffer;
   /** Class names for a converted weight file (a `model.json` carries its own). */
   labels?: string[];
-  /** Where the tfjs WASM binaries are served; by default the copies emitted next to the worker are used. */
+  /** Where the tfjs WASM files are served; by default the copies emitted next to the worker are used. */
   wasmPaths?: WasmPaths;
   /**
    * Run the WASM backend multi-threaded (default: on wherever the page is cross-origin isolated, i.e. served with
    * COOP/COEP, using every logical core; otherwise the single-threaded SIMD binary). Set false to force one
-   * thread. Threads also need the app's tfjs-backend-wasm to be the version pptsn-web's pthread source was made for
-   * (4.22.0); with another version it runs one thread and `backendReport` says why. Works with minified bundles too: pptsn-web gives tfjs's pthread workers the unminified Emscripten
-   * source (`model.backendReport` says how many threads run).
+   * thread. Threads also need the app's tfjs-backend-wasm to be the version of the pthread glue served beside the
+   * binaries (`tfjs-backend-wasm-threaded-simd.js`, copied by pptsn-web's build from its tfjs-backend-wasm, 4.22.0);
+   * with another version, or without that file, it runs one thread and `backendReport` says why. Works with minified
+   * bundles too: pptsn-web gives tfjs's pthread workers that unminified Emscripten source (`model.backendReport`
+   * says how many threads run).
    */
   wasmThreads?: boolean;
   /** Images per network pass; by default chosen for the backend and device. Smaller uses less memory. */
@@ -94,6 +97,12 @@ export interface ClassifyOptions {
   topK?: number;
   /** Aborts decoding and inference; the promise rejects with code `aborted` within a second. */
   signal?: AbortSignal;
+  /**
+   * `classify` only: called after each chunk of images with the running top-k (see `ClassifyProgress`); the last
+   * call, made before the promise resolves, carries the result's `top`. An exception thrown here is reported, not
+   * propagated.
+   */
+  onProgress?: (progress: ClassifyProgress) => void;
 }
 
 /** Options of `model.classifyStream`. Unset preprocessing fields come from the `fast` preset (centre crop). */

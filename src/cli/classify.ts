@@ -6,29 +6,32 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../core/errors.js';
-import { clipLogits } from '../core/classify/clip.js';
 import { softmax, topK, type Prediction } from '../core/classify/scores.js';
 import { defaultLabels } from '../core/labels.js';
-import { Recognizer } from '../core/model/recognizer.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import { initNodeBackend, type NodeBackendName } from '../node/backends.js';
 import { readClip } from '../node/ffmpeg.js';
 import { writeFileAtomic } from '../node/files.js';
-import { readModelDir } from '../node/modelDir.js';
+import { createNodeRunner, type NodeRunnerChoice } from '../node/runtime.js';
+import { progressLine, wantProgress } from './progress.js';
 
-export interface ClassifyOptions {
+export interface CliClassifyOptions {
   modelDir: string;
   tensor?: string;
   video?: string;
-  backend?: NodeBackendName;
+  /** `auto` (default): onnxruntime-node when installed, else tfjs wasm; see src/node/runtime.ts. */
+  backend?: NodeRunnerChoice;
   topK?: number;
   preset?: 'accurate' | 'fast';
   segments?: number;
   dumpInput?: string;
   /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
   winograd?: boolean;
+  /** Progress on stderr for calls over ~2 s (default: when stderr is a terminal or PPTSN_PROGRESS=1). */
+  progress?: boolean;
+  /** Where the notes go (which runtime runs, why a faster one was skipped); default stderr. */
+  log?: (line: string) => void;
 }
 
 /** One class of a CLI result (the library's Prediction). */
@@ -37,15 +40,13 @@ export type TopEntry = Prediction;
 export interface ClassifyOutput {
   logits: number[][];
   top: TopEntry[][];
+  /** The runtime that ran the network (onnx, wasm, cpu). */
   backend: string;
   frameIndices?: number[];
-  /** L (frames the video presents, edit list applied) and the clockwise rotation applied (SPEC §4). */
+  /** L (frames the video presents, edit list applied) and the clockwise rotation applied (docs/contract.md §4). */
   frameCount?: number;
   rotation?: number;
 }
-
-/** Images per backbone call in Node: bounds peak memory (the accurate preset has 250 images). */
-const NODE_CHUNK = 10;
 
 async function readTensor(path: string): Promise<{ shape: number[]; data: Float32Array }> {
   let bytes: Uint8Array;
@@ -61,14 +62,19 @@ async function readTensor(path: string): Promise<{ shape: number[]; data: Float3
   }
 }
 
-export async function classify(options: ClassifyOptions): Promise<ClassifyOutput> {
+export async function classify(options: CliClassifyOptions): Promise<ClassifyOutput> {
   if (!options.tensor === !options.video) throw new PPTSNError('invalid-argument', 'give either a video file or --tensor <x.npy>');
   const k = options.topK ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);
-  const backend = await initNodeBackend(options.backend ?? 'wasm');
-  const loaded = await readModelDir(options.modelDir);
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const runner = await createNodeRunner(options.modelDir, options.backend ?? 'auto', options.winograd !== undefined ? { winograd: options.winograd } : {});
+  // Said once the input has been read, so a bad input still fails with one line.
+  const announce = () => {
+    for (const note of runner.notes) log(`pptsn-web: ${note}`);
+    log(`pptsn-web: running on ${runner.description}`);
+  };
+  const loaded = runner.model;
   const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
-  const model = Recognizer.fromStateDict(loaded.stateDict, { depth: loaded.depth, numClasses: loaded.numClasses, ...(options.winograd !== undefined ? { winograd: options.winograd } : {}) });
   try {
     let logits: tf.Tensor2D;
     let frameIndices: number[] | undefined;
@@ -79,9 +85,12 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
         throw new PPTSNError('invalid-argument', `${options.tensor}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
       }
       const input = tf.tensor(x.data, x.shape);
+      announce();
+      const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
       try {
-        logits = model.predict(input, { batchSize: NODE_CHUNK });
+        logits = await runner.predict(input, line ? { onChunk: (p) => line.onChunk(p) } : {});
       } finally {
+        line?.done();
         input.dispose();
       }
     } else {
@@ -99,14 +108,20 @@ export async function classify(options: ClassifyOptions): Promise<ClassifyOutput
           paddle.dispose();
         }
       }
-      const run = await clipLogits(model, clip.frames, clip.config, { chunkSize: NODE_CHUNK });
-      logits = tf.tensor2d(run.logits, [1, run.logits.length]);
+      announce();
+      const line = wantProgress(options.progress) ? progressLine(labels) : undefined;
+      try {
+        const run = await runner.clipLogits(clip.frames, clip.config, line ? { onChunk: (p) => line.onChunk(p), runningLogits: true } : {});
+        logits = tf.tensor2d(run.logits, [1, run.logits.length]);
+      } finally {
+        line?.done();
+      }
     }
     const rows = (await logits.array()) as number[][];
     logits.dispose();
-    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend, ...(frameIndices ? { frameIndices } : {}), ...(source ?? {}) };
+    return { logits: rows, top: rows.map((r) => topK(softmax(r), labels, k)), backend: runner.backend, ...(frameIndices ? { frameIndices } : {}), ...(source ?? {}) };
   } finally {
-    model.dispose();
+    await runner.dispose();
   }
 }
 

@@ -7,7 +7,7 @@ import { rm, mkdir, open, rename } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
 
-/** PaddleVideo model zoo, docs/en/model_zoo/recognition/pp-tsn.md (SPEC §3). */
+/** PaddleVideo model zoo, docs/en/model_zoo/recognition/pp-tsn.md (docs/contract.md §3). */
 export const RELEASES = {
   'pptsn-k400': 'https://videotag.bj.bcebos.com/PaddleVideo-release2.2/ppTSN_k400.pdparams',
   'pptsn-k400-distilled': 'https://videotag.bj.bcebos.com/PaddleVideo-release2.2/ppTSN_k400_8.pdparams',

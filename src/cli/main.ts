@@ -5,22 +5,24 @@
  * file and the problem, and exits non-zero.
  */
 import { parseArgs } from 'node:util';
-import { PPTSNError, isPPTSNError } from '../core/errors.js';
+import { PPTSNError, messageOf } from '../core/errors.js';
 import { classify, formatTop } from './classify.js';
 import { convert } from './convert.js';
 import { downloadFile, progressPrinter, RELEASES } from './download.js';
 import { exportPdparams } from './export.js';
+import { NODE_RUNNERS } from '../node/runtime.js';
 
 const USAGE = `pptsn-web: PaddleVideo PP-TSN video classification
 
 Usage:
   pptsn-web convert <in.pdparams|in.pdiparams> -o <dir> [--labels kinetics400|ucf101|<file>] [--dtype float32|float16]
-  pptsn-web classify <video> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend wasm|cpu] [--no-winograd]
-  pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend wasm|cpu] [--no-winograd]
+  pptsn-web classify <video> -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--progress] [--no-winograd]
+  pptsn-web classify --tensor <x.npy> -m <dir> [--top-k K] [--json] [--backend auto|onnx|wasm|cpu] [--progress] [--no-winograd]
   pptsn-web export <dir> -o <out.pdparams>
   pptsn-web download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16]
 
-classify needs the system's ffmpeg for video files. The default backend is wasm; cpu is the fallback. On wasm the
+classify needs the system's ffmpeg for video files. The default backend (auto) is onnx, onnxruntime-node on every
+core, when that optional package is installed (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the
 3×3 convolutions of res3–res5 run as Winograd F(2×2, 3×3) (faster, ~1e-6 relative rounding differences);
 --no-winograd runs them directly.`;
 
@@ -38,6 +40,7 @@ const OPTIONS = {
   'dump-input': { type: 'string' },
   distilled: { type: 'boolean' },
   'no-winograd': { type: 'boolean' },
+  progress: { type: 'boolean' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -89,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
       if (rest.length > 1) usage('classify takes one video file');
       if (values.tensor && rest.length) usage('give either a video file or --tensor, not both');
       if (!values.tensor && !rest.length) usage('classify needs a video file or --tensor <x.npy>');
-      const backend = oneOf(values.backend, ['wasm', 'cpu'] as const, '--backend');
+      const backend = oneOf(values.backend, ['auto', ...NODE_RUNNERS] as const, '--backend');
       const preset = oneOf(values.preset, ['accurate', 'fast'] as const, '--preset');
       const topK = positiveInt(values['top-k'], '--top-k');
       const segments = positiveInt(values.segments, '--segments');
@@ -102,6 +105,7 @@ export async function main(argv: string[]): Promise<void> {
         ...(segments ? { segments } : {}),
         ...(values['dump-input'] ? { dumpInput: values['dump-input'] } : {}),
         ...(values['no-winograd'] ? { winograd: false } : {}),
+        ...(values.progress ? { progress: true } : {}),
       });
       process.stdout.write((values.json ? JSON.stringify(out) : formatTop(out)) + '\n');
       return;
@@ -130,7 +134,7 @@ export async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (process.env.PPTSN_PROGRESS === '1' || process.stderr.isTTY) process.stderr.write('\n');
   // One line that names the file and the problem; a stack only when asked for.
-  const message = isPPTSNError(e) ? `${e.message}` : e instanceof Error ? e.message : String(e);
+  const message = messageOf(e);
   process.stderr.write(`pptsn-web: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   if (process.env.PPTSN_DEBUG) console.error(e);
   process.exitCode = e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;

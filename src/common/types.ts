@@ -30,10 +30,14 @@ export interface LoadProgress {
   total: number;
 }
 
-/** Where the tfjs WASM binaries are served: a directory URL ending in `/`, or one URL per file. */
+/**
+ * Where the tfjs WASM files are served: a directory URL ending in `/`, or one URL per file. Besides the three
+ * binaries, `tfjs-backend-wasm-threaded-simd.js` (the pthread glue) is what WASM threads need: it is looked for
+ * beside these binaries (a record may name it), then next to the worker, where the build copies it.
+ */
 export type WasmPaths =
   | string
-  | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+  | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.js', string>>;
 
 /** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
 export type PresetName = 'accurate' | 'fast';
@@ -47,6 +51,19 @@ export interface Timings {
   preprocessMs: number;
   inferenceMs: number;
   totalMs: number;
+}
+
+/**
+ * Progress of a running `model.classify`, after each chunk of images: `top` is the answer so far (softmax of the
+ * head on the mean of the features computed so far, PP-TSN's average over a prefix of the T·C images). The last
+ * report's `top` is the result's `top`.
+ */
+export interface ClassifyProgress {
+  /** Images (frame crops) through the network so far, and in all (T·C). */
+  done: number;
+  total: number;
+  /** The `topK` best classes of the running average, best first. */
+  top: Prediction[];
 }
 
 /** The result of `model.classify`. */

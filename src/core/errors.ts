@@ -32,3 +32,10 @@ export class PPTSNError extends Error {
 export function isPPTSNError(e: unknown): e is PPTSNError {
   return e instanceof PPTSNError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'PPTSNError' && typeof (e as { code?: unknown }).code === 'string');
 }
+
+/** The message of anything thrown: an Error's, a `{ message }` object's (GPU errors, DOMException look-alikes), else its text. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e && 'message' in e) return String((e as { message: unknown }).message);
+  return String(e);
+}

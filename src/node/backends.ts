@@ -1,6 +1,6 @@
 /**
  * Backend setup for Node (CLI, tests, benchmarks). The isomorphic core only imports tfjs-core; this is the one
- * place in Node that decides which tfjs backend runs the numbers (DESIGN: "one place decides the backend").
+ * place in Node that decides which tfjs backend runs the numbers (docs/architecture.md, "Where backends are chosen").
  *
  * - `wasm` (default): @tensorflow/tfjs-backend-wasm. In Node its package `main` is the CommonJS build
  *   (`dist/tf-backend-wasm.node.js`), whose Emscripten loader reads the `.wasm` binary with `fs` from its own
@@ -10,7 +10,7 @@
  * - `cpu`: @tensorflow/tfjs-backend-cpu, plain JavaScript kernels: slow, but the most complete kernel set.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PPTSNError } from '../core/errors.js';
+import { messageOf, PPTSNError } from '../core/errors.js';
 
 export type NodeBackendName = 'wasm' | 'cpu';
 
@@ -29,27 +29,7 @@ export async function initNodeBackend(name: NodeBackendName = 'wasm'): Promise<N
     await tf.ready();
   } catch (e) {
     if (e instanceof PPTSNError) throw e;
-    const reason = e instanceof Error ? e.message : typeof e === 'object' && e && 'message' in e ? String((e as { message: unknown }).message) : String(e);
-    throw new PPTSNError('backend-unavailable', `the tfjs "${name}" backend could not start in Node: ${reason}`, { cause: e });
+    throw new PPTSNError('backend-unavailable', `the tfjs "${name}" backend could not start in Node: ${messageOf(e)}`, { cause: e });
   }
   return name;
-}
-
-let gradients: Promise<void> | undefined;
-
-/**
- * Registers tfjs's gradient functions in Node, which training (TrainableRecognizer) needs. tfjs-core registers
- * them only through its ESM file `dist/register_all_gradients.js`, which Node cannot load from the CommonJS
- * package (a browser bundle imports it directly); the `@tensorflow/tfjs` package's Node build registers all
- * of them on load, so it is imported for that side effect (about a second; inference never needs it).
- */
-export function registerGradientsNode(): Promise<void> {
-  gradients ??= import('@tensorflow/tfjs').then(
-    () => undefined,
-    (e: unknown) => {
-      gradients = undefined;
-      throw new PPTSNError('backend-unavailable', `could not load tfjs gradients: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    },
-  );
-  return gradients;
 }

@@ -1,6 +1,6 @@
 /**
  * Video decoding for Node (the CLI) with the system's ffmpeg/ffprobe, reproducing what PaddleVideo's decord
- * (≥ 0.3.8) backend and ffmpeg's default decode give (SPEC §4, decided in core/preprocess/framePlan.ts): frame
+ * (≥ 0.3.8) backend and ffmpeg's default decode give (docs/contract.md §4, decided in core/preprocess/framePlan.ts): frame
  * count L = frames presented after the edit list (packets ffmpeg does not flag as discarded), frames addressed by
  * presentation index, in display orientation (ffmpeg's default autorotation), RGB24 converted by swscale with the
  * stream's matrix and range (BT.601 limited for untagged streams, full range for `pc`/`yuvj*`).
@@ -262,7 +262,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   };
 }
 
-export interface DecodeOptions extends FfmpegOptions {
+export interface FfmpegDecodeOptions extends FfmpegOptions {
   /** A probe result to reuse (saves one ffprobe pass). */
   info?: VideoInfo;
 }
@@ -276,7 +276,7 @@ export interface DecodeOptions extends FfmpegOptions {
  * packets from the output); with errors it is 'decode-failed'. Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
  * 'invalid-argument' (negative or non-integer index), 'aborted'.
  */
-export async function decodeFrames(path: string, indices: readonly number[], options: DecodeOptions = {}): Promise<FramePixels[]> {
+export async function decodeFfmpegFrames(path: string, indices: readonly number[], options: FfmpegDecodeOptions = {}): Promise<FramePixels[]> {
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0) throw new PPTSNError('invalid-argument', `Frame indices must be non-negative integers, got ${i}.`);
   }
@@ -329,7 +329,7 @@ export async function decodeFrames(path: string, indices: readonly number[], opt
   return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));
 }
 
-export interface ReadClipOptions extends DecodeOptions {
+export interface ReadClipOptions extends FfmpegDecodeOptions {
   /** Override the config's sampling (e.g. `train` with `rng`). */
   sampling?: SamplingMode;
   rng?: Rng;
@@ -350,6 +350,6 @@ export async function readClip(
     { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },
     { sampling: options.sampling ?? config.sampling, segments: config.segments, ...(options.rng ? { rng: options.rng } : {}) },
   ).indices;
-  const frames = await decodeFrames(path, indices, { ...options, info });
+  const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
   return { info, config, indices, frames };
 }

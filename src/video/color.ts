@@ -1,7 +1,7 @@
 /**
  * VideoFrame → RGBA pixels, three ways (see `FrameConversion`). The default converts the decoder's YUV planes
  * here with the stream's matrix, BT.601 limited range when the stream is untagged: that is what decord/ffmpeg do
- * (SPEC §4), whereas Chromium assumes BT.709 for untagged H.264 and is 4–7 levels off.
+ * (docs/contract.md §4), whereas Chromium assumes BT.709 for untagged H.264 and is 4–7 levels off.
  */
 import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 /**
  * 10/12-bit YUV (`I420P10`, `I422P10`, `I444P10`, `I420P12`, … as Chromium's decoders output High 10, VP9 profile 2
  * and AV1 10-bit) and 8-bit 4:4:4 (`I444`: VP9 profile 1, H.264 High 4:4:4) → 8-bit RGBA with the stream's matrix and range, the formulas ffmpeg's swscale implements for
- * `yuv420p10le → rgb24` (SPEC §4: 10-bit streams get ffmpeg's conversion; Chromium's own RGBA conversion would
+ * `yuv420p10le → rgb24` (docs/contract.md §4: 10-bit streams get ffmpeg's conversion; Chromium's own RGBA conversion would
  * tone-map and differ). What swscale does here (ffmpeg 5.1, default `bicubic` flags; fitted on hi10.mp4 to a mean
  * of 0.5 levels, 99th percentile 2): chroma shared by each horizontal pixel pair (packed-RGB output has no
  * horizontal chroma interpolation), vertically upsampled with its bicubic filter (B = 0, C = 0.6, centred

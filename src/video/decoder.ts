@@ -13,7 +13,7 @@ import { abortable, abortError, once, throwIfAborted, withTimeout } from './util
 /** RGBA pixels of one frame. */
 export type RgbaFrame = FramePixels & { channels: 4; data: Uint8ClampedArray };
 
-export interface DecodeOptions {
+export interface WebCodecsDecodeOptions {
   signal?: AbortSignal;
   /** How frames become RGBA (default 'yuv': BT.601 for untagged streams, closest to ffmpeg). */
   conversion?: FrameConversion;
@@ -59,7 +59,7 @@ export async function canDecodeTrack(video: DemuxedVideo): Promise<boolean> {
  * here, in the worker) and converted with the stream's matrix and range (core/preprocess/framePlan.ts `colorOf`). Throws PPTSNError 'unsupported-source' (codec not decodable here), 'decode-failed'
  * (corrupt/truncated data, decoder error or stall), 'aborted'.
  */
-export async function decodeFrames(video: DemuxedVideo, indices: readonly number[], options: DecodeOptions = {}): Promise<Map<number, RgbaFrame>> {
+export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readonly number[], options: WebCodecsDecodeOptions = {}): Promise<Map<number, RgbaFrame>> {
   const { signal } = options;
   const conversion = options.conversion ?? 'yuv';
   const stallMs = options.stallTimeoutMs ?? 15000;

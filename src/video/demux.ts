@@ -3,9 +3,9 @@
  * track, its codec and WebCodecs decoder config, colour tags and packet-level access. Browser-only only in the sense
  * that it is used next to WebCodecs; it has no DOM dependency and runs in a Web Worker.
  *
- * The frame count is the number of frames the container presents (SPEC §4): every video packet, less those an MP4
- * edit list hides (mediabunny shifts timestamps by the edit's media time, so hidden leading frames come out with
- * negative timestamps), as ffmpeg/decord/players count them; not duration × fps.
+ * The frame count is the number of frames the container presents (docs/contract.md §4): every video packet, less
+ * those an MP4 edit list hides (mediabunny shifts timestamps by the edit's media time, so hidden leading frames come
+ * out with negative timestamps), as ffmpeg/decord/players count them; not duration × fps.
  */
 import {
   ALL_FORMATS,
@@ -16,7 +16,7 @@ import {
   type EncodedPacket,
   type InputVideoTrack,
 } from 'mediabunny';
-import { PPTSNError } from '../core/errors.js';
+import { messageOf, PPTSNError } from '../core/errors.js';
 import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
 import { throwIfAborted, abortable } from './util.js';
 
@@ -40,7 +40,7 @@ export interface VideoTrackInfo {
   codec: string | null;
   /** Full codec string (e.g. 'avc1.64001e') or the container's internal codec id when unknown. */
   codecString: string | null;
-  /** Frames presented after the edit list = decoded frame count L (SPEC §4). */
+  /** Frames presented after the edit list = decoded frame count L (docs/contract.md §4). */
   frameCount: number;
   /** Video packets, including those the edit list hides (decoded as references only). */
   packetCount: number;
@@ -266,7 +266,7 @@ async function classifyOpenError(e: unknown, source: DemuxSource, url: string | 
   if (e instanceof PPTSNError) return e;
   if (url !== null) {
     const err = fetchError ?? e;
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     if (/status|40\d|50\d/i.test(msg) && !/fetch/i.test(msg)) {
       return new PPTSNError('network', `Fetching ${url} failed: ${msg}`, { cause: err });
     }
@@ -283,7 +283,7 @@ async function classifyOpenError(e: unknown, source: DemuxSource, url: string | 
     }
   }
   const sniffed = await sniffContainer(source, signal).catch(() => null);
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = messageOf(e);
   return new PPTSNError(
     'decode-failed',
     `${describe(source)}${sniffed?.container ? ` (${sniffed.container})` : ''} could not be read; it looks truncated or corrupt: ${msg}`,

@@ -3,12 +3,12 @@
  * source cannot be fetched (e.g. a cross-origin video with CORS) and as the fallback when the container or codec is
  * outside mediabunny/WebCodecs but the browser can still play it.
  *
- * Exact frame: seek to the middle of frame i (SPEC §4: (i + 0.5)/fps, or the midpoint of its container timestamps)
- * and wait for both `seeked` and requestVideoFrameCallback; `currentTime = i/fps` lands on frame i−1 about 40 % of
- * the time. The element knows neither the frame count nor the fps: they come from the demuxer when the element's
- * src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an estimate).
+ * Exact frame: seek to the middle of frame i (docs/contract.md §4: (i + 0.5)/fps, or the midpoint of its container
+ * timestamps) and wait for both `seeked` and requestVideoFrameCallback; `currentTime = i/fps` lands on frame i−1
+ * about 40 % of the time. The element knows neither the frame count nor the fps: they come from the demuxer when the
+ * element's src can be fetched, else they are measured by playing a few frames (then L = round(duration · fps), an
+ * estimate).
  */
-import type { FrameReadResult } from './frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { conversionFor, videoFrameToRgba, type FrameConversion } from './color.js';
 import { normalizeRotation, rotatePixels, type Rotation } from '../core/preprocess/framePlan.js';
@@ -52,8 +52,25 @@ export interface ElementReadOptions {
   seekTimeoutMs?: number;
 }
 
-/** What the element path returns: a `FrameReadResult` without the demuxer's fields. */
-export type ElementReadResult = Omit<FrameReadResult, 'path' | 'container' | 'codec'>;
+/**
+ * What the element path returns; frames.ts's `FrameReadResult` adds the demuxer's fields. `frames[k]` is frame
+ * `frameIndices[k]`; repeated indices get separate buffers.
+ */
+export interface ElementReadResult {
+  frameIndices: number[];
+  /** Presentation time of each returned frame, seconds. */
+  timestamps: number[];
+  /** Frame count L: frames presented after the edit list (estimated as round(duration·fps) when `measured`). */
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+  frames: RgbaFrame[];
+  /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
+  measured: boolean;
+  /** Clockwise rotation applied to return display orientation (the container's display matrix), 0/90/180/270. */
+  rotation: Rotation;
+}
 
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {

@@ -1,6 +1,6 @@
 /**
- * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels
- * of exactly the frames PaddleVideo's test-mode sampler picks (SPEC §4), with indices over the decoded frame
+ * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels of
+ * exactly the frames PaddleVideo's test-mode sampler picks (docs/contract.md §4), with indices over the decoded frame
  * count L (frames presented after the edit list, core/preprocess/framePlan.ts), like decord and ffmpeg.
  *
  * Paths, in order of preference:
@@ -15,11 +15,11 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
-import { canDecodeTrack, decodeFrames, type RgbaFrame } from './decoder.js';
+import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
 import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
-import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementStreamInfo } from './element.js';
-import { planFrames, type Rotation } from '../core/preprocess/framePlan.js';
-import { throwIfAborted } from './util.js';
+import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
+import { planFrames } from '../core/preprocess/framePlan.js';
+import { isVideoElement, throwIfAborted } from './util.js';
 import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
 export type { RgbaFrame } from './decoder.js';
@@ -48,32 +48,15 @@ export interface ReadFramesOptions {
 }
 
 /** The frames of one read. `frames[k]` is frame `frameIndices[k]`; repeated indices get separate buffers. */
-export interface FrameReadResult {
-  frameIndices: number[];
-  /** Presentation time of each returned frame, seconds. */
-  timestamps: number[];
-  /** Frame count L: frames presented after the edit list (estimated as round(duration·fps) when `measured`). */
-  frameCount: number;
-  fps: number;
-  width: number;
-  height: number;
-  frames: RgbaFrame[];
+export interface FrameReadResult extends ElementReadResult {
   /** Which path produced the frames. */
   path: 'webcodecs' | 'element' | 'ffmpeg';
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
-  /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
-  measured: boolean;
-  /** Clockwise rotation applied to return display orientation (the container's display matrix), 0/90/180/270. */
-  rotation: Rotation;
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
-
-function isVideoElement(x: unknown): x is HTMLVideoElement {
-  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
-}
 
 /** The indices for L presented frames: core/preprocess/framePlan.ts decides, as for the CLI. */
 function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
@@ -172,7 +155,7 @@ async function fetchBlob(url: string, signal?: AbortSignal): Promise<Blob> {
 async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
   const info = video.info;
   const indices = pickIndices(options, info.frameCount);
-  const pixels = await decodeFrames(video, indices, { signal: options.signal, conversion: options.conversion });
+  const pixels = await decodeWebCodecsFrames(video, indices, { signal: options.signal, conversion: options.conversion });
   const seen = new Set<number>();
   const frames = indices.map((i) => {
     const px = pixels.get(i)!;

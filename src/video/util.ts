@@ -1,6 +1,11 @@
 /** Small async helpers shared by the frame readers: abort and timeouts, so no call can hang. */
 import { PPTSNError } from '../core/errors.js';
 
+/** Whether `x` is a <video> element (false where there is no DOM, e.g. in a worker). */
+export function isVideoElement(x: unknown): x is HTMLVideoElement {
+  return typeof HTMLVideoElement !== 'undefined' && x instanceof HTMLVideoElement;
+}
+
 /** Throws PPTSNError('aborted') when the signal has fired. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError(signal);

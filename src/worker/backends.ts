@@ -1,20 +1,20 @@
 /**
- * The one place that decides which tfjs backend runs in the browser (DESIGN: "one place decides the backend").
- * `auto` tries webgpu → webgl → wasm → cpu and records why each one before the winner was passed over, so a user
- * can see why a page is slow (`model.backendReport`). GPU emulation in software (SwiftShader, llvmpipe) is skipped
- * in `auto` because it is 20–50× slower than the WASM backend on the same CPU; naming the backend still uses it.
+ * The one place that decides which tfjs backend runs in the browser (docs/architecture.md, "Where backends are
+ * chosen"). `auto` tries webgpu → webgl → wasm → cpu and records why each one before the winner was passed over, so a
+ * user can see why a page is slow (`model.backendReport`). GPU emulation in software (SwiftShader, llvmpipe) is
+ * skipped in `auto` because it is 20–50× slower than the WASM backend on the same CPU; naming the backend still uses
+ * it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Importing a backend package registers its factory; nothing starts until tf.setBackend picks it.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { PPTSNError } from '../core/errors.js';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { messageOf, PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../common/types.js';
-import { defaultWasmPaths } from './wasmFiles.js';
-import { PTHREAD_GLUE_VERSION } from './wasmPthreadGlue.js';
-import { blobScriptsAllowed, defaultWasmThreadCount, pthreadGlueMatches, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
+import { defaultWasmPaths, wasmGlueUrl, WASM_GLUE_FILE } from './wasmFiles.js';
+import { blobScriptsAllowed, defaultWasmThreadCount, loadPthreadGlue, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -25,12 +25,6 @@ export interface BackendSelection {
 }
 
 const SOFTWARE_GPU = /swiftshader|llvmpipe|softpipe|software|basic render|lavapipe/i;
-
-function reasonOf(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  if (typeof e === 'object' && e && 'message' in e) return String((e as { message: unknown }).message);
-  return String(e);
-}
 
 /** Describes the WebGPU adapter, or says why there is none. */
 async function probeWebGPU(): Promise<{ ok: boolean; software: boolean; description: string }> {
@@ -59,6 +53,11 @@ function probeWebGL(): { ok: boolean; software: boolean; description: string } {
 let wasmThreads = 1;
 /** Why threads were wanted but not used (shown in the backend report), or null. */
 let wasmSingleThreadReason: string | null = null;
+/**
+ * Where to look for the pthread glue (wasmThreads.ts): beside the binaries of the given wasmPaths, then the copy the
+ * build put next to the worker (so a page that serves the binaries from elsewhere, a CDN, keeps its threads).
+ */
+let wasmGlue: string[] = [];
 
 /**
  * Points the WASM backend at its binaries and decides on threads; must run before the wasm backend first starts.
@@ -69,12 +68,18 @@ let wasmSingleThreadReason: string | null = null;
  * a page that is not isolated, which is the clear fallback: same results, one core.
  */
 export function configureWasm(paths: WasmPaths | undefined, threads?: boolean): void {
-  setWasmPaths(paths ?? defaultWasmPaths());
+  const all = paths ?? defaultWasmPaths();
+  const ownGlue = defaultWasmPaths()[WASM_GLUE_FILE];
+  wasmGlue = [...new Set([wasmGlueUrl(all), ownGlue].filter((u): u is string => u !== null))];
+  // tfjs wants the binaries only; the glue is ours.
+  if (typeof all === 'string') setWasmPaths(all);
+  else {
+    const { [WASM_GLUE_FILE]: _glue, ...binaries } = all;
+    setWasmPaths(binaries);
+  }
   wasmThreads = defaultWasmThreadCount();
   wasmSingleThreadReason = null;
   if (!wasmThreadsPossible()) singleThread('page not cross-origin isolated');
-  // A minified bundle needs our copy of the pthread source, made for one tfjs-backend-wasm version (wasmThreads.ts).
-  else if (!pthreadGlueMatches()) singleThread(`pptsn-web's pthread source is for tfjs-backend-wasm ${PTHREAD_GLUE_VERSION}, this app has ${version_wasm}`);
   else if (threads === false) singleThread(null);
 }
 
@@ -110,11 +115,14 @@ async function start(name: BackendName): Promise<void> {
     // A page whose CSP lacks `script-src blob:` (README, Security): the single-threaded binary still works there.
     singleThread("the Content-Security-Policy's script-src does not allow blob:, which WASM threads need");
   }
+  // Threads run tfjs's unminified module, fetched from beside the binaries and checked for its version (wasmThreads.ts).
+  const glue = name === 'wasm' && wasmThreads > 1 ? await loadPthreadGlue(wasmGlue) : null;
+  if (glue && 'reason' in glue) singleThread(glue.reason);
   let ok: boolean;
   try {
-    ok = name === 'wasm' && wasmThreads > 1 ? await withWasmThreads(wasmThreads, () => tf.setBackend(name)) : await tf.setBackend(name);
+    ok = glue && 'text' in glue && wasmThreads > 1 ? await withWasmThreads(wasmThreads, glue.text, () => tf.setBackend(name)) : await tf.setBackend(name);
   } catch (e) {
-    throw new Error(reasonOf(e));
+    throw new Error(messageOf(e));
   }
   if (!ok) throw new Error(`tf.setBackend('${name}') failed (the backend's initialisation threw; see the console)`);
   await tf.ready();
@@ -143,19 +151,11 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
     }
     let description = '';
     try {
-      if (name === 'webgpu') {
-        const p = await probeWebGPU();
+      if (name === 'webgpu' || name === 'webgl') {
+        const p = name === 'webgpu' ? await probeWebGPU() : probeWebGL();
         if (!p.ok) { report.push({ backend: name, status: 'skipped', reason: p.description }); continue; }
         if (p.software && choice === 'auto') {
-          report.push({ backend: name, status: 'skipped', reason: `software adapter (${p.description}): slower than wasm` });
-          continue;
-        }
-        description = p.description;
-      } else if (name === 'webgl') {
-        const p = probeWebGL();
-        if (!p.ok) { report.push({ backend: name, status: 'skipped', reason: p.description }); continue; }
-        if (p.software && choice === 'auto') {
-          report.push({ backend: name, status: 'skipped', reason: `software renderer (${p.description}): slower than wasm` });
+          report.push({ backend: name, status: 'skipped', reason: `software ${name === 'webgpu' ? 'adapter' : 'renderer'} (${p.description}): slower than wasm` });
           continue;
         }
         description = p.description;
@@ -170,16 +170,11 @@ export async function selectBackend(choice: BackendChoice, exclude: readonly Bac
       report.push({ backend: name, status: 'selected', reason: description });
       return { backend: name, report };
     } catch (e) {
-      report.push({ backend: name, status: 'failed', reason: reasonOf(e) });
+      report.push({ backend: name, status: 'failed', reason: messageOf(e) });
     }
   }
   const why = report.map((r) => `${r.backend}: ${r.reason}`).join('; ');
   throw new PPTSNError('backend-unavailable', `no tfjs backend could start (${why})`);
-}
-
-/** Whether `name` is a GPU backend whose programs are compiled (and should be warmed up). */
-export function compilesShaders(name: BackendName): boolean {
-  return name === 'webgpu' || name === 'webgl';
 }
 
 /**

@@ -16,7 +16,7 @@ import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
-import { clipLogits } from '../core/classify/clip.js';
+import { clipLogits, type ClipRunOptions } from '../core/classify/clip.js';
 import { softmax, topK } from '../core/classify/scores.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
@@ -25,6 +25,7 @@ import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult } fro
 import { BACKEND_ORDER, configureWasm, defaultChunkSize, destroyDeviceForTesting, selectBackend, watchDeviceLoss } from './backends.js';
 import { toPPTSNError } from './errorTransport.js';
 import { FeatureRing } from './featureRing.js';
+import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
 import { loadModel, type LoadedModel } from './modelLoader.js';
 import { CallScheduler } from './queue.js';
 import type {
@@ -39,24 +40,14 @@ import type {
   EngineStreamResult,
   EngineVideo,
 } from './protocol.js';
+import type { DecodedVideo, FrameReader } from './frameReader.js';
 
-/** Frames of a video as the frame readers return them. */
-export interface DecodedVideo {
-  frameIndices: number[];
-  timestamps: number[];
-  frames: FramePixels[];
-  /** L and the rotation applied (core/preprocess/framePlan.ts), reported in results. */
-  frameCount?: number;
-  rotation?: number;
-}
+export type { DecodedVideo, FrameReader };
 
 /** The source facts a result reports (absent for raw frames). */
 function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number } {
   return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}) };
 }
-
-/** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
-export type FrameReader = (source: Blob | string, options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal }) => Promise<DecodedVideo>;
 
 interface Call {
   controller: AbortController;
@@ -206,9 +197,10 @@ export class Engine implements EngineApi {
     return { ...decoded, decodeMs: now() - t0 };
   }
 
-  async classify(id: number, video: EngineVideo, options: EngineCallOptions): Promise<EngineClassifyResult> {
+  async classify(id: number, video: EngineVideo, options: EngineCallOptions, onProgress?: ClassifyProgressCallback): Promise<EngineClassifyResult> {
     const t0 = now();
     const signal = this.begin(id);
+    const progress = onProgress && this.model ? progressReporter(onProgress, this.model.labels, options.topK) : undefined;
     try {
       const config = resolvePreprocessOptions(options.preprocess);
       const topk = options.topK;
@@ -217,7 +209,8 @@ export class Engine implements EngineApi {
         () => this.decode(video, config, signal),
         async (decoded) => {
           Engine.checkAborted(signal);
-          const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal), () => signal.aborted);
+          const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal, progress?.clipOptions), () => signal.aborted);
+          await progress?.finish(run.logits);
           return {
             ...this.predictions(run.logits, topk),
             frameIndices: decoded.frameIndices,
@@ -229,6 +222,7 @@ export class Engine implements EngineApi {
     } catch (e) {
       throw toPPTSNError(e, 'classify failed');
     } finally {
+      progress?.release();
       this.calls.delete(id);
     }
   }
@@ -260,8 +254,9 @@ export class Engine implements EngineApi {
   }
 
   /** The chunked forward pass (core/classify/clip.ts), stopping at a chunk boundary on abort or device loss. */
-  private infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal) {
+  private infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal, extra: Partial<ClipRunOptions> = {}) {
     return clipLogits(this.recognizer!, frames, config, {
+      ...extra,
       chunkSize: this.chunkSize,
       beforeChunk: () => {
         Engine.checkAborted(signal);

@@ -11,7 +11,7 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import { sha256Hex } from '../core/formats/sha256.js';
-import { loadWeightFile } from '../core/formats/weightFile.js';
+import { loadWeightFile } from '../core/formats/load.js';
 import { readModelJson, writeModelJson, type ModelJson } from '../core/formats/modelJson.js';
 import { defaultLabels } from '../core/labels.js';
 import type { Depth } from '../core/model/arch.js';

@@ -4,7 +4,7 @@
  */
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import type { BackendChoice, BackendName, BackendReportEntry, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
+import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
 export type EngineModelSource =
@@ -77,7 +77,8 @@ export interface EngineStreamResult extends StreamResult {
 /** The API the worker exposes through comlink (implemented by `Engine`). */
 export interface EngineApi {
   init(init: EngineInit, onProgress?: EngineProgress): Promise<EngineReady>;
-  classify(id: number, video: EngineVideo, options: EngineCallOptions): Promise<EngineClassifyResult>;
+  /** `onProgress` (a comlink proxy) gets the running top-k after each chunk; see worker/classifyProgress.ts. */
+  classify(id: number, video: EngineVideo, options: EngineCallOptions, onProgress?: (p: ClassifyProgress) => unknown): Promise<EngineClassifyResult>;
   preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult>;
   cancel(id: number): void;
   streamOpen(id: number, options: EngineStreamOptions): void;

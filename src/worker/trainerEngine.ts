@@ -16,8 +16,8 @@ import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
-import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
-import type { DecodedVideo, FrameReader } from './engine.js';
+import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
+import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
 
@@ -60,13 +60,8 @@ export interface ExportedFiles {
   shards: { path: string; data: Uint8Array }[];
 }
 
-/** The result of `fit` in the worker. */
-export interface EngineFitResult {
-  stopped: boolean;
-  epoch: number;
-  iteration: number;
-  history: EpochInfo[];
-}
+/** The result of `fit` in the worker: the loop's own (plain data). */
+export type EngineFitResult = FitResult;
 
 /**
  * A pool frame: RGB bytes, short side at most POOL_SHORT_SIDE. The alpha drop is plain JavaScript (a tfjs slice

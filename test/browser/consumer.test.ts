@@ -75,7 +75,7 @@ window.classify = async () => {
   const pre = await model.preprocess(video, { preset: 'fast', segments: 2 });
   // An XviD AVI: WebCodecs cannot, so the worker fetches ffmpeg.wasm from where this app's build put it.
   const avi = await model.preprocess(await (await fetch('/example.avi')).blob(), { preset: 'fast', segments: 2 });
-  const out = { backend: model.backend, logits: Array.from(r.logits), top: r.top, shape: pre.tensor.shape, input: Array.from(pre.tensor.data), aviFrames: avi.frameIndices };
+  const out = { backend: model.backend, report: model.backendReport, logits: Array.from(r.logits), top: r.top, shape: pre.tensor.shape, input: Array.from(pre.tensor.data), aviFrames: avi.frameIndices };
   await model.dispose();
   return out;
 };
@@ -84,6 +84,7 @@ document.title = 'ready';
 
 interface AppResult {
   backend: string;
+  report: { backend: string; status: string; reason: string }[];
   logits: number[];
   top: { index: number; label: string; score: number }[];
   shape: number[];
@@ -114,7 +115,7 @@ async function checkAgainstNode(r: AppResult, what: string): Promise<void> {
   try {
     const ref = Array.from(await logits.predict(x).data());
     const d = Math.max(...ref.map((v, i) => Math.abs(v - r.logits[i]!)));
-    console.log(`${what}: top ${r.top[0]!.label} ${r.top[0]!.score.toFixed(4)}; max |logit − Node| = ${d.toExponential(2)}`);
+    console.log(`${what}: top ${r.top[0]!.label} ${r.top[0]!.score.toFixed(4)}; max |logit − Node| = ${d.toExponential(2)}; ${r.report.map((e) => `${e.backend}: ${e.reason}`).join('; ')}`);
     assert.ok(d < 1e-3, `${what}: logits differ from Node by ${d}`);
   } finally {
     logits.dispose();
@@ -155,6 +156,12 @@ test('the packed tarball has the worker, the WASM binaries and the bundle', () =
   for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/worker/worker.js', 'package/dist/worker/tfjs-backend-wasm-simd.wasm', 'package/dist/worker/tfjs-backend-wasm-threaded-simd.wasm', 'package/dist/worker/tfjs-backend-wasm.wasm', 'package/dist/pptsn-web.bundle.js', 'package/dist/pptsn-web.worker.js', 'package/dist/tfjs-backend-wasm-simd.wasm']) {
     assert.ok(list.includes(f), `${f} is in the tarball`);
   }
+  for (const f of ['package/dist/worker/tfjs-backend-wasm-threaded-simd.js', 'package/dist/tfjs-backend-wasm-threaded-simd.js']) {
+    assert.ok(list.includes(f), `${f} (the WASM pthread glue) is in the tarball`);
+  }
+  // The test-only gradient registration (it imports the @tensorflow/tfjs devDependency) is not published.
+  const nodeBackends = run('tar', ['xzOf', tarball, 'package/dist/node/backends.js'], work);
+  assert.ok(!/registerGradientsNode|['"]@tensorflow\/tfjs['"]/.test(nodeBackends), 'dist/node/backends.js imports no @tensorflow/tfjs');
   assert.ok(!list.some((f) => f.endsWith('pptsn-web.worker.js.map')), 'the 14 MB bundle source map is not published');
 });
 
@@ -166,8 +173,16 @@ test('a Vite app that installs the tarball builds and classifies (served cross-o
   });
   run(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], dir);
   const origin = await serve(join(dir, 'dist'), true);
-  await checkAgainstNode(await classifyAt(origin), 'vite app');
+  const r = await classifyAt(origin);
+  await checkAgainstNode(r, 'vite app');
+  assertThreaded(r, 'vite app');
 });
+
+/** Served cross-origin isolated, a minified app must run WASM threads (the pthread glue found as an asset). */
+function assertThreaded(r: AppResult, what: string): void {
+  const wasm = r.report.find((e) => e.backend === 'wasm');
+  assert.match(wasm?.reason ?? '', /\+ \d+ threads/, `${what} must run WASM threads: ${JSON.stringify(r.report)}`);
+}
 
 test('a webpack app that installs the tarball builds and classifies', async () => {
   const dir = join(work, 'webpack-app');
@@ -187,6 +202,10 @@ export default {
   writeFileSync(join(dir, 'dist/index.html'), readFileSync(join(dir, 'index.html')));
   const origin = await serve(join(dir, 'dist'), false);
   await checkAgainstNode(await classifyAt(origin), 'webpack app');
+  // The same build cross-origin isolated: webpack's minified worker with the glue emitted as an asset.
+  const isolated = await classifyAt(await serve(join(dir, 'dist'), true));
+  await checkAgainstNode(isolated, 'webpack app, isolated');
+  assertThreaded(isolated, 'webpack app');
 });
 
 test('the self-contained bundle works from a plain <script type="module"> page', async () => {
@@ -199,4 +218,8 @@ ${APP_JS.replace("from 'pptsn-web'", "from './pptsn-web.bundle.js'")}
   writeFileSync(join(dir, 'package/dist/plain.html'), page);
   const origin = await serve(join(dir, 'package/dist'), false);
   await checkAgainstNode(await classifyAt(origin, '/plain.html'), 'plain page + bundle');
+  // Cross-origin isolated, the minified bundle's worker runs threads with the glue copied beside it.
+  const isolated = await classifyAt(await serve(join(dir, 'package/dist'), true), '/plain.html');
+  await checkAgainstNode(isolated, 'plain page + bundle, isolated');
+  assertThreaded(isolated, 'plain page + bundle');
 });

@@ -146,7 +146,14 @@ test('classify a video by URL with the accurate preset (ten crops drawn per fram
   await page.fill('#segments', '2');
   await page.fill('#video-url', fsUrl('test/fixtures/media/example.mp4'));
   await page.click('#video-url-go');
+  // 20 images in chunks: a running top-5 (marked .running) and a determinate bar show before the result.
+  const running = await page.waitForFunction(() => {
+    const bar = document.getElementById('progress-bar') as HTMLProgressElement;
+    return document.querySelector('#top5.running') !== null && document.querySelectorAll('#top5 li .bar').length === 5 && bar.hasAttribute('value') ? `${bar.value}/${bar.max}` : null;
+  }, undefined, { timeout: 60_000, polling: 20 });
+  console.log(`running top-5 shown at ${String(await running.jsonValue())} images`);
   await settle();
+  assert.equal(await page.$('#top5.running'), null, 'the final result is not marked running');
   assert.equal((await topFive()).length, 5);
   await page.waitForFunction(() => document.querySelectorAll('#strip figure canvas').length === 2, undefined, { timeout: 60_000 });
   await page.locator('#classify').screenshot({ path: join(SHOTS, 'demo-accurate-url.png') });

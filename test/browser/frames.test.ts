@@ -147,7 +147,7 @@ test('element path without demuxer info measures fps and frame count', async () 
 test('colour: WebCodecs frames of example.mp4 vs ffmpeg rgb24 (BT.601)', async () => {
   const T = 25;
   const indices = testModeIndices(131, T);
-  // SPEC §4's worked example, independent of the sampler's code.
+  // docs/contract.md §4's worked example, independent of the sampler's code.
   assert.deepEqual([...indices.slice(0, 7), ...indices.slice(-2)], [2, 7, 13, 18, 23, 28, 34, 123, 128]);
   const select = indices.map((i) => `eq(n\\,${i})`).join('+');
   const ref = spawnSync('ffmpeg', ['-v', 'error', '-i', join(ROOT, EXAMPLE_MP4), '-vf', `select=${select}`, '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 28 });

@@ -50,7 +50,7 @@ export function bandsFromPixels(px: { width: number; height: number; channels: n
 
 /**
  * Frame number of segment `t` from a fast-preset tensor ([1, T, 3, 224, 224], normalised, Paddle layout):
- * keep-ratio Scale(256) of the display size then CenterCrop(224), as SPEC §4 describes.
+ * keep-ratio Scale(256) of the display size then CenterCrop(224), as docs/contract.md §4 describes.
  */
 export function bandsFromTensor(data: Float32Array, t: number, display: { width: number; height: number }, rotation: number): number {
   const { width: w, height: h } = display;

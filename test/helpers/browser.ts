@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { wasmAssets } from '../../tools/wasmAssets.js';
 import { fileURLToPath } from 'node:url';
 import type { Outcome } from '../browser/pages/outcome.js';
-import { ffmpegCoreDev } from '../../demo/ffmpegCore.js';
+import { ffmpegCoreAssets } from '../../tools/ffmpegCore.js';
 
 export type { Outcome };
 
@@ -43,7 +44,9 @@ export async function startBrowserEnv(options: { isolated?: boolean } = {}): Pro
     root: ROOT,
     configFile: false,
     logLevel: 'error',
-    plugins: [ffmpegCoreDev()],
+    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries, and ffmpeg.wasm
+    // where the worker looks for it when it runs from source.
+    plugins: [wasmAssets(), ffmpegCoreAssets()],
     server: {
       host: '127.0.0.1',
       port: 0,

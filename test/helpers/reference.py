@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Independent float64 NumPy reference of PP-TSN (SPEC §1-2), for checking the tfjs network.
+"""Independent float64 NumPy reference of PP-TSN (docs/contract.md §1–2), for checking the tfjs network.
 
-Written from SPEC.md and PaddleVideo's ResNetTweaksTSN / ppTSNHead, sharing no code with src/: its own layer
+Written from docs/contract.md and PaddleVideo's ResNetTweaksTSN / ppTSNHead, sharing no code with src/: its own layer
 plan, its own NCHW convolutions, its own seeded weights (mulberry32, as in the shared fixtures README).
 
 Reads one JSON request per run on stdin:

@@ -56,13 +56,13 @@ function makeCase(depth: Depth, classes: number, wseed: number, shape: number[],
 before(() => { dir = mkdtempSync(join(tmpdir(), 'pptsn-cli-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('convert + classify --tensor reproduce the golden logits on wasm and cpu', () => {
+test('convert + classify --tensor reproduce the golden logits on onnx, wasm and cpu', () => {
   for (const g of golden.filter((c) => c.depth !== 50)) {
     const { pd, npy } = makeCase(g.depth, g.num_classes, g.weight_seed, g.input_shape, g.input_seed, `golden${g.depth}`);
     const model = join(dir, `golden${g.depth}`);
     const conv = cli(['convert', pd, '-o', model]);
     assert.equal(conv.code, 0, conv.stderr);
-    for (const backend of ['wasm', 'cpu']) {
+    for (const backend of ['onnx', 'wasm', 'cpu']) {
       const r = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json', '--top-k', '3']);
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
@@ -102,13 +102,31 @@ test('classify --tensor matches an independent float64 implementation for odd si
     const model = join(dir, name);
     assert.equal(cli(['convert', pd, '-o', model]).code, 0);
     const ref = reference({ depth: c.depth, num_classes: c.classes, weight_seed: 77 + c.depth, input_shape: c.shape, input_seed: 5 });
-    for (const backend of ['wasm', 'cpu']) {
+    for (const backend of ['onnx', 'wasm', 'cpu']) {
       const r = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const rel = assertClose(JSON.parse(r.stdout).logits, ref.logits, 1e-4, `${name} on ${backend}`);
       console.log(`${name} ${backend}: max rel err vs float64 reference ${rel.toExponential(2)}`);
     }
   }
+});
+
+test('classify picks onnxruntime-node by default and says so; without it, wasm with a note', () => {
+  const { pd, npy } = makeCase(18, 5, 1234, [1, 2, 3, 32, 32], 1, 'golden18');
+  const model = join(dir, 'golden18');
+  if (!existsSync(join(model, 'model.json'))) assert.equal(cli(['convert', pd, '-o', model]).code, 0);
+  const auto = cli(['classify', '--tensor', npy, '-m', model, '--json']);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(JSON.parse(auto.stdout).backend, 'onnx');
+  assert.match(auto.stderr, /running on onnxruntime-node 1\.\d+\.\d+, \d+ threads?/);
+  const off = cli(['classify', '--tensor', npy, '-m', model, '--json'], { PPTSN_NO_ONNX: '1' });
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal(JSON.parse(off.stdout).backend, 'wasm');
+  assert.match(off.stderr, /onnxruntime-node is turned off.*using tfjs wasm/);
+  const forced = cli(['classify', '--tensor', npy, '-m', model, '--backend', 'onnx'], { PPTSN_NO_ONNX: '1' });
+  assert.equal(forced.code, 1);
+  assert.match(forced.stderr, /--backend wasm/);
+  assert.equal(cli(['classify', '--tensor', npy, '-m', model, '--backend', 'gpu']).code, 2);
 });
 
 test('classify --tensor accepts one clip [T·C, 3, H, W] and refuses other shapes with one line', () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeIndexedVideo, readFrameIndex, stripeFrame, type VideoSpec } from '../helpers/videos.js';
-import { probeVideo, decodeFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
+import { probeVideo, decodeFfmpegFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
 import { isPPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
 import { bandsFromPixels } from '../helpers/bands.js';
@@ -61,7 +61,7 @@ for (const spec of SPECS) {
     assert.equal(info.colorMatrix, 'bt601');
     for (const T of [8, 25]) {
       const indices = sampleValidIndices(info.frameCount, T);
-      const frames = await decodeFrames(path, indices, { info });
+      const frames = await decodeFfmpegFrames(path, indices, { info });
       assert.equal(frames.length, T);
       frames.forEach((f, k) => {
         assert.equal(f.width, spec.width);
@@ -73,7 +73,7 @@ for (const spec of SPECS) {
     }
     // Any order, duplicates, first and last frame.
     const odd = [spec.frames - 1, 0, Math.floor(spec.frames / 2), 0, spec.frames - 1];
-    const got = await decodeFrames(path, odd, { info });
+    const got = await decodeFfmpegFrames(path, odd, { info });
     assert.deepEqual(got.map((f) => readFrameIndex(f.data, f.width, f.height, 3)), odd);
   });
 }
@@ -90,7 +90,7 @@ test('fewer frames than segments: 5 frames, T = 8 → frame 0 eight times (Paddl
 test('colour: BT.601 limited range, like decord (gradient within a few levels of the source RGB)', async () => {
   const spec = SPECS[5]!; // 128x96 H.264
   const path = makeIndexedVideo(DIR, spec);
-  const [f] = await decodeFrames(path, [17]);
+  const [f] = await decodeFfmpegFrames(path, [17]);
   const src = stripeFrame(17, spec.width, spec.height);
   // The bottom half (gradient, away from the stripes' edge and chroma-subsampled borders).
   let sum = 0;
@@ -105,7 +105,7 @@ test('colour: BT.601 limited range, like decord (gradient within a few levels of
     }
   }
   const mean = sum / n;
-  // BT.709 decoding of this BT.601-encoded stream would be off by several levels on average (SPEC §4: 4–7).
+  // BT.709 decoding of this BT.601-encoded stream would be off by several levels on average (docs/contract.md §4: 4–7).
   assert.ok(mean < 2.5, `mean |Δ| ${mean.toFixed(2)} levels`);
 });
 
@@ -168,7 +168,7 @@ test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, abo
   const good = makeIndexedVideo(DIR, SPECS[0]!);
 
   await rejectsWith(probeVideo(good, { ffmpegPath: '/nonexistent/bin/ffmpeg' }), 'ffmpeg-missing', /apt-get install ffmpeg/);
-  await rejectsWith(decodeFrames(good, [0], { ffmpegPath: '/nonexistent/bin/ffmpeg', ffprobePath: 'ffprobe' }), 'ffmpeg-missing', /PPTSN_FFMPEG/);
+  await rejectsWith(decodeFfmpegFrames(good, [0], { ffmpegPath: '/nonexistent/bin/ffmpeg', ffprobePath: 'ffprobe' }), 'ffmpeg-missing', /PPTSN_FFMPEG/);
   await rejectsWith(checkFfmpeg({ ffmpegPath: '/nonexistent/ffmpeg' }), 'ffmpeg-missing');
 
   const text = join(dir, 'notes.mp4');
@@ -190,12 +190,12 @@ test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, abo
   const broken = join(dir, 'noise.mp4');
   writeFileSync(broken, bytes);
   const info = await probeVideo(broken);
-  await rejectsWith(decodeFrames(broken, [info.frameCount - 1], { info }), 'decode-failed', /H\.264.*QuickTime \/ MOV|damaged/);
+  await rejectsWith(decodeFfmpegFrames(broken, [info.frameCount - 1], { info }), 'decode-failed', /H\.264.*QuickTime \/ MOV|damaged/);
 
-  await rejectsWith(decodeFrames(good, [-1]), 'invalid-argument');
-  await rejectsWith(decodeFrames(good, [1.5]), 'invalid-argument');
-  assert.deepEqual(await decodeFrames(good, []), []);
+  await rejectsWith(decodeFfmpegFrames(good, [-1]), 'invalid-argument');
+  await rejectsWith(decodeFfmpegFrames(good, [1.5]), 'invalid-argument');
+  assert.deepEqual(await decodeFfmpegFrames(good, []), []);
   const ac = new AbortController();
   ac.abort();
-  await rejectsWith(decodeFrames(good, [0], { signal: ac.signal }), 'aborted');
+  await rejectsWith(decodeFfmpegFrames(good, [0], { signal: ac.signal }), 'aborted');
 });

@@ -1,5 +1,5 @@
 /**
- * core/preprocess/framePlan.ts: the one decision every frame reader uses (SPEC §4) — L after the edit list, the
+ * core/preprocess/framePlan.ts: the one decision every frame reader uses (docs/contract.md §4) — L after the edit list, the
  * TSN indices over it, display rotation and size, the colour conversion — and the lossless rotation of pixels.
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * PaddleVideo's Sampler as pure functions (SPEC §4): test/valid (select_left), train, linspace.
+ * PaddleVideo's Sampler as pure functions (docs/contract.md §4): test/valid (select_left), train, linspace.
  * GOLDEN was computed with Python/numpy from PaddleVideo's expressions:
  *   valid:    int(L/T/2.0 + L/T*x) % L if L > T else 0
  *   linspace: np.clip(np.linspace(0, L-1, T), 0, L-1).astype(np.int64)

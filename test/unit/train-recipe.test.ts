@@ -1,14 +1,16 @@
 /**
- * The fine-tuning recipe, piece by piece, against its formula (SPEC §5): the learning rate at chosen iterations,
- * the label-smoothed and mixup losses, one Nesterov step with L2 and the FC multipliers, the Beta sampler's
- * moments, precise-BN statistics, and head-strategy training on cached features converging on a toy problem.
+ * The fine-tuning recipe, piece by piece, against its formula (docs/contract.md §7): the learning rate at chosen
+ * iterations, the label-smoothed and mixup losses, one Nesterov step with L2 and the FC multipliers, the Beta
+ * sampler's moments, precise-BN statistics, and head-strategy training on cached features converging on a toy
+ * problem.
  *
  *   node --import tsx --test test/unit/train-recipe.test.ts
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initNodeBackend, registerGradientsNode } from '../../src/node/backends.js';
+import { initNodeBackend } from '../../src/node/backends.js';
+import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { CustomWarmupCosineDecay, warmupCosineLr } from '../../src/core/train/schedule.js';
 import { labelSmoothedLoss } from '../../src/core/train/labelSmoothing.js';
 import { mixBatch, mixupAccuracy, mixupLoss, sampleBeta, sampleGamma, type MixupDraw } from '../../src/core/train/mixup.js';

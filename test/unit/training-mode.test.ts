@@ -8,7 +8,8 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initNodeBackend, registerGradientsNode } from '../../src/node/backends.js';
+import { initNodeBackend } from '../../src/node/backends.js';
+import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
 import { TrainableRecognizer, type TrainableSubset } from '../../src/core/model/trainable.js';
 import { archSpec, convBNLayers } from '../../src/core/model/arch.js';

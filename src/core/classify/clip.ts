@@ -10,10 +10,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FramePixels } from '../frames.js';
-import type { Recognizer } from '../model/recognizer.js';
 import { preprocessFrames } from '../preprocess/pipeline.js';
 import type { PreprocessConfig } from '../preprocess/presets.js';
 import { yieldTurn } from '../yieldTurn.js';
+
+/**
+ * What the tail runs: the backbone (`[n, H, W, 3]` NHWC images → `[n, F]` pooled features; the caller owns the
+ * result, no other tensor may be left) and the ppTSN head (`[N, T·C, F]` → `[N, classes]`). `Recognizer` is one;
+ * the CLI's onnxruntime-node runner (src/node/runtime.ts) is another, whose backbone is asynchronous.
+ */
+export interface ClipNetwork {
+  features(images: tf.Tensor4D): tf.Tensor2D | Promise<tf.Tensor2D>;
+  head(features: tf.Tensor3D): tf.Tensor2D;
+}
 
 /** Progress after each chunk of a clip. */
 export interface ClipProgress {
@@ -60,7 +69,7 @@ const now = () => performance.now();
  * Runs the backbone over the T frames of a clip with `config`'s crops. Frames are grouped so a group's T'·C images
  * fit a chunk; with more crops per frame than a chunk holds (TenCrop on wasm) a group is run in several chunks.
  */
-export async function clipFeatures(rec: Recognizer, frames: readonly FramePixels[], config: PreprocessConfig, options: ClipRunOptions): Promise<ClipFeatures> {
+export async function clipFeatures(rec: ClipNetwork, frames: readonly FramePixels[], config: PreprocessConfig, options: ClipRunOptions): Promise<ClipFeatures> {
   const C = config.cropsPerFrame;
   const T = frames.length;
   const chunkSize = Math.max(1, Math.floor(options.chunkSize));
@@ -84,7 +93,13 @@ export async function clipFeatures(rec: Recognizer, frames: readonly FramePixels
           if (i > 0) options.beforeChunk?.();
           const t1 = now();
           const size = Math.min(chunkSize, n - i);
-          const piece = tf.tidy(() => rec.features(size === n ? pre.input : tf.slice(pre.input, i, size)));
+          const input = size === n ? pre.input : tf.slice(pre.input, i, size);
+          let piece: tf.Tensor2D;
+          try {
+            piece = await rec.features(input);
+          } finally {
+            if (input !== pre.input) input.dispose();
+          }
           pieces.push(piece);
           // The sync point: bounds queued GPU work to one chunk and lets cancel messages run.
           await piece.data();
@@ -121,7 +136,7 @@ export async function clipFeatures(rec: Recognizer, frames: readonly FramePixels
 }
 
 /** The head on any set of feature rows: the mean does not depend on their order. */
-async function headOn(rec: Recognizer, rows: tf.Tensor2D[]): Promise<Float32Array> {
+async function headOn(rec: ClipNetwork, rows: tf.Tensor2D[]): Promise<Float32Array> {
   const logits = tf.tidy(() => {
     const all = rows.length === 1 ? rows[0]! : tf.concat(rows, 0);
     return rec.head(tf.reshape(all, [1, all.shape[0], all.shape[1]]) as tf.Tensor3D);
@@ -134,7 +149,7 @@ async function headOn(rec: Recognizer, rows: tf.Tensor2D[]): Promise<Float32Arra
 }
 
 /** `clipFeatures` + ppTSNHead: the clip's logits `[classes]`. */
-export async function clipLogits(rec: Recognizer, frames: readonly FramePixels[], config: PreprocessConfig, options: ClipRunOptions): Promise<ClipLogits> {
+export async function clipLogits(rec: ClipNetwork, frames: readonly FramePixels[], config: PreprocessConfig, options: ClipRunOptions): Promise<ClipLogits> {
   const run = await clipFeatures(rec, frames, config, options);
   const t0 = now();
   try {

@@ -16,6 +16,7 @@ import type { StateDict } from '../stateDict.js';
 import { decodeFloat16, encodeFloat16, FLOAT16_MAX } from './float16.js';
 import { sha256Hex, sha256HexSync } from './sha256.js';
 import { shapeSize } from './pickle.js';
+import { hostLittleEndian } from './tensor.js';
 import { checkStateDict, shapeProblems } from './validate.js';
 
 /** The source formats we read. */
@@ -73,7 +74,6 @@ export interface Shard {
 /** Largest shard we write (tfjs' converter default). */
 export const SHARD_BYTES = 4 * 1024 * 1024;
 const MAX_CLASSES = 1 << 20;
-const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function invalid(message: string): never {
   throw new PPTSNError('model-invalid', `model.json: ${message}`);

@@ -1,9 +1,9 @@
 /**
- * Reader for `.pdiparams` files (`paddle.static.save_inference_model` / `paddle.jit.save`, SPEC §3): tensors
- * concatenated in sorted internal-name order, each
- * `u32 version | u64 lod_level | (u64 bytes + lod data) × lod_level | u32 version | i32 desc size | TensorDesc | data`.
- * The file carries no names: they come from a `.pdiparams.info` pickle when given, or from the architecture
- * (paramSpecs' internal names, sorted), trying each depth whose tensor count and shapes fit.
+ * Reader for `.pdiparams` files (`paddle.static.save_inference_model` / `paddle.jit.save`, docs/contract.md §3):
+ * tensors concatenated in sorted internal-name order, each `u32 version | u64 lod_level | (u64 bytes + lod data) ×
+ * lod_level | u32 version | i32 desc size | TensorDesc | data`. The file carries no names: they come from a
+ * `.pdiparams.info` pickle when given, or from the architecture (paramSpecs' internal names, sorted), trying each
+ * depth whose tensor count and shapes fit.
  */
 import { PPTSNError } from '../errors.js';
 import { archSpec, DEPTHS, paramSpecs, type Depth } from '../model/arch.js';

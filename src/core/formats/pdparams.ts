@@ -1,5 +1,5 @@
 /**
- * Reader for `.pdparams` files (`paddle.save` of a state dict, SPEC §3): a pickle (protocol 2, 3 or 4) of
+ * Reader for `.pdparams` files (`paddle.save` of a state dict, docs/contract.md §3): a pickle (protocol 2, 3 or 4) of
  * `{structured_key: numpy.ndarray}` plus the `StructuredToParameterName@@` name table and, for arrays that
  * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
  */

@@ -9,10 +9,10 @@ import { archSpec, paramSpecs } from '../model/arch.js';
 import type { StateDict } from '../stateDict.js';
 import { NAME_TABLE_KEY } from './pdparams.js';
 import { shapeSize } from './pickle.js';
+import { hostLittleEndian } from './tensor.js';
 import { checkStateDict, type ShapedData } from './validate.js';
 
 const utf8 = new TextEncoder();
-const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Appends pickle opcodes to a list of chunks; array data is referenced, not copied, until the final join. */
 class PickleWriter {

@@ -1,13 +1,14 @@
 /**
- * A small, allow-listed Python pickle VM for `paddle.save` files (SPEC §3). It understands protocols 2–5 well
- * enough to rebuild a dict of numpy arrays, and nothing more: every global a pickle names is checked against a
- * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`)
- * and anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the
- * allowed globals are interpreted here and only build plain data. Every length is checked against the bytes
- * that remain before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or
- * truncated file ends in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
+ * A small, allow-listed Python pickle VM for `paddle.save` files (docs/contract.md §3). It understands protocols 2–5
+ * well enough to rebuild a dict of numpy arrays, and nothing more: every global a pickle names is checked against a
+ * short list (numpy's `_reconstruct`/`ndarray`/`dtype`/`scalar`, `_codecs.encode`, `collections.OrderedDict`) and
+ * anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the allowed
+ * globals are interpreted here and only build plain data. Every length is checked against the bytes that remain
+ * before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or truncated file ends
+ * in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
  */
 import { PPTSNError } from '../errors.js';
+import { float16BitsToFloat32 } from './float16.js';
 
 /** A Python tuple (immutable; kept apart from lists because numpy's state is a tuple). */
 export class PyTuple {
@@ -52,7 +53,10 @@ export type DictKey = string | number | bigint | boolean | null;
 export type PyValue = DictKey | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyDtype | PyNdArray;
 type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'scalar' | 'encode' | 'OrderedDict';
 
-/** The only globals a weight file may name (SPEC §3). Module paths of numpy 1 (`numpy.core`) and 2 (`numpy._core`). */
+/**
+ * The only globals a weight file may name (docs/contract.md §3). Module paths of numpy 1 (`numpy.core`) and 2
+ * (`numpy._core`).
+ */
 const ALLOWED_GLOBALS: Record<string, GlobalRole> = {
   'numpy.core.multiarray._reconstruct': 'reconstruct',
   'numpy._core.multiarray._reconstruct': 'reconstruct',
@@ -175,29 +179,24 @@ class Unpickler {
     this.need(1, 'opcode argument');
     return this.bytes[this.pos++]!;
   }
-  private u16(): number {
-    this.need(2, 'opcode argument');
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
+  /** Reads a little-endian fixed-size opcode argument of `n` bytes with `get` (a DataView getter at an offset). */
+  private fixed<T>(n: number, get: (at: number) => T): T {
+    this.need(n, 'opcode argument');
+    const v = get(this.pos);
+    this.pos += n;
     return v;
+  }
+  private u16(): number {
+    return this.fixed(2, (at) => this.view.getUint16(at, true));
   }
   private u32(): number {
-    this.need(4, 'opcode argument');
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, (at) => this.view.getUint32(at, true));
   }
   private i32(): number {
-    this.need(4, 'opcode argument');
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, (at) => this.view.getInt32(at, true));
   }
   private u64(): bigint {
-    this.need(8, 'opcode argument');
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.fixed(8, (at) => this.view.getBigUint64(at, true));
   }
   private take(n: number | bigint, what: string): Uint8Array {
     const len = this.need(n, what);
@@ -559,11 +558,7 @@ function scalarValue(dt: PyDtype, raw: Uint8Array): number | boolean | bigint {
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const le = dt.littleEndian;
   switch (dt.kind + dt.itemsize) {
-    case 'f2': {
-      const h = v.getUint16(0, le);
-      const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-      return e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
+    case 'f2': return float16BitsToFloat32(v.getUint16(0, le));
     case 'f4': return v.getFloat32(0, le);
     case 'f8': return v.getFloat64(0, le);
     case 'i1': return v.getInt8(0);

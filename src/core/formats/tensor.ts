@@ -16,7 +16,8 @@ export interface RawTensor {
   dtype: StoredDtype;
 }
 
-const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether typed arrays on this machine are little-endian (every browser and Node on x86/ARM; checked, not assumed). */
+export const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Converts `bytes` (exactly `count` elements of `dtype`) to a new Float32Array. The caller has already checked

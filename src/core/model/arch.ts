@@ -3,14 +3,14 @@
  * PaddleVideo structured names (`backbone.bb_1_0.conv0`) and their older "internal" names
  * (`res3a_branch2a`). Everything that needs to know the layout of the network (the network itself, the
  * weight-file readers and writers, depth inference) reads it from here, so there is one source of truth.
- * Mirrors `paddlevideo/modeling/backbones/resnet_tweaks_tsn.py` and `heads/pptsn_head.py` (SPEC §1–2).
+ * Mirrors `paddlevideo/modeling/backbones/resnet_tweaks_tsn.py` and `heads/pptsn_head.py` (docs/contract.md §1–2).
  */
 
 /** The ResNet-vd depths PaddleVideo's ResNetTweaksTSN supports. */
 export const DEPTHS = [18, 34, 50, 101, 152, 200] as const;
 export type Depth = (typeof DEPTHS)[number];
 
-/** Blocks per stage for each depth (SPEC §1). */
+/** Blocks per stage for each depth (docs/contract.md §1). */
 export const STAGE_BLOCKS: Record<Depth, readonly number[]> = {
   18: [2, 2, 2, 2],
   34: [3, 4, 6, 3],
@@ -88,7 +88,7 @@ export interface ParamSpec {
 }
 
 function convName(stage: number, block: number, depth: Depth): string {
-  // PaddleVideo names stage-3 blocks of the deep nets res4a, res4b1, res4b2, … (SPEC §2).
+  // PaddleVideo names stage-3 blocks of the deep nets res4a, res4b1, res4b2, … (docs/contract.md §2).
   if (depth >= 101 && stage === 2) return `res${stage + 2}${block === 0 ? 'a' : `b${block}`}`;
   return `res${stage + 2}${String.fromCharCode(97 + block)}`;
 }

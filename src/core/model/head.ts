@@ -1,8 +1,8 @@
 /**
- * PaddleVideo's `ppTSNHead`: the per-image pooled features of a clip are averaged over its T·C images (the
- * segment consensus), then Dropout (training only) and one Linear layer. Averaging features before the FC (not
- * logits after it) is the PP-TSN choice (SPEC §1). Softmax is not part of the head: it is applied once, later,
- * to the averaged logits.
+ * PaddleVideo's `ppTSNHead`: the per-image pooled features of a clip are averaged over its T·C images (the segment
+ * consensus), then Dropout (training only) and one Linear layer. Averaging features before the FC (not logits after
+ * it) is the PP-TSN choice (docs/contract.md §1). Softmax is not part of the head: it is applied once, later, to the
+ * averaged logits.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -20,7 +20,6 @@ import type { ArchSpec, BlockSpec, ConvBNSpec } from './arch.js';
  */
 export type StageBoundary = 0 | 1 | 2 | 3 | 4 | 5;
 export const IMAGE_BOUNDARY = 0;
-export const STEM_BOUNDARY = 1;
 /** Input of the last stage (res5, `bb_3_*`). */
 export const LAST_STAGE_BOUNDARY = 4;
 export const FEATURE_MAP_BOUNDARY = 5;

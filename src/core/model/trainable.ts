@@ -23,7 +23,7 @@
  *
  * Gradients: tfjs-core registers its gradient functions only via the side-effect module
  * `@tensorflow/tfjs-core/dist/register_all_gradients.js` (ESM; a browser/worker bundle imports it) or, in Node,
- * `registerGradientsNode()` from `src/node/backends.ts`. Convolution filter gradients are computed by matrix
+ * by importing the `@tensorflow/tfjs` package once (the tests do, test/helpers/nodeGradients.ts). Convolution filter gradients are computed by matrix
  * products (`convGrad.ts`): wasm has no Conv2DBackpropFilter kernel and cpu's is very slow.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -153,7 +153,7 @@ export class TrainableRecognizer {
     // by a side-effect import the platform layer makes (see the module doc).
     for (const k of ['Conv2D', 'FusedBatchNorm', 'AvgPool', 'MaxPool', 'BatchMatMul']) {
       if (!tf.getGradient(k)) {
-        throw new PPTSNError('internal', `tfjs gradients are not registered (none for ${k}): import '@tensorflow/tfjs-core/dist/register_all_gradients.js' in a browser bundle, or await registerGradientsNode() from src/node/backends in Node`);
+        throw new PPTSNError('internal', `tfjs gradients are not registered (none for ${k}): import '@tensorflow/tfjs-core/dist/register_all_gradients.js' in a browser bundle, or import '@tensorflow/tfjs' once in Node (its Node build registers them all)`);
       }
     }
     return new TrainableRecognizer(resolveArch(sd, opts), sd, opts);

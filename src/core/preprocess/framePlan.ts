@@ -1,5 +1,5 @@
 /**
- * One truth for "which frames, which way up, which colours" (SPEC §4): every frame reader (the CLI's ffmpeg,
+ * One truth for "which frames, which way up, which colours" (docs/contract.md §4): every frame reader (the CLI's ffmpeg,
  * the browser's WebCodecs and `<video>` paths) reports what its demuxer saw and gets back the frame count L, the
  * TSN indices over it, the clockwise rotation to apply and the YCbCr → RGB conversion to use. Pure functions, no
  * I/O, isomorphic; mirrors what decord (≥ 0.3.8, PaddleVideo's pin) and ffmpeg's default decode give:

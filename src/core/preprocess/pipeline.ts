@@ -8,14 +8,16 @@ import { PPTSNError } from '../errors.js';
 import { MEAN, STD, resolvePreprocessOptions, resolveTrainPreprocessOptions, type PreprocessConfig, type PreprocessOptions, type TrainPreprocessConfig } from './presets.js';
 import type { Rng } from './sampler.js';
 import type { FramePixels } from '../frames.js';
-import { centerCropBox, multiScaleCropBox, randomFlip, scaleSize, tenCropBoxes, threeCropBoxes, type CropBox, type Size } from './transforms.js';
+import { cropBoxesFor, cropToSource, multiScaleCropBox, randomFlip, scaleSize, type CropBox, type Size } from './transforms.js';
+
+export { cropBoxesFor, cropToSource };
 
 export type { FramePixels };
 
 /** Pipeline input: frames of one size, or a tensor [T, H, W, 3|4] (int32 or float32, values 0–255; not disposed). */
 export type FramesInput = readonly FramePixels[] | tf.Tensor4D;
 
-export interface PreprocessResult {
+export interface PreprocessedClip {
   /**
    * NHWC float32 [T·C, cropSize, cropSize, 3], normalised, in PaddleVideo's image order: image n is crop ⌊n/T⌋
    * of frame n mod T. This is what the network's `features()` takes. The caller owns (disposes) it.
@@ -31,13 +33,6 @@ export interface PreprocessResult {
   sourceSize: Size;
   /** Frame size after Scale (the coordinate system of `crops`). */
   scaledSize: Size;
-}
-
-/** Maps a crop box from scaled-frame to source-frame coordinates (for drawing it on the video). */
-export function cropToSource(box: CropBox, sourceSize: Size, scaledSize: Size): CropBox {
-  const sx = sourceSize.width / scaledSize.width;
-  const sy = sourceSize.height / scaledSize.height;
-  return { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy, flip: box.flip };
 }
 
 /**
@@ -190,24 +185,12 @@ function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[], outH: number, outW: 
   return tf.image.cropAndResize(x, boxT, indT, [outH, outW], 'nearest');
 }
 
-/** The crop boxes a config takes from a scaled frame. */
-export function cropBoxesFor(config: Pick<PreprocessConfig, 'crops' | 'cropSize'>, scaled: Size): CropBox[] {
-  switch (config.crops) {
-    case 'center':
-      return [centerCropBox(scaled, config.cropSize, false)];
-    case 'three':
-      return threeCropBoxes(scaled, config.cropSize);
-    case 'ten':
-      return tenCropBoxes(scaled, config.cropSize);
-  }
-}
-
 /**
  * PaddleVideo's test/valid transforms (Scale → CenterCrop | three-crop | TenCrop → Normalization) on the sampled
  * frames. The frame count T is taken from the input (sample with `sampleIndices` and `config.segments` first).
  * Leak-free: only `result.input` survives.
  */
-export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessResult {
+export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessedClip {
   const config = resolvePreprocessOptions(options);
   const { x: raw, owned } = toTensor(frames);
   try {
@@ -241,7 +224,7 @@ export function preprocessTrainFrames(
   frames: FramesInput,
   rng: Rng,
   options: Partial<Omit<TrainPreprocessConfig, 'multiScaleCrop'>> & { multiScaleCrop?: TrainPreprocessConfig['multiScaleCrop'] | Partial<TrainPreprocessConfig['multiScaleCrop']> } = {},
-): PreprocessResult {
+): PreprocessedClip {
   const config = resolveTrainPreprocessOptions(options);
   const { x: raw, owned } = toTensor(frames);
   try {

@@ -1,6 +1,6 @@
 /**
- * Preprocessing presets (SPEC §4) and the one resolver every entry point uses (CLI, worker, public API), so a
- * preset means the same thing everywhere.
+ * Preprocessing presets (docs/contract.md §5) and the one resolver every entry point uses (CLI, worker, public API),
+ * so a preset means the same thing everywhere.
  */
 import { PPTSNError } from '../errors.js';
 import type { ScaleMode, MultiScaleCropOptions } from './transforms.js';

@@ -241,3 +241,22 @@ export function multiScaleCropBox(size: Size, rng: Rng, options: MultiScaleCropO
 export function randomFlip(rng: Rng, p = 0.5): boolean {
   return rng() < p;
 }
+
+/** Maps a crop box from scaled-frame to source-frame coordinates (for drawing it on the video). */
+export function cropToSource(box: CropBox, sourceSize: Size, scaledSize: Size): CropBox {
+  const sx = sourceSize.width / scaledSize.width;
+  const sy = sourceSize.height / scaledSize.height;
+  return { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy, flip: box.flip };
+}
+
+/** The crop boxes a config takes from a scaled frame. */
+export function cropBoxesFor(config: { crops: 'center' | 'three' | 'ten'; cropSize: number }, scaled: Size): CropBox[] {
+  switch (config.crops) {
+    case 'center':
+      return [centerCropBox(scaled, config.cropSize, false)];
+    case 'three':
+      return threeCropBoxes(scaled, config.cropSize);
+    case 'ten':
+      return tenCropBoxes(scaled, config.cropSize);
+  }
+}

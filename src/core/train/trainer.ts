@@ -1,5 +1,6 @@
 /**
- * The fine-tuning loop (isomorphic, tfjs-core only): PP-TSN's recipe (SPEC §5) on a handful of the user's clips.
+ * The fine-tuning loop (isomorphic, tfjs-core only): PP-TSN's recipe (docs/contract.md §7) on a handful of the
+ * user's clips.
  *
  * Data: each clip is kept as a small pool of decoded frames (sampled evenly over the video at a capped
  * resolution); PaddleVideo's train sampler then picks T of the pool per draw (random segment sampling over the
@@ -17,149 +18,36 @@
  * update. Each piece can be switched off (mixupAlpha 0, labelSmoothing 0, weightDecay 0, warmupEpochs 0,
  * schedule 'constant', lrMultipliers false, nesterov false, augment false, dropout 0, preciseBN 0).
  *
+ * Files: settings.ts (defaults, validation), clips.ts (data, split, the input of one draw), newHead.ts, step.ts
+ * (one optimisation step), progress.ts (what the loop reports), evaluation.ts, checkpoint.ts; this file is the loop.
+ *
  * Resuming: a checkpoint holds the parameters of the trainable part (running statistics included), the optimiser's
  * velocities and the position (epoch, step within it, global iteration). Every random draw is seeded from
  * (seed, iteration) or (seed, epoch), so a resumed run repeats the same batches it would have seen.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
-import type { FramePixels } from '../frames.js';
 import type { Recognizer } from '../model/recognizer.js';
-import { HEAD_DROPOUT } from '../model/head.js';
-import { TrainableRecognizer, type TrainableSubset } from '../model/trainable.js';
-import { preprocessFrames, preprocessTrainFrames } from '../preprocess/pipeline.js';
-import { mulberry32, randint, sampleTrainIndices, sampleValidIndices, type Rng } from '../preprocess/sampler.js';
+import { TrainableRecognizer } from '../model/trainable.js';
+import { mulberry32, randint, type Rng } from '../preprocess/sampler.js';
 import type { StateDict } from '../stateDict.js';
+import { withNewHead } from './newHead.js';
+import type { EpochInfo, FitResult, StepInfo, TrainingPosition } from './progress.js';
+import { optimisationStep } from './step.js';
+import { restoreCheckpoint, takeCheckpoint, type TrainerCheckpoint } from './checkpoint.js';
+import { hashSeed, splitClips, trainImages, validImages, type TrainingClip } from './clips.js';
+import { scoreLogits, type EvaluateResult } from './evaluation.js';
 import { FeatureCache } from './featureCache.js';
-import { LABEL_SMOOTHING, labelSmoothedLoss } from './labelSmoothing.js';
-import { drawMixup, MIXUP_ALPHA, mixBatch, mixupAccuracy, permutation, sampleNormal, type MixupDraw } from './mixup.js';
-import { MOMENTUM, PaddleMomentum, paramGroups, WEIGHT_DECAY } from './optimizer.js';
-import { readFloat32 } from '../readBack.js';
+import { drawMixup, mixBatch, permutation } from './mixup.js';
+import { PaddleMomentum, paramGroups } from './optimizer.js';
 import { preciseBN } from './preciseBn.js';
+import { resolveSettings, type ResolvedSettings, type TrainerSettings } from './settings.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
 import { yieldTurn } from '../yieldTurn.js';
 
-/** Fine-tuning settings; every field but `classes` has PP-TSN's default (or one suited to a few clips). */
-export interface TrainerSettings {
-  /** Names of the new classes (the FC gets one output per class). */
-  classes: string[];
-  /** Default 'head'. */
-  strategy?: TrainableSubset;
-  /** Default 10. */
-  epochs?: number;
-  /** Clips per step; default 8. */
-  batchSize?: number;
-  /** Clips per forward/backward pass for 'full' (gradient accumulation up to batchSize); default 2. */
-  microBatchSize?: number;
-  /** T; default 8. */
-  segments?: number;
-  /** Base LR of the cosine; default 0.01 × batchSize / 256 (PP-TSN uses 0.01 for 8×32 clips); the FC learns at ×5/×10 of it. */
-  learningRate?: number;
-  /** LR at epoch 0 of the warm-up; default learningRate / 2 (PP-TSN: 0.005 for 0.01). */
-  warmupStartLr?: number;
-  /** Warm-up epochs; default 10 % of the epochs (PP-TSN: 10 of 100); 0 = off. */
-  warmupEpochs?: number;
-  /** 'cosine' (CustomWarmupCosineDecay, default) or 'constant'. */
-  schedule?: 'cosine' | 'constant';
-  /** Mixup α; default 0.2; 0 = off. */
-  mixupAlpha?: number;
-  /** Label smoothing ε; default 0.1; 0 = off. */
-  labelSmoothing?: number;
-  /** L2 on conv and FC weights; default 1e-4; 0 = off. */
-  weightDecay?: number;
-  /** Momentum μ; default 0.9. */
-  momentum?: number;
-  /** Paddle's Nesterov update; default true. */
-  nesterov?: boolean;
-  /** FC LR multipliers ×5 weight, ×10 bias; default true. */
-  lrMultipliers?: boolean;
-  /** Head dropout; default 0.4. */
-  dropout?: number;
-  /** MultiScaleCrop + RandomFlip (else the centre crop); default true. */
-  augment?: boolean;
-  /** Precise-BN batches after training (not used by 'head', which trains no BN); true = 20, false/0 = off; default true. */
-  preciseBN?: boolean | number;
-  /** Fraction of each class's clips held out for validation; default 0.2 (a class with one clip keeps it). */
-  validationSplit?: number;
-  /** Augmented views cached per clip ('head', 'last-stage'); default 4 (1 without augmentation). */
-  views?: number;
-  /** Seed of every random draw; default 1. */
-  seed?: number;
-}
-
-/** Settings with every default filled in. */
-export type ResolvedSettings = Required<Omit<TrainerSettings, 'preciseBN'>> & { preciseBN: number };
-
-/** One training clip: a pool of decoded frames (one size) and its class index. */
-export interface TrainingClip {
-  id: string;
-  label: number;
-  frames: FramePixels[];
-}
-
-/** What `onStep` reports. Epochs and steps are 1-based. */
-export interface StepInfo {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  /** Global iteration (1-based count of steps done). */
-  iteration: number;
-  loss: number;
-  /** Batch accuracy, mixup-weighted. */
-  accuracy: number;
-  lr: number;
-  /** Estimated time left in this fit, ms. */
-  etaMs: number;
-}
-
-/** What `onEpoch` reports. */
-export interface EpochInfo {
-  epoch: number;
-  epochs: number;
-  /** Mean training loss of the epoch. */
-  loss: number;
-  /** Mean training accuracy (mixup-weighted). */
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  lr: number;
-  ms: number;
-  etaMs: number;
-}
-
-/** The result of `evaluate`. */
-export interface EvaluateResult {
-  accuracy: number;
-  /** Plain cross entropy (no smoothing). */
-  loss: number;
-  /** confusion[true][predicted] counts. */
-  confusion: number[][];
-  /** Which clips: the validation split, or every clip when there is none. */
-  split: 'validation' | 'all';
-  clips: number;
-}
-
-/** The result of `fit`. */
-export interface FitResult {
-  /** True when the signal stopped it (at a step boundary; a checkpoint was taken). */
-  stopped: boolean;
-  epoch: number;
-  iteration: number;
-  history: EpochInfo[];
-}
-
-/** Everything needed to resume. Plain data (structured-clone friendly, for IndexedDB). */
-export interface TrainerCheckpoint {
-  epoch: number;
-  stepInEpoch: number;
-  iteration: number;
-  /** Trainable part's parameters and running statistics, keyed by PaddleVideo key, in the variables' layouts. */
-  params: Record<string, Float32Array>;
-  velocity: Record<string, Float32Array>;
-  history: EpochInfo[];
-  preciseBNDone: boolean;
-}
+// The run's data types live beside their concept; importers of trainer.ts keep finding them here.
+export { resolveSettings, hashSeed };
+export type { ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult };
 
 export interface FitOptions {
   signal?: AbortSignal;
@@ -168,97 +56,6 @@ export interface FitOptions {
   /** Called with a checkpoint at each epoch end, when stopped, and after precise BN; awaited. */
   onCheckpoint?: (c: TrainerCheckpoint) => Promise<void> | void;
 }
-
-/** Resolves the settings and checks them. */
-export function resolveSettings(s: TrainerSettings): ResolvedSettings {
-  if (!Array.isArray(s.classes) || s.classes.length < 2 || s.classes.some((c) => typeof c !== 'string' || !c)) {
-    throw new PPTSNError('invalid-argument', 'classes must be at least two non-empty names');
-  }
-  if (new Set(s.classes).size !== s.classes.length) throw new PPTSNError('invalid-argument', 'class names must be unique');
-  const epochs = s.epochs ?? 10;
-  const batchSize = s.batchSize ?? 8;
-  // PP-TSN's base LR 0.01 is for 8 GPUs × 32 clips per step; scale it linearly with the batch (SPEC §5). Without
-  // this, a batch of 8 steps 32× too far and the head diverges.
-  const lr = s.learningRate ?? (0.01 * batchSize) / 256;
-  const augment = s.augment ?? true;
-  const pbn = s.preciseBN === undefined || s.preciseBN === true ? 20 : s.preciseBN === false ? 0 : s.preciseBN;
-  const r: ResolvedSettings = {
-    classes: [...s.classes],
-    strategy: s.strategy ?? 'head',
-    epochs,
-    batchSize,
-    microBatchSize: s.microBatchSize ?? 2,
-    segments: s.segments ?? 8,
-    learningRate: lr,
-    warmupStartLr: s.warmupStartLr ?? lr / 2,
-    warmupEpochs: s.warmupEpochs ?? epochs / 10,
-    schedule: s.schedule ?? 'cosine',
-    mixupAlpha: s.mixupAlpha ?? MIXUP_ALPHA,
-    labelSmoothing: s.labelSmoothing ?? LABEL_SMOOTHING,
-    weightDecay: s.weightDecay ?? WEIGHT_DECAY,
-    momentum: s.momentum ?? MOMENTUM,
-    nesterov: s.nesterov ?? true,
-    lrMultipliers: s.lrMultipliers ?? true,
-    dropout: s.dropout ?? HEAD_DROPOUT,
-    augment,
-    preciseBN: pbn,
-    validationSplit: s.validationSplit ?? 0.2,
-    views: s.views ?? (augment ? 4 : 1),
-    seed: s.seed ?? 1,
-  };
-  const posInt = (v: number, n: string) => {
-    if (!(Number.isInteger(v) && v >= 1)) throw new PPTSNError('invalid-argument', `${n} must be a positive integer, got ${String(v)}`);
-  };
-  posInt(r.epochs, 'epochs');
-  posInt(r.batchSize, 'batchSize');
-  posInt(r.microBatchSize, 'microBatchSize');
-  posInt(r.segments, 'segments');
-  posInt(r.views, 'views');
-  if (!['head', 'last-stage', 'full'].includes(r.strategy)) throw new PPTSNError('invalid-argument', `strategy must be 'head', 'last-stage' or 'full', got ${String(r.strategy)}`);
-  for (const [n, v, lo, hi] of [
-    ['learningRate', r.learningRate, 0, Infinity],
-    ['warmupStartLr', r.warmupStartLr, 0, Infinity],
-    ['warmupEpochs', r.warmupEpochs, 0, r.epochs],
-    ['mixupAlpha', r.mixupAlpha, 0, Infinity],
-    ['labelSmoothing', r.labelSmoothing, 0, 0.999],
-    ['weightDecay', r.weightDecay, 0, 1],
-    ['momentum', r.momentum, 0, 0.9999],
-    ['dropout', r.dropout, 0, 0.999],
-    ['validationSplit', r.validationSplit, 0, 0.9],
-    ['preciseBN', r.preciseBN, 0, 10000],
-  ] as const) {
-    if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new PPTSNError('invalid-argument', `${n} must be in [${lo}, ${hi}], got ${String(v)}`);
-  }
-  return r;
-}
-
-/** FNV-1a of a string, for per-clip/per-iteration seeds. */
-export function hashSeed(...parts: (string | number)[]): number {
-  let h = 0x811c9dc5;
-  for (const ch of parts.join('\u0000')) {
-    h ^= ch.charCodeAt(0);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-/**
- * A new FC for `numClasses` on top of the base model's backbone: ppTSNHead's init, weight ~ Normal(0, 0.01)
- * (seeded), bias 0. Returns a state dict sharing the base's backbone arrays.
- */
-export function withNewHead(base: StateDict, numClasses: number, seed: number): StateDict {
-  const w = base.get('head.fc.weight');
-  if (!w) throw new PPTSNError('model-invalid', 'the model has no head.fc.weight');
-  const F = w.shape[0]!;
-  const rng = mulberry32(seed);
-  const data = new Float32Array(F * numClasses);
-  for (let i = 0; i < data.length; i++) data[i] = 0.01 * sampleNormal(rng);
-  const out: StateDict = new Map(base);
-  out.set('head.fc.weight', { shape: [F, numClasses], data });
-  out.set('head.fc.bias', { shape: [numClasses], data: new Float32Array(numClasses) });
-  return out;
-}
-
 
 /**
  * Fine-tunes PP-TSN on clips. Create with the base model's state dict and (for 'head'/'last-stage') the inference
@@ -270,7 +67,7 @@ export class ClipTrainer {
   private readonly optimizer: PaddleMomentum;
   private readonly cache: FeatureCache | null;
   private readonly clipMap = new Map<string, TrainingClip>();
-  private state: { epoch: number; stepInEpoch: number; iteration: number; history: EpochInfo[]; preciseBNDone: boolean } = {
+  private state: TrainingPosition = {
     epoch: 0,
     stepInEpoch: 0,
     iteration: 0,
@@ -333,41 +130,19 @@ export class ClipTrainer {
     return [...this.clipMap.values()];
   }
 
-  /**
-   * The split: per class, round(split·n) clips (at least one when the class has two or more and split > 0) are
-   * held out, chosen by a seeded shuffle of the clip ids, so the split is stable across reloads.
-   */
+  /** The seeded train/validation split of the clips (clips.ts). */
   split(): { train: TrainingClip[]; valid: TrainingClip[] } {
-    const s = this.settings;
-    const train: TrainingClip[] = [];
-    const valid: TrainingClip[] = [];
-    for (let c = 0; c < s.classes.length; c++) {
-      const mine = this.clips()
-        .filter((k) => k.label === c)
-        .sort((a, b) => hashSeed(s.seed, a.id) - hashSeed(s.seed, b.id) || (a.id < b.id ? -1 : 1));
-      let k = Math.round(s.validationSplit * mine.length);
-      if (s.validationSplit > 0 && mine.length >= 2) k = Math.max(1, k);
-      k = Math.min(k, mine.length - 1);
-      valid.push(...mine.slice(0, Math.max(0, k)));
-      train.push(...mine.slice(Math.max(0, k)));
-    }
-    const byId = (a: TrainingClip, b: TrainingClip) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    return { train: train.sort(byId), valid: valid.sort(byId) };
+    return splitClips(this.clips(), this.settings);
   }
 
   /** Train-pipeline images `[T, 224, 224, 3]` for one draw. */
   trainImages(clip: TrainingClip, rng: Rng): tf.Tensor4D {
-    const T = this.settings.segments;
-    const frames = sampleTrainIndices(clip.frames.length, T, rng).map((i) => clip.frames[i]!);
-    if (this.settings.augment) return preprocessTrainFrames(frames, rng).input;
-    return preprocessFrames(frames, { preset: 'fast', segments: T }).input;
+    return trainImages(clip, this.settings, rng);
   }
 
   /** Valid-pipeline images (valid sampling over the pool, keep-ratio Scale, centre crop). */
   validImages(clip: TrainingClip): tf.Tensor4D {
-    const T = this.settings.segments;
-    const frames = sampleValidIndices(clip.frames.length, T).map((i) => clip.frames[i]!);
-    return preprocessFrames(frames, { preset: 'fast', segments: T }).input;
+    return validImages(clip, this.settings);
   }
 
   /** Computes the cache of every clip that has none yet (no-op for 'full'). Yields between clips. */
@@ -428,75 +203,22 @@ export class ClipTrainer {
     }
   }
 
-  private lossFn(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, rows: number[]): tf.Scalar {
-    const eps = this.settings.labelSmoothing;
-    return tf.tidy(() => {
-      const ya = tf.tensor1d(rows.map((r) => labels[r]!), 'int32');
-      const la = labelSmoothedLoss(logits, ya, eps);
-      if (!draw) return la;
-      const yb = tf.tensor1d(rows.map((r) => labels[draw.perm[r]!]!), 'int32');
-      return tf.add(tf.mul(la, draw.lambda), tf.mul(labelSmoothedLoss(logits, yb, eps), 1 - draw.lambda)) as tf.Scalar;
-    });
-  }
-
-  /** One optimisation step on `batch`; returns loss and accuracy. */
+  /** One optimisation step on `batch` (step.ts); returns loss and accuracy. */
   private async step(batch: TrainingClip[], lr: number, rng: Rng): Promise<{ loss: number; accuracy: number }> {
     const s = this.settings;
-    const T = s.segments;
     const B = batch.length;
-    const labels = batch.map((c) => c.label);
     const draw = s.mixupAlpha > 0 && B >= 2 ? drawMixup(B, s.mixupAlpha, rng) : null;
     const raw = this.batchInput(batch, rng);
-    const x = draw ? mixBatch(raw, draw, T) : raw;
+    const x = draw ? mixBatch(raw, draw, s.segments) : raw;
     if (draw) raw.dispose();
-    const micro = this.cache ? B : Math.min(B, s.microBatchSize);
-    const groups = this.optimizer.groups;
-    const varList = groups.map((g) => g.variable);
-    const keyOfName = new Map(groups.map((g) => [g.variable.name, g.key]));
-    const acc = new Map<string, tf.Tensor>();
-    const predicted: number[] = [];
-    let loss = 0;
-    try {
-      for (let m0 = 0; m0 < B; m0 += micro) {
-        const mn = Math.min(micro, B - m0);
-        const rows = Array.from({ length: mn }, (_, i) => m0 + i);
-        const xm = mn === B ? x : tf.slice(x, m0 * T, mn * T);
-        let pred: tf.Tensor | null = null;
-        try {
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = this.model.logits(xm, T, { training: true, from: this.from, seed: hashSeed(s.seed, 'dropout', this.state.iteration, m0) });
-            pred = tf.keep(tf.argMax(logits, 1));
-            return this.lossFn(logits, labels, draw, rows);
-          }, varList);
-          this.model.commitBatchStats();
-          // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
-          loss += (await value.data())[0]! * (mn / B);
-          value.dispose();
-          for (const [name, g] of Object.entries(grads)) {
-            const key = keyOfName.get(name)!;
-            const scaled = mn === B ? g : tf.mul(g, mn / B);
-            if (scaled !== g) g.dispose();
-            const prev = acc.get(key);
-            if (prev) {
-              acc.set(key, tf.add(prev, scaled));
-              tf.dispose([prev, scaled]);
-            } else {
-              acc.set(key, scaled);
-            }
-          }
-          predicted.push(...(await (pred! as tf.Tensor).data()));
-        } finally {
-          if (pred) (pred as tf.Tensor).dispose();
-          if (xm !== x) xm.dispose();
-          this.model.discardBatchStats();
-        }
-      }
-      this.optimizer.applyGradients(acc, lr);
-    } finally {
-      x.dispose();
-      tf.dispose([...acc.values()]);
-    }
-    return { loss, accuracy: mixupAccuracy(predicted, labels, draw) };
+    const iteration = this.state.iteration;
+    return optimisationStep(
+      { model: this.model, optimizer: this.optimizer, segments: s.segments, labelSmoothing: s.labelSmoothing, microBatch: this.cache ? B : Math.min(B, s.microBatchSize), from: this.from, dropoutSeed: (m0) => hashSeed(s.seed, 'dropout', iteration, m0) },
+      x,
+      batch.map((c) => c.label),
+      draw,
+      lr,
+    );
   }
 
   private schedule(itersPerEpoch: number): CustomWarmupCosineDecay {
@@ -627,65 +349,19 @@ export class ClipTrainer {
   }
 
   private async evaluateOn(clips: TrainingClip[], split: EvaluateResult['split']): Promise<EvaluateResult> {
-    const K = this.settings.classes.length;
-    const logits = await this.logitsOf(clips);
-    const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
-    let correct = 0;
-    let loss = 0;
-    clips.forEach((c, i) => {
-      const row = logits.subarray(i * K, (i + 1) * K);
-      let best = 0;
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) if (row[k]! > max) [max, best] = [row[k]!, k];
-      let z = 0;
-      for (let k = 0; k < K; k++) z += Math.exp(row[k]! - max);
-      loss += -(row[c.label]! - max - Math.log(z));
-      confusion[c.label]![best]!++;
-      if (best === c.label) correct++;
-    });
-    return { accuracy: correct / clips.length, loss: loss / clips.length, confusion, split, clips: clips.length };
+    return scoreLogits(await this.logitsOf(clips), clips, this.settings.classes.length, split);
   }
 
-  /** Keys of the parameters a checkpoint holds: the trainable ones plus the running statistics of trainable BNs. */
-  private checkpointKeys(): Set<string> {
-    const params = this.model.parameters();
-    const keys = new Set<string>();
-    for (const p of params) if (p.variable.trainable) keys.add(p.key);
-    for (const p of params) {
-      if (p.kind === 'bn_mean' || p.kind === 'bn_variance') {
-        const layer = p.key.replace(/\._batch_norm\._(mean|variance)$/, '');
-        if (keys.has(`${layer}._batch_norm.weight`)) keys.add(p.key);
-      }
-    }
-    return keys;
-  }
-
-  /** A checkpoint of the current state (parameters and velocities read back asynchronously, `readBack.ts`). */
+  /** A checkpoint of the current state (checkpoint.ts). */
   async checkpoint(): Promise<TrainerCheckpoint> {
     this.live();
-    const state = { ...this.state, history: [...this.state.history] };
-    const keys = this.checkpointKeys();
-    const saved = this.model.parameters().filter((p) => keys.has(p.key));
-    const [data, velocity] = await Promise.all([readFloat32(saved.map((p) => p.variable)), this.optimizer.getState()]);
-    return { ...state, params: Object.fromEntries(saved.map((p, i) => [p.key, data[i]!])), velocity: Object.fromEntries(velocity) };
+    return takeCheckpoint(this.model, this.optimizer, this.state);
   }
 
   /** Restores a checkpoint taken by `checkpoint()` of a trainer with the same settings. */
   restore(c: TrainerCheckpoint): void {
     this.live();
-    const byKey = new Map(this.model.parameters().map((p) => [p.key, p.variable]));
-    for (const [k, data] of Object.entries(c.params)) {
-      const v = byKey.get(k);
-      if (!v || v.size !== data.length) throw new PPTSNError('invalid-argument', `checkpoint parameter ${k} does not fit this trainer`);
-    }
-    tf.tidy(() => {
-      for (const [k, data] of Object.entries(c.params)) {
-        const v = byKey.get(k)!;
-        v.assign(tf.tensor(data, v.shape));
-      }
-    });
-    this.optimizer.setState(new Map(Object.entries(c.velocity)));
-    this.state = { epoch: c.epoch, stepInEpoch: c.stepInEpoch, iteration: c.iteration, history: [...c.history], preciseBNDone: c.preciseBNDone };
+    this.state = restoreCheckpoint(this.model, this.optimizer, c);
   }
 
   /** The trained model as a PaddleVideo state dict (new class count, Paddle layouts). */

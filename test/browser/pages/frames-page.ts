@@ -4,7 +4,7 @@
  */
 import { toBase64 } from './base64.js';
 import { readFrames, type FrameReadResult, type ReadFramesOptions } from '../../../src/video/frames.js';
-import { decodeFrames } from '../../../src/video/decoder.js';
+import { decodeWebCodecsFrames } from '../../../src/video/decoder.js';
 import { openVideo } from '../../../src/video/demux.js';
 import { readFramesFromElement } from '../../../src/video/element.js';
 import { grabFrames } from '../../../src/video/stream.js';
@@ -72,7 +72,7 @@ async function call(c: Call) {
 async function decodeWith(url: string, indices: number[], conversion: 'yuv' | 'copyTo' | 'canvas') {
   const video = await openVideo(new URL(url, location.href).href);
   try {
-    const m = await decodeFrames(video, indices, { conversion });
+    const m = await decodeWebCodecsFrames(video, indices, { conversion });
     return { colorSpace: video.info.colorSpace, frames: indices.map((i) => toBase64(m.get(i)!.data)) };
   } finally {
     video.dispose();

@@ -85,6 +85,24 @@ const rt = {
       return summarize(await model!.classify(await sourceOf(src), { ...rest, signal: ctrl.signal }));
     });
   },
+  /** classify with onProgress: the result and every progress report, with the ms since the call started. */
+  async classifyWithProgress(src: SourceSpec, opts: Omit<ClassifyOptions, 'signal' | 'onProgress'> & { throwInCallback?: boolean } = {}) {
+    return outcome(async () => {
+      const { throwInCallback, ...rest } = opts;
+      const reports: { done: number; total: number; top: { index: number; label: string; score: number }[]; ms: number; settled: boolean }[] = [];
+      let settled = false;
+      const t0 = performance.now();
+      const r = await model!.classify(await sourceOf(src), {
+        ...rest,
+        onProgress: (p) => {
+          reports.push({ ...p, ms: performance.now() - t0, settled });
+          if (throwInCallback) throw new Error('a callback that throws');
+        },
+      });
+      settled = true;
+      return { result: summarize(r), reports };
+    });
+  },
   /** n calls at once; returns each outcome. */
   async concurrent(src: SourceSpec, opts: ClassifyOptions, n: number) {
     const source = await sourceOf(src);

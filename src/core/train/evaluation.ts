@@ -1,0 +1,37 @@
+/**
+ * Evaluation of a fine-tuned model on labelled clips: accuracy, plain cross entropy (no smoothing) and the confusion
+ * matrix from eval-mode logits, as PaddleVideo's `paddlevideo/metrics/center_crop_metric.py` scores the valid split.
+ */
+import type { TrainingClip } from './clips.js';
+
+/** The result of `evaluate`. */
+export interface EvaluateResult {
+  accuracy: number;
+  /** Plain cross entropy (no smoothing). */
+  loss: number;
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+  /** Which clips: the validation split, or every clip when there is none. */
+  split: 'validation' | 'all';
+  clips: number;
+}
+
+/** Scores `logits` (`[clips.length, K]`, row i for clip i) against the clips' labels. */
+export function scoreLogits(logits: Float32Array, clips: readonly TrainingClip[], K: number, split: EvaluateResult['split']): EvaluateResult {
+  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  let correct = 0;
+  let loss = 0;
+  clips.forEach((c, i) => {
+    const row = logits.subarray(i * K, (i + 1) * K);
+    let best = 0;
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (row[k]! > max) [max, best] = [row[k]!, k];
+    // log-sum-exp, so a confident wrong answer gives a large finite loss rather than log(0).
+    let z = 0;
+    for (let k = 0; k < K; k++) z += Math.exp(row[k]! - max);
+    loss += -(row[c.label]! - max - Math.log(z));
+    confusion[c.label]![best]!++;
+    if (best === c.label) correct++;
+  });
+  return { accuracy: correct / clips.length, loss: loss / clips.length, confusion, split, clips: clips.length };
+}

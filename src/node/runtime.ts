@@ -1,0 +1,227 @@
+/**
+ * The network in Node, for the CLI's `classify` and `eval`: one factory, `createNodeRunner(modelDir, backend)`,
+ * that reads a converted model folder and returns a runner computing clip logits (core/classify/clip.ts: chunks,
+ * PaddleVideo's image order, the ppTSN head) and per-image features, on the fastest runtime available:
+ *
+ * - `onnx`: onnxruntime-node (an optional peer dependency; its CPU library ships inside the npm package). The
+ *   backbone runs as the ONNX graph of src/node/onnx/ (BN folded, as our Recognizer), native code on every core;
+ *   preprocessing and the head stay in tfjs, so everything around the backbone is the same code as the browser's.
+ * - `wasm`: tfjs-backend-wasm, one thread (tfjs has no threads in Node), Winograd 3×3 as in the browser.
+ * - `cpu`: tfjs-backend-cpu, plain JavaScript: slow, the last resort.
+ *
+ * `auto` (the default) takes `onnx` when onnxruntime-node can be loaded, else `wasm` (with a note saying how to get
+ * the faster one).
+ */
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { clipLogits, type ClipLogits, type ClipNetwork, type ClipProgress, type ClipRunOptions } from '../core/classify/clip.js';
+import { PPTSNError } from '../core/errors.js';
+import type { LoadedModelJson } from '../core/formats/modelJson.js';
+import type { FramePixels } from '../core/frames.js';
+import { ppTSNHead } from '../core/model/head.js';
+import { Recognizer } from '../core/model/recognizer.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import { initNodeBackend } from './backends.js';
+import { readModelDir } from './modelDir.js';
+import { onnxForModelDir } from './onnx/cache.js';
+
+export const NODE_RUNNERS = ['onnx', 'wasm', 'cpu'] as const;
+export type NodeRunnerName = (typeof NODE_RUNNERS)[number];
+export type NodeRunnerChoice = NodeRunnerName | 'auto';
+
+export interface NodeRunnerOptions {
+  /** false: direct 3×3 convolutions instead of Winograd on tfjs wasm (no effect on onnx). */
+  winograd?: boolean;
+  /** Threads for onnxruntime-node (default: every logical core). */
+  threads?: number;
+  /** Images per backbone call (default 10: bounds peak memory on the accurate preset's 250 images). */
+  chunkSize?: number;
+}
+
+/** A model ready to run in Node. */
+export interface NodeRunner {
+  readonly backend: NodeRunnerName;
+  /** One line for the user: the runtime, its version and threads. */
+  readonly description: string;
+  /** Why a faster runtime was not used (empty when none was skipped). */
+  readonly notes: string[];
+  readonly model: LoadedModelJson;
+  /** The backbone + head as the classification tail sees them (per-image features `[n, F]`, head `[N, classes]`). */
+  readonly network: ClipNetwork;
+  readonly chunkSize: number;
+  /** One clip's logits from its decoded frames (core/classify/clip.ts with this runner's network and chunk size). */
+  clipLogits(frames: readonly FramePixels[], config: PreprocessConfig, options?: Omit<ClipRunOptions, 'chunkSize'>): Promise<ClipLogits>;
+  /**
+   * Logits `[N, classes]` of a PaddleVideo input `[N, T·C, 3, H, W]` (or `[T·C, 3, H, W]`, N = 1), NCHW float32
+   * as PaddleVideo feeds its network: features per image in chunks of `chunkSize` (`onChunk` after each, images
+   * done / total), then the head's mean over T·C and the FC. Same arithmetic as `Recognizer.predict`.
+   */
+  predict(x: tf.Tensor, options?: { onChunk?: (p: ClipProgress) => void }): Promise<tf.Tensor2D>;
+  /** Frees the weights (tfjs tensors, the onnxruntime session). */
+  dispose(): Promise<void>;
+}
+
+const DEFAULT_CHUNK = 10;
+
+type Ort = typeof import('onnxruntime-node');
+
+/** onnxruntime-node if it is installed and its native library loads; the reason otherwise. */
+async function loadOrt(): Promise<Ort | string> {
+  // PPTSN_NO_ONNX=1 behaves as if onnxruntime-node were not installed (tests; a user who wants tfjs by default).
+  if (process.env['PPTSN_NO_ONNX'] === '1') return 'onnxruntime-node is turned off (PPTSN_NO_ONNX=1)';
+  try {
+    const mod = (await import('onnxruntime-node')) as Ort & { default?: Ort };
+    return mod.InferenceSession ? mod : mod.default!;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+      ? 'onnxruntime-node is not installed (npm install onnxruntime-node for native speed)'
+      : `onnxruntime-node did not load: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+/**
+ * Reads the converted model in `modelDir` and prepares it on `backend` (`auto`: onnx when available, else wasm).
+ * Errors: PPTSNError `model-invalid` (the folder), `backend-unavailable` (an explicitly chosen runtime that cannot
+ * start, with what to install), `invalid-argument` (an unknown backend).
+ */
+export async function createNodeRunner(modelDir: string, backend: NodeRunnerChoice = 'auto', options: NodeRunnerOptions = {}): Promise<NodeRunner> {
+  if (backend !== 'auto' && !(NODE_RUNNERS as readonly string[]).includes(backend)) {
+    throw new PPTSNError('invalid-argument', `unknown backend "${String(backend)}"; use ${NODE_RUNNERS.join(', ')} or auto`);
+  }
+  const notes: string[] = [];
+  let ort: Ort | undefined;
+  if (backend === 'onnx' || backend === 'auto') {
+    const loaded = await loadOrt();
+    if (typeof loaded === 'string') {
+      if (backend === 'onnx') throw new PPTSNError('backend-unavailable', `${loaded}; or choose --backend wasm`);
+      notes.push(`${loaded}; using tfjs wasm`);
+    } else ort = loaded;
+  }
+  // tfjs runs preprocessing and the head for every runner; wasm is the fast one.
+  const tfBackend = backend === 'cpu' ? 'cpu' : 'wasm';
+  await initNodeBackend(tfBackend);
+  const model = await readModelDir(modelDir);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+  if (ort) return onnxRunner(ort, modelDir, model, chunkSize, options, notes);
+  return tfjsRunner(tfBackend, model, chunkSize, options, notes);
+}
+
+function runnerFrom(base: Omit<NodeRunner, 'clipLogits'>): NodeRunner {
+  return { ...base, clipLogits: (frames, config, options = {}) => clipLogits(base.network, frames, config, { ...options, chunkSize: base.chunkSize }) };
+}
+
+/** `[N, T·C, 3, H, W]` or `[T·C, 3, H, W]` → N, S = T·C, H, W; PPTSNError for other shapes. */
+function paddleShape(x: tf.Tensor): { N: number; S: number; H: number; W: number } {
+  const shape = x.shape;
+  if (!((shape.length === 5 || shape.length === 4) && shape[shape.length - 3] === 3)) {
+    throw new PPTSNError('invalid-argument', `predict expects [N, T·C, 3, H, W] or [T·C, 3, H, W], got [${shape.join(', ')}]`);
+  }
+  const [H, W] = shape.slice(-2) as [number, number];
+  return shape.length === 5 ? { N: shape[0]!, S: shape[1]!, H, W } : { N: 1, S: shape[0]!, H, W };
+}
+
+/**
+ * Features of every image of a PaddleVideo input, `chunkSize` images per call of `chunk(start, size)` (which
+ * returns `[size, F]`), then the head: logits `[N, classes]`.
+ */
+async function chunkedPredict(x: tf.Tensor, chunkSize: number, network: ClipNetwork, chunk: (start: number, size: number) => Promise<tf.Tensor2D>, onChunk?: (p: ClipProgress) => void): Promise<tf.Tensor2D> {
+  const { N, S } = paddleShape(x);
+  const parts: tf.Tensor2D[] = [];
+  try {
+    for (let i = 0; i < N * S; i += chunkSize) {
+      const size = Math.min(chunkSize, N * S - i);
+      parts.push(await chunk(i, size));
+      onChunk?.({ done: i + size, total: N * S });
+    }
+    return tf.tidy(() => {
+      const feats = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+      return network.head(tf.reshape(feats, [N, S, feats.shape[1]]) as tf.Tensor3D);
+    });
+  } finally {
+    tf.dispose(parts);
+  }
+}
+
+function tfjsRunner(name: 'wasm' | 'cpu', model: LoadedModelJson, chunkSize: number, options: NodeRunnerOptions, notes: string[]): NodeRunner {
+  const rec = Recognizer.fromStateDict(model.stateDict, { depth: model.depth, numClasses: model.numClasses, ...(options.winograd !== undefined ? { winograd: options.winograd } : {}) });
+  return runnerFrom({
+    backend: name,
+    description: `tfjs ${name}${name === 'wasm' ? ', 1 thread (no threads in Node)' : ''}`,
+    notes,
+    model,
+    network: rec,
+    chunkSize,
+    predict: (x, o = {}) => {
+      const { N, S, H, W } = paddleShape(x);
+      // The same slices and transposes as Recognizer.predict with batchSize, one chunk per await.
+      const chunk = async (start: number, size: number) => {
+        const nhwc = tf.tidy(() => tf.transpose(tf.slice(tf.reshape(x, [N * S, 3, H, W]), start, size), [0, 2, 3, 1]) as tf.Tensor4D);
+        try {
+          return rec.features(nhwc);
+        } finally {
+          nhwc.dispose();
+        }
+      };
+      return chunkedPredict(x, chunkSize, rec, chunk, o.onChunk);
+    },
+    dispose: async () => rec.dispose(),
+  });
+}
+
+async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, chunkSize: number, options: NodeRunnerOptions, notes: string[]): Promise<NodeRunner> {
+  const graph = await onnxForModelDir(modelDir, model);
+  const threads = options.threads ?? availableParallelism();
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(graph.bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  } catch (e) {
+    throw new PPTSNError('backend-unavailable', `onnxruntime-node could not load the model graph (${graph.path}): ${(e as Error).message.split('\n')[0]}; try --backend wasm`, { cause: e });
+  }
+  const fcW = tf.tensor2d(model.stateDict.get('head.fc.weight')!.data, [model.stateDict.get('head.fc.weight')!.shape[0]!, model.numClasses]);
+  const fcB = tf.tensor1d(model.stateDict.get('head.fc.bias')!.data);
+  /** Features of NCHW images `[n, 3, H, W]` (float32 data). */
+  const run = async (data: Float32Array, shape: readonly number[]): Promise<Float32Array> => {
+    const out = await session.run({ x: new ort.Tensor('float32', data, [...shape]) }, ['feat']);
+    return out['feat']!.data as Float32Array;
+  };
+  const network: ClipNetwork = {
+    async features(images) {
+      const [n, h, w] = images.shape;
+      const nchw = tf.transpose(images, [0, 3, 1, 2]);
+      let data: Float32Array;
+      try {
+        data = (await nchw.data()) as Float32Array;
+      } finally {
+        nchw.dispose();
+      }
+      const feats = await run(data, [n, 3, h, w]);
+      return tf.tensor2d(feats, [n, feats.length / n]);
+    },
+    head: (features) => ppTSNHead(features, fcW, fcB),
+  };
+  const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
+  return runnerFrom({
+    backend: 'onnx',
+    description: `onnxruntime-node ${version}, ${threads} thread${threads === 1 ? '' : 's'} (graph ${graph.source === 'cache' ? 'from' : graph.source === 'built' ? 'written to' : 'in memory, could not write'} ${graph.path})`,
+    notes,
+    model,
+    network,
+    chunkSize,
+    async predict(x, o = {}) {
+      const { H, W } = paddleShape(x);
+      const data = (await x.data()) as Float32Array;
+      const per = 3 * H * W;
+      // onnxruntime takes PaddleVideo's NCHW as is: no transpose.
+      const chunk = async (start: number, size: number) => {
+        const feats = await run(data.subarray(start * per, (start + size) * per), [size, 3, H, W]);
+        return tf.tensor2d(feats, [size, feats.length / size]);
+      };
+      return chunkedPredict(x, chunkSize, network, chunk, o.onChunk);
+    },
+    async dispose() {
+      tf.dispose([fcW, fcB]);
+      await session.release();
+    },
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The import graph of src/ read from the sources (every `import`/`export … from`, type-only and dynamic included),
+ * and the two checks on it that test/unit/layers.test.ts runs: imports point down (nothing below the page API
+ * reaches src/api) and no cycles.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+/** Module (path relative to the root, with `/`) → the modules it imports. */
+export type ImportGraph = Map<string, string[]>;
+
+/** Import specifiers in `text`: static imports and re-exports (`import type` too), side-effect and dynamic imports. */
+export function importSpecifiers(text: string): string[] {
+  // Comments out first, so an import in a docstring example is not taken for one.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+  const out: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[\w*\s{},$]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*(?:\/\*[^*]*\*\/\s*)*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of code.matchAll(re)) out.push(m[1]!);
+  return out;
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** The graph of the .ts files under `dir` (relative imports only; packages are leaves and left out). */
+export function readImportGraph(dir: string): ImportGraph {
+  const graph: ImportGraph = new Map();
+  const key = (p: string) => relative(dir, p).split(sep).join('/');
+  for (const file of tsFiles(dir)) {
+    const deps = importSpecifiers(readFileSync(file, 'utf8'))
+      .filter((s) => s.startsWith('.'))
+      .map((s) => key(resolve(dirname(file), s.replace(/\.js$/, '.ts'))));
+    graph.set(key(file), [...new Set(deps)]);
+  }
+  return graph;
+}
+
+/** Edges from a folder below the page API (core, video, worker, node, cli, common) into api/. */
+export function upwardImports(graph: ImportGraph, below = ['core', 'video', 'worker', 'node', 'cli', 'common'], api = 'api'): string[] {
+  const bad: string[] = [];
+  for (const [from, deps] of graph) {
+    if (!below.includes(from.split('/')[0]!)) continue;
+    for (const to of deps) if (to.split('/')[0] === api) bad.push(`${from} → ${to}`);
+  }
+  return bad;
+}
+
+/** Every import cycle (strongly connected component of more than one module, or a self-import), each as a path. */
+export function importCycles(graph: ImportGraph): string[][] {
+  // Tarjan's strongly connected components; recursive (src/ is ~80 modules, the depth is small).
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(scc.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return cycles;
+}
