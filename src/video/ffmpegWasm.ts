@@ -109,7 +109,7 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
   try {
     core.reset();
     const probeOut = '/probe.json';
-    core.ffprobe('-v', 'error', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input, '-o', probeOut);
+    guarded(options.urls, () => core.ffprobe('-v', 'error', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input, '-o', probeOut), name);
     // The core's ffprobe returns −1 even on success: its JSON output is what tells.
     let j: { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> } | null = null;
     try { j = JSON.parse(core.FS.readFile(probeOut, { encoding: 'utf8' })); core.FS.unlink(probeOut); } catch { /* reported below */ }
@@ -147,13 +147,13 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
     const pixFmt = str('pix_fmt');
     const yuv = pixFmt === 'yuv420p' || pixFmt === 'yuvj420p';
     const filter = yuv ? ffmpegFrameFilter(wanted, plan).replace(/,scale=.*$/, '') : ffmpegFrameFilter(wanted, plan);
-    const code = core.exec(
+    const code = guarded(options.urls, () => core.exec(
       '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', filter, '-fps_mode', 'passthrough',
       // Stop reading once the last wanted frame is out.
       '-frames:v', String(wanted.length),
       '-f', 'rawvideo', '-pix_fmt', yuv ? pixFmt : 'rgb24', out,
-    );
+    ), name);
     let raw: Uint8Array | null = null;
     try { raw = core.FS.readFile(out); core.FS.unlink(out); } catch { raw = null; }
     const cw = (plan.width + 1) >> 1, ch = (plan.height + 1) >> 1;
@@ -184,6 +184,19 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
     try { if (mounted) core.FS.unmount(dir); else core.FS.unlink(input); } catch { /* already gone */ }
     core.setProgress(() => {});
     core.setLogger(() => {});
+  }
+}
+
+/**
+ * Runs one ffmpeg/ffprobe call. An Emscripten abort (out of memory, a crash in a decoder) leaves the instance
+ * unusable: it is dropped from the cache so the next file loads a fresh one, and the call fails as 'decode-failed'.
+ */
+function guarded<T>(urls: FfmpegCoreUrls, run: () => T, name: string): T {
+  try {
+    return run();
+  } catch (e) {
+    cores.delete(urls.js);
+    throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${name} (${e instanceof Error ? e.message : String(e)}); the file may be damaged or too large for the browser's memory.`, { cause: e });
   }
 }
 
