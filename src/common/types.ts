@@ -64,6 +64,11 @@ export interface ClassifyProgress {
   total: number;
   /** The `topK` best classes of the running average, best first. */
   top: Prediction[];
+  /**
+   * Only in the reports sent while the ffmpeg.wasm fallback decodes (AVI and other files WebCodecs cannot read):
+   * the fraction of the decode done, 0..1 (`done` is then 0 and `top` empty). Absent from the per-chunk reports.
+   */
+  decoding?: number;
 }
 
 /** The result of `model.classify`. */

@@ -135,9 +135,12 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
     const fps = rate(str('avg_frame_rate')) || rate(str('r_frame_rate')) || 25;
     const wanted = [...new Set(plan.indices)].sort((a, b) => a - b);
     const last = wanted[wanted.length - 1]!;
+    let reported = 0;
     core.setProgress(({ time }) => {
-      // time: microseconds of output decoded so far; the decode ends after the last wanted frame's time.
-      if (options.onProgress && time > 0) options.onProgress(Math.min(1, time / 1e6 / ((last + 1) / fps)));
+      // time: microseconds of output decoded so far; the decode ends after the last wanted frame's time. Reports
+      // at most every 5 % (ffmpeg calls this for every frame).
+      const f = Math.min(1, time / 1e6 / ((last + 1) / fps));
+      if (options.onProgress && time > 0 && f >= reported + 0.05) { reported = f; options.onProgress(f); }
     });
     throwIfAborted(options.signal);
     core.reset();

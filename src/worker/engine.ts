@@ -183,7 +183,7 @@ export class Engine implements EngineApi {
     this.calls.get(id)?.controller.abort();
   }
 
-  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal): Promise<DecodedVideo & { decodeMs: number }> {
+  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal, onDecodeProgress?: (fraction: number) => void): Promise<DecodedVideo & { decodeMs: number }> {
     Engine.checkAborted(signal);
     const t0 = now();
     if (video.kind === 'frames') {
@@ -192,7 +192,7 @@ export class Engine implements EngineApi {
       }
       return { ...video, decodeMs: 0 };
     }
-    const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal });
+    const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal, ...(onDecodeProgress ? { onDecodeProgress } : {}) });
     Engine.checkAborted(signal);
     return { ...decoded, decodeMs: now() - t0 };
   }
@@ -206,7 +206,7 @@ export class Engine implements EngineApi {
       const topk = options.topK;
       if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
       return await this.scheduler.run(
-        () => this.decode(video, config, signal),
+        () => this.decode(video, config, signal, progress && ((f) => progress.decode(f, config.segments * config.cropsPerFrame))),
         async (decoded) => {
           Engine.checkAborted(signal);
           const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal, progress?.clipOptions), () => signal.aborted);

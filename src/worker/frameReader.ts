@@ -16,4 +16,7 @@ export interface DecodedVideo {
 }
 
 /** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
-export type FrameReader = (source: Blob | string, options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal }) => Promise<DecodedVideo>;
+export type FrameReader = (
+  source: Blob | string,
+  options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal; onDecodeProgress?: (fraction: number) => void },
+) => Promise<DecodedVideo>;
