@@ -99,7 +99,7 @@ export default defineConfig({
   publicDir: false,
   // The pthread glue for WASM threads: served in dev, emitted as ./tfjs-backend-wasm-threaded-simd.js in a build.
   // ffmpeg.wasm (the fallback decoder) served in dev where the worker looks for it.
-  plugins: [weightsFolder(), wasmAssets({ emit: true }), ffmpegCoreAssets()],
+  plugins: [weightsFolder(), wasmAssets({ emit: true }), ffmpegCoreAssets({ emitTo: 'assets' })],
   server: { headers: HEADERS, open: false },
   preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.

@@ -4,8 +4,11 @@
  * - `copyTo`: a build copies both next to the compiled worker (the library's dist/worker/), where
  *   src/worker/ffmpegCoreFiles.ts points with `new URL('./ffmpeg-core.*', import.meta.url)`;
  * - dev servers (demo, tests, bench) serve them at `/src/worker/ffmpeg-core.{js,wasm}`, where that URL points when
- *   the worker runs from source.
+ *   the worker runs from source;
+ * - `emitTo`: an app build from source (the demo) emits them into that output folder (`assets/`, where the worker
+ *   chunk is, so the worker's unresolved `new URL('./ffmpeg-core.js', import.meta.url)` finds them).
  */
+import { readFileSync } from 'node:fs';
 import { copyFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -29,7 +32,7 @@ const serve: Connect.NextHandleFunction = (req, res, next) => {
   createReadStream(file).pipe(res);
 };
 
-export function ffmpegCoreAssets(options: { copyTo?: string } = {}): Plugin {
+export function ffmpegCoreAssets(options: { copyTo?: string; emitTo?: string } = {}): Plugin {
   return {
     name: 'pptsn-ffmpeg-core',
     configureServer(server) {
@@ -42,6 +45,10 @@ export function ffmpegCoreAssets(options: { copyTo?: string } = {}): Plugin {
       if (!options.copyTo) return;
       mkdirSync(options.copyTo, { recursive: true });
       for (const f of FFMPEG_CORE_FILES) copyFileSync(join(coreDir(), f), join(options.copyTo, f));
+    },
+    generateBundle() {
+      if (options.emitTo === undefined) return;
+      for (const f of FFMPEG_CORE_FILES) this.emitFile({ type: 'asset', fileName: `${options.emitTo}/${f}`, source: readFileSync(join(coreDir(), f)) });
     },
   };
 }
