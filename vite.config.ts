@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { wasmAssets } from './tools/wasmAssets.js';
+import { ffmpegCoreAssets } from './tools/ffmpegCore.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -17,7 +18,8 @@ export default defineConfig({
   // (dist/worker/), where src/worker/wasmFiles.ts points with `new URL('./…', import.meta.url)`: bundlers that
   // consume dist/ emit them as assets, and an unbundled dist/ serves them from beside worker.js. Copied before the
   // bundle is built, which needs them too.
-  plugins: [wasmAssets({ copyTo: join(root, 'dist', 'worker') })],
+  // ffmpeg.wasm beside the worker too: the fallback decoder, fetched only for files WebCodecs cannot read.
+  plugins: [wasmAssets({ copyTo: join(root, 'dist', 'worker') }), ffmpegCoreAssets({ copyTo: join(root, 'dist', 'worker') })],
   publicDir: false,
   // Relative asset URLs (new URL('./x', import.meta.url)): the bundle works from any directory it is served from.
   base: './',

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Options } from './options.js';
 import type { ProfileRow } from './profile.js';
+import type { DecodeRow } from './decode.js';
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
@@ -64,6 +65,8 @@ export interface Report {
   train?: Record<string, unknown>;
   node?: NodeSectionReport;
   eval?: Record<string, unknown>;
+  /** Frame readers (bench/decode.ts). */
+  decode?: DecodeRow[];
 }
 
 export function machine(): Record<string, unknown> {

@@ -8,7 +8,8 @@
  * moment), profile (tf.profile per kernel group), e2e (PPTSN.load + classify example.mp4 per preset, cold start,
  * memory), node, fp16 (float16 weights: bytes and top-5 on the golden cases), train (fine-tuning step per
  * strategy), eval (`pptsn-web eval`'s pipeline in Node: items/s with and without the prefetch queue vs the
- * network-only rate, share of decode; bench/eval.ts, --eval-items N). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
+ * network-only rate, share of decode; bench/eval.ts, --eval-items N), decode (frame readers: ffmpeg.wasm on a 10 s AVI
+ * and WebCodecs, bench/decode.ts). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
  * parses the command line, report.ts writes and prints the report.
  *
  *   npm run bench -- --out bench/results/run.json
@@ -33,6 +34,7 @@ import { BROWSER_BACKENDS, parseBenchArgs } from './options.js';
 import { compare, log, machine, printTable, round, type Report } from './report.js';
 import { torchRuntime } from './torch.js';
 import { trainSection } from './train.js';
+import { decodeSection } from './decode.js';
 
 async function main(): Promise<void> {
   const o = parseBenchArgs(process.argv.slice(2));
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   if (o.sections.includes('node')) report.node = await nodeSection({ ...o, chunks: o.nodeChunks, macs: macsPerImage(o.depth, o.size, o.classes), torch: () => torchRuntime(o), interleaved, log });
   if (o.sections.includes('fp16')) await fp16Section(o, report);
   if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
-  if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
+  if (o.sections.includes('decode')) report.decode = await decodeSection(log, o.e2eReps + 2);
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
   if (o.gpu) report.comparison = { ...report.comparison, gpu: gpuComparison(report.network) };

@@ -74,6 +74,11 @@ async function classifySource(m: PPTSN, source: Blob | string | RawframesSource,
       signal: task.signal,
       // The running top-5 (features averaged so far) from the first chunk on, with a determinate bar.
       onProgress: (p) => {
+        // An AVI or other file WebCodecs cannot read: ffmpeg.wasm decodes it first.
+        if (p.decoding !== undefined) {
+          task.progress(`Decoding ${name} with ffmpeg.wasm`, Math.round(p.decoding * 100), 100, `${Math.round(p.decoding * 100)} %`);
+          return;
+        }
         task.progress(`Classifying ${name} on ${m.backend}`, p.done, p.total, `${p.done} / ${p.total} images; top-5 so far`);
         $('top5').classList.toggle('running', p.done < p.total);
         renderTop(p.top);

@@ -48,7 +48,7 @@ function renderClasses(): void {
   list.replaceChildren(
     ...classes.map((c, i) => {
       const id = `ft-clips-${i}`;
-      const input = el('input', { type: 'file', id, accept: 'video/*', multiple: true, className: 'ft-clip-input' });
+      const input = el('input', { type: 'file', id, accept: 'video/*,.avi,.mkv,.mov,.mp4,.webm', multiple: true, className: 'ft-clip-input' });
       input.addEventListener('change', () => {
         c.clips.push(...[...(input.files ?? [])].filter(isVideoFile));
         input.value = '';

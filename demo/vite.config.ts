@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { extname, join, normalize, sep } from 'node:path';
 import { RECOMMENDED_CSP } from '../src/csp.js';
 import { wasmAssets } from '../tools/wasmAssets.js';
+import { ffmpegCoreAssets } from '../tools/ffmpegCore.js';
 
 const DEMO = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS = fileURLToPath(new URL('../weights/', import.meta.url));
@@ -109,7 +110,8 @@ export default defineConfig({
   appType: 'mpa',
   publicDir: false,
   // The pthread glue for WASM threads: served in dev, emitted as ./tfjs-backend-wasm-threaded-simd.js in a build.
-  plugins: [weightsFolder(), wasmAssets({ emit: true })],
+  // ffmpeg.wasm (the fallback decoder) served in dev where the worker looks for it.
+  plugins: [weightsFolder(), wasmAssets({ emit: true }), ffmpegCoreAssets({ emitTo: 'assets' })],
   server: { headers: HEADERS, open: false, proxy: { '/paddlevideo/': { target: WEIGHTS_HOST, changeOrigin: true, rewrite: (p) => p.replace(/^\/paddlevideo/, '') } } },
   preview: { headers: HEADERS },
   // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.

@@ -325,8 +325,9 @@ export class PPTSN {
 
   /**
    * Prepares a video for the engine. Blobs and URLs are decoded in the worker. A `<video>` with a fetchable source
-   * is decoded in the worker from its URL (exact frames); otherwise (MediaStream, cross-origin without CORS) its
-   * frames are grabbed here by seeking and transferred.
+   * is decoded in the worker from its URL (exact frames); otherwise (cross-origin without CORS) its frames are
+   * grabbed here by seeking and transferred. A `<video>` playing a live MediaStream is refused at once
+   * ('unsupported-source', use classifyStream): readFrames says so.
    */
   private async videoFor(source: VideoSource, preprocess: PreprocessOptions, signal: AbortSignal | undefined): Promise<{ video: EngineVideo; fallback?: () => Promise<EngineVideo> }> {
     if (isFrameList(source)) return { video: framesVideo(source) };
@@ -355,7 +356,7 @@ export class PPTSN {
           path: 'element',
           signal: signal ? AbortSignal.any([signal, changed.signal]) : changed.signal,
         });
-        return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps };
+        return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, rotation: r.rotation };
       } catch (e) {
         if (changed.signal.aborted && !signal?.aborted) {
           throw new PPTSNError('decode-failed', "the <video> element's source changed while its frames were being read; classify it again once the new source has loaded", { cause: e });

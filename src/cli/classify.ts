@@ -53,6 +53,9 @@ export interface ClassifyOutput {
   /** The runtime that ran the network (onnx, wasm, cpu). */
   backend: string;
   frameIndices?: number[];
+  /** L (frames the video presents, edit list applied) and the clockwise rotation applied (docs/contract.md §4). */
+  frameCount?: number;
+  rotation?: number;
 }
 
 async function readTensor(path: string): Promise<{ shape: number[]; data: Float32Array }> {
@@ -120,6 +123,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
   async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
     // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
     const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess);
+    const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
       const paddle = toPaddleLayout(pre.input);
@@ -139,7 +143,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
       line?.done();
     }
     const rows = [Array.from(logits)];
-    return { logits: rows, top: top(rows), backend: runner.backend, frameIndices: clip.indices };
+    return { logits: rows, top: top(rows), backend: runner.backend, frameIndices: clip.indices, ...source };
   }
 
   return {
@@ -170,7 +174,8 @@ export function formatTop(out: ClassifyOutput): string {
       ...(out.top.length > 1 ? [`clip ${n}:`] : []),
       ...rows.map((r) => `${(r.score * 100).toFixed(2).padStart(6)}%  ${String(r.index).padStart(4)}  ${r.label}`),
     ].join('\n'))
-    .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''})`;
+    .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''}` +
+    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''})`;
 }
 
 export const classifyCommand: Command = {

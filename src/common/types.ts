@@ -68,6 +68,11 @@ export interface ClassifyProgress {
   total: number;
   /** The `topK` best classes of the running average, best first. */
   top: Prediction[];
+  /**
+   * Only in the reports sent while the ffmpeg.wasm fallback decodes (AVI and other files WebCodecs cannot read):
+   * the fraction of the decode done, 0..1 (`done` is then 0 and `top` empty). Absent from the per-chunk reports.
+   */
+  decoding?: number;
 }
 
 /** The result of `model.classify`. */
@@ -80,6 +85,10 @@ export interface ClassifyResult {
   probabilities: Float32Array;
   /** The 0-based frame indices sampled (one per segment). */
   frameIndices: number[];
+  /** L: frames the source presents (edit list applied), the count the indices are over; absent for raw frames. */
+  frameCount?: number;
+  /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
+  rotation?: number;
   timings: Timings;
   /** The backend that ran the network. */
   backend: BackendName;
@@ -88,6 +97,11 @@ export interface ClassifyResult {
 /** The result of `model.preprocess`: PaddleVideo's network input, to diff against PaddleVideo's own pipeline. */
 export interface PreprocessResult {
   frameIndices: number[];
+  /** L: frames the source presents (edit list applied), the count the indices are over; absent for raw frames. */
+  frameCount?: number;
+  /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
+  rotation?: number;
+
   /** Presentation time in seconds of each sampled frame. */
   timestamps: number[];
   /** `[1, T·C, 3, 224, 224]`, float32, NCHW, normalised, in PaddleVideo's crop order (offset-major, flips last). */

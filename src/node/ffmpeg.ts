@@ -1,7 +1,9 @@
 /**
  * Video decoding for Node (the CLI) with the system's ffmpeg/ffprobe, reproducing what PaddleVideo's decord
- * backend gives: frame count = number of video packets (`ffprobe -count_packets`), frames addressed by decode
- * order index, RGB24 converted by swscale with BT.601 for untagged streams (limited range), no autorotation.
+ * (≥ 0.3.8) backend and ffmpeg's default decode give (docs/contract.md §4, decided in core/preprocess/framePlan.ts): frame
+ * count L = frames presented after the edit list (packets ffmpeg does not flag as discarded), frames addressed by
+ * presentation index, in display orientation (ffmpeg's default autorotation), RGB24 converted by swscale with the
+ * stream's matrix and range (BT.601 limited for untagged streams, full range for `pc`/`yuvj*`).
  * Only the sampled frames leave ffmpeg (`select` filter), so memory stays at T frames whatever the video length.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
-import { sampleIndices, type Rng, type SamplingMode } from '../core/preprocess/sampler.js';
+import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
+import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
+import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from '../core/preprocess/framePlan.js';
 
 export interface FfmpegOptions {
   /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
@@ -29,13 +33,18 @@ export interface VideoInfo {
   /** Codec short name, e.g. `h264`, `vp9`, `av1`. */
   codec: string;
   codecLongName: string;
-  /** Coded size (decord and this reader ignore rotation metadata, as PaddleVideo does). */
+  /** Display size: the frames' size after autorotation (coded size with width/height swapped for 90/270). */
   width: number;
   height: number;
+  /** Coded (decoded) picture size before rotation. */
+  codedWidth: number;
+  codedHeight: number;
   /** Average frame rate (avg_frame_rate, else r_frame_rate); NaN when unknown. */
   fps: number;
-  /** Frames as decord counts them: the number of video packets. */
+  /** L: frames presented after the edit list (what ffmpeg, decord, OpenCV and players decode). */
   frameCount: number;
+  /** Video packets in the container, including those an edit list hides. */
+  packetCount: number;
   /** Seconds; NaN when unknown. */
   duration: number;
   pixelFormat: string;
@@ -44,10 +53,12 @@ export interface VideoInfo {
   colorRange?: string;
   colorTransfer?: string;
   colorPrimaries?: string;
-  /** Display rotation in degrees from side data (informational; not applied). */
-  rotation: number;
+  /** Clockwise rotation applied to the frames (display matrix / `rotate` tag), 0/90/180/270. */
+  rotation: Rotation;
   /** The YCbCr matrix the RGB conversion will use (`bt601` for untagged streams, like decord/ffmpeg). */
-  colorMatrix: string;
+  colorMatrix: ColorMatrix;
+  /** Whether the conversion treats the stream as full range (`color_range=pc` or a `yuvj*` format). */
+  fullRange: boolean;
 }
 
 const INSTALL_ADVICE =
@@ -166,26 +177,6 @@ function parseRate(s: string | undefined): number {
   return a! > 0 && b > 0 ? a! / b : NaN;
 }
 
-/** ffprobe colour-space tag → vf_scale `in_color_matrix` (the matrix swscale uses); untagged → bt601. */
-function colorMatrixFor(colorSpace: string | undefined): string {
-  switch (colorSpace) {
-    case 'bt709':
-      return 'bt709';
-    case 'fcc':
-      return 'fcc';
-    case 'smpte240m':
-      return 'smpte240m';
-    case 'bt2020nc':
-    case 'bt2020c':
-    case 'bt2020_ncl':
-    case 'bt2020_cl':
-      return 'bt2020';
-    default:
-      // unknown / unspecified / bt470bg / smpte170m / gbr…: BT.601, swscale's default and decord's result.
-      return 'bt601';
-  }
-}
-
 function lastLines(s: string, n = 3): string {
   const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.slice(-n).join(' | ') || '(no message)';
@@ -200,9 +191,10 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   const r = await runCollect(
     ffprobe,
     [
-      '-v', 'error', '-hide_banner', '-count_packets',
+      '-v', 'error', '-hide_banner',
       '-show_entries',
-      'stream=codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,nb_read_packets,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration:stream_side_data=rotation:format=format_name,format_long_name,duration',
+      // packet=flags: 'D' marks a packet the edit list hides (decoded as a reference, never output).
+      FFPROBE_ENTRIES,
       '-select_streams', 'v:0', '-of', 'json', '--', path,
     ],
     options.signal,
@@ -210,7 +202,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   if (r.code !== 0) {
     throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}`);
   }
-  let j: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
+  let j: { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> };
   try {
     j = JSON.parse(r.stdout);
   } catch (e) {
@@ -224,33 +216,52 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
   const codec = str('codec_name') ?? 'unknown';
   const codecLongName = str('codec_long_name') ?? codec;
-  const frameCount = Number(s['nb_read_packets'] ?? 0);
-  const width = Number(s['width'] ?? 0);
-  const height = Number(s['height'] ?? 0);
+  const packets = j.packets ?? [];
+  const packetCount = packets.length;
+  const frameCount = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
+  const codedWidth = Number(s['width'] ?? 0);
+  const codedHeight = Number(s['height'] ?? 0);
   if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${path} (${containerLongName}, ${codecLongName}) has no video frames.`);
-  if (!(width > 0 && height > 0)) throw new PPTSNError('unsupported-source', `${path}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
+  if (!(codedWidth > 0 && codedHeight > 0)) throw new PPTSNError('unsupported-source', `${path}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
   let fps = parseRate(str('avg_frame_rate'));
   if (!(fps > 0)) fps = parseRate(str('r_frame_rate'));
   const sideData = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
-  const rotation = Number(sideData.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0);
   const colorSpace = str('color_space');
+  const pixelFormat = str('pix_fmt') ?? 'unknown';
+  // The one decision shared with the browser paths: display size, rotation and conversion.
+  const plan = planFrames(
+    {
+      presentedFrames: frameCount,
+      codedWidth,
+      codedHeight,
+      rotation: clockwiseFromDisplayMatrix(Number(sideData.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0)),
+      matrix: colorSpace ?? null,
+      fullRange: str('color_range') === 'pc',
+      pixelFormat,
+    },
+    { indices: [] },
+  );
   return {
     container,
     containerLongName,
     codec,
     codecLongName,
-    width,
-    height,
+    width: plan.width,
+    height: plan.height,
+    codedWidth,
+    codedHeight,
     fps: fps > 0 ? fps : NaN,
     frameCount,
+    packetCount,
     duration: Number(str('duration') ?? fmt['duration'] ?? NaN),
-    pixelFormat: str('pix_fmt') ?? 'unknown',
+    pixelFormat,
     colorSpace,
     colorRange: str('color_range'),
     colorTransfer: str('color_transfer'),
     colorPrimaries: str('color_primaries'),
-    rotation,
-    colorMatrix: colorMatrixFor(colorSpace),
+    rotation: plan.rotation,
+    colorMatrix: plan.color.matrix,
+    fullRange: plan.color.fullRange,
   };
 }
 
@@ -265,8 +276,9 @@ export interface FfmpegDecodeOptions extends FfmpegOptions {
 }
 
 /**
- * Decodes exactly the frames at `indices` (0-based decode-order indices, duplicates and any order allowed) to
- * RGB24 `FramePixels`, returned in the order of `indices`. ffmpeg decodes the stream once and its `select` filter
+ * Decodes exactly the frames at `indices` (0-based presentation indices over the frames the edit list shows,
+ * duplicates and any order allowed) to RGB24 `FramePixels` in display orientation, returned in the order of
+ * `indices`. ffmpeg decodes the stream once and its `select` filter
  * lets only the wanted frames through, so at most the unique wanted frames are held. An index past the last
  * decodable frame gets the last decoded frame when ffmpeg reported no error (MP4 edit lists can hide a few
  * packets from the output); with errors it is 'decode-failed'. Errors: 'ffmpeg-missing', 'unsupported-source' (no decoder for the codec), 'decode-failed' (nothing decodable),
@@ -284,15 +296,14 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   const frameBytes = width * height * 3;
   const [major, minor] = await ffmpegVersion(ffmpeg, options.signal);
   const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
-  // select: `n` is the decode-order number of the frame entering the filter. The comma inside eq() is escaped
-  // for the filtergraph parser. Then one explicit swscale step to the coded size in RGB24 with the stream's matrix.
-  const select = `select=${wanted.map((i) => `eq(n\\,${i})`).join('+')}`;
-  const scale = `scale=w=${width}:h=${height}:in_color_matrix=${info.colorMatrix}`;
+  // ffmpeg's default autorotation (transpose/hflip/vflip, lossless, inserted before our graph) turns frames to
+  // display orientation, and frames the edit list hides never leave the decoder, so `n` (the number of the frame
+  // entering select) is the presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm).
   const args = [
-    '-hide_banner', '-nostdin', '-v', 'error', '-noautorotate',
+    '-hide_banner', '-nostdin', '-v', 'error',
     '-i', path,
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `${select},${scale},format=rgb24`,
+    '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
     ...passthrough,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
   ];
@@ -353,7 +364,10 @@ export async function readClip(
 ): Promise<{ info: VideoInfo; config: PreprocessConfig; indices: number[]; frames: FramePixels[] }> {
   const config = resolvePreprocessOptions(preprocess);
   const info = options.info ?? (await probeVideo(path, options));
-  const indices = sampleIndices(options.sampling ?? config.sampling, info.frameCount, config.segments, options.rng);
+  const indices = planFrames(
+    { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },
+    { sampling: options.sampling ?? config.sampling, segments: config.segments, ...(options.rng ? { rng: options.rng } : {}) },
+  ).indices;
   const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
   return { info, config, indices, frames };
 }

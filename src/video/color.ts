@@ -5,12 +5,17 @@
  */
 import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
+import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
+import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
+
+/** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
+export type ColorConversion = FramePlan['color'];
 
 /**
  * How a decoded VideoFrame becomes RGBA:
  * - 'yuv': copy the native YUV planes (`copyTo` without a format) and convert in JavaScript with the stream's
  *   matrix and range, with ffmpeg's own fixed-point arithmetic (bit-exact with `ffmpeg -pix_fmt rgb24` on x86);
- *   falls back to 'copyTo' for pixel formats it does not handle (10-bit, RGB).
+ *   10/12-bit formats go through colorHighBit.ts (ffmpeg's formulas); other formats (RGB) fall back to 'copyTo'.
  * - 'copyTo': `VideoFrame.copyTo(…, { format: 'RGBA', colorSpace: 'srgb' })`, Chromium's conversion.
  * - 'canvas': draw on an OffscreenCanvas and read back with getImageData (the oldest path; colour as Chromium renders).
  */
@@ -18,18 +23,18 @@ export type FrameConversion = 'yuv' | 'copyTo' | 'canvas';
 
 /** Luma coefficients (Kr, Kb) per matrix; untagged and unknown use BT.601 like ffmpeg's swscale default. */
 function coefficients(matrix: string | null | undefined): [number, number] {
-  // string, not VideoMatrixCoefficients: TypeScript's DOM lib lacks 'bt2020-ncl'.
   switch (matrix) {
     case 'bt709': return [0.2126, 0.0722];
-    case 'bt2020-ncl': return [0.2627, 0.0593];
+    case 'bt2020': case 'bt2020-ncl': return [0.2627, 0.0593];
+    case 'fcc': return [0.3, 0.11];
+    case 'smpte240m': return [0.212, 0.087];
     default: return [0.299, 0.114]; // smpte170m, bt470bg, untagged
   }
 }
 
-/** The colour space to convert with: the stream's tags when it has a matrix, else BT.601 limited range. */
-export function effectiveColorSpace(tags: VideoColorSpaceInit | null | undefined): { matrix: VideoMatrixCoefficients; fullRange: boolean } {
-  const matrix = tags?.matrix ?? 'smpte170m';
-  return { matrix, fullRange: tags?.fullRange ?? false };
+/** The conversion for WebCodecs colour tags (untagged → BT.601; full range only when tagged so). */
+export function conversionFor(tags: VideoColorSpaceInit | null | undefined): ColorConversion {
+  return colorOf({ matrix: tags?.matrix ?? null, fullRange: tags?.fullRange ?? null });
 }
 
 /**
@@ -84,7 +89,7 @@ export function yuvToRgba(
   format: VideoPixelFormat,
   width: number,
   height: number,
-  colorSpace: { matrix: VideoMatrixCoefficients; fullRange: boolean },
+  colorSpace: { matrix: string; fullRange: boolean },
 ): Uint8ClampedArray {
   const { yT, vR, uG, vG, uB } = ffmpegTables(colorSpace);
   const out = new Uint8ClampedArray(width * height * 4);
@@ -120,22 +125,32 @@ export function yuvToRgba(
 const YUV_FORMATS = new Set<string>(['I420', 'I420A', 'I422', 'I422A', 'I444', 'I444A', 'NV12']);
 
 /**
- * Reads a VideoFrame's visible rectangle as RGBA. Does not close the frame. `colorSpace` overrides the frame's own
- * tags for the 'yuv' path (pass the demuxer's tags; untagged means BT.601).
+ * Reads a VideoFrame's visible rectangle as RGBA (unrotated). Does not close the frame. `color` is the conversion
+ * for the 'yuv' path (from the demuxer's tags via `conversionFor`/`colorOf`); when omitted, the frame's own tags.
+ * 10/12-bit frames on the 'copyTo'/'canvas' paths would be Chromium's conversion, not ffmpeg's: refused with
+ * 'unsupported-source' rather than silently different pixels.
  */
 export async function videoFrameToRgba(
   frame: VideoFrame,
   conversion: FrameConversion,
-  colorSpace?: VideoColorSpaceInit | null,
+  color?: ColorConversion,
 ): Promise<FramePixels & { channels: 4; data: Uint8ClampedArray }> {
   const rect = frame.visibleRect;
   const width = rect ? rect.width : frame.displayWidth;
   const height = rect ? rect.height : frame.displayHeight;
-  if (conversion === 'yuv' && frame.format && YUV_FORMATS.has(frame.format)) {
+  const format: string | null = frame.format;
+  if (conversion === 'yuv' && format && (YUV_FORMATS.has(format) || isHighBitFormat(format))) {
     const buf = new Uint8Array(frame.allocationSize());
     const layout = await frame.copyTo(buf);
-    const cs = effectiveColorSpace(colorSpace === undefined ? untaggedAs601(frame.colorSpace) : colorSpace);
-    return { width, height, channels: 4, data: yuvToRgba(buf, layout, frame.format, width, height, cs) };
+    const cs = color ?? conversionFor(untaggedAs601(frame.colorSpace));
+    if (isHighBitFormat(format)) {
+      const [kr, kb] = coefficients(cs.matrix);
+      return { width, height, channels: 4, data: highBitYuvToRgba(buf, layout, format, width, height, kr, kb, cs.fullRange) };
+    }
+    return { width, height, channels: 4, data: yuvToRgba(buf, layout, frame.format!, width, height, cs) };
+  }
+  if (isDeepFormat(format)) {
+    throw new PPTSNError('unsupported-source', `The decoder gave ${format} frames; only the 'yuv' conversion reproduces ffmpeg's colours for them (conversion '${conversion}' was asked).`);
   }
   if (conversion !== 'canvas') {
     try {

@@ -5,6 +5,7 @@
  */
 import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
+import { colorOf, rotatePixels } from '../core/preprocess/framePlan.js';
 import { decodeOrderOf, packetRun, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';
 import { abortable, abortError, once, throwIfAborted, withTimeout } from './util.js';
@@ -20,8 +21,8 @@ export interface WebCodecsDecodeOptions {
   stallTimeoutMs?: number;
 }
 
-// Chunks carry synthetic timestamps (presentation index × step) so every output frame maps back to its index
-// unambiguously, whatever the container's timescale or duplicate timestamps.
+// Chunks carry synthetic timestamps (decode position × step) so every output frame maps back to its packet
+// unambiguously, whatever the container's timescale, duplicate or negative (edit-list-hidden) timestamps.
 const TS_STEP = 1000;
 const MAX_QUEUE = 8;
 
@@ -32,8 +33,9 @@ export function decoderConfigFor(video: DemuxedVideo): VideoDecoderConfig | null
   const untagged = !tags.matrix && !tags.primaries && !tags.transfer;
   return {
     ...video.decoderConfig,
-    // Like decord/ffmpeg: untagged means BT.601 limited range (Chromium would assume BT.709 for H.264).
-    ...(untagged ? { colorSpace: { primaries: 'smpte170m', transfer: 'smpte170m', matrix: 'smpte170m', fullRange: false } } : {}),
+    // Like decord/ffmpeg: untagged means BT.601 (Chromium would assume BT.709 for H.264), limited range unless the
+    // stream says full range (yuvj420p / color_range=pc).
+    ...(untagged ? { colorSpace: { primaries: 'smpte170m', transfer: 'smpte170m', matrix: 'smpte170m', fullRange: tags.fullRange ?? false } } : {}),
     // Throughput over latency: we flush at the end anyway, and Chromium's software H.264 decoder then runs ~20 %
     // faster (example.mp4, 123 frames: ~110 vs ~140 ms).
     optimizeForLatency: false,
@@ -52,8 +54,9 @@ export async function canDecodeTrack(video: DemuxedVideo): Promise<boolean> {
 }
 
 /**
- * Decodes the frames at the given presentation indices (0-based, < frameCount; duplicates allowed) and returns
- * their RGBA pixels by index. Throws PPTSNError 'unsupported-source' (codec not decodable here), 'decode-failed'
+ * Decodes the frames at the given presentation indices (0-based over the presented frames, < frameCount;
+ * duplicates allowed) and returns their RGBA pixels by index, in display orientation (the track's rotation applied
+ * here, in the worker) and converted with the stream's matrix and range (core/preprocess/framePlan.ts `colorOf`). Throws PPTSNError 'unsupported-source' (codec not decodable here), 'decode-failed'
  * (corrupt/truncated data, decoder error or stall), 'aborted'.
  */
 export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readonly number[], options: WebCodecsDecodeOptions = {}): Promise<Map<number, RgbaFrame>> {
@@ -67,8 +70,10 @@ export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readon
     throw unsupportedSource(info.container, info.codecString ?? info.codec ?? 'unknown');
   }
   const byDecode = decodeOrderOf(info);
-  const presOfDecode = new Int32Array(byDecode.length);
+  // Presented index of each packet; −1 for packets the edit list hides (decoded as references, never returned).
+  const presOfDecode = new Int32Array(byDecode.length).fill(-1);
   info.frames.forEach((f, i) => { presOfDecode[f.decodeIndex] = i; });
+  const color = colorOf({ matrix: info.colorSpace.matrix ?? null, fullRange: info.colorSpace.fullRange ?? null });
 
   const wanted = [...new Set(indices)].sort((a, b) => a - b);
   for (const i of wanted) {
@@ -85,12 +90,12 @@ export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readon
   let failure: unknown = null;
   const decoder = new VideoDecoder({
     output: (frame) => {
-      const idx = Math.round(frame.timestamp / TS_STEP);
+      const idx = presOfDecode[Math.round(frame.timestamp / TS_STEP)] ?? -1;
       if (!wantedSet.has(idx) || claimed.has(idx) || failure) { frame.close(); return; }
       claimed.add(idx);
       conversions.push(
-        videoFrameToRgba(frame, conversion, info.colorSpace.matrix ? info.colorSpace : null)
-          .then((px) => { results.set(idx, px); })
+        videoFrameToRgba(frame, conversion, color)
+          .then((px) => { results.set(idx, rotatePixels(px, info.rotation)); })
           .catch((e) => { failure ??= e; })
           .finally(() => frame.close()),
       );
@@ -116,7 +121,7 @@ export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readon
         decoder.decode(new EncodedVideoChunk({
           // The first packet of a run is a key frame by construction; trust the container for the rest.
           type: pos === run.from ? 'key' : packet.type,
-          timestamp: presOfDecode[pos]! * TS_STEP,
+          timestamp: pos * TS_STEP,
           duration: TS_STEP,
           data: packet.data,
         }));

@@ -3,8 +3,9 @@
  * track, its codec and WebCodecs decoder config, colour tags and packet-level access. Browser-only only in the sense
  * that it is used next to WebCodecs; it has no DOM dependency and runs in a Web Worker.
  *
- * The frame count is the number of video packets in the container, like decord/ffmpeg (docs/contract.md §4), not
- * duration × fps: sampled indices must be the ones PaddleVideo would pick.
+ * The frame count is the number of frames the container presents (docs/contract.md §4): every video packet, less
+ * those an MP4 edit list hides (mediabunny shifts timestamps by the edit's media time, so hidden leading frames come
+ * out with negative timestamps), as ffmpeg/decord/players count them; not duration × fps.
  */
 import {
   ALL_FORMATS,
@@ -16,6 +17,7 @@ import {
   type InputVideoTrack,
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
+import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
 import { throwIfAborted, abortable } from './util.js';
 
 /** One video frame as the container lists it. */
@@ -38,19 +40,23 @@ export interface VideoTrackInfo {
   codec: string | null;
   /** Full codec string (e.g. 'avc1.64001e') or the container's internal codec id when unknown. */
   codecString: string | null;
-  /** Number of video packets = decoded frame count L (docs/contract.md §4). */
+  /** Frames presented after the edit list = decoded frame count L (docs/contract.md §4). */
   frameCount: number;
+  /** Video packets, including those the edit list hides (decoded as references only). */
+  packetCount: number;
   /** Frames per second from the median frame interval (1 / median Δpts). */
   fps: number;
-  /** Coded picture size before rotation (decord does not rotate either). */
+  /** Coded picture size before rotation. */
   width: number;
   height: number;
-  /** Clockwise rotation the container asks players to apply; frames are returned unrotated, like decord. */
-  rotation: number;
+  /** Clockwise rotation the container asks players to apply; the readers apply it (decord ≥ 0.3.8 does too). */
+  rotation: Rotation;
   /** Colour tags from the container or bitstream; fields are undefined when untagged. */
   colorSpace: VideoColorSpaceInit;
-  /** Frames in presentation order: frame index i of the sampler is `frames[i]`. */
+  /** Presented frames in presentation order: frame index i of the sampler is `frames[i]`. */
   frames: FrameEntry[];
+  /** Every packet in decode order (hidden ones included): what the decoder must be fed. */
+  packets: FrameEntry[];
 }
 
 /** An opened file: track info plus what the decoder needs. Call `dispose()` when done. */
@@ -131,18 +137,26 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has a video track with no frames.`);
     }
     // Stable sort by presentation time: frame i of the sampler is the i-th frame shown, as decord numbers them.
-    const frames = decodeOrder.slice().sort((a, b) => a.timestamp - b.timestamp || a.decodeIndex - b.decodeIndex);
+    // Frames before the edit list's start (negative timestamps) are never shown: not counted, never returned.
+    const frames = decodeOrder
+      .filter((f) => isPresented(f.timestamp))
+      .sort((a, b) => a.timestamp - b.timestamp || a.decodeIndex - b.decodeIndex);
+    if (frames.length === 0) {
+      throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}): its edit list shows none of its ${decodeOrder.length} video frames.`);
+    }
     const info: VideoTrackInfo = {
       container: format.name,
       codec,
       codecString: decoderConfig?.codec ?? (typeof internalId === 'string' ? internalId : null),
       frameCount: frames.length,
+      packetCount: decodeOrder.length,
       fps: estimateFps(frames, await track.getTimeResolution().catch(() => 1000)),
       width: await track.getCodedWidth(),
       height: await track.getCodedHeight(),
-      rotation: await track.getRotation(),
+      rotation: normalizeRotation(await track.getRotation()),
       colorSpace: await track.getColorSpace().catch(() => ({})),
       frames,
+      packets: decodeOrder,
     };
     signal?.removeEventListener('abort', onAbort);
     return {
@@ -180,16 +194,21 @@ export async function* packetRun(video: DemuxedVideo, from: number, to: number, 
   if (pos <= to) throw new PPTSNError('decode-failed', `The file ended after ${pos} of ${byDecode.length} video packets: it looks truncated.`);
 }
 
-const decodeOrderCache = new WeakMap<VideoTrackInfo, FrameEntry[]>();
-/** Frames in decode order (cached per info object). */
+/**
+ * Presentation times (seconds) of the presented frames on the player's timeline: ffmpeg and Chromium's <video>
+ * start an edit-listed track at its first shown frame, whereas mediabunny keeps the edit's sub-frame offset (a
+ * stream-copy trim at 0.5 s of a 25 fps clip starts its first frame at +0.02 s). Seeking to the middle of a frame
+ * must use these times, or every seek lands on the next frame.
+ */
+export function presentationTimes(info: VideoTrackInfo): number[] {
+  const first = info.frames[0]?.timestamp ?? 0;
+  const shift = first > 0 && first < 1 / info.fps ? first : 0;
+  return info.frames.map((f) => f.timestamp - shift);
+}
+
+/** Every packet in decode order, hidden ones included. */
 export function decodeOrderOf(info: VideoTrackInfo): FrameEntry[] {
-  let d = decodeOrderCache.get(info);
-  if (!d) {
-    d = new Array<FrameEntry>(info.frames.length);
-    for (const f of info.frames) d[f.decodeIndex] = f;
-    decodeOrderCache.set(info, d);
-  }
-  return d;
+  return info.packets;
 }
 
 /**

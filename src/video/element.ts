@@ -10,9 +10,10 @@
  * estimate).
  */
 import { PPTSNError } from '../core/errors.js';
-import { videoFrameToRgba, type FrameConversion } from './color.js';
+import { conversionFor, videoFrameToRgba, type FrameConversion } from './color.js';
+import { normalizeRotation, rotatePixels, type Rotation } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
-import type { VideoTrackInfo } from './demux.js';
+import { presentationTimes, type VideoTrackInfo } from './demux.js';
 import { abortError, once, throwIfAborted } from './util.js';
 
 const HAVE_METADATA = 1;
@@ -28,6 +29,16 @@ export interface ElementStreamInfo {
   colorSpace?: VideoColorSpaceInit;
   /** Whether frameCount/fps were measured from playback rather than read from the container. */
   measured: boolean;
+  /** Clockwise rotation from the container (used when the browser's VideoFrame does not say). */
+  rotation?: Rotation;
+  /** The codec string says 10/12-bit or 4:2:2/4:4:4 (High 10/4:2:2/4:4:4, VP9 profile 2/3, AV1 10/12-bit, HEVC Main 10). */
+  highBitDepth?: boolean;
+}
+
+/** Whether a WebCodecs codec string names a stream our 8-bit 4:2:0 assumptions do not cover. */
+export function isHighBitDepthCodec(codec: string | null | undefined): boolean {
+  if (!codec) return false;
+  return /^avc[13]\.(6e|7a|f4)/i.test(codec) || /^vp09\.0[23]\./.test(codec) || /^av01\.\d\.\d+[MH]\.(10|12)/.test(codec) || /^(hvc1|hev1)\.2\./.test(codec);
 }
 
 export interface ElementReadOptions {
@@ -49,7 +60,7 @@ export interface ElementReadResult {
   frameIndices: number[];
   /** Presentation time of each returned frame, seconds. */
   timestamps: number[];
-  /** Decoded frame count L (number of video packets; estimated as round(duration·fps) when `measured`). */
+  /** Frame count L: frames presented after the edit list (estimated as round(duration·fps) when `measured`). */
   frameCount: number;
   fps: number;
   width: number;
@@ -57,11 +68,14 @@ export interface ElementReadResult {
   frames: RgbaFrame[];
   /** True when frameCount/fps were measured by playing a <video> (its src could not be demuxed). */
   measured: boolean;
+  /** Clockwise rotation applied to return display orientation (the container's display matrix), 0/90/180/270. */
+  rotation: Rotation;
 }
 
 /** Converts a DemuxedVideo's info into what the element path needs. */
 export function elementInfoFromTrack(info: VideoTrackInfo): ElementStreamInfo {
-  return { frameCount: info.frameCount, fps: info.fps, timestamps: info.frames.map((f) => f.timestamp), colorSpace: info.colorSpace, measured: false };
+  // Presented frames only (edit list applied): the element shows exactly those, from timestamp 0.
+  return { frameCount: info.frameCount, fps: info.fps, timestamps: presentationTimes(info), colorSpace: info.colorSpace, measured: false, rotation: info.rotation, highBitDepth: isHighBitDepthCodec(info.codecString) };
 }
 
 /**
@@ -206,6 +220,7 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
       if (!Number.isInteger(i) || i < 0 || i >= info.frameCount) throw new PPTSNError('invalid-argument', `Frame index ${i} is outside 0..${info.frameCount - 1}.`);
     }
     const got = new Map<number, { px: RgbaFrame; time: number }>();
+    let rotation: Rotation = info.rotation ?? 0;
     for (const i of wanted) {
       throwIfAborted(signal);
       const target = seekTarget(i, info, video.duration);
@@ -214,8 +229,17 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
       try {
         // Tags: the container's (untagged → BT.601 like ffmpeg); when measured, the frame's own (Chromium tags
         // untagged H.264 frames smpte170m).
-        const tags = info.measured ? undefined : (info.colorSpace?.matrix ? info.colorSpace : null);
-        got.set(i, { px: await videoFrameToRgba(frame, options.conversion ?? 'yuv', tags), time });
+        const color = info.measured ? undefined : conversionFor(info.colorSpace);
+        if (frame.format === null && info.highBitDepth) {
+          // Chromium hands a 10-bit/4:4:4 <video> frame over only as RGB it converted itself (its matrix, its
+          // tone mapping): refuse rather than return colours that differ from ffmpeg's.
+          throw new PPTSNError('unsupported-source', `The <video> element gives the frames of this high-bit-depth stream only as RGB converted by the browser, which differs from ffmpeg's conversion. Pass the File/Blob or URL instead (decoded with WebCodecs and converted like ffmpeg).`);
+        }
+        // VideoFrame(video) gives the coded picture and says how the player turns it (Chromium's `rotation`);
+        // we turn it the same way, so the element path returns display orientation like the other paths.
+        rotation = frameRotation(frame) ?? info.rotation ?? 0;
+        const px = await videoFrameToRgba(frame, options.conversion ?? 'yuv', color);
+        got.set(i, { px: rotatePixels(px, rotation), time });
       } finally {
         frame.close();
       }
@@ -236,12 +260,19 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
         return { ...px, data: px.data.slice() };
       }),
       measured: info.measured,
+      rotation,
     };
   } finally {
     video.playbackRate = savedRate;
     if (Math.abs(video.currentTime - savedTime) > 1e-6) video.currentTime = savedTime;
     if (!wasPaused) video.play().catch(() => {});
   }
+}
+
+/** The clockwise rotation a VideoFrame carries (WebCodecs `rotation`, Chromium ≥ 131), or null when not exposed. */
+function frameRotation(frame: VideoFrame): Rotation | null {
+  const r = (frame as VideoFrame & { rotation?: number }).rotation;
+  return typeof r === 'number' ? normalizeRotation(r) : null;
 }
 
 /** The middle of frame i: midpoint of its timestamp and the next one when known, else (i + 0.5)/fps. */

@@ -1,23 +1,26 @@
 /**
  * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels of
  * exactly the frames PaddleVideo's test-mode sampler picks (docs/contract.md §4), with indices over the decoded frame
- * count (number of video packets), like decord.
+ * count L (frames presented after the edit list, core/preprocess/framePlan.ts), like decord and ffmpeg.
  *
  * Paths, in order of preference:
  * 1. 'webcodecs': mediabunny demuxes (Blob/File, URL string, or a <video>'s fetchable src), WebCodecs decodes only
  *    the packets the wanted frames need. Exact frames, BT.601 colour for untagged streams. Works in a Web Worker.
  * 2. 'element': seek a <video> element (main thread only) — for a <video> whose src cannot be fetched, or a
  *    container/codec mediabunny/WebCodecs cannot handle but the browser can play.
- * Nothing decodes it (e.g. AVI/MPEG-4 Part 2, HEVC without support) → PPTSNError('unsupported-source') naming the
- * container/codec with an ffmpeg command to convert it.
+ * 3. 'ffmpeg': for a Blob/URL that mediabunny or WebCodecs cannot read (AVI/XviD, MJPEG, codecs the browser lacks),
+ *    ffmpeg.wasm when `ffmpegCore` says where it is (the worker does): the CLI's decode, loaded only then.
+ * Nothing decodes it → PPTSNError('unsupported-source') naming the container/codec with an ffmpeg command to
+ * convert it.
  */
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
-import { openVideo, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
+import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
-import { sampleValidIndices } from '../core/preprocess/sampler.js';
+import { planFrames } from '../core/preprocess/framePlan.js';
 import { isVideoElement, throwIfAborted } from './util.js';
+import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
 export type { RgbaFrame } from './decoder.js';
 export type { FrameConversion } from './color.js';
@@ -37,13 +40,17 @@ export interface ReadFramesOptions {
    * 'auto' (default): WebCodecs when the source can be demuxed and decoded, else a <video> element.
    * 'webcodecs' / 'element' force a path (for tests and debugging).
    */
-  path?: 'auto' | 'webcodecs' | 'element';
+  path?: 'auto' | 'webcodecs' | 'element' | 'ffmpeg';
+  /** Where ffmpeg.wasm is served; without it there is no ffmpeg.wasm fallback. */
+  ffmpegCore?: FfmpegCoreUrls;
+  /** Decode progress 0..1 of the ffmpeg.wasm fallback (the only slow decode). */
+  onProgress?: (phase: 'ffmpeg-load' | 'ffmpeg-decode', fraction: number) => void;
 }
 
 /** The frames of one read. `frames[k]` is frame `frameIndices[k]`; repeated indices get separate buffers. */
 export interface FrameReadResult extends ElementReadResult {
   /** Which path produced the frames. */
-  path: 'webcodecs' | 'element';
+  path: 'webcodecs' | 'element' | 'ffmpeg';
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
@@ -51,11 +58,10 @@ export interface FrameReadResult extends ElementReadResult {
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
 
+/** The indices for L presented frames: core/preprocess/framePlan.ts decides, as for the CLI. */
 function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
-  if (options.indices) return typeof options.indices === 'function' ? options.indices(frameCount) : [...options.indices];
-  const t = options.segments ?? 8;
-  if (!Number.isInteger(t) || t < 1) throw new PPTSNError('invalid-argument', `segments must be a positive integer (got ${t}).`);
-  return sampleValidIndices(frameCount, t);
+  const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
+  return planFrames({ presentedFrames: frameCount, codedWidth: 1, codedHeight: 1, rotation: 0 }, selection).indices;
 }
 
 /**
@@ -81,6 +87,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
     return readViaNewElement(source, options, demuxed, null);
   }
 
+  if (path === 'ffmpeg') return readViaFfmpeg(source, options, null);
   let video: DemuxedVideo | null = null;
   let failure: PPTSNError;
   try {
@@ -93,9 +100,56 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
   } finally {
     video?.dispose();
   }
-  // WebCodecs or mediabunny cannot: a <video> element might (main thread only).
+  // WebCodecs or mediabunny cannot: ffmpeg.wasm reads nearly anything, exactly as the CLI does.
+  if (path !== 'webcodecs' && options.ffmpegCore) return readViaFfmpeg(source, options, failure);
+  // Else a <video> element might (main thread only).
   if (path === 'webcodecs' || !hasDom()) throw failure;
   return readViaNewElement(source, options, video, failure);
+}
+
+/** The ffmpeg.wasm fallback; `failure` (what the browser said) is rethrown when ffmpeg.wasm cannot read it either. */
+async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOptions, failure: PPTSNError | null): Promise<FrameReadResult> {
+  if (!options.ffmpegCore) throw failure ?? new PPTSNError('invalid-argument', "path 'ffmpeg' needs the ffmpegCore URLs.");
+  const blob = source instanceof Blob ? source : await fetchBlob(String(source), options.signal);
+  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : String(source);
+  const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
+  options.onProgress?.('ffmpeg-load', 0);
+  try {
+    const r = await decodeWithFfmpegWasm(blob, name, selection, {
+      urls: options.ffmpegCore,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => options.onProgress?.('ffmpeg-decode', f),
+    });
+    return {
+      frameIndices: r.plan.indices,
+      timestamps: r.timestamps,
+      frameCount: r.plan.frameCount,
+      fps: r.fps,
+      width: r.plan.width,
+      height: r.plan.height,
+      frames: r.frames,
+      path: 'ffmpeg',
+      container: r.container,
+      codec: r.codec,
+      measured: false,
+      rotation: r.plan.rotation,
+    };
+  } catch (e) {
+    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') throw new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
+async function fetchBlob(url: string, signal?: AbortSignal): Promise<Blob> {
+  let r: Response;
+  try {
+    r = await fetch(url, { signal: signal ?? null });
+  } catch (e) {
+    throwIfAborted(signal);
+    throw new PPTSNError('network', `Fetching ${url} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (!r.ok) throw new PPTSNError('network', `Fetching ${url} failed: HTTP ${r.status}.`);
+  return r.blob();
 }
 
 async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
@@ -110,7 +164,7 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
   });
   return {
     frameIndices: indices,
-    timestamps: indices.map((i) => info.frames[i]!.timestamp),
+    timestamps: ((t) => indices.map((i) => t[i]!))(presentationTimes(info)),
     frameCount: info.frameCount,
     fps: info.fps,
     width: frames[0]?.width ?? info.width,
@@ -120,12 +174,21 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
     container: info.container,
     codec: info.codecString ?? info.codec,
     measured: false,
+    rotation: info.rotation,
   };
 }
 
 /** A <video> given by the caller: WebCodecs on its fetchable src when possible ('auto'), else seeking. */
 async function readElementSource(el: HTMLVideoElement, options: ReadFramesOptions): Promise<FrameReadResult> {
   const { signal } = options;
+  if (typeof MediaStream !== 'undefined' && el.srcObject instanceof MediaStream) {
+    // A live stream has no frame count to sample over: say so at once instead of waiting for seeks that never end.
+    throw new PPTSNError(
+      'unsupported-source',
+      'This <video> plays a live MediaStream (camera, screen or WebRTC): it has no frame count to sample a clip from. ' +
+      'Use model.classifyStream(video) for live sources, or record a clip (MediaRecorder) and classify the Blob.',
+    );
+  }
   const src = el.currentSrc || el.src;
   try {
     await whenMetadata(el, { signal });
@@ -176,7 +239,9 @@ async function readViaNewElement(source: Blob | string | URL, options: ReadFrame
       if (e instanceof PPTSNError && e.code === 'aborted') throw e;
       if (failure) throw failure;
       const sniffed = await sniffContainer(source, options.signal).catch(() => null);
-      throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
+      if (sniffed?.container) throw unsupportedSource(sniffed.container, sniffed.codec);
+      // Neither WebCodecs, ffmpeg.wasm nor the element can read it: still say how to convert it.
+      throw e instanceof PPTSNError && e.code === 'unsupported-source' ? unsupportedSource('this file (an unknown or damaged container)', null) : e;
     }
     const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });

@@ -15,6 +15,8 @@ export type ClassifyProgressCallback = (p: ClassifyProgress) => unknown;
 export interface ProgressReporter {
   /** Options to merge into the clip runner's options. */
   clipOptions: Pick<ClipRunOptions, 'onChunk' | 'runningLogits'>;
+  /** A report while the ffmpeg.wasm fallback decodes: `fraction` 0..1 of the decode, `total` the images to come. */
+  decode(fraction: number, total: number): void;
   /** Sends the final report (from the result's logits) and waits until the page has run it. */
   finish(logits: Float32Array): Promise<void>;
   /** Closes the proxy's port (after the call, success or not). */
@@ -35,6 +37,7 @@ export function progressReporter(callback: ClassifyProgressCallback, labels: rea
         if (p.done < p.total && p.logits) void send({ done: p.done, total: p.total, top: topK(softmax(p.logits), labels, k) });
       },
     },
+    decode: (fraction, images) => void send({ done: 0, total: images, top: [], decoding: fraction }),
     finish: (logits) => send({ done: total, total, top: topK(softmax(logits), labels, k) }),
     release: () => {
       (callback as unknown as { [releaseProxy]?: () => void })[releaseProxy]?.();

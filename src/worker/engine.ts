@@ -49,6 +49,11 @@ import type { DecodedVideo, FrameReader } from './frameReader.js';
 
 export type { DecodedVideo, FrameReader };
 
+/** The source facts a result reports (absent for raw frames). */
+function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number } {
+  return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}) };
+}
+
 interface Call {
   controller: AbortController;
 }
@@ -183,7 +188,7 @@ export class Engine implements EngineApi {
     this.calls.get(id)?.controller.abort();
   }
 
-  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal): Promise<DecodedVideo & { decodeMs: number }> {
+  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal, onDecodeProgress?: (fraction: number) => void): Promise<DecodedVideo & { decodeMs: number }> {
     Engine.checkAborted(signal);
     const t0 = now();
     if (video.kind === 'frames') {
@@ -192,7 +197,7 @@ export class Engine implements EngineApi {
       }
       return { ...video, decodeMs: 0 };
     }
-    const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal });
+    const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal, ...(onDecodeProgress ? { onDecodeProgress } : {}) });
     Engine.checkAborted(signal);
     return { ...decoded, decodeMs: now() - t0 };
   }
@@ -207,7 +212,7 @@ export class Engine implements EngineApi {
       if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
       resolveScoreFilter(options.filter, this.model!.labels); // bad filters fail before decoding
       return await this.scheduler.run(
-        () => this.decode(video, config, signal),
+        () => this.decode(video, config, signal, progress && ((f) => progress.decode(f, config.segments * config.cropsPerFrame))),
         async (decoded) => {
           Engine.checkAborted(signal);
           const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal, progress?.clipOptions), () => signal.aborted);
@@ -215,6 +220,7 @@ export class Engine implements EngineApi {
           return {
             ...this.predictions(run.logits, topk, options.filter),
             frameIndices: decoded.frameIndices,
+            ...sourceFacts(decoded),
             timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
           };
         },
@@ -331,7 +337,7 @@ export class Engine implements EngineApi {
           pre.input.dispose();
           try {
             const data = (await paddle.data()) as Float32Array;
-            return { frameIndices: decoded.frameIndices, timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
+            return { frameIndices: decoded.frameIndices, ...sourceFacts(decoded), timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
           } finally {
             paddle.dispose();
           }

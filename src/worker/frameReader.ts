@@ -10,7 +10,13 @@ export interface DecodedVideo {
   frameIndices: number[];
   timestamps: number[];
   frames: FramePixels[];
+  /** L and the rotation applied (core/preprocess/framePlan.ts), reported in results. */
+  frameCount?: number;
+  rotation?: number;
 }
 
 /** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
-export type FrameReader = (source: Blob | string, options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal }) => Promise<DecodedVideo>;
+export type FrameReader = (
+  source: Blob | string,
+  options: { segments: number; sampling: PreprocessConfig['sampling']; signal: AbortSignal; onDecodeProgress?: (fraction: number) => void },
+) => Promise<DecodedVideo>;

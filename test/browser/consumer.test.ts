@@ -50,6 +50,7 @@ async function serve(root: string, isolated: boolean): Promise<string> {
     let file: string;
     if (url.pathname.startsWith('/model/')) file = join(MODEL_DIR, normalize(url.pathname.slice(7)));
     else if (url.pathname === '/example.mp4') file = EXAMPLE;
+    else if (url.pathname === '/example.avi') file = EXAMPLE.replace(/\.mp4$/, '.avi');
     else file = join(root, normalize(url.pathname === '/' ? '/index.html' : url.pathname));
     if (!existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end();
@@ -72,7 +73,9 @@ window.classify = async () => {
   const video = await (await fetch('/example.mp4')).blob();
   const r = await model.classify(video, { preset: 'fast', segments: 2 });
   const pre = await model.preprocess(video, { preset: 'fast', segments: 2 });
-  const out = { backend: model.backend, report: model.backendReport, logits: Array.from(r.logits), top: r.top, shape: pre.tensor.shape, input: Array.from(pre.tensor.data) };
+  // An XviD AVI: WebCodecs cannot, so the worker fetches ffmpeg.wasm from where this app's build put it.
+  const avi = await model.preprocess(await (await fetch('/example.avi')).blob(), { preset: 'fast', segments: 2 });
+  const out = { backend: model.backend, report: model.backendReport, logits: Array.from(r.logits), top: r.top, shape: pre.tensor.shape, input: Array.from(pre.tensor.data), aviFrames: avi.frameIndices };
   await model.dispose();
   return out;
 };
@@ -86,6 +89,7 @@ interface AppResult {
   top: { index: number; label: string; score: number }[];
   shape: number[];
   input: number[];
+  aviFrames: number[];
 }
 
 async function classifyAt(origin: string, path = '/'): Promise<AppResult> {
@@ -105,6 +109,7 @@ async function classifyAt(origin: string, path = '/'): Promise<AppResult> {
 
 async function checkAgainstNode(r: AppResult, what: string): Promise<void> {
   assert.equal(r.backend, 'wasm');
+  assert.deepEqual(r.aviFrames, [32, 98], `${what}: example.avi through ffmpeg.wasm`);
   const x = tf.tensor(Float32Array.from(r.input), r.shape);
   const logits = Recognizer.fromStateDict(sd);
   try {

@@ -57,6 +57,15 @@ for (const backend of ['webgl', 'wasm'] as const) {
   });
 }
 
+test('an XviD AVI classifies under the CSP through the lazily loaded ffmpeg.wasm (no eval, no violations)', async () => {
+  const r = await page.evaluate(([m, v, w]) => (window as unknown as { csp: { run(...a: unknown[]): Promise<Record<string, unknown>> } }).csp.run('wasm', m, v, w),
+    [LIVE_MODEL_URL, '/test/fixtures/media/example.avi', WASM_PATHS] as const);
+  console.log(`AVI under CSP: ${JSON.stringify(r)}`);
+  assert.equal(r.ok, true, JSON.stringify(r) + '\n' + errors.join('\n'));
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(errors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e)), [], errors.join('\n'));
+});
+
 test('wasm under a CSP without script-src blob: falls back to one thread and says why (no crash)', async () => {
   policy = CSP.replace("script-src 'self' blob: ", "script-src 'self' ");
   assert.notEqual(policy, CSP);

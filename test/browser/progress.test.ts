@@ -19,6 +19,7 @@ interface Top {
   score: number;
 }
 interface Report {
+  decoding?: number;
   done: number;
   total: number;
   top: Top[];
@@ -77,4 +78,19 @@ test('onProgress: a callback that throws does not fail the call', async () => {
   const r = ok(await rt<Outcome<{ result: Classified; reports: Report[] }>>('classifyWithProgress', EXAMPLE, { ...opts, throwInCallback: true }), 'classify with a throwing callback');
   assert.ok(r.reports.length >= 1);
   assert.deepEqual(r.result.logits, plain.logits);
+});
+
+test('onProgress: an XviD AVI reports the ffmpeg.wasm decode first (decoding 0..1), then one report per chunk', async () => {
+  const opts = { preset: 'fast', segments: 3 };
+  const { result, reports } = ok(await rt<Outcome<{ result: Classified; reports: Report[] }>>('classifyWithProgress', { kind: 'url', url: '/test/fixtures/media/example.avi' }, opts), 'classify an AVI with onProgress');
+  const decoding = reports.filter((r) => r.decoding !== undefined);
+  console.log(`AVI progress: ${reports.map((r) => (r.decoding !== undefined ? `decode ${(r.decoding * 100).toFixed(0)}%` : `${r.done}/${r.total}`)).join(', ')}`);
+  assert.ok(decoding.length >= 2, 'decode reports');
+  assert.equal(decoding[0]!.decoding, 0, 'first: the fallback is being loaded');
+  assert.equal(decoding.at(-1)!.decoding, 1, 'last decode report: done');
+  for (let i = 1; i < decoding.length; i++) assert.ok(decoding[i]!.decoding! >= decoding[i - 1]!.decoding!, 'monotonic');
+  for (const r of decoding) assert.deepEqual([r.done, r.total, r.top.length], [0, 3, 0]);
+  const firstChunk = reports.findIndex((r) => r.decoding === undefined);
+  assert.ok(firstChunk > 0 && reports.slice(firstChunk).every((r) => r.decoding === undefined), 'decode reports come before the chunk reports');
+  assert.deepEqual(reports.at(-1)!.top, result.top);
 });

@@ -186,8 +186,14 @@ test('wasm: an aborted call rejects with "aborted" within a second and the next 
 
 test('typed errors cross the worker boundary with code and message', async () => {
   await ensureWasm(page);
-  const avi = await rt<Outcome<Classified>>(page, 'classify', { kind: 'url', url: '/test/fixtures/media/example.avi' }, { preset: 'fast' });
+  // example.avi (XviD) now decodes through ffmpeg.wasm in the worker; a file nothing can read is still typed.
+  const xvid = ok(await rt<Outcome<Classified>>(page, 'classify', { kind: 'url', url: '/test/fixtures/media/example.avi' }, { preset: 'fast' }), 'AVI via ffmpeg.wasm');
+  assert.deepEqual(xvid.frameIndices, [8, 24, 40, 57, 73, 90, 106, 122]);
+  mkdirSync(join(ROOT, 'test/.cache/runtime'), { recursive: true });
+  writeFileSync(join(ROOT, 'test/.cache/runtime/junk.avi'), 'this is not a video\n'.repeat(200));
+  const avi = await rt<Outcome<Classified>>(page, 'classify', { kind: 'url', url: '/test/.cache/runtime/junk.avi' }, { preset: 'fast' });
   assert.equal(!avi.ok && avi.code, 'unsupported-source', JSON.stringify(avi));
+  assert.match(!avi.ok ? avi.message : '', /ffmpeg -i/);
   const bad = await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 0 });
   assert.equal(!bad.ok && bad.code, 'invalid-argument', JSON.stringify(bad));
   const missing = await rt<Outcome<Loaded>>(page, 'load', { model: '/test/.cache/runtime/nope/model.json', backend: 'wasm', wasmPaths: WASM_PATHS });

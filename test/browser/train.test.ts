@@ -149,6 +149,13 @@ test('full: lowers the training loss (tiny)', async () => {
   ok(await tr(page, 'dispose'), 'dispose');
 });
 
+test('addClip takes an XviD AVI (UCF101\'s format): decoded in the worker by ffmpeg.wasm', async () => {
+  ok(await tr(page, 'create', { classes: ['red', 'blue'], strategy: 'head', epochs: 1, batchSize: 2, segments: 1, views: 1, validationSplit: 0, preciseBN: false, name: 'avi-clip' }), 'create');
+  const info = ok(await tr<Outcome<Record<string, unknown>>>(page, 'addClip', '/test/fixtures/media/example.avi', 'red'), 'addClip AVI');
+  console.log(`AVI clip: ${JSON.stringify(info)}`);
+  ok(await tr(page, 'dispose'), 'dispose');
+});
+
 test('a short head fine-tune on webgl, webgpu and cpu: finite losses, tensors back at the baseline (soak, issue 8)', async () => {
   // SwiftShader runs the backbone at < 1 GFLOP/s here: two clips, one segment, one view keep it to a few images.
   // On WebGPU this also checks the checkpoints' read-backs: a synchronous read (dataSync) there loses the device.

@@ -9,6 +9,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { wasmAssets } from '../../tools/wasmAssets.js';
 import { fileURLToPath } from 'node:url';
 import type { Outcome } from '../browser/pages/outcome.js';
+import { ffmpegCoreAssets } from '../../tools/ffmpegCore.js';
 
 export type { Outcome };
 
@@ -43,8 +44,9 @@ export async function startBrowserEnv(options: { isolated?: boolean } = {}): Pro
     root: ROOT,
     configFile: false,
     logLevel: 'error',
-    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries.
-    plugins: [wasmAssets()],
+    // Serves tfjs-backend-wasm-threaded-simd.js (the pthread glue) beside the WASM_PATHS binaries, and ffmpeg.wasm
+    // where the worker looks for it when it runs from source.
+    plugins: [wasmAssets(), ffmpegCoreAssets()],
     server: {
       host: '127.0.0.1',
       port: 0,

@@ -70,10 +70,16 @@ def _read_cv2(path, indices):
 
 
 def probe_packets(path):
-    r = subprocess.run(['ffprobe', '-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries',
-                        'stream=nb_read_packets,width,height', '-of', 'json', path], capture_output=True, check=True)
-    s = json.loads(r.stdout)['streams'][0]
-    return int(s['nb_read_packets']), int(s['width']), int(s['height'])
+    """decord >= 0.3.8 / ffmpeg: L = frames the edit list presents (packets not flagged D), display size."""
+    r = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v:0', '-show_entries',
+                        'packet=flags:stream=width,height:stream_side_data=rotation', '-of', 'json', path],
+                       capture_output=True, check=True)
+    j = json.loads(r.stdout)
+    s = j['streams'][0]
+    count = sum(1 for p in j.get('packets', []) if 'D' not in p.get('flags', ''))
+    rot = next((int(d['rotation']) for d in s.get('side_data_list', []) if 'rotation' in d), 0)
+    w, h = int(s['width']), int(s['height'])
+    return (count, h, w) if rot % 180 else (count, w, h)
 
 
 def decode_ffmpeg(path):
@@ -82,7 +88,8 @@ def decode_ffmpeg(path):
     def read(indices):
         want = sorted(set(indices))
         sel = '+'.join(f'eq(n\\,{i})' for i in want)
-        r = subprocess.run(['ffmpeg', '-v', 'error', '-nostdin', '-noautorotate', '-i', path, '-map', '0:v:0',
+        # ffmpeg's default autorotation, like decord >= 0.3.8 (SPEC section 4).
+        r = subprocess.run(['ffmpeg', '-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0',
                             '-vf', f'select={sel},scale=in_color_matrix=bt601,format=rgb24', '-fps_mode', 'passthrough',
                             '-f', 'rawvideo', 'pipe:1'], capture_output=True, check=True)
         frames = np.frombuffer(r.stdout, np.uint8).reshape(-1, h, w, 3)

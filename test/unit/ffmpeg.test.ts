@@ -1,6 +1,7 @@
 /**
  * The Node frame reader (src/node/ffmpeg.ts) on generated videos whose frames carry their index
- * (test/helpers/videos.ts): it must return exactly the sampled frames, count frames as packets, convert colour
+ * (test/helpers/videos.ts, helpers/realworld.ts): it must return exactly the sampled frames in display orientation,
+ * count the frames the edit list presents, convert colour
  * with BT.601, and fail with the right PPTSNError codes. Videos are tiny (≤ 128 px, ≤ 60 frames) and cached in
  * the OS temp folder so reruns skip the encoding.
  */
@@ -15,6 +16,8 @@ import { makeIndexedVideo, readFrameIndex, stripeFrame, type VideoSpec } from '.
 import { probeVideo, decodeFfmpegFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
 import { isPPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
+import { bandsFromPixels } from '../helpers/bands.js';
+import { ffmpegReference, realworldCases } from '../helpers/realworld.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
@@ -116,6 +119,47 @@ test('example.mp4: probe and accurate clip (131 packets, 25 frames 320x240)', as
   assert.deepEqual(clip.indices.slice(0, 4), [2, 7, 13, 18]);
   assert.equal(clip.frames.length, 25);
   assert.deepEqual([clip.frames[0]!.width, clip.frames[0]!.height], [320, 240]);
+});
+
+// Issue 12: display orientation, edit lists, full range, 10-bit — the CLI's frames are ffmpeg's default decode.
+for (const c of realworldCases()) {
+  test(`real-world ${c.name}: L, indices, rotation and pixels equal ffmpeg's autorotated, edit-list-applied decode`, async () => {
+    const ref = ffmpegReference(c.path);
+    const clip = await readClip(c.path, 'fast');
+    assert.equal(clip.info.frameCount, ref.frames.length, 'L = presented frames');
+    assert.deepEqual(clip.indices, sampleValidIndices(ref.frames.length, 8));
+    assert.equal(clip.info.rotation, ref.rotation);
+    assert.deepEqual([clip.info.width, clip.info.height], [ref.width, ref.height]);
+    if (c.expect) {
+      assert.equal(clip.info.frameCount, c.expect.frameCount);
+      assert.deepEqual(clip.indices, c.expect.indices);
+      assert.deepEqual([clip.info.width, clip.info.height], [c.expect.width, c.expect.height]);
+    }
+    clip.frames.forEach((f, k) => {
+      const want = ref.frames[clip.indices[k]!]!;
+      assert.deepEqual([f.width, f.height], [ref.width, ref.height]);
+      assert.ok(Buffer.from(f.data).equals(Buffer.from(want)), `${c.name} slot ${k}: pixels differ from ffmpeg's frame ${clip.indices[k]}`);
+      if (c.bands) {
+        const band = bandsFromPixels(f, clip.info.rotation);
+        assert.equal(band, bandsFromPixels({ width: ref.width, height: ref.height, channels: 3, data: want }, ref.rotation));
+        if (c.expect?.sourceFrames) assert.equal(band, c.expect.sourceFrames[k], `${c.name} slot ${k}: source frame`);
+      }
+    });
+  });
+}
+
+test('real-world: full range converted as full range, untagged as limited (rotation reported, not ignored)', async () => {
+  const cases = realworldCases();
+  const byName = (n: string) => cases.find((c) => c.name === n)!.path;
+  const full = await probeVideo(byName('fullrange_grad'));
+  assert.equal(full.fullRange, true);
+  assert.equal(full.colorMatrix, 'bt601');
+  const full709 = await probeVideo(byName('fullrange_709'));
+  assert.deepEqual([full709.fullRange, full709.colorMatrix], [true, 'bt709']);
+  const rot = await probeVideo(byName('rot90'));
+  assert.deepEqual([rot.rotation, rot.codedWidth, rot.codedHeight, rot.width, rot.height], [90, 320, 240, 240, 320]);
+  const trim = await probeVideo(byName('editlist'));
+  assert.deepEqual([trim.packetCount, trim.frameCount], [60, 47]);
 });
 
 test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, aborted', async () => {

@@ -1,8 +1,8 @@
 /**
  * Which frames a TSN clip looks at: PaddleVideo's `Sampler` (paddlevideo/loader/pipelines/sample.py) as pure
  * functions of the decoded frame count L and the segment count T (docs/contract.md §4). Indices are 0-based over the
- * decoded frames (decord's count = number of video packets). No I/O, no tensors: these are the easiest pieces to
- * check against PaddleVideo's formulas, so they are kept free of everything else.
+ * decoded frames (L = frames presented after the edit list, see framePlan.ts). No I/O, no tensors: these are the
+ * easiest pieces to check against PaddleVideo's formulas, so they are kept free of everything else.
  */
 import { PPTSNError } from '../errors.js';
 

@@ -30,7 +30,7 @@ interface Call {
 function summarize(r: FrameReadResult, pixels: boolean) {
   return {
     frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, fps: r.fps,
-    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured,
+    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured, rotation: r.rotation,
     frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? toBase64(f.data) : '' })),
   };
 }
@@ -134,8 +134,32 @@ async function stream(url: string | null, rate: number, ms: number) {
   return { delivered: g.delivered, deliveredAfterStop: g.delivered - after, dropped: g.dropped, frames: got, processor: 'MediaStreamTrackProcessor' in globalThis };
 }
 
+/** readFrames on a <video> playing a live MediaStream (canvas.captureStream): must reject at once. */
+async function liveElement() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 64;
+  canvas.height = 48;
+  canvas.getContext('2d')!.fillRect(0, 0, 64, 48);
+  const stream = canvas.captureStream(10);
+  const el = document.createElement('video');
+  el.muted = true;
+  el.srcObject = stream;
+  document.body.append(el);
+  await el.play().catch(() => {});
+  const t0 = performance.now();
+  try {
+    await readFrames(el, { segments: 8 });
+    return { ok: true as const, ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false as const, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-pptsn', message: String(e) };
+  } finally {
+    stream.getTracks().forEach((t) => t.stop());
+    el.remove();
+  }
+}
+
 /** readFrames inside a Web Worker on a fetched Blob. */
-async function inWorker(url: string, segments: number) {
+async function inWorker(url: string, segments: number, ffmpegCore?: { js: string; wasm: string }) {
   const blob = await (await fetch(url)).blob();
   const worker = new Worker(new URL('./frames-worker.ts', import.meta.url), { type: 'module' });
   const t0 = performance.now();
@@ -143,7 +167,7 @@ async function inWorker(url: string, segments: number) {
     const reply = await new Promise<{ ok: true; result: FrameReadResult } | { ok: false; code: string; message: string }>((resolve, reject) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => reject(new Error(e.message));
-      worker.postMessage({ blob, segments });
+      worker.postMessage({ blob, segments, ffmpegCore });
     });
     if (!reply.ok) return { ...reply, ms: performance.now() - t0 };
     return { ok: true as const, ms: performance.now() - t0, result: summarize(reply.result, true) };
@@ -152,5 +176,5 @@ async function inWorker(url: string, segments: number) {
   }
 }
 
-(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker };
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker, liveElement };
 document.title = 'ready';

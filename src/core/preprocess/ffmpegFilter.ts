@@ -1,0 +1,18 @@
+/**
+ * The ffmpeg filtergraph both ffmpeg paths run (the CLI's system ffmpeg, src/node/ffmpeg.ts, and ffmpeg.wasm in
+ * the browser, src/video/ffmpegWasm.ts), so their frames are the same: `select` lets only the wanted presented
+ * frames through (ffmpeg's default autorotation runs before it, and frames an edit list hides never reach it), then
+ * one swscale step at the display size to RGB24 with the stream's matrix and range (framePlan.ts `colorOf`).
+ */
+import type { FramePlan } from './framePlan.js';
+
+/** `-vf` value for the sorted, unique presented indices `wanted` (the comma inside eq() escaped for the parser). */
+export function ffmpegFrameFilter(wanted: readonly number[], plan: Pick<FramePlan, 'width' | 'height' | 'color'>): string {
+  const select = `select=${wanted.map((i) => `eq(n\\,${i})`).join('+')}`;
+  const scale = `scale=w=${plan.width}:h=${plan.height}:in_color_matrix=${plan.color.matrix}:in_range=${plan.color.fullRange ? 'pc' : 'tv'}`;
+  return `${select},${scale},format=rgb24`;
+}
+
+/** ffprobe `-show_entries` for what `factsFromFfprobe` reads (packet flags: 'D' = hidden by the edit list). */
+export const FFPROBE_ENTRIES =
+  'packet=flags:stream=codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration:stream_side_data=rotation:format=format_name,format_long_name,duration';

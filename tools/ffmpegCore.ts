@@ -1,0 +1,54 @@
+/**
+ * ffmpeg.wasm (`@ffmpeg/core`, single-threaded: ffmpeg-core.js + ffmpeg-core.wasm), the browser's fallback decoder
+ * (src/video/ffmpegWasm.ts), as a build-time asset like the tfjs WASM files (wasmAssets.ts):
+ * - `copyTo`: a build copies both next to the compiled worker (the library's dist/worker/), where
+ *   src/worker/ffmpegCoreFiles.ts points with `new URL('./ffmpeg-core.*', import.meta.url)`;
+ * - dev servers (demo, tests, bench) serve them at `/src/worker/ffmpeg-core.{js,wasm}`, where that URL points when
+ *   the worker runs from source;
+ * - `emitTo`: an app build from source (the demo) emits them into that output folder (`assets/`, where the worker
+ *   chunk is, so the worker's unresolved `new URL('./ffmpeg-core.js', import.meta.url)` finds them).
+ */
+import { readFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Connect, Plugin } from 'vite';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const FFMPEG_CORE_FILES = ['ffmpeg-core.js', 'ffmpeg-core.wasm'] as const;
+
+/** dist/esm of the installed @ffmpeg/core (its export map hides package.json: resolve the entry instead). */
+function coreDir(): string {
+  return join(dirname(createRequire(join(ROOT, 'package.json')).resolve('@ffmpeg/core')), '..', 'esm');
+}
+
+const serve: Connect.NextHandleFunction = (req, res, next) => {
+  const m = /^\/src\/worker\/(ffmpeg-core\.(js|wasm))(\?.*)?$/.exec(req.url ?? '');
+  if (!m) return next();
+  const file = join(coreDir(), m[1]!);
+  res.setHeader('content-type', m[2] === 'js' ? 'text/javascript' : 'application/wasm');
+  res.setHeader('content-length', String(statSync(file).size));
+  createReadStream(file).pipe(res);
+};
+
+export function ffmpegCoreAssets(options: { copyTo?: string; emitTo?: string } = {}): Plugin {
+  return {
+    name: 'pptsn-ffmpeg-core',
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serve);
+    },
+    buildStart() {
+      if (!options.copyTo) return;
+      mkdirSync(options.copyTo, { recursive: true });
+      for (const f of FFMPEG_CORE_FILES) copyFileSync(join(coreDir(), f), join(options.copyTo, f));
+    },
+    generateBundle() {
+      if (options.emitTo === undefined) return;
+      for (const f of FFMPEG_CORE_FILES) this.emitFile({ type: 'asset', fileName: `${options.emitTo}/${f}`, source: readFileSync(join(coreDir(), f)) });
+    },
+  };
+}
