@@ -164,7 +164,11 @@ test('the packed tarball has the worker, the WASM binaries and the bundle', () =
   assert.ok(!/registerGradientsNode|['"]@tensorflow\/tfjs['"]/.test(nodeBackends), 'dist/node/backends.js imports no @tensorflow/tfjs');
   assert.ok(!list.some((f) => f.endsWith('pptsn-web.worker.js.map')), 'the 14 MB bundle source map is not published');
   // The bundle's worker uses dist/worker/'s binaries: each ships once (test/unit/package.test.ts checks more).
-  assert.equal(list.filter((f) => f.endsWith('.wasm')).length, 3, 'three WASM binaries, once each');
+  const wasm = list.filter((f) => f.endsWith('.wasm')).map((f) => f.slice(f.lastIndexOf('/') + 1));
+  for (const name of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'ffmpeg-core.wasm']) {
+    assert.equal(wasm.filter((n) => n === name).length, 1, `${name} ships once`);
+  }
+  assert.equal(new Set(wasm).size, wasm.length, `no WASM binary twice: ${wasm.join(', ')}`);
 });
 
 test('a Vite app that installs the tarball builds and classifies (served cross-origin isolated)', async () => {

@@ -27,12 +27,13 @@ const shipped = (pattern: RegExp) => [...files].filter((f) => pattern.test(f));
 test('each WASM binary ships once, where the compiled worker and the bundled worker both look', () => {
   const wasm = shipped(/\.wasm$/);
   const names = wasm.map((f) => basename(f)).sort();
-  assert.deepEqual(names, ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm'], `WASM files: ${wasm.join(', ')}`);
+  // tfjs's three backends, ffmpeg.wasm's core (the lazily loaded fallback decoder) and MozJPEG (rawframes), once each.
+  assert.deepEqual(names, ['ffmpeg-core.wasm', 'mozjpeg_dec.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm'], `WASM files: ${wasm.join(', ')}`);
   // dist/worker/worker.js → ./tfjs-backend-*.wasm beside it; dist/pptsn-web.worker.js → its rewritten URLs.
-  for (const n of names) assert.ok(files.has(`dist/worker/${n}`), `dist/worker/${n}`);
+  for (const n of names.filter((n) => n.startsWith('tfjs-') || n.startsWith('ffmpeg-'))) assert.ok(files.has(`dist/worker/${n}`), `dist/worker/${n}`);
   const bundled = readFileSync(join(ROOT, 'dist/pptsn-web.worker.js'), 'utf8');
-  const urls = [...bundled.matchAll(/new URL\(`([^`]+\.wasm)`,\s*import\.meta\.url\)/g)].map((m) => m[1]!);
-  assert.equal(urls.length, 3, 'the bundled worker names the three binaries');
+  const urls = [...bundled.matchAll(/new URL\(`([^`]+\.wasm)`,\s*import\.meta\.url\)/g)].map((m) => m[1]!).filter((u) => u.includes('tfjs-backend'));
+  assert.equal(urls.length, 3, 'the bundled worker names the three tfjs binaries');
   for (const u of urls) assert.ok(files.has(normalize(join('dist', u))), `the bundle's ${u} is shipped`);
 });
 
