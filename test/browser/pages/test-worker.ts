@@ -5,17 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expose } from 'comlink';
-import { sampleIndices } from '../../../src/core/preprocess/sampler.js';
-import { readFrames } from '../../../src/video/frames.js';
-import { Engine, type FrameReader } from '../../../src/worker/engine.js';
+import { Engine } from '../../../src/worker/engine.js';
 import { installErrorTransport } from '../../../src/worker/errorTransport.js';
+import { workerFrameReader } from '../../../src/worker/frameReader.js';
 
 installErrorTransport();
-
-const reader: FrameReader = async (source, { segments, sampling, signal }) => {
-  const r = await readFrames(source, { indices: (frameCount: number) => sampleIndices(sampling, frameCount, segments), signal, path: 'webcodecs' });
-  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames };
-};
 
 class TestEngine extends Engine {
   crashForTesting(): void {
@@ -30,4 +24,4 @@ class TestEngine extends Engine {
   }
 }
 
-expose(new TestEngine(reader));
+expose(new TestEngine(workerFrameReader));
