@@ -5,7 +5,7 @@
  * plus a `cancel` message to the worker. The worker session and its restarts are api/session.ts, the live stream
  * api/liveStream.ts.
  */
-import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
+import { proxy, transfer, type Remote } from 'comlink';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { EvalSummary } from '../core/eval/metrics.js';
 import type { Engine } from '../worker/engine.js';
@@ -125,13 +125,7 @@ export class PPTSN {
 
   private async respawn(): Promise<Session> {
     const plan = this.restartPlan!;
-    const old = this.session;
-    try {
-      old.engine[releaseProxy]();
-    } catch {
-      // Its port is closed already.
-    }
-    old.worker.terminate();
+    this.session.end('a new worker replaced it');
     let started: { session: Session; ready: EngineReady };
     try {
       started = await startSession(plan.spawn(), plan.init);
@@ -141,8 +135,7 @@ export class PPTSN {
       started = await startSession(plan.spawn(), { ...plan.init, model: plan.fallback });
     }
     if (this.disposed) {
-      started.session.worker.terminate();
-      started.session.kill('the model was disposed');
+      started.session.end('the model was disposed');
       throw new PPTSNError('invalid-argument', 'this model was disposed');
     }
     this.session = started.session;
@@ -346,13 +339,7 @@ export class PPTSN {
     } catch {
       // The worker is terminated below anyway.
     }
-    try {
-      s.engine[releaseProxy]();
-    } catch {
-      // Already closed.
-    }
-    s.worker.terminate();
-    s.kill('the model was disposed');
+    s.end('the model was disposed');
   }
 }
 

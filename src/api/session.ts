@@ -8,7 +8,7 @@
  * it reject instead of hanging (or are retried once on a fresh worker, for classify/preprocess), and the next call
  * starts a new worker with the same model: from Cache Storage when it was cached, else from its original source.
  */
-import { proxy, wrap, type Remote } from 'comlink';
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { Engine } from '../worker/engine.js';
 import type { EngineInit, EngineModelSource, EngineReady } from '../worker/protocol.js';
@@ -30,6 +30,8 @@ export interface Session {
   /** Why the worker stopped (the first `kill` reason), or null while it lives. */
   readonly stoppedBecause: string | null;
   kill(reason: string): void;
+  /** Ends the session: closes the comlink port, terminates the worker, and kills it with `reason` (if alive). */
+  end(reason: string): void;
 }
 
 export function newSession(worker: Worker): Session {
@@ -53,6 +55,15 @@ export function newSession(worker: Worker): Session {
       const e = new PPTSNError('internal', `the pptsn-web worker stopped (${reason}); the next call restarts it with the same model`);
       workerLostErrors.add(e);
       reject(e);
+    },
+    end(reason: string) {
+      try {
+        this.engine[releaseProxy]();
+      } catch {
+        // Its port is closed already.
+      }
+      worker.terminate();
+      this.kill(reason);
     },
   };
 }
