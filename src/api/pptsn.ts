@@ -171,10 +171,7 @@ export class PPTSN {
     this.live();
     const attempt = async () => {
       const { video, fallback } = await videoFor(source, preprocess, signal);
-      const send = (v: EngineVideo) =>
-        this.call(signal, what, (engine, id) =>
-          run(engine, id, transferFrames(v)),
-        );
+      const send = (v: EngineVideo) => this.call(signal, what, (engine, id) => run(engine, id, transferFrames(v)));
       try {
         return await send(video);
       } catch (e) {
