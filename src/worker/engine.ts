@@ -2,50 +2,50 @@
  * The engine: the object the worker exposes through comlink. It owns everything tfjs in the page — the backend,
  * the model's weights, every tensor of every call — so the main thread never runs a kernel and never blocks.
  *
- * A call (classify/preprocess) is decoded in the scheduler's decode lane and computed in its compute lane (see
- * queue.ts), so the next call's decoding overlaps this call's inference. Inference runs in chunks of
- * `chunkSize` images: each chunk is preprocessed, run through the backbone, and only its pooled features ([n, F])
- * are kept, so the accurate preset's 250 images never need all their activations at once; the head then runs on
- * the T·C features exactly as PaddleVideo does. Between chunks the engine awaits the chunk's features, which both
- * bounds queued GPU work and lets a `cancel` message in, so an abort stops work at the next chunk boundary.
+ * A call (classify/preprocess/embed) is decoded in the scheduler's decode lane and computed in its compute lane
+ * (see queue.ts), so the next call's decoding overlaps this call's inference. Inference runs in chunks of
+ * `chunkSize` images (core/classify/clip.ts); between chunks the engine checks for a `cancel` and a lost device, so
+ * an abort stops work at the next chunk boundary. The model on its backend is `runtime.ts`, live streams are
+ * `liveStreams.ts`, the worker's life lock and memory figures `lifeLock.ts`.
+ *
+ * Trust: the call options (preprocessing, topK, the stream window) were merged with the defaults and validated once
+ * on the page (api/config.ts); the only caller is PPTSN in this package, so the engine uses them as they come. It
+ * checks what only it can: the frames it got against the segments, class names against its labels, call ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { proxy } from 'comlink';
-import { yieldTurn } from '../core/yieldTurn.js';
-import { PPTSNError, isPPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
-import { Recognizer } from '../core/model/recognizer.js';
-import { parameterCounts } from '../core/model/arch.js';
-import { clipLogits, type ClipRunOptions } from '../core/classify/clip.js';
-import { softmax, topK } from '../core/classify/scores.js';
-import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
+import { PPTSNError } from '../core/errors.js';
+import { clipLogits } from '../core/classify/clip.js';
 import { clipEmbedding } from '../core/classify/embed.js';
-import type { EmbedResult } from '../common/types.js';
-import type { EngineEmbedOptions, EngineTensor } from './protocol.js';
-import { tensorEmbedding, tensorLogits } from './tensorInput.js';
+import type { FramePixels } from '../core/frames.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
-import { MAX_SEGMENTS, resolvePreprocessOptions, type PreprocessConfig } from '../core/preprocess/presets.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
-import type { BackendName, BackendReportEntry, ModelInfo, PreprocessResult } from '../common/types.js';
-import { BACKEND_ORDER, configureWasm, defaultChunkSize, selectBackend, watchDeviceLoss } from './backends.js';
-import { toPPTSNError } from './errorTransport.js';
-import { FeatureRing } from './featureRing.js';
+import type { EpochInfo, StepInfo } from '../core/train/trainer.js';
+import type { EmbedResult, PreprocessResult } from '../common/types.js';
 import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
-import { loadModel, type LoadedModel } from './modelLoader.js';
-import { CallScheduler } from './queue.js';
+import { toPPTSNError } from './errorTransport.js';
+import type { DecodedVideo, FrameReader } from './frameReader.js';
+import { holdLifeLock, memoryInfo } from './lifeLock.js';
+import { LiveStreams } from './liveStreams.js';
 import type {
   EngineApi,
   EngineCallOptions,
   EngineClassifyResult,
+  EngineEmbedOptions,
   EngineInit,
   EngineProgress,
   EngineReady,
   EngineStreamFrame,
   EngineStreamOptions,
   EngineStreamResult,
+  EngineTensor,
   EngineVideo,
 } from './protocol.js';
-import type { DecodedVideo, FrameReader } from './frameReader.js';
+import { CallScheduler } from './queue.js';
+import { ModelRuntime } from './runtime.js';
+import { tensorEmbedding, tensorLogits } from './tensorInput.js';
+import type { EngineTrainerOptions } from './trainerEngine.js';
 
 export type { DecodedVideo, FrameReader };
 
@@ -54,142 +54,80 @@ function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number 
   return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}) };
 }
 
-interface Call {
-  controller: AbortController;
+function checkAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new PPTSNError('aborted', 'the call was aborted');
 }
 
-/** A live stream (classifyStream): its preprocessing and the ring of its window's features. */
-interface LiveStream {
-  config: PreprocessConfig;
-  topK: number;
-  ring: FeatureRing;
-  closed: boolean;
-}
+const now = () => performance.now();
 
-
-function now(): number {
-  return performance.now();
-}
+type Decoded = DecodedVideo & { decodeMs: number };
 
 export class Engine implements EngineApi {
-  private model: LoadedModel | null = null;
-  private recognizer: Recognizer | null = null;
-  private backend: BackendName = 'cpu';
-  private report: BackendReportEntry[] = [];
-  private chunkSize = 1;
-  private fixedChunkSize: number | undefined;
-  /** LoadOptions.winograd; undefined = the Recognizer's default (on for wasm). */
-  private winograd: boolean | undefined;
-  private warmupEnabled = true;
-  private deviceLost: string | null = null;
-  private readonly failedBackends: BackendName[] = [];
-  private readonly calls = new Map<number, Call>();
-  private readonly streams = new Map<number, LiveStream>();
+  private readonly calls = new Map<number, AbortController>();
   private readonly scheduler = new CallScheduler();
+  private readonly runtime = new ModelRuntime(() => this.streams.clearWindows());
+  private readonly streams = new LiveStreams(this.runtime, this.scheduler);
 
   constructor(private readonly readFrames: FrameReader) {}
 
   async init(init: EngineInit, onProgress?: EngineProgress): Promise<EngineReady> {
     try {
-      if (this.model) throw new PPTSNError('invalid-argument', 'this engine already holds a model; create a new one');
-      configureWasm(init.wasmPaths, init.wasmThreads);
-      // Choose the backend before fetching: a page with no usable backend fails fast, before megabytes download.
-      const sel = await selectBackend(init.backend);
-      this.backend = sel.backend;
-      this.report = sel.report;
-      this.fixedChunkSize = init.chunkSize;
-      if (init.winograd !== undefined && typeof init.winograd !== 'boolean') throw new PPTSNError('invalid-argument', `winograd must be true or false, got ${String(init.winograd)}`);
-      this.winograd = init.winograd;
-      if (init.chunkSize !== undefined && !(Number.isInteger(init.chunkSize) && init.chunkSize >= 1)) {
-        throw new PPTSNError('invalid-argument', `chunkSize must be a positive integer, got ${String(init.chunkSize)}`);
-      }
-      this.warmupEnabled = init.warmup;
-      this.model = await loadModel(init, onProgress);
-      await this.buildRecognizer(onProgress);
-      onProgress?.({ phase: 'ready', loaded: 1, total: 1 });
-      return this.ready();
+      return await this.runtime.load(init, onProgress);
     } catch (e) {
       this.release();
       throw toPPTSNError(e, 'loading the model failed');
     }
   }
 
-  private ready(): EngineReady {
-    const m = this.model!;
-    const counts = parameterCounts(this.recognizer!.arch);
-    const info: ModelInfo = {
-      depth: m.depth,
-      classes: m.numClasses,
-      parameters: counts.trainable + counts.bnStatistics,
-      dtype: 'float32',
-      source: { ...m.source },
-    };
-    return { backend: this.backend, backendReport: this.report.map((r) => ({ ...r })), labels: [...m.labels], info, chunkSize: this.chunkSize };
-  }
-
-  /** Uploads the weights to the active backend and compiles its programs. */
-  private async buildRecognizer(onProgress?: EngineProgress): Promise<void> {
-    const m = this.model!;
-    onProgress?.({ phase: 'upload', loaded: 0, total: 1 });
-    this.recognizer = Recognizer.fromStateDict(m.stateDict, { depth: m.depth, numClasses: m.numClasses, ...(this.winograd !== undefined ? { winograd: this.winograd } : {}) });
-    onProgress?.({ phase: 'upload', loaded: 1, total: 1 });
-    this.chunkSize = this.fixedChunkSize ?? defaultChunkSize(this.backend);
-    this.deviceLost = null;
-    watchDeviceLoss((reason) => {
-      this.deviceLost = reason;
-    });
-    if (this.warmupEnabled) {
-      onProgress?.({ phase: 'warmup', loaded: 0, total: 1 });
-      await this.warmup();
-      onProgress?.({ phase: 'warmup', loaded: 1, total: 1 });
-    }
-  }
-
-  /**
-   * Runs one 224×224 image through preprocessing, the backbone and the head, so every shader a call needs is
-   * compiled before the first call (WebGL compiles shape-independent programs: see backends.ts). On wasm/cpu it
-   * still pages the weights in. One image, not a whole chunk, to keep loading fast on slow devices.
-   */
-  private async warmup(): Promise<void> {
-    const rec = this.recognizer!;
-    const frame: FramePixels = { width: 320, height: 240, channels: 4, data: new Uint8ClampedArray(320 * 240 * 4) };
-    // The accurate preset's extra kernels (fixed-ratio resize, flips, concat) are cheap: compile them too.
-    const ten = preprocessFrames([frame], 'accurate');
-    await ten.input.data();
-    ten.input.dispose();
-    const pre = preprocessFrames([frame], 'fast');
-    try {
-      const logits = tf.tidy(() => {
-        const f = rec.features(pre.input);
-        return rec.head(tf.reshape(f, [1, f.shape[0], f.shape[1]]) as tf.Tensor3D);
-      });
-      await logits.data();
-      logits.dispose();
-    } finally {
-      pre.input.dispose();
-    }
-  }
-
-  /** Starts a call: registers its AbortController under the caller's id. */
-  private begin(id: number): AbortSignal {
-    if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
-    if (this.calls.has(id)) throw new PPTSNError('invalid-argument', `call id ${id} is already in use`);
-    const controller = new AbortController();
-    this.calls.set(id, { controller });
-    return controller.signal;
-  }
-
-  private static checkAborted(signal: AbortSignal): void {
-    if (signal.aborted) throw new PPTSNError('aborted', 'the call was aborted');
-  }
-
   /** Aborts call `id` (queued or running); a no-op for unknown or finished calls. */
   cancel(id: number): void {
-    this.calls.get(id)?.controller.abort();
+    this.calls.get(id)?.abort();
   }
 
-  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal, onDecodeProgress?: (fraction: number) => void): Promise<DecodedVideo & { decodeMs: number }> {
-    Engine.checkAborted(signal);
+  /** Runs call `id` with its AbortSignal; errors become PPTSNErrors saying `what` failed. */
+  private async call<T>(id: number, what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      this.runtime.loaded();
+      if (this.calls.has(id)) throw new PPTSNError('invalid-argument', `call id ${id} is already in use`);
+      const controller = new AbortController();
+      this.calls.set(id, controller);
+      try {
+        return await work(controller.signal);
+      } finally {
+        this.calls.delete(id);
+      }
+    } catch (e) {
+      throw toPPTSNError(e, `${what} failed`);
+    }
+  }
+
+  /** A call on a video: its frames in the decode lane, then `compute` in the compute lane. */
+  private videoCall<T>(id: number, what: string, video: EngineVideo, config: PreprocessConfig, compute: (decoded: Decoded, signal: AbortSignal) => Promise<T>, onDecodeProgress?: (fraction: number) => void): Promise<T> {
+    return this.call(id, what, (signal) =>
+      this.scheduler.run(
+        () => this.decode(video, config, signal, onDecodeProgress),
+        (decoded) => {
+          checkAborted(signal);
+          return compute(decoded, signal);
+        },
+      ),
+    );
+  }
+
+  /** A call on a tensor input (worker/tensorInput.ts): the compute lane only, nothing to decode. */
+  private tensorCall<T>(id: number, what: string, run: (t0: number) => Promise<T>): Promise<T> {
+    const t0 = now();
+    return this.call(id, what, (signal) =>
+      // Through both lanes (an empty decode), so it keeps its place in the queue of calls.
+      this.scheduler.run(async () => undefined, () => {
+        checkAborted(signal);
+        return this.runtime.withDeviceRecovery(() => run(t0), () => signal.aborted);
+      }),
+    );
+  }
+
+  private async decode(video: EngineVideo, config: PreprocessConfig, signal: AbortSignal, onDecodeProgress?: (fraction: number) => void): Promise<Decoded> {
+    checkAborted(signal);
     const t0 = now();
     if (video.kind === 'frames') {
       if (video.frames.length !== config.segments) {
@@ -198,182 +136,84 @@ export class Engine implements EngineApi {
       return { ...video, decodeMs: 0 };
     }
     const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal, ...(onDecodeProgress ? { onDecodeProgress } : {}) });
-    Engine.checkAborted(signal);
+    checkAborted(signal);
     return { ...decoded, decodeMs: now() - t0 };
+  }
+
+  /** Between chunks: stop on abort or a lost device. */
+  private beforeChunk(signal: AbortSignal): () => void {
+    return () => {
+      checkAborted(signal);
+      this.runtime.checkDevice();
+    };
   }
 
   async classify(id: number, video: EngineVideo, options: EngineCallOptions, onProgress?: ClassifyProgressCallback): Promise<EngineClassifyResult> {
     const t0 = now();
-    const signal = this.begin(id);
-    const progress = onProgress && this.model ? progressReporter(onProgress, this.model.labels, options.topK) : undefined;
+    const config = options.preprocess;
+    const labels = this.runtime.model?.labels;
+    const progress = onProgress && labels ? progressReporter(onProgress, labels, options.topK) : undefined;
     try {
-      const config = resolvePreprocessOptions(options.preprocess);
-      const topk = options.topK;
-      if (!(Number.isInteger(topk) && topk >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(topk)}`);
-      resolveScoreFilter(options.filter, this.model!.labels); // bad filters fail before decoding
-      return await this.scheduler.run(
-        () => this.decode(video, config, signal, progress && ((f) => progress.decode(f, config.segments * config.cropsPerFrame))),
-        async (decoded) => {
-          Engine.checkAborted(signal);
-          const run = await this.withDeviceRecovery(() => this.infer(decoded.frames, config, signal, progress?.clipOptions), () => signal.aborted);
-          await progress?.finish(run.logits);
-          return {
-            ...this.predictions(run.logits, topk, options.filter),
-            frameIndices: decoded.frameIndices,
-            ...sourceFacts(decoded),
-            timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
-          };
-        },
-      );
-    } catch (e) {
-      throw toPPTSNError(e, 'classify failed');
+      return await this.videoCall(id, 'classify', video, config, async (decoded, signal) => {
+        const run = await this.runtime.withDeviceRecovery(
+          () => clipLogits(this.runtime.loaded().recognizer, decoded.frames, config, { ...progress?.clipOptions, chunkSize: this.runtime.chunkSize, beforeChunk: this.beforeChunk(signal) }),
+          () => signal.aborted,
+        );
+        await progress?.finish(run.logits);
+        return {
+          ...this.runtime.predictions(run.logits, options.topK, options.filter),
+          frameIndices: decoded.frameIndices,
+          ...sourceFacts(decoded),
+          timings: { decodeMs: decoded.decodeMs, preprocessMs: run.preprocessMs, inferenceMs: run.inferenceMs, totalMs: now() - t0 },
+        };
+      }, progress && ((f) => progress.decode(f, config.segments * config.cropsPerFrame)));
     } finally {
       progress?.release();
-      this.calls.delete(id);
     }
   }
 
-  /**
-   * Runs `run`; if it fails because the WebGPU device was lost, moves to the next backend and runs it once more
-   * (unless `cancelled()`: an aborted call or a closed stream ends there).
-   */
-  private async withDeviceRecovery<T>(run: () => Promise<T>, cancelled: () => boolean): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      if (!this.deviceLost && !(isPPTSNError(e) && e.code === 'device-lost')) throw e;
-      if (cancelled()) throw e;
-      await this.recoverFromDeviceLoss();
-      return run();
-    }
-  }
-
-  /** Throws `device-lost` once the WebGPU device is gone (checked between chunks). */
-  private checkDevice(): void {
-    if (this.deviceLost) throw new PPTSNError('device-lost', `the WebGPU device was lost (${this.deviceLost})`);
-  }
-
-  /** What every result carries: top-k, logits, probabilities and the backend they came from. */
-  private predictions(logits: Float32Array, k: number, filter?: ScoreFilter) {
-    const probabilities = softmax(logits);
-    return { top: topK(probabilities, this.model!.labels, k, resolveScoreFilter(filter, this.model!.labels)), logits, probabilities, backend: this.backend, backendReport: this.report.map((r) => ({ ...r })) };
-  }
-
-  /** The chunked forward pass (core/classify/clip.ts), stopping at a chunk boundary on abort or device loss. */
-  private infer(frames: FramePixels[], config: PreprocessConfig, signal: AbortSignal, extra: Partial<ClipRunOptions> = {}) {
-    return clipLogits(this.recognizer!, frames, config, {
-      ...extra,
-      chunkSize: this.chunkSize,
-      beforeChunk: () => {
-        Engine.checkAborted(signal);
-        this.checkDevice();
-      },
-    });
-  }
-
-  /** `classify` / `embed` of a tensor input (worker/tensorInput.ts): the compute lane only, no decoding. */
+  /** `classify` of a tensor input. */
   async classifyTensor(id: number, input: EngineTensor, options: EngineCallOptions): Promise<EngineClassifyResult> {
     return this.tensorCall(id, 'classify', async (t0) => {
-      const run = await tensorLogits(this.recognizer!, input, this.chunkSize);
-      return { ...this.predictions(run.logits, options.topK, options.filter), frameIndices: [], timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: run.inferenceMs, totalMs: now() - t0 } };
+      const run = await tensorLogits(this.runtime.loaded().recognizer, input, this.runtime.chunkSize);
+      return { ...this.runtime.predictions(run.logits, options.topK, options.filter), frameIndices: [], timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: run.inferenceMs, totalMs: now() - t0 } };
     });
   }
 
+  /** `embed` of a tensor input. */
   async embedTensor(id: number, input: EngineTensor, options: EngineEmbedOptions): Promise<EmbedResult> {
     return this.tensorCall(id, 'embed', async (t0) => {
-      const { inferenceMs, ...embedding } = await tensorEmbedding(this.recognizer!, input, this.chunkSize, options.perFrame);
-      return { ...embedding, frameIndices: [], backend: this.backend, timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: now() - t0 } };
+      const { inferenceMs, ...embedding } = await tensorEmbedding(this.runtime.loaded().recognizer, input, this.runtime.chunkSize, options.perFrame);
+      return { ...embedding, frameIndices: [], backend: this.runtime.backend, timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: now() - t0 } };
     });
-  }
-
-  private async tensorCall<T>(id: number, what: string, run: (t0: number) => Promise<T>): Promise<T> {
-    const t0 = now();
-    const signal = this.begin(id);
-    try {
-      return await this.scheduler.run(async () => undefined, () => {
-        Engine.checkAborted(signal);
-        return this.withDeviceRecovery(() => run(t0), () => signal.aborted);
-      });
-    } catch (e) {
-      throw toPPTSNError(e, `${what} failed`);
-    } finally {
-      this.calls.delete(id);
-    }
   }
 
   /** `model.embed`: classify's decode and chunked backbone, pooled into the embedding instead of the head. */
   async embed(id: number, video: EngineVideo, options: EngineEmbedOptions): Promise<EmbedResult> {
     const t0 = now();
-    const signal = this.begin(id);
-    try {
-      const config = resolvePreprocessOptions(options.preprocess);
-      return await this.scheduler.run(
-        () => this.decode(video, config, signal),
-        async (decoded) => {
-          Engine.checkAborted(signal);
-          const beforeChunk = () => { Engine.checkAborted(signal); this.checkDevice(); };
-          const run = await this.withDeviceRecovery(() => clipEmbedding(this.recognizer!, decoded.frames, config, { chunkSize: this.chunkSize, beforeChunk, perFrame: options.perFrame }), () => signal.aborted);
-          const { preprocessMs, inferenceMs, ...embedding } = run;
-          return { ...embedding, frameIndices: decoded.frameIndices, backend: this.backend, timings: { decodeMs: decoded.decodeMs, preprocessMs, inferenceMs, totalMs: now() - t0 } };
-        },
+    const config = options.preprocess;
+    return this.videoCall(id, 'embed', video, config, async (decoded, signal) => {
+      const run = await this.runtime.withDeviceRecovery(
+        () => clipEmbedding(this.runtime.loaded().recognizer, decoded.frames, config, { chunkSize: this.runtime.chunkSize, beforeChunk: this.beforeChunk(signal), perFrame: options.perFrame }),
+        () => signal.aborted,
       );
-    } catch (e) {
-      throw toPPTSNError(e, 'embed failed');
-    } finally {
-      this.calls.delete(id);
-    }
+      const { preprocessMs, inferenceMs, ...embedding } = run;
+      return { ...embedding, frameIndices: decoded.frameIndices, backend: this.runtime.backend, timings: { decodeMs: decoded.decodeMs, preprocessMs, inferenceMs, totalMs: now() - t0 } };
+    });
   }
 
   async preprocess(id: number, video: EngineVideo, options: EngineCallOptions): Promise<PreprocessResult> {
-    const signal = this.begin(id);
-    try {
-      const config = resolvePreprocessOptions(options.preprocess);
-      return await this.scheduler.run(
-        () => this.decode(video, config, signal),
-        async (decoded) => {
-          Engine.checkAborted(signal);
-          const pre = preprocessFrames(decoded.frames, config);
-          const paddle = toPaddleLayout(pre.input);
-          pre.input.dispose();
-          try {
-            const data = (await paddle.data()) as Float32Array;
-            return { frameIndices: decoded.frameIndices, ...sourceFacts(decoded), timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
-          } finally {
-            paddle.dispose();
-          }
-        },
-      );
-    } catch (e) {
-      throw toPPTSNError(e, 'preprocess failed');
-    } finally {
-      this.calls.delete(id);
-    }
-  }
-
-  /**
-   * After a lost WebGPU device: drop the dead backend, start the next one in BACKEND_ORDER (the auto rules apply),
-   * rebuild the model there from the state dict still in memory, and warm it up.
-   */
-  private async recoverFromDeviceLoss(): Promise<void> {
-    const lost = this.backend;
-    this.failedBackends.push(lost);
-    try {
-      this.recognizer?.dispose();
-    } catch {
-      // The dead device's buffers may refuse to be destroyed; they die with the device.
-    }
-    this.recognizer = null;
-    for (const s of this.streams.values()) s.ring.clear();
-    try {
-      tf.removeBackend(lost);
-    } catch {
-      // Already gone.
-    }
-    const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(lost) + 1);
-    const sel = await selectBackend('auto', [...this.failedBackends, ...BACKEND_ORDER.filter((b) => !next.includes(b))]);
-    this.backend = sel.backend;
-    this.report = [{ backend: lost, status: 'failed', reason: `device lost during a call (${this.deviceLost ?? 'device-lost error'}); moved to ${sel.backend}` }, ...sel.report.filter((r) => r.backend !== lost)];
-    await this.buildRecognizer();
+    return this.videoCall(id, 'preprocess', video, options.preprocess, async (decoded) => {
+      const pre = preprocessFrames(decoded.frames, options.preprocess);
+      const paddle = toPaddleLayout(pre.input);
+      pre.input.dispose();
+      try {
+        const data = (await paddle.data()) as Float32Array;
+        return { frameIndices: decoded.frameIndices, ...sourceFacts(decoded), timestamps: decoded.timestamps, tensor: { shape: [...paddle.shape], data } };
+      } finally {
+        paddle.dispose();
+      }
+    });
   }
 
   /**
@@ -381,126 +221,50 @@ export class Engine implements EngineApi {
    * their features stay in a ring of `windowFrames` entries until `streamClose`.
    */
   streamOpen(id: number, options: EngineStreamOptions): void {
-    try {
-      if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
-      if (this.streams.has(id)) throw new PPTSNError('invalid-argument', `stream id ${id} is already in use`);
-      const config = resolvePreprocessOptions(options.preprocess);
-      const { topK: k, windowFrames } = options;
-      if (!(Number.isInteger(k) && k >= 0)) throw new PPTSNError('invalid-argument', `topK must be a non-negative integer, got ${String(k)}`);
-      if (!(Number.isInteger(windowFrames) && windowFrames >= 1 && windowFrames <= MAX_SEGMENTS)) {
-        throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(windowFrames)}`);
-      }
-      this.streams.set(id, { config, topK: k, ring: new FeatureRing(windowFrames), closed: false });
-    } catch (e) {
-      throw toPPTSNError(e, 'starting live classification failed');
-    }
+    this.streams.open(id, options);
   }
 
   /**
    * Adds one frame to stream `id` and returns the result over its window. Runs in the compute lane, so it
    * interleaves with classify calls instead of competing with them for the device.
    */
-  async streamPush(id: number, frame: FramePixels, meta: EngineStreamFrame): Promise<EngineStreamResult> {
-    const t0 = now();
-    try {
-      const stream = this.streams.get(id);
-      if (!stream || stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
-      return await this.scheduler.compute(async () => {
-        if (stream.closed) throw new PPTSNError('aborted', 'the stream was stopped');
-        // After a lost device, recovery empties every ring: the window restarts from this frame.
-        const step = await this.withDeviceRecovery(() => this.streamStep(stream, frame, meta), () => stream.closed);
-        return {
-          ...this.predictions(step.logits, stream.topK),
-          frames: step.indices.length,
-          frameNumbers: step.indices,
-          timestamps: step.timestamps,
-          timings: { decodeMs: 0, preprocessMs: step.preprocessMs, inferenceMs: step.inferenceMs, totalMs: now() - t0 },
-        };
-      });
-    } catch (e) {
-      throw toPPTSNError(e, 'live classification failed');
-    }
-  }
-
-  /** One frame: backbone features into the ring (synchronously, so a close cannot slip in between), then the head. */
-  private async streamStep(stream: LiveStream, frame: FramePixels, meta: EngineStreamFrame) {
-    const rec = this.recognizer!;
-    this.checkDevice();
-    const t0 = now();
-    const pre = preprocessFrames([frame], stream.config);
-    const t1 = now();
-    let features: tf.Tensor2D;
-    try {
-      features = tf.tidy(() => rec.features(pre.input, { batchSize: this.chunkSize }));
-    } finally {
-      pre.input.dispose();
-    }
-    stream.ring.push({ features, index: meta.index, timestamp: meta.timestamp });
-    const indices = stream.ring.indices;
-    const timestamps = stream.ring.timestamps;
-    const logits = tf.tidy(() => rec.head(stream.ring.window()));
-    try {
-      const data = (await logits.data()) as Float32Array;
-      return { logits: Float32Array.from(data), indices, timestamps, preprocessMs: t1 - t0, inferenceMs: now() - t1 };
-    } finally {
-      logits.dispose();
-    }
+  streamPush(id: number, frame: FramePixels, meta: EngineStreamFrame): Promise<EngineStreamResult> {
+    return this.streams.push(id, frame, meta);
   }
 
   /** Closes stream `id` and frees its features; a frame in flight finishes and is dropped. No-op if unknown. */
   streamClose(id: number): void {
-    const stream = this.streams.get(id);
-    if (!stream) return;
-    stream.closed = true;
-    stream.ring.clear();
-    this.streams.delete(id);
+    this.streams.close(id);
   }
 
   /**
    * Starts a fine-tuning run on this model (see trainerEngine.ts) and returns it as a comlink proxy. The trainer
    * module (gradients included) is loaded on first use, so classification never pays for it.
    */
-  async createTrainer(options: import('./trainerEngine.js').EngineTrainerOptions, onStep?: (s: import('../core/train/trainer.js').StepInfo) => void, onEpoch?: (e: import('../core/train/trainer.js').EpochInfo) => void) {
+  async createTrainer(options: EngineTrainerOptions, onStep?: (s: StepInfo) => void, onEpoch?: (e: EpochInfo) => void) {
     try {
-      if (!this.model || !this.recognizer) throw new PPTSNError('invalid-argument', 'the model is not loaded (or was disposed)');
+      const { model, recognizer } = this.runtime.loaded();
       const { WorkerTrainer } = await import('./trainerEngine.js');
-      const host = { stateDict: this.model.stateDict, recognizer: this.recognizer, readFrames: this.readFrames, chunkSize: this.chunkSize, ...(this.model.source.sha256 ? { sha256: this.model.source.sha256 } : {}) };
+      const host = { stateDict: model.stateDict, recognizer, readFrames: this.readFrames, chunkSize: this.runtime.chunkSize, ...(model.source.sha256 ? { sha256: model.source.sha256 } : {}) };
       return proxy(await WorkerTrainer.create(host, options, onStep, onEpoch));
     } catch (e) {
       throw toPPTSNError(e, 'creating the trainer failed');
     }
   }
 
-  /**
-   * Holds the Web Lock `name` until this worker ends (terminated, crashed, closed). The page queues a request for
-   * the same lock, which the browser grants only then: an event-driven death notice, with no heartbeat or timeout
-   * that a long inference chunk could trip. Resolves once the lock is held; false where Web Locks are missing.
-   */
-  async holdLifeLock(name: string): Promise<boolean> {
-    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-    if (!locks) return false;
-    await new Promise<void>((held, failed) => {
-      locks.request(name, () => {
-        held();
-        return new Promise<never>(() => undefined);
-      }).catch(failed);
-    });
-    return true;
+  /** Holds the Web Lock `name` until this worker ends: the page's death notice (lifeLock.ts). */
+  holdLifeLock(name: string): Promise<boolean> {
+    return holdLifeLock(name);
   }
 
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number } {
-    const m = tf.memory();
-    // WebAssembly memory only grows, so the wasm heap's size is the high-water mark of the backend's memory.
-    const heap = (tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength : undefined);
-    return { numTensors: m.numTensors, numBytes: m.numBytes, ...(heap !== undefined ? { wasmHeapBytes: heap } : {}) };
+    return memoryInfo();
   }
 
   private release(): void {
-    for (const c of this.calls.values()) c.controller.abort();
-    for (const id of [...this.streams.keys()]) this.streamClose(id);
-    this.recognizer?.dispose();
-    this.recognizer = null;
-    this.model = null;
+    for (const c of this.calls.values()) c.abort();
+    this.streams.closeAll();
+    this.runtime.release();
   }
 
   /** Frees the model and every tensor; the API terminates the worker right after. */

@@ -12,21 +12,15 @@
 import { PPTSNError } from '../core/errors.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import { loadWeightFile } from '../core/formats/load.js';
-import { readModelJson, writeModelJson, type ModelJson } from '../core/formats/modelJson.js';
+import { readModelJson, writeModelJson, type LoadedModelJson, type ModelJson } from '../core/formats/modelJson.js';
 import { defaultLabels } from '../core/labels.js';
-import type { Depth } from '../core/model/arch.js';
-import type { StateDict } from '../core/stateDict.js';
 import type { ModelInfo } from '../common/types.js';
 import { fetchBytes, fetchText } from './download.js';
 import { ModelStore } from './modelStore.js';
 import type { EngineInit, EngineProgress } from './protocol.js';
 
-/** A model ready to be put on a backend. */
-export interface LoadedModel {
-  stateDict: StateDict;
-  depth: Depth;
-  numClasses: number;
-  labels: string[];
+/** A model ready to be put on a backend: a model.json's weights and labels, with where they came from. */
+export interface LoadedModel extends Pick<LoadedModelJson, 'stateDict' | 'depth' | 'numClasses' | 'labels'> {
   source: ModelInfo['source'];
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ScoreFilter } from '../core/classify/filter.js';
 import type { FramePixels } from '../core/frames.js';
-import type { PreprocessOptions } from '../core/preprocess/presets.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
@@ -42,9 +42,12 @@ export type EngineVideo =
   | { kind: 'media'; source: Blob | string }
   | { kind: 'frames'; frames: FramePixels[]; frameIndices: number[]; timestamps: number[]; frameCount?: number; rotation?: number };
 
-/** Per-call options as the engine sees them (the AbortSignal stays on the main thread; it calls `cancel`). */
+/**
+ * Per-call options as the engine sees them (the AbortSignal stays on the main thread; it calls `cancel`). Resolved
+ * and validated on the page (api/config.ts): the engine uses them as they come.
+ */
 export interface EngineCallOptions {
-  preprocess: PreprocessOptions;
+  preprocess: PreprocessConfig;
   topK: number;
   /** scoreThreshold / class allow-list for `top` (core/classify/filter.ts). */
   filter?: ScoreFilter;
@@ -60,7 +63,7 @@ export interface EngineTensor {
 
 /** `model.embed`'s call options as the engine sees them. */
 export interface EngineEmbedOptions {
-  preprocess: PreprocessOptions;
+  preprocess: PreprocessConfig;
   perFrame: boolean;
 }
 
@@ -71,7 +74,7 @@ export interface EngineClassifyResult extends ClassifyResult {
 
 /** A live stream's settings (`classifyStream`): preprocessing of each frame, and the window length in frames. */
 export interface EngineStreamOptions {
-  preprocess: PreprocessOptions;
+  preprocess: PreprocessConfig;
   topK: number;
   /** Frames averaged per result (the ring buffer's capacity). */
   windowFrames: number;

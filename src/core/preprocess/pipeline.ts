@@ -192,11 +192,7 @@ function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[], outH: number, outW: 
  */
 export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessedClip {
   const config = resolvePreprocessOptions(options);
-  const { x: raw, owned } = toTensor(frames);
-  try {
-    const [T, H, W] = raw.shape;
-    const sourceSize = { width: W, height: H };
-    const scaledSize = scaleSize(sourceSize, { shortSize: config.shortSize, mode: config.scale, doRound: config.doRound });
+  return onFrames(frames, { shortSize: config.shortSize, mode: config.scale, doRound: config.doRound }, (raw, T, sourceSize, scaledSize) => {
     const crops = cropBoxesFor(config, scaledSize);
     const input = tf.tidy(() => {
       // Rounding and the affine normalisation are per element, so they commute with crops and flips (exact
@@ -210,9 +206,7 @@ export function preprocessFrames(frames: FramesInput, options?: PreprocessOption
       return cropAll(pixelwise(resized ?? raw), crops, config.cropSize, config.cropSize);
     });
     return { input, segments: T, cropsPerFrame: crops.length, crops, sourceSize, scaledSize };
-  } finally {
-    if (owned) raw.dispose();
-  }
+  });
 }
 
 /**
@@ -226,11 +220,7 @@ export function preprocessTrainFrames(
   options: Partial<Omit<TrainPreprocessConfig, 'multiScaleCrop'>> & { multiScaleCrop?: TrainPreprocessConfig['multiScaleCrop'] | Partial<TrainPreprocessConfig['multiScaleCrop']> } = {},
 ): PreprocessedClip {
   const config = resolveTrainPreprocessOptions(options);
-  const { x: raw, owned } = toTensor(frames);
-  try {
-    const [T, H, W] = raw.shape;
-    const sourceSize = { width: W, height: H };
-    const scaledSize = scaleSize(sourceSize, { shortSize: config.shortSize, mode: 'keep-ratio', doRound: config.doRound });
+  return onFrames(frames, { shortSize: config.shortSize, mode: 'keep-ratio', doRound: config.doRound }, (raw, T, sourceSize, scaledSize) => {
     const box = multiScaleCropBox(scaledSize, rng, config.multiScaleCrop);
     box.flip = randomFlip(rng, config.flipProbability);
     const target = config.multiScaleCrop.target;
@@ -243,6 +233,19 @@ export function preprocessTrainFrames(
       return normalise(flipped);
     });
     return { input, segments: T, cropsPerFrame: 1, crops: [box], sourceSize, scaledSize };
+  });
+}
+
+/**
+ * Runs `build` on the frames as one [T, H, W, C] tensor with their size before and after PaddleVideo's Scale, and
+ * frees that tensor afterwards when it was made here (the caller's tensor is left alone).
+ */
+function onFrames(frames: FramesInput, scale: Parameters<typeof scaleSize>[1], build: (raw: tf.Tensor4D, T: number, sourceSize: Size, scaledSize: Size) => PreprocessedClip): PreprocessedClip {
+  const { x: raw, owned } = toTensor(frames);
+  try {
+    const [T, H, W] = raw.shape;
+    const sourceSize = { width: W, height: H };
+    return build(raw, T, sourceSize, scaleSize(sourceSize, scale));
   } finally {
     if (owned) raw.dispose();
   }

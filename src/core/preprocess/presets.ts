@@ -79,6 +79,14 @@ export function cropsPerFrame(crops: CropMode): 1 | 3 | 10 {
 /** Most segments accepted: beyond this the input tensor would not fit any device anyway. */
 export const MAX_SEGMENTS = 512;
 
+/** `segments` if it is an integer from 1 to MAX_SEGMENTS; else `invalid-argument`. */
+export function checkSegments(segments: unknown): number {
+  if (!(typeof segments === 'number' && Number.isInteger(segments) && segments >= 1 && segments <= MAX_SEGMENTS)) {
+    throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(segments)}.`);
+  }
+  return segments;
+}
+
 /**
  * Resolves options to a full `PreprocessConfig`, validating every field (PPTSNError 'invalid-argument' with the
  * field and allowed values). Accepts an already resolved config too (returned as a validated copy).
@@ -93,10 +101,7 @@ export function resolvePreprocessOptions(options?: PreprocessOptions | Preproces
   const presetName = options.preset === 'custom' || options.preset === undefined ? DEFAULT_PRESET : options.preset;
   if (!(presetName in PRESETS)) throw new PPTSNError('invalid-argument', `Unknown preset "${String(options.preset)}" (expected accurate or fast).`);
   const base = PRESETS[presetName as PresetName];
-  const segments = options.segments ?? base.segments;
-  if (!Number.isInteger(segments) || segments < 1 || segments > MAX_SEGMENTS) {
-    throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(segments)}.`);
-  }
+  const segments = checkSegments(options.segments ?? base.segments);
   const crops = options.crops ?? base.crops;
   const c = cropsPerFrame(crops);
   const scale = options.scale ?? base.scale;
@@ -138,10 +143,7 @@ export const TRAIN_PRESET: Readonly<TrainPreprocessConfig> = {
 
 /** Fills a partial training config from `TRAIN_PRESET`, validating it. */
 export function resolveTrainPreprocessOptions(options: Partial<Omit<TrainPreprocessConfig, 'multiScaleCrop'>> & { multiScaleCrop?: MultiScaleCropOptions } = {}): TrainPreprocessConfig {
-  const segments = options.segments ?? TRAIN_PRESET.segments;
-  if (!Number.isInteger(segments) || segments < 1 || segments > MAX_SEGMENTS) {
-    throw new PPTSNError('invalid-argument', `segments must be an integer from 1 to ${MAX_SEGMENTS}, got ${String(segments)}.`);
-  }
+  const segments = checkSegments(options.segments ?? TRAIN_PRESET.segments);
   const flipProbability = options.flipProbability ?? TRAIN_PRESET.flipProbability;
   if (!(flipProbability >= 0 && flipProbability <= 1)) throw new PPTSNError('invalid-argument', `flipProbability must be in [0, 1], got ${flipProbability}.`);
   return {

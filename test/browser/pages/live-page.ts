@@ -7,6 +7,7 @@ import { outcome } from './outcome.js';
 import { testWorker } from './testWorker.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamResult } from '../../../src/index.js';
 import type { FramePixels } from '../../../src/core/frames.js';
+import { resolvePreprocessOptions } from '../../../src/core/preprocess/presets.js';
 
 let model: PPTSN | null = null;
 
@@ -107,16 +108,17 @@ const live = {
    * and, for each result, classifies the same window's frames as one clip. Returns the max logit difference.
    */
   async ringCheck(n: number, window: number) {
+    // The engine takes call options as the page resolves them (src/api/config.ts).
     const eng = engine();
     const frames = Array.from({ length: n }, (_, i) => synthFrame(i));
     const base = (await model!.memory()).numTensors;
-    await eng.streamOpen!(90001, { preprocess: { preset: 'fast', crops: 'center', segments: 1 }, topK: 3, windowFrames: window });
+    await eng.streamOpen!(90001, { preprocess: resolvePreprocessOptions({ preset: 'fast', crops: 'center', segments: 1 }), topK: 3, windowFrames: window });
     const out: { frames: number; frameNumbers: number[]; maxDiff: number; scale: number; tensorsHeld: number }[] = [];
     for (let i = 0; i < n; i++) {
       const r = (await eng.streamPush!(90001, copy(frames[i]!), { index: i, timestamp: i / 10 })) as { frames: number; frameNumbers: number[]; logits: Float32Array };
       const held = (await model!.memory()).numTensors - base;
       const win = frames.slice(Math.max(0, i + 1 - window), i + 1).map(copy);
-      const ref = (await eng.classify!(90100 + i, { kind: 'frames', frames: win, frameIndices: win.map((_, k) => k), timestamps: win.map((_, k) => k / 10) }, { preprocess: { preset: 'fast', segments: win.length }, topK: 3 })) as { logits: Float32Array };
+      const ref = (await eng.classify!(90100 + i, { kind: 'frames', frames: win, frameIndices: win.map((_, k) => k), timestamps: win.map((_, k) => k / 10) }, { preprocess: resolvePreprocessOptions({ preset: 'fast', segments: win.length }), topK: 3 })) as { logits: Float32Array };
       let maxDiff = 0;
       let scale = 0;
       for (let k = 0; k < ref.logits.length; k++) {
