@@ -23,6 +23,7 @@ import type { EngineCallOptions, EngineInit, EngineModelSource, EngineReady, Eng
 import { scoreFilterOf } from './callOptions.js';
 import type { EmbedOptions, EmbedResult } from './types.js';
 import { clipPreprocess, engineTensor, framesVideo, isFrameList, isTensorInput } from './inputs.js';
+import { cacheErrorRelay, type CacheError } from './cacheError.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { evaluateSources, type EvaluateItem, type EvaluateOptions } from './evaluate.js';
 import { isRawframesSource, readRawframesSource } from './rawframes.js';
@@ -226,9 +227,18 @@ export class PPTSN {
     };
     const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;
     const worker = typeof options.worker === 'object' ? options.worker : spawn!();
-    const { session, ready } = await startSession(worker, init, options.onProgress, signal);
-    if (init.cache) void requestPersistence();
-    return new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
+    const cache = cacheErrorRelay(options.onProgress);
+    const { session, ready } = await startSession(worker, init, cache.onProgress, signal);
+    if (init.cache && !cache.error()) void requestPersistence();
+    const model = new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
+    model.cacheFailure = cache.error();
+    return model;
+  }
+
+  private cacheFailure: CacheError | null = null;
+  /** Why caching failed during the load (`quota-exceeded` with `file` and `bytes`, or `storage`); null when it did not. */
+  get cacheError(): CacheError | null {
+    return this.cacheFailure;
   }
 
   /** Models cached by earlier loads (Cache Storage of this origin). */
