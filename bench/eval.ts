@@ -40,7 +40,7 @@ function makeClips(n: number): { list: string; root: string } {
   return { list: lines.join('\n'), root };
 }
 
-export async function evalSection(o: { depth: Depth; evalItems: number; evalReps: number }, log: (s: string) => void): Promise<Record<string, unknown>> {
+export async function evalSection(o: { depth: Depth; evalItems: number; evalReps: number; nodeThreads?: number | undefined }, log: (s: string) => void): Promise<Record<string, unknown>> {
   const { list, root } = makeClips(o.evalItems);
   const parsed = parseList(list, { root, format: 'videos' });
   const jobs = parsed.entries.map((entry, position) => ({ position, entry }));
@@ -48,7 +48,8 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
   const labels = defaultLabels(classes);
   const config = resolvePreprocessOptions('fast');
   // The CLI's runner: `pptsn-web eval` calls createNodeRunner(modelDir, 'auto') and evaluates on runner.network.
-  const runner = await createNodeRunner(await modelDir(o.depth, classes), 'auto');
+  // --node-threads N: onnxruntime's threads (default every core, as the CLI); fewer leave a core to ffmpeg.
+  const runner = await createNodeRunner(await modelDir(o.depth, classes), 'auto', o.nodeThreads ? { threads: o.nodeThreads } : {});
   for (const note of runner.notes) log(`  eval: ${note}`);
   log(`  eval on ${runner.description}`);
   const model = runner.network;

@@ -10,6 +10,15 @@ import type { CacheError } from './cacheError.js';
 import type { CacheFailure } from '../common/types.js';
 
 export type { ClipFrame, TensorInput, CacheInfo, CacheError, CacheFailure };
+
+// `model[Symbol.asyncDispose]` is in the published .d.ts: declare the symbol (as lib.esnext.disposable does; the
+// declarations merge) so an app compiled with TypeScript's default libs for its target (no `esnext.disposable`)
+// typechecks. The runtime value is defined in callOptions.ts where the engine lacks it.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
 import type { RawframesSource } from './rawframes.js';
 
 export type {
