@@ -1,6 +1,7 @@
 /**
- * The `eval` section of `npm run bench`: `pptsn-web eval`'s pipeline in Node (tfjs wasm, the CLI's backend) on
- * a list of AVI clips made with ffmpeg, fast preset. Reports items/s of the evaluation (decode overlapped with
+ * The `eval` section of `npm run bench`: `pptsn-web eval`'s pipeline in Node on the runner the CLI uses
+ * (src/node/runtime.ts `createNodeRunner(dir, 'auto')`: onnxruntime-node when installed, else tfjs wasm; the report
+ * names it) on a list of AVI clips made with ffmpeg, fast preset. Reports items/s of the evaluation (decode overlapped with
  * inference by the prefetch queue), the same without prefetch, the network-only rate (the same clips already
  * decoded: preprocessing + backbone + head), and the share of decoding (its wall time, and the part the
  * classifier actually waited for). Issue 14's target: eval ≥ 90 % of the network-only rate.
@@ -9,18 +10,17 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clipLogits } from '../src/core/classify/clip.js';
 import type { FramePixels } from '../src/core/frames.js';
 import { parseList } from '../src/core/dataset/lists.js';
 import { defaultLabels } from '../src/core/labels.js';
 import type { Depth } from '../src/core/model/arch.js';
-import { Recognizer } from '../src/core/model/recognizer.js';
 import { resolvePreprocessOptions } from '../src/core/preprocess/presets.js';
-import { initNodeBackend } from '../src/node/backends.js';
 import { evaluateJobs, type ItemTiming } from '../src/node/evaluate.js';
 import { readClip } from '../src/node/ffmpeg.js';
+import { createNodeRunner } from '../src/node/runtime.js';
+import { evalSummary, median, type EvalRun } from './evalSummary.js';
+import { modelDir } from './node.js';
 import { ROOT } from '../test/helpers/browser.js';
-import { seededStateDict } from '../test/helpers/seeded.js';
 
 const SOURCES = ['testsrc2', 'smptebars', 'mandelbrot', 'rgbtestsrc', 'testsrc', 'cellauto'];
 
@@ -40,20 +40,24 @@ function makeClips(n: number): { list: string; root: string } {
   return { list: lines.join('\n'), root };
 }
 
-export async function evalSection(o: { depth: Depth; evalItems: number; evalReps: number }, log: (s: string) => void): Promise<Record<string, unknown>> {
+export async function evalSection(o: { depth: Depth; evalItems: number; evalReps: number; nodeThreads?: number | undefined }, log: (s: string) => void): Promise<Record<string, unknown>> {
   const { list, root } = makeClips(o.evalItems);
   const parsed = parseList(list, { root, format: 'videos' });
   const jobs = parsed.entries.map((entry, position) => ({ position, entry }));
   const classes = 400;
   const labels = defaultLabels(classes);
   const config = resolvePreprocessOptions('fast');
-  await initNodeBackend('wasm');
-  const model = Recognizer.fromStateDict(seededStateDict(o.depth, classes, 1234), { depth: o.depth, numClasses: classes });
-  const chunkSize = 10;
+  // The CLI's runner: `pptsn-web eval` calls createNodeRunner(modelDir, 'auto') and evaluates on runner.network.
+  // --node-threads N: onnxruntime's threads (default every core, as the CLI); fewer leave a core to ffmpeg.
+  const runner = await createNodeRunner(await modelDir(o.depth, classes), 'auto', o.nodeThreads ? { threads: o.nodeThreads } : {});
+  for (const note of runner.notes) log(`  eval: ${note}`);
+  log(`  eval on ${runner.description}`);
+  const model = runner.network;
+  const chunkSize = runner.chunkSize;
   try {
     // Warm-up: kernels compiled, buffers allocated.
     const warm = await readClip(jobs[0]!.entry.item!.path, config);
-    await clipLogits(model, warm.frames, config, { chunkSize });
+    await runner.clipLogits(warm.frames, config);
 
     // Network only: the clips decoded beforehand (decoding time measured serially on the way).
     const decoded: FramePixels[][] = [];
@@ -62,20 +66,20 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
     const decodeSerialS = (performance.now() - td) / 1000;
     const networkOnly = async () => {
       const t0 = performance.now();
-      for (const frames of decoded) await clipLogits(model, frames, config, { chunkSize });
+      for (const frames of decoded) await runner.clipLogits(frames, config);
       return jobs.length / ((performance.now() - t0) / 1000);
     };
-    const runEval = async (prefetch: number) => {
+    const runEval = async (prefetch: number): Promise<EvalRun> => {
       const timings: ItemTiming[] = [];
       const t0 = performance.now();
       const records = await evaluateJobs(model, jobs, 'videos', { config, labels, chunkSize, prefetch, onRecord: (_r, t) => { timings.push(t); } });
       const s = (performance.now() - t0) / 1000;
       if (records.some((r) => r.error)) throw new Error(`eval bench: ${records.find((r) => r.error)!.error!.message}`);
       const sum = (k: keyof ItemTiming) => timings.reduce((a, t) => a + t[k], 0) / 1000;
-      return { itemsPerSecond: jobs.length / s, decodeShareOfWall: sum('decodeMs') / s, waitShareOfWall: sum('waitMs') / s };
+      return { itemsPerSecond: jobs.length / s, decodeShareOfWall: sum('decodeMs') / s, waitShareOfWall: sum('waitMs') / s } satisfies EvalRun;
     };
     // This machine is shared: the three runs are interleaved rep by rep and medians reported, so they see the same load.
-    const net: number[] = [], pre: Awaited<ReturnType<typeof runEval>>[] = [], none: Awaited<ReturnType<typeof runEval>>[] = [];
+    const net: number[] = [], pre: EvalRun[] = [], none: EvalRun[] = [];
     for (let rep = 0; rep < o.evalReps; rep++) {
       net.push(await networkOnly());
       pre.push(await runEval(2));
@@ -83,38 +87,25 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
     }
     decoded.length = 0;
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-    const networkRate = med(net);
-    const withPrefetch = { itemsPerSecond: med(pre.map((r) => r.itemsPerSecond)), waitShareOfWall: med(pre.map((r) => r.waitShareOfWall)) };
-    const noPrefetch = { itemsPerSecond: med(none.map((r) => r.itemsPerSecond)), decodeShareOfWall: med(none.map((r) => r.decodeShareOfWall)) };
-    const r3 = (x: number) => +x.toFixed(3);
     return {
-      where: 'node, tfjs wasm (the CLI)',
+      where: `node, ${runner.backend} (the CLI's default runner)`,
+      runner: runner.description,
+      runnerBackend: runner.backend,
       depth: o.depth,
       preset: 'fast',
       segments: config.segments,
       items: jobs.length,
       clip: 'AVI MPEG-4 Part 2, 320×240, 150 frames',
-      networkOnlyItemsPerSecond: r3(networkRate),
-      networkOnlyImagesPerSecond: r3(networkRate * config.segments),
-      decodeItemsPerSecondSerial: r3(jobs.length / decodeSerialS),
-      evalItemsPerSecond: r3(withPrefetch.itemsPerSecond),
-      evalNoPrefetchItemsPerSecond: r3(noPrefetch.itemsPerSecond),
-      evalVsNetworkOnly: r3(withPrefetch.itemsPerSecond / networkRate),
-      noPrefetchVsNetworkOnly: r3(noPrefetch.itemsPerSecond / networkRate),
-      reps: o.evalReps,
-      /** Without prefetch decoding is serial: its share of the wall time is the decode's share of the work. */
-      decodeShareOfWall: r3(noPrefetch.decodeShareOfWall),
-      /** With prefetch: the share of wall time the classifier still waited for frames. */
-      decodeWaitShareOfWall: r3(withPrefetch.waitShareOfWall),
-      target: 'evalVsNetworkOnly ≥ 0.9',
+      decodeItemsPerSecondSerial: +(jobs.length / decodeSerialS).toFixed(3),
+      ...evalSummary(net, pre, none),
+      networkOnlyImagesPerSecond: +(median(net) * config.segments).toFixed(3),
     };
   } finally {
-    model.dispose();
+    await runner.dispose();
   }
 }
 
 /** One line for the bench table. */
 export function evalLine(e: Record<string, unknown>): string {
-  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
+  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it, ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
 }

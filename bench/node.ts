@@ -63,7 +63,7 @@ function median(xs: number[]): number {
 }
 
 /** The seeded model as a converted folder (as `pptsn-web convert` writes it), once per depth. */
-async function modelDir(depth: Depth, classes: number): Promise<string> {
+export async function modelDir(depth: Depth, classes: number): Promise<string> {
   const dir = join(ROOT, `bench/.cache/node/seeded${depth}-${classes}`);
   if (!existsSync(join(dir, 'model.json'))) await writeModelDir(dir, writeModelJson(seededStateDict(depth, classes, 1234)));
   return dir;

@@ -18,6 +18,8 @@ export type {
   ClipFrame,
   TensorInput,
   CacheInfo,
+  CacheError,
+  CacheFailure,
   LoadOptions,
   LoadProgress,
   MemoryInfo,

@@ -77,9 +77,22 @@ export function framesVideo(frames: readonly ClipFrame[]): EngineVideo {
   return { kind: 'frames', frames: pixels, frameIndices: frames.map((_, i) => i), timestamps };
 }
 
-/** Checks a tensor input against its shape: one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]`. */
+/**
+ * Checks a tensor input against its shape: one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]`. A batch
+ * `[N, T·C, 3, H, W]` with N > 1 is `invalid-argument` (a `ClassifyResult` is one clip's): the message says how
+ * to pass each clip, sliced with `slice` (a copy: the buffer is transferred, so a `subarray` view would detach the
+ * whole batch on the first call).
+ */
 export function engineTensor(t: TensorInput): EngineTensor {
   const shape = [...t.shape];
+  if (shape.length === 5 && Number.isInteger(shape[0]) && shape[0]! > 1 && shape.every((d) => Number.isInteger(d) && d > 0)) {
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    throw new PPTSNError(
+      'invalid-argument',
+      `a tensor input is one clip, but shape [${shape.join(', ')}] holds ${shape[0]} clips (N = ${shape[0]}); call classify/embed once per clip, ` +
+        `clip i as { data: data.slice(i * ${per}, (i + 1) * ${per}), shape: [1, ${shape.slice(1).join(', ')}] }`,
+    );
+  }
   const ok = (shape.length === 5 && shape[0] === 1) || shape.length === 4;
   if (!ok || shape[shape.length - 3] !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new PPTSNError('invalid-argument', `a tensor input must have shape [1, T·C, 3, H, W] or [T·C, 3, H, W] (one clip), got [${shape.join(', ')}]`);

@@ -13,6 +13,7 @@ import { installErrorTransport } from '../worker/errorTransport.js';
 import { ModelStore } from '../worker/modelStore.js';
 import type { EngineReady, EngineTensor, EngineVideo } from '../worker/protocol.js';
 import { validateClassifyConfig, validateEmbedConfig, validatePreprocessConfig } from './config.js';
+import { cacheErrorRelay, type CacheError } from './cacheError.js';
 import { evaluateSources, type EvaluateItem, type EvaluateOptions } from './evaluate.js';
 import { engineTensor, isTensorInput, type TensorInput } from './inputs.js';
 import { openStream } from './liveStream.js';
@@ -76,9 +77,18 @@ export class PPTSN {
     const init = engineInitOf(options);
     const spawn = typeof options.worker === 'function' ? options.worker : options.worker ? null : spawnEngineWorker;
     const worker = typeof options.worker === 'object' ? options.worker : spawn!();
-    const { session, ready } = await startSession(worker, init, options.onProgress, signal);
-    if (init.cache) void requestPersistence();
-    return new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
+    const cache = cacheErrorRelay(options.onProgress);
+    const { session, ready } = await startSession(worker, init, cache.onProgress, signal);
+    if (init.cache && !cache.error()) void requestPersistence();
+    const model = new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
+    model.cacheFailure = cache.error();
+    return model;
+  }
+
+  private cacheFailure: CacheError | null = null;
+  /** Why caching failed during the load (`quota-exceeded` with `file` and `bytes`, or `storage`); null when it did not. */
+  get cacheError(): CacheError | null {
+    return this.cacheFailure;
   }
 
   /** Models cached by earlier loads (Cache Storage of this origin). */

@@ -6,8 +6,19 @@
 import type { BackendChoice, ClassifyProgress, CropMode, LoadProgress, PresetName, StreamResult, WasmPaths } from '../common/types.js';
 import type { ClipFrame, TensorInput } from './inputs.js';
 import type { CacheInfo } from './storage.js';
+import type { CacheError } from './cacheError.js';
+import type { CacheFailure } from '../common/types.js';
 
-export type { ClipFrame, TensorInput, CacheInfo };
+export type { ClipFrame, TensorInput, CacheInfo, CacheError, CacheFailure };
+
+// `model[Symbol.asyncDispose]` is in the published .d.ts: declare the symbol (as lib.esnext.disposable does; the
+// declarations merge) so an app compiled with TypeScript's default libs for its target (no `esnext.disposable`)
+// typechecks. The runtime value is defined in callOptions.ts where the engine lacks it.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
 import type { RawframesSource } from './rawframes.js';
 
 export type {
@@ -45,11 +56,20 @@ export interface LoadOptions {
   model: ModelSource;
   /** Backend to run on (default `'auto'`: webgpu → webgl → wasm → cpu, skipping software GPU emulation). */
   backend?: BackendChoice;
-  /** Called as bytes arrive and as the worker converts, uploads and warms up the model. */
+  /**
+   * Called as bytes arrive and as the worker converts, uploads and warms up the model. When caching a file fails
+   * (the storage quota is full), the load still resolves with the model in memory, nothing of it stays cached, and
+   * one `{ phase: 'cache', file, error }` event reports it: `error` is a `PPTSNError` with code `quota-exceeded`
+   * (or `storage` for another Cache Storage failure), `file` and `bytes` (the space that file needed); the same
+   * error is `model.cacheError`.
+   */
   onProgress?: (progress: LoadProgress) => void;
   /** Aborts the load (the worker is terminated); the promise rejects with code `aborted`. */
   signal?: AbortSignal;
-  /** Keep model files in Cache Storage so a reload or an offline page loads without the network (default true). */
+  /**
+   * Keep model files in Cache Storage so a reload or an offline page loads without the network (default true).
+   * Best effort: a full quota does not fail the load; see `onProgress` and `model.cacheError`.
+   */
   cache?: boolean;
   /** Name to cache a converted weight file under (default: the file's name, else `"model"`). */
   name?: string;

@@ -4,6 +4,7 @@
  * public API re-exports everything here from `src/api/types.ts`.
  */
 import type { Prediction } from '../core/classify/scores.js';
+import type { PPTSNErrorCode } from '../core/errors.js';
 
 export type { Prediction };
 
@@ -32,6 +33,22 @@ export interface LoadProgress {
   file?: string;
   /** 0–100, where `total` is known (like transformers.js' `progress`). */
   progress?: number;
+  /**
+   * Only on a `cache` event: caching `file` failed (the storage quota is full: code `quota-exceeded`; another
+   * Cache Storage failure: `storage`) and the load went on with the model in memory; nothing of it stays cached.
+   * On the page this is a `PPTSNError` (also kept as `model.cacheError`).
+   */
+  error?: CacheFailure;
+}
+
+/** A cache write that failed during `PPTSN.load`: the file, the bytes it needed, and the typed error's code and message. */
+export interface CacheFailure {
+  code: PPTSNErrorCode;
+  message: string;
+  /** The file that could not be stored (a shard's path, or `model.json`). */
+  file: string;
+  /** Its size in bytes: the space it needed. */
+  bytes: number;
 }
 
 /**

@@ -24,6 +24,7 @@ import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { initNodeBackend } from './backends.js';
 import { readModelDir } from './modelDir.js';
 import { onnxForModelDir } from './onnx/cache.js';
+import { workerFeatureSession, type FeatureSession } from './onnx/session.js';
 
 export const NODE_RUNNERS = ['onnx', 'wasm', 'cpu'] as const;
 export type NodeRunnerName = (typeof NODE_RUNNERS)[number];
@@ -36,6 +37,11 @@ export interface NodeRunnerOptions {
   threads?: number;
   /** Images per backbone call (default 10: bounds peak memory on the accurate preset's 250 images). */
   chunkSize?: number;
+  /**
+   * onnx: run the session in a worker thread (default true), so the main thread stays free while the backbone
+   * computes (onnxruntime-node's `run` blocks the thread that calls it; `eval` decodes the next items meanwhile).
+   */
+  ortWorker?: boolean;
 }
 
 /** A model ready to run in Node. */
@@ -169,22 +175,33 @@ function tfjsRunner(name: 'wasm' | 'cpu', model: LoadedModelJson, chunkSize: num
   });
 }
 
+/** The session on this thread (`ortWorker: false`): each run blocks it. */
+async function mainThreadSession(ort: Ort, graph: Uint8Array, options: import('onnxruntime-node').InferenceSession.SessionOptions): Promise<FeatureSession> {
+  const session = await ort.InferenceSession.create(graph, options);
+  return {
+    async run(data, shape) {
+      const out = await session.run({ x: new ort.Tensor('float32', data, [...shape]) }, ['feat']);
+      return out['feat']!.data as Float32Array;
+    },
+    release: () => session.release(),
+  };
+}
+
 async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, chunkSize: number, options: NodeRunnerOptions, notes: string[]): Promise<NodeRunner> {
   const graph = await onnxForModelDir(modelDir, model);
   const threads = options.threads ?? availableParallelism();
-  let session: import('onnxruntime-node').InferenceSession;
+  const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+  const inWorker = options.ortWorker ?? true;
+  let session: FeatureSession;
   try {
-    session = await ort.InferenceSession.create(graph.bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    session = inWorker ? await workerFeatureSession(graph.bytes, sessionOptions) : await mainThreadSession(ort, graph.bytes, sessionOptions);
   } catch (e) {
     throw new PPTSNError('backend-unavailable', `onnxruntime-node could not load the model graph (${graph.path}): ${(e as Error).message.split('\n')[0]}; try --backend wasm`, { cause: e });
   }
   const fcW = tf.tensor2d(model.stateDict.get('head.fc.weight')!.data, [model.stateDict.get('head.fc.weight')!.shape[0]!, model.numClasses]);
   const fcB = tf.tensor1d(model.stateDict.get('head.fc.bias')!.data);
   /** Features of NCHW images `[n, 3, H, W]` (float32 data). */
-  const run = async (data: Float32Array, shape: readonly number[]): Promise<Float32Array> => {
-    const out = await session.run({ x: new ort.Tensor('float32', data, [...shape]) }, ['feat']);
-    return out['feat']!.data as Float32Array;
-  };
+  const run = (data: Float32Array, shape: readonly number[]): Promise<Float32Array> => session.run(data, shape);
   const network: ClipNetwork = {
     async features(images) {
       const [n, h, w] = images.shape;
@@ -203,7 +220,7 @@ async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, ch
   const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
   return runnerFrom({
     backend: 'onnx',
-    description: `onnxruntime-node ${version}, ${threads} thread${threads === 1 ? '' : 's'} (graph ${graph.source === 'cache' ? 'from' : graph.source === 'built' ? 'written to' : 'in memory, could not write'} ${graph.path})`,
+    description: `onnxruntime-node ${version}, ${threads} thread${threads === 1 ? '' : 's'}${inWorker ? ' in a worker thread' : ''} (graph ${graph.source === 'cache' ? 'from' : graph.source === 'built' ? 'written to' : 'in memory, could not write'} ${graph.path})`,
     notes,
     model,
     network,

@@ -16,6 +16,7 @@ import { readModelJson, writeModelJson, type LoadedModelJson, type ModelJson } f
 import { defaultLabels } from '../core/labels.js';
 import type { ModelInfo } from '../common/types.js';
 import { fetchBytes, fetchText } from './download.js';
+import { cacheFailureEvent, dropPartial } from './cacheFailure.js';
 import { ModelStore } from './modelStore.js';
 import type { EngineInit, EngineProgress } from './protocol.js';
 
@@ -104,7 +105,8 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
         onProgress?.({ phase: 'cache', loaded, total: Math.max(total, loaded), file: path });
         return bytes;
       }, url, 'cache');
-      await recordUrl(store!, url, sha, text, cacheName);
+      // The files are cached already: a failure to record this URL (quota) is reported, not fatal.
+      await recordUrl(store!, url, sha, text, cacheName).catch((e: unknown) => onProgress?.(cacheFailureEvent(e, 'model.json', new TextEncoder().encode(text).byteLength, loaded, Math.max(total, loaded))));
       return model;
     } catch (e) {
       // A cached shard that fails its SHA-256 (disk corruption, tampering): drop the cached copy, fetch again.
@@ -115,6 +117,12 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
   let loaded = 0;
   const total = manifestBytes(json);
   onProgress?.({ phase: 'download', loaded: 0, total, file: 'model.json' });
+  // The first failed cache write (quota) is reported to the page and ends caching for this load.
+  let cacheFailed = false;
+  const cacheFailedOn = (e: unknown, file: string, bytes: number) => {
+    cacheFailed = true;
+    onProgress?.(cacheFailureEvent(e, file, bytes, loaded, total));
+  };
   let model: LoadedModel;
   try {
     model = await fromModelJson(json, async (path) => {
@@ -123,8 +131,8 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
         loaded += n;
         onProgress?.({ phase: 'download', loaded, total: Math.max(total, loaded), file: path });
       });
-      // Cache as the shards arrive; a failed put (quota) costs caching, not the load.
-      await store?.putModelFile(sha, path, bytes).catch(() => undefined);
+      // Cache as the shards arrive; a failed put (quota) costs caching, not the load (and is reported).
+      if (store && !cacheFailed) await store.putModelFile(sha, path, bytes).catch((e: unknown) => cacheFailedOn(e, path, bytes.byteLength));
       return bytes;
     }, url, 'network');
   } catch (e) {
@@ -132,9 +140,12 @@ async function loadFromUrl(url: string, store: ModelStore | null, cacheName: str
     await store?.deleteModel(sha).catch(() => undefined);
     throw e;
   }
-  if (store) {
+  if (store && cacheFailed) {
+    // Never keep a partial set: the next load would find it incomplete anyway.
+    await dropPartial(store, sha);
+  } else if (store) {
     const previous = await store.getUrlSha(url);
-    await recordUrl(store, url, sha, text, cacheName).catch(() => undefined);
+    await recordUrl(store, url, sha, text, cacheName).catch((e: unknown) => cacheFailedOn(e, 'model.json', new TextEncoder().encode(text).byteLength));
     // Weights at this URL changed: drop the stale content unless a name still points at it.
     if (previous && previous !== sha && !(await store.list()).some((m) => m.sha256 === previous)) await store.deleteModel(previous);
   }
@@ -186,14 +197,24 @@ async function loadFromFile(init: Extract<EngineInit['model'], { kind: 'bytes' }
   const name = cacheName ?? fileName;
   if (store) {
     // Stored as model.json + shards (the same files `pptsn-web convert` writes), keyed by the file's SHA-256.
+    const sha = w.source.sha256;
+    const written = writeModelJson(w.stateDict, { labels, source: w.source });
+    const total = written.shards.reduce((a, s) => a + s.data.byteLength, 0);
+    let file = 'model.json', bytes = 0, stored = 0;
     try {
-      const sha = w.source.sha256;
-      const written = writeModelJson(w.stateDict, { labels, source: w.source });
-      for (const shard of written.shards) await store.putModelFile(sha, shard.path, shard.data);
-      await store.putModelFile(sha, 'model.json', new TextEncoder().encode(JSON.stringify(written.modelJson)));
-      await store.putName({ name, sha256: sha, bytes: written.shards.reduce((a, s) => a + s.data.byteLength, 0), storedAt: new Date().toISOString() });
-    } catch {
-      // Caching is best effort: the converted model is in memory and works without it.
+      for (const shard of written.shards) {
+        [file, bytes] = [shard.path, shard.data.byteLength];
+        await store.putModelFile(sha, shard.path, shard.data);
+        stored += bytes;
+      }
+      const jsonBytes = new TextEncoder().encode(JSON.stringify(written.modelJson));
+      [file, bytes] = ['model.json', jsonBytes.byteLength];
+      await store.putModelFile(sha, 'model.json', jsonBytes);
+      await store.putName({ name, sha256: sha, bytes: total, storedAt: new Date().toISOString() });
+    } catch (e) {
+      // Caching is best effort: the converted model is in memory and works without it; the page hears why.
+      onProgress?.(cacheFailureEvent(e, file, bytes, stored, total));
+      await dropPartial(store, sha);
     }
   }
   return {

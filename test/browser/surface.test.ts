@@ -5,8 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
+import { startBrowserEnv, type BrowserEnv, callPage, ok, ROOT, type Outcome } from '../helpers/browser.js';
 import { CLASSES, LABELS, WASM_PATHS, writeLiveModel } from '../helpers/liveModel.js';
 import { seededStateDict } from '../helpers/seeded.js';
 
@@ -132,6 +134,25 @@ test('load progress names each file with a percentage; persist() is asked once a
   assert.ok(r.info.models.some((m) => m.name.endsWith(MODEL) && m.bytes > 0), 'the model is in the cache list');
   assert.ok(typeof r.info.usage === 'number' && typeof r.info.quota === 'number' && r.info.quota > 0, 'estimate() figures');
   assert.equal(typeof r.info.persisted, 'boolean');
+});
+
+test('a full quota while caching does not fail the load: a quota-exceeded PPTSNError naming the file and bytes reaches onProgress and model.cacheError', async () => {
+  type F = { phase: string; file?: string; isPPTSNError: boolean; code: string; message: string; errorFile: string; bytes: number };
+  const r = ok(await sf<Outcome<{ failures: F[]; cacheError: { isPPTSNError: boolean; same: boolean; code: string; file: string; bytes: number } | null; labels: number; cached: string[] }>>('loadQuotaFull', MODEL, WASM_PATHS), 'load with a full quota');
+  assert.equal(r.labels, CLASSES, 'the model loaded');
+  assert.equal(r.failures.length, 1, 'one cache failure reported (caching stops after it)');
+  const [f] = r.failures as [F];
+  const shards = writeLiveModel();
+  const size = statSync(join(ROOT, 'test/.cache/live/seeded18', shards[0]!)).size;
+  assert.equal(f.phase, 'cache');
+  assert.ok(f.isPPTSNError, 'the event carries a PPTSNError');
+  assert.equal(f.code, 'quota-exceeded');
+  assert.equal(f.file, shards[0], 'the first shard failed');
+  assert.equal(f.errorFile, shards[0]);
+  assert.equal(f.bytes, size, "the bytes needed are the shard's size");
+  assert.ok(f.message.includes(shards[0]!) && f.message.includes(`(${size} bytes)`), `the message names the file and its bytes: ${f.message}`);
+  assert.ok(r.cacheError && r.cacheError.isPPTSNError && r.cacheError.same && r.cacheError.code === 'quota-exceeded' && r.cacheError.file === shards[0] && r.cacheError.bytes === size, 'model.cacheError is the same error');
+  assert.ok(!r.cached.some((n) => n.endsWith(MODEL)), 'nothing partial stays cached');
 });
 
 test('close() and Symbol.asyncDispose free the model like dispose()', async () => {

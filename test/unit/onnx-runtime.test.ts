@@ -125,6 +125,28 @@ test('a clip through core/classify: onnx = wasm within the bar, one onChunk per 
   assert.ok(err <= 1e-4, `onnx vs wasm clip logits ${err}`);
 });
 
+test("onnx runs the backbone off the main thread: timers fire while it computes (eval's decoding goes on)", async () => {
+  // onnxruntime-node's own run() holds the calling thread (src/node/onnx/session.ts); the runner's must not.
+  const d = await modelDir('r18', 18, 4, 11);
+  const runner = await createNodeRunner(d, 'onnx', { threads: 1 });
+  assert.match(runner.description, /in a worker thread/);
+  const x = tf.randomUniform([8, 160, 160, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  try {
+    (await runner.network.features(x)).dispose(); // warm-up
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 2);
+    const t0 = performance.now();
+    const feats = await runner.network.features(x);
+    const ms = performance.now() - t0;
+    clearInterval(timer);
+    feats.dispose();
+    assert.ok(ticks >= 3, `only ${ticks} timer callbacks ran during a ${ms.toFixed(0)} ms backbone call: the main thread was blocked`);
+  } finally {
+    x.dispose();
+    await runner.dispose();
+  }
+});
+
 test('the ONNX graph is cached next to the model, reused, and rebuilt when the model changes', async () => {
   const d = await modelDir('cache18', 18, 3, 21);
   const describe = async () => {

@@ -1,12 +1,14 @@
 /**
  * What `npm pack` ships: each WASM binary once, no source map without its sources, `sideEffects` covering every
- * module that runs code on import, types for every export, and the bundle's asset URLs pointing at shipped files.
+ * module that runs code on import, types for every export, the bundle's asset URLs pointing at shipped files, and
+ * declarations an app compiles against with TypeScript's default libs.
  * Reads the built dist/ (`npm run build` first; the test builds it when missing).
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,4 +81,42 @@ test('every export and the bin resolve to shipped files, with types for the API 
   // Test-only hooks (crash the worker, lose the WebGPU device) live in test/browser/pages/test-worker.ts.
   for (const js of shipped(/\.js$/)) assert.doesNotMatch(readFileSync(join(ROOT, js), 'utf8'), /ForTesting/, `${js} carries test-only code`);
   assert.deepEqual(shipped(/\.test\.|\.tsbuildinfo$/), []);
+});
+
+test("an app typechecks against dist's .d.ts with TypeScript's default libs (no esnext.disposable)", () => {
+  // The app as `npm create vite` writes it, minus `lib` (the target's defaults) and with no @types: it calls the
+  // API, including `close()` on a model whose class also declares `[Symbol.asyncDispose]`.
+  const dir = mkdtempSync(join(tmpdir(), 'pptsn-types-'));
+  try {
+    writeFileSync(join(dir, 'app.ts'), [
+      "import { PPTSN, isPPTSNError, type ClassifyResult, type LoadProgress } from 'pptsn-web';",
+      "const events: LoadProgress[] = [];",
+      "const model = await PPTSN.load({ model: '/models/pptsn_k400/model.json', onProgress: (p) => { events.push(p); if (p.error) console.warn(p.error.code, p.error.file, p.error.bytes); } });",
+      "if (model.cacheError && isPPTSNError(model.cacheError)) console.warn(model.cacheError.bytes);",
+      "const r: ClassifyResult = await model.classify('/clip.mp4', { preset: 'fast' });",
+      "console.log(r.top[0]?.label, events.length);",
+      "await model.close();",
+      '',
+    ].join('\n'));
+    const tsc = join(ROOT, 'node_modules/.bin/tsc');
+    const check = (skipLibCheck: boolean) => {
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck, types: [], paths: { 'pptsn-web': [join(ROOT, 'dist/index.d.ts')] } },
+        files: ['app.ts'],
+      }));
+      const r = spawnSync(tsc, ['-p', dir, '--pretty', 'false'], { encoding: 'utf8' });
+      return { status: r.status, lines: `${r.stdout}${r.stderr}`.split('\n').filter((l) => /error TS\d+/.test(l)) };
+    };
+    // What apps run with (Vite's and most templates' skipLibCheck): no error at all.
+    const usual = check(true);
+    assert.deepEqual(usual.lines, [], 'the app typechecks');
+    assert.equal(usual.status, 0);
+    // Checking every .d.ts too: none of the errors may be in pptsn-web's own declarations or the app (TensorFlow.js's
+    // own .d.ts reference `Long` and @webgpu/types, which a current lib.dom duplicates: theirs, not ours).
+    const strict = check(false);
+    const ours = strict.lines.filter((l) => !/node_modules[\\/]/.test(l.split('(')[0]!));
+    assert.deepEqual(ours, [], "no error in dist's declarations or the app");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

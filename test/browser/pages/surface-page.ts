@@ -3,7 +3,7 @@
  * with `scoreThreshold` / `classes`, `close()` and `Symbol.asyncDispose`. Exposes `window.sf`.
  */
 import { outcome } from './outcome.js';
-import { PPTSN, type ClassifyOptions, type LoadProgress } from '../../../src/index.js';
+import { PPTSN, PPTSNError, type ClassifyOptions, type LoadProgress } from '../../../src/index.js';
 import { readFrames } from '../../../src/video/frames.js';
 
 /** The same pixels as each kind of frame the API takes. */
@@ -113,6 +113,25 @@ const sf = {
       }
       await new Promise((r) => setTimeout(r, 50));
       return { runs, persistCalls, info: await PPTSN.cacheInfo() };
+    });
+  },
+  /** Loads `url` on an empty cache with a worker whose Cache.put throws QuotaExceededError; reports what the app sees. */
+  async loadQuotaFull(url: string, wasmPaths: string) {
+    return outcome(async () => {
+      for (const k of await caches.keys()) await caches.delete(k);
+      const events: LoadProgress[] = [];
+      const worker = () => new Worker(new URL('./quota-worker.ts', import.meta.url), { type: 'module', name: 'pptsn-web' });
+      const m = await PPTSN.load({ model: url, backend: 'wasm', wasmPaths, warmup: false, worker, onProgress: (p) => events.push(p) });
+      const failed = events.filter((e) => e.error);
+      const e = m.cacheError;
+      const result = {
+        failures: failed.map((f) => ({ phase: f.phase, file: f.file, isPPTSNError: f.error instanceof PPTSNError, code: f.error!.code, message: f.error!.message, errorFile: f.error!.file, bytes: f.error!.bytes })),
+        cacheError: e ? { isPPTSNError: e instanceof PPTSNError, same: e === failed[0]?.error, code: e.code, file: e.file, bytes: e.bytes } : null,
+        labels: m.labels.length,
+        cached: (await PPTSN.cachedModels()).map((c) => c.name),
+      };
+      await m.dispose();
+      return result;
     });
   },
   /** Frees a model through `how` and reports whether later calls are refused. */
