@@ -81,7 +81,7 @@ test('--version prints the package version; --help lists every command; no argum
 test('<command> --help prints that command\'s usage and nothing else', async () => {
   const r = await cli(['classify', '--help']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /pptsn-web classify <video|frame_dir>… -m <dir>/);
+  assert.match(r.stdout, /pptsn-web classify <video\|frame_dir>… -m <dir>/);
   assert.match(r.stdout, /pptsn-web classify --tensor <x\.npy>/);
   assert.doesNotMatch(r.stdout, /pptsn-web (convert|download|export) /);
   const d = await cli(['download', '-h']);
