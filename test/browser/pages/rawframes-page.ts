@@ -3,9 +3,9 @@
  * test/browser/rawframes.test.ts can drive them with plain data (URLs of frames and videos) and read back
  * serialisable results.
  */
+import { diffAgainstNpy } from './npyDiff.js';
 import { outcome } from './outcome.js';
 import { PPTSN, type ClassifyOptions, type EvaluateItem, type VideoSource } from '../../../src/index.js';
-import { decodeNpy } from '../../../src/core/npy.js';
 
 let model: PPTSN | null = null;
 
@@ -51,13 +51,7 @@ const rf = {
   async preprocessVsNpy(src: SourceSpec, opts: ClassifyOptions, npyUrl: string) {
     return outcome(async () => {
       const ours = await model!.preprocess(await sourceOf(src), opts);
-      const ref = decodeNpy(new Uint8Array(await (await fetch(npyUrl)).arrayBuffer()));
-      if (ref.data.length !== ours.tensor.data.length) throw new Error(`shape [${ours.tensor.shape}] vs reference [${ref.shape}]`);
-      const diffs = new Float32Array(ref.data.length);
-      let sum = 0;
-      for (let i = 0; i < diffs.length; i++) sum += diffs[i] = Math.abs(ours.tensor.data[i]! - ref.data[i]!);
-      diffs.sort();
-      return { frameIndices: ours.frameIndices, mean: sum / diffs.length, p99: diffs[Math.floor(0.99 * (diffs.length - 1))]! };
+      return { frameIndices: ours.frameIndices, ...(await diffAgainstNpy(ours.tensor, npyUrl)) };
     });
   },
   async classify(src: SourceSpec, opts: ClassifyOptions) {

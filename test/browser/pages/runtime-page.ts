@@ -3,11 +3,11 @@
  * model, run calls (with aborts, concurrency, <video> sources) and read back plain, serialisable results. A
  * long-task observer records every main-thread task over 50 ms.
  */
+import { diffAgainstNpy } from './npyDiff.js';
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
 import { testWorker } from './testWorker.js';
 import { PPTSN, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
-import { decodeNpy } from '../../../src/core/npy.js';
 
 const longTasks: number[] = [];
 try {
@@ -50,13 +50,7 @@ const rt = {
   async preprocessVsNpy(src: SourceSpec, opts: ClassifyOptions, npyUrl: string) {
     return outcome(async () => {
       const ours = await model!.preprocess(await sourceOf(src), opts);
-      const ref = decodeNpy(new Uint8Array(await (await fetch(npyUrl)).arrayBuffer()));
-      if (ref.data.length !== ours.tensor.data.length) throw new Error(`shape [${ours.tensor.shape}] vs reference [${ref.shape}]`);
-      const diffs = new Float32Array(ref.data.length);
-      let sum = 0;
-      for (let i = 0; i < diffs.length; i++) sum += diffs[i] = Math.abs(ours.tensor.data[i]! - ref.data[i]!);
-      diffs.sort();
-      return { shape: ours.tensor.shape, frameIndices: ours.frameIndices, mean: sum / diffs.length, p99: diffs[Math.floor(0.99 * (diffs.length - 1))]! };
+      return { shape: ours.tensor.shape, frameIndices: ours.frameIndices, ...(await diffAgainstNpy(ours.tensor, npyUrl)) };
     });
   },
   current() {
