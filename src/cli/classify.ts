@@ -187,7 +187,8 @@ export const classifyCommand: Command = {
   ],
   details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",
 "backend", "frameIndices"}). A video that fails prints one line on stderr and the others still run (exit 1).
-The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
+The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's test pipeline with 250 images,
+for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
 (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
 Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs them directly.`,
   options: {

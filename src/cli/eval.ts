@@ -8,7 +8,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseList, parseShard, shardEntries, type ListFormat } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
-import { confusionCsv, mergeRecords, parseRecords, summarize, summaryLine, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
+import { checkSameRun, confusionCsv, mergeRecords, parseRecords, summarize, summaryLine, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
 import { defaultLabels } from '../core/labels.js';
 import { mulberry32 } from '../core/preprocess/sampler.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
@@ -119,6 +119,9 @@ async function report(records: EvalRecord[], labels: readonly string[], o: EvalC
 /** `eval --merge`: shard result files → one summary. */
 async function mergeFiles(o: EvalCliOptions, print: (l: string) => void, log: (t: string) => void): Promise<EvalSummary> {
   const runs = await Promise.all(o.merge!.map(async (f) => parseRecords(await readText(f, 'results file'), f)));
+  // Shards of one evaluation only: every file's records must come from the same run as the first file's.
+  const first = runs.flat().find((r) => r.run !== undefined)?.run;
+  if (first) runs.forEach((records, i) => checkSameRun(records, first, o.merge![i]!, `merge only the shards of one evaluation (${o.merge![0]!} is ${first})`));
   const records = mergeRecords(runs);
   let labels: string[];
   if (o.labels) labels = await loadLabels(o.labels);
@@ -154,6 +157,9 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
     }
     jobs = pool.slice(0, o.sample);
   }
+  const config = resolvePreprocessOptions({ preset: o.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(o.segments ? { segments: o.segments } : {}) });
+  // What made these records: a resumed --out or a merge must not mix presets or models.
+  const run = `${config.preset} T=${config.segments} ${config.crops} ${config.scale}, model ${loaded.meta.source?.sha256.slice(0, 16) ?? basename(o.modelDir)}`;
   // Resume: positions already classified in --out are skipped (failed ones are tried again).
   let previous: EvalRecord[] = [];
   if (o.out) {
@@ -163,6 +169,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
     const keyOf = (position: number, path: string) => `${position}\t${path}`;
     const entryKeys = new Set(jobs.map((j) => keyOf(j.position, j.entry.item?.relPath ?? j.entry.problem!.text)));
     previous = parseRecords(text, o.out).filter((r) => inShard.has(r.position) && entryKeys.has(keyOf(r.position, r.path)));
+    checkSameRun(previous, run, o.out, 'give this run another --out, or delete the file to start over');
     const done = new Set(previous.filter((r) => !r.error).map((r) => r.position));
     const before = jobs.length;
     jobs = jobs.filter((j) => !done.has(j.position));
@@ -170,7 +177,6 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
     // A torn last line of an interrupted run: start the next record on a fresh line.
     if (text && !text.endsWith('\n')) await appendFile(o.out, '\n');
   }
-  const config = resolvePreprocessOptions({ preset: o.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(o.segments ? { segments: o.segments } : {}) });
   let runner: NodeRunner | undefined;
   if (jobs.some((j) => j.entry.item)) {
     runner = await createNodeRunner(o.modelDir, o.backend ?? 'auto');
@@ -189,7 +195,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
       chunkSize: o.chunkSize ?? runner.chunkSize,
       ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
       onRecord: async (r) => {
-        if (o.out) await appendFile(o.out, JSON.stringify(r) + '\n');
+        if (o.out) await appendFile(o.out, JSON.stringify({ ...r, run }) + '\n');
         done++;
         if (o.sample !== undefined) {
           const truth = labels[r.label] ?? `class_${r.label}`;
@@ -219,7 +225,12 @@ export const evalCommand: Command = {
 ETA on stderr; the summary as PaddleVideo's metrics on stdout (--json: one JSON line, {"count", "top1", "top5",
 "perClass", "failed"}, fractions 0–1). --shard i/n takes the items at 0-based positions p with p % n == i;
 --merge combines the shards' --out files into the same summary. --sample N [--seed S] is the tutorial's inference
-step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).`,
+step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).
+The preset defaults to the model's (model.json's preset: accurate, 250 images a video, for PaddleVideo's weights);
+--preset fast is PaddleVideo's valid pipeline. Each record names its run (preset, T, crops, model): a re-run into
+the same --out with another preset or model, or a --merge of different runs, is refused. Items that fail (a bad
+list line, a missing or unreadable file) are counted in the summary ("failed") and do not change the exit status,
+which is 0 whenever a summary was printed.`,
   options: EVAL_OPTIONS,
   async run({ values, positionals: rest }) {
     const merge = values.merge === true;

@@ -170,6 +170,17 @@ test('two shards merged equal the full run; a re-run with the same --out classif
   const after = parseRecords(readFileSync(full, 'utf8'));
   assert.deepEqual(after.slice(fullRecords.length).map((x) => Boolean(x.error)), [true, true]);
   assert.deepEqual(after.slice(0, fullRecords.length), fullRecords);
+  // Results of another preset never mix in: resuming into this --out, or merging it with another run, is refused.
+  const other = cli(evalArgs('val.list', 'videos', ['--out', full, '--segments', '2']));
+  assert.equal(other.code, 1, other.stderr);
+  assert.match(other.stderr, /full\.jsonl holds results of another run \(\w+ T=3 center keep-ratio, model \S+\), not of this one \(\w+ T=2 center keep-ratio, /);
+  assert.match(other.stderr, /another --out/);
+  assert.equal(parseRecords(readFileSync(full, 'utf8')).length, after.length, 'the refused run wrote nothing');
+  const otherOut = join(dir, 'other-run.jsonl');
+  assert.equal(cli(evalArgs('val.list', 'videos', ['--out', otherOut, '--segments', '2', '--shard', '0/2'])).code, 0);
+  const mixed = cli(['eval', '--merge', shards[1]!, otherOut, '--json']);
+  assert.equal(mixed.code, 1, mixed.stderr);
+  assert.match(mixed.stderr, /other-run\.jsonl holds results of another run .*merge only the shards of one evaluation/);
 });
 
 test('--sample N --seed S prints true and predicted class names for N random items', () => {

@@ -25,6 +25,17 @@ export interface EvalRecord {
   top?: Prediction[];
   /** Why the item could not be classified (a malformed line, a missing file, a decode error). */
   error?: { code: string; message: string };
+  /**
+   * What produced the record: preprocessing and model, e.g. `fast T=8 center keep-ratio, model 3f2a…`. Resuming and
+   * merging refuse records of another run, so results of two presets or two models never mix.
+   */
+  run?: string;
+}
+
+/** Throws when `records` (from `source`) were made by a run other than `run`; records without `run` are accepted. */
+export function checkSameRun(records: readonly EvalRecord[], run: string, source: string, advice: string): void {
+  const other = records.find((r) => r.run !== undefined && r.run !== run);
+  if (other) throw new PPTSNError('invalid-argument', `${source} holds results of another run (${other.run}), not of this one (${run}): ${advice}`);
 }
 
 export interface ClassAccuracy {
