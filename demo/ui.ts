@@ -92,10 +92,23 @@ export function isBusy(): boolean {
  * cancelled.
  */
 export async function runTask<T>(label: string, work: (task: Task) => Promise<T>): Promise<T | undefined> {
-  if (current) {
-    showError(new Error('Please wait for the current task to finish (or cancel it).'));
-    return undefined;
+  // A task started while another runs (a video dropped during the model's warm-up) waits its turn instead of
+  // being dropped: tasks run one at a time, in the order they came.
+  const turn = queue;
+  let release!: () => void;
+  queue = new Promise<void>((r) => (release = r));
+  try {
+    await turn;
+    return await runNow(label, work);
+  } finally {
+    release();
   }
+}
+
+/** The tail of the task queue: resolves when the last task started so far has finished. */
+let queue: Promise<void> = Promise.resolve();
+
+async function runNow<T>(label: string, work: (task: Task) => Promise<T>): Promise<T | undefined> {
   clearError();
   const controller = new AbortController();
   current = controller;
