@@ -8,12 +8,12 @@
  * - `emitTo`: an app build from source (the demo) emits them into that output folder (`assets/`, where the worker
  *   chunk is, so the worker's unresolved `new URL('./ffmpeg-core.js', import.meta.url)` finds them).
  */
-import { readFileSync } from 'node:fs';
-import { copyFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connect, Plugin } from 'vite';
+import { assetPlugin } from './assetPlugin.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FFMPEG_CORE_FILES = ['ffmpeg-core.js', 'ffmpeg-core.wasm'] as const;
@@ -33,22 +33,18 @@ const serve: Connect.NextHandleFunction = (req, res, next) => {
 };
 
 export function ffmpegCoreAssets(options: { copyTo?: string; emitTo?: string } = {}): Plugin {
-  return {
+  const { copyTo, emitTo } = options;
+  return assetPlugin({
     name: 'pptsn-ffmpeg-core',
-    configureServer(server) {
-      server.middlewares.use(serve);
-    },
-    configurePreviewServer(server) {
-      server.middlewares.use(serve);
-    },
-    buildStart() {
-      if (!options.copyTo) return;
-      mkdirSync(options.copyTo, { recursive: true });
-      for (const f of FFMPEG_CORE_FILES) copyFileSync(join(coreDir(), f), join(options.copyTo, f));
-    },
-    generateBundle() {
-      if (options.emitTo === undefined) return;
-      for (const f of FFMPEG_CORE_FILES) this.emitFile({ type: 'asset', fileName: `${options.emitTo}/${f}`, source: readFileSync(join(coreDir(), f)) });
-    },
-  };
+    serve,
+    ...(copyTo
+      ? {
+          copy: () => {
+            mkdirSync(copyTo, { recursive: true });
+            for (const f of FFMPEG_CORE_FILES) copyFileSync(join(coreDir(), f), join(copyTo, f));
+          },
+        }
+      : {}),
+    ...(emitTo !== undefined ? { emit: () => FFMPEG_CORE_FILES.map((f) => ({ fileName: `${emitTo}/${f}`, source: readFileSync(join(coreDir(), f)) })) } : {}),
+  });
 }

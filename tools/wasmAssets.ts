@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connect, Plugin } from 'vite';
+import { assetPlugin } from './assetPlugin.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -61,19 +62,11 @@ const serveGlue: Connect.NextHandleFunction = (req, res, next) => {
  * emits the glue as `tfjs-backend-wasm-threaded-simd.js` at the output root (the demo, which names its URL).
  */
 export function wasmAssets(options: { copyTo?: string; emit?: boolean } = {}): Plugin {
-  return {
+  const { copyTo, emit } = options;
+  return assetPlugin({
     name: 'pptsn-wasm-assets',
-    configureServer(server) {
-      server.middlewares.use(serveGlue);
-    },
-    configurePreviewServer(server) {
-      server.middlewares.use(serveGlue);
-    },
-    buildStart() {
-      if (options.copyTo) copyWasmAssets(options.copyTo);
-    },
-    generateBundle() {
-      if (options.emit) this.emitFile({ type: 'asset', fileName: WASM_GLUE, source: wasmGlueText() });
-    },
-  };
+    serve: serveGlue,
+    ...(copyTo ? { copy: () => copyWasmAssets(copyTo) } : {}),
+    ...(emit ? { emit: () => [{ fileName: WASM_GLUE, source: wasmGlueText() }] } : {}),
+  });
 }
