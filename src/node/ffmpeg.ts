@@ -10,12 +10,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PPTSNError } from '../core/errors.js';
+import { isPPTSNError, PPTSNError } from '../core/errors.js';
+import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
-import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from '../core/preprocess/framePlan.js';
+import { videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import { planFrames } from '../core/preprocess/framePlan.js';
+import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled } from './ffmpegWasm.js';
 
 export interface FfmpegOptions {
   /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
@@ -25,41 +28,7 @@ export interface FfmpegOptions {
   signal?: AbortSignal;
 }
 
-/** What ffprobe says about the first video stream. */
-export interface VideoInfo {
-  /** Container short name(s) as ffmpeg calls them, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`. */
-  container: string;
-  containerLongName: string;
-  /** Codec short name, e.g. `h264`, `vp9`, `av1`. */
-  codec: string;
-  codecLongName: string;
-  /** Display size: the frames' size after autorotation (coded size with width/height swapped for 90/270). */
-  width: number;
-  height: number;
-  /** Coded (decoded) picture size before rotation. */
-  codedWidth: number;
-  codedHeight: number;
-  /** Average frame rate (avg_frame_rate, else r_frame_rate); NaN when unknown. */
-  fps: number;
-  /** L: frames presented after the edit list (what ffmpeg, decord, OpenCV and players decode). */
-  frameCount: number;
-  /** Video packets in the container, including those an edit list hides. */
-  packetCount: number;
-  /** Seconds; NaN when unknown. */
-  duration: number;
-  pixelFormat: string;
-  /** Colour tags, `undefined` when the stream is untagged. */
-  colorSpace?: string;
-  colorRange?: string;
-  colorTransfer?: string;
-  colorPrimaries?: string;
-  /** Clockwise rotation applied to the frames (display matrix / `rotate` tag), 0/90/180/270. */
-  rotation: Rotation;
-  /** The YCbCr matrix the RGB conversion will use (`bt601` for untagged streams, like decord/ffmpeg). */
-  colorMatrix: ColorMatrix;
-  /** Whether the conversion treats the stream as full range (`color_range=pc` or a `yuvj*` format). */
-  fullRange: boolean;
-}
+export type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 
 const INSTALL_ADVICE =
   'pptsn-web reads videos with the system ffmpeg. Install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, ' +
@@ -170,13 +139,6 @@ export async function checkFfmpeg(options: FfmpegOptions = {}): Promise<{ versio
   return { version: r.stdout.split('\n')[0] ?? '' };
 }
 
-function parseRate(s: string | undefined): number {
-  if (!s) return NaN;
-  const [a, b] = s.split('/').map(Number);
-  if (b === undefined) return Number(a);
-  return a! > 0 && b > 0 ? a! / b : NaN;
-}
-
 function lastLines(s: string, n = 3): string {
   const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.slice(-n).join(' | ') || '(no message)';
@@ -202,67 +164,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   if (r.code !== 0) {
     throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}`);
   }
-  let j: { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> };
-  try {
-    j = JSON.parse(r.stdout);
-  } catch (e) {
-    throw new PPTSNError('unsupported-source', `ffprobe gave unreadable output for ${path}.`, { cause: e });
-  }
-  const fmt = j.format ?? {};
-  const container = String(fmt['format_name'] ?? 'unknown');
-  const containerLongName = String(fmt['format_long_name'] ?? container);
-  const s = j.streams?.[0];
-  if (!s) throw new PPTSNError('video-too-short', `${path} (${containerLongName}) has no video stream.`);
-  const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
-  const codec = str('codec_name') ?? 'unknown';
-  const codecLongName = str('codec_long_name') ?? codec;
-  const packets = j.packets ?? [];
-  const packetCount = packets.length;
-  const frameCount = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
-  const codedWidth = Number(s['width'] ?? 0);
-  const codedHeight = Number(s['height'] ?? 0);
-  if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${path} (${containerLongName}, ${codecLongName}) has no video frames.`);
-  if (!(codedWidth > 0 && codedHeight > 0)) throw new PPTSNError('unsupported-source', `${path}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
-  let fps = parseRate(str('avg_frame_rate'));
-  if (!(fps > 0)) fps = parseRate(str('r_frame_rate'));
-  const sideData = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
-  const colorSpace = str('color_space');
-  const pixelFormat = str('pix_fmt') ?? 'unknown';
-  // The one decision shared with the browser paths: display size, rotation and conversion.
-  const plan = planFrames(
-    {
-      presentedFrames: frameCount,
-      codedWidth,
-      codedHeight,
-      rotation: clockwiseFromDisplayMatrix(Number(sideData.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0)),
-      matrix: colorSpace ?? null,
-      fullRange: str('color_range') === 'pc',
-      pixelFormat,
-    },
-    { indices: [] },
-  );
-  return {
-    container,
-    containerLongName,
-    codec,
-    codecLongName,
-    width: plan.width,
-    height: plan.height,
-    codedWidth,
-    codedHeight,
-    fps: fps > 0 ? fps : NaN,
-    frameCount,
-    packetCount,
-    duration: Number(str('duration') ?? fmt['duration'] ?? NaN),
-    pixelFormat,
-    colorSpace,
-    colorRange: str('color_range'),
-    colorTransfer: str('color_transfer'),
-    colorPrimaries: str('color_primaries'),
-    rotation: plan.rotation,
-    colorMatrix: plan.color.matrix,
-    fullRange: plan.color.fullRange,
-  };
+  return videoInfoFromFfprobe(r.stdout, path);
 }
 
 export interface FfmpegDecodeOptions extends FfmpegOptions {
@@ -347,27 +249,84 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));
 }
 
+/**
+ * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
+ * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files up to 512 MB (the frames are the
+ * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
+ * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
+ */
+export type DecoderChoice = 'auto' | 'ffmpeg' | 'wasm';
+export const DECODERS = ['auto', 'ffmpeg', 'wasm'] as const;
+
 export interface ReadClipOptions extends FfmpegDecodeOptions {
   /** Override the config's sampling (e.g. `train` with `rng`). */
   sampling?: SamplingMode;
   rng?: Rng;
+  /** Default 'auto' (`DecoderChoice`). */
+  decoder?: DecoderChoice;
+}
+
+/** What `readClip` read and how. */
+export interface Clip {
+  info: VideoInfo;
+  config: PreprocessConfig;
+  indices: number[];
+  frames: FramePixels[];
+  /** Which decoder gave the frames. */
+  decoder: 'ffmpeg' | 'ffmpeg.wasm';
+  /** False only when ffmpeg.wasm converted a format other than 8-bit 4:2:0 itself (no system ffmpeg to do it). */
+  exactColour: boolean;
 }
 
 /**
  * Probe, sample (PaddleVideo's sampler for the resolved preset), decode: everything the CLI needs before
- * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one.
+ * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one. Errors as
+ * `probeVideo` and `decodeFfmpegFrames`; with `decoder: 'auto'` a file ffmpeg.wasm cannot read or decode goes to the
+ * system ffmpeg, whose error is the one reported.
  */
-export async function readClip(
-  path: string,
-  preprocess?: PreprocessOptions | PreprocessConfig,
-  options: ReadClipOptions = {},
-): Promise<{ info: VideoInfo; config: PreprocessConfig; indices: number[]; frames: FramePixels[] }> {
+export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const config = resolvePreprocessOptions(preprocess);
-  const info = options.info ?? (await probeVideo(path, options));
-  const indices = planFrames(
+  const choice = options.decoder ?? 'auto';
+  const explicitFfmpeg = options.ffmpegPath !== undefined || process.env['PPTSN_FFMPEG'] !== undefined;
+  const indicesFor = (info: VideoInfo) => planFrames(
     { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },
     { sampling: options.sampling ?? config.sampling, segments: config.segments, ...(options.rng ? { rng: options.rng } : {}) },
   ).indices;
-  const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
-  return { info, config, indices, frames };
+  const viaWasm = async (info: VideoInfo): Promise<Clip> => {
+    const indices = indicesFor(info);
+    const wanted = [...new Set(indices)].sort((a, b) => a - b);
+    const { frames, exactColour } = await decodeFramesWasm(path, info, wanted, options.signal);
+    const byIndex = new Map(wanted.map((i, k) => [i, frames[k]!]));
+    return { info, config, indices, frames: indices.map((i) => byIndex.get(i)!), decoder: 'ffmpeg.wasm', exactColour };
+  };
+  const viaSystem = async (): Promise<Clip> => {
+    const info = options.info ?? (await probeVideo(path, options));
+    const indices = indicesFor(info);
+    const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
+    return { info, config, indices, frames, decoder: 'ffmpeg', exactColour: true };
+  };
+  if (choice === 'wasm') return viaWasm(options.info ?? (await probeVideoWasm(path, options.signal)));
+  if (choice === 'ffmpeg' || explicitFfmpeg || options.info || !wasmDecoderInstalled() || !(await fitsWasmDecoder(path))) return viaSystem();
+  let info: VideoInfo;
+  try {
+    info = await probeVideoWasm(path, options.signal);
+  } catch (e) {
+    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short')) throw e;
+    return viaSystem();
+  }
+  if (exactYuvFormat(info.pixelFormat)) {
+    try {
+      return await viaWasm(info);
+    } catch (e) {
+      if (isPPTSNError(e) && e.code === 'aborted') throw e;
+      return viaSystem();
+    }
+  }
+  try {
+    return await viaSystem();
+  } catch (e) {
+    // No system ffmpeg: ffmpeg.wasm converts this format itself (within a level, not bit-exact).
+    if (isPPTSNError(e) && e.code === 'ffmpeg-missing') return viaWasm(info);
+    throw e;
+  }
 }

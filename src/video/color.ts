@@ -6,6 +6,7 @@
 import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
+import { coefficients, yuvToRgba } from '../core/preprocess/yuv.js';
 import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
 
 /** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
@@ -21,105 +22,9 @@ export type ColorConversion = FramePlan['color'];
  */
 export type FrameConversion = 'yuv' | 'copyTo' | 'canvas';
 
-/** Luma coefficients (Kr, Kb) per matrix; untagged and unknown use BT.601 like ffmpeg's swscale default. */
-function coefficients(matrix: string | null | undefined): [number, number] {
-  switch (matrix) {
-    case 'bt709': return [0.2126, 0.0722];
-    case 'bt2020': case 'bt2020-ncl': return [0.2627, 0.0593];
-    case 'fcc': return [0.3, 0.11];
-    case 'smpte240m': return [0.212, 0.087];
-    default: return [0.299, 0.114]; // smpte170m, bt470bg, untagged
-  }
-}
-
 /** The conversion for WebCodecs colour tags (untagged → BT.601; full range only when tagged so). */
 export function conversionFor(tags: VideoColorSpaceInit | null | undefined): ColorConversion {
   return colorOf({ matrix: tags?.matrix ?? null, fullRange: tags?.fullRange ?? null });
-}
-
-/**
- * Per-value lookup tables replicating ffmpeg's (libswscale 5.x/6.x x86 SIMD, `yuv_2_rgb.asm`) unscaled
- * yuv→rgb arithmetic, which is what `ffmpeg -pix_fmt rgb24` and decord use on x86: 16.16 coefficients from
- * ff_yuv2rgb_coeffs rounded to 3.13, samples scaled by 8, `pmulhw` (floor of the high 16 bits), sum saturated
- * to 0–255. Bit-exact with ffmpeg 5.1 on example.mp4; float BT.601 with rounding is ~1 level (mean) brighter.
- */
-function ffmpegTables(colorSpace: { matrix: string; fullRange: boolean }) {
-  const [kr, kb] = coefficients(colorSpace.matrix);
-  const kg = 1 - kr - kb;
-  // ff_yuv2rgb_coeffs are the limited-range chroma scales in 16.16 (BT.601: 104597, 132201, 25675, 53279).
-  let crv = Math.round(2 * (1 - kr) * (255 / 224) * 65536);
-  let cbu = Math.round(2 * (1 - kb) * (255 / 224) * 65536);
-  let cgu = Math.round(2 * (1 - kb) * (kb / kg) * (255 / 224) * 65536);
-  let cgv = Math.round(2 * (1 - kr) * (kr / kg) * (255 / 224) * 65536);
-  let cy = 65536;
-  let oy = 0;
-  if (!colorSpace.fullRange) {
-    cy = Math.floor((cy * 255) / 219);
-    oy = 16 << 16;
-  } else {
-    crv = Math.floor((crv * 224) / 255);
-    cbu = Math.floor((cbu * 224) / 255);
-    cgu = Math.floor((cgu * 224) / 255);
-    cgv = Math.floor((cgv * 224) / 255);
-  }
-  const to13 = (c: number) => Math.floor((c * 8192 + 32768) / 65536); // roundToInt16(c << 13)
-  const yC = to13(cy), vrC = to13(crv), ubC = to13(cbu), ugC = to13(-cgu), vgC = to13(-cgv);
-  const yOff = Math.floor((oy * 8 + 32768) / 65536);
-  const mulhi = (a: number, c: number) => Math.floor((a * c) / 65536);
-  const yT = new Int16Array(256), vR = new Int16Array(256), uG = new Int16Array(256), vG = new Int16Array(256), uB = new Int16Array(256);
-  for (let i = 0; i < 256; i++) {
-    yT[i] = mulhi(i * 8 - yOff, yC);
-    const c = i * 8 - 1024;
-    vR[i] = mulhi(c, vrC);
-    uG[i] = mulhi(c, ugC);
-    vG[i] = mulhi(c, vgC);
-    uB[i] = mulhi(c, ubC);
-  }
-  return { yT, vR, uG, vG, uB };
-}
-
-/**
- * Converts 8-bit planar/semi-planar YUV to RGBA like ffmpeg's unscaled converter (nearest-neighbour chroma, see
- * `ffmpegTables`). `format` is the VideoFrame pixel format; planes are described by `layout` (offset and stride per
- * plane, as `VideoFrame.copyTo` returns them).
- */
-export function yuvToRgba(
-  src: Uint8Array,
-  layout: PlaneLayout[],
-  format: VideoPixelFormat,
-  width: number,
-  height: number,
-  colorSpace: { matrix: string; fullRange: boolean },
-): Uint8ClampedArray {
-  const { yT, vR, uG, vG, uB } = ffmpegTables(colorSpace);
-  const out = new Uint8ClampedArray(width * height * 4);
-  const [py, pu, pv] = layout;
-  if (!py || !pu) throw new PPTSNError('internal', 'VideoFrame.copyTo returned too few planes.');
-  const fmt: string = format; // the DOM lib's VideoPixelFormat lacks I422A/I444A
-  const nv12 = fmt === 'NV12';
-  if (!nv12 && !pv) throw new PPTSNError('internal', 'VideoFrame.copyTo returned too few planes.');
-  const sx = fmt === 'I444' || fmt === 'I444A' ? 0 : 1; // chroma subsampling shifts
-  const sy = fmt === 'I420' || fmt === 'I420A' || nv12 ? 1 : 0;
-  for (let y = 0; y < height; y++) {
-    const yRow = py.offset + y * py.stride;
-    const cy = y >> sy;
-    const uRow = pu.offset + cy * pu.stride;
-    const vRow = nv12 ? 0 : pv!.offset + cy * pv!.stride;
-    let o = y * width * 4;
-    for (let x = 0; x < width; x++) {
-      const cx = x >> sx;
-      let u: number, v: number;
-      if (nv12) { u = src[uRow + 2 * cx]!; v = src[uRow + 2 * cx + 1]!; } else { u = src[uRow + cx]!; v = src[vRow + cx]!; }
-      const l = yT[src[yRow + x]!]!;
-      // The clamped array saturates like packuswb.
-      out[o] = l + vR[v]!;
-      out[o + 1] = l + uG[u]! + vG[v]!;
-      out[o + 2] = l + uB[u]!;
-      out[o + 3] = 255;
-      o += 4;
-    }
-  }
-  return out;
 }
 
 const YUV_FORMATS = new Set<string>(['I420', 'I420A', 'I422', 'I422A', 'I444', 'I444A', 'NV12']);

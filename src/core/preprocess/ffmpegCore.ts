@@ -1,0 +1,99 @@
+/**
+ * Driving an ffmpeg.wasm core (`@ffmpeg/core`, ffmpeg 6, single-threaded) the way the CLI drives the system
+ * ffmpeg: ffprobe for L, rotation and colour (ffprobeInfo.ts → framePlan.ts), then the same `select` graph
+ * (ffmpegFilter.ts) so only the sampled frames leave the decoder. Shared by the browser fallback
+ * (src/video/ffmpegWasm.ts, core in the worker) and Node's in-process decoder (src/node/ffmpegWasm.ts, core in a
+ * worker thread), which differ only in how they load the core and hand it the file: both give `FfmpegCoreRunner`.
+ *
+ * Colour: the core's swscale has only the C path, ~0.6 levels off the x86 SIMD converter that the system ffmpeg and
+ * decord use. 8-bit 4:2:0 (what nearly every video is) therefore leaves the core as YUV and is converted by
+ * yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86; other formats come out as the core's RGB24
+ * (`exactColour: false` in the result, so a caller with the system ffmpeg can prefer it).
+ */
+import { PPTSNError } from '../errors.js';
+import type { FramePixels } from '../frames.js';
+import { FFPROBE_ENTRIES, ffmpegFrameFilter } from './ffmpegFilter.js';
+import { videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
+import { yuvToRgba } from './yuv.js';
+
+/** One ffprobe or ffmpeg call on a loaded core; the input is a path inside the core's file system. */
+export interface FfmpegCoreRunner {
+  /** Runs ffprobe with `args` and returns what it wrote to `-o` (empty when nothing) and its log lines. */
+  ffprobe(args: string[]): Promise<{ stdout: string; log: string[] }>;
+  /** Runs ffmpeg with `args` (the last is the output file) and returns its exit code, the output file, its log. */
+  ffmpeg(args: string[], onTime?: (microseconds: number) => void): Promise<{ code: number; output: Uint8Array | null; log: string[] }>;
+}
+
+/** Formats the core decodes to YUV for yuv.ts (bit-exact colour); everything else is the core's RGB24. */
+export function exactYuvFormat(pixelFormat: string): boolean {
+  return pixelFormat === 'yuv420p' || pixelFormat === 'yuvj420p';
+}
+
+/**
+ * ffprobe through the core. `unreadable(log)` builds the error for a file the core cannot open (the caller says
+ * what to do in its own words); a file that opens without a video stream is 'video-too-short'.
+ */
+export async function probeWithCore(runner: FfmpegCoreRunner, input: string, name: string, unreadable: (log: string) => PPTSNError): Promise<VideoInfo> {
+  const { stdout, log } = await runner.ffprobe(['-v', 'error', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input]);
+  // The core's ffprobe returns −1 even on success: its JSON output is what tells.
+  let opened = false;
+  try {
+    const j = JSON.parse(stdout) as { streams?: unknown[]; format?: unknown };
+    opened = Boolean(j.streams?.length || j.format);
+  } catch { /* not JSON: unreadable */ }
+  if (!opened) throw unreadable(log.slice(-2).join(' | ') || 'unknown format');
+  return videoInfoFromFfprobe(stdout, name);
+}
+
+/**
+ * Decodes the frames at the unique sorted presented indices `wanted` of a probed input to RGBA in display
+ * orientation (autorotation runs inside ffmpeg, before `select`). Returns them in the order of `wanted`; an index
+ * past the last decodable frame gets the last decoded one when the core reported no error (edit lists can hide a few
+ * packets), as the CLI does. Errors: 'decode-failed' (nothing decodable, or frames missing with errors).
+ */
+export async function decodeWithCore(
+  runner: FfmpegCoreRunner,
+  input: string,
+  name: string,
+  info: VideoInfo,
+  wanted: readonly number[],
+  onTime?: (microseconds: number) => void,
+): Promise<{ frames: (FramePixels & { channels: 4; data: Uint8ClampedArray })[]; exactColour: boolean }> {
+  const { width, height } = info;
+  const color = { matrix: info.colorMatrix, fullRange: info.fullRange };
+  const yuv = exactYuvFormat(info.pixelFormat);
+  const graph = ffmpegFrameFilter(wanted, { width, height, color });
+  const filter = yuv ? graph.replace(/,scale=.*$/, '') : graph;
+  const out = '/frames.raw';
+  const { code, output, log } = await runner.ffmpeg([
+    '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', filter, '-fps_mode', 'passthrough',
+    // Stop reading once the last wanted frame is out.
+    '-frames:v', String(wanted.length),
+    '-f', 'rawvideo', '-pix_fmt', yuv ? info.pixelFormat : 'rgb24', out,
+  ], onTime);
+  const cw = (width + 1) >> 1, ch = (height + 1) >> 1;
+  const frameBytes = yuv ? width * height + 2 * cw * ch : width * height * 3;
+  const got = output ? Math.floor(output.length / frameBytes) : 0;
+  if (got === 0 || (got < wanted.length && code !== 0)) {
+    throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${log.slice(-2).join(' | ') || `exit ${code}`}).`);
+  }
+  const frames = wanted.map((_, k) => {
+    const at = Math.min(k, got - 1);
+    const raw = output!.subarray(at * frameBytes, (at + 1) * frameBytes);
+    if (yuv) {
+      const ySize = width * height;
+      const layout = [{ offset: 0, stride: width }, { offset: ySize, stride: cw }, { offset: ySize + cw * ch, stride: cw }];
+      return { width, height, channels: 4 as const, data: yuvToRgba(raw, layout, 'I420', width, height, color) };
+    }
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let p = 0, s = 0; s < raw.length; p += 4, s += 3) {
+      data[p] = raw[s]!;
+      data[p + 1] = raw[s + 1]!;
+      data[p + 2] = raw[s + 2]!;
+      data[p + 3] = 255;
+    }
+    return { width, height, channels: 4 as const, data };
+  });
+  return { frames, exactColour: yuv };
+}

@@ -1,0 +1,123 @@
+/**
+ * What ffprobe's JSON (`-show_entries FFPROBE_ENTRIES -select_streams v:0 -of json`, ffmpegFilter.ts) says about a
+ * video, as the frame plan needs it. One parser for the three ffprobes pptsn-web runs: the system ffprobe (CLI,
+ * src/node/ffmpeg.ts), ffmpeg.wasm's in Node (src/node/ffmpegWasm.ts) and in the browser (src/video/ffmpegWasm.ts),
+ * so the three agree on L, rotation and colour (core/preprocess/framePlan.ts decides them). Pure: no I/O.
+ */
+import { PPTSNError } from '../errors.js';
+import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from './framePlan.js';
+
+/** What ffprobe says about the first video stream. */
+export interface VideoInfo {
+  /** Container short name(s) as ffmpeg calls them, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`. */
+  container: string;
+  containerLongName: string;
+  /** Codec short name, e.g. `h264`, `vp9`, `av1`. */
+  codec: string;
+  codecLongName: string;
+  /** Display size: the frames' size after autorotation (coded size with width/height swapped for 90/270). */
+  width: number;
+  height: number;
+  /** Coded (decoded) picture size before rotation. */
+  codedWidth: number;
+  codedHeight: number;
+  /** Average frame rate (avg_frame_rate, else r_frame_rate); NaN when unknown. */
+  fps: number;
+  /** L: frames presented after the edit list (what ffmpeg, decord, OpenCV and players decode). */
+  frameCount: number;
+  /** Video packets in the container, including those an edit list hides. */
+  packetCount: number;
+  /** Seconds; NaN when unknown. */
+  duration: number;
+  pixelFormat: string;
+  /** Colour tags, `undefined` when the stream is untagged. */
+  colorSpace?: string;
+  colorRange?: string;
+  colorTransfer?: string;
+  colorPrimaries?: string;
+  /** Clockwise rotation applied to the frames (display matrix / `rotate` tag), 0/90/180/270. */
+  rotation: Rotation;
+  /** The YCbCr matrix the RGB conversion will use (`bt601` for untagged streams, like decord/ffmpeg). */
+  colorMatrix: ColorMatrix;
+  /** Whether the conversion treats the stream as full range (`color_range=pc` or a `yuvj*` format). */
+  fullRange: boolean;
+}
+
+type FfprobeJson = { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> };
+
+function parseRate(s: string | undefined): number {
+  if (!s) return NaN;
+  const [a, b] = s.split('/').map(Number);
+  if (b === undefined) return Number(a);
+  return a! > 0 && b > 0 ? a! / b : NaN;
+}
+
+/**
+ * Parses ffprobe's JSON output for `name` (used in messages). Errors: 'unsupported-source' (not JSON, no frame
+ * size), 'video-too-short' (no video stream, no frames).
+ */
+export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
+  let j: FfprobeJson;
+  try {
+    j = JSON.parse(stdout) as FfprobeJson;
+  } catch (e) {
+    throw new PPTSNError('unsupported-source', `ffprobe gave unreadable output for ${name}.`, { cause: e });
+  }
+  const fmt = j.format ?? {};
+  const container = String(fmt['format_name'] ?? 'unknown');
+  const containerLongName = String(fmt['format_long_name'] ?? container);
+  const s = j.streams?.[0];
+  if (!s) throw new PPTSNError('video-too-short', `${name} (${containerLongName}) has no video stream.`);
+  const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
+  const codec = str('codec_name') ?? 'unknown';
+  const codecLongName = str('codec_long_name') ?? codec;
+  const packets = j.packets ?? [];
+  const packetCount = packets.length;
+  // packet flags 'D': a packet the edit list hides (decoded as a reference, never output).
+  const frameCount = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
+  const codedWidth = Number(s['width'] ?? 0);
+  const codedHeight = Number(s['height'] ?? 0);
+  if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${name} (${containerLongName}, ${codecLongName}) has no video frames.`);
+  if (!(codedWidth > 0 && codedHeight > 0)) throw new PPTSNError('unsupported-source', `${name}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
+  let fps = parseRate(str('avg_frame_rate'));
+  if (!(fps > 0)) fps = parseRate(str('r_frame_rate'));
+  const sideData = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
+  const colorSpace = str('color_space');
+  const pixelFormat = str('pix_fmt') ?? 'unknown';
+  // The one decision shared with the browser paths: display size, rotation and conversion.
+  const plan = planFrames(
+    {
+      presentedFrames: frameCount,
+      codedWidth,
+      codedHeight,
+      rotation: clockwiseFromDisplayMatrix(Number(sideData.find((d) => d['rotation'] !== undefined)?.['rotation'] ?? 0)),
+      matrix: colorSpace ?? null,
+      fullRange: str('color_range') === 'pc',
+      pixelFormat,
+    },
+    { indices: [] },
+  );
+  return {
+    container,
+    containerLongName,
+    codec,
+    codecLongName,
+    width: plan.width,
+    height: plan.height,
+    codedWidth,
+    codedHeight,
+    fps: fps > 0 ? fps : NaN,
+    frameCount,
+    packetCount,
+    duration: Number(str('duration') ?? fmt['duration'] ?? NaN),
+    pixelFormat,
+    colorSpace,
+    colorRange: str('color_range'),
+    colorTransfer: str('color_transfer'),
+    colorPrimaries: str('color_primaries'),
+    rotation: plan.rotation,
+    colorMatrix: plan.color.matrix,
+    fullRange: plan.color.fullRange,
+  };
+}
+

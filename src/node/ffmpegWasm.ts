@@ -1,0 +1,241 @@
+/**
+ * ffmpeg.wasm (`@ffmpeg/core`, a dependency the browser fallback already ships) as the CLI's in-process decoder.
+ * Why: each system ffmpeg/ffprobe run costs ~50 ms of CPU just to start (it links ~200 shared libraries), twice per
+ * clip, which is as much as the network's time for a fast-preset clip on two cores; `eval` over a dataset paid it
+ * on every item. In-process, a 320×240 UCF101-style clip probes and decodes in ~25 ms of CPU, in a worker thread
+ * beside the network's. The frames are the system ffmpeg's: the same ffprobe facts, the same `select` graph, and
+ * 8-bit 4:2:0 converted by core/preprocess/yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86
+ * (core/preprocess/ffmpegCore.ts says what differs for other formats; src/node/ffmpeg.ts decides who decodes).
+ *
+ * The core runs in one worker thread per process, created on first use from a small CommonJS source (`eval: true`,
+ * like src/node/onnx/session.ts, so it needs no file of its own in `dist/`). The file is copied into the core's
+ * memory (up to `WASM_MAX_BYTES`), once for the probe and the decode that follows.
+ */
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { PPTSNError } from '../core/errors.js';
+import type { FramePixels } from '../core/frames.js';
+import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+
+/** Files larger than this are left to the system ffmpeg: the core holds the whole file in its 32-bit heap. */
+export const WASM_MAX_BYTES = 512 * 1024 * 1024;
+
+/** The path the worker gives the current file inside the core's file system. */
+const INPUT = '/input';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+// The core is Emscripten's web/worker build: it reads self.location.href while it starts (this thread only).
+globalThis.self = globalThis;
+globalThis.location = { href: workerData.jsUrl };
+let coreP = null;
+let loaded = null;
+let log = [];
+function load() {
+  coreP ??= import(workerData.jsUrl).then((m) => m.default({
+    wasmBinary: fs.readFileSync(workerData.wasmPath),
+    mainScriptUrlOrBlob: workerData.jsUrl + '#' + Buffer.from(JSON.stringify({ wasmURL: workerData.wasmUrl, workerURL: '' })).toString('base64'),
+  })).then((core) => {
+    core.setLogger((e) => { if (log.length < 200) log.push(e.message); });
+    return core;
+  });
+  coreP.catch(() => { coreP = null; });
+  return coreP;
+}
+parentPort.on('message', async (m) => {
+  let core;
+  try {
+    core = await load();
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, load: true, message: String((e && e.message) || e) });
+    return;
+  }
+  try {
+    // One copy of the file for the probe and the decode that follows it.
+    const st = fs.statSync(m.path);
+    const key = m.path + ':' + st.size + ':' + st.mtimeMs;
+    if (loaded !== key) {
+      loaded = null;
+      try { core.FS.unlink('${INPUT}'); } catch {}
+      core.FS.writeFile('${INPUT}', fs.readFileSync(m.path));
+      loaded = key;
+    }
+    log = [];
+    core.reset();
+    const out = m.args[m.args.length - 1];
+    let code;
+    if (m.type === 'ffprobe') {
+      code = core.ffprobe(...m.args);
+    } else {
+      if (m.progress) core.setProgress((p) => parentPort.postMessage({ id: m.id, time: p.time }));
+      code = core.exec(...m.args);
+      core.setProgress(() => {});
+    }
+    let output = null;
+    try { output = core.FS.readFile(out); core.FS.unlink(out); } catch {}
+    parentPort.postMessage({ id: m.id, ok: true, code, output, log }, output ? [output.buffer] : []);
+  } catch (e) {
+    // An Emscripten abort (a crash in a decoder, out of memory) leaves the core unusable: load a fresh one next time.
+    coreP = null;
+    loaded = null;
+    parentPort.postMessage({ id: m.id, ok: false, message: String((e && e.message) || e) });
+  }
+});
+`;
+
+type Reply =
+  | { id: number; time: number }
+  | { id: number; ok: true; code: number; output: Uint8Array | null; log: string[] }
+  | { id: number; ok: false; load?: boolean; message: string };
+
+interface Call {
+  resolve: (r: Extract<Reply, { ok: true }>) => void;
+  reject: (e: Error) => void;
+  onTime?: ((microseconds: number) => void) | undefined;
+}
+
+/** The core's files in the installed @ffmpeg/core, or null when the package is missing. */
+function coreFiles(): { jsUrl: string; wasmPath: string; wasmUrl: string } | null {
+  try {
+    const js = createRequire(import.meta.url).resolve('@ffmpeg/core'); // dist/umd/ffmpeg-core.js (require)
+    const esm = join(dirname(js), '..', 'esm');
+    const wasmPath = join(esm, 'ffmpeg-core.wasm');
+    return { jsUrl: pathToFileURL(join(esm, 'ffmpeg-core.js')).href, wasmPath, wasmUrl: pathToFileURL(wasmPath).href };
+  } catch {
+    return null;
+  }
+}
+
+/** One worker thread per process, created on first use; dropped (and recreated) after an abort or a crash. */
+class CoreThread {
+  private worker: Worker | null = null;
+  private readonly calls = new Map<number, Call>();
+  private nextId = 0;
+
+  constructor(private readonly files: NonNullable<ReturnType<typeof coreFiles>>) {}
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.files });
+    // An idle worker must not keep the CLI alive; one with a call in flight must.
+    worker.unref();
+    const failAll = (e: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const c of this.calls.values()) c.reject(e);
+      this.calls.clear();
+    };
+    worker.on('message', (r: Reply) => {
+      const c = this.calls.get(r.id);
+      if (!c) return;
+      if ('time' in r) { c.onTime?.(r.time); return; }
+      this.calls.delete(r.id);
+      if (this.calls.size === 0) worker.unref();
+      if (r.ok) c.resolve(r);
+      else c.reject(Object.assign(new Error(r.message), { load: r.load === true }));
+    });
+    worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
+    worker.on('exit', (code) => failAll(new Error(`the ffmpeg.wasm worker thread exited (code ${code})`)));
+    return worker;
+  }
+
+  call(type: 'ffprobe' | 'ffmpeg', path: string, args: string[], signal?: AbortSignal, onTime?: (microseconds: number) => void): Promise<Extract<Reply, { ok: true }>> {
+    if (signal?.aborted) return Promise.reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
+    const worker = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    if (this.calls.size === 0) worker.ref();
+    return new Promise((resolve, reject) => {
+      // The core's calls are synchronous inside the thread: aborting ends the thread (the next call starts another).
+      const onAbort = () => {
+        this.calls.delete(id);
+        if (this.worker === worker) this.worker = null;
+        void worker.terminate();
+        reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = <T>(f: (v: T) => void) => (v: T) => { signal?.removeEventListener('abort', onAbort); f(v); };
+      this.calls.set(id, { resolve: done(resolve), reject: done(reject), onTime });
+      worker.postMessage({ id, type, path, args, progress: Boolean(onTime) });
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
+
+let thread: CoreThread | null | undefined;
+
+function coreThread(): CoreThread | null {
+  if (thread === undefined) {
+    const files = coreFiles();
+    thread = files ? new CoreThread(files) : null;
+  }
+  return thread;
+}
+
+/** Whether the in-process decoder can run here (`@ffmpeg/core` is installed). */
+export function wasmDecoderInstalled(): boolean {
+  return coreThread() !== null;
+}
+
+function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
+  const t = coreThread();
+  if (!t) throw new PPTSNError('ffmpeg-missing', 'ffmpeg.wasm (@ffmpeg/core) is not installed; reinstall pptsn-web or use the system ffmpeg (--decoder ffmpeg).');
+  const run = async (type: 'ffprobe' | 'ffmpeg', args: string[], onTime?: (microseconds: number) => void) => {
+    try {
+      return await t.call(type, path, args, signal, onTime);
+    } catch (e) {
+      if (e instanceof PPTSNError) throw e;
+      const err = e as Error & { load?: boolean };
+      if (err.load) throw new PPTSNError('ffmpeg-missing', `ffmpeg.wasm could not be loaded: ${err.message}`, { cause: e });
+      throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${path} (${err.message}); the file may be damaged.`, { cause: e });
+    }
+  };
+  return {
+    async ffprobe(args) {
+      const r = await run('ffprobe', [...args, '-o', '/probe.json']);
+      return { stdout: r.output ? Buffer.from(r.output).toString('utf8') : '', log: r.log };
+    },
+    async ffmpeg(args, onTime) {
+      const r = await run('ffmpeg', args, onTime);
+      return { code: r.code, output: r.output, log: r.log };
+    },
+  };
+}
+
+/** Whether `path` is small enough for the in-process decoder (`WASM_MAX_BYTES`). */
+export async function fitsWasmDecoder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).size <= WASM_MAX_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ffprobe in-process: the same facts as the system ffprobe (core/preprocess/ffprobeInfo.ts). Errors:
+ * 'unsupported-source' (ffmpeg.wasm cannot read the file), 'video-too-short', 'ffmpeg-missing' (no core), 'aborted'.
+ */
+export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
+  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why}).`));
+}
+
+/**
+ * Decodes the unique sorted presented indices `wanted` of a file probed by `probeVideoWasm` to RGBA in display
+ * orientation, in the order of `wanted`. `exactColour` is false for formats other than 8-bit 4:2:0 (the core's own
+ * swscale converted them; see core/preprocess/ffmpegCore.ts). Errors: 'decode-failed', 'aborted'.
+ */
+export function decodeFramesWasm(path: string, info: VideoInfo, wanted: readonly number[], signal?: AbortSignal): Promise<{ frames: FramePixels[]; exactColour: boolean }> {
+  return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted);
+}
+
+/** Ends the worker thread (tests; the CLI's process exit ends it anyway). */
+export async function closeWasmDecoder(): Promise<void> {
+  await thread?.close();
+}
