@@ -14,7 +14,7 @@ import { defaultLabels } from '../core/labels.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import { readClip } from '../node/ffmpeg.js';
+import { DECODERS, readClip, type DecoderChoice } from '../node/ffmpeg.js';
 import { isDirectory, readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
@@ -35,6 +35,8 @@ export interface CliClassifyOptions {
   dumpInput?: string;
   /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
   winograd?: boolean;
+  /** Who decodes video files (src/node/ffmpeg.ts `DecoderChoice`, default 'auto'). */
+  decoder?: DecoderChoice;
   /**
    * Progress on stderr (images done, rate, running top-1): `true` for calls over ~2 s (a terminal's default),
    * `'always'` from the first chunk (`--progress` asked for explicitly).
@@ -53,6 +55,8 @@ export interface ClassifyOutput {
   /** The runtime that ran the network (onnx, wasm, cpu). */
   backend: string;
   frameIndices?: number[];
+  /** Which decoder read a video file: `ffmpeg` (system) or `ffmpeg.wasm` (in-process). */
+  decoder?: string;
   /** L (frames the video presents, edit list applied) and the clockwise rotation applied (docs/contract.md §4). */
   frameCount?: number;
   rotation?: number;
@@ -122,8 +126,8 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
 
   async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
     // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
-    const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess);
-    const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation } : { frameCount: clip.frameCount };
+    const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {});
+    const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
       const paddle = toPaddleLayout(pre.input);
@@ -175,22 +179,24 @@ export function formatTop(out: ClassifyOutput): string {
       ...rows.map((r) => `${(r.score * 100).toFixed(2).padStart(6)}%  ${String(r.index).padStart(4)}  ${r.label}`),
     ].join('\n'))
     .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''}` +
-    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''})`;
+    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''}${out.decoder ? `, decoded by ${out.decoder}` : ''})`;
 }
 
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'classify videos (system ffmpeg) or a PaddleVideo input tensor',
   usage: [
-    'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
+    'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--no-winograd] [--progress]',
     'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
   ],
   details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",
-"backend", "frameIndices"}). A video that fails prints one line on stderr and the others still run (exit 1).
+"backend", "frameIndices", "decoder"}). A video that fails prints one line on stderr and the others still run (exit 1).
 The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's test pipeline with 250 images,
 for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
 (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
-Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs them directly.`,
+Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs them directly. --decoder: auto
+(default) reads 8-bit 4:2:0 videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg, no process
+started per video) and other formats with the system ffmpeg; ffmpeg or wasm forces one.`,
   options: {
     model: { type: 'string', short: 'm' },
     tensor: { type: 'string' },
@@ -202,6 +208,7 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
     segments: { type: 'string' },
     'dump-input': { type: 'string' },
     'no-winograd': { type: 'boolean' },
+    decoder: { type: 'string' },
   },
   progress: true,
   async run({ values, positionals }, { progress }) {
@@ -216,6 +223,7 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
     const topK = positiveInt(values['top-k'], '--top-k');
     const segments = positiveInt(values.segments, '--segments');
     const scoreThreshold = unitInterval(values['min-score'], '--min-score');
+    const decoder = oneOf(values.decoder, DECODERS, '--decoder');
     const classifier = await loadClassifier({
       modelDir,
       ...(backend ? { backend } : {}),
@@ -224,6 +232,7 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
       ...(segments ? { segments } : {}),
       ...(scoreThreshold !== undefined ? { scoreThreshold } : {}),
       ...(values['no-winograd'] ? { winograd: false } : {}),
+      ...(decoder ? { decoder } : {}),
     });
     const inputs: Input[] = tensor ? [{ tensor }] : positionals.map((video) => ({ video }));
     const many = inputs.length > 1;

@@ -13,13 +13,14 @@ import { defaultLabels } from '../core/labels.js';
 import { mulberry32 } from '../core/preprocess/sampler.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { evaluateJobs, type EvalJob } from '../node/evaluate.js';
+import { DECODERS, describeDecoder, type DecoderChoice } from '../node/ffmpeg.js';
 import { loadLabels } from '../node/labels.js';
 import { readModelDir } from '../node/modelDir.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunner, type NodeRunnerChoice } from '../node/runtime.js';
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
 
 const EVAL_USAGE = [
-  'eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--prefetch K]',
+  'eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--prefetch K]',
   'eval --merge a.jsonl b.jsonl … [-m <dir> | --labels <file>] [--confusion cm.csv] [--json]',
 ];
 
@@ -39,6 +40,7 @@ const EVAL_OPTIONS = {
   sample: { type: 'string' },
   seed: { type: 'string' },
   prefetch: { type: 'string' },
+  decoder: { type: 'string' },
 } as const;
 
 export interface EvalCliOptions {
@@ -59,6 +61,7 @@ export interface EvalCliOptions {
   /** `auto` (default): onnxruntime-node when installed, else tfjs wasm (src/node/runtime.ts). */
   backend?: NodeRunnerChoice;
   prefetch?: number;
+  decoder?: DecoderChoice;
   /** Images per backbone call (default: the runner's, as classify). */
   chunkSize?: number;
   /** stdout / stderr writers (tests and embedding). */
@@ -182,6 +185,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
     runner = await createNodeRunner(o.modelDir, o.backend ?? 'auto');
     for (const note of runner.notes) log(`[eval] ${note}\n`);
     log(`[eval] ${jobs.length} items (${list.format}, ${config.preset} preset, T = ${config.segments}${count > 1 ? `, shard ${index}/${count}` : ''}) on ${runner.description}\n`);
+    if (list.format === 'videos') log(`[eval] ${describeDecoder(o.decoder)}\n`);
   }
   const tty = process.stderr.isTTY || process.env['PPTSN_PROGRESS'] === '1';
   const every = Math.max(1, Math.floor(jobs.length / 20));
@@ -194,6 +198,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
       labels,
       chunkSize: o.chunkSize ?? runner.chunkSize,
       ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
+      ...(o.decoder ? { decoder: o.decoder } : {}),
       onRecord: async (r) => {
         if (o.out) await appendFile(o.out, JSON.stringify({ ...r, run }) + '\n');
         done++;
@@ -226,6 +231,8 @@ ETA on stderr; the summary as PaddleVideo's metrics on stdout (--json: one JSON 
 "perClass", "failed"}, fractions 0–1). --shard i/n takes the items at 0-based positions p with p % n == i;
 --merge combines the shards' --out files into the same summary. --sample N [--seed S] is the tutorial's inference
 step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).
+--decoder: auto (default) decodes 8-bit 4:2:0 videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg,
+without starting two processes per video) and the rest with the system ffmpeg; ffmpeg or wasm forces one.
 The preset defaults to the model's (model.json's preset: accurate, 250 images a video, for PaddleVideo's weights);
 --preset fast is PaddleVideo's valid pipeline. Each record names its run (preset, T, crops, model): a re-run into
 the same --out with another preset or model, or a --merge of different runs, is refused. Items that fail (a bad
@@ -238,6 +245,7 @@ which is 0 whenever a summary was printed.`,
     const preset = oneOf(values.preset, ['accurate', 'fast'] as const, '--preset');
     const backend = oneOf(values.backend, ['auto', ...NODE_RUNNERS] as const, '--backend');
     const format = oneOf(values.format, ['videos', 'rawframes'] as const, '--format');
+    const decoder = oneOf(values.decoder, DECODERS, '--decoder');
     const segments = positiveInt(values.segments, '--segments');
     const sample = positiveInt(values.sample, '--sample');
     const seedText = str(values.seed);
@@ -264,6 +272,7 @@ which is 0 whenever a summary was printed.`,
       ...(seed !== undefined ? { seed } : {}),
       ...(prefetch !== undefined ? { prefetch } : {}),
       ...(backend ? { backend } : {}),
+      ...(decoder ? { decoder } : {}),
       json: values.json === true,
     });
   },

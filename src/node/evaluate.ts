@@ -1,6 +1,7 @@
 /**
  * Evaluation over list entries in Node: decode the next items while the network runs the current one (a small
- * prefetch queue: ffmpeg decodes in its own process, so the decode of item i+1 … i+K overlaps item i's inference),
+ * prefetch queue: ffmpeg.wasm decodes in its worker thread, or the system ffmpeg in its own process, so the decode of
+ * item i+1 … i+K overlaps item i's inference, which runs on onnxruntime's threads),
  * classify each clip with the shared tail (`core/classify/clip.ts` + `scores.ts`), and hand back one
  * `EvalRecord` per entry. A failure (missing file, decode error) becomes a record with `error`; the run goes on.
  */
@@ -12,7 +13,7 @@ import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EvalRecord } from '../core/eval/metrics.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
-import { readClip } from './ffmpeg.js';
+import { readClip, type DecoderChoice } from './ffmpeg.js';
 import { readRawframesDir } from './rawframes.js';
 
 /** One entry to evaluate and its 0-based position in the whole list. */
@@ -28,6 +29,8 @@ export interface EvaluateOptions {
   chunkSize: number;
   /** Items decoded ahead of the one being classified (default 2; 0 = no overlap). */
   prefetch?: number;
+  /** Who decodes videos (src/node/ffmpeg.ts `DecoderChoice`, default 'auto'). */
+  decoder?: DecoderChoice;
   /** Called with each record as soon as it is known (written to `--out` by the CLI). */
   onRecord?: (record: EvalRecord, timing: ItemTiming) => void | Promise<void>;
   signal?: AbortSignal;
@@ -48,7 +51,7 @@ type Loaded = { frames: FramePixels[]; decodeMs: number } | { error: EvalRecord[
 /** Number of best classes kept per record: top-5 needs five. */
 export const RECORD_TOP_K = 5;
 
-async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | 'rawframes', signal?: AbortSignal): Promise<Loaded> {
+async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | 'rawframes', decoder: DecoderChoice, signal?: AbortSignal): Promise<Loaded> {
   const t0 = performance.now();
   const item = job.entry.item!;
   try {
@@ -59,7 +62,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
     }
     const clip = format === 'rawframes'
       ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
-      : await readClip(item.path, config, { spool: true, ...(signal ? { signal } : {}) });
+      : await readClip(item.path, config, { spool: true, decoder, ...(signal ? { signal } : {}) });
     return { frames: clip.frames, decodeMs: performance.now() - t0 };
   } catch (e) {
     const code = isPPTSNError(e) ? e.code : 'internal';
@@ -84,7 +87,7 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
   const queue: (Promise<Loaded> | null)[] = [];
   const start = (i: number) => {
     const job = jobs[i]!;
-    queue[i] = job.entry.item ? load(job, options.config, format, options.signal) : null;
+    queue[i] = job.entry.item ? load(job, options.config, format, options.decoder ?? 'auto', options.signal) : null;
   };
   const records: EvalRecord[] = [];
   let next = 0;

@@ -35,8 +35,8 @@ const INSTALL_ADVICE =
   'macOS: `brew install ffmpeg`, Windows: `winget install ffmpeg`) or point PPTSN_FFMPEG / PPTSN_FFPROBE at the executables.';
 
 function tools(options: FfmpegOptions): { ffmpeg: string; ffprobe: string } {
-  const ffmpeg = options.ffmpegPath ?? process.env['PPTSN_FFMPEG'] ?? 'ffmpeg';
-  let ffprobe = options.ffprobePath ?? process.env['PPTSN_FFPROBE'];
+  const ffmpeg = options.ffmpegPath || process.env['PPTSN_FFMPEG'] || 'ffmpeg';
+  let ffprobe = options.ffprobePath || process.env['PPTSN_FFPROBE'];
   if (!ffprobe) {
     // An explicit ffmpeg path usually has its ffprobe beside it.
     const m = /^(.*[\\/])?ffmpeg(\.exe)?$/i.exec(ffmpeg);
@@ -258,6 +258,14 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
 export type DecoderChoice = 'auto' | 'ffmpeg' | 'wasm';
 export const DECODERS = ['auto', 'ffmpeg', 'wasm'] as const;
 
+/** One line for the CLI's log: who will decode the videos. */
+export function describeDecoder(choice: DecoderChoice = 'auto'): string {
+  if (choice === 'ffmpeg' || process.env['PPTSN_FFMPEG']) return 'videos decoded by the system ffmpeg';
+  if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
+  if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process';
+  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0, bit-exact with the system ffmpeg), the system ffmpeg for other formats';
+}
+
 export interface ReadClipOptions extends FfmpegDecodeOptions {
   /** Override the config's sampling (e.g. `train` with `rng`). */
   sampling?: SamplingMode;
@@ -287,7 +295,7 @@ export interface Clip {
 export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const config = resolvePreprocessOptions(preprocess);
   const choice = options.decoder ?? 'auto';
-  const explicitFfmpeg = options.ffmpegPath !== undefined || process.env['PPTSN_FFMPEG'] !== undefined;
+  const explicitFfmpeg = Boolean(options.ffmpegPath || process.env['PPTSN_FFMPEG']);
   const indicesFor = (info: VideoInfo) => planFrames(
     { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },
     { sampling: options.sampling ?? config.sampling, segments: config.segments, ...(options.rng ? { rng: options.rng } : {}) },

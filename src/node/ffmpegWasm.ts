@@ -97,6 +97,7 @@ interface Call {
   resolve: (r: Extract<Reply, { ok: true }>) => void;
   reject: (e: Error) => void;
   onTime?: ((microseconds: number) => void) | undefined;
+  worker: Worker;
 }
 
 /** The core's files in the installed @ffmpeg/core, or null when the package is missing. */
@@ -120,20 +121,24 @@ class CoreThread {
   constructor(private readonly files: NonNullable<ReturnType<typeof coreFiles>>) {}
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.files });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.files, execArgv: [] }); // plain Node: no loader, no --input-type
     // An idle worker must not keep the CLI alive; one with a call in flight must.
     worker.unref();
+    // A thread that dies (crash, or terminated by an abort) fails only its own calls.
     const failAll = (e: Error) => {
       if (this.worker === worker) this.worker = null;
-      for (const c of this.calls.values()) c.reject(e);
-      this.calls.clear();
+      for (const [id, c] of this.calls) {
+        if (c.worker !== worker) continue;
+        this.calls.delete(id);
+        c.reject(e);
+      }
     };
     worker.on('message', (r: Reply) => {
       const c = this.calls.get(r.id);
       if (!c) return;
       if ('time' in r) { c.onTime?.(r.time); return; }
       this.calls.delete(r.id);
-      if (this.calls.size === 0) worker.unref();
+      if (![...this.calls.values()].some((o) => o.worker === worker)) worker.unref();
       if (r.ok) c.resolve(r);
       else c.reject(Object.assign(new Error(r.message), { load: r.load === true }));
     });
@@ -146,7 +151,7 @@ class CoreThread {
     if (signal?.aborted) return Promise.reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
-    if (this.calls.size === 0) worker.ref();
+    worker.ref();
     return new Promise((resolve, reject) => {
       // The core's calls are synchronous inside the thread: aborting ends the thread (the next call starts another).
       const onAbort = () => {
@@ -157,7 +162,7 @@ class CoreThread {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = <T>(f: (v: T) => void) => (v: T) => { signal?.removeEventListener('abort', onAbort); f(v); };
-      this.calls.set(id, { resolve: done(resolve), reject: done(reject), onTime });
+      this.calls.set(id, { resolve: done(resolve), reject: done(reject), onTime, worker });
       worker.postMessage({ id, type, path, args, progress: Boolean(onTime) });
     });
   }
@@ -227,12 +232,12 @@ export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<Vide
 }
 
 /**
- * Decodes the unique sorted presented indices `wanted` of a file probed by `probeVideoWasm` to RGBA in display
+ * Decodes the unique sorted presented indices `wanted` of a file probed by `probeVideoWasm` to RGB (as the system ffmpeg's rgb24) in display
  * orientation, in the order of `wanted`. `exactColour` is false for formats other than 8-bit 4:2:0 (the core's own
  * swscale converted them; see core/preprocess/ffmpegCore.ts). Errors: 'decode-failed', 'aborted'.
  */
 export function decodeFramesWasm(path: string, info: VideoInfo, wanted: readonly number[], signal?: AbortSignal): Promise<{ frames: FramePixels[]; exactColour: boolean }> {
-  return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted);
+  return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted, { channels: 3 });
 }
 
 /** Ends the worker thread (tests; the CLI's process exit ends it anyway). */

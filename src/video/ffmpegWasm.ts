@@ -149,8 +149,8 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
       if (options.onProgress && time > 0 && f >= reported + 0.05) { reported = f; options.onProgress(f); }
     };
     throwIfAborted(options.signal);
-    const { frames } = await decodeWithCore(runner, input, name, info, wanted, onTime);
-    const byIndex = new Map<number, RgbaFrame>(wanted.map((idx, k) => [idx, frames[k]!]));
+    const { frames } = await decodeWithCore(runner, input, name, info, wanted, { onTime });
+    const byIndex = new Map<number, RgbaFrame>(wanted.map((idx, k) => [idx, frames[k] as RgbaFrame]));
     options.onProgress?.(1);
     return {
       plan,

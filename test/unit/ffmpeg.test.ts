@@ -122,10 +122,15 @@ test('example.mp4: probe and accurate clip (131 packets, 25 frames 320x240)', as
 });
 
 // Issue 12: display orientation, edit lists, full range, 10-bit — the CLI's frames are ffmpeg's default decode.
-for (const c of realworldCases()) {
-  test(`real-world ${c.name}: L, indices, rotation and pixels equal ffmpeg's autorotated, edit-list-applied decode`, async () => {
+// Both Node decoders: the system ffmpeg, and the default (ffmpeg.wasm in-process for 8-bit 4:2:0, the system ffmpeg
+// for the rest: 10-bit and 4:4:4 would be the core's C swscale, not the x86 converter).
+for (const c of realworldCases()) for (const decoder of ['ffmpeg', 'auto'] as const) {
+  test(`real-world ${c.name} (decoder ${decoder}): L, indices, rotation and pixels equal ffmpeg's autorotated, edit-list-applied decode`, async () => {
     const ref = ffmpegReference(c.path);
-    const clip = await readClip(c.path, 'fast');
+    const clip = await readClip(c.path, 'fast', { decoder });
+    const eightBit420 = /^yuvj?420p$/.test(clip.info.pixelFormat);
+    assert.equal(clip.decoder, decoder === 'auto' && eightBit420 ? 'ffmpeg.wasm' : 'ffmpeg', `${c.name} is ${clip.info.pixelFormat}`);
+    assert.equal(clip.exactColour, true);
     assert.equal(clip.info.frameCount, ref.frames.length, 'L = presented frames');
     assert.deepEqual(clip.indices, sampleValidIndices(ref.frames.length, 8));
     assert.equal(clip.info.rotation, ref.rotation);

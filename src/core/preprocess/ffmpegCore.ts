@@ -46,7 +46,7 @@ export async function probeWithCore(runner: FfmpegCoreRunner, input: string, nam
 }
 
 /**
- * Decodes the frames at the unique sorted presented indices `wanted` of a probed input to RGBA in display
+ * Decodes the frames at the unique sorted presented indices `wanted` of a probed input to RGBA (`channels` 3: RGB, the CLI's) in display
  * orientation (autorotation runs inside ffmpeg, before `select`). Returns them in the order of `wanted`; an index
  * past the last decodable frame gets the last decoded one when the core reported no error (edit lists can hide a few
  * packets), as the CLI does. Errors: 'decode-failed' (nothing decodable, or frames missing with errors).
@@ -57,8 +57,9 @@ export async function decodeWithCore(
   name: string,
   info: VideoInfo,
   wanted: readonly number[],
-  onTime?: (microseconds: number) => void,
-): Promise<{ frames: (FramePixels & { channels: 4; data: Uint8ClampedArray })[]; exactColour: boolean }> {
+  options: { channels?: 3 | 4; onTime?: (microseconds: number) => void } = {},
+): Promise<{ frames: (FramePixels & { data: Uint8ClampedArray })[]; exactColour: boolean }> {
+  const channels = options.channels ?? 4;
   const { width, height } = info;
   const color = { matrix: info.colorMatrix, fullRange: info.fullRange };
   const yuv = exactYuvFormat(info.pixelFormat);
@@ -71,7 +72,7 @@ export async function decodeWithCore(
     // Stop reading once the last wanted frame is out.
     '-frames:v', String(wanted.length),
     '-f', 'rawvideo', '-pix_fmt', yuv ? info.pixelFormat : 'rgb24', out,
-  ], onTime);
+  ], options.onTime);
   const cw = (width + 1) >> 1, ch = (height + 1) >> 1;
   const frameBytes = yuv ? width * height + 2 * cw * ch : width * height * 3;
   const got = output ? Math.floor(output.length / frameBytes) : 0;
@@ -84,8 +85,9 @@ export async function decodeWithCore(
     if (yuv) {
       const ySize = width * height;
       const layout = [{ offset: 0, stride: width }, { offset: ySize, stride: cw }, { offset: ySize + cw * ch, stride: cw }];
-      return { width, height, channels: 4 as const, data: yuvToRgba(raw, layout, 'I420', width, height, color) };
+      return { width, height, channels, data: yuvToRgba(raw, layout, 'I420', width, height, color, channels) };
     }
+    if (channels === 3) return { width, height, channels, data: new Uint8ClampedArray(raw) };
     const data = new Uint8ClampedArray(width * height * 4);
     for (let p = 0, s = 0; s < raw.length; p += 4, s += 3) {
       data[p] = raw[s]!;
@@ -93,7 +95,7 @@ export async function decodeWithCore(
       data[p + 2] = raw[s + 2]!;
       data[p + 3] = 255;
     }
-    return { width, height, channels: 4 as const, data };
+    return { width, height, channels, data };
   });
   return { frames, exactColour: yuv };
 }

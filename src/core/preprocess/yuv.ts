@@ -65,7 +65,7 @@ function ffmpegTables(colorSpace: { matrix: string; fullRange: boolean }) {
 
 /**
  * Converts 8-bit planar/semi-planar YUV to RGBA like ffmpeg's unscaled converter (nearest-neighbour chroma, see
- * `ffmpegTables`). `format` is the VideoFrame pixel format; planes are described by `layout` (offset and stride per
+ * `ffmpegTables`), as RGBA or, with `channels` 3, RGB. `format` is the VideoFrame pixel format; planes are described by `layout` (offset and stride per
  * plane, as `VideoFrame.copyTo` returns them).
  */
 export function yuvToRgba(
@@ -75,9 +75,10 @@ export function yuvToRgba(
   width: number,
   height: number,
   colorSpace: { matrix: string; fullRange: boolean },
+  channels: 3 | 4 = 4,
 ): Uint8ClampedArray {
   const { yT, vR, uG, vG, uB } = ffmpegTables(colorSpace);
-  const out = new Uint8ClampedArray(width * height * 4);
+  const out = new Uint8ClampedArray(width * height * channels);
   const [py, pu, pv] = layout;
   if (!py || !pu) throw new PPTSNError('internal', 'yuvToRgba: too few planes for ' + format + '.');
   const fmt = format;
@@ -90,7 +91,7 @@ export function yuvToRgba(
     const cy = y >> sy;
     const uRow = pu.offset + cy * pu.stride;
     const vRow = nv12 ? 0 : pv!.offset + cy * pv!.stride;
-    let o = y * width * 4;
+    let o = y * width * channels;
     for (let x = 0; x < width; x++) {
       const cx = x >> sx;
       let u: number, v: number;
@@ -100,8 +101,8 @@ export function yuvToRgba(
       out[o] = l + vR[v]!;
       out[o + 1] = l + uG[u]! + vG[v]!;
       out[o + 2] = l + uB[u]!;
-      out[o + 3] = 255;
-      o += 4;
+      if (channels === 4) out[o + 3] = 255;
+      o += channels;
     }
   }
   return out;

@@ -49,7 +49,7 @@ type Reply = { id: number; ok: true; data?: Float32Array } | { id: number; ok: f
  */
 export async function workerFeatureSession(graph: Uint8Array, options: InferenceSession.SessionOptions): Promise<FeatureSession> {
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath }, execArgv: [] }); // plain Node: no loader, no --input-type
   // An idle worker must not keep the CLI alive; one with a call in flight must (the caller awaits its answer).
   worker.unref();
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();

@@ -1,0 +1,110 @@
+/**
+ * The CLI's in-process decoder (src/node/ffmpegWasm.ts, ffmpeg.wasm in a worker thread) against the system ffmpeg:
+ * the same L, indices and pixels for the files it takes by default, the system ffmpeg for the rest, a working CLI
+ * without any system ffmpeg, errors with the file named, and an abort that ends the decode and leaves the next one
+ * working. The real-world cases (rotation, edit lists, full range, 10-bit) run on both decoders in ffmpeg.test.ts.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readClip } from '../../src/node/ffmpeg.js';
+import { closeWasmDecoder, decodeFramesWasm, probeVideoWasm } from '../../src/node/ffmpegWasm.js';
+import { isPPTSNError } from '../../src/core/errors.js';
+import { realworldCases } from '../helpers/realworld.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '../..');
+const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
+const EXAMPLE_AVI = join(HERE, '../fixtures/media/example.avi');
+const DIR = join(tmpdir(), 'pptsn-web-test-videos', 'wasm');
+mkdirSync(DIR, { recursive: true });
+
+after(() => closeWasmDecoder());
+
+function maxDiff(a: { data: ArrayLike<number> }, b: { data: ArrayLike<number> }): number {
+  assert.equal(a.data.length, b.data.length);
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
+}
+
+test('UCF101-style AVI (MPEG-4 Part 2) and H.264 MP4: ffmpeg.wasm gives the system ffmpeg\'s frames, bit for bit, on both presets', async () => {
+  // The UCF101 shape: 320×240 AVI, MPEG-4 Part 2, as `eval` reads it by the thousand.
+  const avi = join(DIR, 'ucf_like.avi');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '90', '-c:v', 'mpeg4', '-vtag', 'XVID', '-q:v', '5', avi]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  for (const file of [avi, EXAMPLE, EXAMPLE_AVI]) {
+    for (const preset of ['fast', 'accurate'] as const) {
+      const sys = await readClip(file, preset, { decoder: 'ffmpeg' });
+      const wasm = await readClip(file, preset, { decoder: 'auto' });
+      assert.equal(wasm.decoder, 'ffmpeg.wasm', file);
+      assert.equal(sys.decoder, 'ffmpeg');
+      assert.deepEqual([wasm.info.frameCount, wasm.info.width, wasm.info.height, wasm.info.codec], [sys.info.frameCount, sys.info.width, sys.info.height, sys.info.codec]);
+      assert.deepEqual(wasm.indices, sys.indices);
+      assert.equal(wasm.frames.length, sys.frames.length);
+      wasm.frames.forEach((f, k) => {
+        assert.equal(f.channels, 3, 'RGB like the system ffmpeg\'s rgb24');
+        assert.equal(maxDiff(f, sys.frames[k]!), 0, `${file} ${preset} slot ${k}`);
+      });
+    }
+  }
+});
+
+test('10-bit forced through ffmpeg.wasm: same L and indices, colour within a few levels and flagged not exact (auto leaves it to the system ffmpeg)', async () => {
+  const hi10 = realworldCases().find((c) => c.name === 'hi10')!.path;
+  const sys = await readClip(hi10, 'fast', { decoder: 'ffmpeg' });
+  const auto = await readClip(hi10, 'fast');
+  assert.equal(auto.decoder, 'ffmpeg');
+  const wasm = await readClip(hi10, 'fast', { decoder: 'wasm' });
+  assert.equal(wasm.decoder, 'ffmpeg.wasm');
+  assert.equal(wasm.exactColour, false);
+  assert.deepEqual(wasm.indices, sys.indices);
+  let sum = 0, n = 0, max = 0;
+  wasm.frames.forEach((f, k) => {
+    const s = sys.frames[k]!;
+    for (let i = 0; i < f.data.length; i++) { const d = Math.abs(f.data[i]! - s.data[i]!); sum += d; n++; max = Math.max(max, d); }
+  });
+  assert.ok(sum / n < 1.5 && max <= 8, `mean ${sum / n}, max ${max}`);
+});
+
+test('without any system ffmpeg on PATH, classify-style reading still works through ffmpeg.wasm (exact for 8-bit 4:2:0)', () => {
+  const script = `
+    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/ffmpeg.ts'))};
+    import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
+    const out = [];
+    for (const f of ${JSON.stringify([EXAMPLE, realworldCases().find((c) => c.name === 'hi10')!.path])}) {
+      const c = await readClip(f, 'fast');
+      out.push({ decoder: c.decoder, exact: c.exactColour, indices: c.indices, sum: c.frames.reduce((a, fr) => a + fr.data.reduce((x, y) => x + y, 0), 0) });
+    }
+    await closeWasmDecoder();
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, PATH: '/nonexistent', PPTSN_FFMPEG: '', PPTSN_FFPROBE: '' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [mp4, hi10] = JSON.parse(r.stdout.trim().split('\n').pop()!) as { decoder: string; exact: boolean; indices: number[]; sum: number }[];
+  assert.deepEqual([mp4!.decoder, mp4!.exact], ['ffmpeg.wasm', true]);
+  assert.deepEqual([hi10!.decoder, hi10!.exact], ['ffmpeg.wasm', false]);
+  assert.ok(mp4!.sum > 0 && hi10!.sum > 0);
+});
+
+test('errors name the file: not a video, damaged; an abort ends the decode and the next file decodes', async () => {
+  const text = join(DIR, 'notes.avi');
+  writeFileSync(text, 'this is not a video file\n'.repeat(40));
+  await assert.rejects(probeVideoWasm(text), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('notes.avi'));
+  // auto: ffmpeg.wasm cannot read it, the system ffmpeg says why.
+  await assert.rejects(readClip(text, 'fast'), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /notes\.avi/.test(e.message));
+
+  const info = await probeVideoWasm(EXAMPLE);
+  const ac = new AbortController();
+  const pending = decodeFramesWasm(EXAMPLE, info, [1, 50, 130], ac.signal);
+  ac.abort();
+  await assert.rejects(pending, (e: unknown) => isPPTSNError(e) && e.code === 'aborted');
+  const again = await decodeFramesWasm(EXAMPLE, info, [1, 50, 130]);
+  assert.equal(again.frames.length, 3);
+  const sys = await readClip(EXAMPLE, { preset: 'fast' }, { decoder: 'ffmpeg' });
+  const wasm = await readClip(EXAMPLE, { preset: 'fast' }, { decoder: 'wasm' });
+  wasm.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0));
+});
