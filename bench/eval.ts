@@ -16,7 +16,7 @@ import { defaultLabels } from '../src/core/labels.js';
 import type { Depth } from '../src/core/model/arch.js';
 import { resolvePreprocessOptions } from '../src/core/preprocess/presets.js';
 import { evaluateJobs, type ItemTiming } from '../src/node/evaluate.js';
-import { readClip } from '../src/node/ffmpeg.js';
+import { describeDecoder, readClip, type DecoderChoice } from '../src/node/ffmpeg.js';
 import { createNodeRunner } from '../src/node/runtime.js';
 import { evalSummary, median, type EvalRun } from './evalSummary.js';
 import { modelDir } from './node.js';
@@ -69,22 +69,24 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       for (const frames of decoded) await runner.clipLogits(frames, config);
       return jobs.length / ((performance.now() - t0) / 1000);
     };
-    const runEval = async (prefetch: number): Promise<EvalRun> => {
+    const runEval = async (prefetch: number, decoder: DecoderChoice = 'auto'): Promise<EvalRun> => {
       const timings: ItemTiming[] = [];
       const t0 = performance.now();
-      const records = await evaluateJobs(model, jobs, 'videos', { config, labels, chunkSize, prefetch, onRecord: (_r, t) => { timings.push(t); } });
+      const records = await evaluateJobs(model, jobs, 'videos', { config, labels, chunkSize, prefetch, decoder, onRecord: (_r, t) => { timings.push(t); } });
       const s = (performance.now() - t0) / 1000;
       if (records.some((r) => r.error)) throw new Error(`eval bench: ${records.find((r) => r.error)!.error!.message}`);
       const sum = (k: keyof ItemTiming) => timings.reduce((a, t) => a + t[k], 0) / 1000;
       return { itemsPerSecond: jobs.length / s, decodeShareOfWall: sum('decodeMs') / s, waitShareOfWall: sum('waitMs') / s } satisfies EvalRun;
     };
     // This machine is shared: the three runs are interleaved rep by rep and medians reported, so they see the same load.
-    const net: number[] = [], pre: EvalRun[] = [], none: EvalRun[] = [];
+    // A fourth run per rep: eval with the system ffmpeg decoding (`--decoder ffmpeg`, two processes a clip), for comparison.
+    const net: number[] = [], pre: EvalRun[] = [], none: EvalRun[] = [], system: EvalRun[] = [];
     for (let rep = 0; rep < o.evalReps; rep++) {
       net.push(await networkOnly());
       pre.push(await runEval(2));
       none.push(await runEval(0));
-      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
+      system.push(await runEval(2, 'ffmpeg'));
+      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
     }
     decoded.length = 0;
     return {
@@ -97,7 +99,10 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       items: jobs.length,
       clip: 'AVI MPEG-4 Part 2, 320×240, 150 frames',
       decodeItemsPerSecondSerial: +(jobs.length / decodeSerialS).toFixed(3),
+      decoder: describeDecoder('auto'),
       ...evalSummary(net, pre, none),
+      evalSystemFfmpegItemsPerSecond: +median(system.map((r) => r.itemsPerSecond)).toFixed(3),
+      evalSystemFfmpegVsNetworkOnly: +(median(system.map((r) => r.itemsPerSecond)) / median(net)).toFixed(3),
       networkOnlyImagesPerSecond: +(median(net) * config.segments).toFixed(3),
     };
   } finally {
@@ -107,5 +112,5 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
 
 /** One line for the bench table. */
 export function evalLine(e: Record<string, unknown>): string {
-  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it, ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
+  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (with the system ffmpeg decoding: ${(Number(e['evalSystemFfmpegVsNetworkOnly']) * 100).toFixed(1)} %), ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
 }

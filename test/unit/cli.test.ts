@@ -311,8 +311,9 @@ test('classify real-world videos (phone rotation, stream-copy trim, full range) 
     const r = cli(['classify', video, '-m', model, '--preset', 'fast', '--json', '--dump-input', ours]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual([out.frameCount, out.rotation], [frameCount, rotation], `${name}: L and rotation`);
-    assert.match(cli(['classify', video, '-m', model, '--preset', 'fast']).stdout, new RegExp(`of ${frameCount}${rotation ? `, rotated ${rotation}°` : ''}\\)`));
+    // 8-bit 4:2:0: read in-process by ffmpeg.wasm (the default decoder), held to the same reference.
+    assert.deepEqual([out.frameCount, out.rotation, out.decoder], [frameCount, rotation, 'ffmpeg.wasm'], `${name}: L, rotation, decoder`);
+    assert.match(cli(['classify', video, '-m', model, '--preset', 'fast']).stdout, new RegExp(`of ${frameCount}${rotation ? `, rotated ${rotation}°` : ''}, decoded by ffmpeg\\.wasm\\)`));
     // OpenCV (PaddleVideo's cv2 backend) applies edit lists itself: an independent decode.
     const ref = join(dir, `ref_rw_${name}.npy`);
     const p = spawnSync(python, [join(ROOT, 'test/helpers/paddle_reference.py'), video, ref, '--preset', 'fast', '--decoder', decoder], { encoding: 'utf8' });
