@@ -34,6 +34,11 @@ export async function e2eSection(page: Page, o: Options, report: Report): Promis
           peakWasmHeapBytes: Math.max(0, ...p.memory.map((m) => (m as { wasmHeapBytes?: number }).wasmHeapBytes ?? 0)) || null,
           tfMemoryAfter: p.memory.at(-1),
           top5: p.top,
+          // Issue 16: the first running top-5 within 2 s of the start of inference, and the last one = the result's.
+          firstTopFromInferenceMs: round(median(p.firstTop.map((f) => f.fromInferenceMs)), 1),
+          firstTopFromCallMs: round(median(p.firstTop.map((f) => f.fromCallMs)), 1),
+          firstTopWithin2s: p.firstTop.every((f) => f.fromInferenceMs >= 0 && f.fromInferenceMs <= 2000),
+          lastProgressTopIsResult: p.firstTop.every((f) => f.lastTopIsResult),
         };
       }
       report.e2e.push({ backend: r.backend, backendReport: r.backendReport, coldStart: r.coldStart, presets: summary, measureUserAgentSpecificMemoryBytes: r.measureUserAgentSpecificMemoryBytes, memoryAfter: r.memoryAfter, modelBytes: models.bytes.float32 });
@@ -53,7 +58,7 @@ interface E2EPageResult {
   backend: string;
   backendReport: unknown;
   coldStart: unknown;
-  presets: Record<string, { runs: Timings[]; images: number; memory: unknown[]; top: unknown }>;
+  presets: Record<string, { runs: Timings[]; images: number; memory: unknown[]; top: unknown; firstTop: { fromCallMs: number; fromInferenceMs: number; lastTopIsResult: boolean }[] }>;
   measureUserAgentSpecificMemoryBytes: number | null;
   memoryAfter: unknown;
 }

@@ -127,6 +127,7 @@ export function printTable(report: Report): void {
     }
     for (const [name, p] of Object.entries((e['presets'] ?? {}) as Record<string, Record<string, number>>)) {
       lines.push(`  ${name.padEnd(20)} ${String(p['images']).padStart(4)} img  decode ${p['decodeMs']} ms  preprocess ${p['preprocessMs']} ms  inference ${p['inferenceMs']} ms  total ${p['totalMs']} ms  (decode+pre ${(p['decodePlusPreprocessShare']! * 100).toFixed(1)} %)  peak wasm heap ${p['peakWasmHeapBytes'] ? (p['peakWasmHeapBytes'] / 2 ** 20).toFixed(0) + ' MiB' : '-'}`);
+      lines.push(`  ${''.padEnd(20)} first running top-5 ${p['firstTopFromInferenceMs']} ms after inference started (${p['firstTopFromCallMs']} ms after the call), within 2 s: ${String(p['firstTopWithin2s'])}; last progress top = result: ${String(p['lastProgressTopIsResult'])}`);
     }
     if (e['measureUserAgentSpecificMemoryBytes']) lines.push(`  measureUserAgentSpecificMemory (page + workers): ${((e['measureUserAgentSpecificMemoryBytes'] as number) / 2 ** 20).toFixed(0)} MiB`);
   }
