@@ -15,7 +15,8 @@ import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import { readClip } from '../node/ffmpeg.js';
-import { isDirectory, readRawframesDir } from '../node/rawframes.js';
+import { classifyInputKind } from '../node/inputPath.js';
+import { readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
 import { progressLine } from './classifyProgress.js';
@@ -121,8 +122,8 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
   }
 
   async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
-    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
-    const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess);
+    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg; anything else fails here, by name.
+    const clip = (await classifyInputKind(path)) === 'rawframes' ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess);
     const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
@@ -216,6 +217,8 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
     const topK = positiveInt(values['top-k'], '--top-k');
     const segments = positiveInt(values.segments, '--segments');
     const scoreThreshold = unitInterval(values['min-score'], '--min-score');
+    // One input: a missing path or a folder without frames fails before the model loads (several: each fails alone).
+    if (positionals.length === 1) await classifyInputKind(positionals[0]!);
     const classifier = await loadClassifier({
       modelDir,
       ...(backend ? { backend } : {}),
