@@ -19,6 +19,7 @@ import { classifyInputKind } from '../node/inputPath.js';
 import { readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
+import { formatJsonLines } from './classifyJson.js';
 import { progressLine } from './classifyProgress.js';
 import { oneOf, positiveInt, str, unitInterval, usage, type Command } from './command.js';
 
@@ -186,8 +187,16 @@ export const classifyCommand: Command = {
     'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
     'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
   ],
-  details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",
-"backend", "frameIndices"}). A video that fails prints one line on stderr and the others still run (exit 1).
+  details: `Several videos share one loaded model. A video that fails prints one line on stderr and the others still
+run (exit 1).
+
+--json prints JSON Lines: one object per input on its own line (one per clip for a --tensor batch of N > 1,
+with "clip": 0…N-1), in the order given:
+  {"path": "a.mp4", "file": "a.mp4", "top": [{"index": 5, "label": "archery", "score": 0.93}, …],
+   "logits": [… one per class], "backend": "onnx", "frameIndices": [… sampled frames], "frameCount": 300, "rotation": 0}
+top is best first (softmax scores 0-1, --top-k entries, fewer with --min-score); frameIndices, frameCount and
+rotation are absent for --tensor.
+
 The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's test pipeline with 250 images,
 for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
 (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
@@ -236,7 +245,7 @@ Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs
         const file = 'tensor' in input ? input.tensor : input.video;
         try {
           const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress: values.progress === true ? 'always' : progress });
-          const text = values.json ? JSON.stringify({ file, ...out }) : (many ? `${file}:\n` : '') + formatTop(out);
+          const text = values.json ? formatJsonLines(file, out) : (many ? `${file}:\n` : '') + formatTop(out);
           process.stdout.write(text + '\n');
         } catch (e) {
           // One file failing (unreadable, no video track) does not stop the others; the exit status says so.
