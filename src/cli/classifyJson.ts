@@ -3,7 +3,17 @@
  * with one `JSON.parse` and finds the answer at `top[0]` without unwrapping per-clip arrays. A video or a
  * rawframes folder is one clip (one line); a `--tensor` batch `[N, T·C, 3, H, W]` gives N lines, told apart by `clip`.
  */
-import type { ClassifyOutput, TopEntry } from './classify.js';
+import type { Prediction } from '../core/classify/scores.js';
+
+/** What one input gave (classify.ts' ClassifyOutput): a row of logits and a top list per clip, and where from. */
+export interface ClipResults {
+  logits: number[][];
+  top: Prediction[][];
+  backend: string;
+  frameIndices?: number[];
+  frameCount?: number;
+  rotation?: number;
+}
 
 /** One line of `classify --json`. */
 export interface ClassifyJsonRecord {
@@ -14,7 +24,7 @@ export interface ClassifyJsonRecord {
   /** 0-based clip of a `--tensor` batch with N > 1; absent when the input is one clip. */
   clip?: number;
   /** The best classes, best first: `index` (0-based class), `label`, `score` (softmax probability, 0–1). */
-  top: TopEntry[];
+  top: Prediction[];
   /** The clip's logits, `[classes]` (no softmax), PaddleVideo's head output for the averaged feature. */
   logits: number[];
   /** The runtime that ran the network (onnx, wasm, cpu). */
@@ -26,7 +36,7 @@ export interface ClassifyJsonRecord {
 }
 
 /** The records of one input, one per clip. */
-export function jsonRecords(path: string, out: ClassifyOutput): ClassifyJsonRecord[] {
+export function jsonRecords(path: string, out: ClipResults): ClassifyJsonRecord[] {
   const { logits, top, backend, ...source } = out;
   return logits.map((row, n) => ({
     path,
@@ -40,6 +50,6 @@ export function jsonRecords(path: string, out: ClassifyOutput): ClassifyJsonReco
 }
 
 /** `jsonRecords` as JSON Lines (no trailing newline). */
-export function formatJsonLines(path: string, out: ClassifyOutput): string {
+export function formatJsonLines(path: string, out: ClipResults): string {
   return jsonRecords(path, out).map((r) => JSON.stringify(r)).join('\n');
 }
