@@ -10,6 +10,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { $, el, formatBytes, isBusy, onBusyChange, runTask, showError, type Task } from './ui.js';
 import { k400Button } from './k400.js';
+import { loadedFromText, loadProgressView } from './loadProgress.js';
 
 let model: PPTSN | null = null;
 const modelListeners = new Set<(m: PPTSN | null) => void>();
@@ -43,25 +44,11 @@ const LABEL_SETS: Record<string, () => string[]> = {
   ucf101: () => parseLabels(ucf101, 'ucf101_classInd.txt'),
 };
 
-const PHASES: Record<LoadProgress['phase'], string> = {
-  download: 'Downloading weights',
-  cache: 'Reading weights from the browser cache',
-  convert: 'Converting the weight file',
-  upload: 'Uploading weights to the backend',
-  warmup: 'Warming up (compiling shaders)',
-  ready: 'Ready',
-};
-
 function reportProgress(task: Task, p: LoadProgress): void {
-  const label = PHASES[p.phase] ?? p.phase;
-  if (p.phase === 'download' || p.phase === 'cache') {
-    task.progress(label, p.loaded, p.total, p.total > 0 ? `${formatBytes(p.loaded)} / ${formatBytes(p.total)}` : formatBytes(p.loaded));
-  } else if (p.phase === 'convert') {
-    // One step before and one after parsing: an indeterminate bar says more than a jump from 0 to 100 %.
-    task.progress(label);
-  } else {
-    task.progress(label, p.loaded, p.total);
-  }
+  const v = loadProgressView(p);
+  if (v.loaded === undefined) task.progress(v.label);
+  else if (v.bytes) task.progress(v.label, v.loaded, v.total, (v.total ?? 0) > 0 ? `${formatBytes(v.loaded)} / ${formatBytes(v.total!)}` : formatBytes(v.loaded));
+  else task.progress(v.label, v.loaded, v.total);
 }
 
 function backendChoice(): BackendChoice {
@@ -146,7 +133,7 @@ export function adoptModel(m: PPTSN, options: { keepOld?: boolean } = {}): void 
 function render(): void {
   $('model-name').textContent = model ? shortName(model.info.source.location) : 'none loaded';
   $('model-details').textContent = model
-    ? `ResNet${model.info.depth}-vd · ${model.info.classes} classes · ${(model.info.parameters / 1e6).toFixed(1)} M parameters · from ${model.info.source.loadedFrom}`
+    ? `ResNet${model.info.depth}-vd · ${model.info.classes} classes · ${(model.info.parameters / 1e6).toFixed(1)} M parameters · ${loadedFromText(model.info.source.loadedFrom, model.cacheError)}`
     : '';
   $('backend-in-use').textContent = model ? model.backend : '—';
   const report = $('backend-report');

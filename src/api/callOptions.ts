@@ -11,8 +11,10 @@ if (typeof Symbol.asyncDispose !== 'symbol') {
   Object.defineProperty(Symbol, 'asyncDispose', { value: Symbol.for('Symbol.asyncDispose'), configurable: true });
 }
 
-/** The score filter of a classify call, as the engine takes it (absent when the caller set none). */
-export function scoreFilterOf(o: ClassifyOptions): { filter?: ScoreFilter } {
+/** The score filter of a classify or classifyStream call, as the engine takes it (absent when the caller set none). */
+export function scoreFilterOf(o: Pick<ClassifyOptions, 'scoreThreshold' | 'classes'>): { filter?: ScoreFilter } {
   if (o.scoreThreshold === undefined && o.classes === undefined) return {};
-  return { filter: { ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}), ...(o.classes !== undefined ? { classes: [...o.classes] } : {}) } };
+  // A non-array `classes` (a lone string) stays as it is, so resolveScoreFilter refuses it instead of its letters.
+  const classes = Array.isArray(o.classes) ? [...o.classes] : o.classes;
+  return { filter: { ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}), ...(classes !== undefined ? { classes } : {}) } };
 }

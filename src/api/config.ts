@@ -29,6 +29,7 @@ export interface ClassifyConfig {
 export interface StreamConfig {
   preprocess: PreprocessConfig;
   topK: number;
+  filter?: ScoreFilter;
   windowFrames: number;
   windowSeconds: number;
 }
@@ -49,13 +50,22 @@ export function validatePreprocessConfig(o: ClassifyOptions | EmbedOptions, sour
   return resolvePreprocessOptions(clipPreprocess(options, source));
 }
 
+/**
+ * The `scoreThreshold` / `classes` filter of classify and classifyStream, checked against the model's `labels`
+ * (an unknown class or a threshold outside 0–1 fails here, on the page, before any decoding or frame grabbing).
+ * Absent when the caller set neither.
+ */
+export function validateScoreFilter(options: Pick<ClassifyOptions, 'scoreThreshold' | 'classes'>, labels: readonly string[]): { filter?: ScoreFilter } {
+  const { filter } = scoreFilterOf(options);
+  resolveScoreFilter(filter, labels);
+  return filter ? { filter } : {};
+}
+
 /** classify's options over DEFAULT_CLASSIFY_CONFIG; `labels` are the model's, for the `classes` filter. */
 export function validateClassifyConfig(options: ClassifyOptions, source: unknown, labels: readonly string[]): ClassifyConfig {
   const preprocess = validatePreprocessConfig(options, source);
   const topK = checkTopK(options.topK ?? DEFAULT_CLASSIFY_CONFIG.topK);
-  const { filter } = scoreFilterOf(options);
-  resolveScoreFilter(filter, labels); // an unknown class or a bad threshold fails here, before any decoding
-  return { preprocess, topK, ...(filter ? { filter } : {}) };
+  return { preprocess, topK, ...validateScoreFilter(options, labels) };
 }
 
 /** embed's options: the preprocessing of classify, and whether per-frame features are wanted. */
@@ -63,13 +73,14 @@ export function validateEmbedConfig(options: EmbedOptions, source: unknown): { p
   return { preprocess: validatePreprocessConfig(options, source), perFrame: options.perFrame === true };
 }
 
-/** classifyStream's options over DEFAULT_STREAM_CONFIG. */
-export function validateStreamConfig(options: StreamOptions): StreamConfig {
+/** classifyStream's options over DEFAULT_STREAM_CONFIG; `labels` are the model's, for the `classes` filter. */
+export function validateStreamConfig(options: StreamOptions, labels: readonly string[]): StreamConfig {
   const d = DEFAULT_STREAM_CONFIG;
   const windowSeconds = options.windowSeconds ?? d.windowSeconds;
   if (!(Number.isFinite(windowSeconds) && windowSeconds > 0)) throw new PPTSNError('invalid-argument', `windowSeconds must be a positive number, got ${String(windowSeconds)}`);
   const windowFrames = checkSegments(options.segments ?? d.segments);
   const topK = checkTopK(options.topK ?? d.topK);
+  const scoreFilter = validateScoreFilter(options, labels);
   // Per-frame preprocessing: the stream's T is the window, so each push is one frame.
   const preprocess = resolvePreprocessOptions({
     preset: options.preset ?? d.preset,
@@ -77,5 +88,5 @@ export function validateStreamConfig(options: StreamOptions): StreamConfig {
     ...(options.scale !== undefined ? { scale: options.scale } : {}),
     segments: 1,
   });
-  return { preprocess, topK, windowFrames, windowSeconds };
+  return { preprocess, topK, ...scoreFilter, windowFrames, windowSeconds };
 }

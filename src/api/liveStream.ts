@@ -23,6 +23,8 @@ export interface StreamHost {
   update(r: EngineStreamResult): void;
   /** Stop functions of the running streams (dispose stops them). */
   streams: Set<() => void>;
+  /** The model's labels (one per class), for the `classes` filter. */
+  labels: readonly string[];
 }
 
 /** Starts a live stream on `host`'s worker; see `PPTSN.classifyStream`. */
@@ -30,14 +32,14 @@ export function openStream(host: StreamHost, source: HTMLVideoElement | MediaStr
   if (!options || typeof options.onResult !== 'function') throw new PPTSNError('invalid-argument', 'classifyStream needs options with an onResult callback');
   const isStream = typeof MediaStream !== 'undefined' && source instanceof MediaStream;
   if (!isStream && !isVideoElement(source)) throw new PPTSNError('unsupported-source', 'classifyStream accepts an HTMLVideoElement or a MediaStream');
-  const { preprocess, topK, windowFrames, windowSeconds } = validateStreamConfig(options);
+  const { preprocess, topK, filter, windowFrames, windowSeconds } = validateStreamConfig(options, host.labels);
   const id = host.nextId();
   let stopped = false;
   let failure: Error | undefined;
   let results = 0;
   let inflight: Promise<void> = Promise.resolve();
   const opened = host.current().then(async (s) => {
-    await onLive(s, s.engine.streamOpen(id, { preprocess, topK, windowFrames }));
+    await onLive(s, s.engine.streamOpen(id, { preprocess, topK, ...(filter ? { filter } : {}), windowFrames }));
     return s;
   });
   opened.catch(() => undefined);

@@ -268,7 +268,10 @@ export class PPTSN {
    * Frames are sampled every `windowSeconds / segments` seconds (dropped, never queued, while the model is busy);
    * each sampled frame costs one backbone pass, its features go into a ring buffer of the last `segments` frames in
    * the worker, and every result is PP-TSN's average over that window. Results arrive through `onResult` while the
-   * video plays; `stop()` (or `signal`) ends the stream and frees the window's features.
+   * video plays; `stop()` (or `signal`) ends the stream and frees the window's features. `topK`,
+   * `scoreThreshold` (0–1) and `classes` (labels or indices) pick each result's `top` as they do classify's;
+   * `probabilities` always cover every class. Bad options (an unknown class, a threshold outside 0–1, …) throw
+   * `PPTSNError('invalid-argument')` from this call, before any frame is grabbed.
    *
    * ```ts
    * const live = model.classifyStream(await navigator.mediaDevices.getUserMedia({ video: true }), {
@@ -289,6 +292,7 @@ export class PPTSN {
           this.report = r.backendReport;
         },
         streams: this.streams,
+        labels: this.labels,
       },
       source,
       options,

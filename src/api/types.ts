@@ -153,8 +153,19 @@ export interface StreamOptions {
   /** Crops per frame (default `center`: one backbone pass per sampled frame). */
   crops?: CropMode;
   scale?: 'fixed-ratio' | 'keep-ratio';
-  /** Number of best classes in `top` (default 5). */
+  /** Number of best classes in each result's `top` (default 5). */
   topK?: number;
+  /**
+   * Leave classes below this probability (0–1) out of each result's `top` (which may then hold fewer than `topK`,
+   * or none). Same meaning and checks as classify's; a value outside 0–1 throws `invalid-argument` at the call.
+   */
+  scoreThreshold?: number;
+  /**
+   * Only these classes (labels or 0-based indices) are candidates for each result's `top`; `probabilities` still
+   * cover every class (softmax over all of them, as PaddleVideo). An unknown label or index throws
+   * `invalid-argument` at the call, before any frame is grabbed.
+   */
+  classes?: readonly (string | number)[];
   /** Stops the stream, like `handle.stop()`. */
   signal?: AbortSignal;
 }

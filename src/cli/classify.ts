@@ -15,9 +15,11 @@ import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
 import { DECODERS, readClip, type DecoderChoice } from '../node/ffmpeg.js';
-import { isDirectory, readRawframesDir } from '../node/rawframes.js';
+import { classifyInputKind } from '../node/inputPath.js';
+import { readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
+import { formatJsonLines } from './classifyJson.js';
 import { progressLine } from './classifyProgress.js';
 import { oneOf, positiveInt, str, unitInterval, usage, type Command } from './command.js';
 
@@ -125,8 +127,8 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
   }
 
   async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
-    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video for ffmpeg.
-    const clip = (await isDirectory(path)) ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {});
+    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video; anything else fails here, by name.
+    const clip = (await classifyInputKind(path)) === 'rawframes' ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {});
     const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
@@ -184,13 +186,22 @@ export function formatTop(out: ClassifyOutput): string {
 
 export const classifyCommand: Command = {
   name: 'classify',
-  summary: 'classify videos (system ffmpeg) or a PaddleVideo input tensor',
+  summary: 'classify videos, rawframes folders or a PaddleVideo input tensor',
   usage: [
     'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--no-winograd] [--progress]',
     'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
   ],
-  details: `Several videos share one loaded model; --json prints one JSON line per video ({"file", "logits", "top",
-"backend", "frameIndices", "decoder"}). A video that fails prints one line on stderr and the others still run (exit 1).
+  details: `Several videos share one loaded model. A video that fails prints one line on stderr and the others still
+run (exit 1).
+
+--json prints JSON Lines: one object per input on its own line (one per clip for a --tensor batch of N > 1,
+with "clip": 0…N-1), in the order given:
+  {"path": "a.mp4", "file": "a.mp4", "top": [{"index": 5, "label": "archery", "score": 0.93}, …],
+   "logits": [… one per class], "backend": "onnx", "frameIndices": [… sampled frames], "frameCount": 300, "rotation": 0,
+   "decoder": "ffmpeg.wasm"}
+top is best first (softmax scores 0-1, --top-k entries, fewer with --min-score); frameIndices, frameCount,
+rotation and decoder (ffmpeg.wasm or ffmpeg) are absent for --tensor.
+
 The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's test pipeline with 250 images,
 for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
 (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
@@ -224,6 +235,8 @@ started per video) and other formats with the system ffmpeg; ffmpeg or wasm forc
     const segments = positiveInt(values.segments, '--segments');
     const scoreThreshold = unitInterval(values['min-score'], '--min-score');
     const decoder = oneOf(values.decoder, DECODERS, '--decoder');
+    // One input: a missing path or a folder without frames fails before the model loads (several: each fails alone).
+    if (positionals.length === 1) await classifyInputKind(positionals[0]!);
     const classifier = await loadClassifier({
       modelDir,
       ...(backend ? { backend } : {}),
@@ -242,7 +255,7 @@ started per video) and other formats with the system ffmpeg; ffmpeg or wasm forc
         const file = 'tensor' in input ? input.tensor : input.video;
         try {
           const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress: values.progress === true ? 'always' : progress });
-          const text = values.json ? JSON.stringify({ file, ...out }) : (many ? `${file}:\n` : '') + formatTop(out);
+          const text = values.json ? formatJsonLines(file, out) : (many ? `${file}:\n` : '') + formatTop(out);
           process.stdout.write(text + '\n');
         } catch (e) {
           // One file failing (unreadable, no video track) does not stop the others; the exit status says so.

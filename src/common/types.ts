@@ -127,6 +127,7 @@ export interface PreprocessResult {
 
 /** One result of live classification: the average over the frames in the window (ppTSNHead on their features). */
 export interface StreamResult {
+  /** The `topK` best classes of the window (of those ≥ `scoreThreshold` and in `classes`, when given), best first. */
   top: Prediction[];
   logits: Float32Array;
   probabilities: Float32Array;

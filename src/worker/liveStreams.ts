@@ -4,6 +4,7 @@
  * window. Pushes run in the scheduler's compute lane, so they interleave with classify calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ScoreFilter } from '../core/classify/filter.js';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { preprocessFrames } from '../core/preprocess/pipeline.js';
@@ -18,6 +19,7 @@ import type { ModelRuntime } from './runtime.js';
 interface LiveStream {
   config: PreprocessConfig;
   topK: number;
+  filter?: ScoreFilter;
   ring: FeatureRing;
   closed: boolean;
 }
@@ -35,7 +37,7 @@ export class LiveStreams {
     try {
       this.runtime.loaded();
       if (this.streams.has(id)) throw new PPTSNError('invalid-argument', `stream id ${id} is already in use`);
-      this.streams.set(id, { config: options.preprocess, topK: options.topK, ring: new FeatureRing(options.windowFrames), closed: false });
+      this.streams.set(id, { config: options.preprocess, topK: options.topK, ...(options.filter ? { filter: options.filter } : {}), ring: new FeatureRing(options.windowFrames), closed: false });
     } catch (e) {
       throw toPPTSNError(e, 'starting live classification failed');
     }
@@ -52,7 +54,7 @@ export class LiveStreams {
         // After a lost device, recovery empties every ring: the window restarts from this frame.
         const step = await this.runtime.withDeviceRecovery(() => this.step(stream, frame, meta), () => stream.closed);
         return {
-          ...this.runtime.predictions(step.logits, stream.topK),
+          ...this.runtime.predictions(step.logits, stream.topK, stream.filter),
           frames: step.indices.length,
           frameNumbers: step.indices,
           timestamps: step.timestamps,

@@ -76,6 +76,8 @@ export interface EngineClassifyResult extends ClassifyResult {
 export interface EngineStreamOptions {
   preprocess: PreprocessConfig;
   topK: number;
+  /** scoreThreshold / class allow-list for each result's `top`, as classify's (core/classify/filter.ts). */
+  filter?: ScoreFilter;
   /** Frames averaged per result (the ring buffer's capacity). */
   windowFrames: number;
 }

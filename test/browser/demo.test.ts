@@ -292,6 +292,41 @@ test('errors are readable messages in the page: a missing model URL, a corrupt w
   for (let i = errors.length - 1; i >= 0; i--) if (/404/.test(errors[i]!) && (errors[i]!.includes('/missing/') || !errors[i]!.includes('http'))) errors.splice(i, 1);
 });
 
+test('a fresh page whose cache write fails (full quota) never says the weights came from the cache', async () => {
+  // A fresh context (empty Cache Storage) whose engine worker gets the browser's QuotaExceededError on every
+  // Cache.put, as a full origin does: the load goes on from the network and reports the failed write as a `cache`
+  // progress event with `error`, which the demo once labelled "Reading weights from the browser cache".
+  const fresh = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    await fresh.context().route(/\/src\/worker\/worker\.ts/, async (route) => {
+      const r = await route.fetch();
+      const patch = "Cache.prototype.put = async function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };\n";
+      await route.fulfill({ response: r, body: patch + (await r.text()) });
+    });
+    await fresh.goto(`${origin}/?autoload=0`);
+    await fresh.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+    await fresh.evaluate(() => {
+      const seen: string[] = ((window as unknown as { seenLabels: string[] }).seenLabels = []);
+      const label = document.getElementById('progress-label')!;
+      new MutationObserver(() => seen.push(label.textContent ?? '')).observe(label, { childList: true, characterData: true, subtree: true });
+    });
+    await fresh.selectOption('#backend', 'wasm');
+    await fresh.fill('#model-url', MODEL_URL);
+    await fresh.click('#model-url-load');
+    await fresh.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden === false, undefined, { timeout: 10_000 }).catch(() => undefined);
+    await fresh.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden, undefined, { timeout: 180_000, polling: 200 });
+    const labels = [...new Set(await fresh.evaluate(() => (window as unknown as { seenLabels: string[] }).seenLabels))];
+    console.log('fresh page, full quota: progress labels', labels);
+    assert.ok(labels.includes('Downloading weights'), labels.join(' | '));
+    assert.ok(labels.some((l) => /not kept in the browser cache \(the browser storage is full\)/.test(l)), `the failed cache write is reported: ${labels.join(' | ')}`);
+    for (const l of labels) assert.doesNotMatch(l, /reading .*from the browser cache/i);
+    assert.match((await fresh.textContent('#model-details')) ?? '', /from network \(not kept in the browser cache: quota-exceeded\)$/);
+    assert.equal(await fresh.evaluate(() => (document.getElementById('error') as HTMLElement).hidden), true, 'a cache failure is not a load error');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('cached models can be deleted', async () => {
   const del = page.locator('#cached-list li', { hasText: 'seeded18-b.pdparams' }).getByRole('button', { name: /Delete/ });
   await del.click();

@@ -13,14 +13,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
-import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
+import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS, CLASSES } from '../helpers/liveModel.js';
 
 let env: BrowserEnv;
 let page: Page;
 
 interface Mem { numTensors: number; numBytes: number }
 interface StreamRun {
-  results: { frames: number; frameNumbers: number[]; timestamps: number[]; logits: number[]; timings: { totalMs: number; inferenceMs: number } }[];
+  results: {
+    frames: number; frameNumbers: number[]; timestamps: number[]; logits: number[]; probabilities: number[];
+    top: { index: number; label: string; score: number }[]; timings: { totalMs: number; inferenceMs: number };
+  }[];
   atStop: number; afterStop: number; before: Mem; during: Mem; after: Mem; errors: string[]; dropped: number; doneState: string;
 }
 
@@ -92,6 +95,50 @@ test('playing <video>: results while it plays, media timestamps, signal ends the
   checkRun(run, segments, '<video> stream');
   const ts = run.results.flatMap((r) => r.timestamps);
   assert.ok(ts.every((t) => t >= 0 && t < 6), `media times ${ts.slice(0, 8)}`);
+});
+
+/** What `top` must be: the allowed classes at or above the threshold, by probability (lower index first on ties). */
+function expectedTop(p: number[], k: number, threshold = 0, allow?: number[]): number[] {
+  const candidates = allow ?? p.map((_, i) => i);
+  return candidates.filter((i) => p[i]! >= threshold).sort((a, b) => p[b]! - p[a]! || a - b).slice(0, k);
+}
+
+test('scoreThreshold and classes filter each result\'s top like classify; bad values throw invalid-argument at the call', async () => {
+  // classes by label and by index; topK 3 of 4 allowed.
+  const allowed = await live<StreamRun>('canvasStream', { segments: 2, windowSeconds: 0.5, runMs: 1500, topK: 3, classes: ['label 7', 2, 'label 4', 9] });
+  assert.deepEqual(allowed.errors, []);
+  assert.ok(allowed.results.length >= 2, `only ${allowed.results.length} results`);
+  for (const r of allowed.results) {
+    assert.equal(r.probabilities.length, CLASSES, 'probabilities cover every class');
+    assert.deepEqual(r.top.map((t) => t.index), expectedTop(r.probabilities, 3, 0, [7, 2, 4, 9]));
+    for (const t of r.top) assert.equal(t.label, `label ${t.index}`);
+  }
+  assert.deepEqual(tensors(allowed.after), tensors(allowed.before));
+  // A threshold at the mean probability (1/classes): some classes always fall below it.
+  const threshold = 1 / CLASSES;
+  const thresholded = await live<StreamRun>('canvasStream', { segments: 2, windowSeconds: 0.5, runMs: 1500, topK: CLASSES, scoreThreshold: threshold });
+  assert.deepEqual(thresholded.errors, []);
+  assert.ok(thresholded.results.length >= 2, `only ${thresholded.results.length} results`);
+  for (const r of thresholded.results) {
+    assert.deepEqual(r.top.map((t) => t.index), expectedTop(r.probabilities, CLASSES, threshold));
+    assert.ok(r.top.length < CLASSES, `top kept all ${CLASSES} classes under a threshold of ${threshold}`);
+    for (const t of r.top) assert.ok(t.score >= threshold);
+  }
+  const outcomes = await live<string[]>('streamOptionErrors', [
+    { scoreThreshold: 1.5 },
+    { scoreThreshold: -0.1 },
+    { classes: ['no such class'] },
+    { classes: [CLASSES] },
+    { classes: 'label 1' as unknown as string[] },
+    { scoreThreshold: 0.2, classes: ['label 1', 0] },
+  ]);
+  console.log('classifyStream option errors:', outcomes);
+  assert.match(outcomes[0]!, /^invalid-argument: scoreThreshold must be a number between 0 and 1, got 1\.5/);
+  assert.match(outcomes[1]!, /^invalid-argument: scoreThreshold .* got -0\.1/);
+  assert.match(outcomes[2]!, /^invalid-argument: classes: "no such class" is not a label of this model/);
+  assert.match(outcomes[3]!, new RegExp(`^invalid-argument: classes: ${CLASSES} is not a class index of this model`));
+  assert.match(outcomes[4]!, /^invalid-argument: classes must be an array/);
+  assert.equal(outcomes[5], 'ok');
 });
 
 test('the worker dying under a stream: onError gets a typed error, done rejects, and the model works again', async () => {

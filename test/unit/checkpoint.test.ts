@@ -76,7 +76,7 @@ test('full checkpoints (protocol 2 and 4, model/state_dict keys) convert to the 
     else assert.doesNotMatch(conv.stderr, /training checkpoint/);
     const r = cli(['classify', '--tensor', x, '-m', join(dir, name), '--json', '--backend', 'cpu']);
     assert.equal(r.code, 0, r.stderr);
-    logits[name] = JSON.parse(r.stdout).logits[0];
+    logits[name] = JSON.parse(r.stdout).logits;
   }
   assert.deepEqual(logits['ckpt_model_p4'], logits['plain']);
   assert.deepEqual(logits['ckpt_state_dict_p2'], logits['plain']);

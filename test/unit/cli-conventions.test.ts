@@ -134,7 +134,7 @@ test('progress is drawn on stderr on a terminal or with --progress, never into a
   const p = await cli(['classify', VIDEO, '-m', model, '--preset', 'fast', '--segments', '3', '--json', '--progress']);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stderr, /classifying: 3\/3 images \(100 %, [\d.]+ images\/s\), so far: /);
-  assert.equal(JSON.parse(p.stdout).top[0].length, 5);
+  assert.equal(JSON.parse(p.stdout).top.length, 5);
   const quiet = await cli(['classify', VIDEO, '-m', model, '--preset', 'fast', '--segments', '3', '--json']);
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.doesNotMatch(quiet.stderr, /images/, 'no progress into a pipe by default');
@@ -148,12 +148,13 @@ test('classify takes several videos: one model load, one JSON line each; a bad o
   const missing = join(dir, 'missing.mp4');
   const r = await cli(['classify', VIDEO, missing, other, '-m', model, '--preset', 'fast', '--segments', '2', '--json', '--min-score', '0.001']);
   assert.equal(r.code, 1, 'a failed file makes the exit status 1');
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; logits: number[][]; top: { score: number }[][] });
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; file: string; logits: number[]; top: { score: number }[] });
+  assert.deepEqual(lines.map((l) => l.path), [VIDEO, other]);
   assert.deepEqual(lines.map((l) => l.file), [VIDEO, other]);
   assert.deepEqual(lines[0]!.logits, lines[1]!.logits, 'the same bytes give the same logits');
   for (const l of lines) {
-    assert.ok(l.top[0]!.every((t) => t.score >= 0.001));
-    for (let i = 1; i < l.top[0]!.length; i++) assert.ok(l.top[0]![i - 1]!.score >= l.top[0]![i]!.score, 'top stays sorted');
+    assert.ok(l.top.every((t) => t.score >= 0.001));
+    for (let i = 1; i < l.top.length; i++) assert.ok(l.top[i - 1]!.score >= l.top[i]!.score, 'top stays sorted');
   }
   assert.match(r.stderr, /missing\.mp4/);
   assert.match(r.stderr, /1 of 3 files could not be classified/);

@@ -30,6 +30,12 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `classify --json` output: JSON Lines, one record per clip. */
+interface JsonRecord { path: string; file: string; clip?: number; top: { index: number; label: string; score: number }[]; logits: number[]; backend: string; frameIndices?: number[]; frameCount?: number; rotation?: number }
+function jsonLines(stdout: string): JsonRecord[] {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonRecord);
+}
+
 function reference(req: object): { logits: number[][] } {
   const r = spawnSync('python3', [join(ROOT, 'test/helpers/reference.py')], { input: JSON.stringify(req), encoding: 'utf8', maxBuffer: 1 << 28 });
   assert.equal(r.status, 0, `reference.py failed: ${r.stderr}`);
@@ -65,25 +71,27 @@ test('convert + classify --tensor reproduce the golden logits on onnx, wasm and 
     for (const backend of ['onnx', 'wasm', 'cpu']) {
       const r = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json', '--top-k', '3']);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout);
+      const lines = jsonLines(r.stdout);
+      assert.equal(lines.length, g.logits.length, 'one JSON line per clip');
+      const out = lines[0]!;
       assert.equal(out.backend, backend);
-      const rel = assertClose(out.logits, g.logits, 1e-4, `depth ${g.depth} on ${backend}`);
+      const rel = assertClose(lines.map((l) => l.logits), g.logits, 1e-4, `depth ${g.depth} on ${backend}`);
       console.log(`golden depth ${g.depth} ${backend}: max rel err ${rel.toExponential(2)}`);
       // top-k: softmax of the logits, sorted
-      const row = out.logits[0] as number[];
+      const row = out.logits;
       const best = row.indexOf(Math.max(...row));
-      assert.equal(out.top[0].length, 3);
-      assert.equal(out.top[0][0].index, best);
+      assert.equal(out.top.length, 3);
+      assert.equal(out.top[0]!.index, best);
       const z = row.reduce((a, v) => a + Math.exp(v - row[best]!), 0);
-      assert.ok(Math.abs(out.top[0][0].score - 1 / z) < 1e-6);
+      assert.ok(Math.abs(out.top[0]!.score - 1 / z) < 1e-6);
       if (backend === 'wasm') {
         // wasm runs Winograd by default; --no-winograd the direct convolutions: both match, by different roundings.
         const d = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json', '--no-winograd']);
         assert.equal(d.code, 0, d.stderr);
-        const direct = JSON.parse(d.stdout).logits;
+        const direct = jsonLines(d.stdout).map((l) => l.logits);
         const relD = assertClose(direct, g.logits, 1e-4, `depth ${g.depth} on wasm, --no-winograd`);
         console.log(`golden depth ${g.depth} wasm --no-winograd: max rel err ${relD.toExponential(2)}`);
-        assert.notDeepEqual(direct, out.logits, '--no-winograd takes the other path');
+        assert.notDeepEqual(direct, lines.map((l) => l.logits), '--no-winograd takes the other path');
       }
     }
   }
@@ -105,7 +113,9 @@ test('classify --tensor matches an independent float64 implementation for odd si
     for (const backend of ['onnx', 'wasm', 'cpu']) {
       const r = cli(['classify', '--tensor', npy, '-m', model, '--backend', backend, '--json']);
       assert.equal(r.code, 0, r.stderr);
-      const rel = assertClose(JSON.parse(r.stdout).logits, ref.logits, 1e-4, `${name} on ${backend}`);
+      const lines = jsonLines(r.stdout);
+      assert.deepEqual(lines.map((l) => l.clip), c.shape[0]! > 1 ? Array.from({ length: c.shape[0]! }, (_, n) => n) : [undefined]);
+      const rel = assertClose(lines.map((l) => l.logits), ref.logits, 1e-4, `${name} on ${backend}`);
       console.log(`${name} ${backend}: max rel err vs float64 reference ${rel.toExponential(2)}`);
     }
   }
@@ -117,11 +127,11 @@ test('classify picks onnxruntime-node by default and says so; without it, wasm w
   if (!existsSync(join(model, 'model.json'))) assert.equal(cli(['convert', pd, '-o', model]).code, 0);
   const auto = cli(['classify', '--tensor', npy, '-m', model, '--json']);
   assert.equal(auto.code, 0, auto.stderr);
-  assert.equal(JSON.parse(auto.stdout).backend, 'onnx');
+  assert.equal(jsonLines(auto.stdout)[0]!.backend, 'onnx');
   assert.match(auto.stderr, /running on onnxruntime-node 1\.\d+\.\d+, \d+ threads?/);
   const off = cli(['classify', '--tensor', npy, '-m', model, '--json'], { PPTSN_NO_ONNX: '1' });
   assert.equal(off.code, 0, off.stderr);
-  assert.equal(JSON.parse(off.stdout).backend, 'wasm');
+  assert.equal(jsonLines(off.stdout)[0]!.backend, 'wasm');
   assert.match(off.stderr, /onnxruntime-node is turned off.*using tfjs wasm/);
   const forced = cli(['classify', '--tensor', npy, '-m', model, '--backend', 'onnx'], { PPTSN_NO_ONNX: '1' });
   assert.equal(forced.code, 1);
@@ -137,7 +147,7 @@ test('classify --tensor accepts one clip [T·C, 3, H, W] and refuses other shape
   writeFileSync(clip, encodeNpy(seededInput([3, 3, 64, 64], 99), [3, 3, 64, 64]));
   const r = cli(['classify', '--tensor', clip, '-m', model, '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).logits.length, 1);
+  assert.equal(jsonLines(r.stdout).length, 1, 'one clip, one line');
   const bad = join(dir, 'bad.npy');
   writeFileSync(bad, encodeNpy(new Float32Array(12), [4, 3]));
   const b = cli(['classify', '--tensor', bad, '-m', model]);
@@ -181,10 +191,10 @@ print(json.dumps({k: [list(v.shape), str(v.dtype), hashlib.sha256(v.tobytes()).h
   assert.ok(bytes(model) / bytes(half) >= 1.8, `float16 saves ${(bytes(model) / bytes(half)).toFixed(2)}×`);
   const npy = join(dir, 'golden18_x.npy');
   writeFileSync(npy, encodeNpy(seededInput([2, 3, 3, 64, 64], 99), [2, 3, 3, 64, 64]));
-  const full = JSON.parse(cli(['classify', '--tensor', npy, '-m', model, '--json']).stdout);
-  const h = JSON.parse(cli(['classify', '--tensor', npy, '-m', half, '--json']).stdout);
-  assertClose(h.logits, full.logits, 1e-2, 'float16 vs float32');
-  assert.deepEqual(h.top.map((r: { index: number }[]) => r.map((x) => x.index)), full.top.map((r: { index: number }[]) => r.map((x) => x.index)));
+  const full = jsonLines(cli(['classify', '--tensor', npy, '-m', model, '--json']).stdout);
+  const h = jsonLines(cli(['classify', '--tensor', npy, '-m', half, '--json']).stdout);
+  assertClose(h.map((l) => l.logits), full.map((l) => l.logits), 1e-2, 'float16 vs float32');
+  assert.deepEqual(h.map((l) => l.top.map((x) => x.index)), full.map((l) => l.top.map((x) => x.index)));
 });
 
 test('hostile and broken files fail with one line naming the file, and leave nothing behind', () => {

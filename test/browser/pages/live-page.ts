@@ -5,7 +5,7 @@
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
 import { testWorker } from './testWorker.js';
-import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamResult } from '../../../src/index.js';
+import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamOptions, type StreamResult } from '../../../src/index.js';
 import type { FramePixels } from '../../../src/core/frames.js';
 import { resolvePreprocessOptions } from '../../../src/core/preprocess/presets.js';
 
@@ -19,7 +19,7 @@ function engine(): Record<string, (...a: unknown[]) => Promise<unknown>> {
 }
 
 function summarizeStream(r: StreamResult) {
-  return { frames: r.frames, frameNumbers: r.frameNumbers, timestamps: r.timestamps, logits: Array.from(r.logits), top: r.top, timings: r.timings, backend: r.backend };
+  return { frames: r.frames, frameNumbers: r.frameNumbers, timestamps: r.timestamps, logits: Array.from(r.logits), probabilities: Array.from(r.probabilities), top: r.top, timings: r.timings, backend: r.backend };
 }
 
 /** A frame whose content depends on `i` (moving bar on a changing background), RGBA. */
@@ -53,6 +53,36 @@ interface StreamRun {
   dropped: number;
   doneState: string;
   mediaTimes?: number[];
+}
+
+/** The `top` filter options a stream run may pass through to classifyStream. */
+type TopOptions = Pick<StreamOptions, 'topK' | 'scoreThreshold' | 'classes'>;
+
+/** A canvas.captureStream() with changing content, while `body` runs. */
+async function withCanvasStream<T>(body: (stream: MediaStream) => Promise<T>): Promise<T> {
+  const canvas = document.createElement('canvas');
+  canvas.width = 160;
+  canvas.height = 120;
+  document.body.append(canvas);
+  const ctx = canvas.getContext('2d')!;
+  let k = 0;
+  const draw = () => {
+    k++;
+    ctx.fillStyle = `hsl(${(k * 9) % 360} 80% 50%)`;
+    ctx.fillRect(0, 0, 160, 120);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect((k * 5) % 160, 30, 40, 60);
+  };
+  draw();
+  const timer = setInterval(draw, 33);
+  const stream = canvas.captureStream(30);
+  try {
+    return await body(stream);
+  } finally {
+    clearInterval(timer);
+    for (const t of stream.getTracks()) t.stop();
+    canvas.remove();
+  }
 }
 
 const live = {
@@ -132,30 +162,24 @@ const live = {
     return { steps: out, tensorsAfterClose: after };
   },
   /** classifyStream on a canvas.captureStream() with changing content, for `runMs`, then stop(). */
-  async canvasStream(o: { segments: number; windowSeconds: number; runMs: number; useSignal?: boolean }): Promise<StreamRun> {
-    const canvas = document.createElement('canvas');
-    canvas.width = 160;
-    canvas.height = 120;
-    document.body.append(canvas);
-    const ctx = canvas.getContext('2d')!;
-    let k = 0;
-    const draw = () => {
-      k++;
-      ctx.fillStyle = `hsl(${(k * 9) % 360} 80% 50%)`;
-      ctx.fillRect(0, 0, 160, 120);
-      ctx.fillStyle = '#fff';
-      ctx.fillRect((k * 5) % 160, 30, 40, 60);
-    };
-    draw();
-    const timer = setInterval(draw, 33);
-    const stream = canvas.captureStream(30);
-    try {
-      return await runStream(stream, o);
-    } finally {
-      clearInterval(timer);
-      for (const t of stream.getTracks()) t.stop();
-      canvas.remove();
-    }
+  async canvasStream(o: { segments: number; windowSeconds: number; runMs: number; useSignal?: boolean } & TopOptions): Promise<StreamRun> {
+    return withCanvasStream((stream) => runStream(stream, o));
+  },
+  /** classifyStream with each of `cases`' options: `ok` when the call returned (then stopped), else `code: message`. */
+  async streamOptionErrors(cases: (TopOptions & { segments?: number; windowSeconds?: number })[]) {
+    return withCanvasStream(async (stream) => {
+      const out: string[] = [];
+      for (const c of cases) {
+        try {
+          const h = model!.classifyStream(stream, { ...c, onResult: () => undefined });
+          await h.stop();
+          out.push('ok');
+        } catch (e) {
+          out.push(`${isPPTSNError(e) ? e.code : '?'}: ${(e as Error).message}`);
+        }
+      }
+      return out;
+    });
   },
   /** classifyStream on a playing (looping) <video>. */
   async videoStream(o: { url: string; segments: number; windowSeconds: number; runMs: number }): Promise<StreamRun> {
@@ -222,7 +246,7 @@ const live = {
   },
 };
 
-async function runStream(source: HTMLVideoElement | MediaStream, o: { segments: number; windowSeconds: number; runMs: number; useSignal?: boolean }): Promise<StreamRun> {
+async function runStream(source: HTMLVideoElement | MediaStream, o: { segments: number; windowSeconds: number; runMs: number; useSignal?: boolean } & TopOptions): Promise<StreamRun> {
   const results: StreamRun['results'] = [];
   const errors: string[] = [];
   const before = await model!.memory();
@@ -230,6 +254,9 @@ async function runStream(source: HTMLVideoElement | MediaStream, o: { segments: 
   const h = model!.classifyStream(source, {
     segments: o.segments,
     windowSeconds: o.windowSeconds,
+    ...(o.topK !== undefined ? { topK: o.topK } : {}),
+    ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}),
+    ...(o.classes !== undefined ? { classes: o.classes } : {}),
     ...(o.useSignal ? { signal: ctrl.signal } : {}),
     onResult: (r) => results.push(summarizeStream(r)),
     onError: (e) => errors.push(`${isPPTSNError(e) ? e.code : '?'}: ${e.message}`),
