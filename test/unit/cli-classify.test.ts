@@ -48,7 +48,8 @@ test('classify --json prints JSON Lines: one flat object per file (per clip of a
   writeFileSync(copy, readFileSync(video));
   const args = ['-m', model, '--backend', 'cpu', '--preset', 'fast', '--segments', '2', '--top-k', '3', '--json'];
   const checkVideoLine = (l: JsonRecord, path: string) => {
-    assert.deepEqual(Object.keys(l), ['path', 'file', 'top', 'logits', 'backend', 'frameIndices', 'frameCount', 'rotation']);
+    assert.deepEqual(Object.keys(l), ['path', 'file', 'top', 'logits', 'backend', 'frameIndices', 'frameCount', 'rotation', 'decoder']);
+    assert.equal(l.decoder, 'ffmpeg.wasm', 'an 8-bit 4:2:0 video is read in-process by default');
     assert.equal(l.path, path);
     assert.equal(l.file, path);
     assert.equal(l.top.length, 3);
