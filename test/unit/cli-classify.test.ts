@@ -27,7 +27,7 @@ function cli(args: string[]) {
 }
 
 /** `classify --json` output: JSON Lines, one record per clip. */
-interface JsonRecord { path: string; file: string; clip?: number; top: { index: number; label: string; score: number }[]; logits: number[]; backend: string; frameIndices?: number[]; frameCount?: number; rotation?: number }
+interface JsonRecord { path: string; file: string; clip?: number; top: { index: number; label: string; score: number }[]; logits: number[]; backend: string; frameIndices?: number[]; frameCount?: number; rotation?: number; decoder?: string }
 function jsonLines(stdout: string): JsonRecord[] {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonRecord);
 }
