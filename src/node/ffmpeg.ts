@@ -251,7 +251,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
 
 /**
  * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
- * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files up to 512 MB (the frames are the
+ * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files (even height) up to 512 MB (the frames are the
  * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
  * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
  */
@@ -282,7 +282,7 @@ export interface Clip {
   frames: FramePixels[];
   /** Which decoder gave the frames. */
   decoder: 'ffmpeg' | 'ffmpeg.wasm';
-  /** False only when ffmpeg.wasm converted a format other than 8-bit 4:2:0 itself (no system ffmpeg to do it). */
+  /** False only when ffmpeg.wasm converted a format other than 8-bit 4:2:0 with an even height itself (no system ffmpeg to do it). */
   exactColour: boolean;
 }
 
@@ -322,7 +322,7 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short')) throw e;
     return viaSystem();
   }
-  if (exactYuvFormat(info.pixelFormat)) {
+  if (exactYuvFormat(info)) {
     try {
       return await viaWasm(info);
     } catch (e) {

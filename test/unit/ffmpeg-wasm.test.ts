@@ -108,3 +108,27 @@ test('errors name the file: not a video, damaged; an abort ends the decode and t
   const wasm = await readClip(EXAMPLE, { preset: 'fast' }, { decoder: 'wasm' });
   wasm.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0));
 });
+
+test('odd heights (97×61, a rotated 61×97, 1×1): auto gives the system ffmpeg\'s frames bit for bit (swscale scales chroma there)', async () => {
+  // swscale's unscaled yuv→rgb converter needs an even height; for an odd one the system ffmpeg interpolates chroma.
+  const files: string[] = [];
+  for (const [name, w, h, rotate] of [['odd97x61', 97, 61, 0], ['odd61x97', 97, 61, 90], ['one1x1', 1, 1, 0]] as const) {
+    const file = join(DIR, `${name}.${rotate ? 'mov' : 'mkv'}`);
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-vf', `scale=${w}:${h}`, '-frames:v', '12', '-pix_fmt', 'yuv420p', '-c:v', 'ffv1', ...(rotate ? ['-metadata:s:v', `rotate=${rotate}`] : []), file]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    files.push(file);
+  }
+  for (const file of files) {
+    const sys = await readClip(file, 'fast', { decoder: 'ffmpeg' });
+    const auto = await readClip(file, 'fast');
+    assert.deepEqual([auto.info.width, auto.info.height], [sys.info.width, sys.info.height]);
+    assert.deepEqual(auto.indices, sys.indices);
+    auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `${file} slot ${k}`));
+    assert.equal(auto.exactColour, true);
+  }
+  // Forced through ffmpeg.wasm, the core's own scaler converts them: close, and not claimed exact.
+  const wasm = await readClip(files[0]!, 'fast', { decoder: 'wasm' });
+  const sys = await readClip(files[0]!, 'fast', { decoder: 'ffmpeg' });
+  assert.equal(wasm.exactColour, false);
+  wasm.frames.forEach((f, k) => assert.ok(maxDiff(f, sys.frames[k]!) <= 8, `wasm slot ${k}`));
+});

@@ -6,8 +6,8 @@
  * worker thread), which differ only in how they load the core and hand it the file: both give `FfmpegCoreRunner`.
  *
  * Colour: the core's swscale has only the C path, ~0.6 levels off the x86 SIMD converter that the system ffmpeg and
- * decord use. 8-bit 4:2:0 (what nearly every video is) therefore leaves the core as YUV and is converted by
- * yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86; other formats come out as the core's RGB24
+ * decord use. 8-bit 4:2:0 with an even height (what nearly every video is) therefore leaves the core as YUV and is
+ * converted by yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86; other formats come out as the core's RGB24
  * (`exactColour: false` in the result, so a caller with the system ffmpeg can prefer it).
  */
 import { PPTSNError } from '../errors.js';
@@ -24,9 +24,14 @@ export interface FfmpegCoreRunner {
   ffmpeg(args: string[], onTime?: (microseconds: number) => void): Promise<{ code: number; output: Uint8Array | null; log: string[] }>;
 }
 
-/** Formats the core decodes to YUV for yuv.ts (bit-exact colour); everything else is the core's RGB24. */
-export function exactYuvFormat(pixelFormat: string): boolean {
-  return pixelFormat === 'yuv420p' || pixelFormat === 'yuvj420p';
+/**
+ * Whether the core hands this stream out as YUV for yuv.ts (bit-exact colour); everything else is the core's RGB24.
+ * Only 8-bit 4:2:0 with an even display height: for an odd height swscale skips its unscaled yuv→rgb converter
+ * (`!(dstH & 1)` in swscale_unscaled.c) and runs the full scaler, which interpolates chroma, so yuv.ts's
+ * nearest-neighbour arithmetic would be up to ~240 levels off at colour edges (97×61, 1×1, a rotated 61×97).
+ */
+export function exactYuvFormat(info: Pick<VideoInfo, 'pixelFormat' | 'height'>): boolean {
+  return (info.pixelFormat === 'yuv420p' || info.pixelFormat === 'yuvj420p') && info.height % 2 === 0;
 }
 
 /**
@@ -62,7 +67,7 @@ export async function decodeWithCore(
   const channels = options.channels ?? 4;
   const { width, height } = info;
   const color = { matrix: info.colorMatrix, fullRange: info.fullRange };
-  const yuv = exactYuvFormat(info.pixelFormat);
+  const yuv = exactYuvFormat(info);
   const graph = ffmpegFrameFilter(wanted, { width, height, color });
   const filter = yuv ? graph.replace(/,scale=.*$/, '') : graph;
   const out = '/frames.raw';
