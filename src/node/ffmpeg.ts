@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
+import { trackChild, trackTemporary } from './cleanup.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
@@ -64,6 +65,10 @@ function runTool(cmd: string, args: string[], onStdout: (chunk: Buffer) => void,
       reject(new PPTSNError('ffmpeg-missing', `Cannot run ${cmd}: ${(e as Error).message}. ${INSTALL_ADVICE}`, { cause: e }));
       return;
     }
+    // Killed on Ctrl-C / SIGTERM (src/node/cleanup.ts): the CLI exits from its signal handler.
+    const untrack = trackChild(child);
+    child.once('exit', untrack);
+    child.once('error', untrack);
     const errChunks: Buffer[] = [];
     let errBytes = 0;
     let settled = false;
@@ -210,6 +215,8 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
   ];
   const spoolDir = options.spool ? await mkdtemp(join(tmpdir(), 'pptsn-frames-')) : undefined;
+  // An interrupt exits without running `finally`: the signal handler removes the folder (src/node/cleanup.ts).
+  const releaseSpool = spoolDir ? trackTemporary(spoolDir) : undefined;
   const spoolFile = spoolDir ? join(spoolDir, 'frames.rgb') : undefined;
   args.push(...(spoolFile ? ['-y', spoolFile] : ['pipe:1']));
   const frames: Uint8Array[] = [];
@@ -232,6 +239,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
     if (spoolFile) take(await readFile(spoolFile).catch(() => Buffer.alloc(0)));
   } finally {
     if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+    releaseSpool?.();
   }
   const where = `${path} (${info.codecLongName} in ${info.containerLongName})`;
   const missing = frames.length < wanted.length;

@@ -6,8 +6,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +131,41 @@ test('odd heights (97×61, a rotated 61×97, 1×1): auto gives the system ffmpeg
   const sys = await readClip(files[0]!, 'fast', { decoder: 'ffmpeg' });
   assert.equal(wasm.exactColour, false);
   wasm.frames.forEach((f, k) => assert.ok(maxDiff(f, sys.frames[k]!) <= 8, `wasm slot ${k}`));
+});
+
+test('an interrupt (SIGINT to the CLI alone) during a spooled system-ffmpeg decode exits 130, kills ffmpeg, leaves no temporary folder', async () => {
+  // A stand-in ffmpeg that answers -version and then decodes "forever", so the interrupt lands mid-decode.
+  const work = mkdtempSync(join(tmpdir(), 'pptsn-sigint-'));
+  const tmp = join(work, 'tmp');
+  mkdirSync(tmp);
+  const fake = join(work, 'ffmpeg');
+  const pidFile = join(work, 'ffmpeg.pid');
+  writeFileSync(fake, `#!/bin/sh\ncase "$*" in *-version*) echo "ffmpeg version 6.0"; exit 0;; esac\necho $$ > ${JSON.stringify(pidFile)}\nexec sleep 30\n`, { mode: 0o755 });
+  const script = `
+    import { cleanUpOnInterrupt } from ${JSON.stringify(join(ROOT, 'src/node/cleanup.ts'))};
+    import { decodeFfmpegFrames, probeVideo } from ${JSON.stringify(join(ROOT, 'src/node/ffmpeg.ts'))};
+    cleanUpOnInterrupt();
+    const info = await probeVideo(${JSON.stringify(EXAMPLE)});
+    await decodeFfmpegFrames(${JSON.stringify(EXAMPLE)}, [1, 2], { info, spool: true, ffmpegPath: ${JSON.stringify(fake)} });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  let pid = 0;
+  try {
+    for (let i = 0; i < 300 && !pid; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim());
+    }
+    assert.ok(pid > 0, 'the stand-in ffmpeg started');
+    assert.equal(readdirSync(tmp).filter((n) => n.startsWith('pptsn-frames-')).length, 1, 'the spool folder exists mid-decode');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    await new Promise((r) => setTimeout(r, 300));
+    const alive = (() => { try { return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } })();
+    assert.equal(alive, false, 'ffmpeg was killed with the CLI');
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('pptsn-')), [], 'no temporary folder left');
+  } finally {
+    if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    child.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  }
 });
