@@ -19,7 +19,7 @@ import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
-import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled } from './ffmpegWasm.js';
+import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
 
 export interface FfmpegOptions {
   /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
@@ -259,7 +259,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
 
 /**
  * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
- * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files (even height) up to 512 MB (the frames are the
+ * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
  * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
  * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
  */
@@ -290,7 +290,10 @@ export interface Clip {
   frames: FramePixels[];
   /** Which decoder gave the frames. */
   decoder: 'ffmpeg' | 'ffmpeg.wasm';
-  /** False only when ffmpeg.wasm converted a format other than 8-bit 4:2:0 with an even height itself (no system ffmpeg to do it). */
+  /**
+   * False only when ffmpeg.wasm's frames may differ from the system ffmpeg's (forced, or no system ffmpeg): a format other
+   * than 8-bit 4:2:0 with an even height (the core's own swscale), or a codec `wasmDecodesExactly` does not vouch for.
+   */
   exactColour: boolean;
 }
 
@@ -311,7 +314,9 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
   const viaWasm = async (info: VideoInfo): Promise<Clip> => {
     const indices = indicesFor(info);
     const wanted = [...new Set(indices)].sort((a, b) => a - b);
-    const { frames, exactColour } = await decodeFramesWasm(path, info, wanted, options.signal);
+    const decoded = await decodeFramesWasm(path, info, wanted, options.signal);
+    const { frames } = decoded;
+    const exactColour = decoded.exactColour && (await wasmDecodesExactly(path, info));
     const byIndex = new Map(wanted.map((i, k) => [i, frames[k]!]));
     return { info, config, indices, frames: indices.map((i) => byIndex.get(i)!), decoder: 'ffmpeg.wasm', exactColour };
   };
@@ -330,7 +335,8 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short')) throw e;
     return viaSystem();
   }
-  if (exactYuvFormat(info)) {
+  // Bit-exact only: 8-bit 4:2:0 (yuv.ts's arithmetic) from a codec whose C decoder matches x86's SIMD one.
+  if (exactYuvFormat(info) && (await wasmDecodesExactly(path, info))) {
     try {
       return await viaWasm(info);
     } catch (e) {
