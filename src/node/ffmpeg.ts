@@ -316,7 +316,7 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     const wanted = [...new Set(indices)].sort((a, b) => a - b);
     const decoded = await decodeFramesWasm(path, info, wanted, options.signal);
     const { frames } = decoded;
-    const exactColour = decoded.exactColour && (await wasmDecodesExactly(path, info));
+    const exactColour = decoded.exactColour && wasmDecodesExactly(info);
     const byIndex = new Map(wanted.map((i, k) => [i, frames[k]!]));
     return { info, config, indices, frames: indices.map((i) => byIndex.get(i)!), decoder: 'ffmpeg.wasm', exactColour };
   };
@@ -336,7 +336,7 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     return viaSystem();
   }
   // Bit-exact only: 8-bit 4:2:0 (yuv.ts's arithmetic) from a codec whose C decoder matches x86's SIMD one.
-  if (exactYuvFormat(info) && (await wasmDecodesExactly(path, info))) {
+  if (exactYuvFormat(info) && wasmDecodesExactly(info)) {
     try {
       return await viaWasm(info);
     } catch (e) {

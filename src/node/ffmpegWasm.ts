@@ -6,12 +6,14 @@
  * beside the network's. The frames are the system ffmpeg's: the same ffprobe facts, the same `select` graph, and
  * 8-bit 4:2:0 converted by core/preprocess/yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86
  * (core/preprocess/ffmpegCore.ts says what differs for other formats; src/node/ffmpeg.ts decides who decodes).
+ * Only for codecs whose C decoder matches x86's (`wasmDecodesExactly`): UCF101's MPEG-4 Part 2 (XviD) is not one,
+ * so `auto` leaves it to the system ffmpeg.
  *
  * The core runs in one worker thread per process, created on first use from a small CommonJS source (`eval: true`,
  * like src/node/onnx/session.ts, so it needs no file of its own in `dist/`). The file is copied into the core's
  * memory (up to `WASM_MAX_BYTES`), once for the probe and the decode that follows.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -216,35 +218,16 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
 
 /**
  * Codecs whose decoders give the core (plain C) the same pixels as the system ffmpeg on x86 (SIMD): the integer-exact
- * ones by specification, and those checked frame for frame with `-cpuflags 0` against the default (MPEG-1/2, MJPEG,
- * Theora). Not MPEG-4 Part 2 from libavcodec or DivX, the MS-MPEG-4/WMV family or H.263: their x86 IDCT rounds some
- * blocks differently from the C one (up to 2 levels in a few hundred pixels a clip at ordinary bitrates).
+ * ones by specification, and those checked frame for frame with `-cpuflags 0` against the default at q 1–31
+ * (MPEG-1/2, interlaced too; MJPEG; Theora). Not MPEG-4 Part 2 (XviD's, libavcodec's, DivX's), the MS-MPEG-4/WMV
+ * family or H.263: x86 ffmpeg averages their no-rounding half-pel blocks with an approximate SIMD routine that only
+ * `-flags bitexact` turns off (hpeldsp), up to 3 levels in a few hundred pixels a clip, which the C core cannot copy.
  */
 const EXACT_CODECS = new Set(['h264', 'hevc', 'vp8', 'vp9', 'av1', 'mpeg1video', 'mpeg2video', 'mjpeg', 'theora']);
 
-/** The MPEG-4 user data XviD writes (`00 00 01 B2` "XviD<build>"): ffmpeg then uses XviD's IDCT, exact in C and SIMD. */
-const XVID_USER_DATA = Buffer.from([0, 0, 1, 0xb2, ...Buffer.from('XviD')]);
-
-/**
- * Whether ffmpeg.wasm decodes `info`'s stream to the same pixels as the system ffmpeg on x86 (`EXACT_CODECS`, or
- * MPEG-4 Part 2 written by XviD, as UCF101's and most AVI datasets' clips are: its user data sits in the first
- * keyframe, within the file's first MiB). Reads at most 1 MiB; false when unsure.
- */
-export async function wasmDecodesExactly(path: string, info: Pick<VideoInfo, 'codec'>): Promise<boolean> {
-  if (EXACT_CODECS.has(info.codec)) return true;
-  if (info.codec !== 'mpeg4') return false;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const head = Buffer.alloc(1 << 20);
-      const { bytesRead } = await fh.read(head, 0, head.length, 0);
-      return head.subarray(0, bytesRead).includes(XVID_USER_DATA);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return false;
-  }
+/** Whether ffmpeg.wasm decodes `info`'s codec to the same pixels as the system ffmpeg on x86 (`EXACT_CODECS`). */
+export function wasmDecodesExactly(info: Pick<VideoInfo, 'codec'>): boolean {
+  return EXACT_CODECS.has(info.codec);
 }
 
 /** Whether `path` is small enough for the in-process decoder (`WASM_MAX_BYTES`). */
