@@ -219,11 +219,12 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
 /**
  * Codecs whose decoders give the core (plain C) the same pixels as the system ffmpeg on x86 (SIMD): the integer-exact
  * ones by specification, and those checked frame for frame with `-cpuflags 0` against the default at q 1–31
- * (MPEG-1/2, interlaced too; MJPEG; Theora). Not MPEG-4 Part 2 (XviD's, libavcodec's, DivX's), the MS-MPEG-4/WMV
+ * (MPEG-1/2, interlaced too; MJPEG). Not Theora (x86 VP3 has a no-rounding average gated on bitexact too, though
+ * the clips tried matched), nor MPEG-4 Part 2 (XviD's, libavcodec's, DivX's), the MS-MPEG-4/WMV
  * family or H.263: x86 ffmpeg averages their no-rounding half-pel blocks with an approximate SIMD routine that only
  * `-flags bitexact` turns off (hpeldsp), up to 3 levels in a few hundred pixels a clip, which the C core cannot copy.
  */
-const EXACT_CODECS = new Set(['h264', 'hevc', 'vp8', 'vp9', 'av1', 'mpeg1video', 'mpeg2video', 'mjpeg', 'theora']);
+const EXACT_CODECS = new Set(['h264', 'hevc', 'vp8', 'vp9', 'av1', 'mpeg1video', 'mpeg2video', 'mjpeg']);
 
 /** Whether ffmpeg.wasm decodes `info`'s codec to the same pixels as the system ffmpeg on x86 (`EXACT_CODECS`). */
 export function wasmDecodesExactly(info: Pick<VideoInfo, 'codec'>): boolean {
