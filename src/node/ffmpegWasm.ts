@@ -57,14 +57,24 @@ parentPort.on('message', async (m) => {
     parentPort.postMessage({ id: m.id, ok: false, load: true, message: String((e && e.message) || e) });
     return;
   }
+  let bytes = null;
+  let key;
   try {
     // One copy of the file for the probe and the decode that follows it.
     const st = fs.statSync(m.path);
-    const key = m.path + ':' + st.size + ':' + st.mtimeMs;
-    if (loaded !== key) {
+    key = m.path + ':' + st.size + ':' + st.mtimeMs;
+    if (loaded !== key) bytes = fs.readFileSync(m.path);
+  } catch (e) {
+    // The file is gone, unreadable or too large to read whole: the core is fine, keep it.
+    parentPort.postMessage({ id: m.id, ok: false, file: true, message: String((e && e.message) || e) });
+    return;
+  }
+  try {
+    if (bytes) {
       loaded = null;
       try { core.FS.unlink('${INPUT}'); } catch {}
-      core.FS.writeFile('${INPUT}', fs.readFileSync(m.path));
+      core.FS.writeFile('${INPUT}', bytes);
+      bytes = null;
       loaded = key;
     }
     log = [];
@@ -93,7 +103,7 @@ parentPort.on('message', async (m) => {
 type Reply =
   | { id: number; time: number }
   | { id: number; ok: true; code: number; output: Uint8Array | null; log: string[] }
-  | { id: number; ok: false; load?: boolean; message: string };
+  | { id: number; ok: false; load?: boolean; file?: boolean; message: string };
 
 interface Call {
   resolve: (r: Extract<Reply, { ok: true }>) => void;
@@ -142,7 +152,7 @@ class CoreThread {
       this.calls.delete(r.id);
       if (![...this.calls.values()].some((o) => o.worker === worker)) worker.unref();
       if (r.ok) c.resolve(r);
-      else c.reject(Object.assign(new Error(r.message), { load: r.load === true }));
+      else c.reject(Object.assign(new Error(r.message), { load: r.load === true, file: r.file === true }));
     });
     worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
     worker.on('exit', (code) => failAll(new Error(`the ffmpeg.wasm worker thread exited (code ${code})`)));
@@ -199,8 +209,9 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
       return await t.call(type, path, args, signal, onTime);
     } catch (e) {
       if (e instanceof PPTSNError) throw e;
-      const err = e as Error & { load?: boolean };
+      const err = e as Error & { load?: boolean; file?: boolean };
       if (err.load) throw new PPTSNError('ffmpeg-missing', `ffmpeg.wasm could not be loaded: ${err.message}`, { cause: e });
+      if (err.file) throw new PPTSNError('unsupported-source', `ffmpeg.wasm cannot load ${path} (${err.message}); check that the file exists and is readable, or decode it with the system ffmpeg (--decoder ffmpeg).`, { cause: e });
       throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${path} (${err.message}); the file may be damaged.`, { cause: e });
     }
   };

@@ -193,3 +193,14 @@ test('MPEG-4 Part 2 (libavcodec\'s, XviD\'s) and WMV go to the system ffmpeg: x8
     assert.ok(worst > 0 && worst <= 4, `${file}: ffmpeg.wasm differs by ${worst}`);
   }
 });
+
+test('a file deleted between the probe and the decode: ffmpeg.wasm says it cannot load it (not "damaged"), auto reports it gone, the next file decodes', async () => {
+  const gone = join(DIR, 'deleted between.mp4');
+  writeFileSync(gone, readFileSync(EXAMPLE));
+  const info = await probeVideoWasm(gone);
+  rmSync(gone);
+  await assert.rejects(decodeFramesWasm(gone, info, [1, 2]), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('deleted between.mp4') && /exists/.test(e.message));
+  await assert.rejects(readClip(gone, 'fast'), (e: unknown) => isPPTSNError(e) && e.message.includes('deleted between.mp4'));
+  const next = await readClip(EXAMPLE, 'fast', { decoder: 'wasm' });
+  assert.equal(next.frames.length, 8);
+});
