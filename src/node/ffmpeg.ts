@@ -7,7 +7,7 @@
  * Only the sampled frames leave ffmpeg (`select` filter), so memory stays at T frames whatever the video length.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
@@ -144,6 +144,9 @@ export async function checkFfmpeg(options: FfmpegOptions = {}): Promise<{ versio
   return { version: r.stdout.split('\n')[0] ?? '' };
 }
 
+/** What to do about a file no ffmpeg can open (empty, cut short, not a video). */
+const UNREADABLE_ADVICE = 'Check that it is a complete video file (an interrupted download or copy leaves one ffmpeg cannot open): fetch or copy it again, or re-encode it.';
+
 function lastLines(s: string, n = 3): string {
   const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.slice(-n).join(' | ') || '(no message)';
@@ -167,7 +170,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
     options.signal,
   );
   if (r.code !== 0) {
-    throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}`);
+    throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
   }
   return videoInfoFromFfprobe(r.stdout, path);
 }
@@ -306,6 +309,10 @@ export interface Clip {
 export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const config = resolvePreprocessOptions(preprocess);
   const choice = options.decoder ?? 'auto';
+  // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data": say what it is.
+  if ((await stat(path).catch(() => null))?.size === 0) {
+    throw new PPTSNError('unsupported-source', `${path} is empty (0 bytes): an interrupted download or copy? Fetch or copy it again.`);
+  }
   const explicitFfmpeg = Boolean(options.ffmpegPath || process.env['PPTSN_FFMPEG']);
   const indicesFor = (info: VideoInfo) => planFrames(
     { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },

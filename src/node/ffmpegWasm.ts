@@ -256,7 +256,7 @@ export async function fitsWasmDecoder(path: string): Promise<boolean> {
  * 'unsupported-source' (ffmpeg.wasm cannot read the file), 'video-too-short', 'ffmpeg-missing' (no core), 'aborted'.
  */
 export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
-  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why}).`));
+  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why.replaceAll(`${INPUT}: `, '')}): check that it is a complete video file, or try the system ffmpeg (--decoder ffmpeg).`));
 }
 
 /**

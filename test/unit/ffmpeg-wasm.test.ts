@@ -204,3 +204,11 @@ test('a file deleted between the probe and the decode: ffmpeg.wasm says it canno
   const next = await readClip(EXAMPLE, 'fast', { decoder: 'wasm' });
   assert.equal(next.frames.length, 8);
 });
+
+test('an empty (0-byte) file is called empty, whichever decoder', async () => {
+  const empty = join(DIR, 'empty.mp4');
+  writeFileSync(empty, '');
+  for (const decoder of ['auto', 'wasm', 'ffmpeg'] as const) {
+    await assert.rejects(readClip(empty, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('empty.mp4') && /empty \(0 bytes\)/.test(e.message), decoder);
+  }
+});
