@@ -144,11 +144,20 @@ export async function checkFfmpeg(options: FfmpegOptions = {}): Promise<{ versio
   return { version: r.stdout.split('\n')[0] ?? '' };
 }
 
+/**
+ * The path as ffmpeg's file protocol: a bare relative name with a colon (`c:d.avi`, `pipe:x.avi`, `http:clip.mp4`)
+ * would otherwise be read as a protocol (`Protocol not found`, or stdin for `pipe:`). ffmpeg strips `file:` itself.
+ */
+function fileUrl(path: string): string {
+  return `file:${path}`;
+}
+
 /** What to do about a file no ffmpeg can open (empty, cut short, not a video). */
 const UNREADABLE_ADVICE = 'Check that it is a complete video file (an interrupted download or copy leaves one ffmpeg cannot open): fetch or copy it again, or re-encode it.';
 
 function lastLines(s: string, n = 3): string {
-  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  // ffmpeg names the input as given to it (`fileUrl`): show the user's path.
+  const lines = s.split('\n').map((l) => l.trim().replace(/(^|\s)file:/g, '$1')).filter(Boolean);
   return lines.slice(-n).join(' | ') || '(no message)';
 }
 
@@ -165,7 +174,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
       '-show_entries',
       // packet=flags: 'D' marks a packet the edit list hides (decoded as a reference, never output).
       FFPROBE_ENTRIES,
-      '-select_streams', 'v:0', '-of', 'json', '--', path,
+      '-select_streams', 'v:0', '-of', 'json', '--', fileUrl(path),
     ],
     options.signal,
   );
@@ -211,7 +220,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   // entering select) is the presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm).
   const args = [
     '-hide_banner', '-nostdin', '-v', 'error',
-    '-i', path,
+    '-i', fileUrl(path),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
     ...passthrough,

@@ -212,3 +212,26 @@ test('an empty (0-byte) file is called empty, whichever decoder', async () => {
     await assert.rejects(readClip(empty, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('empty.mp4') && /empty \(0 bytes\)/.test(e.message), decoder);
   }
 });
+
+test('a relative file name with a colon (c:d.avi, pipe:x.avi) is a file to the system ffmpeg too, not a protocol', async () => {
+  const file = join(DIR, 'lavc_colon.avi');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '30', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', file]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const ref = await readClip(file, 'fast', { decoder: 'ffmpeg' });
+  const cwd = process.cwd();
+  process.chdir(DIR);
+  try {
+    for (const name of ['c:d.avi', 'pipe:x.avi']) {
+      writeFileSync(name, readFileSync(file));
+      // MPEG-4 Part 2: auto hands it to the system ffmpeg as well.
+      for (const decoder of ['ffmpeg', 'auto'] as const) {
+        const clip = await readClip(name, 'fast', { decoder });
+        assert.equal(clip.decoder, 'ffmpeg');
+        assert.equal(clip.info.frameCount, 30, `${name} ${decoder}`);
+        clip.frames.forEach((f, k) => assert.equal(maxDiff(f, ref.frames[k]!), 0));
+      }
+    }
+  } finally {
+    process.chdir(cwd);
+  }
+});
