@@ -235,3 +235,15 @@ test('a relative file name with a colon (c:d.avi, pipe:x.avi) is a file to the s
     process.chdir(cwd);
   }
 });
+
+test('a transport stream cut mid-GOP (frames lost before the first parameter sets): auto refuses it as the system ffmpeg does, not padded', async () => {
+  const whole = join(DIR, 'k30.ts');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '150', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-x264-params', 'keyint=30:bframes=3', whole]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const cut = join(DIR, 'cut mid-GOP.ts');
+  writeFileSync(cut, readFileSync(whole).subarray(188 * 200));
+  const damaged = (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && e.message.includes('cut mid-GOP.ts');
+  await assert.rejects(readClip(cut, 'accurate', { decoder: 'ffmpeg' }), damaged);
+  await assert.rejects(readClip(cut, 'accurate', { decoder: 'wasm' }), damaged);
+  await assert.rejects(readClip(cut, 'accurate'), damaged);
+});

@@ -81,8 +81,12 @@ export async function decodeWithCore(
   const cw = (width + 1) >> 1, ch = (height + 1) >> 1;
   const frameBytes = yuv ? width * height + 2 * cw * ch : width * height * 3;
   const got = output ? Math.floor(output.length / frameBytes) : 0;
-  if (got === 0 || (got < wanted.length && code !== 0)) {
-    throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${log.slice(-2).join(' | ') || `exit ${code}`}).`);
+  // The core exits 0 even when the decoder complained (and logs "Aborted()" as it ends): its error lines tell, as
+  // the system ffmpeg's stderr does in src/node/ffmpeg.ts. Missing frames with complaints (a stream cut before its
+  // parameter sets, damage) would otherwise be padded with the last frame where the system ffmpeg refuses the file.
+  const complaints = log.map((l) => l.trim()).filter((l) => l && l !== 'Aborted()');
+  if (got === 0 || (got < wanted.length && (code !== 0 || complaints.length > 0))) {
+    throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${complaints.slice(-2).join(' | ') || `exit ${code}`}).`);
   }
   const frames = wanted.map((_, k) => {
     const at = Math.min(k, got - 1);
