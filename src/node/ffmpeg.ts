@@ -318,8 +318,10 @@ export interface Clip {
 export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const config = resolvePreprocessOptions(preprocess);
   const choice = options.decoder ?? 'auto';
-  // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data": say what it is.
-  if ((await stat(path).catch(() => null))?.size === 0) {
+  // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data", for a folder "Is a directory": say what it is.
+  const st = await stat(path).catch(() => null);
+  if (st?.isDirectory()) throw new PPTSNError('unsupported-source', `${path} is a folder, not a video file: give the video's path (a rawframes folder is read as frames, not as a video).`);
+  if (st?.size === 0) {
     throw new PPTSNError('unsupported-source', `${path} is empty (0 bytes): an interrupted download or copy? Fetch or copy it again.`);
   }
   const explicitFfmpeg = Boolean(options.ffmpegPath || process.env['PPTSN_FFMPEG']);

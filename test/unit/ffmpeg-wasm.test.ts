@@ -205,11 +205,14 @@ test('a file deleted between the probe and the decode: ffmpeg.wasm says it canno
   assert.equal(next.frames.length, 8);
 });
 
-test('an empty (0-byte) file is called empty, whichever decoder', async () => {
+test('an empty (0-byte) file is called empty, a folder named like a video a folder, whichever decoder', async () => {
   const empty = join(DIR, 'empty.mp4');
   writeFileSync(empty, '');
+  const folder = join(DIR, 'folder.mp4');
+  mkdirSync(folder, { recursive: true });
   for (const decoder of ['auto', 'wasm', 'ffmpeg'] as const) {
     await assert.rejects(readClip(empty, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('empty.mp4') && /empty \(0 bytes\)/.test(e.message), decoder);
+    await assert.rejects(readClip(folder, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('folder.mp4 is a folder, not a video file'), decoder);
   }
 });
 
