@@ -206,7 +206,7 @@ The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's
 for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed
 (npm install onnxruntime-node), else wasm; cpu is the fallback. On wasm the 3×3 convolutions of res3–res5 run as
 Winograd F(2×2, 3×3) (~1e-6 relative rounding differences); --no-winograd runs them directly. --decoder: auto
-(default) reads 8-bit 4:2:0 H.264/HEVC/VP8/VP9/AV1/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg, no process
+(default) reads 8-bit 4:2:0 H.264/HEVC/VP8/VP9/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg, no process
 started per video) and other formats with the system ffmpeg; ffmpeg or wasm forces one.`,
   options: {
     model: { type: 'string', short: 'm' },

@@ -231,7 +231,7 @@ ETA on stderr; the summary as PaddleVideo's metrics on stdout (--json: one JSON 
 "perClass", "failed"}, fractions 0–1). --shard i/n takes the items at 0-based positions p with p % n == i;
 --merge combines the shards' --out files into the same summary. --sample N [--seed S] is the tutorial's inference
 step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).
---decoder: auto (default) decodes 8-bit 4:2:0 H.264/HEVC/VP8/VP9/AV1/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg,
+--decoder: auto (default) decodes 8-bit 4:2:0 H.264/HEVC/VP8/VP9/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg,
 without starting two processes per video) and the rest with the system ffmpeg; ffmpeg or wasm forces one.
 The preset defaults to the model's (model.json's preset: accurate, 250 images a video, for PaddleVideo's weights);
 --preset fast is PaddleVideo's valid pipeline. Each record names its run (preset, T, crops, model): a re-run into

@@ -283,7 +283,7 @@ export function describeDecoder(choice: DecoderChoice = 'auto'): string {
   if (choice === 'ffmpeg' || process.env['PPTSN_FFMPEG']) return 'videos decoded by the system ffmpeg';
   if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
   if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process';
-  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 H.264, HEVC, VP8/9, AV1, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), the system ffmpeg for the rest';
+  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), the system ffmpeg for the rest';
 }
 
 export interface ReadClipOptions extends FfmpegDecodeOptions {

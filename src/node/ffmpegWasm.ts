@@ -235,7 +235,8 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
  * family or H.263: x86 ffmpeg averages their no-rounding half-pel blocks with an approximate SIMD routine that only
  * `-flags bitexact` turns off (hpeldsp), up to 3 levels in a few hundred pixels a clip, which the C core cannot copy.
  */
-const EXACT_CODECS = new Set(['h264', 'hevc', 'vp8', 'vp9', 'av1', 'mpeg1video', 'mpeg2video', 'mjpeg']);
+// No AV1: @ffmpeg/core 0.12 has no AV1 decoder, so trying it first would only cost a failed decode.
+const EXACT_CODECS = new Set(['h264', 'hevc', 'vp8', 'vp9', 'mpeg1video', 'mpeg2video', 'mjpeg']);
 
 /** Whether ffmpeg.wasm decodes `info`'s codec to the same pixels as the system ffmpeg on x86 (`EXACT_CODECS`). */
 export function wasmDecodesExactly(info: Pick<VideoInfo, 'codec'>): boolean {
@@ -262,10 +263,13 @@ export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<Vide
 /**
  * Decodes the unique sorted presented indices `wanted` of a file probed by `probeVideoWasm` to RGB (as the system ffmpeg's rgb24) in display
  * orientation, in the order of `wanted`. `exactColour` is false for formats other than 8-bit 4:2:0 (the core's own
- * swscale converted them; see core/preprocess/ffmpegCore.ts). Errors: 'decode-failed', 'aborted'.
+ * swscale converted them; see core/preprocess/ffmpegCore.ts). Errors: 'decode-failed', 'unsupported-source' (no decoder in the core), 'aborted'.
  */
 export function decodeFramesWasm(path: string, info: VideoInfo, wanted: readonly number[], signal?: AbortSignal): Promise<{ frames: FramePixels[]; exactColour: boolean }> {
-  return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted, { channels: 3 });
+  return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted, { channels: 3 }).catch((e: unknown) => {
+    if (e instanceof PPTSNError && e.code === 'unsupported-source') throw new PPTSNError(e.code, `${e.message} Decode it with the system ffmpeg (--decoder ffmpeg, or auto).`, { cause: e });
+    throw e;
+  });
 }
 
 /** Ends the worker thread (tests; the CLI's process exit ends it anyway). */

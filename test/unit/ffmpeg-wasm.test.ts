@@ -250,3 +250,13 @@ test('a transport stream cut mid-GOP (frames lost before the first parameter set
   await assert.rejects(readClip(cut, 'accurate', { decoder: 'wasm' }), damaged);
   await assert.rejects(readClip(cut, 'accurate'), damaged);
 });
+
+test('a codec the core lacks (AV1): forced ffmpeg.wasm says so and what to do, auto reads it with the system ffmpeg', async () => {
+  const file = join(DIR, 'av1.mkv');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '20', '-pix_fmt', 'yuv420p', '-c:v', 'libaom-av1', '-cpu-used', '8', '-b:v', '100k', file]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  await assert.rejects(readClip(file, 'fast', { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /no decoder for the .*AV1 stream of .*av1\.mkv/.test(e.message) && e.message.includes('--decoder ffmpeg'));
+  const auto = await readClip(file, 'fast');
+  assert.equal(auto.decoder, 'ffmpeg');
+  assert.equal(auto.frames.length, 8);
+});

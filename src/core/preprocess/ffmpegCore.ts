@@ -54,7 +54,8 @@ export async function probeWithCore(runner: FfmpegCoreRunner, input: string, nam
  * Decodes the frames at the unique sorted presented indices `wanted` of a probed input to RGBA (`channels` 3: RGB, the CLI's) in display
  * orientation (autorotation runs inside ffmpeg, before `select`). Returns them in the order of `wanted`; an index
  * past the last decodable frame gets the last decoded one when the core reported no error (edit lists can hide a few
- * packets), as the CLI does. Errors: 'decode-failed' (nothing decodable, or frames missing with errors).
+ * packets), as the CLI does. Errors: 'decode-failed' (nothing decodable, or frames missing with errors),
+ * 'unsupported-source' (no decoder for the codec in this core).
  */
 export async function decodeWithCore(
   runner: FfmpegCoreRunner,
@@ -85,6 +86,10 @@ export async function decodeWithCore(
   // the system ffmpeg's stderr does in src/node/ffmpeg.ts. Missing frames with complaints (a stream cut before its
   // parameter sets, damage) would otherwise be padded with the last frame where the system ffmpeg refuses the file.
   const complaints = log.map((l) => l.trim()).filter((l) => l && l !== 'Aborted()');
+  // A codec this build of the core lacks (AV1 in @ffmpeg/core 0.12): ffmpeg cannot even configure the stream.
+  if (got === 0 && complaints.some((l) => /Decoder \(codec .*\) not found|Cannot determine format of input stream|No decoder/i.test(l))) {
+    throw new PPTSNError('unsupported-source', `ffmpeg.wasm has no decoder for the ${info.codecLongName} stream of ${name}.`);
+  }
   if (got === 0 || (got < wanted.length && (code !== 0 || complaints.length > 0))) {
     throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${complaints.slice(-2).join(' | ') || `exit ${code}`}).`);
   }
