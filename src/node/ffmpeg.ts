@@ -321,6 +321,8 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
   // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data", for a folder "Is a directory": say what it is.
   const st = await stat(path).catch(() => null);
   if (st?.isDirectory()) throw new PPTSNError('unsupported-source', `${path} is a folder, not a video file: give the video's path (a rawframes folder is read as frames, not as a video).`);
+  // A named pipe or a device would block both decoders forever (nothing is written to it) or never end.
+  if (st && !st.isFile()) throw new PPTSNError('unsupported-source', `${path} is not a regular file (a pipe or a device): save the video to a file and give its path.`);
   if (st?.size === 0) {
     throw new PPTSNError('unsupported-source', `${path} is empty (0 bytes): an interrupted download or copy? Fetch or copy it again.`);
   }

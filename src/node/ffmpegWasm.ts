@@ -62,6 +62,8 @@ parentPort.on('message', async (m) => {
   try {
     // One copy of the file for the probe and the decode that follows it.
     const st = fs.statSync(m.path);
+    // readFileSync on a named pipe would block this thread (and the CLI) until someone writes to it.
+    if (!st.isFile()) throw new Error('not a regular file');
     key = m.path + ':' + st.size + ':' + st.mtimeMs;
     if (loaded !== key) bytes = fs.readFileSync(m.path);
   } catch (e) {

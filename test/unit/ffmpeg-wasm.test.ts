@@ -260,3 +260,14 @@ test('a codec the core lacks (AV1): forced ffmpeg.wasm says so and what to do, a
   assert.equal(auto.decoder, 'ffmpeg');
   assert.equal(auto.frames.length, 8);
 });
+
+test('a named pipe given as a video is refused at once by every decoder, not waited on forever', { timeout: 60_000 }, async () => {
+  const fifo = join(DIR, 'pipe.mp4');
+  rmSync(fifo, { force: true });
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  for (const decoder of ['auto', 'wasm', 'ffmpeg'] as const) {
+    await assert.rejects(readClip(fifo, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('pipe.mp4 is not a regular file'), decoder);
+  }
+  await assert.rejects(probeVideoWasm(fifo), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /pipe\.mp4.*not a regular file/.test(e.message));
+  rmSync(fifo, { force: true });
+});
