@@ -271,3 +271,20 @@ test('a named pipe given as a video is refused at once by every decoder, not wai
   await assert.rejects(probeVideoWasm(fifo), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /pipe\.mp4.*not a regular file/.test(e.message));
   rmSync(fifo, { force: true });
 });
+
+test('a stream that changes frame size mid-way (two .ts joined): auto gives the system ffmpeg\'s frames, forced ffmpeg.wasm refuses, no garbage', async () => {
+  const parts = [['320x240', '0'], ['640x360', '1.6']].map(([size, offset], k) => {
+    const part = join(DIR, `part${k}.ts`);
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`, '-frames:v', '40', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-output_ts_offset', offset!, part]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    return readFileSync(part);
+  });
+  const joined = join(DIR, 'resolution change.ts');
+  writeFileSync(joined, Buffer.concat(parts));
+  const sys = await readClip(joined, 'fast', { decoder: 'ffmpeg' });
+  const auto = await readClip(joined, 'fast');
+  assert.deepEqual([auto.info.width, auto.info.height, auto.info.frameCount], [320, 240, 80]);
+  assert.deepEqual(auto.indices, sys.indices);
+  auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `slot ${k}`));
+  await assert.rejects(readClip(joined, 'fast', { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /resolution change\.ts changes frame size mid-stream/.test(e.message));
+});

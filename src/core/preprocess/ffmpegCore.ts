@@ -70,7 +70,12 @@ export async function decodeWithCore(
   const color = { matrix: info.colorMatrix, fullRange: info.fullRange };
   const yuv = exactYuvFormat(info);
   const graph = ffmpegFrameFilter(wanted, { width, height, color });
-  const filter = yuv ? graph.replace(/,scale=.*$/, '') : graph;
+  // Without the scale, a stream that changes frame size mid-way (concatenated .ts, a resolution switch) would
+  // leave frames of another size in the raw output, and the system ffmpeg scales those frames to the probed size
+  // with its own yuv→rgb path. crop with a zero width fails the graph's reconfiguration on any other size (a no-op
+  // at the probed size), so such a decode stops with an error (and `auto` hands the file to the system ffmpeg).
+  const sizeGuard = `crop=w=iw*eq(iw\\,${width})*eq(ih\\,${height}):h=ih`;
+  const filter = yuv ? `${graph.replace(/,scale=.*$/, '')},${sizeGuard}` : graph;
   const out = '/frames.raw';
   const { code, output, log } = await runner.ffmpeg([
     '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
@@ -89,6 +94,9 @@ export async function decodeWithCore(
   // A codec this build of the core lacks (AV1 in @ffmpeg/core 0.12): ffmpeg cannot even configure the stream.
   if (got === 0 && complaints.some((l) => /Decoder \(codec .*\) not found|Cannot determine format of input stream|No decoder/i.test(l))) {
     throw new PPTSNError('unsupported-source', `ffmpeg.wasm has no decoder for the ${info.codecLongName} stream of ${name}.`);
+  }
+  if (complaints.some((l) => /Invalid too big or non positive size/.test(l)) && got < wanted.length) {
+    throw new PPTSNError('decode-failed', `${name} changes frame size mid-stream (it was probed at ${width}×${height}); ffmpeg.wasm stops there rather than return frames the system ffmpeg would scale differently.`);
   }
   if (got === 0 || (got < wanted.length && (code !== 0 || complaints.length > 0))) {
     throw new PPTSNError('decode-failed', `ffmpeg.wasm decoded ${got === 0 ? 'no frame' : `only ${got} of ${wanted.length} frames`} of ${name}; the file looks damaged (${complaints.slice(-2).join(' | ') || `exit ${code}`}).`);
