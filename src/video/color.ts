@@ -44,11 +44,11 @@ export async function videoFrameToRgba(
   const width = rect ? rect.width : frame.displayWidth;
   const height = rect ? rect.height : frame.displayHeight;
   const format: string | null = frame.format;
-  if (conversion === 'yuv' && format && (YUV_FORMATS.has(format) || isHighBitFormat(format))) {
+  if (conversion === 'yuv' && format && (YUV_FORMATS.has(format) || isHighBitFormat(format, height))) {
     const buf = new Uint8Array(frame.allocationSize());
     const layout = await frame.copyTo(buf);
     const cs = color ?? conversionFor(untaggedAs601(frame.colorSpace));
-    if (isHighBitFormat(format)) {
+    if (isHighBitFormat(format, height)) {
       const [kr, kb] = coefficients(cs.matrix);
       return { width, height, channels: 4, data: highBitYuvToRgba(buf, layout, format, width, height, kr, kb, cs.fullRange) };
     }
