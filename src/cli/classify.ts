@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
-import { softmax, topK, type Prediction } from '../core/classify/scores.js';
+import { softmax, topK } from '../core/classify/scores.js';
 import { defaultLabels } from '../core/labels.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
@@ -20,6 +20,9 @@ import { readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
 import { formatJsonLines } from './classifyJson.js';
+import type { ClassifyOutput } from './classifyOutput.js';
+
+export type { ClassifyOutput, TopEntry } from './classifyOutput.js';
 import { progressLine } from './classifyProgress.js';
 import { oneOf, positiveInt, str, unitInterval, usage, type Command } from './command.js';
 
@@ -46,22 +49,6 @@ export interface CliClassifyOptions {
   progress?: boolean | 'always';
   /** Where the notes go (which runtime runs, why a faster one was skipped); default stderr. */
   log?: (line: string) => void;
-}
-
-/** One class of a CLI result (the library's Prediction). */
-export type TopEntry = Prediction;
-
-export interface ClassifyOutput {
-  logits: number[][];
-  top: TopEntry[][];
-  /** The runtime that ran the network (onnx, wasm, cpu). */
-  backend: string;
-  frameIndices?: number[];
-  /** Which decoder read a video file: `ffmpeg` (system) or `ffmpeg.wasm` (in-process). */
-  decoder?: string;
-  /** L (frames the video presents, edit list applied) and the clockwise rotation applied (docs/contract.md §4). */
-  frameCount?: number;
-  rotation?: number;
 }
 
 async function readTensor(path: string): Promise<{ shape: number[]; data: Float32Array }> {

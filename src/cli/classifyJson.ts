@@ -4,17 +4,7 @@
  * rawframes folder is one clip (one line); a `--tensor` batch `[N, T·C, 3, H, W]` gives N lines, told apart by `clip`.
  */
 import type { Prediction } from '../core/classify/scores.js';
-
-/** What one input gave (classify.ts' ClassifyOutput): a row of logits and a top list per clip, and where from. */
-export interface ClipResults {
-  logits: number[][];
-  top: Prediction[][];
-  backend: string;
-  frameIndices?: number[];
-  frameCount?: number;
-  rotation?: number;
-  decoder?: string;
-}
+import type { ClassifyOutput } from './classifyOutput.js';
 
 /** One line of `classify --json`. */
 export interface ClassifyJsonRecord {
@@ -39,7 +29,7 @@ export interface ClassifyJsonRecord {
 }
 
 /** The records of one input, one per clip. */
-export function jsonRecords(path: string, out: ClipResults): ClassifyJsonRecord[] {
+export function jsonRecords(path: string, out: ClassifyOutput): ClassifyJsonRecord[] {
   const { logits, top, backend, ...source } = out;
   return logits.map((row, n) => ({
     path,
@@ -53,6 +43,6 @@ export function jsonRecords(path: string, out: ClipResults): ClassifyJsonRecord[
 }
 
 /** `jsonRecords` as JSON Lines (no trailing newline). */
-export function formatJsonLines(path: string, out: ClipResults): string {
+export function formatJsonLines(path: string, out: ClassifyOutput): string {
   return jsonRecords(path, out).map((r) => JSON.stringify(r)).join('\n');
 }

@@ -16,7 +16,8 @@ import { seededInput, seededStateDict } from '../helpers/seeded.js';
 import { writePdparams, writePdparamsRaw } from '../../src/core/formats/pdparamsWriter.js';
 import { readPdparamsRaw } from '../../src/core/formats/pdparams.js';
 import { loadWeightFile } from '../../src/core/formats/load.js';
-import { unpickle, PyTuple } from '../../src/core/formats/pickle.js';
+import { unpickle } from '../../src/core/formats/pickle.js';
+import { PyTuple } from '../../src/core/formats/pyValues.js';
 import { encodeNpy } from '../../src/core/npy.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 

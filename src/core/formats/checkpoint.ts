@@ -6,7 +6,7 @@
  * weights at all, so the message says what the file is and what to do.
  */
 import { PPTSNError } from '../errors.js';
-import { printable, PyDict, PyNdArray, PyTuple, type PyValue } from './pickle.js';
+import { printable, PyDict, PyNdArray, PyTuple, type PyValue } from './pyValues.js';
 
 /** Keys under which checkpoints keep the model's state dict, in the order they are tried. */
 export const CHECKPOINT_KEYS = ['model', 'state_dict', 'model_state_dict', 'net', 'params'] as const;

@@ -15,7 +15,7 @@ import { archSpec, isDepth, paramSpecs, type Depth } from '../model/arch.js';
 import type { StateDict } from '../stateDict.js';
 import { decodeFloat16, encodeFloat16, FLOAT16_MAX } from './float16.js';
 import { sha256Hex, sha256HexSync } from './sha256.js';
-import { shapeSize } from './pickle.js';
+import { shapeSize } from './pyValues.js';
 import { hostLittleEndian } from './tensor.js';
 import { checkStateDict, shapeProblems } from './validate.js';
 

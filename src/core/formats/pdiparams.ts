@@ -7,7 +7,8 @@
  */
 import { PPTSNError } from '../errors.js';
 import { archSpec, DEPTHS, paramSpecs, type Depth } from '../model/arch.js';
-import { PyDict, unpickle } from './pickle.js';
+import { unpickle } from './pickle.js';
+import { PyDict } from './pyValues.js';
 import { fmtShape, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
 import { checkStateDict, type CheckedStateDict } from './validate.js';
 

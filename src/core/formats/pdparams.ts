@@ -5,7 +5,8 @@
  */
 import { PPTSNError } from '../errors.js';
 import { findStateDict, foreignModel, unwrapTensor } from './checkpoint.js';
-import { describe, printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, unpickle, type PyValue } from './pickle.js';
+import { unpickle } from './pickle.js';
+import { describe, printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, type PyValue } from './pyValues.js';
 import { fortranToC, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
 import { checkStateDict, type CheckedStateDict } from './validate.js';
 

@@ -8,7 +8,7 @@ import { PPTSNError } from '../errors.js';
 import { archSpec, paramSpecs } from '../model/arch.js';
 import type { StateDict } from '../stateDict.js';
 import { NAME_TABLE_KEY } from './pdparams.js';
-import { shapeSize } from './pickle.js';
+import { shapeSize } from './pyValues.js';
 import { hostLittleEndian } from './tensor.js';
 import { checkStateDict, type ShapedData } from './validate.js';
 

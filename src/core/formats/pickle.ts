@@ -5,72 +5,12 @@
  * and anything else is refused by name as soon as it is named. Nothing is ever executed: the "calls" of the allowed
  * globals are interpreted here and only build plain data. Every length is checked against the bytes that remain
  * before anything is allocated, and the stack, mark and memo sizes are bounded, so a hostile or truncated file ends
- * in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation.
+ * in a `PPTSNError('model-invalid')` instead of a crash or a huge allocation. The values it builds are in
+ * pyValues.ts, the allowed globals and their interpretation in pickleGlobals.ts.
  */
 import { PPTSNError } from '../errors.js';
-import { float16BitsToFloat32 } from './float16.js';
-
-/** A Python tuple (immutable; kept apart from lists because numpy's state is a tuple). */
-export class PyTuple {
-  constructor(readonly items: PyValue[]) {}
-}
-/** A Python list. */
-export class PyList {
-  constructor(readonly items: PyValue[] = []) {}
-}
-/** A Python dict or `collections.OrderedDict`; insertion order is kept, as Python does. */
-export class PyDict {
-  readonly map = new Map<DictKey, PyValue>();
-  constructor(readonly ordered = false) {}
-}
-/** One of the allow-listed globals, resolved to what it stands for. */
-export class PyGlobal {
-  constructor(
-    readonly module: string,
-    readonly name: string,
-    readonly role: GlobalRole,
-  ) {}
-}
-/** `numpy.dtype`: kind letter (`f`, `i`, `u`, `b`, …), item size in bytes and byte order. */
-export class PyDtype {
-  constructor(
-    readonly kind: string,
-    readonly itemsize: number,
-    public littleEndian: boolean,
-    /** The string it was made from, e.g. `f4`, for messages. */
-    readonly str: string,
-  ) {}
-}
-/** A numpy array as `_reconstruct` + BUILD leave it: shape, dtype, order flag and the raw bytes (a view). */
-export class PyNdArray {
-  shape: number[] | null = null;
-  dtype: PyDtype | null = null;
-  fortran = false;
-  data: Uint8Array | null = null;
-}
-
-export type DictKey = string | number | bigint | boolean | null;
-export type PyValue = DictKey | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyDtype | PyNdArray;
-type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'scalar' | 'encode' | 'OrderedDict' | 'tuple';
-
-/**
- * The only globals a weight file may name (docs/contract.md §3). Module paths of numpy 1 (`numpy.core`) and 2
- * (`numpy._core`).
- */
-const ALLOWED_GLOBALS: Record<string, GlobalRole> = {
-  'numpy.core.multiarray._reconstruct': 'reconstruct',
-  'numpy._core.multiarray._reconstruct': 'reconstruct',
-  'numpy.ndarray': 'ndarray',
-  'numpy.dtype': 'dtype',
-  'numpy.core.multiarray.scalar': 'scalar',
-  'numpy._core.multiarray.scalar': 'scalar',
-  '_codecs.encode': 'encode',
-  'collections.OrderedDict': 'OrderedDict',
-  // Paddle ≥ 2.1 pickles each Tensor as tuple((name, ndarray)) (docs/contract.md §7). Building a tuple runs nothing.
-  // Protocol 2 from Python 3 names it __builtin__ (pickle's fix_imports).
-  'builtins.tuple': 'tuple',
-  '__builtin__.tuple': 'tuple',
-};
+import { buildState, callGlobal, resolveGlobal, type Fail } from './pickleGlobals.js';
+import { describe, PyDict, PyGlobal, PyList, PyTuple, type PyValue } from './pyValues.js';
 
 /** Bounds that no real weight file comes near (a depth-200 model has ~1,500 arrays). */
 export const PICKLE_LIMITS = {
@@ -101,49 +41,6 @@ const REFUSED_OPCODES: Record<number, string> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Escapes control and non-ASCII characters of file-supplied text for messages. */
-export function printable(s: string): string {
-  return s.replace(/[^\x20-\x7e…]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** The Python type of a value for messages (never a JS class name: bundles minify those). */
-export function describe(v: PyValue | undefined): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'None';
-  if (typeof v === 'string') return 'str';
-  if (typeof v === 'number' || typeof v === 'bigint') return 'int';
-  if (typeof v === 'boolean') return 'bool';
-  if (v instanceof Uint8Array) return 'bytes';
-  if (v instanceof PyTuple) return 'tuple';
-  if (v instanceof PyList) return 'list';
-  if (v instanceof PyDict) return 'dict';
-  if (v instanceof PyGlobal) return `${v.module}.${v.name}`;
-  if (v instanceof PyDtype) return 'numpy.dtype';
-  return 'numpy.ndarray';
-}
-
-/** Parses a numpy dtype string such as `f4`, `<f4`, `>f2`, `f8`, `b1`. */
-export function parseDtype(str: string): PyDtype {
-  const m = /^([<>=|]?)([a-zA-Z?])(\d{0,2})$/.exec(str);
-  if (!m) throw new PPTSNError('model-invalid', `unsupported numpy dtype '${str.slice(0, 40)}'`);
-  // numpy: '?' and 'b1' are bool, a bare 'b' is int8.
-  const kind = m[2] === '?' ? 'b' : m[2] === 'b' && !m[3] ? 'i' : m[2]!;
-  const itemsize = m[3] ? Number(m[3]) : m[2] === '?' || m[2] === 'b' ? 1 : 0;
-  if (!'fiub'.includes(kind) || ![1, 2, 4, 8].includes(itemsize)) throw new PPTSNError('model-invalid', `unsupported numpy dtype '${str}'`);
-  return new PyDtype(kind, itemsize, m[1] !== '>', str);
-}
-
-/** Product of a shape, refusing anything that is not a small non-negative integer or that overflows 2^53. */
-export function shapeSize(shape: readonly number[], what: string): number {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new PPTSNError('model-invalid', `${what}: bad dimension ${String(d)} in shape [${shape.join(', ')}]`);
-    n *= d;
-    if (n > Number.MAX_SAFE_INTEGER) throw new PPTSNError('model-invalid', `${what}: shape [${shape.join(', ')}] is too large`);
-  }
-  return n;
-}
-
 /**
  * Runs a pickle and returns the object it builds. Refuses (with `PPTSNError('model-invalid')`) any global outside
  * the allow-list, any opcode that would execute code, and any malformed or truncated input.
@@ -170,6 +67,7 @@ class Unpickler {
   private fail(message: string): never {
     throw new PPTSNError('model-invalid', `malformed pickle at byte ${this.at}: ${message}`);
   }
+  private readonly failHere: Fail = (message) => this.fail(message);
 
   private need(n: number | bigint, what: string): number {
     const left = this.bytes.length - this.pos;
@@ -261,20 +159,6 @@ class Unpickler {
     this.push(v as PyValue);
   }
 
-  private global(module: string, name: string): PyGlobal {
-    const full = `${module}.${name}`;
-    const role = ALLOWED_GLOBALS[full];
-    if (!role) {
-      // Names come from the file: shown escaped and cut, so a hostile name cannot garble a log or a UI.
-      const shown = printable(full.length > 120 ? `${full.slice(0, 120)}…` : full);
-      throw new PPTSNError(
-        'model-invalid',
-        `refused pickle global ${shown}: a weight file may only reference numpy arrays, numpy dtypes/scalars, _codecs.encode, collections.OrderedDict and builtins.tuple; nothing in it is executed`,
-      );
-    }
-    return new PyGlobal(module, name, role);
-  }
-
   private int(b: Uint8Array): number | bigint {
     if (b.length === 0) return 0;
     if (b.length > PICKLE_LIMITS.maxLongBytes) this.fail(`integer of ${b.length} bytes is too large`);
@@ -292,102 +176,6 @@ class Unpickler {
       if (k !== null && typeof k === 'object') this.fail(`dict key of type ${describe(k)} is not supported`);
       dict.map.set(k, items[i + 1]!);
     }
-  }
-
-  private call(fn: PyValue, args: PyValue, how: string): PyValue {
-    if (!(fn instanceof PyGlobal)) this.fail(`${how} of a ${describe(fn)}, not a callable`);
-    if (!(args instanceof PyTuple)) this.fail(`${how} arguments are a ${describe(args)}, not a tuple`);
-    const a = args.items;
-    switch (fn.role) {
-      case 'reconstruct': {
-        // numpy's ndarray.__reduce__: _reconstruct(ndarray, (0,), b'b'); the real content arrives with BUILD.
-        if (!(a[0] instanceof PyGlobal) || a[0].role !== 'ndarray') this.fail('_reconstruct of something other than numpy.ndarray');
-        return new PyNdArray();
-      }
-      case 'dtype': {
-        if (typeof a[0] !== 'string') this.fail('numpy.dtype needs a type string');
-        return parseDtype(a[0]);
-      }
-      case 'encode': {
-        // Protocol 2 stores bytes as _codecs.encode(latin1_text, 'latin1').
-        const [text, enc] = a;
-        if (typeof text !== 'string') this.fail('_codecs.encode of a non-string');
-        const e = typeof enc === 'string' ? enc.toLowerCase().replace(/_/g, '-') : 'utf-8';
-        // Only latin-1: it is what numpy's protocol-2 pickles use, and one encoding keeps the cache key the text.
-        if (e === 'latin1' || e === 'latin-1' || e === 'iso-8859-1') {
-          const cached = this.encoded.get(text);
-          if (cached) return cached;
-          const out = new Uint8Array(text.length);
-          for (let i = 0; i < text.length; i++) {
-            const c = text.charCodeAt(i);
-            if (c > 0xff) this.fail('_codecs.encode: text is not latin-1');
-            out[i] = c;
-          }
-          this.encoded.set(text, out);
-          return out;
-        }
-        this.fail(`_codecs.encode with unsupported encoding '${String(enc).slice(0, 40)}'`);
-      }
-      case 'scalar': {
-        // numpy scalars: scalar(dtype, raw_bytes) → a plain number.
-        const [dt, raw] = a;
-        if (!(dt instanceof PyDtype) || !(raw instanceof Uint8Array) || raw.length !== dt.itemsize) this.fail('malformed numpy scalar');
-        return scalarValue(dt, raw);
-      }
-      case 'tuple': {
-        // tuple() or tuple(iterable): only a tuple or list argument, copied into a new tuple.
-        if (a.length === 0) return new PyTuple([]);
-        const it = a[0];
-        if (a.length !== 1 || !(it instanceof PyTuple || it instanceof PyList)) this.fail(`tuple() of a ${describe(it)} is not supported`);
-        return new PyTuple([...it.items]);
-      }
-      case 'OrderedDict': {
-        if (a.length !== 0) this.fail('OrderedDict with constructor arguments is not supported');
-        return new PyDict(true);
-      }
-      case 'ndarray':
-        this.fail(`${how} of numpy.ndarray directly is not supported`);
-    }
-  }
-
-  private build(obj: PyValue, state: PyValue): void {
-    if (obj instanceof PyNdArray) {
-      if (!(state instanceof PyTuple)) this.fail(`numpy array state is a ${describe(state)}`);
-      // ndarray.__setstate__ accepts (version, shape, dtype, is_fortran, data) or the older 4-tuple.
-      const s = state.items.length === 5 ? state.items.slice(1) : state.items.length === 4 ? state.items : null;
-      if (!s) this.fail(`numpy array state has ${state.items.length} items`);
-      const [shape, dtype, fortran, raw] = s as [PyValue, PyValue, PyValue, PyValue];
-      if (!(shape instanceof PyTuple) || shape.items.length > PICKLE_LIMITS.maxRank) this.fail('numpy array shape is not a tuple of rank ≤ 32');
-      const dims = shape.items.map((d) => (typeof d === 'number' ? d : -1));
-      if (!(dtype instanceof PyDtype)) this.fail(`numpy array dtype is a ${describe(dtype)}`);
-      let data: Uint8Array;
-      if (raw instanceof Uint8Array) data = raw;
-      else if (typeof raw === 'string') {
-        // Python 2 pickles store the buffer as a (latin-1) str.
-        data = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i) & 0xff;
-      } else this.fail(`numpy array data is a ${describe(raw)} (object arrays are not weights)`);
-      const n = shapeSize(dims, 'numpy array');
-      if (n * dtype.itemsize !== data.length) {
-        this.fail(`numpy array of shape [${dims.join(', ')}] and dtype ${dtype.str} needs ${n * dtype.itemsize} bytes, found ${data.length}`);
-      }
-      obj.shape = dims;
-      obj.dtype = dtype;
-      obj.fortran = fortran === true || fortran === 1;
-      obj.data = data;
-      return;
-    }
-    if (obj instanceof PyDtype) {
-      // dtype.__setstate__: (version, endian, subdescr, names, fields, elsize, alignment, flags).
-      if (!(state instanceof PyTuple) || state.items.length < 2) this.fail('malformed numpy dtype state');
-      const endian = state.items[1];
-      if (endian === '>') obj.littleEndian = obj.itemsize === 1;
-      else if (endian === '<' || endian === '|' || endian === '=') obj.littleEndian = true;
-      else this.fail('malformed numpy dtype byte order');
-      if (state.items[2] !== null && state.items[2] !== undefined) this.fail('structured numpy dtypes are not supported');
-      return;
-    }
-    this.fail(`BUILD on a ${describe(obj)} is not supported`);
   }
 
   run(): PyValue {
@@ -495,27 +283,27 @@ class Unpickler {
         case 0x63: { // GLOBAL "module\nname\n"
           const module = this.line();
           const name = this.line();
-          this.push(this.global(module, name));
+          this.push(resolveGlobal(module, name));
           break;
         }
         case 0x93: { // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           if (typeof module !== 'string' || typeof name !== 'string') this.fail('STACK_GLOBAL needs two strings');
-          this.push(this.global(module, name));
+          this.push(resolveGlobal(module, name));
           break;
         }
         case 0x52: { // REDUCE
           const args = this.pop();
           const fn = this.pop();
-          this.push(this.call(fn, args, 'REDUCE'));
+          this.push(callGlobal(fn, args, 'REDUCE', this.failHere, this.encoded));
           break;
         }
         case 0x81: { // NEWOBJ: cls.__new__(cls, *args)
           const args = this.pop();
           const cls = this.pop();
           if (!(cls instanceof PyGlobal) || cls.role !== 'OrderedDict') this.fail(`NEWOBJ of ${describe(cls)} is not supported`);
-          this.push(this.call(cls, args, 'NEWOBJ'));
+          this.push(callGlobal(cls, args, 'NEWOBJ', this.failHere, this.encoded));
           break;
         }
         case 0x92: { // NEWOBJ_EX
@@ -523,12 +311,12 @@ class Unpickler {
           const args = this.pop();
           const cls = this.pop();
           if (!(cls instanceof PyGlobal) || cls.role !== 'OrderedDict' || !(kwargs instanceof PyDict) || kwargs.map.size) this.fail(`NEWOBJ_EX of ${describe(cls)} is not supported`);
-          this.push(this.call(cls, args, 'NEWOBJ_EX'));
+          this.push(callGlobal(cls, args, 'NEWOBJ_EX', this.failHere, this.encoded));
           break;
         }
         case 0x62: { // BUILD
           const state = this.pop();
-          this.build(this.top(), state);
+          buildState(this.top(), state, this.failHere, PICKLE_LIMITS.maxRank);
           break;
         }
         case 0x71: this.memoPut(this.u8()); break; // BINPUT
@@ -555,7 +343,7 @@ class Unpickler {
               // INST names a class to call: report it by name like GLOBAL does.
               const module = this.line();
               const name = this.line();
-              this.global(module, name);
+              resolveGlobal(module, name);
             }
             throw new PPTSNError('model-invalid', `refused pickle opcode ${refused} at byte ${this.at}: weight files never need it`);
           }
@@ -563,25 +351,5 @@ class Unpickler {
         }
       }
     }
-  }
-}
-
-function scalarValue(dt: PyDtype, raw: Uint8Array): number | boolean | bigint {
-  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const le = dt.littleEndian;
-  switch (dt.kind + dt.itemsize) {
-    case 'f2': return float16BitsToFloat32(v.getUint16(0, le));
-    case 'f4': return v.getFloat32(0, le);
-    case 'f8': return v.getFloat64(0, le);
-    case 'i1': return v.getInt8(0);
-    case 'u1': return v.getUint8(0);
-    case 'b1': return v.getUint8(0) !== 0;
-    case 'i2': return v.getInt16(0, le);
-    case 'u2': return v.getUint16(0, le);
-    case 'i4': return v.getInt32(0, le);
-    case 'u4': return v.getUint32(0, le);
-    case 'i8': { const x = v.getBigInt64(0, le); return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x; }
-    case 'u8': { const x = v.getBigUint64(0, le); return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x; }
-    default: throw new PPTSNError('model-invalid', `unsupported numpy scalar dtype ${dt.str}`);
   }
 }
