@@ -16,11 +16,11 @@ import { evaluateJobs, type EvalJob } from '../node/evaluate.js';
 import { DECODERS, describeDecoder, type DecoderChoice } from '../node/ffmpeg.js';
 import { loadLabels } from '../node/labels.js';
 import { readModelDir } from '../node/modelDir.js';
-import { createNodeRunner, NODE_RUNNERS, type NodeRunner, type NodeRunnerChoice } from '../node/runtime.js';
+import { createNodeRunner, evalLanes, NODE_RUNNERS, type NodeRunner, type NodeRunnerChoice } from '../node/runtime.js';
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
 
 const EVAL_USAGE = [
-  'eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--prefetch K]',
+  'eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--prefetch K] [--lanes L]',
   'eval --merge a.jsonl b.jsonl … [-m <dir> | --labels <file>] [--confusion cm.csv] [--json]',
 ];
 
@@ -40,6 +40,7 @@ const EVAL_OPTIONS = {
   sample: { type: 'string' },
   seed: { type: 'string' },
   prefetch: { type: 'string' },
+  lanes: { type: 'string' },
   decoder: { type: 'string' },
 } as const;
 
@@ -61,6 +62,8 @@ export interface EvalCliOptions {
   /** `auto` (default): onnxruntime-node when installed, else tfjs wasm (src/node/runtime.ts). */
   backend?: NodeRunnerChoice;
   prefetch?: number;
+  /** onnx: clips classified at once, each on its own session (default `evalLanes()`: 2 with two cores or more). */
+  lanes?: number;
   decoder?: DecoderChoice;
   /** Images per backbone call (default: the runner's, as classify). */
   chunkSize?: number;
@@ -182,7 +185,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
   }
   let runner: NodeRunner | undefined;
   if (jobs.some((j) => j.entry.item)) {
-    runner = await createNodeRunner(o.modelDir, o.backend ?? 'auto');
+    runner = await createNodeRunner(o.modelDir, o.backend ?? 'auto', { lanes: o.lanes ?? evalLanes() });
     for (const note of runner.notes) log(`[eval] ${note}\n`);
     log(`[eval] ${jobs.length} items (${list.format}, ${config.preset} preset, T = ${config.segments}${count > 1 ? `, shard ${index}/${count}` : ''}) on ${runner.description}\n`);
     if (list.format === 'videos') log(`[eval] ${describeDecoder(o.decoder)}\n`);
@@ -198,6 +201,7 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
       labels,
       chunkSize: o.chunkSize ?? runner.chunkSize,
       ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
+      lanes: runner.lanes,
       ...(o.decoder ? { decoder: o.decoder } : {}),
       onRecord: async (r) => {
         if (o.out) await appendFile(o.out, JSON.stringify({ ...r, run }) + '\n');
@@ -231,6 +235,8 @@ ETA on stderr; the summary as PaddleVideo's metrics on stdout (--json: one JSON 
 "perClass", "failed"}, fractions 0–1). --shard i/n takes the items at 0-based positions p with p % n == i;
 --merge combines the shards' --out files into the same summary. --sample N [--seed S] is the tutorial's inference
 step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).
+--lanes L (onnx): clips classified at once, each on its own onnxruntime session with threads / L threads (default 2
+with two cores or more: the decoder then slows one session instead of stalling both threads of one; 1 = one session).
 --decoder: auto (default) decodes 8-bit 4:2:0 H.264/HEVC/VP8/VP9/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg,
 without starting two processes per video) and the rest with the system ffmpeg; ffmpeg or wasm forces one.
 The preset defaults to the model's (model.json's preset: accurate, 250 images a video, for PaddleVideo's weights);
@@ -254,6 +260,7 @@ which is 0 whenever a summary was printed.`,
     const prefetchText = str(values.prefetch);
     const prefetch = prefetchText === undefined ? undefined : Number(prefetchText);
     if (prefetch !== undefined && !(Number.isInteger(prefetch) && prefetch >= 0)) usage(`--prefetch must be a non-negative integer, got "${prefetchText}"`);
+    const lanes = positiveInt(values.lanes, '--lanes');
     const modelDir = str(values.model);
     if (!merge && !modelDir) usage('eval needs -m <model dir>');
     const opt = (k: string) => str(values[k]);
@@ -271,6 +278,7 @@ which is 0 whenever a summary was printed.`,
       ...(sample ? { sample } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(prefetch !== undefined ? { prefetch } : {}),
+      ...(lanes ? { lanes } : {}),
       ...(backend ? { backend } : {}),
       ...(decoder ? { decoder } : {}),
       json: values.json === true,

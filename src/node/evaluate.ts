@@ -27,8 +27,13 @@ export interface EvaluateOptions {
   labels: readonly string[];
   /** Images per backbone call. */
   chunkSize: number;
-  /** Items decoded ahead of the one being classified (default 2; 0 = no overlap). */
+  /** Items decoded ahead of those being classified (default 2; 0 = no overlap). */
   prefetch?: number;
+  /**
+   * Items classified at once (default 1): the runner's `lanes` (src/node/runtime.ts), so each backbone session has
+   * a clip to work on. Records still come out, and `onRecord` is still called, in job order.
+   */
+  lanes?: number;
   /** Who decodes videos (src/node/ffmpeg.ts `DecoderChoice`, default 'auto'). */
   decoder?: DecoderChoice;
   /** Called with each record as soon as it is known (written to `--out` by the CLI). */
@@ -79,22 +84,41 @@ function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, '
 }
 
 /**
- * Classifies `jobs` in order with `prefetch` items decoding ahead. Returns the records in job order.
- * Aborting (`signal`) stops after the current item with PPTSNError('aborted').
+ * Classifies `jobs`, `lanes` at a time, with `prefetch` more items decoding ahead. Returns the records in job order
+ * and calls `onRecord` in job order (a record that finishes early waits for those before it).
+ * Aborting (`signal`) stops after the items in progress with PPTSNError('aborted'); an 'out-of-memory' or
+ * 'backend-unavailable' error stops the run likewise (every other failure is the item's record).
  */
 export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[], format: 'videos' | 'rawframes', options: EvaluateOptions): Promise<EvalRecord[]> {
   const depth = Math.max(0, Math.floor(options.prefetch ?? 2));
+  const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
   const queue: (Promise<Loaded> | null)[] = [];
-  const start = (i: number) => {
-    const job = jobs[i]!;
-    queue[i] = job.entry.item ? load(job, options.config, format, options.decoder ?? 'auto', options.signal) : null;
+  let started = 0;
+  // Items i … i+lanes−1 may be in the network; i+lanes … i+lanes−1+depth decode meanwhile (ffmpeg.wasm's thread or
+  // the system ffmpeg's process).
+  const startDecodes = (upTo: number) => {
+    for (; started < jobs.length && started <= upTo; started++) {
+      const job = jobs[started]!;
+      queue[started] = job.entry.item ? load(job, options.config, format, options.decoder ?? 'auto', options.signal) : null;
+    }
   };
+  const done: ({ record: EvalRecord; timing: ItemTiming } | undefined)[] = [];
   const records: EvalRecord[] = [];
-  let next = 0;
-  for (let i = 0; i < jobs.length; i++) {
-    if (options.signal?.aborted) throw new PPTSNError('aborted', 'evaluation was aborted');
-    // Items i+1 … i+depth are decoding (ffmpeg in its own process) while item i runs through the network.
-    while (next < jobs.length && next <= i + depth) start(next++);
+  let flushing = Promise.resolve();
+  const flush = () => {
+    flushing = flushing.then(async () => {
+      while (records.length < jobs.length && done[records.length]) {
+        const { record, timing } = done[records.length]!;
+        done[records.length] = undefined;
+        records.push(record);
+        await options.onRecord?.(record, timing);
+      }
+    });
+    return flushing;
+  };
+  let nextItem = 0;
+  let stop: unknown = null;
+  const classifyOne = async (i: number): Promise<void> => {
     const job = jobs[i]!;
     const base = baseRecord(job, options.labels);
     const tw = performance.now();
@@ -118,8 +142,22 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
       }
       inferMs = performance.now() - t0;
     }
-    records.push(record);
-    await options.onRecord?.(record, { decodeMs: loaded?.decodeMs ?? 0, waitMs, inferMs });
-  }
+    done[i] = { record, timing: { decodeMs: loaded?.decodeMs ?? 0, waitMs, inferMs } };
+    await flush();
+  };
+  const lane = async (): Promise<void> => {
+    while (stop === null && nextItem < jobs.length) {
+      if (options.signal?.aborted) throw new PPTSNError('aborted', 'evaluation was aborted');
+      const i = nextItem++;
+      startDecodes(i + lanes - 1 + depth);
+      await classifyOne(i);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(lanes, Math.max(1, jobs.length)) }, () => lane().catch((e: unknown) => {
+    stop ??= e;
+    throw e;
+  })));
+  await flushing;
+  if (stop !== null || results.some((r) => r.status === 'rejected')) throw stop;
   return records;
 }

@@ -25,6 +25,7 @@ import { initNodeBackend } from './backends.js';
 import { readModelDir } from './modelDir.js';
 import { onnxForModelDir } from './onnx/cache.js';
 import { workerFeatureSession, type FeatureSession } from './onnx/session.js';
+import { featureSessionPool } from './onnx/sessionPool.js';
 
 export const NODE_RUNNERS = ['onnx', 'wasm', 'cpu'] as const;
 export type NodeRunnerName = (typeof NODE_RUNNERS)[number];
@@ -42,6 +43,12 @@ export interface NodeRunnerOptions {
    * computes (onnxruntime-node's `run` blocks the thread that calls it; `eval` decodes the next items meanwhile).
    */
   ortWorker?: boolean;
+  /**
+   * onnx: sessions that run at once, each on `threads / lanes` threads (default 1). For throughput over many clips
+   * (`eval`, which classifies `lanes` items at once): independent sessions do not stall each other at thread
+   * barriers when the decoder takes a core (onnx/sessionPool.ts). Ignored by tfjs runners and with `ortWorker: false`.
+   */
+  lanes?: number;
 }
 
 /** A model ready to run in Node. */
@@ -54,6 +61,8 @@ export interface NodeRunner {
   readonly model: LoadedModelJson;
   /** The backbone + head as the classification tail sees them (per-image features `[n, F]`, head `[N, classes]`). */
   readonly network: ClipNetwork;
+  /** Backbone calls that can run at once (`lanes` sessions for onnx; 1 otherwise): how many clips to keep in flight. */
+  readonly lanes: number;
   readonly chunkSize: number;
   /** One clip's logits from its decoded frames (core/classify/clip.ts with this runner's network and chunk size). */
   clipLogits(frames: readonly FramePixels[], config: PreprocessConfig, options?: Omit<ClipRunOptions, 'chunkSize'>): Promise<ClipLogits>;
@@ -68,6 +77,16 @@ export interface NodeRunner {
 }
 
 const DEFAULT_CHUNK = 10;
+
+/**
+ * Lanes `eval` asks for by default (`--lanes`): two sessions, each on half the threads, when there are two cores or
+ * more. Measured on 2 cores (bench/README.md, "Inference lanes"): eval keeps more of the network's rate while the
+ * decoder shares the cores. Two, not one per core: each lane holds its own weights and the gain is in not stalling
+ * at barriers, which two sessions already avoid. The runner ignores lanes where it cannot use them (tfjs).
+ */
+export function evalLanes(threads: number = availableParallelism()): number {
+  return Math.max(1, Math.min(2, threads));
+}
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -153,6 +172,7 @@ function tfjsRunner(name: 'wasm' | 'cpu', model: LoadedModelJson, chunkSize: num
   const rec = Recognizer.fromStateDict(model.stateDict, { depth: model.depth, numClasses: model.numClasses, ...(options.winograd !== undefined ? { winograd: options.winograd } : {}) });
   return runnerFrom({
     backend: name,
+    lanes: 1,
     description: `tfjs ${name}${name === 'wasm' ? ', 1 thread (no threads in Node)' : ''}`,
     notes,
     model,
@@ -190,11 +210,22 @@ async function mainThreadSession(ort: Ort, graph: Uint8Array, options: import('o
 async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, chunkSize: number, options: NodeRunnerOptions, notes: string[]): Promise<NodeRunner> {
   const graph = await onnxForModelDir(modelDir, model);
   const threads = options.threads ?? availableParallelism();
-  const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
   const inWorker = options.ortWorker ?? true;
+  const lanes = inWorker ? Math.max(1, Math.min(Math.floor(options.lanes ?? 1), threads)) : 1;
+  const sessionOptions = { intraOpNumThreads: Math.max(1, Math.floor(threads / lanes)), interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
   let session: FeatureSession;
   try {
-    session = inWorker ? await workerFeatureSession(graph.bytes, sessionOptions) : await mainThreadSession(ort, graph.bytes, sessionOptions);
+    if (!inWorker) session = await mainThreadSession(ort, graph.bytes, sessionOptions);
+    else {
+      const made = await Promise.allSettled(Array.from({ length: lanes }, () => workerFeatureSession(graph.bytes, sessionOptions)));
+      const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const ok = made.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      if (failed) {
+        await Promise.allSettled(ok.map((s) => s.release()));
+        throw failed.reason;
+      }
+      session = featureSessionPool(ok);
+    }
   } catch (e) {
     throw new PPTSNError('backend-unavailable', `onnxruntime-node could not load the model graph (${graph.path}): ${(e as Error).message.split('\n')[0]}; try --backend wasm`, { cause: e });
   }
@@ -220,7 +251,8 @@ async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, ch
   const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
   return runnerFrom({
     backend: 'onnx',
-    description: `onnxruntime-node ${version}, ${threads} thread${threads === 1 ? '' : 's'}${inWorker ? ' in a worker thread' : ''} (graph ${graph.source === 'cache' ? 'from' : graph.source === 'built' ? 'written to' : 'in memory, could not write'} ${graph.path})`,
+    lanes,
+    description: `onnxruntime-node ${version}, ${lanes > 1 ? `${lanes} sessions × ${sessionOptions.intraOpNumThreads} thread${sessionOptions.intraOpNumThreads === 1 ? '' : 's'} in worker threads` : `${threads} thread${threads === 1 ? '' : 's'}${inWorker ? ' in a worker thread' : ''}`} (graph ${graph.source === 'cache' ? 'from' : graph.source === 'built' ? 'written to' : 'in memory, could not write'} ${graph.path})`,
     notes,
     model,
     network,
