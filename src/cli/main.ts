@@ -37,8 +37,9 @@ ${COMMANDS.flatMap((c) => c.usage).map((u) => `  pptsn-web ${u}`).join('\n')}
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-classify and eval need the system's ffmpeg for video files; a folder of img_00001.jpg, … (PaddleVideo rawframes)
-is read without it. Progress goes to stderr on a terminal or with --progress.`;
+classify and eval read common videos (8-bit 4:2:0 H.264, HEVC, VP8/VP9, MPEG-1/2, MJPEG) with the built-in
+ffmpeg.wasm; other videos (UCF101's MPEG-4 AVIs, 10-bit, 4:2:2/4:4:4, odd heights) need the system's ffmpeg. A folder
+of img_00001.jpg, … (PaddleVideo rawframes) needs neither. Progress goes to stderr on a terminal or with --progress.`;
 }
 
 function commandHelp(c: Command): string {

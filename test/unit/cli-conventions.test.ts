@@ -72,7 +72,12 @@ test('--version prints the package version; --help lists every command; no argum
   assert.equal(v.stderr, '');
   const h = await cli(['--help']);
   assert.equal(h.code, 0);
-  for (const c of ['convert', 'classify', 'export', 'download']) assert.match(h.stdout, new RegExp(`pptsn-web ${c} `));
+  for (const c of ['convert', 'classify', 'eval', 'export', 'download']) assert.match(h.stdout, new RegExp(`pptsn-web ${c} `));
+  // The README's CLI block is the CLI's own usage, line for line (it had drifted: options missing from it).
+  const usage = h.stdout.split('Usage:\n')[1]!.split('\n\n')[0]!.split('\n').map((l) => l.trim());
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('## The CLI')).split('```')[1]!.trim().split('\n').map((l) => l.trim());
+  assert.deepEqual(block, usage, "README.md's CLI block = pptsn-web --help's usage lines");
   const none = await cli([]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /Usage:/);
