@@ -1,7 +1,8 @@
 /**
  * `pptsn-web classify --tensor <x.npy> -m <dir>` runs the network on an input exactly as PaddleVideo feeds it;
- * `pptsn-web classify <video>… -m <dir>` decodes with the system's ffmpeg (like decord: display orientation, edit
- * lists applied) and runs the same core sampling and preprocessing as the browser. The network runs on the fastest
+ * `pptsn-web classify <video>… -m <dir>` decodes as the system's ffmpeg does (like decord: display orientation, edit
+ * lists applied; src/node/ffmpeg.ts picks ffmpeg.wasm in-process or the system ffmpeg) and runs the same core
+ * sampling and preprocessing as the browser; with several inputs the next one decodes while the network runs. The network runs on the fastest
  * Node runtime available (src/node/runtime.ts: onnxruntime-node when installed, else tfjs wasm).
  * `pptsn-web classify <frame_dir> -m <dir>` reads a rawframes folder (only the sampled img_{idx+1:05}.jpg files,
  * decoded as PIL does).
@@ -71,7 +72,11 @@ type RunOptions = Pick<CliClassifyOptions, 'dumpInput' | 'progress'>;
 /** A model loaded once for any number of inputs (`classify a.mp4 b.mp4 …`). Call `dispose()` when done. */
 export interface LoadedClassifier {
   backend: string;
-  run(input: Input, options?: RunOptions): Promise<ClassifyOutput>;
+  /**
+   * Classifies `input`. `next`: the input that will be run after this one; its frames are read (decoded) while this
+   * one runs through the network, as `eval`'s prefetch does, and the next `run(next)` uses them.
+   */
+  run(input: Input, options?: RunOptions, next?: Input): Promise<ClassifyOutput>;
   dispose(): Promise<void>;
 }
 
@@ -113,9 +118,22 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
     return { logits: rows, top: top(rows), backend: runner.backend };
   }
 
-  async function runVideo(path: string, run: RunOptions): Promise<ClassifyOutput> {
-    // A folder is a rawframes clip (img_00001.jpg, …); a file is a video; anything else fails here, by name.
-    const clip = (await classifyInputKind(path)) === 'rawframes' ? await readRawframesDir(path, preprocess) : await readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {});
+  // A folder is a rawframes clip (img_00001.jpg, …); a file is a video; anything else fails here, by name.
+  const read = async (path: string) => ((await classifyInputKind(path)) === 'rawframes' ? readRawframesDir(path, preprocess) : readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {}));
+  /** Reads started ahead (`run`'s `next`), by path; each is taken once. */
+  const ahead = new Map<string, ReturnType<typeof read>>();
+  const readAhead = (path: string) => {
+    if (ahead.has(path)) return;
+    const p = read(path);
+    p.catch(() => {}); // its error is reported when its own run takes it
+    ahead.set(path, p);
+  };
+
+  async function runVideo(path: string, run: RunOptions, next?: Input): Promise<ClassifyOutput> {
+    const pending = ahead.get(path);
+    ahead.delete(path);
+    const clip = await (pending ?? read(path));
+    if (next && 'video' in next) readAhead(next.video);
     const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
@@ -141,8 +159,13 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
 
   return {
     backend: runner.backend,
-    run: (input, run = {}) => ('tensor' in input ? runTensor(input.tensor, run) : runVideo(input.video, run)),
-    dispose: () => runner.dispose(),
+    run: (input, run = {}, next) => ('tensor' in input ? runTensor(input.tensor, run) : runVideo(input.video, run, next)),
+    async dispose() {
+      // Reads nobody took (a run that failed before its next) finish before the decoder is released.
+      await Promise.allSettled(ahead.values());
+      ahead.clear();
+      await runner.dispose();
+    },
   };
 }
 
@@ -178,8 +201,8 @@ export const classifyCommand: Command = {
     'classify <video|frame_dir>… -m <dir> [--preset accurate|fast] [--segments T] [--top-k K] [--min-score P] [--json] [--dump-input x.npy] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--no-winograd] [--progress]',
     'classify --tensor <x.npy> -m <dir> [--top-k K] [--min-score P] [--json] [--backend auto|onnx|wasm|cpu] [--no-winograd] [--progress]',
   ],
-  details: `Several videos share one loaded model. A video that fails prints one line on stderr and the others still
-run (exit 1).
+  details: `Several videos share one loaded model, and the next one decodes while the network runs the current one. A
+video that fails prints one line on stderr and the others still run (exit 1).
 
 --json prints JSON Lines: one object per input on its own line (one per clip for a --tensor batch of N > 1,
 with "clip": 0…N-1), in the order given:
@@ -238,10 +261,11 @@ started per video) and other formats with the system ffmpeg; ffmpeg or wasm forc
     const many = inputs.length > 1;
     let failed = 0;
     try {
-      for (const input of inputs) {
+      for (const [i, input] of inputs.entries()) {
         const file = 'tensor' in input ? input.tensor : input.video;
         try {
-          const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress: values.progress === true ? 'always' : progress });
+          // The next file decodes while this one runs through the network.
+          const out = await classifier.run(input, { ...(dumpInput ? { dumpInput } : {}), progress: values.progress === true ? 'always' : progress }, inputs[i + 1]);
           const text = values.json ? formatJsonLines(file, out) : (many ? `${file}:\n` : '') + formatTop(out);
           process.stdout.write(text + '\n');
         } catch (e) {

@@ -114,3 +114,35 @@ test('classify on a missing path or a folder without rawframes says so by name, 
   assert.match(many.stderr, /2 of 2 files could not be classified/);
   assert.doesNotMatch(many.stderr, /ffprobe/);
 });
+
+test('several inputs: the next one is read while the current one runs (a file removed after the first run still classifies); order and errors kept', async () => {
+  const { loadClassifier } = await import('../../src/cli/classify.js');
+  const video = join(ROOT, 'test/fixtures/media/example.mp4');
+  const avi = join(ROOT, 'test/fixtures/media/example.avi');
+  const second = join(dir, 'ahead.avi');
+  writeFileSync(second, readFileSync(avi));
+  const frames = join(dir, 'ahead_frames');
+  mkdirSync(frames, { recursive: true });
+  const py = spawnSync(process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3', [join(ROOT, 'test/helpers/extract_rawframes.py'), video, frames], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const classifier = await loadClassifier({ modelDir: model, backend: 'cpu', preset: 'fast', segments: 2, log: () => {} });
+  try {
+    const alone = await classifier.run({ video: second });
+    const first = await classifier.run({ video }, {}, { video: second });
+    // The AVI's read started during the run above (ffprobe + ffmpeg, well under the 3 s given here; no speed is
+    // asserted): removed from disk now, its run still has its frames. Without the read ahead it would fail below.
+    await new Promise((r) => setTimeout(r, 3000));
+    rmSync(second);
+    const ahead = await classifier.run({ video: second }, {}, { video: frames });
+    assert.deepEqual(ahead.logits, alone.logits, 'the frames read ahead are the file\'s');
+    const fromFrames = await classifier.run({ video: frames }, {}, { video: join(dir, 'never_there.mp4') });
+    assert.equal(fromFrames.frameIndices?.length, 2);
+    assert.equal(first.top[0]!.length, 5);
+    // A read ahead that fails is reported by its own run, by name.
+    await assert.rejects(classifier.run({ video: join(dir, 'never_there.mp4') }), /never_there\.mp4 does not exist/);
+    // Without a read ahead the file is read when its run comes (the AVI is gone now).
+    await assert.rejects(classifier.run({ video: second }), /ahead\.avi does not exist/);
+  } finally {
+    await classifier.dispose();
+  }
+});
