@@ -14,6 +14,7 @@ import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/pr
 import { planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { throwIfAborted } from './util.js';
+import { openCoreThread, type CoreThreadSession } from './ffmpegCoreThread.js';
 
 /** Where `ffmpeg-core.js` and `ffmpeg-core.wasm` are served. */
 export interface FfmpegCoreUrls {
@@ -92,8 +93,19 @@ export function decodeWithFfmpegWasm(
 
 async function decode(blob: Blob, name: string, selection: FrameSelection, options: { urls: FfmpegCoreUrls; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
   throwIfAborted(options.signal);
-  const core = await loadCore(options.urls);
-  throwIfAborted(options.signal);
+  // The core in its own worker where one can start (an abort then stops a decode at once), else in this thread.
+  const threaded = await openCoreThread(options.urls, blob, name, options.signal);
+  const { runner, input, close } = threaded ?? (await inThisThread(blob, name, options.urls));
+  try {
+    return await decodeOn(runner, input, name, selection, options);
+  } finally {
+    await close();
+  }
+}
+
+/** The core run by the calling thread (synchronous calls: an abort waits for the current step). */
+async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Promise<CoreThreadSession> {
+  const core = await loadCore(urls);
   const log: string[] = [];
   core.setLogger((m) => { if (log.length < 200) log.push(m.message); });
   core.setProgress(() => {});
@@ -104,14 +116,13 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
   const mounted = typeof FileReaderSync !== 'undefined';
   if (mounted) core.FS.mount(core.FS.filesystems.WORKERFS, { blobs: [{ name: 'video', data: blob }] }, dir);
   else core.FS.writeFile(input, new Uint8Array(await blob.arrayBuffer()));
-  const convert = 'Convert it to MP4 (H.264), e.g. `ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4`.';
   // The core's calls are synchronous; the runner gives them the shared driver's shape (core/preprocess/ffmpegCore.ts).
   const runner: FfmpegCoreRunner = {
     async ffprobe(args) {
       log.length = 0;
       core.reset();
       const probeOut = '/probe.json';
-      guarded(options.urls, () => core.ffprobe(...args, '-o', probeOut), name);
+      guarded(urls, () => core.ffprobe(...args, '-o', probeOut), name);
       let stdout = '';
       try { stdout = core.FS.readFile(probeOut, { encoding: 'utf8' }); core.FS.unlink(probeOut); } catch { /* nothing written */ }
       return { stdout, log: [...log] };
@@ -120,51 +131,58 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
       log.length = 0;
       core.reset();
       core.setProgress(({ time }) => onTime?.(time));
-      const code = guarded(options.urls, () => core.exec(...args), name);
+      const code = guarded(urls, () => core.exec(...args), name);
       const out = args[args.length - 1]!;
       let output: Uint8Array | null = null;
       try { output = core.FS.readFile(out); core.FS.unlink(out); } catch { output = null; }
       return { code, output, log: [...log] };
     },
   };
-  try {
-    const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why}). ${convert}`));
-    const plan = planFrames({
-      presentedFrames: info.frameCount,
-      codedWidth: info.codedWidth,
-      codedHeight: info.codedHeight,
-      rotation: info.rotation,
-      matrix: info.colorSpace ?? null,
-      fullRange: info.colorRange === 'pc',
-      pixelFormat: info.pixelFormat,
-    }, selection);
-    const fps = info.fps > 0 ? info.fps : 25;
-    const wanted = [...new Set(plan.indices)].sort((a, b) => a - b);
-    const last = wanted[wanted.length - 1]!;
-    let reported = 0;
-    // time: microseconds of output decoded so far; the decode ends after the last wanted frame's time. Reports at
-    // most every 5 % (ffmpeg calls this for every frame).
-    const onTime = (time: number) => {
-      const f = Math.min(1, time / 1e6 / ((last + 1) / fps));
-      if (options.onProgress && time > 0 && f >= reported + 0.05) { reported = f; options.onProgress(f); }
-    };
-    throwIfAborted(options.signal);
-    const { frames } = await decodeWithCore(runner, input, name, info, wanted, { onTime });
-    const byIndex = new Map<number, RgbaFrame>(wanted.map((idx, k) => [idx, frames[k] as RgbaFrame]));
-    options.onProgress?.(1);
-    return {
-      plan,
-      frames: plan.indices.map((i, k) => (plan.indices.indexOf(i) === k ? byIndex.get(i)! : { ...byIndex.get(i)!, data: byIndex.get(i)!.data.slice() })),
-      fps,
-      container: info.containerLongName,
-      codec: info.codecLongName,
-      timestamps: plan.indices.map((i) => i / fps),
-    };
-  } finally {
-    try { if (mounted) core.FS.unmount(dir); else core.FS.unlink(input); } catch { /* already gone */ }
-    core.setProgress(() => {});
-    core.setLogger(() => {});
-  }
+  return {
+    runner,
+    input,
+    async close() {
+      try { if (mounted) core.FS.unmount(dir); else core.FS.unlink(input); } catch { /* already gone */ }
+      core.setProgress(() => {});
+      core.setLogger(() => {});
+    },
+  };
+}
+
+async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, selection: FrameSelection, options: { signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
+  const convert = 'Convert it to MP4 (H.264), e.g. `ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4`.';
+  const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why}). ${convert}`));
+  const plan = planFrames({
+    presentedFrames: info.frameCount,
+    codedWidth: info.codedWidth,
+    codedHeight: info.codedHeight,
+    rotation: info.rotation,
+    matrix: info.colorSpace ?? null,
+    fullRange: info.colorRange === 'pc',
+    pixelFormat: info.pixelFormat,
+  }, selection);
+  const fps = info.fps > 0 ? info.fps : 25;
+  const wanted = [...new Set(plan.indices)].sort((a, b) => a - b);
+  const last = wanted[wanted.length - 1]!;
+  let reported = 0;
+  // time: microseconds of output decoded so far; the decode ends after the last wanted frame's time. Reports at
+  // most every 5 % (ffmpeg calls this for every frame).
+  const onTime = (time: number) => {
+    const f = Math.min(1, time / 1e6 / ((last + 1) / fps));
+    if (options.onProgress && time > 0 && f >= reported + 0.05) { reported = f; options.onProgress(f); }
+  };
+  throwIfAborted(options.signal);
+  const { frames } = await decodeWithCore(runner, input, name, info, wanted, { onTime });
+  const byIndex = new Map<number, RgbaFrame>(wanted.map((idx, k) => [idx, frames[k] as RgbaFrame]));
+  options.onProgress?.(1);
+  return {
+    plan,
+    frames: plan.indices.map((i, k) => (plan.indices.indexOf(i) === k ? byIndex.get(i)! : { ...byIndex.get(i)!, data: byIndex.get(i)!.data.slice() })),
+    fps,
+    container: info.containerLongName,
+    codec: info.codecLongName,
+    timestamps: plan.indices.map((i) => i / fps),
+  };
 }
 
 /**

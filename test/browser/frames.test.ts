@@ -35,7 +35,8 @@ interface Summary {
   frameIndices: number[]; timestamps: number[]; frameCount: number; fps: number; width: number; height: number;
   path: string; container: string | null; codec: string | null; measured: boolean; rotation: number; frames: FrameOut[];
 }
-type CallResult = { ok: true; ms: number; result: Summary } | { ok: false; ms: number; code: string; message: string };
+type Progress = { max: number; atAbort: number };
+type CallResult = { ok: true; ms: number; result: Summary; progress?: Progress } | { ok: false; ms: number; code: string; message: string; progress?: Progress };
 
 function urlOf(file: string): string {
   return '/' + relative(ROOT, file).split('\\').join('/');
@@ -270,6 +271,28 @@ test('abort: pre-aborted and mid-decode calls reject with aborted fast', async (
     assert.ok(r.ms < after + 500, `${kind}: took ${r.ms} ms to abort`);
     assert.ok(took < 5000);
   }
+});
+
+test('abort during an ffmpeg.wasm decode stops it at once (the core runs in its own worker); the next file decodes', async () => {
+  // A minute of 640×480 MPEG-4 AVI: WebCodecs cannot read it, and ffmpeg.wasm decodes it for seconds.
+  const long = join(CACHE, 'long.avi');
+  if (!existsSync(long)) {
+    mkdirSync(CACHE, { recursive: true });
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25', '-frames:v', '1500', '-c:v', 'mpeg4', '-q:v', '6', long]);
+    assert.equal(r.status, 0, String(r.stderr));
+  }
+  const url = urlOf(long);
+  const aborted = await call({ kind: 'blob', url, abortAtProgress: 0.1, pixels: false, options: { segments: 8, path: 'ffmpeg', ffmpegCore: FFMPEG_CORE } });
+  assert.equal(aborted.ok, false, 'the decode finished although it was aborted');
+  if (!aborted.ok) assert.equal(aborted.code, 'aborted', aborted.message);
+  const p = aborted.progress!;
+  console.log(`abort at ${(p.atAbort * 100).toFixed(0)} % of the decode; progress seen at most ${(p.max * 100).toFixed(0)} %; rejected after ${aborted.ms.toFixed(0)} ms`);
+  assert.ok(p.atAbort >= 0.1, 'the abort came from a progress report');
+  // In the calling thread the core ran to the end of the decode before the abort could be seen (progress → ~100 %).
+  assert.ok(p.max < 0.6, `the decode went on to ${(p.max * 100).toFixed(0)} % after the abort at ${(p.atAbort * 100).toFixed(0)} %`);
+  const next = await call({ kind: 'blob', url: EXAMPLE_AVI, pixels: false, options: { segments: 8, path: 'ffmpeg', ffmpegCore: FFMPEG_CORE } });
+  const s = expectOk(next, 'the next file after an abort');
+  assert.equal(s.frames.length, 8);
 });
 
 test('stream: grabs the current frame of a playing <video> and a MediaStream at the given rate, stoppable', async () => {

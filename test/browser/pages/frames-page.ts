@@ -20,6 +20,8 @@ interface Call {
   crossOrigin?: boolean;
   /** Abort after this many ms (0 = before the call). */
   abortAfterMs?: number;
+  /** Abort when ffmpeg.wasm's decode progress reaches this fraction; the result then reports the progress seen. */
+  abortAtProgress?: number;
   /** Return pixels (base64). */
   pixels?: boolean;
   /** For 'blob'/'file': keep only the first `truncate` fraction of the bytes. */
@@ -40,6 +42,7 @@ async function call(c: Call) {
   if (c.abortAfterMs === 0) ctrl.abort();
   else if (c.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), c.abortAfterMs);
   const t0 = performance.now();
+  const progress = { max: 0, atAbort: -1 };
   let el: HTMLVideoElement | null = null;
   try {
     let source: Blob | File | string | HTMLVideoElement;
@@ -57,11 +60,21 @@ async function call(c: Call) {
       if (c.truncate !== undefined) blob = blob.slice(0, Math.floor(blob.size * c.truncate), blob.type);
       source = c.kind === 'file' ? new File([blob], c.url.split('/').pop()!, { type: blob.type }) : blob;
     }
-    const r = await readFrames(source, { ...c.options, signal: ctrl.signal });
-    return { ok: true as const, ms: performance.now() - t0, result: summarize(r, c.pixels ?? true) };
+    const onProgress = c.abortAtProgress === undefined ? undefined : (phase: string, f: number) => {
+      if (phase !== 'ffmpeg-decode') return;
+      progress.max = Math.max(progress.max, f);
+      if (f >= c.abortAtProgress! && !ctrl.signal.aborted) {
+        progress.atAbort = f;
+        ctrl.abort();
+      }
+    };
+    const r = await readFrames(source, { ...c.options, signal: ctrl.signal, ...(onProgress ? { onProgress } : {}) });
+    return { ok: true as const, ms: performance.now() - t0, progress, result: summarize(r, c.pixels ?? true) };
   } catch (e) {
     const ms = performance.now() - t0;
-    if (isPPTSNError(e)) return { ok: false as const, ms, code: e.code, message: e.message };
+    // Progress reported after the call settled would still arrive here: wait a moment to see it.
+    if (c.abortAtProgress !== undefined) await new Promise((r) => setTimeout(r, 500));
+    if (isPPTSNError(e)) return { ok: false as const, ms, code: e.code, message: e.message, progress };
     return { ok: false as const, ms, code: 'not-pptsn', message: String(e) + ((e as Error)?.stack ?? '') };
   } finally {
     el?.remove();
