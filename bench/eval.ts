@@ -100,7 +100,8 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       if (laneRunner !== runner) netLanes.push(await networkOnly(laneRunner));
       pre.push(await runEval(2, 'auto', laneRunner));
       if (laneRunner !== runner) preOneLane.push(await runEval(2, 'auto', runner));
-      none.push(await runEval(0, 'auto', laneRunner));
+      // Serial (decode, then classify, one item at a time): one lane, or the other lane would decode ahead.
+      none.push(await runEval(0, 'auto', runner));
       system.push(await runEval(2, 'ffmpeg', laneRunner));
       log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}${netLanes.length ? ` (${lanes} lanes: ${netLanes.at(-1)!.toFixed(3)})` : ''}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}${preOneLane.length ? ` (one lane: ${preOneLane.at(-1)!.itemsPerSecond.toFixed(3)})` : ''}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
     }
