@@ -112,6 +112,7 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       runner: laneRunner.description,
       lanes,
       networkOnlyOneSessionItemsPerSecond: +median(net).toFixed(3),
+      evalVsOneSessionNetwork: +(median(pre.map((r) => r.itemsPerSecond)) / median(net)).toFixed(3),
       ...(netLanes.length ? { networkOnlyLanesItemsPerSecond: +median(netLanes).toFixed(3), evalOneLaneItemsPerSecond: +median(preOneLane.map((r) => r.itemsPerSecond)).toFixed(3), evalOneLaneVsNetworkOnly: +(median(preOneLane.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3) } : {}),
       runnerBackend: runner.backend,
       depth: o.depth,
