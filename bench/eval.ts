@@ -8,7 +8,7 @@
  *   npm run bench -- --sections eval --backends node-wasm --eval-items 6 --eval-reps 3 [--depth 50]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FramePixels } from '../src/core/frames.js';
 import { parseList } from '../src/core/dataset/lists.js';
@@ -44,10 +44,29 @@ function makeClips(n: number): { list: string; root: string } {
   return { list: lines.join('\n'), root };
 }
 
+/**
+ * The same clips as PaddleVideo rawframes folders (the tutorial's UCF101 format): every frame written by OpenCV as
+ * img_00001.jpg, … (test/helpers/extract_rawframes.py, as PaddleVideo's extract_rawframes.py), and their list.
+ */
+function makeRawframes(videoRoot: string, n: number): { list: string; root: string } {
+  const root = join(ROOT, 'bench/.cache/eval-rawframes');
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const dir = join(root, `clip${i}`);
+    const count = existsSync(join(dir, 'img_00001.jpg'))
+      ? readdirSync(dir).filter((f) => /^img_\d{5}\.jpg$/.test(f)).length
+      : Number(execFileSync(process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3', [join(ROOT, 'test/helpers/extract_rawframes.py'), join(videoRoot, `clip${i}.mp4`), dir], { encoding: 'utf8' }).trim());
+    lines.push(`clip${i} ${count} ${i % 10}`);
+  }
+  return { list: lines.join('\n'), root };
+}
+
 export async function evalSection(o: { depth: Depth; evalItems: number; evalReps: number; nodeThreads?: number | undefined }, log: (s: string) => void): Promise<Record<string, unknown>> {
   const { list, root } = makeClips(o.evalItems);
   const parsed = parseList(list, { root, format: 'videos' });
   const jobs = parsed.entries.map((entry, position) => ({ position, entry }));
+  const raw = makeRawframes(root, o.evalItems);
+  const rawJobs = parseList(raw.list, { root: raw.root, format: 'rawframes' }).entries.map((entry, position) => ({ position, entry }));
   const classes = 400;
   const labels = defaultLabels(classes);
   const config = resolvePreprocessOptions('fast');
@@ -81,10 +100,10 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       }));
       return jobs.length / ((performance.now() - t0) / 1000);
     };
-    const runEval = async (prefetch: number, decoder: DecoderChoice = 'auto', r: NodeRunner = runner): Promise<EvalRun> => {
+    const runEval = async (prefetch: number, decoder: DecoderChoice = 'auto', r: NodeRunner = runner, format: 'videos' | 'rawframes' = 'videos'): Promise<EvalRun> => {
       const timings: ItemTiming[] = [];
       const t0 = performance.now();
-      const records = await evaluateJobs(r.network, jobs, 'videos', { config, labels, chunkSize, prefetch, decoder, lanes: r.lanes, onRecord: (_r, t) => { timings.push(t); } });
+      const records = await evaluateJobs(r.network, format === 'videos' ? jobs : rawJobs, format, { config, labels, chunkSize, prefetch, decoder, lanes: r.lanes, onRecord: (_r, t) => { timings.push(t); } });
       const s = (performance.now() - t0) / 1000;
       if (records.some((r) => r.error)) throw new Error(`eval bench: ${records.find((r) => r.error)!.error!.message}`);
       const sum = (k: keyof ItemTiming) => timings.reduce((a, t) => a + t[k], 0) / 1000;
@@ -94,7 +113,7 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
     // A fourth run per rep: eval with the system ffmpeg decoding (`--decoder ffmpeg`, two processes a clip), for comparison.
     // With lanes (the CLI's default on onnx): network only and eval on the lane runner too; the verdict compares the
     // default eval with the better of the two network-only rates.
-    const net: number[] = [], netLanes: number[] = [], pre: EvalRun[] = [], preOneLane: EvalRun[] = [], none: EvalRun[] = [], system: EvalRun[] = [];
+    const net: number[] = [], netLanes: number[] = [], pre: EvalRun[] = [], preOneLane: EvalRun[] = [], none: EvalRun[] = [], system: EvalRun[] = [], rawframes: EvalRun[] = [];
     for (let rep = 0; rep < o.evalReps; rep++) {
       net.push(await networkOnly(runner));
       if (laneRunner !== runner) netLanes.push(await networkOnly(laneRunner));
@@ -103,7 +122,9 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       // Serial (decode, then classify, one item at a time): one lane, or the other lane would decode ahead.
       none.push(await runEval(0, 'auto', runner));
       system.push(await runEval(2, 'ffmpeg', laneRunner));
-      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}${netLanes.length ? ` (${lanes} lanes: ${netLanes.at(-1)!.toFixed(3)})` : ''}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}${preOneLane.length ? ` (one lane: ${preOneLane.at(-1)!.itemsPerSecond.toFixed(3)})` : ''}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
+      // The tutorial's format: the same clips as rawframes folders (8 JPEGs read and decoded an item).
+      rawframes.push(await runEval(2, 'auto', laneRunner, 'rawframes'));
+      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}${netLanes.length ? ` (${lanes} lanes: ${netLanes.at(-1)!.toFixed(3)})` : ''}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}${preOneLane.length ? ` (one lane: ${preOneLane.at(-1)!.itemsPerSecond.toFixed(3)})` : ''}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)}, eval on rawframes ${rawframes.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
     }
     const bestNet = netLanes.length && median(netLanes) > median(net) ? netLanes : net;
     decoded.length = 0;
@@ -126,6 +147,8 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       evalSystemFfmpegItemsPerSecond: +median(system.map((r) => r.itemsPerSecond)).toFixed(3),
       evalSystemFfmpegVsNetworkOnly: +(median(system.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),
       networkOnlyImagesPerSecond: +(median(bestNet) * config.segments).toFixed(3),
+      evalRawframesItemsPerSecond: +median(rawframes.map((r) => r.itemsPerSecond)).toFixed(3),
+      evalRawframesVsNetworkOnly: +(median(rawframes.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),
     };
   } finally {
     await runner.dispose();
@@ -135,5 +158,5 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
 
 /** One line for the bench table. */
 export function evalLine(e: Record<string, unknown>): string {
-  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (with the system ffmpeg decoding: ${(Number(e['evalSystemFfmpegVsNetworkOnly']) * 100).toFixed(1)} %), ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
+  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (with the system ffmpeg decoding: ${(Number(e['evalSystemFfmpegVsNetworkOnly']) * 100).toFixed(1)} %; on rawframes: ${(Number(e['evalRawframesVsNetworkOnly']) * 100).toFixed(1)} %), ${String(e['lanes'] ?? 1)} lane(s), ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
 }
