@@ -342,8 +342,8 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     const byIndex = new Map(wanted.map((i, k) => [i, frames[k]!]));
     return { info, config, indices, frames: indices.map((i) => byIndex.get(i)!), decoder: 'ffmpeg.wasm', exactColour };
   };
-  const viaSystem = async (): Promise<Clip> => {
-    const info = options.info ?? (await probeVideo(path, options));
+  const viaSystem = async (probed?: VideoInfo): Promise<Clip> => {
+    const info = options.info ?? probed ?? (await probeVideo(path, options));
     const indices = indicesFor(info);
     const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
     return { info, config, indices, frames, decoder: 'ffmpeg', exactColour: true };
@@ -367,7 +367,11 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
     }
   }
   try {
-    return await viaSystem();
+    // An AVI's facts (packets, size, rate, colour tags) come from its header and index, read alike by ffmpeg.wasm's
+    // ffprobe (ffmpeg 6) and the system's (checked on MPEG-4/XviD/DivX/MJPEG AVIs with and without B-frames, odd
+    // sizes, truncated: test/unit/ffmpeg-wasm.test.ts): the probe already made saves starting ffprobe (~50 ms of
+    // CPU) for UCF101's AVIs. Other containers (MP4 edit lists, Matroska) are probed again by the system's ffprobe.
+    return await viaSystem(info.container === 'avi' ? info : undefined);
   } catch (e) {
     // No system ffmpeg: ffmpeg.wasm converts this format itself (within a level, not bit-exact).
     if (isPPTSNError(e) && e.code === 'ffmpeg-missing') return viaWasm(info);

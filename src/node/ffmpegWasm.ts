@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
-import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import { decodeWithCore, EXECS_PER_CORE, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 
 /** Files larger than this are left to the system ffmpeg: the core holds the whole file in its 32-bit heap. */
@@ -38,9 +38,22 @@ globalThis.location = { href: workerData.jsUrl };
 let coreP = null;
 let loaded = null;
 let log = [];
+// A fresh core instance every EXECS_PER_CORE runs (ffprobe or ffmpeg; core/preprocess/ffmpegCore.ts says why), from
+// the module compiled once.
+let execs = 0;
+let compiled = null;
 function load() {
+  if (execs >= ${EXECS_PER_CORE}) {
+    coreP = null;
+    loaded = null;
+    execs = 0;
+  }
   coreP ??= import(workerData.jsUrl).then((m) => m.default({
-    wasmBinary: fs.readFileSync(workerData.wasmPath),
+    instantiateWasm(imports, receive) {
+      compiled ??= WebAssembly.compile(fs.readFileSync(workerData.wasmPath));
+      compiled.then((mod) => WebAssembly.instantiate(mod, imports).then((instance) => receive(instance, mod)));
+      return {};
+    },
     mainScriptUrlOrBlob: workerData.jsUrl + '#' + Buffer.from(JSON.stringify({ wasmURL: workerData.wasmUrl, workerURL: '' })).toString('base64'),
   })).then((core) => {
     core.setLogger((e) => { if (log.length < 200) log.push(e.message); });
@@ -83,6 +96,7 @@ parentPort.on('message', async (m) => {
     core.reset();
     const out = m.args[m.args.length - 1];
     let code;
+    execs++;
     if (m.type === 'ffprobe') {
       code = core.ffprobe(...m.args);
     } else {
@@ -208,7 +222,14 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
   if (!t) throw new PPTSNError('ffmpeg-missing', 'ffmpeg.wasm (@ffmpeg/core) is not installed; reinstall pptsn-web or use the system ffmpeg (--decoder ffmpeg).');
   const run = async (type: 'ffprobe' | 'ffmpeg', args: string[], onTime?: (microseconds: number) => void) => {
     try {
-      return await t.call(type, path, args, signal, onTime);
+      try {
+        return await t.call(type, path, args, signal, onTime);
+      } catch (e) {
+        // A crash of the core (its state broken by earlier runs, not necessarily by this file): once more on the
+        // fresh instance the worker makes after a crash; a file that crashes it twice is reported.
+        if (e instanceof PPTSNError || (e as { load?: boolean }).load || (e as { file?: boolean }).file) throw e;
+        return await t.call(type, path, args, signal, onTime);
+      }
     } catch (e) {
       if (e instanceof PPTSNError) throw e;
       const err = e as Error & { load?: boolean; file?: boolean };

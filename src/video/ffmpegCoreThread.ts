@@ -10,22 +10,41 @@
  * thread as before, where aborts wait for the current step.
  */
 import { PPTSNError } from '../core/errors.js';
-import type { FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import { EXECS_PER_CORE, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import type { FfmpegCoreUrls } from './ffmpegWasm.js';
 import { abortError } from './util.js';
 
 const SOURCE = `
 let core = null;
 let log = [];
+let factory = null;
+let compiled = null;
+let execs = 0;
+let source = null;
 const reply = (m, transfer) => self.postMessage(m, transfer || []);
+// A core instance from the module compiled once; a fresh one between files every EXECS_PER_CORE runs (ffprobe or
+// ffmpeg; core/preprocess/ffmpegCore.ts says why).
+async function instance() {
+  core = await factory({
+    mainScriptUrlOrBlob: source.mainScript,
+    instantiateWasm(imports, receive) {
+      compiled ??= WebAssembly.compileStreaming(fetch(source.wasm));
+      compiled.then((mod) => WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod)));
+      return {};
+    },
+  });
+  core.setLogger((e) => { if (log.length < 200) log.push(e.message); });
+  execs = 0;
+}
 self.onmessage = async ({ data: m }) => {
   try {
     if (m.type === 'load') {
-      const mod = await import(m.js);
-      core = await mod.default({ mainScriptUrlOrBlob: m.mainScript });
-      core.setLogger((e) => { if (log.length < 200) log.push(e.message); });
+      factory = (await import(m.js)).default;
+      source = m;
+      await instance();
       reply({ id: m.id, ok: true });
     } else if (m.type === 'mount') {
+      if (execs >= m.execsPerCore) await instance();
       core.FS.mkdir(m.dir);
       if (typeof FileReaderSync !== 'undefined') core.FS.mount(core.FS.filesystems.WORKERFS, { blobs: [{ name: 'video', data: m.blob }] }, m.dir);
       else core.FS.writeFile(m.dir + '/video', new Uint8Array(await m.blob.arrayBuffer()));
@@ -34,6 +53,7 @@ self.onmessage = async ({ data: m }) => {
       try { core.FS.unmount(m.dir); } catch { try { core.FS.unlink(m.dir + '/video'); } catch {} }
       reply({ id: m.id, ok: true });
     } else if (m.type === 'ffprobe') {
+      execs++;
       log = [];
       core.reset();
       core.ffprobe(...m.args, '-o', '/probe.json');
@@ -44,6 +64,7 @@ self.onmessage = async ({ data: m }) => {
       log = [];
       core.reset();
       core.setProgress(({ time }) => reply({ id: m.id, progress: time }));
+      execs++;
       let code;
       try { code = core.exec(...m.args); } finally { core.setProgress(() => {}); }
       const out = m.args[m.args.length - 1];
@@ -128,8 +149,9 @@ function startThread(urls: FfmpegCoreUrls): Promise<CoreThread | null> {
       const base = typeof location !== 'undefined' ? location.href : undefined;
       const js = new URL(urls.js, base).href;
       // The core finds its WASM through the fragment of mainScriptUrlOrBlob (see ffmpegWasm.ts loadCore).
-      const hint = btoa(JSON.stringify({ wasmURL: new URL(urls.wasm, base).href, workerURL: '' }));
-      const r = await thread.call({ type: 'load', js, mainScript: `${js}#${hint}` }).catch((e: unknown) => ({ id: -1, ok: false, message: String(e) }) as Reply);
+      const wasm = new URL(urls.wasm, base).href;
+      const hint = btoa(JSON.stringify({ wasmURL: wasm, workerURL: '' }));
+      const r = await thread.call({ type: 'load', js, wasm, mainScript: `${js}#${hint}` }).catch((e: unknown) => ({ id: -1, ok: false, message: String(e) }) as Reply);
       if (!r.ok) {
         // The worker runs but cannot import the core (a policy on blob: workers, an unreachable URL): the calling
         // thread's own loader reports what is wrong, if anything.
@@ -179,7 +201,7 @@ export async function openCoreThread(urls: FfmpegCoreUrls, blob: Blob, name: str
   };
   const dir = `/in${Math.random().toString(36).slice(2)}`;
   try {
-    await call({ type: 'mount', dir, blob });
+    await call({ type: 'mount', dir, blob, execsPerCore: EXECS_PER_CORE });
   } catch (e) {
     signal?.removeEventListener('abort', onAbort);
     throw e;

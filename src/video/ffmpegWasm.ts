@@ -10,7 +10,7 @@
  * mounted read-only (WORKERFS), not copied into the WASM heap.
  */
 import { PPTSNError } from '../core/errors.js';
-import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import { decodeWithCore, EXECS_PER_CORE, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import { planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { throwIfAborted } from './util.js';
@@ -41,6 +41,8 @@ interface FfmpegCore {
 }
 
 const cores = new Map<string, Promise<FfmpegCore>>();
+/** ffprobe and ffmpeg runs per cached core: a fresh one every EXECS_PER_CORE (core/preprocess/ffmpegCore.ts). */
+const execsByCore = new Map<string, number>();
 /** One ffmpeg at a time: the core keeps global state (Module.ret, the logger). */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -105,6 +107,10 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
 
 /** The core run by the calling thread (synchronous calls: an abort waits for the current step). */
 async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Promise<CoreThreadSession> {
+  if ((execsByCore.get(urls.js) ?? 0) >= EXECS_PER_CORE) {
+    cores.delete(urls.js);
+    execsByCore.delete(urls.js);
+  }
   const core = await loadCore(urls);
   const log: string[] = [];
   core.setLogger((m) => { if (log.length < 200) log.push(m.message); });
@@ -122,6 +128,7 @@ async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Pro
       log.length = 0;
       core.reset();
       const probeOut = '/probe.json';
+      execsByCore.set(urls.js, (execsByCore.get(urls.js) ?? 0) + 1);
       guarded(urls, () => core.ffprobe(...args, '-o', probeOut), name);
       let stdout = '';
       try { stdout = core.FS.readFile(probeOut, { encoding: 'utf8' }); core.FS.unlink(probeOut); } catch { /* nothing written */ }
@@ -131,6 +138,7 @@ async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Pro
       log.length = 0;
       core.reset();
       core.setProgress(({ time }) => onTime?.(time));
+      execsByCore.set(urls.js, (execsByCore.get(urls.js) ?? 0) + 1);
       const code = guarded(urls, () => core.exec(...args), name);
       const out = args[args.length - 1]!;
       let output: Uint8Array | null = null;

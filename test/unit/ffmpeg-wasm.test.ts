@@ -288,3 +288,51 @@ test('a stream that changes frame size mid-way (two .ts joined): auto gives the 
   auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `slot ${k}`));
   await assert.rejects(readClip(joined, 'fast', { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /resolution change\.ts changes frame size mid-stream/.test(e.message));
 });
+
+test('AVIs the system ffmpeg decodes reuse ffmpeg.wasm\'s probe (no ffprobe started): the same facts as the system ffprobe, the same frames', async () => {
+  // UCF101-like variants: MPEG-4 with and without B-frames, XVID/DX50 tags, MJPEG, audio interleaved, an odd size,
+  // B-frames unpacked, and files cut short (no index: both demuxers scan the file).
+  const variants: [string, string[], number?][] = [
+    ['avi_plain.avi', ['-c:v', 'mpeg4', '-q:v', '4']],
+    ['avi_bframes.avi', ['-c:v', 'mpeg4', '-q:v', '6', '-bf', '2']],
+    ['avi_xvid_tag.avi', ['-c:v', 'mpeg4', '-vtag', 'XVID', '-q:v', '5', '-bf', '1']],
+    ['avi_divx_tag.avi', ['-c:v', 'mpeg4', '-vtag', 'DX50', '-q:v', '4', '-g', '300']],
+    ['avi_mjpeg.avi', ['-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']],
+    ['avi_odd.avi', ['-c:v', 'mpeg4', '-s', '97x61']],
+    ['avi_unpacked.avi', ['-c:v', 'mpeg4', '-bf', '2', '-bsf:v', 'mpeg4_unpack_bframes']],
+    ['avi_cut.avi', ['-c:v', 'mpeg4', '-q:v', '6', '-bf', '2'], 0.6],
+  ];
+  for (const [name, codec, cut] of variants) {
+    const file = join(DIR, name);
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '5', ...codec, '-c:a', 'mp3', '-shortest', file]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    if (cut) writeFileSync(file, readFileSync(file).subarray(0, Math.floor(readFileSync(file).length * cut)));
+    const sys = await readClip(file, 'fast', { decoder: 'ffmpeg' });
+    assert.deepEqual(await probeVideoWasm(file), sys.info, `${name}: ffmpeg.wasm's probe = the system ffprobe's`);
+    // An ffprobe that cannot start: the system ffmpeg still decodes the AVI (had auto tried the missing ffprobe, it
+    // would have fallen back to ffmpeg.wasm). MJPEG is one of the codecs ffmpeg.wasm decodes exactly itself.
+    const auto = await readClip(file, 'fast', { ffprobePath: join(DIR, 'no-such-ffprobe') });
+    assert.equal(auto.decoder, name === 'avi_mjpeg.avi' ? 'ffmpeg.wasm' : 'ffmpeg', name);
+    assert.deepEqual(auto.info, sys.info, name);
+    assert.deepEqual(auto.indices, sys.indices, name);
+    auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `${name} slot ${k}`));
+  }
+  // Other containers are probed by the system ffprobe (an MP4's edit list is read by each version in its own way):
+  // with that ffprobe missing, a 10-bit MP4 falls back to ffmpeg.wasm.
+  const mp4 = await readClip(join(HERE, '../fixtures/realworld/hi10.mp4'), 'fast', { ffprobePath: join(DIR, 'no-such-ffprobe') });
+  assert.equal(mp4.decoder, 'ffmpeg.wasm');
+});
+
+test('hundreds of decodes on one process: the core is renewed before it breaks (@ffmpeg/core fails at about the 99th run)', async () => {
+  // Before the renewal (EXECS_PER_CORE), the 99th decode on one core failed with "memory access out of bounds"
+  // (and with a mix of files, hung): an eval over a data set stopped being in-process after ~100 clips.
+  const small = join(DIR, 'renew.mp4');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', '20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', small]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const first = await readClip(small, 'fast', { decoder: 'wasm' });
+  for (let i = 0; i < 120; i++) {
+    const again = await readClip(i % 2 ? small : EXAMPLE, 'fast', { decoder: 'wasm' });
+    assert.equal(again.decoder, 'ffmpeg.wasm', `decode ${i}`);
+    if (i % 2) again.frames.forEach((f, k) => assert.equal(maxDiff(f, first.frames[k]!), 0, `decode ${i} slot ${k}`));
+  }
+});

@@ -16,6 +16,15 @@ import { FFPROBE_ENTRIES, ffmpegFrameFilter } from './ffmpegFilter.js';
 import { videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
 import { yuvToRgba } from './yuv.js';
 
+/**
+ * ffprobe and ffmpeg runs on one core instance before a fresh one is made. @ffmpeg/core 0.12 leaks state on every
+ * run: measured in Node, the 99th decode (probe + ffmpeg) on one instance failed with "memory access out of bounds"
+ * or hung, whatever the file (H.264, 10-bit, MPEG-4); after some damaged files a probe failed sooner. A run that
+ * crashes the core anyway is tried once more on a fresh instance (src/node/ffmpegWasm.ts). The fresh instance
+ * comes from the module compiled once, so it costs milliseconds.
+ */
+export const EXECS_PER_CORE = 48;
+
 /** One ffprobe or ffmpeg call on a loaded core; the input is a path inside the core's file system. */
 export interface FfmpegCoreRunner {
   /** Runs ffprobe with `args` and returns what it wrote to `-o` (empty when nothing) and its log lines. */

@@ -189,5 +189,20 @@ async function inWorker(url: string, segments: number, ffmpegCore?: { js: string
   }
 }
 
-(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker, liveElement };
+/** Decodes `url` `n` times through ffmpeg.wasm; the outcome of each (a crashed core fails or hangs the next ones). */
+async function repeatFfmpeg(url: string, n: number, ffmpegCore: { js: string; wasm: string }) {
+  const blob = await (await fetch(url)).blob();
+  const outcomes: string[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      const r = await readFrames(blob, { segments: 2, path: 'ffmpeg', ffmpegCore });
+      outcomes.push(r.path === 'ffmpeg' && r.frames.length === 2 ? 'ok' : `unexpected ${r.path} ${r.frames.length}`);
+    } catch (e) {
+      outcomes.push(isPPTSNError(e) ? `${e.code}: ${e.message}` : String(e));
+    }
+  }
+  return outcomes;
+}
+
+(window as unknown as { framesTest: unknown }).framesTest = { call, decodeWith, measured, stream, inWorker, liveElement, repeatFfmpeg };
 document.title = 'ready';
