@@ -29,15 +29,17 @@ const SOURCES = ['testsrc2', 'smptebars', 'mandelbrot', 'rgbtestsrc', 'testsrc',
  * list. H.264 is a codec the default decoder reads in-process (ffmpeg.wasm); UCF101's MPEG-4 Part 2 AVIs go to the
  * system ffmpeg by default (src/node/ffmpegWasm.ts `wasmDecodesExactly`): the fourth run per rep decodes with it.
  */
-function makeClips(n: number): { list: string; root: string } {
-  const root = join(ROOT, 'bench/.cache/eval-h264');
+function makeClips(n: number, kind: 'h264' | 'avi' = 'h264'): { list: string; root: string } {
+  const root = join(ROOT, kind === 'h264' ? 'bench/.cache/eval-h264' : 'bench/.cache/eval');
   mkdirSync(root, { recursive: true });
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
-    const name = `clip${i}.mp4`;
+    const name = `clip${i}.${kind === 'h264' ? 'mp4' : 'avi'}`;
     const src = SOURCES[i % SOURCES.length]!;
     if (!existsSync(join(root, name))) {
-      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `${src}=size=340x256:rate=25`, '-frames:v', '150', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', join(root, name)]);
+      // UCF101-like: MPEG-4 Part 2 AVI, 320×240 (its XviD clips decode the same way).
+      const codec = kind === 'h264' ? ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'] : ['-c:v', 'mpeg4', '-q:v', '4'];
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `${src}=size=${kind === 'h264' ? '340x256' : '320x240'}:rate=25`, '-frames:v', '150', ...codec, join(root, name)]);
     }
     lines.push(`${name} ${i % 10}`);
   }
@@ -66,6 +68,8 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
   const parsed = parseList(list, { root, format: 'videos' });
   const jobs = parsed.entries.map((entry, position) => ({ position, entry }));
   const raw = makeRawframes(root, o.evalItems);
+  const avi = makeClips(o.evalItems, 'avi');
+  const aviJobs = parseList(avi.list, { root: avi.root, format: 'videos' }).entries.map((entry, position) => ({ position, entry }));
   const rawJobs = parseList(raw.list, { root: raw.root, format: 'rawframes' }).entries.map((entry, position) => ({ position, entry }));
   const classes = 400;
   const labels = defaultLabels(classes);
@@ -100,10 +104,10 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       }));
       return jobs.length / ((performance.now() - t0) / 1000);
     };
-    const runEval = async (prefetch: number, decoder: DecoderChoice = 'auto', r: NodeRunner = runner, format: 'videos' | 'rawframes' = 'videos'): Promise<EvalRun> => {
+    const runEval = async (prefetch: number, decoder: DecoderChoice = 'auto', r: NodeRunner = runner, format: 'videos' | 'rawframes' | 'avi' = 'videos'): Promise<EvalRun> => {
       const timings: ItemTiming[] = [];
       const t0 = performance.now();
-      const records = await evaluateJobs(r.network, format === 'videos' ? jobs : rawJobs, format, { config, labels, chunkSize, prefetch, decoder, lanes: r.lanes, onRecord: (_r, t) => { timings.push(t); } });
+      const records = await evaluateJobs(r.network, format === 'videos' ? jobs : format === 'avi' ? aviJobs : rawJobs, format === 'rawframes' ? 'rawframes' : 'videos', { config, labels, chunkSize, prefetch, decoder, lanes: r.lanes, onRecord: (_r, t) => { timings.push(t); } });
       const s = (performance.now() - t0) / 1000;
       if (records.some((r) => r.error)) throw new Error(`eval bench: ${records.find((r) => r.error)!.error!.message}`);
       const sum = (k: keyof ItemTiming) => timings.reduce((a, t) => a + t[k], 0) / 1000;
@@ -113,7 +117,7 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
     // A fourth run per rep: eval with the system ffmpeg decoding (`--decoder ffmpeg`, two processes a clip), for comparison.
     // With lanes (the CLI's default on onnx): network only and eval on the lane runner too; the verdict compares the
     // default eval with the better of the two network-only rates.
-    const net: number[] = [], netLanes: number[] = [], pre: EvalRun[] = [], preOneLane: EvalRun[] = [], none: EvalRun[] = [], system: EvalRun[] = [], rawframes: EvalRun[] = [];
+    const net: number[] = [], netLanes: number[] = [], pre: EvalRun[] = [], preOneLane: EvalRun[] = [], none: EvalRun[] = [], system: EvalRun[] = [], rawframes: EvalRun[] = [], avis: EvalRun[] = [];
     for (let rep = 0; rep < o.evalReps; rep++) {
       net.push(await networkOnly(runner));
       if (laneRunner !== runner) netLanes.push(await networkOnly(laneRunner));
@@ -124,7 +128,9 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       system.push(await runEval(2, 'ffmpeg', laneRunner));
       // The tutorial's format: the same clips as rawframes folders (8 JPEGs read and decoded an item).
       rawframes.push(await runEval(2, 'auto', laneRunner, 'rawframes'));
-      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}${netLanes.length ? ` (${lanes} lanes: ${netLanes.at(-1)!.toFixed(3)})` : ''}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}${preOneLane.length ? ` (one lane: ${preOneLane.at(-1)!.itemsPerSecond.toFixed(3)})` : ''}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)}, eval on rawframes ${rawframes.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
+      // UCF101's AVIs as `eval` reads them by default: ffmpeg.wasm's probe, the system ffmpeg's decode (exact colour).
+      avis.push(await runEval(2, 'auto', laneRunner, 'avi'));
+      log(`  eval rep ${rep + 1}/${o.evalReps}: network only ${net.at(-1)!.toFixed(3)}${netLanes.length ? ` (${lanes} lanes: ${netLanes.at(-1)!.toFixed(3)})` : ''}, eval ${pre.at(-1)!.itemsPerSecond.toFixed(3)}${preOneLane.length ? ` (one lane: ${preOneLane.at(-1)!.itemsPerSecond.toFixed(3)})` : ''}, eval without prefetch ${none.at(-1)!.itemsPerSecond.toFixed(3)}, eval with the system ffmpeg ${system.at(-1)!.itemsPerSecond.toFixed(3)}, eval on rawframes ${rawframes.at(-1)!.itemsPerSecond.toFixed(3)}, eval on UCF101-like AVIs ${avis.at(-1)!.itemsPerSecond.toFixed(3)} items/s`);
     }
     const bestNet = netLanes.length && median(netLanes) > median(net) ? netLanes : net;
     decoded.length = 0;
@@ -149,6 +155,9 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       networkOnlyImagesPerSecond: +(median(bestNet) * config.segments).toFixed(3),
       evalRawframesItemsPerSecond: +median(rawframes.map((r) => r.itemsPerSecond)).toFixed(3),
       evalRawframesVsNetworkOnly: +(median(rawframes.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),
+      /** 320×240 MPEG-4 AVIs (UCF101-like) with the default decoder; against the same network-only rate (340×256 clips: same 224² network input). */
+      evalAviItemsPerSecond: +median(avis.map((r) => r.itemsPerSecond)).toFixed(3),
+      evalAviVsNetworkOnly: +(median(avis.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),
     };
   } finally {
     await runner.dispose();
@@ -158,5 +167,5 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
 
 /** One line for the bench table. */
 export function evalLine(e: Record<string, unknown>): string {
-  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (with the system ffmpeg decoding: ${(Number(e['evalSystemFfmpegVsNetworkOnly']) * 100).toFixed(1)} %; on rawframes: ${(Number(e['evalRawframesVsNetworkOnly']) * 100).toFixed(1)} %), ${String(e['lanes'] ?? 1)} lane(s), ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
+  return `eval (${String(e['where'])}, depth ${String(e['depth'])}, fast T=${String(e['segments'])}, ${String(e['items'])} items): ${String(e['evalItemsPerSecond'])} items/s with prefetch, ${String(e['evalNoPrefetchItemsPerSecond'])} without; network only ${String(e['networkOnlyItemsPerSecond'])} items/s → ${(Number(e['evalVsNetworkOnly']) * 100).toFixed(1)} % of it (with the system ffmpeg decoding: ${(Number(e['evalSystemFfmpegVsNetworkOnly']) * 100).toFixed(1)} %; on rawframes: ${(Number(e['evalRawframesVsNetworkOnly']) * 100).toFixed(1)} %; UCF101-like AVIs: ${(Number(e['evalAviVsNetworkOnly']) * 100).toFixed(1)} %), ${String(e['lanes'] ?? 1)} lane(s), ≥ 0.9×: ${String(e['evalAtLeast0_9xNetwork'])} (medians of ${String(e['reps'])} interleaved reps); decode ${(Number(e['decodeShareOfWall']) * 100).toFixed(1)} % of the serial run's wall time, waited for with prefetch ${(Number(e['decodeWaitShareOfWall']) * 100).toFixed(1)} %`;
 }
