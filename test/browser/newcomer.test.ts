@@ -1,0 +1,63 @@
+/**
+ * What a newcomer hands the public API in the page, and what they must get back: a typed PPTSNError whose message
+ * names the file (or URL) and says what to do, promptly, with the worker's tensors back at their baseline.
+ * Chromium on wasm, the seeded ResNet18-vd of the live tests. Fixtures: test/fixtures/newcomer/ (a PNG, six
+ * rawframes JPEGs, an MP4 cut before its moov box, a text file named .mp4).
+ *
+ * Run: node --import tsx --test test/browser/newcomer.test.ts
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
+import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
+import type { SourceSpec } from './pages/newcomer-page.js';
+
+const FIX = '/test/fixtures/newcomer';
+const EXAMPLE = '/test/fixtures/media/example.mp4';
+const FAST = { preset: 'fast', segments: 2 };
+let env: BrowserEnv;
+let page: Page;
+
+type Called = { result: Outcome<{ frameIndices: number[] }>; before: number; after: number };
+const call = (method: 'classify' | 'preprocess', spec: SourceSpec, opts: Record<string, unknown> = FAST) => callPage<Called>(page, 'nc', 'call', method, spec, opts);
+
+/** The call failed with `code`, its message matches every pattern, and no tensor was left behind. */
+function refused(r: Called, code: string, patterns: RegExp[], what: string): string {
+  assert.equal(r.after, r.before, `${what}: tensors back at the baseline`);
+  if (r.result.ok) assert.fail(`${what}: accepted (frames ${r.result.value.frameIndices})`);
+  const { code: got, message } = r.result as { code: string; message: string };
+  assert.equal(got, code, `${what}: ${message}`);
+  for (const p of patterns) assert.match(message, p, what);
+  console.log(`${what}: ${got}: ${message}`);
+  return message;
+}
+
+before(async () => {
+  writeLiveModel();
+  env = await startBrowserEnv();
+  ({ page } = await env.open('/test/browser/pages/newcomer.html'));
+  await page.waitForFunction(() => document.title === 'ready');
+  ok(await callPage<Outcome<unknown>>(page, 'nc', 'load', LIVE_MODEL_URL, WASM_PATHS), 'load');
+});
+after(async () => env?.close());
+
+test('a URL that 404s is a network error naming the URL and the status, as a string and as a <video> src', async () => {
+  for (const spec of [{ kind: 'url', url: `${FIX}/nope.mp4` }, { kind: 'element', url: `${FIX}/nope.mp4` }] as const) {
+    refused(await call('classify', spec), 'network', [/nope\.mp4/, /HTTP 404/, /Check the URL/], `${spec.kind} 404`);
+  }
+});
+
+test('a <video> with no source is refused at once, saying to set its src', async () => {
+  const r = await call('classify', { kind: 'element' });
+  refused(r, 'invalid-argument', [/no source/, /set its src/], 'no src');
+  assert.ok(r.result.ms < 2000, `refused after ${r.result.ms} ms`);
+});
+
+test('a file that is not a video names the file and says how to convert it', async () => {
+  refused(await call('classify', { kind: 'file', url: `${FIX}/notes.mp4`, name: 'notes.mp4' }), 'unsupported-source', [/notes\.mp4/, /ffmpeg -i/], 'text renamed .mp4');
+});
+
+test('an MP4 cut before its index (moov) is called truncated, not audio-only', async () => {
+  refused(await call('classify', { kind: 'file', url: `${FIX}/no_moov.mp4`, name: 'recording.mp4' }), 'decode-failed', [/recording\.mp4/, /truncated/], 'no moov');
+});

@@ -1,0 +1,62 @@
+/**
+ * Test page for the awkward inputs a newcomer gives the public API (test/browser/newcomer.test.ts): each call
+ * builds its source in the page (a File fetched from the fixtures, a `<video>`, a Blob array), runs it through
+ * `classify`/`preprocess`, and reports the outcome with the worker's tensor count before and after. Exposes `window.nc`.
+ */
+import { outcome } from './outcome.js';
+import { PPTSN, type VideoSource } from '../../../src/index.js';
+
+let model: PPTSN | null = null;
+
+/** How a test names a source: a fixture as a File (with a name), a URL, a `<video>` (with or without src), or image Blobs/Files. */
+export type SourceSpec =
+  | { kind: 'file'; url: string; name: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'element'; url?: string }
+  | { kind: 'blobs'; urls: string[] }
+  | { kind: 'files'; urls: string[]; names: string[] };
+
+async function sourceOf(s: SourceSpec): Promise<VideoSource> {
+  const blob = async (u: string) => (await fetch(u)).blob();
+  switch (s.kind) {
+    case 'file': return new File([await blob(s.url)], s.name);
+    case 'url': return s.url;
+    case 'element': {
+      const v = document.createElement('video');
+      v.muted = true;
+      if (s.url) v.src = s.url;
+      return v;
+    }
+    case 'blobs': return Promise.all(s.urls.map(blob));
+    case 'files': return Promise.all(s.urls.map(async (u, i) => new File([await blob(u)], s.names[i]!, { type: 'image/jpeg' })));
+  }
+}
+
+const nc = {
+  async load(url: string, wasmPaths: string) {
+    return outcome(async () => {
+      model = await PPTSN.load({ model: url, backend: 'wasm', wasmPaths, cache: false });
+      return { labels: model.labels.length };
+    });
+  },
+  /** `method(source, opts)`; the worker's tensor count before and after. */
+  async call(method: 'classify' | 'preprocess', spec: SourceSpec, opts: Record<string, unknown>) {
+    const source = await sourceOf(spec);
+    const before = (await model!.memory()).numTensors;
+    const result = await outcome(async () => {
+      const r = method === 'classify' ? await model!.classify(source, opts) : await model!.preprocess(source, opts);
+      return { frameIndices: r.frameIndices };
+    });
+    return { result, before, after: (await model!.memory()).numTensors };
+  },
+  /** Closes the model, then calls classify on it. */
+  async closeThenClassify(url: string) {
+    const m = model!;
+    await m.close();
+    model = null;
+    return outcome(() => m.classify(url, { preset: 'fast', segments: 1 }));
+  },
+};
+
+(window as unknown as { nc: typeof nc }).nc = nc;
+document.title = 'ready';
