@@ -120,7 +120,7 @@ export class PPTSN {
   }
 
   private live(): void {
-    if (this.disposed) throw new PPTSNError('invalid-argument', 'this model was disposed');
+    if (this.disposed) throw new PPTSNError('invalid-argument', 'this model was disposed (close() or dispose() was called): load it again with PPTSN.load to use it');
   }
 
   /** The live session; after a crash or termination, a new worker with the same model (one restart at a time). */

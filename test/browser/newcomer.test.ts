@@ -61,3 +61,17 @@ test('a file that is not a video names the file and says how to convert it', asy
 test('an MP4 cut before its index (moov) is called truncated, not audio-only', async () => {
   refused(await call('classify', { kind: 'file', url: `${FIX}/no_moov.mp4`, name: 'recording.mp4' }), 'decode-failed', [/recording\.mp4/, /truncated/], 'no moov');
 });
+
+test('rawframes: PNG Blobs are refused as not JPEG with what to pass instead; a gap in the numbering names the missing file and the gap', async () => {
+  const png = `${FIX}/frame.png`;
+  refused(await call('classify', { kind: 'blobs', urls: [png, png, png] }), 'decode-failed', [/item 0/, /PNG/, /createImageBitmap/], 'PNG Blobs');
+  const present = [1, 2, 4, 5, 6].map((i) => `img_0000${i}.jpg`);
+  const gap = await call('classify', { kind: 'files', urls: present.map((n) => `${FIX}/${n}`), names: present }, { preset: 'fast', segments: 4 });
+  refused(gap, 'decode-failed', [/img_00003\.jpg/, /img_00006\.jpg/, /without gaps/], 'rawframes with a gap');
+});
+
+test('close() then classify: refused, saying to load the model again', async () => {
+  const r = await callPage<Outcome<unknown>>(page, 'nc', 'closeThenClassify', EXAMPLE);
+  assert.equal(!r.ok && r.code, 'invalid-argument');
+  assert.match(!r.ok ? r.message : '', /disposed.*PPTSN\.load/);
+});
