@@ -91,7 +91,9 @@ export class Trainer<M = unknown> {
   }
 
   /**
-   * Trains (resuming where the run stopped) up to `epochs` (default: the run's). A signal (this call's or the
+   * Trains (resuming where the run stopped) up to `epochs` (default: the run's). Before the first step any count is
+   * taken; a started run can be extended but not shortened (its LR schedule is planned for its count): a lower
+   * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the
    * trainer's) stops it at the next step boundary, after a checkpoint; the promise then rejects with `aborted`.
    */
   async fit(options: { signal?: AbortSignal; epochs?: number } = {}): Promise<FitResult> {

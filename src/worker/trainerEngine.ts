@@ -227,7 +227,7 @@ export class WorkerTrainer {
   async fit(epochs?: number): Promise<EngineFitResult> {
     try {
       this.live();
-      if (epochs !== undefined) this.trainer.extendEpochs(epochs);
+      if (epochs !== undefined) this.trainer.fitEpochs(epochs);
       this.stopper = new AbortController();
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;

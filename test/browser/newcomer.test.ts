@@ -75,3 +75,11 @@ test('close() then classify: refused, saying to load the model again', async () 
   assert.equal(!r.ok && r.code, 'invalid-argument');
   assert.match(!r.ok ? r.message : '', /disposed.*PPTSN\.load/);
 });
+
+test('trainer.fit({ epochs: 1 }) on a fresh run trains one epoch; shortening a started run is refused with what to do', async () => {
+  const r = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, 1, 1), 'fit');
+  assert.equal(r.trained, 1, 'epochs trained');
+  const r2 = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, 3, 2), 'fit 3 then 2');
+  assert.equal(r2.trained, 3);
+  assert.match(r2.shorter, /^invalid-argument: .*planned for 3 epochs.*createTrainer/);
+});

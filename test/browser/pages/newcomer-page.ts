@@ -49,6 +49,21 @@ const nc = {
     });
     return { result, before, after: (await model!.memory()).numTensors };
   },
+  /** A fresh trainer's `fit({ epochs })`: the epochs trained; then a shortening of the started run. */
+  async fitEpochs(url: string, epochs: number, shorter: number) {
+    return outcome(async () => {
+      const t = await model!.createTrainer({ classes: ['a', 'b'], persist: false, name: 'newcomer-fit' });
+      try {
+        await t.addClip(url, 'a');
+        await t.addClip(url, 'b');
+        const r = await t.fit({ epochs });
+        const again = await outcome(() => t.fit({ epochs: shorter }));
+        return { trained: r.history.length, shorter: again.ok ? 'accepted' : `${again.code}: ${again.message}` };
+      } finally {
+        await t.dispose();
+      }
+    });
+  },
   /** Closes the model, then calls classify on it. */
   async closeThenClassify(url: string) {
     const m = model!;
