@@ -128,7 +128,7 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
     },
   };
   try {
-    const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why}). ${convert}`));
+    const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why.replaceAll(`${input}: `, '')}): it is not a video they know, or it is damaged. ${convert}`));
     const plan = planFrames({
       presentedFrames: info.frameCount,
       codedWidth: info.codedWidth,

@@ -135,7 +135,12 @@ async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOpt
       rotation: r.plan.rotation,
     };
   } catch (e) {
-    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') throw new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e });
+    // ffmpeg.wasm's message already says neither could read it and how to convert it; the browser's adds only
+    // what the container and codec are, when it knew (else two conversion recipes for one file).
+    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') {
+      const known = !/an unknown (or damaged )?container/.test(failure.message);
+      throw known ? new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e }) : e;
+    }
     throw e;
   }
 }

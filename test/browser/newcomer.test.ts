@@ -55,7 +55,9 @@ test('a <video> with no source is refused at once, saying to set its src', async
 });
 
 test('a file that is not a video names the file and says how to convert it', async () => {
-  refused(await call('classify', { kind: 'file', url: `${FIX}/notes.mp4`, name: 'notes.mp4' }), 'unsupported-source', [/notes\.mp4/, /ffmpeg -i/], 'text renamed .mp4');
+  const m = refused(await call('classify', { kind: 'file', url: `${FIX}/notes.mp4`, name: 'notes.mp4' }), 'unsupported-source', [/notes\.mp4/, /ffmpeg -i/], 'text renamed .mp4');
+  assert.equal(m.split('ffmpeg -i').length - 1, 1, 'one conversion recipe, not one per decoder tried');
+  assert.doesNotMatch(m, /\/[a-z0-9]+\/video:/, "no ffmpeg.wasm's internal file path");
 });
 
 test('an MP4 cut before its index (moov) is called truncated, not audio-only', async () => {
@@ -74,6 +76,7 @@ test('close() then classify: refused, saying to load the model again', async () 
   const r = await callPage<Outcome<unknown>>(page, 'nc', 'closeThenClassify', EXAMPLE);
   assert.equal(!r.ok && r.code, 'invalid-argument');
   assert.match(!r.ok ? r.message : '', /disposed.*PPTSN\.load/);
+  ok(await callPage<Outcome<unknown>>(page, 'nc', 'load', LIVE_MODEL_URL, WASM_PATHS), 'load again');
 });
 
 test('trainer.fit({ epochs: 1 }) on a fresh run trains one epoch; shortening a started run is refused with what to do', async () => {
