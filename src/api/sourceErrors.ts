@@ -7,7 +7,7 @@
  * a URL, a `<video>`'s src) when they lack it, so a page classifying many files can say which one failed.
  */
 import { PPTSNError, isPPTSNError, type PPTSNErrorCode } from '../core/errors.js';
-import { isVideoElement } from '../video/util.js';
+import { isVideoElement, quotedUrl } from '../video/util.js';
 
 /** The error to report when the worker failed with `first` and the `<video>` fallback then failed with `second`. */
 export function fallbackError(first: unknown, second: unknown): unknown {
@@ -20,12 +20,12 @@ const ABOUT_SOURCE = new Set<PPTSNErrorCode>(['unsupported-source', 'decode-fail
 
 /** How a message names `source`, or null when it has no name (an unnamed Blob, frames, a tensor). */
 export function sourceName(source: unknown): string | null {
-  if (typeof source === 'string') return source;
+  if (typeof source === 'string') return quotedUrl(source);
   if (typeof URL !== 'undefined' && source instanceof URL) return source.href;
   if (typeof File !== 'undefined' && source instanceof File && source.name) return `'${source.name}'`;
   if (isVideoElement(source)) {
     const src = source.currentSrc || source.src;
-    return src ? `the <video> of ${src}` : null;
+    return src ? `the <video> of ${quotedUrl(src)}` : null;
   }
   return null;
 }

@@ -18,7 +18,7 @@ import {
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
 import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
-import { throwIfAborted, abortable } from './util.js';
+import { throwIfAborted, abortable, quotedUrl } from './util.js';
 
 /** One video frame as the container lists it. */
 export interface FrameEntry {
@@ -253,7 +253,7 @@ function estimateFps(frames: FrameEntry[], ticksPerSecond: number): number {
 }
 
 function describe(source: DemuxSource): string {
-  if (typeof source === 'string' || source instanceof URL) return String(source);
+  if (typeof source === 'string' || source instanceof URL) return quotedUrl(String(source));
   const name = (source as File).name;
   return name ? `'${name}'` : 'The video';
 }

@@ -19,7 +19,7 @@ import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder
 import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
-import { isVideoElement, throwIfAborted } from './util.js';
+import { isVideoElement, quotedUrl, throwIfAborted } from './util.js';
 import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
 export type { RgbaFrame } from './decoder.js';
@@ -111,7 +111,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
 async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOptions, failure: PPTSNError | null): Promise<FrameReadResult> {
   if (!options.ffmpegCore) throw failure ?? new PPTSNError('invalid-argument', "path 'ffmpeg' needs the ffmpegCore URLs.");
   const blob = source instanceof Blob ? source : await fetchBlob(String(source), options.signal);
-  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : String(source);
+  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : quotedUrl(String(source));
   const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
   options.onProgress?.('ffmpeg-load', 0);
   try {

@@ -86,3 +86,15 @@ test('trainer.fit({ epochs: 1 }) on a fresh run trains one epoch; shortening a s
   assert.equal(r2.trained, 3);
   assert.match(r2.shorter, /^invalid-argument: .*planned for 3 epochs.*createTrainer/);
 });
+
+test('a <video> playing a data: URL classifies (its first loadstart is not a "source change"); a bad data: URL is named briefly', async () => {
+  const url = `${FIX}/moov_at_end.mp4`;
+  const r = await call('classify', { kind: 'element', url, asDataUrl: true });
+  assert.equal(r.after, r.before, 'tensors back at the baseline');
+  const v = ok(r.result, 'data: URL <video>');
+  assert.deepEqual(v.frameIndices, (ok((await call('classify', { kind: 'url', url })).result, 'the same video by URL')).frameIndices);
+  const text = refused(await call('classify', { kind: 'data-url', url: `${FIX}/notes.mp4` }), 'unsupported-source', [/ffmpeg -i/], 'text as a data: URL');
+  // 19 KB of MP4 without its moov: a 26 000-character URL that the message must not quote whole.
+  const cut = refused(await call('classify', { kind: 'data-url', url: `${FIX}/no_moov.mp4` }), 'decode-failed', [/data:video\/mp4/, /truncated/], 'cut MP4 as a data: URL');
+  for (const m of [text, cut]) assert.ok(m.length < 600, `the message quotes no whole data: URL (${m.length} characters)`);
+});

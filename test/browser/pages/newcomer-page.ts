@@ -12,9 +12,19 @@ let model: PPTSN | null = null;
 export type SourceSpec =
   | { kind: 'file'; url: string; name: string }
   | { kind: 'url'; url: string }
-  | { kind: 'element'; url?: string }
+  | { kind: 'element'; url?: string; asDataUrl?: boolean }
+  | { kind: 'data-url'; url: string }
   | { kind: 'blobs'; urls: string[] }
   | { kind: 'files'; urls: string[]; names: string[] };
+
+function dataUrl(b: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result as string);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(b);
+  });
+}
 
 async function sourceOf(s: SourceSpec): Promise<VideoSource> {
   const blob = async (u: string) => (await fetch(u)).blob();
@@ -24,9 +34,10 @@ async function sourceOf(s: SourceSpec): Promise<VideoSource> {
     case 'element': {
       const v = document.createElement('video');
       v.muted = true;
-      if (s.url) v.src = s.url;
+      if (s.url) v.src = s.asDataUrl ? await dataUrl(await blob(s.url)) : s.url;
       return v;
     }
+    case 'data-url': return dataUrl(await blob(s.url));
     case 'blobs': return Promise.all(s.urls.map(blob));
     case 'files': return Promise.all(s.urls.map(async (u, i) => new File([await blob(u)], s.names[i]!, { type: 'image/jpeg' })));
   }
@@ -41,8 +52,9 @@ const nc = {
   },
   /** `method(source, opts)`; the worker's tensor count before and after. */
   async call(method: 'classify' | 'preprocess', spec: SourceSpec, opts: Record<string, unknown>) {
-    const source = await sourceOf(spec);
     const before = (await model!.memory()).numTensors;
+    // Called right after the source is made, as an app does (a new <video> has not fired 'loadstart' yet).
+    const source = await sourceOf(spec);
     const result = await outcome(async () => {
       const r = method === 'classify' ? await model!.classify(source, opts) : await model!.preprocess(source, opts);
       return { frameIndices: r.frameIndices };
