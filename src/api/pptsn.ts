@@ -19,7 +19,7 @@ import { engineTensor, isTensorInput, type TensorInput } from './inputs.js';
 import { openStream } from './liveStream.js';
 import { engineInitOf } from './modelSource.js';
 import { abortedError, onLive, restartPlanOf, startSession, workerLostErrors, type RestartPlan, type Session } from './session.js';
-import { checkElementHasSource, fallbackError, namedSourceError } from './sourceErrors.js';
+import { checkElementHasSource, fallbackError, namedSourceError, sourceName } from './sourceErrors.js';
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
@@ -181,6 +181,7 @@ export class PPTSN {
   private async withVideo<T>(source: VideoSource, preprocess: PreprocessConfig, signal: AbortSignal | undefined, what: string, run: (engine: Remote<Engine>, id: number, video: EngineVideo) => Promise<T>): Promise<T> {
     this.live();
     checkElementHasSource(source);
+    const name = sourceName(source);
     const attempt = async () => {
       const { video, fallback } = await videoFor(source, preprocess, signal);
       const send = (v: EngineVideo) => this.call(signal, what, (engine, id) => run(engine, id, transferFrames(v)));
@@ -202,8 +203,8 @@ export class PPTSN {
     } catch (e) {
       // The worker died under this call (crash, terminated): once, on a fresh worker. Frames are grabbed again,
       // since those sent to the dead worker were transferred with it.
-      if (!workerLostErrors.has(e as Error) || signal?.aborted || this.disposed) throw namedSourceError(e, source);
-      return attempt().catch((again: unknown) => { throw namedSourceError(again, source); });
+      if (!workerLostErrors.has(e as Error) || signal?.aborted || this.disposed) throw namedSourceError(e, name);
+      return attempt().catch((again: unknown) => { throw namedSourceError(again, name); });
     }
   }
 

@@ -30,11 +30,12 @@ export function sourceName(source: unknown): string | null {
   return null;
 }
 
-/** `e` with the source's name in front of its message when the message does not name it already. */
-export function namedSourceError(e: unknown, source: unknown): unknown {
-  if (!isPPTSNError(e) || !ABOUT_SOURCE.has(e.code)) return e;
-  const name = sourceName(source);
-  if (!name) return e;
+/**
+ * `e` with the source's name (`sourceName`, taken when the call started: a `<video>` may have another src by now)
+ * in front of its message when the message does not name it already.
+ */
+export function namedSourceError(e: unknown, name: string | null): unknown {
+  if (!isPPTSNError(e) || !ABOUT_SOURCE.has(e.code) || !name) return e;
   const bare = name.replace(/^'|'$/g, '').replace(/^the <video> of /, '');
   const tail = bare.slice(bare.lastIndexOf('/') + 1);
   if (e.message.includes(bare) || (tail.length > 0 && e.message.includes(tail))) return e;
