@@ -179,6 +179,9 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
     onEpoch,
     onStep,
   });
+  // Clips added to the stored run by this call: a clip that cannot be read ends the call, and these are taken out
+  // again, or the next Train would "resume" the run with the clips read so far (a class could have none).
+  const added: string[] = [];
   try {
     const stored = await t.info();
     if ((await t.clips()).length > 0) {
@@ -191,10 +194,11 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
       for (let i = 0; i < all.length; i++) {
         if (signal.aborted) throw new DOMException('aborted', 'AbortError');
         progress(`Reading clip ${i + 1} of ${all.length}`, i, all.length);
-        await t.addClip(all[i]!.clip, all[i]!.label);
+        added.push((await t.addClip(all[i]!.clip, all[i]!.label)).id);
       }
     }
   } catch (e) {
+    for (const id of added) await t.removeClip(id).catch(() => undefined);
     void t.dispose();
     throw e;
   }
