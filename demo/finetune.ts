@@ -143,7 +143,10 @@ function updateButtons(): void {
   $<HTMLButtonElement>('ft-stop').disabled = !training;
   for (const id of ['ft-evaluate', 'ft-use', 'ft-save', 'ft-export-model', 'ft-export-pdparams']) $<HTMLButtonElement>(id).disabled = !trainer || busy;
   for (const c of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('#ft-class-form input, #ft-class-form button, #ft-strategy, #ft-epochs, #ft-segments, .ft-clip-input')) c.disabled = !m || busy;
-  if (!ready && m) $('ft-status').textContent = 'Add at least two classes, each with at least one clip (more clips → better accuracy).';
+  // The hint goes once the classes are ready (it stayed, asking for clips that were there, until training began).
+  const hint = 'Add at least two classes, each with at least one clip (more clips → better accuracy).';
+  if (!ready && m) $('ft-status').textContent = hint;
+  else if (ready && $('ft-status').textContent === hint) $('ft-status').textContent = `${classes.length} classes ready: press Train.`;
 }
 
 function segmentsWanted(): number | undefined {
