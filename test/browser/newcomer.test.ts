@@ -98,3 +98,19 @@ test('a <video> playing a data: URL classifies (its first loadstart is not a "so
   const cut = refused(await call('classify', { kind: 'data-url', url: `${FIX}/no_moov.mp4` }), 'decode-failed', [/data:video\/mp4/, /truncated/], 'cut MP4 as a data: URL');
   for (const m of [text, cut]) assert.ok(m.length < 600, `the message quotes no whole data: URL (${m.length} characters)`);
 });
+
+test('evaluate goes on past bad items and names each failure by what it is (a <video> by its src, rawframes as such)', async () => {
+  const gap = [1, 2, 4].map((i) => `img_0000${i}.jpg`);
+  const r = ok(await callPage<Outcome<{ count: number; failures: { path: string; message: string }[]; leaked: number }>>(page, 'nc', 'evaluate', [
+    { spec: { kind: 'url', url: EXAMPLE }, label: 1 },
+    { spec: { kind: 'files', urls: gap.map((n) => `${FIX}/${n}`), names: gap }, label: 2 },
+    { spec: { kind: 'element', url: `${FIX}/nope.mp4` }, label: 3 },
+    { spec: { kind: 'url', url: '/test/fixtures/realworld/rot90.mp4' }, label: 4 },
+  ]), 'evaluate');
+  console.log(`evaluate: ${JSON.stringify(r)}`);
+  assert.equal(r.leaked, 0, 'tensors back at the baseline');
+  assert.equal(r.count, 2, 'the two good items are scored');
+  assert.deepEqual(r.failures.map((f) => f.path), ['item 1 (rawframes)', `http://${new URL(env.origin).host}${FIX}/nope.mp4`]);
+  assert.match(r.failures[0]!.message, /img_00003\.jpg is missing/);
+  assert.match(r.failures[1]!.message, /HTTP 404/);
+});

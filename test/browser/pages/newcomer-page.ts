@@ -76,6 +76,15 @@ const nc = {
       }
     });
   },
+  /** `model.evaluate` over `items`: the failures' names and codes, and the tensor count before and after. */
+  async evaluate(items: { spec: SourceSpec; label: number }[]) {
+    return outcome(async () => {
+      const list = await Promise.all(items.map(async (it) => ({ source: await sourceOf(it.spec), label: it.label })));
+      const before = (await model!.memory()).numTensors;
+      const s = await model!.evaluate(list, { preset: 'fast', segments: 2 });
+      return { count: s.count, failures: s.failures.map((f) => ({ path: f.path, message: f.message })), leaked: (await model!.memory()).numTensors - before };
+    });
+  },
   /** Closes the model, then calls classify on it. */
   async closeThenClassify(url: string) {
     const m = model!;
