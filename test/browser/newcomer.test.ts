@@ -15,6 +15,7 @@ import type { SourceSpec } from './pages/newcomer-page.js';
 
 const FIX = '/test/fixtures/newcomer';
 const EXAMPLE = '/test/fixtures/media/example.mp4';
+const ROT90 = '/test/fixtures/realworld/rot90.mp4';
 const FAST = { preset: 'fast', segments: 2 };
 let env: BrowserEnv;
 let page: Page;
@@ -80,9 +81,9 @@ test('close() then classify: refused, saying to load the model again', async () 
 });
 
 test('trainer.fit({ epochs: 1 }) on a fresh run trains one epoch; shortening a started run is refused with what to do', async () => {
-  const r = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, 1, 1), 'fit');
+  const r = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, ROT90, 1, 1), 'fit');
   assert.equal(r.trained, 1, 'epochs trained');
-  const r2 = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, 3, 2), 'fit 3 then 2');
+  const r2 = ok(await callPage<Outcome<{ trained: number; shorter: string }>>(page, 'nc', 'fitEpochs', EXAMPLE, ROT90, 3, 2), 'fit 3 then 2');
   assert.equal(r2.trained, 3);
   assert.match(r2.shorter, /^invalid-argument: .*planned for 3 epochs.*createTrainer/);
 });
@@ -113,4 +114,12 @@ test('evaluate goes on past bad items and names each failure by what it is (a <v
   assert.deepEqual(r.failures.map((f) => f.path), ['item 1 (rawframes)', `http://${new URL(env.origin).host}${FIX}/nope.mp4`]);
   assert.match(r.failures[0]!.message, /img_00003\.jpg is missing/);
   assert.match(r.failures[1]!.message, /HTTP 404/);
+});
+
+test('trainer: fit with a class that has no clip is refused naming it; an empty clip file is named', async () => {
+  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown> }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
+  assert.equal(!r.fit.ok && r.fit.code, 'invalid-argument', JSON.stringify(r.fit));
+  assert.match(!r.fit.ok ? r.fit.message : '', /no clips for "b"/);
+  assert.equal(!r.empty.ok && r.empty.code, 'video-too-short', JSON.stringify(r.empty));
+  assert.match(!r.empty.ok ? r.empty.message : '', /empty-clip\.mp4/);
 });

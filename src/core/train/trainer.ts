@@ -251,6 +251,9 @@ export class ClipTrainer {
     const s = this.settings;
     const { train, valid } = this.split();
     if (train.length === 0) throw new PPTSNError('invalid-argument', 'no training clips: add clips with addClip first');
+    // A class without a clip would train a head that never saw it (and report a perfect accuracy on the rest).
+    const empty = s.classes.filter((_, k) => !this.clips().some((c) => c.label === k));
+    if (empty.length > 0) throw new PPTSNError('invalid-argument', `no clips for ${empty.map((c) => JSON.stringify(c)).join(', ')}: add at least one clip to every class (addClip(source, label)) before fit`);
     await this.prepare(undefined, opts.signal);
     const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
     const schedule = this.schedule(steps);

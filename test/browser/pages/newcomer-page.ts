@@ -62,12 +62,12 @@ const nc = {
     return { result, before, after: (await model!.memory()).numTensors };
   },
   /** A fresh trainer's `fit({ epochs })`: the epochs trained; then a shortening of the started run. */
-  async fitEpochs(url: string, epochs: number, shorter: number) {
+  async fitEpochs(url: string, other: string, epochs: number, shorter: number) {
     return outcome(async () => {
       const t = await model!.createTrainer({ classes: ['a', 'b'], persist: false, name: 'newcomer-fit' });
       try {
         await t.addClip(url, 'a');
-        await t.addClip(url, 'b');
+        await t.addClip(other, 'b');
         const r = await t.fit({ epochs });
         const again = await outcome(() => t.fit({ epochs: shorter }));
         return { trained: r.history.length, shorter: again.ok ? 'accepted' : `${again.code}: ${again.message}` };
@@ -84,6 +84,17 @@ const nc = {
       const s = await model!.evaluate(list, { preset: 'fast', segments: 2 });
       return { count: s.count, failures: s.failures.map((f) => ({ path: f.path, message: f.message })), leaked: (await model!.memory()).numTensors - before };
     });
+  },
+  /** `fit` with a class that has no clip: the error; and addClip of an empty File. */
+  async fitMissingClass(url: string, other: string) {
+    const t = await model!.createTrainer({ classes: ['a', 'b', 'c'], persist: false, name: 'newcomer-missing' });
+    try {
+      await t.addClip(url, 'a');
+      await t.addClip(other, 'c');
+      return { fit: await outcome(() => t.fit({ epochs: 1 })), empty: await outcome(() => t.addClip(new File([], 'empty-clip.mp4'), 'b')) };
+    } finally {
+      await t.dispose();
+    }
   },
   /** Closes the model, then calls classify on it. */
   async closeThenClassify(url: string) {
