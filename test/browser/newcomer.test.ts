@@ -116,8 +116,11 @@ test('evaluate goes on past bad items and names each failure by what it is (a <v
   assert.match(r.failures[1]!.message, /HTTP 404/);
 });
 
-test('trainer: fit with a class that has no clip is refused naming it; an empty clip file is named', async () => {
-  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown> }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
+test('trainer: fit with a class that has no clip is refused naming it; an empty clip file is named; the same video under a second class is refused', async () => {
+  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown>; again: Outcome<unknown>; labels: string[] }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
+  assert.equal(!r.again.ok && r.again.code, 'invalid-argument', `the same video under another class: ${JSON.stringify(r.again)}`);
+  assert.match(!r.again.ok ? r.again.message : '', /already a clip of class "a"/);
+  assert.deepEqual(r.labels, ['a', 'c'], 'the clip stays in its class');
   assert.equal(!r.fit.ok && r.fit.code, 'invalid-argument', JSON.stringify(r.fit));
   assert.match(!r.fit.ok ? r.fit.message : '', /no clips for "b"/);
   assert.equal(!r.empty.ok && r.empty.code, 'video-too-short', JSON.stringify(r.empty));

@@ -91,7 +91,12 @@ const nc = {
     try {
       await t.addClip(url, 'a');
       await t.addClip(other, 'c');
-      return { fit: await outcome(() => t.fit({ epochs: 1 })), empty: await outcome(() => t.addClip(new File([], 'empty-clip.mp4'), 'b')) };
+      return {
+        fit: await outcome(() => t.fit({ epochs: 1 })),
+        empty: await outcome(() => t.addClip(new File([], 'empty-clip.mp4'), 'b')),
+        again: await outcome(() => t.addClip(url, 'b')),
+        labels: (await t.clips()).map((c) => c.label).sort(),
+      };
     } finally {
       await t.dispose();
     }
