@@ -59,6 +59,6 @@ export function checkElementHasSource(source: unknown): void {
   if (source.querySelector('source[src]')) return;
   throw new PPTSNError(
     'invalid-argument',
-    'the <video> element has no source (no src, srcObject or <source>): set its src to the video first, or pass the File or URL itself; for a camera, use classifyStream',
+    'the <video> element has no source (no src, srcObject or <source>): set its src (or srcObject, for a camera) first, or pass the File or URL itself',
   );
 }

@@ -55,6 +55,18 @@ test('a <video> with no source is refused at once, saying to set its src', async
   assert.ok(r.result.ms < 2000, `refused after ${r.result.ms} ms`);
 });
 
+test('classifyStream on a <video> with no source throws at once; on one whose src 404s, done rejects naming the URL (it waited forever)', async () => {
+  type Ended = { how: string; code?: string; message?: string; ms: number };
+  const none = await callPage<Ended>(page, 'nc', 'stream', { kind: 'element' }, 3000);
+  assert.equal(none.how, 'threw', JSON.stringify(none));
+  assert.equal(none.code, 'invalid-argument');
+  const missing = await callPage<Ended>(page, 'nc', 'stream', { kind: 'element', url: `${FIX}/nope.mp4` }, 5000);
+  console.log(`stream on a 404 <video>: ${JSON.stringify(missing)}`);
+  assert.equal(missing.how, 'rejected', JSON.stringify(missing));
+  assert.equal(missing.code, 'unsupported-source');
+  assert.match(missing.message ?? '', /nope\.mp4/);
+});
+
 test('a file that is not a video names the file and says how to convert it', async () => {
   const m = refused(await call('classify', { kind: 'file', url: `${FIX}/notes.mp4`, name: 'notes.mp4' }), 'unsupported-source', [/notes\.mp4/, /ffmpeg -i/], 'text renamed .mp4');
   assert.equal(m.split('ffmpeg -i').length - 1, 1, 'one conversion recipe, not one per decoder tried');

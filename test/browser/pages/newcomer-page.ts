@@ -101,6 +101,23 @@ const nc = {
       await t.dispose();
     }
   },
+  /** classifyStream on a `<video>`: how it ends within `ms` (threw at the call, done resolved/rejected, or still running). */
+  async stream(spec: SourceSpec, ms: number) {
+    const video = (await sourceOf(spec)) as HTMLVideoElement;
+    const t0 = performance.now();
+    let handle;
+    try {
+      handle = model!.classifyStream(video, { onResult: () => undefined });
+    } catch (e) {
+      return { how: 'threw', code: (e as { code?: string }).code, message: (e as Error).message, ms: performance.now() - t0 };
+    }
+    const how = await Promise.race([
+      handle.done.then(() => ({ how: 'done' }), (e: { code?: string; message: string }) => ({ how: 'rejected', code: e.code, message: e.message })),
+      new Promise<{ how: string }>((r) => setTimeout(() => r({ how: 'running' }), ms)),
+    ]);
+    await handle.stop();
+    return { ...how, ms: performance.now() - t0 };
+  },
   /** Closes the model, then calls classify on it. */
   async closeThenClassify(url: string) {
     const m = model!;
