@@ -76,16 +76,21 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
     }
   }
   if (options.signal?.aborted) throw new PPTSNError('aborted', 'reading the rawframes was aborted');
-  const decode = (bytes: Uint8Array, name: string) => {
+  const decode = async (bytes: Uint8Array, name: string) => {
+    // Unnamed Blobs: say which array item it was (the core's message names img_{i+1:05}.jpg, which they lack).
+    const blobs = isDirectoryHandle(source) ? [] : source;
+    const item = Number(name.slice(4, -4)) - 1;
+    const unnamed = blobs[item] !== undefined && baseName(blobs[item]) === undefined;
     const other = notJpeg(bytes);
     if (other) {
-      // Unnamed Blobs: say which array item it was (the core's message names img_{i+1:05}.jpg, which they lack).
-      const blobs = isDirectoryHandle(source) ? [] : source;
-      const item = Number(name.slice(4, -4)) - 1;
-      const what = blobs[item] && baseName(blobs[item]) === undefined ? `Blob array item ${item}` : 'it';
-      throw new Error(`${what} is a ${other} image; rawframes are JPEG files (img_00001.jpg, …). Pass other images as frames instead: an array of ImageBitmaps (await createImageBitmap(blob)), one per segment`);
+      throw new Error(`${unnamed ? `Blob array item ${item}` : 'it'} is a ${other} image; rawframes are JPEG files (img_00001.jpg, …). Pass other images as frames instead: an array of ImageBitmaps (await createImageBitmap(blob)), one per segment`);
     }
-    return decodeJpegPixels(bytes);
+    try {
+      return await decodeJpegPixels(bytes);
+    } catch (e) {
+      if (!unnamed) throw e;
+      throw new Error(`Blob array item ${item}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
   };
   const clip = await readRawframes({ read, decode }, count, where, config, options.sampling ? { sampling: options.sampling } : {});
   return { frames: clip.frames, indices: clip.indices, frameCount: clip.frameCount };

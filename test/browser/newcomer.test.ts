@@ -80,6 +80,7 @@ test('an MP4 cut before its index (moov) is called truncated, not audio-only', a
 test('rawframes: PNG Blobs are refused as not JPEG with what to pass instead; a gap in the numbering names the missing file and the gap', async () => {
   const png = `${FIX}/frame.png`;
   refused(await call('classify', { kind: 'blobs', urls: [png, png, png] }), 'decode-failed', [/item 0/, /PNG/, /createImageBitmap/], 'PNG Blobs');
+  refused(await call('classify', { kind: 'blobs', urls: [`${FIX}/img_00001.jpg`, `${FIX}/cut.jpg`, `${FIX}/img_00003.jpg`, `${FIX}/img_00004.jpg`] }, { preset: 'fast', segments: 2 }), 'decode-failed', [/Blob array item 1/], 'a cut JPEG Blob');
   const present = [1, 2, 4, 5, 6].map((i) => `img_0000${i}.jpg`);
   const gap = await call('classify', { kind: 'files', urls: present.map((n) => `${FIX}/${n}`), names: present }, { preset: 'fast', segments: 4 });
   refused(gap, 'decode-failed', [/img_00003\.jpg/, /img_00006\.jpg/, /without gaps/], 'rawframes with a gap');
