@@ -139,3 +139,9 @@ test('trainer: fit with a class that has no clip is refused naming it; an empty 
   assert.equal(!r.empty.ok && r.empty.code, 'video-too-short', JSON.stringify(r.empty));
   assert.match(!r.empty.ok ? r.empty.message : '', /empty-clip\.mp4/);
 });
+
+test("options that are not an object (classify(file, 'fast'), null) are invalid-argument, not ignored or a TypeError", async () => {
+  const r = await callPage<string[]>(page, 'nc', 'badOptions', EXAMPLE);
+  console.log(`bad options: ${r.join(' | ')}`);
+  for (const m of r) assert.match(m, /^invalid-argument: the options must be an object such as \{ preset: 'fast' \}/);
+});

@@ -118,6 +118,18 @@ const nc = {
     await handle.stop();
     return { ...how, ms: performance.now() - t0 };
   },
+  /** classify / preprocess / embed with options that are not an object. */
+  async badOptions(url: string) {
+    const calls: (() => Promise<unknown>)[] = [
+      () => model!.classify(url, 'fast' as never),
+      () => model!.classify(url, null as never),
+      () => model!.preprocess(url, 'fast' as never),
+      () => model!.embed(url, 8 as never),
+    ];
+    const out = [];
+    for (const c of calls) out.push(await outcome(c));
+    return out.map((r) => (r.ok ? 'accepted' : `${r.code}: ${r.message}`));
+  },
   /** Closes the model, then calls classify on it. */
   async closeThenClassify(url: string) {
     const m = model!;
