@@ -51,6 +51,7 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
     for await (const name of (source as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
     count = countRawframes(names);
     where = source.name;
+    checkNoGaps(new Set(names.filter((n) => FRAME_NAME.test(n))), where);
     read = async (name) => new Uint8Array(await (await (await source.getFileHandle(name)).getFile()).arrayBuffer());
   } else {
     const named = new Map<string, Blob>();
@@ -63,7 +64,7 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
       if (named.size === 0) throw new PPTSNError('unsupported-source', `none of the ${source.length} files is named img_00001.jpg, img_00002.jpg, … (PaddleVideo rawframes)`);
       count = named.size;
       where = rawframesOrigin(source);
-      checkNoGaps(named, where);
+      checkNoGaps(new Set(named.keys()), where);
       read = async (name) => {
         const f = named.get(name);
         if (!f) throw new Error('not among the files given');
@@ -111,11 +112,11 @@ function notJpeg(b: Uint8Array): string | null {
  * clip would silently end early (the last files ignored) or fail only when the missing one is sampled. Refuse it
  * up front, naming the first missing file.
  */
-function checkNoGaps(named: Map<string, Blob>, where: string): void {
+function checkNoGaps(named: ReadonlySet<string>, where: string): void {
   for (let i = 0; i < named.size; i++) {
     const name = rawframeName(i);
     if (named.has(name)) continue;
-    const last = [...named.keys()].sort().at(-1)!;
+    const last = [...named].sort().at(-1)!;
     throw new PPTSNError('decode-failed', `${where}/${name} is missing: the ${named.size} img_*.jpg files given go up to ${last}. A rawframes folder numbers its frames img_00001.jpg … without gaps, as PaddleVideo's extraction writes them: extract the video again, or pass the frames that are there renumbered`);
   }
 }

@@ -84,6 +84,8 @@ test('rawframes: PNG Blobs are refused as not JPEG with what to pass instead; a 
   const present = [1, 2, 4, 5, 6].map((i) => `img_0000${i}.jpg`);
   const gap = await call('classify', { kind: 'files', urls: present.map((n) => `${FIX}/${n}`), names: present }, { preset: 'fast', segments: 4 });
   refused(gap, 'decode-failed', [/img_00003\.jpg/, /img_00006\.jpg/, /without gaps/], 'rawframes with a gap');
+  const folder = await call('classify', { kind: 'folder', urls: present.map((n) => `${FIX}/${n}`), names: present }, { preset: 'fast', segments: 4 });
+  refused(folder, 'decode-failed', [/img_00003\.jpg is missing/, /img_00006\.jpg/], 'a directory handle with a gap');
 });
 
 test('close() then classify: refused, saying to load the model again', async () => {

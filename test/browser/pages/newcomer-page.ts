@@ -15,7 +15,8 @@ export type SourceSpec =
   | { kind: 'element'; url?: string; asDataUrl?: boolean }
   | { kind: 'data-url'; url: string }
   | { kind: 'blobs'; urls: string[] }
-  | { kind: 'files'; urls: string[]; names: string[] };
+  | { kind: 'files'; urls: string[]; names: string[] }
+  | { kind: 'folder'; urls: string[]; names: string[] };
 
 function dataUrl(b: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,6 +41,16 @@ async function sourceOf(s: SourceSpec): Promise<VideoSource> {
     case 'data-url': return dataUrl(await blob(s.url));
     case 'blobs': return Promise.all(s.urls.map(blob));
     case 'files': return Promise.all(s.urls.map(async (u, i) => new File([await blob(u)], s.names[i]!, { type: 'image/jpeg' })));
+    case 'folder': {
+      // A FileSystemDirectoryHandle (origin-private file system) holding the files.
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`newcomer-${Date.now()}`, { create: true });
+      for (const [i, u] of s.urls.entries()) {
+        const w = await (await dir.getFileHandle(s.names[i]!, { create: true })).createWritable();
+        await w.write(await blob(u));
+        await w.close();
+      }
+      return dir;
+    }
   }
 }
 
