@@ -82,7 +82,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
   const { signal } = options;
   throwIfAborted(signal);
   if (source instanceof Blob && source.size === 0) {
-    throw new PPTSNError('video-too-short', 'The file is empty (0 bytes): there is no video to read.');
+    throw new PPTSNError('video-too-short', `${describe(source)} is empty (0 bytes): there is no video to read. Choose the file again (a download or copy may have failed).`);
   }
   let fetchError: unknown = null;
   const url = typeof source === 'string' || source instanceof URL ? String(source) : null;
