@@ -143,7 +143,10 @@ function updateButtons(): void {
   $<HTMLButtonElement>('ft-stop').disabled = !training;
   for (const id of ['ft-evaluate', 'ft-use', 'ft-save', 'ft-export-model', 'ft-export-pdparams']) $<HTMLButtonElement>(id).disabled = !trainer || busy;
   for (const c of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('#ft-class-form input, #ft-class-form button, #ft-strategy, #ft-epochs, #ft-segments, .ft-clip-input')) c.disabled = !m || busy;
-  if (!ready && m) $('ft-status').textContent = 'Add at least two classes, each with at least one clip (more clips → better accuracy).';
+  // The hint goes once the classes are ready (it stayed, asking for clips that were there, until training began).
+  const hint = 'Add at least two classes, each with at least one clip (more clips → better accuracy).';
+  if (!ready && m) $('ft-status').textContent = hint;
+  else if (ready && $('ft-status').textContent === hint) $('ft-status').textContent = `${classes.length} classes ready: press Train.`;
 }
 
 function segmentsWanted(): number | undefined {
@@ -179,6 +182,9 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
     onEpoch,
     onStep,
   });
+  // Clips added to the stored run by this call: a clip that cannot be read ends the call, and these are taken out
+  // again, or the next Train would "resume" the run with the clips read so far (a class could have none).
+  const added: string[] = [];
   try {
     const stored = await t.info();
     if ((await t.clips()).length > 0) {
@@ -191,10 +197,11 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
       for (let i = 0; i < all.length; i++) {
         if (signal.aborted) throw new DOMException('aborted', 'AbortError');
         progress(`Reading clip ${i + 1} of ${all.length}`, i, all.length);
-        await t.addClip(all[i]!.clip, all[i]!.label);
+        added.push((await t.addClip(all[i]!.clip, all[i]!.label)).id);
       }
     }
   } catch (e) {
+    for (const id of added) await t.removeClip(id).catch(() => undefined);
     void t.dispose();
     throw e;
   }

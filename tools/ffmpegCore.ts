@@ -23,8 +23,13 @@ function coreDir(): string {
   return join(dirname(createRequire(join(ROOT, 'package.json')).resolve('@ffmpeg/core')), '..', 'esm');
 }
 
-const serve: Connect.NextHandleFunction = (req, res, next) => {
-  const m = /^\/src\/worker\/(ffmpeg-core\.(js|wasm))(\?.*)?$/.exec(req.url ?? '');
+/**
+ * Answers the worker's ffmpeg-core URLs. Where the worker runs from source they end in `/src/worker/ffmpeg-core.*`:
+ * at the root in the tests' servers, but under Vite's `/@fs/<repository>/` prefix in the demo's (its root is demo/,
+ * so src/ is outside it), which the first version of this pattern missed: AVI drops failed under `npm start`.
+ */
+export const serveFfmpegCore: Connect.NextHandleFunction = (req, res, next) => {
+  const m = /^(?:\/@fs\/.*)?\/src\/worker\/(ffmpeg-core\.(js|wasm))(\?.*)?$/.exec(req.url ?? '');
   if (!m) return next();
   const file = join(coreDir(), m[1]!);
   res.setHeader('content-type', m[2] === 'js' ? 'text/javascript' : 'application/wasm');
@@ -36,7 +41,7 @@ export function ffmpegCoreAssets(options: { copyTo?: string; emitTo?: string } =
   const { copyTo, emitTo } = options;
   return assetPlugin({
     name: 'pptsn-ffmpeg-core',
-    serve,
+    serve: serveFfmpegCore,
     ...(copyTo
       ? {
           copy: () => {

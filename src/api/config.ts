@@ -41,6 +41,10 @@ function checkTopK(topK: unknown): number {
 
 /** The preprocessing fields of the call options over the preset's (a frame list fixes `segments`: api/inputs.ts). */
 export function validatePreprocessConfig(o: ClassifyOptions | EmbedOptions, source: unknown): PreprocessConfig {
+  // classify(file, 'fast') ran the model's default preset silently; classify(file, null) threw a TypeError.
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new PPTSNError('invalid-argument', `the options must be an object such as { preset: 'fast' }, got ${typeof o === 'string' ? `the string "${o}"` : String(o)}`);
+  }
   const options: PreprocessOptions = {
     ...(o.preset !== undefined ? { preset: o.preset } : {}),
     ...(o.segments !== undefined ? { segments: o.segments } : {}),

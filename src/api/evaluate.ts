@@ -8,6 +8,8 @@
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import { summarize, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
 import type { ClassifyOptions, ClassifyResult, VideoSource } from './types.js';
+import { isRawframesSource, rawframesOrigin } from './rawframes.js';
+import { isVideoElement, quotedUrl } from '../video/util.js';
 
 /** One labelled clip. `label` is a class index or a class name of the model. */
 export interface EvaluateItem {
@@ -26,9 +28,15 @@ export interface EvaluateOptions extends Omit<ClassifyOptions, 'signal' | 'topK'
 function nameOf(item: EvaluateItem, i: number): string {
   if (item.name) return item.name;
   const s = item.source as unknown;
-  if (typeof s === 'string') return s;
+  if (typeof s === 'string') return quotedUrl(s);
   if (s instanceof URL) return s.href;
   if (typeof File !== 'undefined' && s instanceof File) return s.name;
+  // A failure list of "item 3"s says little: a <video> by its src, a rawframes folder by its name.
+  if (isVideoElement(s) && (s.currentSrc || s.src)) return quotedUrl(s.currentSrc || s.src);
+  if (isRawframesSource(s)) {
+    const folder = rawframesOrigin(s);
+    return folder === 'rawframes' ? `item ${i} (rawframes)` : folder;
+  }
   return `item ${i}`;
 }
 

@@ -12,6 +12,7 @@ import { validateStreamConfig } from './config.js';
 import { onLive, type Session } from './session.js';
 import type { StreamHandle, StreamOptions, StreamResult } from './types.js';
 import { transferPixels } from './videoSource.js';
+import { checkElementHasSource } from './sourceErrors.js';
 
 /** What a stream needs of its `PPTSN`. */
 export interface StreamHost {
@@ -32,6 +33,7 @@ export function openStream(host: StreamHost, source: HTMLVideoElement | MediaStr
   if (!options || typeof options.onResult !== 'function') throw new PPTSNError('invalid-argument', 'classifyStream needs options with an onResult callback');
   const isStream = typeof MediaStream !== 'undefined' && source instanceof MediaStream;
   if (!isStream && !isVideoElement(source)) throw new PPTSNError('unsupported-source', 'classifyStream accepts an HTMLVideoElement or a MediaStream');
+  checkElementHasSource(source);
   const { preprocess, topK, filter, windowFrames, windowSeconds } = validateStreamConfig(options, host.labels);
   const id = host.nextId();
   let stopped = false;

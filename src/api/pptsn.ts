@@ -19,6 +19,7 @@ import { engineTensor, isTensorInput, type TensorInput } from './inputs.js';
 import { openStream } from './liveStream.js';
 import { engineInitOf } from './modelSource.js';
 import { abortedError, onLive, restartPlanOf, startSession, workerLostErrors, type RestartPlan, type Session } from './session.js';
+import { checkElementHasSource, fallbackError, namedSourceError, sourceName } from './sourceErrors.js';
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
@@ -119,7 +120,7 @@ export class PPTSN {
   }
 
   private live(): void {
-    if (this.disposed) throw new PPTSNError('invalid-argument', 'this model was disposed');
+    if (this.disposed) throw new PPTSNError('invalid-argument', 'this model was disposed (close() or dispose() was called): load it again with PPTSN.load to use it');
   }
 
   /** The live session; after a crash or termination, a new worker with the same model (one restart at a time). */
@@ -179,6 +180,8 @@ export class PPTSN {
   /** Sends a call; if the worker cannot decode the media (no WebCodecs for it), retries with frames grabbed here. */
   private async withVideo<T>(source: VideoSource, preprocess: PreprocessConfig, signal: AbortSignal | undefined, what: string, run: (engine: Remote<Engine>, id: number, video: EngineVideo) => Promise<T>): Promise<T> {
     this.live();
+    checkElementHasSource(source);
+    const name = sourceName(source);
     const attempt = async () => {
       const { video, fallback } = await videoFor(source, preprocess, signal);
       const send = (v: EngineVideo) => this.call(signal, what, (engine, id) => run(engine, id, transferFrames(v)));
@@ -187,7 +190,12 @@ export class PPTSN {
       } catch (e) {
         const elementCanTry = fallback && typeof document !== 'undefined' && isPPTSNError(e) && (e.code === 'unsupported-source' || e.code === 'cross-origin' || e.code === 'network');
         if (!elementCanTry) throw e;
-        return send(await fallback());
+        try {
+          return await send(await fallback());
+        } catch (f) {
+          // The element could not play it either: the worker's error (a 404, ffmpeg.wasm's diagnosis) says more.
+          throw fallbackError(e, f);
+        }
       }
     };
     try {
@@ -195,8 +203,8 @@ export class PPTSN {
     } catch (e) {
       // The worker died under this call (crash, terminated): once, on a fresh worker. Frames are grabbed again,
       // since those sent to the dead worker were transferred with it.
-      if (!workerLostErrors.has(e as Error) || signal?.aborted || this.disposed) throw e;
-      return attempt();
+      if (!workerLostErrors.has(e as Error) || signal?.aborted || this.disposed) throw namedSourceError(e, name);
+      return attempt().catch((again: unknown) => { throw namedSourceError(again, name); });
     }
   }
 

@@ -8,7 +8,7 @@
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { decodeJpegPixels } from '../core/jpeg.js';
-import { countRawframes, readRawframes } from '../core/rawframes.js';
+import { countRawframes, rawframeName, readRawframes } from '../core/rawframes.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { SamplingMode } from '../core/preprocess/sampler.js';
 
@@ -51,6 +51,7 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
     for await (const name of (source as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
     count = countRawframes(names);
     where = source.name;
+    checkNoGaps(new Set(names.filter((n) => FRAME_NAME.test(n))), where);
     read = async (name) => new Uint8Array(await (await (await source.getFileHandle(name)).getFile()).arrayBuffer());
   } else {
     const named = new Map<string, Blob>();
@@ -63,6 +64,7 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
       if (named.size === 0) throw new PPTSNError('unsupported-source', `none of the ${source.length} files is named img_00001.jpg, img_00002.jpg, … (PaddleVideo rawframes)`);
       count = named.size;
       where = rawframesOrigin(source);
+      checkNoGaps(new Set(named.keys()), where);
       read = async (name) => {
         const f = named.get(name);
         if (!f) throw new Error('not among the files given');
@@ -75,6 +77,46 @@ export async function readRawframesSource(source: RawframesSource, config: Prepr
     }
   }
   if (options.signal?.aborted) throw new PPTSNError('aborted', 'reading the rawframes was aborted');
-  const clip = await readRawframes({ read, decode: (bytes) => decodeJpegPixels(bytes) }, count, where, config, options.sampling ? { sampling: options.sampling } : {});
+  const decode = async (bytes: Uint8Array, name: string) => {
+    // Unnamed Blobs: say which array item it was (the core's message names img_{i+1:05}.jpg, which they lack).
+    const blobs = isDirectoryHandle(source) ? [] : source;
+    const item = Number(name.slice(4, -4)) - 1;
+    const unnamed = blobs[item] !== undefined && baseName(blobs[item]) === undefined;
+    const other = notJpeg(bytes);
+    if (other) {
+      throw new Error(`${unnamed ? `Blob array item ${item}` : 'it'} is a ${other} image; rawframes are JPEG files (img_00001.jpg, …). Pass other images as frames instead: an array of ImageBitmaps (await createImageBitmap(blob)), one per segment`);
+    }
+    try {
+      return await decodeJpegPixels(bytes);
+    } catch (e) {
+      if (!unnamed) throw e;
+      throw new Error(`Blob array item ${item}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
+  };
+  const clip = await readRawframes({ read, decode }, count, where, config, options.sampling ? { sampling: options.sampling } : {});
   return { frames: clip.frames, indices: clip.indices, frameCount: clip.frameCount };
+}
+
+/** The format of an image that is not a JPEG (PNG, WebP, GIF, BMP), from its magic bytes; null for a JPEG or unknown bytes. */
+function notJpeg(b: Uint8Array): string | null {
+  if (b[0] === 0xff && b[1] === 0xd8) return null;
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'PNG';
+  if (b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45) return 'WebP';
+  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return 'GIF';
+  if (b[0] === 0x42 && b[1] === 0x4d) return 'BMP';
+  return null;
+}
+
+/**
+ * L is the number of `img_*.jpg` files, read as img_00001.jpg … img_L.jpg: with one missing in the middle the
+ * clip would silently end early (the last files ignored) or fail only when the missing one is sampled. Refuse it
+ * up front, naming the first missing file.
+ */
+function checkNoGaps(named: ReadonlySet<string>, where: string): void {
+  for (let i = 0; i < named.size; i++) {
+    const name = rawframeName(i);
+    if (named.has(name)) continue;
+    const last = [...named].sort().at(-1)!;
+    throw new PPTSNError('decode-failed', `${where}/${name} is missing: the ${named.size} img_*.jpg files given go up to ${last}. A rawframes folder numbers its frames img_00001.jpg … without gaps, as PaddleVideo's extraction writes them: extract the video again, or pass the frames that are there renumbered`);
+  }
 }

@@ -12,6 +12,7 @@ import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '..
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
+import { namedSourceError, sourceName } from './sourceErrors.js';
 
 /** Frames per clip in the trainer's pool: the worker's POOL_FRAMES (src/worker/trainerEngine.ts), not imported so
  * the page does not load the worker's code. */
@@ -77,7 +78,10 @@ export class Trainer<M = unknown> {
       const r = await readRawframesSource(source, config);
       return this.remote.addClip({ frames: r.frames, origin: rawframesOrigin(source) }, label);
     }
-    return this.remote.addClip(this.owner.sourceOf(source), label);
+    // The worker's errors name the file only sometimes ("The file is empty"): name it here, as classify does.
+    return this.remote.addClip(this.owner.sourceOf(source), label).catch((e: unknown) => {
+      throw namedSourceError(e, sourceName(source));
+    });
   }
 
   async clips(): Promise<ClipInfo[]> {
@@ -91,7 +95,9 @@ export class Trainer<M = unknown> {
   }
 
   /**
-   * Trains (resuming where the run stopped) up to `epochs` (default: the run's). A signal (this call's or the
+   * Trains (resuming where the run stopped) up to `epochs` (default: the run's). Before the first step any count is
+   * taken; a started run can be extended but not shortened (its LR schedule is planned for its count): a lower
+   * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the
    * trainer's) stops it at the next step boundary, after a checkpoint; the promise then rejects with `aborted`.
    */
   async fit(options: { signal?: AbortSignal; epochs?: number } = {}): Promise<FitResult> {

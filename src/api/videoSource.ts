@@ -42,8 +42,12 @@ export async function videoFor(source: VideoSource, config: PreprocessConfig, si
     // A <video> whose source changes while it is being seeked would hand over frames of the new source (or
     // stall): a src change ('emptied'/'loadstart') aborts the read with a typed error instead.
     const changed = new AbortController();
-    const onChange = () => changed.abort();
     const el = isVideoElement(from) ? from : null;
+    // An element that had not started loading fires its first 'loadstart' for this very source: only another src
+    // is a change (a data: URL <video>, never fetched by the worker, was refused as "source changed").
+    const onChange = () => {
+      if (!el || (el.currentSrc || el.src) !== elementSrc) changed.abort();
+    };
     el?.addEventListener('emptied', onChange);
     el?.addEventListener('loadstart', onChange);
     // Changed before the read even started (e.g. while the worker tried the URL): same error, not the new video.

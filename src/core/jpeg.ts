@@ -22,8 +22,29 @@ export function initJpeg(module?: WebAssembly.Module): Promise<void> {
 /** Decodes a baseline or progressive JPEG to RGBA pixels (alpha 255), EXIF orientation ignored as PIL does. */
 export async function decodeJpegPixels(bytes: Uint8Array): Promise<FramePixels> {
   if (!(bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8)) throw new Error('not a JPEG file (no SOI marker)');
+  if (isTruncatedJpeg(bytes)) {
+    // libjpeg pads a cut file with grey and carries on; PIL (PaddleVideo's reader) raises instead.
+    throw new Error('the JPEG is truncated (its image data has no end-of-image marker), which PIL refuses too ("image file is truncated"): extract the frame again');
+  }
   await initJpeg();
   const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
   const img = await decodeJpeg(buffer);
   return { width: img.width, height: img.height, channels: 4, data: img.data };
+}
+
+/**
+ * True when the file ends inside its image data: no EOI marker (FF D9) after the last start-of-scan (FF DA). Inside
+ * entropy-coded data a 0xFF byte is always stuffed (FF 00), so FF D9 there is the real end; an EXIF thumbnail's
+ * own EOI comes before the main image's last scan, so it does not count.
+ */
+export function isTruncatedJpeg(bytes: Uint8Array): boolean {
+  let lastScan = -1;
+  let lastEnd = -1;
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    if (bytes[i] !== 0xff) continue;
+    const m = bytes[i + 1];
+    if (m === 0xda) lastScan = i;
+    else if (m === 0xd9) lastEnd = i;
+  }
+  return lastScan >= 0 && lastEnd < lastScan;
 }

@@ -18,7 +18,7 @@ import {
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
 import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
-import { throwIfAborted, abortable } from './util.js';
+import { throwIfAborted, abortable, quotedUrl } from './util.js';
 
 /** One video frame as the container lists it. */
 export interface FrameEntry {
@@ -82,7 +82,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
   const { signal } = options;
   throwIfAborted(signal);
   if (source instanceof Blob && source.size === 0) {
-    throw new PPTSNError('video-too-short', 'The file is empty (0 bytes): there is no video to read.');
+    throw new PPTSNError('video-too-short', `${describe(source)} is empty (0 bytes): there is no video to read. Choose the file again (a download or copy may have failed).`);
   }
   let fetchError: unknown = null;
   const url = typeof source === 'string' || source instanceof URL ? String(source) : null;
@@ -115,6 +115,14 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       throw await classifyOpenError(e, source, url, fetchError, signal);
     }
     if (!track) {
+      // No track at all is not an audio file: an MP4 whose recording or download stopped before its index (moov).
+      const tracks = await abortable(input.getTracks(), signal).catch(() => []);
+      if (tracks.length === 0) {
+        throw new PPTSNError(
+          'decode-failed',
+          `${describe(source)} (${format.name}) has no tracks at all: it looks truncated (a recording or download that stopped before the file's index was written). Get the complete file again, or re-export it.`,
+        );
+      }
       throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has no video track (audio only?).`);
     }
     const codec = await abortable(track.getCodec(), signal);
@@ -245,7 +253,7 @@ function estimateFps(frames: FrameEntry[], ticksPerSecond: number): number {
 }
 
 function describe(source: DemuxSource): string {
-  if (typeof source === 'string' || source instanceof URL) return String(source);
+  if (typeof source === 'string' || source instanceof URL) return quotedUrl(String(source));
   const name = (source as File).name;
   return name ? `'${name}'` : 'The video';
 }
@@ -267,7 +275,16 @@ async function classifyOpenError(e: unknown, source: DemuxSource, url: string | 
   if (url !== null) {
     const err = fetchError ?? e;
     const msg = messageOf(err);
-    if (/status|40\d|50\d/i.test(msg) && !/fetch/i.test(msg)) {
+    // mediabunny says "Error fetching <url>: 404 Not Found": keep the status, say what to check.
+    const status = /\b([45]\d\d)\b(?:\s+([A-Za-z][A-Za-z ]*))?/.exec(msg.split(url).join(''));
+    if (status) {
+      return new PPTSNError(
+        'network',
+        `Fetching ${url} failed: the server answered HTTP ${status[1]}${status[2] ? ` ${status[2].trim()}` : ''}. Check the URL (a relative one resolves against the page's address) and that the server serves the file.`,
+        { cause: err },
+      );
+    }
+    if (/status/i.test(msg) && !/fetch/i.test(msg)) {
       return new PPTSNError('network', `Fetching ${url} failed: ${msg}`, { cause: err });
     }
     if (isCrossOriginUrl(url) && (err instanceof TypeError || /fetch|cors|network/i.test(msg))) {

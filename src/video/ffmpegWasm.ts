@@ -159,7 +159,7 @@ async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Pro
 
 async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, selection: FrameSelection, options: { signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
   const convert = 'Convert it to MP4 (H.264), e.g. `ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4`.';
-  const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why}). ${convert}`));
+  const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why.replaceAll(`${input}: `, '')}): it is not a video they know, or it is damaged. ${convert}`));
   const plan = planFrames({
     presentedFrames: info.frameCount,
     codedWidth: info.codedWidth,

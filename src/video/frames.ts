@@ -19,7 +19,7 @@ import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder
 import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
-import { isVideoElement, throwIfAborted } from './util.js';
+import { isVideoElement, quotedUrl, throwIfAborted } from './util.js';
 import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
 export type { RgbaFrame } from './decoder.js';
@@ -111,7 +111,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
 async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOptions, failure: PPTSNError | null): Promise<FrameReadResult> {
   if (!options.ffmpegCore) throw failure ?? new PPTSNError('invalid-argument', "path 'ffmpeg' needs the ffmpegCore URLs.");
   const blob = source instanceof Blob ? source : await fetchBlob(String(source), options.signal);
-  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : String(source);
+  const name = source instanceof Blob ? ((source as File).name ? `'${(source as File).name}'` : 'the video') : quotedUrl(String(source));
   const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
   options.onProgress?.('ffmpeg-load', 0);
   try {
@@ -135,7 +135,12 @@ async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOpt
       rotation: r.plan.rotation,
     };
   } catch (e) {
-    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') throw new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e });
+    // ffmpeg.wasm's message already says neither could read it and how to convert it; the browser's adds only
+    // what the container and codec are, when it knew (else two conversion recipes for one file).
+    if (failure && e instanceof PPTSNError && e.code === 'unsupported-source') {
+      const known = !/an unknown (or damaged )?container/.test(failure.message);
+      throw known ? new PPTSNError('unsupported-source', `${failure.message} (ffmpeg.wasm: ${e.message})`, { cause: e }) : e;
+    }
     throw e;
   }
 }

@@ -8,6 +8,7 @@
  * queued, while the previous `onFrame` is still running: a live classifier wants the newest frame, not a backlog.
  */
 import { PPTSNError } from '../core/errors.js';
+import { quotedUrl } from './util.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';
 import type { RgbaFrame } from './decoder.js';
 
@@ -130,6 +131,15 @@ export function grabFrames(source: HTMLVideoElement | MediaStream | MediaStreamT
       cleanups.push(() => { video.pause(); video.srcObject = null; });
     } else {
       video = source as HTMLVideoElement;
+      // A <video> that cannot load its source (a 404, a codec it cannot play) never plays: say so instead of
+      // waiting for frames forever.
+      const onError = () => fail(new PPTSNError(
+        'unsupported-source',
+        `The <video> could not load ${quotedUrl(video.currentSrc || video.src) || 'its source'} (${video.error?.message || `media error ${video.error?.code ?? '?'}`}): check that the URL serves a video this browser plays.`,
+      ));
+      if (video.error) queueMicrotask(onError);
+      else video.addEventListener('error', onError);
+      cleanups.push(() => video.removeEventListener('error', onError));
     }
     let handle = 0;
     const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {

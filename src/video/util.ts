@@ -62,3 +62,8 @@ export function once(target: EventTarget, event: string, options: { signal?: Abo
     }
   });
 }
+
+/** A URL as messages quote it: a `data:` URL (often megabytes of base64) as its media type and length only. */
+export function quotedUrl(url: string): string {
+  return url.startsWith('data:') ? `${url.slice(0, Math.min(url.indexOf(',') + 1 || 40, 60))}… (a data: URL of ${url.length} characters)` : url;
+}

@@ -202,6 +202,12 @@ export class WorkerTrainer {
       if (decoded.length === 0) throw new PPTSNError('video-too-short', 'the clip has no decodable frames');
       const frames = await Promise.all(decoded.map(toRgbCapped));
       const id = (await sha256Hex(idBytes)).slice(0, 16);
+      // The same video again is the same clip: under another class it was silently moved there.
+      const had = this.trainer.clips().find((c) => c.id === id);
+      if (had && had.label !== index) {
+        const classes = this.trainer.settings.classes;
+        throw new PPTSNError('invalid-argument', `${origin} is already a clip of class "${classes[had.label]}" (the same video as ${this.origins.get(id) ?? 'a clip added before'}); a clip belongs to one class: removeClip("${id}") first to move it to "${classes[index]}"`);
+      }
       this.trainer.addClip({ id, label: index, frames });
       this.origins.set(id, origin);
       if (this.store) await this.store.putClip({ key: TrainerStore.clipKey(this.name, id), trainer: this.name, id, label: index, frames, origin });
@@ -227,7 +233,7 @@ export class WorkerTrainer {
   async fit(epochs?: number): Promise<EngineFitResult> {
     try {
       this.live();
-      if (epochs !== undefined) this.trainer.extendEpochs(epochs);
+      if (epochs !== undefined) this.trainer.fitEpochs(epochs);
       this.stopper = new AbortController();
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;

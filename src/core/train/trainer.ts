@@ -27,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
+import { epochsForFit } from './fitEpochs.js';
 import type { Recognizer } from '../model/recognizer.js';
 import { TrainableRecognizer } from '../model/trainable.js';
 import { mulberry32, randint, type Rng } from '../preprocess/sampler.js';
@@ -98,6 +99,11 @@ export class ClipTrainer {
   extendEpochs(epochs: number): void {
     if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
     if (epochs > this.settings.epochs) (this.settings as { epochs: number }).epochs = epochs;
+  }
+
+  /** The epoch count `fit({ epochs })` asks for (see fitEpochs.ts: any before the first step, then only more). */
+  fitEpochs(epochs: number): void {
+    (this.settings as { epochs: number }).epochs = epochsForFit(this.settings.epochs, epochs, this.state);
   }
 
   private live(): void {
@@ -245,6 +251,9 @@ export class ClipTrainer {
     const s = this.settings;
     const { train, valid } = this.split();
     if (train.length === 0) throw new PPTSNError('invalid-argument', 'no training clips: add clips with addClip first');
+    // A class without a clip would train a head that never saw it (and report a perfect accuracy on the rest).
+    const empty = s.classes.filter((_, k) => !this.clips().some((c) => c.label === k));
+    if (empty.length > 0) throw new PPTSNError('invalid-argument', `no clips for ${empty.map((c) => JSON.stringify(c)).join(', ')}: add at least one clip to every class (addClip(source, label)) before fit`);
     await this.prepare(undefined, opts.signal);
     const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
     const schedule = this.schedule(steps);
