@@ -155,6 +155,7 @@ export async function evalSection(o: { depth: Depth; evalItems: number; evalReps
       networkOnlyImagesPerSecond: +(median(bestNet) * config.segments).toFixed(3),
       evalRawframesItemsPerSecond: +median(rawframes.map((r) => r.itemsPerSecond)).toFixed(3),
       evalRawframesVsNetworkOnly: +(median(rawframes.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),
+      evalRawframesAtLeast0_9xNetwork: median(rawframes.map((r) => r.itemsPerSecond)) >= 0.9 * median(bestNet),
       /** 320×240 MPEG-4 AVIs (UCF101-like) with the default decoder; against the same network-only rate (340×256 clips: same 224² network input). */
       evalAviItemsPerSecond: +median(avis.map((r) => r.itemsPerSecond)).toFixed(3),
       evalAviVsNetworkOnly: +(median(avis.map((r) => r.itemsPerSecond)) / median(bestNet)).toFixed(3),

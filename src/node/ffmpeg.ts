@@ -284,7 +284,7 @@ export function describeDecoder(choice: DecoderChoice = 'auto'): string {
   if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
   if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process (MPEG-4 Part 2/XviD and WMV within a few levels of the system ffmpeg in some blocks)';
   return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
-    'the system ffmpeg for the rest, UCF101\'s MPEG-4 Part 2/XviD included (--decoder wasm reads those in-process too, ~1.7× faster in eval, ' +
+    'the system ffmpeg for the rest, UCF101\'s MPEG-4 Part 2/XviD included (--decoder wasm reads those in-process too, faster in eval, ' +
     'within a few levels in some blocks: x86 ffmpeg rounds their half-pel averages approximately)';
 }
 
