@@ -11,8 +11,13 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import { EXECS_PER_CORE, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
-import type { FfmpegCoreUrls } from './ffmpegWasm.js';
 import { abortError } from './util.js';
+
+/** Where `ffmpeg-core.js` and `ffmpeg-core.wasm` are served. */
+export interface FfmpegCoreUrls {
+  js: string;
+  wasm: string;
+}
 
 const SOURCE = `
 let core = null;

@@ -14,13 +14,9 @@ import { decodeWithCore, EXECS_PER_CORE, probeWithCore, type FfmpegCoreRunner } 
 import { planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { throwIfAborted } from './util.js';
-import { openCoreThread, type CoreThreadSession } from './ffmpegCoreThread.js';
+import { openCoreThread, type CoreThreadSession, type FfmpegCoreUrls } from './ffmpegCoreThread.js';
 
-/** Where `ffmpeg-core.js` and `ffmpeg-core.wasm` are served. */
-export interface FfmpegCoreUrls {
-  js: string;
-  wasm: string;
-}
+export type { FfmpegCoreUrls } from './ffmpegCoreThread.js';
 
 /** The parts of @ffmpeg/core's Emscripten module used here. */
 interface FfmpegCore {
