@@ -125,7 +125,19 @@ interface Call {
   resolve: (r: Extract<Reply, { ok: true }>) => void;
   reject: (e: Error) => void;
   onTime?: ((microseconds: number) => void) | undefined;
+  /** A sign of life from the core (a progress report): the stall watchdog starts over. */
+  alive: () => void;
   worker: Worker;
+}
+
+/**
+ * Seconds without an answer or a progress report after which a call counts as hung and its thread is ended
+ * (`PPTSN_WASM_STALL_S`, default 120). The core reports progress about every half second while ffmpeg decodes; a
+ * silent core is stuck (it hung after ~100 runs before EXECS_PER_CORE), and `eval` must not wait on it forever.
+ */
+function stallMs(): number {
+  const s = Number(process.env['PPTSN_WASM_STALL_S']);
+  return (Number.isFinite(s) && s > 0 ? s : 120) * 1000;
 }
 
 /** The core's files in the installed @ffmpeg/core, or null when the package is missing. */
@@ -164,7 +176,7 @@ class CoreThread {
     worker.on('message', (r: Reply) => {
       const c = this.calls.get(r.id);
       if (!c) return;
-      if ('time' in r) { c.onTime?.(r.time); return; }
+      if ('time' in r) { c.alive(); c.onTime?.(r.time); return; }
       this.calls.delete(r.id);
       if (![...this.calls.values()].some((o) => o.worker === worker)) worker.unref();
       if (r.ok) c.resolve(r);
@@ -181,17 +193,32 @@ class CoreThread {
     const id = this.nextId++;
     worker.ref();
     return new Promise((resolve, reject) => {
-      // The core's calls are synchronous inside the thread: aborting ends the thread (the next call starts another).
-      const onAbort = () => {
+      // The core's calls are synchronous inside the thread: aborting, or a core that stopped answering, ends the
+      // thread (the next call starts another).
+      const end = (e: Error) => {
         this.calls.delete(id);
         if (this.worker === worker) this.worker = null;
         void worker.terminate();
-        reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
+        finish(reject)(e);
+      };
+      const onAbort = () => end(new PPTSNError('aborted', 'Video decoding was aborted.'));
+      const limit = stallMs();
+      let watchdog: NodeJS.Timeout | undefined;
+      const alive = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => end(Object.assign(new Error(`no answer and no progress for ${limit / 1000} s`), { stalled: true })), limit);
+        watchdog.unref();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const done = <T>(f: (v: T) => void) => (v: T) => { signal?.removeEventListener('abort', onAbort); f(v); };
-      this.calls.set(id, { resolve: done(resolve), reject: done(reject), onTime, worker });
-      worker.postMessage({ id, type, path, args, progress: Boolean(onTime) });
+      const finish = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(watchdog);
+        signal?.removeEventListener('abort', onAbort);
+        f(v);
+      };
+      alive();
+      this.calls.set(id, { resolve: finish(resolve), reject: finish(reject), onTime, alive, worker });
+      // Progress reports always: they are the watchdog's signs of life.
+      worker.postMessage({ id, type, path, args, progress: true });
     });
   }
 
@@ -227,13 +254,14 @@ function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
       } catch (e) {
         // A crash of the core (its state broken by earlier runs, not necessarily by this file): once more on the
         // fresh instance the worker makes after a crash; a file that crashes it twice is reported.
-        if (e instanceof PPTSNError || (e as { load?: boolean }).load || (e as { file?: boolean }).file) throw e;
+        if (e instanceof PPTSNError || (e as { load?: boolean }).load || (e as { file?: boolean }).file || (e as { stalled?: boolean }).stalled) throw e;
         return await t.call(type, path, args, signal, onTime);
       }
     } catch (e) {
       if (e instanceof PPTSNError) throw e;
       const err = e as Error & { load?: boolean; file?: boolean };
       if (err.load) throw new PPTSNError('ffmpeg-missing', `ffmpeg.wasm could not be loaded: ${err.message}`, { cause: e });
+      if ((err as { stalled?: boolean }).stalled) throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped responding while reading ${path} (${err.message}); its thread was ended. Decode it with the system ffmpeg (--decoder ffmpeg), or raise PPTSN_WASM_STALL_S for a very slow machine.`, { cause: e });
       if (err.file) throw new PPTSNError('unsupported-source', `ffmpeg.wasm cannot load ${path} (${err.message}); check that the file exists and is readable, or decode it with the system ffmpeg (--decoder ffmpeg).`, { cause: e });
       throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${path} (${err.message}); the file may be damaged.`, { cause: e });
     }

@@ -336,3 +336,24 @@ test('hundreds of decodes on one process: the core is renewed before it breaks (
     if (i % 2) again.frames.forEach((f, k) => assert.equal(maxDiff(f, first.frames[k]!), 0, `decode ${i} slot ${k}`));
   }
 });
+
+test('a core that stops answering is given up on (PPTSN_WASM_STALL_S): wasm says so by name, auto falls back to the system ffmpeg, the next call works', () => {
+  // A limit far below the core's start-up stands in for a hung core (one hung after ~100 runs before the renewal).
+  const script = `
+    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/ffmpeg.ts'))};
+    import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
+    const out = {};
+    process.env.PPTSN_WASM_STALL_S = '0.001';
+    try { await readClip(${JSON.stringify(EXAMPLE)}, 'fast', { decoder: 'wasm' }); out.wasm = 'decoded'; } catch (e) { out.wasm = e.code + ': ' + e.message; }
+    out.auto = (await readClip(${JSON.stringify(EXAMPLE)}, 'fast')).decoder;
+    delete process.env.PPTSN_WASM_STALL_S;
+    out.after = (await readClip(${JSON.stringify(EXAMPLE)}, 'fast', { decoder: 'wasm' })).decoder;
+    await closeWasmDecoder();
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wasm: string; auto: string; after: string };
+  assert.match(out.wasm, /^decode-failed: ffmpeg\.wasm stopped responding while reading \S*example\.mp4 \(no answer and no progress for 0\.001 s\).*--decoder ffmpeg/);
+  assert.equal(out.auto, 'ffmpeg', 'auto gave the file to the system ffmpeg');
+  assert.equal(out.after, 'ffmpeg.wasm', 'a new thread decodes the next call');
+});
