@@ -4,6 +4,7 @@
  * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
  */
 import { PPTSNError } from '../errors.js';
+import { isPretrainedBackbone } from './pretrained.js';
 import { findStateDict, foreignModel, unwrapTensor } from './checkpoint.js';
 import { unpickle } from './pickle.js';
 import { describe, printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, type PyValue } from './pyValues.js';
@@ -153,6 +154,9 @@ export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file'): Ch
   try {
     checked = checkStateDict(raw.tensors, raw.checkpointKey ? `${fileName} (state dict under '${raw.checkpointKey}')` : fileName);
   } catch (e) {
+    if (isPretrainedBackbone([...raw.tensors.keys()])) {
+      throw new PPTSNError('model-invalid', `${fileName} is an ImageNet ResNet-vd backbone (PaddleClas), not a PP-TSN model: it has no video head. Train from it with 'pptsn-web train <train_list> -o <run_dir> --pretrained ${fileName}' (PaddleVideo's backbone.pretrained)`, { cause: e });
+    }
     const foreign = foreignModel([...raw.tensors.keys()], [...(raw.parameterNames?.values() ?? [])]);
     if (foreign) throw new PPTSNError('model-invalid', `${fileName} holds ${foreign}`, { cause: e });
     throw e;
