@@ -179,7 +179,7 @@ export interface DistillationLosses {
   total: tf.Scalar;
   /** The distillation term over all rows (the log's `kd`). */
   kd: tf.Scalar;
-  /** The hard-label CE over the labelled rows, or null when none is labelled. */
+  /** The hard-label CE over the labelled rows, or null when none is labelled (or ceWeight is 0). */
   ce: tf.Scalar | null;
 }
 
