@@ -5,8 +5,8 @@
  *   recipe into the same directory is refused (as `eval --out` refuses another run);
  * - `log.jsonl`: one JSON object a line, `iter` and `epoch` records (cut back to the saved state on resume, so it
  *   reads as one uninterrupted run);
- * - `state/`: the last consistent state (trainable parameters with BN statistics, momentum velocities, position,
- *   best so far), replaced atomically at every epoch end and on Ctrl-C;
+ * - `state.bin`: the last consistent state (trainable parameters with BN statistics, momentum velocities, position,
+ *   best so far), one file replaced atomically at every epoch end, every few minutes and on Ctrl-C;
  * - `init/`: the starting weights as a converted model (the frozen part runs from it on onnxruntime-node);
  * - `cache/`: the frozen part's outputs (frozenCache.ts);
  * - PaddleVideo's files: `<name>_best.pdparams`, `<name>_epoch_{n:05d}.pdparams`, and `model/` (model.json).
@@ -15,7 +15,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PPTSNError } from '../../core/errors.js';
 import type { TrainerCheckpoint } from '../../core/train/checkpoint.js';
-import { writeDirAtomic, writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files.js';
 
 /** What makes two invocations the same run. */
 export type RunIdentity = Record<string, unknown>;
@@ -59,18 +59,27 @@ export class RunDir {
 
   /** The saved state, or undefined before the first save. */
   async loadState(): Promise<SavedState | undefined> {
-    const index = await readFile(this.path('state/state.json'), 'utf8').catch(() => undefined);
-    if (index === undefined) return undefined;
-    const meta = JSON.parse(index) as Omit<SavedState, 'checkpoint'> & { checkpoint: Omit<TrainerCheckpoint, 'params' | 'velocity'>; arrays: { group: 'params' | 'velocity'; key: string; offset: number; length: number }[] };
-    const blob = await readFile(this.path('state/arrays.bin'));
-    const all = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+    const file = this.path('state.bin');
+    const bytes = await readFile(file).catch(() => undefined);
+    if (bytes === undefined) return undefined;
+    // One file: u32 length of the JSON index, the index, padding to 4 bytes, then the float32 arrays.
+    const n = bytes.readUInt32LE(0);
+    const meta = JSON.parse(bytes.subarray(4, 4 + n).toString('utf8')) as Omit<SavedState, 'checkpoint'> & { checkpoint: Omit<TrainerCheckpoint, 'params' | 'velocity'>; arrays: { group: 'params' | 'velocity'; key: string; offset: number; length: number }[] };
+    const start = 4 + n + ((4 - ((4 + n) % 4)) % 4);
+    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.byteLength));
     const params: Record<string, Float32Array> = {};
     const velocity: Record<string, Float32Array> = {};
-    for (const a of meta.arrays) (a.group === 'params' ? params : velocity)[a.key] = all.slice(a.offset, a.offset + a.length);
+    for (const a of meta.arrays) {
+      if (a.offset + a.length > all.length) throw new PPTSNError('invalid-argument', `${file} is cut short: remove it to restart the run from the beginning`);
+      (a.group === 'params' ? params : velocity)[a.key] = all.slice(a.offset, a.offset + a.length);
+    }
     return { best: meta.best, files: meta.files, checkpoint: { ...meta.checkpoint, params, velocity } };
   }
 
-  /** Replaces the saved state (both files as one unit). */
+  /**
+   * Replaces the saved state. One file renamed into place: the position and the arrays it describes can never come
+   * from two different saves (a kill between the renames of two files did exactly that).
+   */
   async saveState(s: SavedState): Promise<void> {
     const arrays: { group: 'params' | 'velocity'; key: string; offset: number; length: number }[] = [];
     let offset = 0;
@@ -82,18 +91,19 @@ export class RunDir {
         offset += data.length;
       }
     }
-    const all = new Float32Array(offset);
+    const { params: _p, velocity: _v, ...position } = s.checkpoint;
+    const index = Buffer.from(JSON.stringify({ checkpoint: position, best: s.best, files: s.files, arrays }), 'utf8');
+    const start = 4 + index.length + ((4 - ((4 + index.length) % 4)) % 4);
+    const out = new Uint8Array(start + offset * 4);
+    new DataView(out.buffer).setUint32(0, index.length, true);
+    out.set(index, 4);
+    const all = new Float32Array(out.buffer, start, offset);
     let o = 0;
     for (const p of parts) {
       all.set(p, o);
       o += p.length;
     }
-    const { params: _p, velocity: _v, ...position } = s.checkpoint;
-    const meta = { checkpoint: position, best: s.best, files: s.files, arrays };
-    await writeDirAtomic(this.path('state'), [
-      { name: 'arrays.bin', data: new Uint8Array(all.buffer) },
-      { name: 'state.json', data: JSON.stringify(meta) + '\n' },
-    ]);
+    await writeFileAtomic(this.path('state.bin'), out);
   }
 
   /**
