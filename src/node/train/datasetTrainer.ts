@@ -112,6 +112,10 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
     await run.trimLog(position.iteration, position.epoch);
     const reader: ItemReader = { format: o.format, segments: r.segments, ...(o.decoder ? { decoder: o.decoder } : {}), ...(o.signal ? { signal: o.signal } : {}) };
     frozen = await FrozenPart.open(o, run, reader, position.epoch >= r.epochs);
+    if (o.signal?.aborted) {
+      await run.saveState({ checkpoint: await takeCheckpoint(model, optimizer, position), best, files });
+      return { stopped: true, epochs: position.epoch, best: best.epoch ? best : null, files };
+    }
     const from: StageBoundary = frozen.cached ? model.trainableFrom : IMAGE_BOUNDARY;
     const micro = frozen.cached ? r.batchSize : Math.min(r.batchSize, o.microBatch ?? 8);
     const schedule = new CustomWarmupCosineDecay({ baseLr: r.learningRate, warmupStartLr: r.warmupStartLr, warmupEpochs: r.warmupEpochs, maxEpoch: r.epochs, cosine: true }, steps);
@@ -260,7 +264,8 @@ class FrozenPart {
     const jobs = [...o.train.map((item, p) => ({ item, p, kind: 'train' as const })), ...o.valid.map((item, p) => ({ item, p, kind: 'valid' as const }))];
     let done = 0;
     for (const j of jobs) {
-      if (o.signal?.aborted) throw new PPTSNError('aborted', 'training was interrupted while caching features; run the same command to go on');
+      // Stopped while caching: the files written so far are complete (atomic), the next run computes the rest.
+      if (o.signal?.aborted) return;
       const count = j.kind === 'train' ? r.views : 1;
       if (!(await cache!.read(j.kind, j.p, j.item.relPath, count))) {
         const parts: Float32Array[] = [];
