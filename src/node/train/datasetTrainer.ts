@@ -104,15 +104,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
   let frozen: FrozenPart | undefined;
   let teacher: Teacher | undefined;
   try {
-    if (o.distill) {
-      if (o.distill.teacher.kind === 'model' && r.strategy !== 'head') {
-        throw new PPTSNError('invalid-argument', `a teacher model runs with --strategy head only for now (its logits are cached with the student's features); for --strategy ${r.strategy} give a teacher-logits file (classify --json or eval --out over the same lists)`);
-      }
-      teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend);
-      if (teacher.numClasses !== o.classes.length) {
-        throw new PPTSNError('invalid-argument', `the teacher has ${teacher.numClasses} classes but the student ${o.classes.length}: the teacher and the student must have the same class list (--labels)`);
-      }
-    }
+    if (o.distill) teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend, { strategy: r.strategy, classes: o.classes.length });
     let position: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
     let best: SavedState['best'] = { top1: 0, top5: 0, epoch: 0 };
     let files: string[] = [];
@@ -202,11 +194,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
         }
         if (o.valid.length > 0) {
           valid = await validate(model, o.valid, r, (items) => frozen!.validBatch(items), from);
-          if (teacher) {
-            const t: number[] = [];
-            for (const [p, item] of o.valid.entries()) t.push(argmax(await teacher.target('valid', p, item, 0, 1)));
-            agreement = top1Agreement(valid.predicted, t);
-          }
+          if (teacher) agreement = top1Agreement(valid.predicted, await teacher.validTop1(o.valid));
           // PaddleVideo: `if record_list[best_flag].avg > best` (strictly), best starting at 0.
           if (valid.top1 > best.top1) {
             best = { top1: valid.top1, top5: valid.top5, epoch: e + 1 };

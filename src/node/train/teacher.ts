@@ -17,6 +17,7 @@ import { PPTSNError } from '../../core/errors.js';
 import { hashSeed } from '../../core/train/clips.js';
 import type { DistillationSettings } from '../../core/train/distillation.js';
 import type { MixupDraw } from '../../core/train/mixup.js';
+import type { TrainableSubset } from '../../core/model/trainable.js';
 import type { TeacherLogits } from '../../core/train/teacherLogits.js';
 import { writeFileAtomic } from '../files.js';
 import { createNodeRunner, type NodeRunner, type NodeRunnerChoice } from '../runtime.js';
@@ -42,12 +43,29 @@ export class Teacher {
     private readonly runner: NodeRunner | undefined,
   ) {}
 
-  /** Opens the teacher; `cacheDir` holds a model teacher's logits (`<run>/cache/teacher`). */
-  static async open(source: TeacherSource, cacheDir: string, backend: NodeRunnerChoice | undefined): Promise<Teacher> {
-    if (source.kind === 'logits') return new Teacher(source.logits.numClasses, source, cacheDir, undefined);
-    const runner = await createNodeRunner(source.dir, backend ?? 'auto');
-    await mkdir(cacheDir, { recursive: true });
-    return new Teacher(runner.model.numClasses, source, cacheDir, runner);
+  /**
+   * Opens the teacher; `cacheDir` holds a model teacher's logits (`<run>/cache/teacher`). Refuses a model teacher
+   * outside `--strategy head` and a teacher whose class count is not the student's (`PPTSNError('invalid-argument')`).
+   */
+  static async open(source: TeacherSource, cacheDir: string, backend: NodeRunnerChoice | undefined, student: { strategy: TrainableSubset; classes: number }): Promise<Teacher> {
+    if (source.kind === 'model' && student.strategy !== 'head') {
+      throw new PPTSNError('invalid-argument', `a teacher model runs with --strategy head only for now (its logits are cached with the student's features); for --strategy ${student.strategy} give a teacher-logits file (classify --json or eval --out over the same lists)`);
+    }
+    const runner = source.kind === 'model' ? await createNodeRunner(source.dir, backend ?? 'auto') : undefined;
+    const teacher = new Teacher(runner ? runner.model.numClasses : (source as { logits: TeacherLogits }).logits.numClasses, source, cacheDir, runner);
+    if (teacher.numClasses !== student.classes) {
+      await teacher.dispose();
+      throw new PPTSNError('invalid-argument', `the teacher has ${teacher.numClasses} classes but the student ${student.classes}: the teacher and the student must have the same class list (--labels)`);
+    }
+    if (runner) await mkdir(cacheDir, { recursive: true });
+    return teacher;
+  }
+
+  /** The teacher's top-1 class of each validation item, in list order (the log's `agreement`). */
+  async validTop1(items: readonly ListItem[]): Promise<number[]> {
+    const out: number[] = [];
+    for (const [p, item] of items.entries()) out.push(argmax(await this.target('valid', p, item, 0, 1)));
+    return out;
   }
 
   /** True when the teacher runs on the views (a model), false for a logits file. */
