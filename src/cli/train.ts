@@ -26,10 +26,15 @@ import { NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
 import { paddleConfigYaml } from '../node/train/paddleConfig.js';
 import { trainOnLists, type TrainEvent, type TrainSummary } from '../node/train/datasetTrainer.js';
 import { writeFileAtomic } from '../node/files.js';
+import { KD_LOSSES, resolveDistillation, type DistillationSettings } from '../core/train/distillation.js';
+import { readTeacherLogits } from '../node/teacherLogits.js';
+import { UNLABELLED, type TeacherSource } from '../node/train/teacher.js';
+import { readUnlabelled } from '../node/train/unlabelled.js';
+import { stat } from 'node:fs/promises';
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
 
 const TRAIN_USAGE = [
-  'train <train_list> -o <run_dir> (-m <model_dir> | --pretrained <file> [--depth D]) [--labels <file|ucf101|kinetics400>] [--valid <list>] [--root D] [--suffix .avi] [--format videos|rawframes] [--strategy head|last-stage|full] [--segments T] [--epochs N] [--batch-size B] [--lr LR] [--warmup-epochs E] [--warmup-start-lr LR0] [--mixup A] [--label-smoothing EPS] [--weight-decay W] [--no-nesterov] [--no-fc-lr-mult] [--dropout P] [--precise-bn K] [--save-interval N] [--valid-interval N] [--views V] [--micro-batch M] [--name ppTSN] [--seed S] [--json] [--paddle-config out.yaml] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm]',
+  'train [<train_list>] -o <run_dir> (-m <model_dir> | --pretrained <file> [--depth D]) [--teacher <model_dir|logits.jsonl>] [--unlabeled <list>] [--kd-loss dml|kl|soft-ce] [--kd-temperature T] [--kd-weight W] [--ce-weight W] [--labels <file|ucf101|kinetics400>] [--valid <list>] [--root D] [--suffix .avi] [--format videos|rawframes] [--strategy head|last-stage|full] [--segments T] [--epochs N] [--batch-size B] [--lr LR] [--warmup-epochs E] [--warmup-start-lr LR0] [--mixup A] [--label-smoothing EPS] [--weight-decay W] [--no-nesterov] [--no-fc-lr-mult] [--dropout P] [--precise-bn K] [--save-interval N] [--valid-interval N] [--views V] [--micro-batch M] [--name ppTSN] [--seed S] [--json] [--paddle-config out.yaml] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm]',
 ];
 
 const TRAIN_OPTIONS = {
@@ -66,6 +71,12 @@ const TRAIN_OPTIONS = {
   'paddle-config': { type: 'string' },
   backend: { type: 'string' },
   decoder: { type: 'string' },
+  teacher: { type: 'string' },
+  unlabeled: { type: 'string' },
+  'kd-loss': { type: 'string' },
+  'kd-temperature': { type: 'string' },
+  'kd-weight': { type: 'string' },
+  'ce-weight': { type: 'string' },
 } as const;
 
 /** A number ≥ 0 (`--mixup 0` turns mixup off). */
@@ -103,7 +114,13 @@ async function readItems(file: string, o: { format?: ListFormat; root?: string; 
 }
 
 export interface TrainCliOptions {
-  list: string;
+  /** The labelled train list (may be left out with `unlabeled`). */
+  list?: string;
+  /** Distillation: a converted model folder or a teacher-logits file (classify --json / eval --out). */
+  teacher?: string;
+  /** Clips whose labels are ignored (distillation only): a videos/rawframes list or a plain list of paths. */
+  unlabeled?: string;
+  distillation?: Partial<Pick<DistillationSettings, 'kdLoss' | 'temperature' | 'kdWeight' | 'ceWeight'>>;
   out: string;
   modelDir?: string;
   pretrained?: string;
@@ -127,8 +144,9 @@ export interface TrainCliOptions {
 }
 
 /** The starting weights: a converted model (its head kept when the classes are its own) or an ImageNet backbone + a new head. */
-async function startingWeights(o: TrainCliOptions, seed: number, log: (t: string) => void, labelsFromList: number): Promise<{ init: StateDict; classes: string[]; depth: number; source: Record<string, unknown> }> {
-  const given = o.labels ? await loadLabels(o.labels) : undefined;
+async function startingWeights(o: TrainCliOptions, seed: number, log: (t: string) => void, labelsFromList: number, teacherLabels?: string[]): Promise<{ init: StateDict; classes: string[]; depth: number; source: Record<string, unknown> }> {
+  // The student's classes: --labels, else the teacher's (a model teacher's list), else the model's or the lists'.
+  const given = o.labels ? await loadLabels(o.labels) : teacherLabels;
   if (o.modelDir) {
     const m = await readModelDir(o.modelDir);
     const own = m.labels.length ? m.labels : defaultLabels(m.numClasses);
@@ -162,16 +180,42 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
   const log = o.log ?? ((t: string) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'));
   if (!o.modelDir === !o.pretrained) usage('give the starting weights: -m <model_dir> (a converted model) or --pretrained <file> (an ImageNet ResNet-vd backbone), not both');
   if (o.depth !== undefined && !isDepth(o.depth)) usage(`--depth must be one of ${DEPTHS.join(', ')}, got ${o.depth}`);
+  if (!o.list && !o.unlabeled) usage('give the train list (PaddleVideo videos or rawframes list), or --unlabeled <list> with --teacher');
+  if (o.unlabeled && !o.teacher) usage('--unlabeled needs --teacher: unlabelled clips learn from the teacher only');
+  if (!o.teacher && o.distillation && Object.keys(o.distillation).length) usage('--kd-loss, --kd-temperature, --kd-weight and --ce-weight need --teacher');
   const recipe = resolveDatasetRecipe(o.recipe);
+  const kd = o.teacher ? resolveDistillation({ ...o.distillation, labelSmoothing: recipe.labelSmoothing }) : undefined;
   const listOpts = { ...(o.format ? { format: o.format } : {}), ...(o.root ? { root: o.root } : {}), ...(o.suffix ? { suffix: o.suffix } : {}) };
-  const train = await readItems(o.list, listOpts);
-  const valid = o.valid ? await readItems(o.valid, { ...listOpts, format: train.format }) : undefined;
-  const maxLabel = Math.max(...train.items.map((i) => i.label), ...(valid?.items.map((i) => i.label) ?? [0]));
-  const start = await startingWeights(o, recipe.seed, log, maxLabel + 1);
-  if (maxLabel >= start.classes.length) throw new PPTSNError('invalid-argument', `${o.list}: label ${maxLabel} is out of range for ${start.classes.length} classes (${o.labels ?? 'the model\'s labels'}): give --labels with every class`);
+  const labelled = o.list ? await readItems(o.list, listOpts) : undefined;
+  const unlabelled = o.unlabeled ? await readUnlabelled(o.unlabeled, { ...listOpts, ...(labelled ? { format: labelled.format } : {}) }) : undefined;
+  const format = labelled?.format ?? unlabelled!.format;
+  const train = { format, items: [...(labelled?.items ?? []), ...(unlabelled?.items.map((i) => ({ ...i, label: UNLABELLED })) ?? [])] };
+  const valid = o.valid ? await readItems(o.valid, { ...listOpts, format }) : undefined;
+  const maxLabel = Math.max(...(labelled?.items.map((i) => i.label) ?? [0]), ...(valid?.items.map((i) => i.label) ?? [0]));
+  let teacher: TeacherSource | undefined;
+  let teacherLabels: string[] | undefined;
+  let teacherId: Record<string, unknown> | undefined;
+  if (o.teacher) {
+    const isDir = await stat(o.teacher).then((s) => s.isDirectory(), () => false);
+    if (isDir) {
+      const m = await readModelDir(o.teacher);
+      teacher = { kind: 'model', dir: o.teacher };
+      teacherLabels = m.labels.length ? m.labels : defaultLabels(m.numClasses);
+      teacherId = { model: resolve(o.teacher), sha256: m.source?.sha256 ?? (await sha256Hex(new TextEncoder().encode(JSON.stringify(m.meta)))) };
+      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : ''}`);
+    } else {
+      const logits = await readTeacherLogits(o.teacher);
+      teacher = { kind: 'logits', logits };
+      teacherId = { logits: resolve(o.teacher), sha256: await sha256Hex(new Uint8Array(await readFile(o.teacher))) };
+      log(`[train] teacher logits ${o.teacher} (${logits.size} clips, ${logits.numClasses} classes): the teacher saw the un-augmented clips, one target for every view`);
+    }
+  }
+  const start = await startingWeights(o, recipe.seed, log, Math.max(maxLabel + 1, teacher?.kind === 'logits' ? teacher.logits.numClasses : 0), teacherLabels);
+  if (maxLabel >= start.classes.length) throw new PPTSNError('invalid-argument', `${o.list ?? o.valid}: label ${maxLabel} is out of range for ${start.classes.length} classes (${o.labels ?? 'the model\'s labels'}): give --labels with every class`);
   await registerGradients();
   const identity = {
-    list: { file: resolve(o.list), sha256: await sha256Hex(new TextEncoder().encode(train.text)) },
+    list: labelled ? { file: resolve(o.list!), sha256: await sha256Hex(new TextEncoder().encode(labelled.text)) } : null,
+    ...(kd ? { distillation: { teacher: teacherId, unlabeled: unlabelled ? { file: resolve(o.unlabeled!), sha256: await sha256Hex(new TextEncoder().encode(unlabelled.text)) } : null, ...kd } } : {}),
     valid: valid ? { file: resolve(o.valid!), sha256: await sha256Hex(new TextEncoder().encode(valid.text)) } : null,
     root: o.root ?? null,
     suffix: o.suffix ?? null,
@@ -179,10 +223,11 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
   };
   const name = o.name ?? 'ppTSN';
   if (o.paddleConfig) {
-    await writeFileAtomic(o.paddleConfig, paddleConfigYaml({ recipe, format: train.format, classes: start.classes.length, trainList: resolve(o.list), validList: o.valid ? resolve(o.valid) : undefined, root: o.root, suffix: o.suffix, pretrained: o.pretrained ? resolve(o.pretrained) : undefined, depth: start.depth, name }));
+    if (!o.list) usage('--paddle-config needs the labelled train list');
+    await writeFileAtomic(o.paddleConfig, paddleConfigYaml({ recipe, format: train.format, classes: start.classes.length, trainList: resolve(o.list!), validList: o.valid ? resolve(o.valid) : undefined, root: o.root, suffix: o.suffix, pretrained: o.pretrained ? resolve(o.pretrained) : undefined, depth: start.depth, name }));
     log(`[train] wrote the PaddleVideo config ${o.paddleConfig} (for python -m paddle.distributed.launch main.py -c ${o.paddleConfig})`);
   }
-  log(`[train] ${train.items.length} train items${valid ? `, ${valid.items.length} valid items` : ''} (${train.format}); ${recipe.strategy}, T = ${recipe.segments}, ${recipe.epochs} epochs × ${Math.floor(train.items.length / recipe.batchSize)} iterations of ${recipe.batchSize}, base LR ${recipe.learningRate}`);
+  log(`[train] ${train.items.length} train items${unlabelled ? ` (${unlabelled.items.length} unlabelled)` : ''}${valid ? `, ${valid.items.length} valid items` : ''} (${train.format}); ${recipe.strategy}, T = ${recipe.segments}, ${recipe.epochs} epochs × ${Math.floor(train.items.length / recipe.batchSize)} iterations of ${recipe.batchSize}, base LR ${recipe.learningRate}`);
   let lastDraw = 0;
   const onEvent = (e: TrainEvent) => {
     if (e.phase === 'resume') log(`[train] resuming ${o.out} at epoch ${e.epoch + 1}, iteration ${e.iteration}`);
@@ -191,9 +236,9 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
       process.stderr.write(`\r[train] caching the frozen part: ${e.done}/${e.total} items${e.done === e.total ? '\n' : ''}`);
     } else if (e.phase === 'iter' && o.progress && (Date.now() - lastDraw > 200 || e.iter + 1 === e.iters)) {
       lastDraw = Date.now();
-      process.stderr.write(`\r[train] epoch ${e.epoch}/${e.epochs} iter ${e.iter + 1}/${e.iters} loss ${e.loss.toFixed(4)} top1 ${e.top1.toFixed(3)} lr ${e.lr.toPrecision(4)} ${e.ips.toFixed(2)} ips ETA ${Math.round(e.etaS)} s   ${e.iter + 1 === e.iters ? '\n' : ''}`);
+      process.stderr.write(`\r[train] epoch ${e.epoch}/${e.epochs} iter ${e.iter + 1}/${e.iters} loss ${e.loss.toFixed(4)}${e.kd !== undefined ? ` kd ${e.kd.toFixed(4)}` : ''} top1 ${e.top1.toFixed(3)} lr ${e.lr.toPrecision(4)} ${e.ips.toFixed(2)} ips ETA ${Math.round(e.etaS)} s   ${e.iter + 1 === e.iters ? '\n' : ''}`);
     } else if (e.phase === 'epoch') {
-      log(`[train] epoch ${e.epoch}${e.valid ? `: valid loss ${e.valid.loss.toFixed(4)} top-1 ${(100 * e.valid.top1).toFixed(2)}% top-5 ${(100 * e.valid.top5).toFixed(2)}%` : ''}${e.best.epoch ? ` (best ${(100 * e.best.top1).toFixed(2)}% at epoch ${e.best.epoch})` : ''}`);
+      log(`[train] epoch ${e.epoch}${e.valid ? `: valid loss ${e.valid.loss.toFixed(4)} top-1 ${(100 * e.valid.top1).toFixed(2)}% top-5 ${(100 * e.valid.top5).toFixed(2)}%` : ''}${e.agreement !== undefined ? `, agreement with the teacher ${(100 * e.agreement).toFixed(2)}%` : ''}${e.best.epoch ? ` (best ${(100 * e.best.top1).toFixed(2)}% at epoch ${e.best.epoch})` : ''}`);
     }
   };
   const summary = await trainOnLists({
@@ -209,6 +254,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
     ...(o.decoder ? { decoder: o.decoder } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.microBatch ? { microBatch: o.microBatch } : {}),
+    ...(kd && teacher ? { distill: { settings: kd, teacher } } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     onEvent,
   });
@@ -228,12 +274,18 @@ Nesterov momentum 0.9, L2 1e-4 with the FC ×5/×10 LR multipliers, warm-up + co
 Writes <run_dir>/<name>_best.pdparams, <name>_epoch_NNNNN.pdparams (PaddleVideo's Recognizer2D state dicts),
 <run_dir>/model/ (model.json for classify/eval/the page) and <run_dir>/log.jsonl. Ctrl-C saves and stops; the same
 command resumes and ends with the same weights as an uninterrupted run. --strategy head caches backbone features of
---views augmented views (default 4) on disk; last-stage caches res5 inputs while they fit in 2 GiB; full recomputes.`,
+--views augmented views (default 4) on disk; last-stage caches res5 inputs while they fit in 2 GiB; full recomputes.
+Distillation: --teacher gives a converted model folder (same classes, any depth; with --strategy head only, its logits
+cached per augmented view: the teacher sees the student's views) or a teacher-logits file (classify --json / eval --out:
+the teacher saw the un-augmented clips). Labelled clips learn CE (--ce-weight) + the distillation term (--kd-weight,
+--kd-loss dml (default, PaddleVideo's) | kl (T 4) | soft-ce (T 1)); --unlabeled clips learn the distillation term only,
+and with them the train list may be left out. Under mixup the teacher's logits are mixed with the same λ.
+log.jsonl adds "kd" per iteration and "agreement" (student/teacher top-1 on the valid list) per epoch.`,
   options: TRAIN_OPTIONS,
   progress: true,
   async run({ values, positionals }, { progress }) {
     const opt = (k: keyof typeof TRAIN_OPTIONS) => str(values[k]);
-    if (positionals.length !== 1) usage(positionals.length === 0 ? 'give the train list (PaddleVideo videos or rawframes list)' : `one train list, got ${positionals.length} operands`);
+    if (positionals.length > 1 || (positionals.length === 0 && !opt('unlabeled'))) usage(positionals.length === 0 ? 'give the train list (PaddleVideo videos or rawframes list), or --unlabeled <list> with --teacher' : `one train list, got ${positionals.length} operands`);
     if (!opt('out')) usage('give the run directory with -o <run_dir>');
     const num = (k: keyof typeof TRAIN_OPTIONS) => nonNegative(values[k], `--${k}`);
     const recipe: DatasetRecipeOptions = {
@@ -265,8 +317,17 @@ command resumes and ends with the same weights as an uninterrupted run. --strate
       controller.abort();
       for (const l of listeners) process.once('SIGINT', l as () => void);
     });
+    const distillation = {
+      ...(opt('kd-loss') ? { kdLoss: oneOf(values['kd-loss'], KD_LOSSES, '--kd-loss')! } : {}),
+      ...(values['kd-temperature'] !== undefined ? { temperature: num('kd-temperature')! } : {}),
+      ...(values['kd-weight'] !== undefined ? { kdWeight: num('kd-weight')! } : {}),
+      ...(values['ce-weight'] !== undefined ? { ceWeight: num('ce-weight')! } : {}),
+    };
     await runTrain({
-      list: positionals[0]!,
+      ...(positionals[0] ? { list: positionals[0] } : {}),
+      ...(opt('teacher') ? { teacher: opt('teacher')! } : {}),
+      ...(opt('unlabeled') ? { unlabeled: opt('unlabeled')! } : {}),
+      distillation,
       out: opt('out')!,
       ...(opt('model') ? { modelDir: opt('model')! } : {}),
       ...(opt('pretrained') ? { pretrained: opt('pretrained')! } : {}),

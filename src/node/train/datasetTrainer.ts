@@ -44,6 +44,8 @@ import { trainInput, validInput, type ItemReader } from './data.js';
 import { FrozenCache } from './frozenCache.js';
 import { RunDir, type SavedState } from './runDir.js';
 import { validate, type ValidResult } from './validate.js';
+import { argmax, mixTeacher, Teacher, UNLABELLED, type DistillOptions } from './teacher.js';
+import { distillationLoss, rowLabels, top1Agreement } from '../../core/train/distillation.js';
 
 export interface DatasetTrainerOptions {
   runDir: string;
@@ -65,6 +67,8 @@ export interface DatasetTrainerOptions {
   microBatch?: number;
   /** Largest cache a 'last-stage' run keeps on disk before it recomputes instead (default 2 GiB). */
   cacheBytes?: number;
+  /** Distillation (`--teacher`): train items labelled `UNLABELLED` get the distillation term only. */
+  distill?: DistillOptions;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
 }
@@ -72,8 +76,8 @@ export interface DatasetTrainerOptions {
 export type TrainEvent =
   | { phase: 'resume'; epoch: number; iteration: number }
   | { phase: 'cache'; done: number; total: number }
-  | { phase: 'iter'; epoch: number; epochs: number; iter: number; iters: number; step: number; loss: number; top1: number; lr: number; ips: number; etaS: number }
-  | { phase: 'epoch'; epoch: number; valid?: ValidResult; best: SavedState['best'] }
+  | { phase: 'iter'; epoch: number; epochs: number; iter: number; iters: number; step: number; loss: number; top1: number; lr: number; ips: number; etaS: number; kd?: number }
+  | { phase: 'epoch'; epoch: number; valid?: ValidResult; agreement?: number; best: SavedState['best'] }
   | { phase: 'saved'; file: string };
 
 export interface TrainSummary {
@@ -98,7 +102,9 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
   const model = TrainableRecognizer.fromStateDict(o.init, { trainable: r.strategy, dropout: r.dropout });
   const optimizer = new PaddleMomentum(paramGroups(model.parameters(), { weightDecay: r.weightDecay, lrMultipliers: r.lrMultipliers }), { momentum: 0.9, nesterov: r.nesterov });
   let frozen: FrozenPart | undefined;
+  let teacher: Teacher | undefined;
   try {
+    if (o.distill) teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend, { strategy: r.strategy, classes: o.classes.length });
     let position: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
     let best: SavedState['best'] = { top1: 0, top5: 0, epoch: 0 };
     let files: string[] = [];
@@ -111,7 +117,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
     }
     await run.trimLog(position.iteration, position.epoch);
     const reader: ItemReader = { format: o.format, segments: r.segments, ...(o.decoder ? { decoder: o.decoder } : {}), ...(o.signal ? { signal: o.signal } : {}) };
-    frozen = await FrozenPart.open(o, run, reader, position.epoch >= r.epochs);
+    frozen = await FrozenPart.open(o, run, reader, position.epoch >= r.epochs, teacher);
     if (o.signal?.aborted) {
       await run.saveState({ checkpoint: await takeCheckpoint(model, optimizer, position), best, files });
       return { stopped: true, epochs: position.epoch, best: best.epoch ? best : null, files };
@@ -150,30 +156,49 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
         const draw = r.mixupAlpha > 0 && batch.length >= 2 ? drawMixup(batch.length, r.mixupAlpha, rng) : null;
         const x = draw ? mixBatch(raw, draw, r.segments) : raw;
         if (draw) raw.dispose();
-        const res = await optimisationStep(
-          { model, optimizer, segments: r.segments, labelSmoothing: r.labelSmoothing, microBatch: micro, from, dropoutSeed: (m0) => hashSeed(r.seed, 'dropout', iteration, m0) },
-          x,
-          batch.map((b) => b.item.label),
-          draw,
-          lr,
-        );
+        const targets = teacher ? await frozen.teacherRows(teacher, batch, iteration) : undefined;
+        const mixed = targets ? mixTeacher(targets, draw) : undefined;
+        const known = batch.map((b) => (b.item.label === UNLABELLED ? null : b.item.label));
+        let res: Awaited<ReturnType<typeof optimisationStep>>;
+        try {
+          res = await optimisationStep(
+            {
+              model, optimizer, segments: r.segments, labelSmoothing: r.labelSmoothing, microBatch: micro, from, dropoutSeed: (m0) => hashSeed(r.seed, 'dropout', iteration, m0),
+              ...(mixed ? { loss: (logits: tf.Tensor2D, rows: number[]) => {
+                const t = rows.length === batch.length ? mixed : (tf.gather(mixed, tf.tensor1d(rows, 'int32')) as tf.Tensor2D);
+                const l = distillationLoss(logits, t, rowLabels(known, draw, rows), o.distill!.settings);
+                return { total: l.total, extra: { kd: l.kd } };
+              } } : {}),
+            },
+            x,
+            // Unlabelled clips count the teacher's top-1 as their label in the logged accuracy.
+            batch.map((b, i) => (b.item.label === UNLABELLED ? argmax(targets![i]!) : b.item.label)),
+            draw,
+            lr,
+          );
+        } finally {
+          mixed?.dispose();
+        }
+        const kd = res.extra?.['kd'];
         position = { ...position, iteration: iteration + 1, stepInEpoch: k + 1 };
         done++;
         const ips = batch.length / Math.max(1e-3, (Date.now() - t) / 1000);
-        await run.log({ type: 'iter', epoch: e + 1, iter: k, step: iteration, lr, loss: res.loss, top1: res.accuracy, ips });
-        o.onEvent?.({ phase: 'iter', epoch: e + 1, epochs: r.epochs, iter: k, iters: steps, step: iteration, loss: res.loss, top1: res.accuracy, lr, ips, etaS: ((Date.now() - t0) / 1000 / done) * (todo - done) });
+        await run.log({ type: 'iter', epoch: e + 1, iter: k, step: iteration, lr, loss: res.loss, top1: res.accuracy, ips, ...(kd !== undefined ? { kd } : {}) });
+        o.onEvent?.({ phase: 'iter', epoch: e + 1, epochs: r.epochs, iter: k, iters: steps, step: iteration, loss: res.loss, top1: res.accuracy, lr, ips, etaS: ((Date.now() - t0) / 1000 / done) * (todo - done), ...(kd !== undefined ? { kd } : {}) });
         if (k + 1 < steps && Date.now() - lastSave > saveEveryMs) {
           await save();
           lastSave = Date.now();
         }
       }
       let valid: ValidResult | undefined;
+      let agreement: number | undefined;
       if (validatesEpoch(e, r)) {
         if (r.preciseBN > 0 && r.strategy !== 'head') {
           await preciseBN(model, r.preciseBN, async (b) => frozen!.trainBatch(permutation(o.train.length, mulberry32(hashSeed(r.seed, 'preciseBN', e, b))).slice(0, r.batchSize).map((i) => ({ item: o.train[i]!, position: i })), hashSeed('preciseBN', e, b)), from);
         }
         if (o.valid.length > 0) {
           valid = await validate(model, o.valid, r, (items) => frozen!.validBatch(items), from);
+          if (teacher) agreement = top1Agreement(valid.predicted, await teacher.validTop1(o.valid));
           // PaddleVideo: `if record_list[best_flag].avg > best` (strictly), best starting at 0.
           if (valid.top1 > best.top1) {
             best = { top1: valid.top1, top5: valid.top5, epoch: e + 1 };
@@ -185,8 +210,8 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
         }
       }
       if (savesEpoch(e, r)) await writeFile(`${o.name}_epoch_${pad5(e + 1)}.pdparams`, writePdparams(await model.toStateDict()));
-      await run.log({ type: 'epoch', epoch: e + 1, ...(valid ? { valid: { loss: valid.loss, top1: valid.top1, top5: valid.top5 } } : {}) });
-      o.onEvent?.({ phase: 'epoch', epoch: e + 1, ...(valid ? { valid } : {}), best });
+      await run.log({ type: 'epoch', epoch: e + 1, ...(valid ? { valid: { loss: valid.loss, top1: valid.top1, top5: valid.top5 } } : {}), ...(agreement !== undefined ? { agreement } : {}) });
+      o.onEvent?.({ phase: 'epoch', epoch: e + 1, ...(valid ? { valid } : {}), ...(agreement !== undefined ? { agreement } : {}), best });
       position = { ...position, epoch: e + 1, stepInEpoch: 0 };
       await save();
       lastSave = Date.now();
@@ -199,6 +224,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
     return { stopped: false, epochs: position.epoch, best: best.epoch ? best : null, files };
   } finally {
     await frozen?.dispose();
+    await teacher?.dispose();
     optimizer.dispose();
     model.dispose();
   }
@@ -212,16 +238,17 @@ class FrozenPart {
     private readonly cache: FrozenCache | undefined,
     private readonly encode: ((images: tf.Tensor4D) => Promise<tf.Tensor4D>) | undefined,
     private readonly release: () => Promise<void>,
+    private readonly teacher: Teacher | undefined,
   ) {}
 
   get cached(): boolean {
     return this.cache !== undefined;
   }
 
-  static async open(o: DatasetTrainerOptions, run: RunDir, reader: ItemReader, finished: boolean): Promise<FrozenPart> {
+  static async open(o: DatasetTrainerOptions, run: RunDir, reader: ItemReader, finished: boolean, teacher?: Teacher): Promise<FrozenPart> {
     const r = o.recipe;
     const T = r.segments;
-    if (r.strategy === 'full' || finished) return new FrozenPart(o, reader, undefined, undefined, async () => undefined);
+    if (r.strategy === 'full' || finished) return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
     if (r.strategy === 'head') {
       // The starting weights as a model folder, so the CLI's runner (onnxruntime-node when installed) runs the backbone.
       const initDir = run.path('init');
@@ -235,7 +262,7 @@ class FrozenPart {
         f.dispose();
         return out;
       };
-      const part = new FrozenPart(o, reader, cache, encode, () => runner.dispose());
+      const part = new FrozenPart(o, reader, cache, encode, () => runner.dispose(), teacher);
       await part.fill();
       return part;
     }
@@ -247,18 +274,22 @@ class FrozenPart {
     const bytes = (o.train.length * r.views + o.valid.length) * T * h * w * C * 2;
     if (bytes > (o.cacheBytes ?? 2 ** 31)) {
       recognizer.dispose();
-      return new FrozenPart(o, reader, undefined, undefined, async () => undefined);
+      return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
     }
     const cache = new FrozenCache(run.path('cache/last-stage'), [T, h, w, C]);
     const encode = async (images: tf.Tensor4D) => tf.tidy(() => recognizer.runStages(images, 0, LAST_STAGE_BOUNDARY));
-    const part = new FrozenPart(o, reader, cache, encode, async () => recognizer.dispose());
+    const part = new FrozenPart(o, reader, cache, encode, async () => recognizer.dispose(), teacher);
     await part.fill();
     return part;
   }
 
-  /** Computes every missing cache file: `views` train views of each train item, the valid view of each valid item. */
+  /**
+   * Computes every missing cache file: `views` train views of each train item, the valid view of each valid item;
+   * with a teacher model, its logits of the same views.
+   */
   private async fill(): Promise<void> {
     const { o, cache, encode } = this;
+    const teacher = this.teacher?.computes ? this.teacher : undefined;
     const r = o.recipe;
     await cache!.init();
     const jobs = [...o.train.map((item, p) => ({ item, p, kind: 'train' as const })), ...o.valid.map((item, p) => ({ item, p, kind: 'valid' as const }))];
@@ -267,19 +298,26 @@ class FrozenPart {
       // Stopped while caching: the files written so far are complete (atomic), the next run computes the rest.
       if (o.signal?.aborted) return;
       const count = j.kind === 'train' ? r.views : 1;
-      if (!(await cache!.read(j.kind, j.p, j.item.relPath, count))) {
+      const needFeatures = !(await cache!.read(j.kind, j.p, j.item.relPath, count));
+      const needTeacher = teacher !== undefined && !(await teacher.has(j.kind, j.p, j.item, count));
+      if (needTeacher && !needFeatures) {
+        await teacher.store(j.kind, j.p, j.item, await this.teacherViews(teacher, j.kind, j.item, count));
+      }
+      if (needFeatures) {
         const parts: Float32Array[] = [];
+        const targets: Float32Array[] = [];
         for (let v = 0; v < count; v++) {
-          const x = j.kind === 'train' ? await trainInput(j.item, this.reader, mulberry32(hashSeed(r.seed, j.item.relPath, 'view', v))) : await validInput(j.item, this.reader);
-          let y: tf.Tensor4D;
+          const x = await this.view(j.kind, j.item, v);
           try {
-            y = await encode!(x);
+            if (needTeacher) targets.push(await teacher.logitsOf(x));
+            const y = await encode!(x);
+            parts.push((await y.data()) as Float32Array);
+            y.dispose();
           } finally {
             x.dispose();
           }
-          parts.push((await y.data()) as Float32Array);
-          y.dispose();
         }
+        if (needTeacher) await teacher.store(j.kind, j.p, j.item, targets);
         const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
         let off = 0;
         for (const p of parts) {
@@ -292,6 +330,36 @@ class FrozenPart {
     }
   }
 
+  /** Images of cached view `v` of an item (the train pipeline drawn with the item's view seed, or the valid one). */
+  private async view(kind: 'train' | 'valid', item: ListItem, v: number): Promise<tf.Tensor4D> {
+    return kind === 'train' ? trainInput(item, this.reader, mulberry32(hashSeed(this.o.recipe.seed, item.relPath, 'view', v))) : validInput(item, this.reader);
+  }
+
+  private async teacherViews(teacher: Teacher, kind: 'train' | 'valid', item: ListItem, count: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let v = 0; v < count; v++) {
+      const x = await this.view(kind, item, v);
+      try {
+        out.push(await teacher.logitsOf(x));
+      } finally {
+        x.dispose();
+      }
+    }
+    return out;
+  }
+
+  /** Which cached view item `b` of an iteration's batch uses (drawn with the item's rng, as `trainBatch`). */
+  private viewOf(iteration: number, b: number): number {
+    const r = this.o.recipe;
+    return randint(mulberry32(hashSeed(r.seed, 'iter', iteration, 'item', b)), r.views);
+  }
+
+  /** The teacher's logits `[K]` for each item of an iteration's batch (the view `trainBatch` gives the student). */
+  async teacherRows(teacher: Teacher, batch: { item: ListItem; position: number }[], iteration: number): Promise<Float32Array[]> {
+    const r = this.o.recipe;
+    return Promise.all(batch.map(({ item, position }, b) => teacher.target('train', position, item, this.cache ? this.viewOf(iteration, b) : 0, r.views)));
+  }
+
   /** The batch input `[B·T, …]` of one iteration: a cached view per item (drawn with the item's rng), or fresh images. */
   async trainBatch(batch: { item: ListItem; position: number }[], iteration: number): Promise<tf.Tensor4D> {
     const r = this.o.recipe;
@@ -300,7 +368,7 @@ class FrozenPart {
       if (!this.cache) return trainInput(item, this.reader, rngOf(b));
       const values = await this.cache.read('train', position, item.relPath, r.views);
       if (!values) throw new PPTSNError('decode-failed', `the feature cache of ${item.path} is missing in ${this.o.runDir}/cache: run the same command again to rebuild it`);
-      return this.cache.view(values, randint(rngOf(b), r.views));
+      return this.cache.view(values, this.viewOf(iteration, b));
     }));
     return concatOwned(parts);
   }

@@ -17,6 +17,8 @@ export interface ValidResult {
   top5: number;
   /** Items validated. */
   count: number;
+  /** The top-1 class of each item, in list order (train's distillation `agreement` with the teacher). */
+  predicted: number[];
 }
 
 /** Top-k hits of one row of logits for `label` (ties broken towards the lower index, as a stable sort). */
@@ -38,6 +40,7 @@ export async function validate(
   let top1 = 0;
   let top5 = 0;
   let batches = 0;
+  const predicted: number[] = [];
   for (let s = 0; s < items.length; s += r.batchSize) {
     const batch = items.slice(s, s + r.batchSize).map((item, i) => ({ item, position: s + i }));
     const x = await input(batch);
@@ -52,6 +55,9 @@ export async function validate(
     let h5 = 0;
     labels.forEach((y, i) => {
       const row = rows.subarray(i * K, (i + 1) * K);
+      let best = 0;
+      for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
+      predicted.push(best);
       if (topKHit(row, y, 1)) h1++;
       if (topKHit(row, y, Math.min(5, K))) h5++;
     });
@@ -60,5 +66,5 @@ export async function validate(
     top5 += h5 / labels.length;
     batches++;
   }
-  return { loss: loss / batches, top1: top1 / batches, top5: top5 / batches, count: items.length };
+  return { loss: loss / batches, top1: top1 / batches, top5: top5 / batches, count: items.length, predicted };
 }
