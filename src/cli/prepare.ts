@@ -9,7 +9,7 @@ import { writeFolderLists, writeUcf101Lists } from '../node/prepareLists.js';
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
 
 const PREPARE_USAGE = [
-  'prepare rawframes <videos_dir> -o <rawframes_dir> [--level 1|2] [--ext avi] [--jobs K]',
+  'prepare rawframes <videos_dir> -o <rawframes_dir> [--level 1|2] [--ext avi] [--jobs K] [--progress]',
   'prepare lists ucf101 <dataset_dir> [--format rawframes|videos] [--frames <dir>] [--videos <dir>] [--level 1|2] [--split 1|2|3] [-o <dir>]',
   'prepare lists folders <dir> [--format rawframes|videos] [--val-fraction f] [--seed S] [-o <dir>]',
 ];
