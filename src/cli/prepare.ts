@@ -62,9 +62,9 @@ with --seed (default 0).`,
       const ext = (str(values.ext) ?? 'avi').replace(/^\./, '');
       const jobs = positiveInt(values.jobs, '--jobs');
       const summary = await extractRawframes({ videosDir: rest[0]!, outDir: out, level: level(values.level), ext, ...(jobs ? { jobs } : {}), log, progress });
+      if (summary.videos === 0) throw new PPTSNError('invalid-argument', `no *.${ext} video in ${rest[0]}${level(values.level) === 2 ? '/<Class>/' : ''} (--level ${level(values.level)}, --ext ${ext})`);
       process.stdout.write(`[prepare] ${summary.videos} videos: ${summary.extracted} extracted (${summary.frames} frames), ${summary.skipped} already complete, ${summary.failed.length} failed\n`);
       for (const f of summary.failed) process.stdout.write(`  failed: ${f.path}: ${f.message}\n`);
-      if (summary.videos === 0) throw new PPTSNError('invalid-argument', `no *.${ext} video in ${rest[0]}${level(values.level) === 2 ? '/<Class>/' : ''} (--level ${level(values.level)}, --ext ${ext})`);
       if (summary.failed.length) process.exitCode = 1;
       return;
     }
