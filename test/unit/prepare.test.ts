@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { parseRecords } from '../../src/core/eval/metrics.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 import { readDatasetList } from '../../src/node/datasetList.js';
+import { createJpegEncoderPool, OPENCV_JPEG_OPTIONS } from '../../src/node/jpegEncoder.js';
+import { decodeJpegPixels, initJpeg } from '../../src/core/jpeg.js';
+import { createRequire } from 'node:module';
 import { seededStateDict } from '../helpers/seeded.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -189,4 +192,29 @@ test('eval on our rawframes ≈ eval on OpenCV\'s; the videos list reads with --
   });
   const videos = evaluate(list('videos', join(ucf, 'videos')), ['--suffix', '.avi']);
   assert.equal(videos.records.length, 6);
+});
+
+test('the JPEG encoder\'s check replaces a broken encode (MozJPEG trellis + standard Huffman tables on binary noise)', async () => {
+  const noise = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'cellauto=random_seed=1:size=320x240:rate=25', '-frames:v', '6', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
+  assert.equal(noise.length, 6 * 320 * 240 * 3);
+  await initJpeg(await WebAssembly.compile(readFileSync(createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'))));
+  const broken = { ...OPENCV_JPEG_OPTIONS, optimize_coding: false };
+  const worstFrame = async (attempts: object[]) => {
+    const pool = createJpegEncoderPool(1, attempts);
+    let worst = 0;
+    for (let f = 0; f < 6; f++) {
+      const rgb = new Uint8Array(noise.subarray(f * 230400, (f + 1) * 230400));
+      const img = await decodeJpegPixels(await pool.encode(rgb.slice(), 320, 240));
+      let sum = 0;
+      for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) sum += Math.abs(rgb[i]! - img.data[j]!) + Math.abs(rgb[i + 1]! - img.data[j + 1]!) + Math.abs(rgb[i + 2]! - img.data[j + 2]!);
+      worst = Math.max(worst, sum / rgb.length);
+    }
+    await pool.close();
+    return worst;
+  };
+  // The bug this guards against is real in this build (else the check below proves nothing) …
+  assert.ok((await worstFrame([broken])) > 20, 'the standard-table encode is expected to break on cellauto');
+  // … and the check falls back to a good encode; the shipped options never needed it here.
+  assert.ok((await worstFrame([broken, { ...broken, baseline: false, progressive: true }])) < 2);
+  assert.ok((await worstFrame([OPENCV_JPEG_OPTIONS])) < 2);
 });
