@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,4 +217,31 @@ test('the JPEG encoder\'s check replaces a broken encode (MozJPEG trellis + stan
   // … and the check falls back to a good encode; the shipped options never needed it here.
   assert.ok((await worstFrame([broken, { ...broken, baseline: false, progressive: true }])) < 2);
   assert.ok((await worstFrame([OPENCV_JPEG_OPTIONS])) < 2);
+});
+
+test('prepare rawframes interrupted (SIGINT, SIGKILL) leaves no folder that looks complete; the same command finishes the job', async () => {
+  const videos = join(dir, 'long');
+  mkdirSync(join(videos, 'Archery'), { recursive: true });
+  run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '250', '-c:v', 'mpeg4', '-vtag', 'XVID', join(videos, 'Archery', 'v_Archery_g01_c01.avi')]);
+  const out = join(dir, 'long_frames');
+  const partial = join(out, 'Archery', '.v_Archery_g01_c01.partial');
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'prepare', 'rawframes', videos, '-o', out], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Stop it once some frames are written (and well before the 250th).
+    const target = join(out, 'Archery', 'v_Archery_g01_c01');
+    const started = Date.now();
+    const writing = (d: string) => existsSync(d) && readdirSync(d).length >= 5;
+    while (!writing(partial) && !writing(target) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill(signal);
+    const code = await exited;
+    if (signal === 'SIGINT') assert.equal(code, 130);
+    assert.ok(!existsSync(join(out, 'Archery', 'v_Archery_g01_c01')), `${signal}: no complete-looking folder`);
+    if (signal === 'SIGINT') assert.ok(!existsSync(partial), 'SIGINT removes the partial folder');
+  }
+  const r = cli(['prepare', 'rawframes', videos, '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /1 extracted \(250 frames\)/);
+  assert.deepEqual(readdirSync(join(out, 'Archery')), ['v_Archery_g01_c01']);
+  assert.equal(readdirSync(join(out, 'Archery', 'v_Archery_g01_c01')).length, 250);
 });
