@@ -20,7 +20,10 @@ export interface ReadDatasetListOptions {
   suffix?: string;
   /** Labels ≥ this are problems on their lines (default: `labels.length` when labels are given). */
   numClasses?: number;
-  /** The model's class names (for split files: a class folder must be the name at its classInd id when named). */
+  /**
+   * The class names the list is scored or trained against (default numClasses: their count). For a split file,
+   * classInd's names must be these in order where they are named (not `class_i`), else it is refused.
+   */
   labels?: readonly string[];
   /** UCF101's `classInd.txt` for a split file (default: the one next to the list). */
   classInd?: string;
