@@ -245,3 +245,21 @@ test('prepare rawframes interrupted (SIGINT, SIGKILL) leaves no folder that look
   assert.deepEqual(readdirSync(join(out, 'Archery')), ['v_Archery_g01_c01']);
   assert.equal(readdirSync(join(out, 'Archery', 'v_Archery_g01_c01')).length, 250);
 });
+
+test('--level 1: videos directly in the folder, folders and lists as the scripts name them at level 1', () => {
+  const flat = join(dir, 'flat');
+  mkdirSync(join(flat, 'videos'), { recursive: true });
+  for (const c of ['Archery', 'Bowling']) run('cp', [join(ucf, 'videos', c, `v_${c}_g01_c01.avi`), join(flat, 'videos')]);
+  run('cp', ['-r', join(ucf, 'annotations'), flat]);
+  run(PYTHON, [REF, 'extract', join(flat, 'videos'), join(flat, 'cv'), '1', 'avi']);
+  const r = cli(['prepare', 'rawframes', join(flat, 'videos'), '-o', join(flat, 'rawframes'), '--level', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(tree(join(flat, 'rawframes')), tree(join(flat, 'cv')));
+  assert.deepEqual(readdirSync(join(flat, 'rawframes')).sort(), ['v_Archery_g01_c01', 'v_Bowling_g01_c01']);
+  mkdirSync(join(flat, 'ref'));
+  mkdirSync(join(flat, 'ours'));
+  run(PYTHON, [REF, 'lists', flat, join(flat, 'rawframes'), '1', 'rawframes', join(flat, 'ref')]);
+  assert.equal(cli(['prepare', 'lists', 'ucf101', flat, '--level', '1', '-o', join(flat, 'ours')]).code, 0);
+  for (const n of readdirSync(join(flat, 'ref'))) assert.equal(readFileSync(join(flat, 'ours', n), 'utf8'), readFileSync(join(flat, 'ref', n), 'utf8'), n);
+  assert.equal(readFileSync(join(flat, 'ours', 'ucf101_train_split_1_rawframes.txt'), 'utf8'), `${join(flat, 'rawframes')}/v_Archery_g01_c01 8 1\n${join(flat, 'rawframes')}/v_Bowling_g01_c01 10 2\n`);
+});
