@@ -77,7 +77,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
   }
 }
 
-function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, 'top' | 'error'> {
+function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, 'top' | 'logits' | 'error'> {
   const { entry, position } = job;
   return entry.item
     ? { position, line: entry.item.line, path: entry.item.relPath, label: entry.item.label, labelName: labels[entry.item.label] ?? `class_${entry.item.label}`, classes: labels.length }
@@ -136,7 +136,7 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
       const t0 = performance.now();
       try {
         const run = await clipLogits(model, loaded.frames, options.config, { chunkSize: options.chunkSize });
-        record = { ...base, top: topK(softmax(run.logits), options.labels, RECORD_TOP_K) };
+        record = { ...base, top: topK(softmax(run.logits), options.labels, RECORD_TOP_K), logits: Array.from(run.logits) };
       } catch (e) {
         if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'out-of-memory' || e.code === 'backend-unavailable')) throw e;
         record = { ...base, error: { code: isPPTSNError(e) ? e.code : 'internal', message: `line ${base.line}: ${e instanceof Error ? e.message : String(e)}` } };

@@ -23,6 +23,13 @@ export interface StepContext {
   from: StageBoundary;
   /** Dropout seed of the micro-batch starting at clip `m0`. */
   dropoutSeed: (m0: number) => number;
+  /**
+   * Replaces the label-smoothed CE (e.g. distillation, train's `--teacher`): the loss of the micro-batch's
+   * `logits` `[rows.length, K]` for batch rows `rows`, and optional extra terms to report (each averaged over the
+   * batch like the loss, returned in the step's `extra`). Called inside `tf.variableGrads`: the extra terms are
+   * read and disposed here.
+   */
+  loss?: (logits: tf.Tensor2D, rows: number[]) => { total: tf.Scalar; extra?: Record<string, tf.Scalar> };
 }
 
 function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, rows: number[], eps: number): tf.Scalar {
@@ -39,7 +46,7 @@ function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, r
  * Trains on `x` (`[B·T, …]` at `ctx.from`, already mixed by `draw` if any; disposed here) with class `labels[b]`
  * for clip b, at learning rate `lr`. Returns the batch loss and the (mixup-weighted) accuracy.
  */
-export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number): Promise<{ loss: number; accuracy: number }> {
+export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number): Promise<{ loss: number; accuracy: number; extra?: Record<string, number> }> {
   const T = ctx.segments;
   const B = labels.length;
   const micro = ctx.microBatch;
@@ -49,17 +56,22 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   const acc = new Map<string, tf.Tensor>();
   const predicted: number[] = [];
   let loss = 0;
+  const extra: Record<string, number> = {};
   try {
     for (let m0 = 0; m0 < B; m0 += micro) {
       const mn = Math.min(micro, B - m0);
       const rows = Array.from({ length: mn }, (_, i) => m0 + i);
       const xm = mn === B ? x : tf.slice(x, m0 * T, mn * T);
       let pred: tf.Tensor | null = null;
+      let terms: Record<string, tf.Scalar> = {};
       try {
         const { value, grads } = tf.variableGrads(() => {
           const logits = ctx.model.logits(xm, T, { training: true, from: ctx.from, seed: ctx.dropoutSeed(m0) });
           pred = tf.keep(tf.argMax(logits, 1));
-          return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
+          if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
+          const custom = ctx.loss(logits, rows);
+          terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
+          return custom.total;
         }, varList);
         ctx.model.commitBatchStats();
         // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
@@ -78,8 +90,10 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
           }
         }
         predicted.push(...(await (pred! as tf.Tensor).data()));
+        for (const [k, t] of Object.entries(terms)) extra[k] = (extra[k] ?? 0) + (await t.data())[0]! * (mn / B);
       } finally {
         if (pred) (pred as tf.Tensor).dispose();
+        tf.dispose(Object.values(terms));
         if (xm !== x) xm.dispose();
         ctx.model.discardBatchStats();
       }
@@ -89,5 +103,5 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
     x.dispose();
     tf.dispose([...acc.values()]);
   }
-  return { loss, accuracy: mixupAccuracy(predicted, labels, draw) };
+  return { loss, accuracy: mixupAccuracy(predicted, labels, draw), ...(ctx.loss ? { extra } : {}) };
 }
