@@ -103,7 +103,7 @@ test('a missing file that exists with a video extension says so and suggests --s
   assert.equal(fixed.entries[0]!.item!.path, `${base}.avi`);
 });
 
-test('eval trainlist01.txt scores against the class folders\' classes (as the 0-based list does); --suffix reads extensionless lists', () => {
+test('eval trainlist01.txt scores against the class folders\' classes (as the 0-based list does); --suffix reads extensionless lists; train reads lists the same way', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
   const videos = join(dir, 'ucf', 'videos');
   const ann = join(dir, 'ucf', 'annotations');
@@ -137,9 +137,15 @@ test('eval trainlist01.txt scores against the class folders\' classes (as the 0-
   const bare = cli(['eval', join(dir, 'ucf', 'paddle.txt'), '-m', join(dir, 'model'), '--preset', 'fast', '--segments', '2', '--json']);
   assert.equal(bare.status, 0, bare.stderr);
   assert.match(bare.stderr, /failed: .*v_Archery_g01_c01: line 1: .*does not exist, but .*\.avi does: .*add --suffix \.avi/);
-  // No classInd.txt beside the split file: refused with the pointer.
+  // train reads lists with the same reader: an extensionless list without --suffix is refused up front, saying so.
+  const trainBare = cli(['train', join(dir, 'ucf', 'paddle.txt'), '-o', join(dir, 'run'), '-m', join(dir, 'model')]);
+  assert.notEqual(trainBare.status, 0);
+  assert.match(trainBare.stderr, /paddle\.txt line 1: .*add --suffix \.avi/);
+  // No classInd.txt beside the split file: eval and train refuse it with the pointer.
   rmSync(join(ann, 'classInd.txt'));
-  const refused = cli(['eval', join(ann, 'trainlist01.txt'), '-m', join(dir, 'model'), '--root', videos]);
-  assert.notEqual(refused.status, 0);
-  assert.match(refused.stderr, /pptsn-web prepare lists ucf101/);
+  for (const command of ['eval', 'train']) {
+    const refused = cli([command, join(ann, 'trainlist01.txt'), '-m', join(dir, 'model'), '--root', videos, ...(command === 'train' ? ['-o', join(dir, 'run')] : [])]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /UCF101's split file .*pptsn-web prepare lists ucf101/, command);
+  }
 });
