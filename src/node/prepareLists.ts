@@ -34,7 +34,7 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw new PPTSNError('invalid-argument', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (UCF101's annotations: classInd.txt, trainlist01-03.txt, testlist01-03.txt)`);
+    throw new PPTSNError('invalid-argument', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: <dataset_dir>/annotations/ must hold UCF101's classInd.txt, trainlist01-03.txt and testlist01-03.txt (UCF101TrainTestSplits-RecognitionTask.zip)`);
   }
 }
 
