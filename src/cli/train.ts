@@ -5,8 +5,8 @@
  * src/node/train/datasetTrainer.ts; this file turns flags into its options and reports.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
-import { parseList, type ListFormat, type ListItem } from '../core/dataset/lists.js';
+import { resolve } from 'node:path';
+import type { ListFormat, ListItem } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
 import { readPdparamsRaw } from '../core/formats/pdparams.js';
 import { readPretrainedBackbone } from '../core/formats/pretrained.js';
@@ -18,6 +18,7 @@ import type { StateDict } from '../core/stateDict.js';
 import { hashSeed } from '../core/train/clips.js';
 import { withNewHead } from '../core/train/newHead.js';
 import { resolveDatasetRecipe, type DatasetRecipeOptions } from '../core/train/recipe.js';
+import { readDatasetList } from '../node/datasetList.js';
 import { DECODERS, type DecoderChoice } from '../node/ffmpeg.js';
 import { registerGradients } from '../node/gradients.js';
 import { loadLabels } from '../node/labels.js';
@@ -101,16 +102,20 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** The usable items of a list (problems are errors here: training on a list with a bad line would skip it silently). */
-async function readItems(file: string, o: { format?: ListFormat; root?: string; suffix?: string; numClasses?: number }): Promise<{ format: ListFormat; items: ListItem[]; text: string }> {
+/**
+ * The usable items of a list, read by the CLI's one list reader (src/node/datasetList.ts: PaddleVideo's `suffix`,
+ * UCF101's split files labelled from their class folders or refused). Problems are errors here: training on a list
+ * with a bad line would skip it silently; so is a first item missing without its extension (`--suffix`).
+ */
+async function readItems(file: string, o: { format?: ListFormat; root?: string; suffix?: string; numClasses?: number }, log?: (line: string) => void): Promise<{ format: ListFormat; items: ListItem[]; text: string }> {
   const text = await readText(file, 'list');
-  const parsed = parseList(text, { source: basename(file), ...(o.format ? { format: o.format } : {}), ...(o.root ? { root: o.root } : {}), ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}) });
+  const parsed = await readDatasetList(file, o);
   const bad = parsed.entries.find((e) => e.problem);
   if (bad?.problem) throw new PPTSNError('invalid-argument', `${bad.problem.message} (${file})`);
-  const items = parsed.entries.map((e) => e.item!);
-  // PaddleVideo's dataset `suffix` option: videos lists from build_ucf101_file_list.py hold paths without '.avi'.
-  if (o.suffix && parsed.format === 'videos') for (const it of items) it.path += o.suffix;
-  return { format: parsed.format, items, text };
+  const hint = parsed.notes.find((n) => n.includes('--suffix'));
+  if (hint) throw new PPTSNError('invalid-argument', hint);
+  for (const note of parsed.notes) log?.(`[train] ${note}`);
+  return { format: parsed.format, items: parsed.entries.map((e) => e.item!), text };
 }
 
 export interface TrainCliOptions {
@@ -186,11 +191,11 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
   const recipe = resolveDatasetRecipe(o.recipe);
   const kd = o.teacher ? resolveDistillation({ ...o.distillation, labelSmoothing: recipe.labelSmoothing }) : undefined;
   const listOpts = { ...(o.format ? { format: o.format } : {}), ...(o.root ? { root: o.root } : {}), ...(o.suffix ? { suffix: o.suffix } : {}) };
-  const labelled = o.list ? await readItems(o.list, listOpts) : undefined;
+  const labelled = o.list ? await readItems(o.list, listOpts, log) : undefined;
   const unlabelled = o.unlabeled ? await readUnlabelled(o.unlabeled, { ...listOpts, ...(labelled ? { format: labelled.format } : {}) }) : undefined;
   const format = labelled?.format ?? unlabelled!.format;
   const train = { format, items: [...(labelled?.items ?? []), ...(unlabelled?.items.map((i) => ({ ...i, label: UNLABELLED })) ?? [])] };
-  const valid = o.valid ? await readItems(o.valid, { ...listOpts, format }) : undefined;
+  const valid = o.valid ? await readItems(o.valid, { ...listOpts, format }, log) : undefined;
   const maxLabel = Math.max(...(labelled?.items.map((i) => i.label) ?? [0]), ...(valid?.items.map((i) => i.label) ?? [0]));
   let teacher: TeacherSource | undefined;
   let teacherLabels: string[] | undefined;

@@ -13,6 +13,7 @@ import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EvalRecord } from '../core/eval/metrics.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import { missingFileMessage } from './datasetList.js';
 import { readClip, type DecoderChoice } from './ffmpeg.js';
 import { readRawframesDir } from './rawframes.js';
 
@@ -63,7 +64,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
     try {
       await access(item.path);
     } catch {
-      throw new PPTSNError('invalid-argument', `${item.path} does not exist`);
+      throw new PPTSNError('invalid-argument', await missingFileMessage(item.path));
     }
     const clip = format === 'rawframes'
       ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
