@@ -1,11 +1,15 @@
 /**
  * `pptsn-web download pptsn-k400 [--distilled] -o <dir> [--url U]`: fetches PaddleVideo's released PP-TSN
  * weights with progress on stderr, records their SHA-256, and converts them with the Kinetics-400 labels.
+ * `pptsn-web download resnet50-vd-ssld -o <dir>`: fetches the ImageNet backbone PP-TSN's training starts from (the
+ * file PaddleVideo's configs name), checks it is one, and leaves it for `train --pretrained`.
  */
 import { createHash } from 'node:crypto';
-import { rm, mkdir, open, rename } from 'node:fs/promises';
+import { rm, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
+import { readPdparamsRaw } from '../core/formats/pdparams.js';
+import { readPretrainedBackbone } from '../core/formats/pretrained.js';
 import { trackTemporary } from '../node/cleanup.js';
 import { str, usage, type Command } from './command.js';
 import { convert } from './convert.js';
@@ -15,6 +19,8 @@ import { bytesUnit, progressMeter } from './progress.js';
 export const RELEASES = {
   'pptsn-k400': 'https://videotag.bj.bcebos.com/PaddleVideo-release2.2/ppTSN_k400.pdparams',
   'pptsn-k400-distilled': 'https://videotag.bj.bcebos.com/PaddleVideo-release2.2/ppTSN_k400_8.pdparams',
+  /** PaddleVideo's pp-tsn.md, "download pretrain-model": PaddleClas's SSLD-distilled ImageNet ResNet50-vd. */
+  'resnet50-vd-ssld': 'https://videotag.bj.bcebos.com/PaddleVideo/PretrainModel/ResNet50_vd_ssld_v2_pretrained.pdparams',
 } as const;
 
 export interface Downloaded {
@@ -74,10 +80,12 @@ export function progressPrinter(label: string): (loaded: number, total: number |
 
 export const downloadCommand: Command = {
   name: 'download',
-  summary: "fetch PaddleVideo's released PP-TSN K400 weights (SHA-256 recorded) and convert them",
-  usage: ['download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16] [--progress]'],
+  summary: "fetch PaddleVideo's released PP-TSN K400 weights (SHA-256 recorded) and convert them, or the ImageNet backbone training starts from",
+  usage: ['download pptsn-k400 [--distilled] -o <dir> [--url <url>] [--dtype float32|float16] [--progress]', 'download resnet50-vd-ssld -o <dir> [--url <url>] [--progress]'],
   details: `Fetches ${RELEASES['pptsn-k400']} (or the 8-segment distilled file) into <dir> through a
-temporary .part name (removed on failure or Ctrl-C), then converts it with the Kinetics-400 labels.`,
+temporary .part name (removed on failure or Ctrl-C), then converts it with the Kinetics-400 labels.
+resnet50-vd-ssld fetches ${RELEASES['resnet50-vd-ssld']}, the ImageNet backbone of the tutorial's training,
+checks that it is one and leaves it in <dir> for 'pptsn-web train … --pretrained <dir>/ResNet50_vd_ssld_v2_pretrained.pdparams'.`,
   options: {
     out: { type: 'string', short: 'o' },
     distilled: { type: 'boolean' },
@@ -86,8 +94,18 @@ temporary .part name (removed on failure or Ctrl-C), then converts it with the K
   },
   progress: true,
   async run({ values, positionals }, { log, progress }) {
-    if (positionals.length !== 1 || positionals[0] !== 'pptsn-k400') usage('download knows one model: pptsn-k400 (add --distilled for the 8-segment distilled one)');
+    const what = positionals[0];
+    if (positionals.length !== 1 || (what !== 'pptsn-k400' && what !== 'resnet50-vd-ssld')) usage('download knows pptsn-k400 (add --distilled for the 8-segment distilled one) and resnet50-vd-ssld (the ImageNet backbone for train --pretrained)');
     const out = str(values.out) ?? usage('download needs -o <dir>');
+    if (what === 'resnet50-vd-ssld') {
+      if (values.distilled || values.dtype !== undefined) usage('--distilled and --dtype are for pptsn-k400; resnet50-vd-ssld is kept as PaddleClas wrote it');
+      const url = str(values.url) ?? RELEASES['resnet50-vd-ssld'];
+      const file = await downloadFile(url, out, progress ? progressPrinter(`downloading ${url}`) : undefined);
+      // A file that is not a ResNet-vd backbone (an error page, another model) is refused now, naming it.
+      const pre = readPretrainedBackbone(readPdparamsRaw(new Uint8Array(await readFile(file.path)), file.path).tensors, file.path);
+      log(`downloaded ${file.path} (${file.bytes} bytes, sha256 ${file.sha256}): ResNet${pre.depth}_vd ImageNet backbone; train from it with 'pptsn-web train <train_list> -o <run_dir> --pretrained ${file.path}'`);
+      return;
+    }
     const dtype = values.dtype === undefined ? undefined : values.dtype === 'float32' || values.dtype === 'float16' ? values.dtype : usage(`--dtype must be one of float32, float16, got "${String(values.dtype)}"`);
     const url = str(values.url) ?? (values.distilled ? RELEASES['pptsn-k400-distilled'] : RELEASES['pptsn-k400']);
     const file = await downloadFile(url, out, progress ? progressPrinter(`downloading ${url}`) : undefined);
