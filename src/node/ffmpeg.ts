@@ -16,7 +16,7 @@ import { trackChild, trackTemporary } from './cleanup.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
-import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
+import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
 import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
@@ -162,8 +162,8 @@ function lastLines(s: string, n = 3): string {
 }
 
 /**
- * Probes the first video stream. Throws 'unsupported-source' when ffprobe cannot read the file (with its message),
- * 'video-too-short' when there is no video stream or it has no packets.
+ * Probes the video stream decord reads (core/preprocess/streamChoice.ts). Throws 'unsupported-source' when ffprobe
+ * cannot read the file (with its message), 'no-video-stream' when there is none, 'video-too-short' when it has no packets.
  */
 export async function probeVideo(path: string, options: FfmpegOptions = {}): Promise<VideoInfo> {
   const { ffprobe } = tools(options);
@@ -174,7 +174,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
       '-show_entries',
       // packet=flags: 'D' marks a packet the edit list hides (decoded as a reference, never output).
       FFPROBE_ENTRIES,
-      '-select_streams', 'v:0', '-of', 'json', '--', fileUrl(path),
+      ...FFPROBE_SELECT, '-of', 'json', '--', fileUrl(path),
     ],
     options.signal,
   );
@@ -221,7 +221,8 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   const args = [
     '-hide_banner', '-nostdin', '-v', 'error',
     '-i', fileUrl(path),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    // decord's stream (core/preprocess/streamChoice.ts), not the first video stream.
+    '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
     '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
     ...passthrough,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
@@ -354,7 +355,7 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
   try {
     info = await probeVideoWasm(path, options.signal);
   } catch (e) {
-    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short')) throw e;
+    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short' || e.code === 'no-video-stream')) throw e;
     return viaSystem();
   }
   // Bit-exact only: 8-bit 4:2:0 (yuv.ts's arithmetic) from a codec whose C decoder matches x86's SIMD one.

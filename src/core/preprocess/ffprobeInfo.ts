@@ -1,14 +1,20 @@
 /**
- * What ffprobe's JSON (`-show_entries FFPROBE_ENTRIES -select_streams v:0 -of json`, ffmpegFilter.ts) says about a
- * video, as the frame plan needs it. One parser for the three ffprobes pptsn-web runs: the system ffprobe (CLI,
+ * What ffprobe's JSON (`-show_entries FFPROBE_ENTRIES -select_streams v -of json`, ffmpegFilter.ts) says about the
+ * video stream decord reads (streamChoice.ts: av_find_best_stream's rule, not simply the first), as the frame plan
+ * needs it. One parser for the three ffprobes pptsn-web runs: the system ffprobe (CLI,
  * src/node/ffmpeg.ts), ffmpeg.wasm's in Node (src/node/ffmpegWasm.ts) and in the browser (src/video/ffmpegWasm.ts),
  * so the three agree on L, rotation and colour (core/preprocess/framePlan.ts decides them). Pure: no I/O.
  */
 import { PPTSNError } from '../errors.js';
 import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from './framePlan.js';
+import { bestVideoStream } from './streamChoice.js';
 
-/** What ffprobe says about the first video stream. */
+/** What ffprobe says about the video stream read (decord's choice, streamChoice.ts). */
 export interface VideoInfo {
+  /** The stream's index in the file (ffmpeg's `-map 0:<index>`; audio and other streams count). */
+  streamIndex: number;
+  /** Video streams in the file (cover images and attached pictures included). */
+  videoStreams: number;
   /** Container short name(s) as ffmpeg calls them, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`. */
   container: string;
   containerLongName: string;
@@ -43,7 +49,7 @@ export interface VideoInfo {
   fullRange: boolean;
 }
 
-type FfprobeJson = { streams?: Record<string, unknown>[]; packets?: { flags?: string }[]; format?: Record<string, unknown> };
+type FfprobeJson = { streams?: Record<string, unknown>[]; packets?: { stream_index?: number; flags?: string }[]; format?: Record<string, unknown> };
 
 function parseRate(s: string | undefined): number {
   if (!s) return NaN;
@@ -54,7 +60,7 @@ function parseRate(s: string | undefined): number {
 
 /**
  * Parses ffprobe's JSON output for `name` (used in messages). Errors: 'unsupported-source' (not JSON, no frame
- * size), 'video-too-short' (no video stream, no frames).
+ * size), 'no-video-stream' (none), 'video-too-short' (a video stream without frames).
  */
 export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   let j: FfprobeJson;
@@ -66,12 +72,28 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   const fmt = j.format ?? {};
   const container = String(fmt['format_name'] ?? 'unknown');
   const containerLongName = String(fmt['format_long_name'] ?? container);
-  const s = j.streams?.[0];
-  if (!s) throw new PPTSNError('video-too-short', `${name} (${containerLongName}) has no video stream.`);
+  const streams = (j.streams ?? []).filter((v) => v['codec_type'] === undefined || v['codec_type'] === 'video');
+  if (streams.length === 0) throw new PPTSNError('no-video-stream', `${name} (${containerLongName}) has no video stream (an audio-only file?): give a video file.`);
+  const indexOf = (v: Record<string, unknown>, k: number) => (typeof v['index'] === 'number' ? (v['index'] as number) : k);
+  const allPackets = j.packets ?? [];
+  const packetsOf = (index: number) => allPackets.filter((p) => (p.stream_index ?? index) === index);
+  const flag = (v: Record<string, unknown>, k: string) => Number((v['disposition'] as Record<string, unknown> | undefined)?.[k] ?? 0) === 1;
+  const chosen = bestVideoStream(streams.map((v, k) => ({
+    index: indexOf(v, k),
+    // decord skips streams ffmpeg has no decoder for; ffprobe names every codec it knows.
+    decodable: typeof v['codec_name'] === 'string' && v['codec_name'] !== 'unknown' && v['codec_name'] !== 'none',
+    isDefault: flag(v, 'default'),
+    hearingImpaired: flag(v, 'hearing_impaired'),
+    visualImpaired: flag(v, 'visual_impaired'),
+    frameCount: packetsOf(indexOf(v, k)).length,
+    bitRate: Number(v['bit_rate'] ?? 0) || 0,
+  })));
+  const s = streams.find((v, k) => indexOf(v, k) === chosen) ?? streams[0]!;
+  const streamIndex = indexOf(s, streams.indexOf(s));
   const str = (k: string) => (typeof s[k] === 'string' && s[k] !== 'unknown' ? (s[k] as string) : undefined);
   const codec = str('codec_name') ?? 'unknown';
   const codecLongName = str('codec_long_name') ?? codec;
-  const packets = j.packets ?? [];
+  const packets = packetsOf(streamIndex);
   const packetCount = packets.length;
   // packet flags 'D': a packet the edit list hides (decoded as a reference, never output).
   const frameCount = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
@@ -98,6 +120,8 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
     { indices: [] },
   );
   return {
+    streamIndex,
+    videoStreams: streams.length,
     container,
     containerLongName,
     codec,
