@@ -17,7 +17,7 @@ import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
-import { videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
 import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
 
@@ -179,7 +179,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
     options.signal,
   );
   if (r.code !== 0) {
-    throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
+    throw incompleteFileError(r.stderr, path) ?? new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
   }
   return videoInfoFromFfprobe(r.stdout, path);
 }

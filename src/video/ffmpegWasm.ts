@@ -70,6 +70,8 @@ export interface FfmpegWasmResult {
   fps: number;
   container: string;
   codec: string;
+  /** The stream read (decord's choice, core/preprocess/streamChoice.ts). */
+  streamIndex: number;
   timestamps: number[];
 }
 
@@ -185,6 +187,7 @@ async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, s
     fps,
     container: info.containerLongName,
     codec: info.codecLongName,
+    streamIndex: info.streamIndex,
     timestamps: plan.indices.map((i) => i / fps),
   };
 }

@@ -54,6 +54,16 @@ export interface FrameReadResult extends ElementReadResult {
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
+  /** The stream read (its index among the file's tracks, ffmpeg's numbering; decord's choice), null when unknown. */
+  streamIndex: number | null;
+}
+
+/** The error for a file cut short that only ffmpeg.wasm reads as ffmpeg does (the WebCodecs path would miss frames). */
+function cutShort(video: DemuxedVideo): PPTSNError {
+  return new PPTSNError(
+    'decode-failed',
+    `The ${video.info.container} file is cut short (an interrupted download or recording?): its last frames are incomplete, and this path cannot count the frames ffmpeg decodes from it. Get the complete file again, or read it where the ffmpeg.wasm fallback is available (the library's worker always has it).`,
+  );
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
@@ -92,8 +102,9 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
   let failure: PPTSNError;
   try {
     video = await openVideo(source, { signal });
-    if (await canDecodeTrack(video)) return await readDemuxed(video, options);
-    failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
+    if (video.info.truncated) failure = cutShort(video);
+    else if (await canDecodeTrack(video)) return await readDemuxed(video, options);
+    else failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
   } catch (e) {
     if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source') throw e;
     failure = e;
@@ -131,6 +142,7 @@ async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOpt
       path: 'ffmpeg',
       container: r.container,
       codec: r.codec,
+      streamIndex: r.streamIndex,
       measured: false,
       rotation: r.plan.rotation,
     };
@@ -178,6 +190,7 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
     path: 'webcodecs',
     container: info.container,
     codec: info.codecString ?? info.codec,
+    streamIndex: info.streamIndex,
     measured: false,
     rotation: info.rotation,
   };
@@ -213,6 +226,12 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
     }
   }
   try {
+    // Cut short: ffmpeg.wasm counts the frames ffmpeg decodes (the worker's path for a <video>); else refused, as
+    // neither WebCodecs nor seeking can.
+    if (video?.info.truncated) {
+      if (options.ffmpegCore && options.path !== 'element' && options.path !== 'webcodecs') return await readViaFfmpeg(src, options, cutShort(video));
+      throw cutShort(video);
+    }
     if (video && options.path !== 'element' && (await canDecodeTrack(video))) return await readDemuxed(video, options);
     if (options.path === 'webcodecs') {
       throw video
@@ -221,7 +240,7 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
     }
     const info: ElementStreamInfo | null = video ? elementInfoFromTrack(video.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal, conversion: options.conversion });
-    return { ...r, path: 'element', container: video?.info.container ?? null, codec: video ? (video.info.codecString ?? video.info.codec) : null };
+    return { ...r, path: 'element', container: video?.info.container ?? null, codec: video ? (video.info.codecString ?? video.info.codec) : null, streamIndex: video?.info.streamIndex ?? null };
   } finally {
     video?.dispose();
   }
@@ -248,9 +267,10 @@ async function readViaNewElement(source: Blob | string | URL, options: ReadFrame
       // Neither WebCodecs, ffmpeg.wasm nor the element can read it: still say how to convert it.
       throw e instanceof PPTSNError && e.code === 'unsupported-source' ? unsupportedSource('this file (an unknown or damaged container)', null) : e;
     }
+    if (demuxed?.info.truncated) throw cutShort(demuxed);
     const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });
-    return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null };
+    return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null, streamIndex: demuxed?.info.streamIndex ?? null };
   } finally {
     el.removeAttribute('src');
     el.load();

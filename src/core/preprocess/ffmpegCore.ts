@@ -14,7 +14,7 @@
 import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from './ffmpegFilter.js';
-import { videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
+import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
 import { yuvToRgba } from './yuv.js';
 
 /**
@@ -61,7 +61,7 @@ export async function probeWithCore(runner: FfmpegCoreRunner, input: string, nam
     const j = JSON.parse(stdout) as { streams?: unknown[]; format?: unknown };
     opened = Boolean(j.streams?.length || j.format);
   } catch { /* not JSON: unreadable */ }
-  if (!opened) throw unreadable(log.slice(-2).join(' | ') || 'unknown format');
+  if (!opened) throw incompleteFileError(log.join('\n'), name) ?? unreadable(log.slice(-2).join(' | ') || 'unknown format');
   return videoInfoFromFfprobe(stdout, name);
 }
 

@@ -18,7 +18,7 @@ export function ffmpegFrameFilter(wanted: readonly number[], plan: Pick<FramePla
  * streamChoice.ts picks one as decord does). Packet flags: 'D' = hidden by the edit list.
  */
 export const FFPROBE_ENTRIES =
-  'packet=stream_index,flags:stream=index,codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration,bit_rate:stream_disposition=default,hearing_impaired,visual_impaired,attached_pic:stream_side_data=rotation:format=format_name,format_long_name,duration';
+  'packet=stream_index,flags:stream=index,nb_frames,codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration,bit_rate:stream_disposition=default,hearing_impaired,visual_impaired,attached_pic:stream_side_data=rotation:format=format_name,format_long_name,duration';
 
 /** ffprobe's stream selection for FFPROBE_ENTRIES: all video streams. */
 export const FFPROBE_SELECT = ['-select_streams', 'v'];

@@ -99,8 +99,21 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   const frameCount = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
   const codedWidth = Number(s['width'] ?? 0);
   const codedHeight = Number(s['height'] ?? 0);
+  // An MP4/MOV whose index (moov, written first) lists more samples than the file holds: a download or copy cut
+  // short. ffprobe lists the packets that are there (the last one may be partial, and ffmpeg decodes one fewer),
+  // while decord takes the index's count: neither is the frames of a whole file. Refused as the browser refuses it.
+  const listed = Number(s['nb_frames']);
+  if (/\bmov\b/.test(container) && Number.isInteger(listed) && listed > packetCount) {
+    throw new PPTSNError('decode-failed', `${name} is incomplete: its index lists ${listed} video frames but the file ends after ${packetCount}, as when a download or copy stops early. Get the complete file again.`);
+  }
   if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${name} (${containerLongName}, ${codecLongName}) has no video frames.`);
-  if (!(codedWidth > 0 && codedHeight > 0)) throw new PPTSNError('unsupported-source', `${name}: the ${codecLongName} stream in ${containerLongName} has no frame size (codec not supported by this ffmpeg?).`);
+  if (!(codedWidth > 0 && codedHeight > 0)) {
+    // ffmpeg names the codec but has no decoder that reads it (animated WebP in ffmpeg 5.1/6): decord cannot either.
+    const convert = codec === 'webp'
+      ? 'ffmpeg (so decord and PaddleVideo too) cannot decode animated WebP. Convert it with ImageMagick, e.g. `magick input.webp -coalesce frame_%04d.png` then `ffmpeg -framerate 25 -i frame_%04d.png -c:v libx264 -pix_fmt yuv420p output.mp4`'
+      : `ffmpeg has no decoder that reads it, so decord and PaddleVideo cannot either. Convert it to MP4 (H.264) with the program that made it, e.g. \`ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4\` where an ffmpeg reads it`;
+    throw new PPTSNError('unsupported-source', `${name}: the ${codecLongName} stream in ${containerLongName} has no frame size: ${convert}.`);
+  }
   let fps = parseRate(str('avg_frame_rate'));
   if (!(fps > 0)) fps = parseRate(str('r_frame_rate'));
   const sideData = (s['side_data_list'] as Record<string, unknown>[] | undefined) ?? [];
@@ -145,3 +158,13 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   };
 }
 
+
+/**
+ * The error for a file ffmpeg cannot open, from its log: an MP4/MOV whose index (`moov`) was never written (a
+ * recording or download that stopped) is 'decode-failed' saying the file is incomplete, as the browser's demuxer
+ * says it; null for anything else (the caller's own 'unsupported-source').
+ */
+export function incompleteFileError(log: string, name: string): PPTSNError | null {
+  if (!/moov atom not found/i.test(log)) return null;
+  return new PPTSNError('decode-failed', `${name} is incomplete: its index (the MP4 \`moov\` atom) was never written, as when a recording or download stops early. Get the complete file again, or re-export it.`);
+}
