@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { fileHead } from './inputPath.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
@@ -179,7 +180,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
     options.signal,
   );
   if (r.code !== 0) {
-    throw incompleteFileError(r.stderr, path) ?? new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
+    throw incompleteFileError(r.stderr, path, await fileHead(path)) ?? new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
   }
   return videoInfoFromFfprobe(r.stdout, path);
 }

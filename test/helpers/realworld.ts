@@ -56,7 +56,7 @@ export function ffmpegReference(path: string, stream?: number): FfmpegReference 
   const swap = rotation === 90 || rotation === 270;
   const width = swap ? s.height : s.width;
   const height = swap ? s.width : s.height;
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-map', stream === undefined ? '0:v:0' : `0:${stream}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-map', stream === undefined ? '0:v:0' : `0:${stream}`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg reference decode of ${path} failed: ${String(r.stderr)}`);
   const all = r.stdout as Buffer;
   const fb = width * height * 3;

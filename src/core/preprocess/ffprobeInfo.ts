@@ -160,11 +160,13 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
 
 
 /**
- * The error for a file ffmpeg cannot open, from its log: an MP4/MOV whose index (`moov`) was never written (a
- * recording or download that stopped) is 'decode-failed' saying the file is incomplete, as the browser's demuxer
- * says it; null for anything else (the caller's own 'unsupported-source').
+ * The error for a file ffmpeg cannot open, from its log and its first bytes (`head`, ≥ 8): an MP4/MOV whose index
+ * (`moov`) was never written (a recording or download that stopped) is 'decode-failed' saying the file is
+ * incomplete, as the browser's demuxer says it; null for anything else (the caller's own 'unsupported-source').
  */
-export function incompleteFileError(log: string, name: string): PPTSNError | null {
-  if (!/moov atom not found/i.test(log)) return null;
+export function incompleteFileError(log: string, name: string, head: Uint8Array | null): PPTSNError | null {
+  // ffmpeg says "moov atom not found" for any file named .mp4 it cannot read: only an MP4 box first is an MP4.
+  const box = head && head.length >= 8 ? String.fromCharCode(...head.subarray(4, 8)) : '';
+  if (!/moov atom not found/i.test(log) || !['ftyp', 'mdat', 'free', 'skip', 'wide', 'moov'].includes(box)) return null;
   return new PPTSNError('decode-failed', `${name} is incomplete: its index (the MP4 \`moov\` atom) was never written, as when a recording or download stops early. Get the complete file again, or re-export it.`);
 }
