@@ -18,11 +18,12 @@ import {
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
 import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
-import { bestVideoStream } from '../core/preprocess/streamChoice.js';
-import { matroskaSegmentEnd, readHead, sniffContainer, type DemuxSource } from './sniff.js';
+import { sniffContainer, type DemuxSource } from './sniff.js';
+import { chooseTrack, CutShortError, isCutShort } from './track.js';
 import { throwIfAborted, abortable, quotedUrl } from './util.js';
 
 export { sniffContainer } from './sniff.js';
+export { CutShortError } from './track.js';
 
 /** One video frame as the container lists it. */
 export interface FrameEntry {
@@ -40,6 +41,8 @@ export interface FrameEntry {
 export interface VideoTrackInfo {
   /** The track's index among all the file's tracks (ffmpeg's stream index where the demuxers list the same tracks). */
   streamIndex: number;
+  /** Video tracks in the file (a `<video>` element plays one of its own choosing). */
+  videoTracks: number;
   /**
    * The file is cut short (an interrupted download or recording): its last packets are not all there. mediabunny
    * then lists fewer frames than ffmpeg decodes (a WebM's incomplete last cluster) or frames with no data (an MP4
@@ -120,7 +123,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       throw unsupportedSource(sniffed?.container ?? 'an unknown container', sniffed?.codec ?? null);
     }
     const format = await abortable(input.getFormat(), signal);
-    let chosen: { track: InputVideoTrack; streamIndex: number } | null;
+    let chosen: { track: InputVideoTrack; streamIndex: number; videoTracks: number } | null;
     try {
       chosen = await abortable(chooseTrack(input, format.name), signal);
     } catch (e) {
@@ -141,7 +144,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       if (tracks.length === 0 && !/MP4|QuickTime|MOV/i.test(format.name)) throw unsupportedSource(`${format.name} (no track this browser knows)`, null);
       throw new PPTSNError('no-video-stream', `${describe(source)} (${format.name}) has no video stream (an audio-only file?): give a video file.`);
     }
-    const { track, streamIndex } = chosen;
+    const { track, streamIndex, videoTracks } = chosen;
     const codec = await abortable(track.getCodec(), signal);
     const internalId = await abortable(track.getInternalCodecId(), signal).catch(() => null);
     const decoderConfig = codec ? await abortable(track.getDecoderConfig(), signal).catch(() => null) : null;
@@ -159,6 +162,8 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
     }
     throwIfAborted(signal);
     if (decodeOrder.length === 0) {
+      // A WebM cut inside its first cluster: mediabunny lists none of the frames ffmpeg still decodes from it.
+      if (await abortable(isCutShort(input, format.name, sink, decodeOrder, source), signal)) throw new CutShortError(format.name);
       throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has a video track with no frames.`);
     }
     // Stable sort by presentation time: frame i of the sampler is the i-th frame shown, as decord numbers them.
@@ -171,6 +176,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
     }
     const info: VideoTrackInfo = {
       streamIndex,
+      videoTracks,
       truncated: await abortable(isCutShort(input, format.name, sink, decodeOrder, source), signal),
       container: format.name,
       codec,
@@ -198,61 +204,6 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
     input.dispose();
     throw e;
   }
-}
-
-/**
- * The video track decord reads: av_find_best_stream's rule (core/preprocess/streamChoice.ts) over the file's video
- * tracks, which mediabunny's own primary track does not follow (it prefers a track paired with audio). The bit rate
- * is the container's as ffmpeg reads it: MP4/MOV's `btrt`, else bytes · 8 / duration (mov.c); Matroska and MPEG-TS
- * give none (0). A lone video track is listed once, by openVideo.
- */
-async function chooseTrack(input: Input, containerName: string): Promise<{ track: InputVideoTrack; streamIndex: number } | null> {
-  const all = await input.getTracks();
-  const videos = all.filter((t): t is InputVideoTrack => t.isVideoTrack());
-  if (videos.length <= 1) return videos[0] ? { track: videos[0], streamIndex: all.indexOf(videos[0]) } : null;
-  const isobmff = /MP4|QuickTime|MOV/i.test(containerName);
-  const candidates = await Promise.all(videos.map(async (t) => {
-    const d = await t.getDisposition();
-    let count = 0, bytes = 0, first = Infinity, end = -Infinity;
-    for await (const p of new EncodedPacketSink(t).packets(undefined, undefined, { metadataOnly: true })) {
-      count++;
-      bytes += p.byteLength;
-      first = Math.min(first, p.timestamp);
-      end = Math.max(end, p.timestamp + p.duration);
-    }
-    let bitRate = 0;
-    if (isobmff) {
-      const tagged = await t.getAverageBitrate().catch(() => null);
-      bitRate = tagged && tagged > 0 ? tagged : end > first ? Math.floor((bytes * 8) / (end - first)) : 0;
-    }
-    // Every video track counts as decodable: ffmpeg (decord) decodes what mediabunny cannot name, and a chosen track
-    // WebCodecs cannot decode goes to ffmpeg.wasm, which chooses the same one.
-    return { index: all.indexOf(t), decodable: true, isDefault: d.default, hearingImpaired: d.hearingImpaired, visualImpaired: d.visuallyImpaired, frameCount: count, bitRate };
-  }));
-  const best = bestVideoStream(candidates);
-  const track = videos.find((t) => all.indexOf(t) === best) ?? videos[0]!;
-  return { track, streamIndex: all.indexOf(track) };
-}
-
-/**
- * Whether the file ends before its last packet (docs/contract.md §4, files cut short). MP4/MOV: the last packet the
- * index lists has no data in the file. Matroska/WebM: the Segment's declared size runs past the end of the file (the
- * last cluster is incomplete, and mediabunny drops the frames ffmpeg still decodes from it).
- */
-async function isCutShort(input: Input, containerName: string, sink: EncodedPacketSink, packets: FrameEntry[], source: DemuxSource): Promise<boolean> {
-  if (/MP4|QuickTime|MOV/i.test(containerName)) {
-    const last = packets.reduce((a, b) => (b.timestamp > a.timestamp ? b : a), packets[0]!);
-    const p = await sink.getPacket(last.timestamp, { verifyKeyPackets: false }).catch(() => null);
-    return !p || (p.byteLength > 0 && p.data.byteLength === 0);
-  }
-  if (/WebM|Matroska/i.test(containerName)) {
-    const size = await input.source.getSizeOrNull().catch(() => null);
-    const head = await readHead(source, 64).catch(() => null);
-    if (!size || !head) return false;
-    const end = matroskaSegmentEnd(head);
-    return end !== null && end > size;
-  }
-  return false;
 }
 
 /** Fetches the packets of decode positions [from, to] (inclusive) with their data, in decode order. */

@@ -212,7 +212,7 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
     // present a frame (each seek then times out). Said at once.
     const src = video.currentSrc || video.src || '(srcObject)';
     if (options.info) throw new PPTSNError('unsupported-source', `The <video> element plays only the audio of ${src}: this browser cannot decode its video track. Convert it to MP4 (H.264), e.g. \`ffmpeg -i input -c:v libx264 -pix_fmt yuv420p output.mp4\`, or pass the File/Blob or URL (ffmpeg.wasm reads more codecs).`);
-    throw new PPTSNError('no-video-stream', `The <video> element's source ${src} has no video it can show: an audio-only file, or a video codec this browser cannot play. Give a video file (MP4 with H.264 plays everywhere).`);
+    throw new PPTSNError('no-video-stream', `The <video> element's source ${src} has no video stream it can show: an audio-only file, or a video codec this browser cannot play. Give a video file (MP4 with H.264 plays everywhere).`);
   }
   const wasPaused = video.paused;
   const savedTime = video.currentTime;

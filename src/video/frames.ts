@@ -16,7 +16,7 @@
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
-import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
+import { CutShortError, openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
 import { isVideoElement, quotedUrl, throwIfAborted } from './util.js';
@@ -60,10 +60,7 @@ export interface FrameReadResult extends ElementReadResult {
 
 /** The error for a file cut short that only ffmpeg.wasm reads as ffmpeg does (the WebCodecs path would miss frames). */
 function cutShort(video: DemuxedVideo): PPTSNError {
-  return new PPTSNError(
-    'decode-failed',
-    `The ${video.info.container} file is cut short (an interrupted download or recording?): its last frames are incomplete, and this path cannot count the frames ffmpeg decodes from it. Get the complete file again, or read it where the ffmpeg.wasm fallback is available (the library's worker always has it).`,
-  );
+  return new CutShortError(video.info.container);
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
@@ -106,15 +103,15 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
     else if (await canDecodeTrack(video)) return await readDemuxed(video, options);
     else failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
   } catch (e) {
-    if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source') throw e;
+    if (!(e instanceof CutShortError) && (!(e instanceof PPTSNError) || e.code !== 'unsupported-source')) throw e;
     failure = e;
   } finally {
     video?.dispose();
   }
   // WebCodecs or mediabunny cannot: ffmpeg.wasm reads nearly anything, exactly as the CLI does.
   if (path !== 'webcodecs' && options.ffmpegCore) return readViaFfmpeg(source, options, failure);
-  // Else a <video> element might (main thread only).
-  if (path === 'webcodecs' || !hasDom()) throw failure;
+  // Else a <video> element might (main thread only); not a file cut short, whose frames it cannot count.
+  if (path === 'webcodecs' || !hasDom() || failure instanceof CutShortError) throw failure;
   return readViaNewElement(source, options, video, failure);
 }
 
@@ -213,6 +210,10 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
   } catch (e) {
     // The element cannot play it: name the container/codec when the bytes say (e.g. AVI with MPEG-4 Part 2).
     if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source' || !src || el.srcObject) throw e;
+    // What the demuxer says of a file that is there but broken or empty of video (an MP4 without its index), as the
+    // URL and Blob paths say it.
+    const opened = await openVideo(src, { signal }).then((v) => { v.dispose(); return null; }, (err: unknown) => err);
+    if (opened instanceof PPTSNError && ['decode-failed', 'no-video-stream', 'aborted'].includes(opened.code)) throw opened;
     const sniffed = await sniffContainer(src, signal).catch(() => null);
     throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
   }
@@ -223,6 +224,11 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
     } catch (e) {
       // Not fetchable (cross-origin without CORS, …) or not demuxable: the element path measures what it needs.
       if (e instanceof PPTSNError && e.code === 'aborted') throw e;
+      // Cut short: ffmpeg.wasm counts the frames ffmpeg decodes (the worker's path for a <video>); seeking cannot.
+      if (e instanceof CutShortError) {
+        if (options.ffmpegCore && options.path !== 'element' && options.path !== 'webcodecs') return await readViaFfmpeg(src, options, e);
+        throw e;
+      }
     }
   }
   try {
@@ -237,6 +243,11 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
       throw video
         ? unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec)
         : new PPTSNError('unsupported-source', `The <video> source ${src || '(srcObject)'} cannot be demuxed for WebCodecs.`);
+    }
+    if (video && video.info.videoTracks > 1) {
+      // The element plays a video track of its own choosing, maybe not decord's: seeking it could return another
+      // track's frames without a sign.
+      throw new PPTSNError('unsupported-source', `${src} has ${video.info.videoTracks} video tracks and a <video> element cannot be told which to play: pass the File/Blob or URL (read with the track decord reads, stream ${video.info.streamIndex}).`);
     }
     const info: ElementStreamInfo | null = video ? elementInfoFromTrack(video.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal, conversion: options.conversion });
@@ -268,6 +279,7 @@ async function readViaNewElement(source: Blob | string | URL, options: ReadFrame
       throw e instanceof PPTSNError && e.code === 'unsupported-source' ? unsupportedSource('this file (an unknown or damaged container)', null) : e;
     }
     if (demuxed?.info.truncated) throw cutShort(demuxed);
+    if (demuxed && demuxed.info.videoTracks > 1) throw new PPTSNError('unsupported-source', `The file has ${demuxed.info.videoTracks} video tracks and a <video> element cannot be told which to play: read it as a File/Blob or URL (WebCodecs or ffmpeg.wasm, with the track decord reads).`);
     const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });
     return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null, streamIndex: demuxed?.info.streamIndex ?? null };

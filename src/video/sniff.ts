@@ -76,7 +76,7 @@ export async function sniffContainer(source: DemuxSource, signal?: AbortSignal):
 }
 
 /** MPEG-TS PMT stream types of video (ISO/IEC 13818-1 table 2-34, and the registered ones). */
-const TS_VIDEO: Record<number, string> = { 0x01: 'MPEG-1 video', 0x02: 'MPEG-2 video', 0x10: 'MPEG-4 Part 2 video', 0x1b: 'H.264', 0x24: 'HEVC', 0x42: 'AVS', 0xea: 'VC-1' };
+const TS_VIDEO: Record<number, string> = { 0x01: 'MPEG-1', 0x02: 'MPEG-2', 0x10: 'MPEG-4 Part 2', 0x1b: 'H.264', 0x24: 'HEVC', 0x42: 'AVS', 0xea: 'VC-1' };
 
 /** The first video codec a transport stream's PMT lists (from its first 64 KB), or null. */
 function tsVideoCodec(head: Uint8Array): string | null {
