@@ -308,8 +308,8 @@ export async function fitsWasmDecoder(path: string): Promise<boolean> {
  * ffprobe in-process: the same facts as the system ffprobe (core/preprocess/ffprobeInfo.ts). Errors:
  * 'unsupported-source' (ffmpeg.wasm cannot read the file), 'video-too-short', 'ffmpeg-missing' (no core), 'aborted'.
  */
-export async function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
-  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why.replaceAll(`${INPUT}: `, '')}): check that it is a complete video file, or try the system ffmpeg (--decoder ffmpeg).`), await fileHead(path));
+export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
+  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why.replaceAll(`${INPUT}: `, '')}): check that it is a complete video file, or try the system ffmpeg (--decoder ffmpeg).`), () => fileHead(path));
 }
 
 /**

@@ -38,9 +38,13 @@ export async function classifyInputKind(path: string): Promise<'video' | 'rawfra
   throw new PPTSNError('invalid-argument', `${path} is a folder but not a rawframes folder: it has no img_00001.jpg-style frames (${found}). A rawframes folder holds ${RAWFRAMES_LAYOUT}. Give a video file, or such a folder`);
 }
 
-/** The first `n` bytes of a file (fewer when it is shorter), or null when it cannot be read: for error messages. */
+/**
+ * The first `n` bytes of a regular file (fewer when it is shorter), or null when it is not one or cannot be read:
+ * for error messages. A named pipe is never opened (opening it would wait for a writer).
+ */
 export async function fileHead(path: string, n = 12): Promise<Uint8Array | null> {
   try {
+    if (!(await stat(path)).isFile()) return null;
     const fh = await open(path, 'r');
     try {
       const buf = new Uint8Array(n);

@@ -51,9 +51,10 @@ export function exactYuvFormat(info: Pick<VideoInfo, 'pixelFormat' | 'height'>):
 
 /**
  * ffprobe through the core. `unreadable(log)` builds the error for a file the core cannot open (the caller says
- * what to do in its own words; an MP4 without its index, told by `head`, the file's first bytes, is 'decode-failed'); a file that opens without a video stream is 'no-video-stream'.
+ * what to do in its own words; an MP4 without its index, told by `head()`, the file's first bytes, read only then, is
+ * 'decode-failed'); a file that opens without a video stream is 'no-video-stream'.
  */
-export async function probeWithCore(runner: FfmpegCoreRunner, input: string, name: string, unreadable: (log: string) => PPTSNError, head: Uint8Array | null = null): Promise<VideoInfo> {
+export async function probeWithCore(runner: FfmpegCoreRunner, input: string, name: string, unreadable: (log: string) => PPTSNError, head: () => Promise<Uint8Array | null> = async () => null): Promise<VideoInfo> {
   const { stdout, log } = await runner.ffprobe(['-v', 'error', ...FFPROBE_SELECT, '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input]);
   // The core's ffprobe returns −1 even on success: its JSON output is what tells.
   let opened = false;
@@ -61,7 +62,7 @@ export async function probeWithCore(runner: FfmpegCoreRunner, input: string, nam
     const j = JSON.parse(stdout) as { streams?: unknown[]; format?: unknown };
     opened = Boolean(j.streams?.length || j.format);
   } catch { /* not JSON: unreadable */ }
-  if (!opened) throw incompleteFileError(log.join('\n'), name, head) ?? unreadable(log.slice(-2).join(' | ') || 'unknown format');
+  if (!opened) throw incompleteFileError(log.join('\n'), name, await head()) ?? unreadable(log.slice(-2).join(' | ') || 'unknown format');
   return videoInfoFromFfprobe(stdout, name);
 }
 
