@@ -7,6 +7,7 @@ import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
 import { coefficients, yuvToRgba } from '../core/preprocess/yuv.js';
+import { yuv420ToRgbScaled } from '../core/preprocess/yuvScaled.js';
 import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
 
 /** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
@@ -51,6 +52,10 @@ export async function videoFrameToRgba(
     if (isHighBitFormat(format, height)) {
       const [kr, kb] = coefficients(cs.matrix);
       return { width, height, channels: 4, data: highBitYuvToRgba(buf, layout, format, width, height, kr, kb, cs.fullRange) };
+    }
+    // An odd height takes ffmpeg's scaled path (interpolated chroma), not its unscaled converter: yuvScaled.ts.
+    if (height % 2 === 1 && (format === 'I420' || format === 'I420A' || format === 'NV12')) {
+      return { width, height, channels: 4, data: yuv420ToRgbScaled(buf, layout, format === 'NV12', width, height, cs, 4) };
     }
     return { width, height, channels: 4, data: yuvToRgba(buf, layout, frame.format!, width, height, cs) };
   }

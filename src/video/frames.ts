@@ -100,7 +100,7 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
   try {
     video = await openVideo(source, { signal });
     if (video.info.truncated) failure = cutShort(video);
-    else if (await canDecodeTrack(video)) return await readDemuxedOrExact(source, video, options);
+    else if (await canDecodeTrack(video)) return await readDemuxed(video, options);
     else failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
   } catch (e) {
     if (!(e instanceof CutShortError) && (!(e instanceof PPTSNError) || e.code !== 'unsupported-source')) throw e;
@@ -164,25 +164,6 @@ async function fetchBlob(url: string, signal?: AbortSignal): Promise<Blob> {
   }
   if (!r.ok) throw new PPTSNError('network', `Fetching ${url} failed: HTTP ${r.status}.`);
   return r.blob();
-}
-
-/**
- * WebCodecs' frames, except for an odd display height with ffmpeg.wasm at hand ('auto'): there ffmpeg converts with
- * its full scaler (vertically interpolated chroma, its C arithmetic; swscale skips the unscaled converter for odd
- * heights), which yuv.ts does not reproduce (mean |Δ| 0.03, p99 0.5 on the tensor), and ffmpeg.wasm's C swscale is
- * that very path: its frames are the CLI's. A codec ffmpeg.wasm lacks (AV1) stays with WebCodecs.
- */
-async function readDemuxedOrExact(source: Blob | string | URL, video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
-  const { width, height, rotation } = video.info;
-  const displayHeight = rotation === 90 || rotation === 270 ? width : height;
-  if (displayHeight % 2 === 1 && options.ffmpegCore && (options.path ?? 'auto') === 'auto') {
-    try {
-      return await readViaFfmpeg(source, options, null);
-    } catch (e) {
-      if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source') throw e;
-    }
-  }
-  return readDemuxed(video, options);
 }
 
 async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Promise<FrameReadResult> {
@@ -257,7 +238,7 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
       if (options.ffmpegCore && options.path !== 'element' && options.path !== 'webcodecs') return await readViaFfmpeg(src, options, cutShort(video));
       throw cutShort(video);
     }
-    if (video && options.path !== 'element' && (await canDecodeTrack(video))) return await readDemuxedOrExact(src, video, options);
+    if (video && options.path !== 'element' && (await canDecodeTrack(video))) return await readDemuxed(video, options);
     if (options.path === 'webcodecs') {
       throw video
         ? unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec)
