@@ -46,15 +46,3 @@ for (const [w, h] of [[320, 241], [321, 241], [97, 61], [2, 3], [1, 1]] as const
     if (w * h > 100) assert.ok(unscaledWorst > 0.5, `yuv.ts mean error ${unscaledWorst}`);
   });
 }
-
-test('NV12 planes (interleaved chroma) give the same pixels as I420', () => {
-  const w = 321, h = 241, yuv = frame(w, h);
-  const cw = (w + 1) >> 1, ch = (h + 1) >> 1;
-  const nv12 = Buffer.alloc(w * h + 2 * cw * ch);
-  yuv.copy(nv12, 0, 0, w * h);
-  for (let i = 0; i < cw * ch; i++) { nv12[w * h + 2 * i] = yuv[w * h + i]!; nv12[w * h + 2 * i + 1] = yuv[w * h + cw * ch + i]!; }
-  const cs = { matrix: 'bt601', fullRange: false };
-  const a = yuv420ToRgbScaled(yuv, [{ offset: 0, stride: w }, { offset: w * h, stride: cw }, { offset: w * h + cw * ch, stride: cw }], false, w, h, cs, 4);
-  const b = yuv420ToRgbScaled(nv12, [{ offset: 0, stride: w }, { offset: w * h, stride: 2 * cw }], true, w, h, cs, 4);
-  assert.ok(Buffer.from(a).equals(Buffer.from(b)));
-});
