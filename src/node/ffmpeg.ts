@@ -273,7 +273,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
 
 /**
  * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
- * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
+ * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 and 4:2:2 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
  * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
  * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
  */
@@ -285,7 +285,7 @@ export function describeDecoder(choice: DecoderChoice = 'auto'): string {
   if (choice === 'ffmpeg' || process.env['PPTSN_FFMPEG']) return 'videos decoded by the system ffmpeg';
   if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
   if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process (MPEG-4 Part 2/XviD and WMV within a few levels of the system ffmpeg in some blocks)';
-  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
+  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 and 4:2:2 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
     'the system ffmpeg for the rest, UCF101\'s MPEG-4 Part 2/XviD included (--decoder wasm reads those in-process too, faster in eval, ' +
     'within a few levels in some blocks: x86 ffmpeg rounds their half-pel averages approximately)';
 }

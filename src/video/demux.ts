@@ -135,7 +135,7 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       if (tracks.length === 0 && /MP4|QuickTime|MOV/i.test(format.name)) {
         throw new PPTSNError(
           'decode-failed',
-          `${describe(source)} (${format.name}) is incomplete: it has no tracks at all (a recording or download that stopped before the file's index was written). Get the complete file again, or re-export it.`,
+          `${describe(source)} (${format.name}) is incomplete (truncated): it has no tracks at all (a recording or download that stopped before the file's index was written). Get the complete file again, or re-export it.`,
         );
       }
       // mediabunny skips video it does not know (MPEG-2 and MPEG-4 Part 2 in MPEG-TS): say which, when the bytes say.

@@ -104,7 +104,7 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   // while decord takes the index's count: neither is the frames of a whole file. Refused as the browser refuses it.
   const listed = Number(s['nb_frames']);
   if (/\bmov\b/.test(container) && Number.isInteger(listed) && listed > packetCount) {
-    throw new PPTSNError('decode-failed', `${name} is incomplete: its index lists ${listed} video frames but the file ends after ${packetCount}, as when a download or copy stops early. Get the complete file again.`);
+    throw new PPTSNError('decode-failed', `${name} is incomplete (truncated): its index lists ${listed} video frames but the file ends after ${packetCount}, as when a download or copy stops early. Get the complete file again.`);
   }
   if (!(frameCount > 0)) throw new PPTSNError('video-too-short', `${name} (${containerLongName}, ${codecLongName}) has no video frames.`);
   if (!(codedWidth > 0 && codedHeight > 0)) {
@@ -168,5 +168,5 @@ export function incompleteFileError(log: string, name: string, head: Uint8Array 
   // ffmpeg says "moov atom not found" for any file named .mp4 it cannot read: only an MP4 box first is an MP4.
   const box = head && head.length >= 8 ? String.fromCharCode(...head.subarray(4, 8)) : '';
   if (!/moov atom not found/i.test(log) || !['ftyp', 'mdat', 'free', 'skip', 'wide', 'moov'].includes(box)) return null;
-  return new PPTSNError('decode-failed', `${name} is incomplete: its index (the MP4 \`moov\` atom) was never written, as when a recording or download stops early. Get the complete file again, or re-export it.`);
+  return new PPTSNError('decode-failed', `${name} is incomplete (truncated): its index (the MP4 \`moov\` atom) was never written, as when a recording or download stops early. Get the complete file again, or re-export it.`);
 }
