@@ -2,7 +2,8 @@
  * What a file's first bytes say, for the demuxer (src/video/demux.ts) and its error messages: the container by its
  * magic bytes, the video codec where the container names it up front (an AVI's FourCC, an MPEG-TS PMT's stream
  * type: mediabunny skips MPEG-2 and MPEG-4 Part 2 in TS, and the message must still name them), and where a
- * Matroska Segment ends by its header (a file cut short ends before it). No DOM; works in a worker.
+ * Matroska Segment ends by its header or, for a live recording, whether its last cluster is whole (a file cut short
+ * ends before it). No DOM; works in a worker.
  */
 /** Sources the demuxer can open. */
 export type DemuxSource = Blob | string | URL;
@@ -12,6 +13,14 @@ export async function readHead(source: DemuxSource, n: number): Promise<Uint8Arr
   if (source instanceof Blob) return new Uint8Array(await source.slice(0, n).arrayBuffer());
   const r = await fetch(String(source), { headers: { Range: `bytes=0-${n - 1}` } });
   return new Uint8Array(await r.arrayBuffer()).subarray(0, n);
+}
+
+/** The last `n` bytes of a source of `size` bytes, and where they start. */
+export async function readTail(source: DemuxSource, size: number, n: number): Promise<{ bytes: Uint8Array; start: number }> {
+  const start = Math.max(0, size - n);
+  if (source instanceof Blob) return { bytes: new Uint8Array(await source.slice(start, size).arrayBuffer()), start };
+  const r = await fetch(String(source), { headers: { Range: `bytes=${start}-${size - 1}` } });
+  return { bytes: new Uint8Array(await r.arrayBuffer()).subarray(0, size - start), start };
 }
 
 /** An EBML variable-length integer at `o`: its value (null when all ones: unknown size) and length. */
@@ -28,6 +37,51 @@ function ebmlVint(b: Uint8Array, o: number): { value: number | null; length: num
     allOnes &&= b[o + k] === 0xff;
   }
   return { value: allOnes ? null : value, length };
+}
+
+/** An EBML element ID at `o` (1–4 bytes, marker bits kept) and its length, or null. */
+function ebmlId(b: Uint8Array, o: number): { id: number; length: number } | null {
+  const first = b[o];
+  if (first === undefined || first < 0x10) return null;
+  const length = first >= 0x80 ? 1 : first >= 0x40 ? 2 : first >= 0x20 ? 3 : 4;
+  if (o + length > b.length) return null;
+  let id = 0;
+  for (let k = 0; k < length; k++) id = id * 256 + b[o + k]!;
+  return { id, length };
+}
+
+const CLUSTER_TIMECODE = 0xe7;
+/** Cluster children: Timecode, Position, PrevSize, SimpleBlock, BlockGroup, SilentTracks, EncryptedBlock, Void, CRC-32. */
+const CLUSTER_CHILDREN = new Set([0xe7, 0xa7, 0xab, 0xa3, 0xa0, 0x5854, 0xaf, 0xec, 0xbf]);
+
+/**
+ * Whether a Matroska file of `size` bytes ends inside its last cluster, from its last bytes (`tail`, starting at
+ * `tailStart`): for files whose Segment and clusters have no declared size (live recordings, MediaRecorder), where
+ * `matroskaSegmentEnd` cannot tell. The last cluster is found by its ID followed by its Timecode, and its children are
+ * walked: one whose size runs past the end means the file was cut. null when no cluster is found in the tail.
+ */
+export function matroskaTailCut(tail: Uint8Array, tailStart: number, size: number): boolean | null {
+  for (let p = tail.length - 4; p >= 0; p--) {
+    if (tail[p] !== 0x1f || tail[p + 1] !== 0x43 || tail[p + 2] !== 0xb6 || tail[p + 3] !== 0x75) continue;
+    const clusterSize = ebmlVint(tail, p + 4);
+    if (!clusterSize) continue;
+    let q = p + 4 + clusterSize.length;
+    const first = ebmlId(tail, q);
+    if (!first || first.id !== CLUSTER_TIMECODE) continue; // the ID bytes inside a frame, not a cluster
+    if (clusterSize.value !== null) return tailStart + q + clusterSize.value > size;
+    while (q < tail.length) {
+      const id = ebmlId(tail, q);
+      if (!id) return true; // the file ends inside an element ID
+      if (!CLUSTER_CHILDREN.has(id.id)) return false; // the next top-level element: the cluster is whole
+      const len = ebmlVint(tail, q + id.length);
+      if (!len) return true;
+      if (len.value === null) return null;
+      q += id.length + len.length + len.value;
+      if (tailStart + q > size) return true;
+    }
+    return false;
+  }
+  return null;
 }
 
 /** Where a Matroska file's Segment ends by its header (null: unknown size, live recordings), from its first bytes. */

@@ -6,7 +6,7 @@
 import { EncodedPacketSink, type Input, type InputVideoTrack } from 'mediabunny';
 import { PPTSNError } from '../core/errors.js';
 import { bestVideoStream } from '../core/preprocess/streamChoice.js';
-import { matroskaSegmentEnd, readHead, type DemuxSource } from './sniff.js';
+import { matroskaSegmentEnd, matroskaTailCut, readHead, readTail, type DemuxSource } from './sniff.js';
 
 /** One listed packet, as isCutShort needs it. */
 interface PacketTime {
@@ -63,8 +63,9 @@ export async function chooseTrack(input: Input, containerName: string): Promise<
 
 /**
  * Whether the file ends before its last packet (docs/contract.md §4, files cut short). MP4/MOV: the last packet the
- * index lists has no data in the file. Matroska/WebM: the Segment's declared size runs past the end of the file (the
- * last cluster is incomplete, and mediabunny drops the frames ffmpeg still decodes from it).
+ * index lists has no data in the file. Matroska/WebM: the Segment's declared size runs past the end of the file, or
+ * (no declared size: live recordings) the last cluster's last element does (the last cluster is incomplete, and
+ * mediabunny drops the frames ffmpeg still decodes from it).
  */
 export async function isCutShort(input: Input, containerName: string, sink: EncodedPacketSink, packets: readonly PacketTime[], source: DemuxSource): Promise<boolean> {
   if (/MP4|QuickTime|MOV/i.test(containerName) && packets.length > 0) {
@@ -77,7 +78,10 @@ export async function isCutShort(input: Input, containerName: string, sink: Enco
     const head = await readHead(source, 64).catch(() => null);
     if (!size || !head) return false;
     const end = matroskaSegmentEnd(head);
-    return end !== null && end > size;
+    if (end !== null) return end > size;
+    // No declared size (a live recording, MediaRecorder's): is the last cluster whole? (2 MB holds a few seconds.)
+    const tail = await readTail(source, size, 2 << 20).catch(() => null);
+    return tail ? matroskaTailCut(tail.bytes, tail.start, size) === true : false;
   }
   return false;
 }

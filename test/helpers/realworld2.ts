@@ -1,8 +1,8 @@
 /**
  * Issue 25's cases ("real-world videos, round two"): the `test/fixtures/realworld2/` files with the values their
  * README states, plus cases made here with the system ffmpeg in each class (a cover track first, two video tracks,
- * odd sizes on VP8/VP9/MJPEG/H.264, MPEG-2 and MPEG-4 Part 2 in MPEG-TS with and without audio, WebM and MP4 cut
- * short). Each names the stream decord reads (av_find_best_stream), stated here by construction, never computed by
+ * odd sizes on VP8/VP9/MJPEG/H.264, MPEG-2 and MPEG-4 Part 2 in MPEG-TS with and without audio, WebM (sized, and a
+ * live recording's without sizes) and MP4 cut short). Each names the stream decord reads (av_find_best_stream), stated here by construction, never computed by
  * pptsn-web code; the reference decodes that stream with the plain system ffmpeg (helpers/realworld.ts).
  * Band videos (helpers/bands.ts) are 320×240 and 20–30 frames so that every path stays quick.
  */
@@ -117,6 +117,8 @@ export function realworld2Generated(dir: string): Realworld2Case[] {
   // Nearest-neighbour scaling to an odd size keeps the bands crisp (one column/row doubled).
   const odd = (w: number, h: number) => ['-vf', `scale=${w}:${h}:flags=neighbor`];
   const webm = makeBandVideo(dir, { name: 'rw2_webm30', frames: 30, ext: 'webm', encode: ['-c:v', 'libvpx', '-b:v', '1M', '-auto-alt-ref', '0'] });
+  // A live recording's WebM (MediaRecorder's layout): Segment and clusters without a declared size.
+  const live = makeBandVideo(dir, { name: 'rw2_live30', frames: 30, ext: 'webm', encode: ['-c:v', 'libvpx', '-b:v', '1M', '-auto-alt-ref', '0', '-live', '1'] });
   const faststart = makeBandVideo(dir, { name: 'rw2_faststart30', frames: 30, ext: 'mp4', encode: [...X264, '-g', '10', '-movflags', '+faststart'] });
   return [
     { name: 'cover first (Matroska, both default: one frame loses)', path: coverFirst(dir, 'mkv', true), stream: 1, bands: true },
@@ -134,5 +136,6 @@ export function realworld2Generated(dir: string): Realworld2Case[] {
     band({ name: 'rw2_mpeg4_ts', frames: 25, ext: 'mpegts', encode: ['-c:v', 'mpeg4', '-q:v', '2', '-f', 'mpegts'] }),
     band({ name: 'rw2_mpeg4_ts_audio', frames: 25, ext: 'mpegts', audioFirst: true, encode: ['-c:v', 'mpeg4', '-q:v', '2', '-f', 'mpegts'] }, 1),
     ...[0.55, 0.8].map((p) => ({ name: `WebM cut at ${Math.round(p * 100)} %`, path: cut(webm, join(dir, `rw2_webm_cut${Math.round(p * 100)}.webm`), p), stream: 0, bands: true })),
+    { name: 'live WebM (no sizes) cut at 70 %', path: cut(live, join(dir, 'rw2_live_cut70.webm'), 0.7), stream: 0, bands: true },
   ].concat([0.5, 0.85].map((p) => ({ name: `MP4 (moov first) cut at ${Math.round(p * 100)} %`, path: cut(faststart, join(dir, `rw2_faststart_cut${Math.round(p * 100)}.mp4`), p), stream: 0, bands: true })));
 }

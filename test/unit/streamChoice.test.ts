@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bestVideoStream, type StreamCandidate } from '../../src/core/preprocess/streamChoice.js';
-import { matroskaSegmentEnd, sniffContainer } from '../../src/video/sniff.js';
+import { matroskaSegmentEnd, matroskaTailCut, sniffContainer } from '../../src/video/sniff.js';
 import { REALWORLD2_DIR, realworld2Generated } from '../helpers/realworld2.js';
 import { tmpdir } from 'node:os';
 
@@ -47,4 +47,17 @@ test('a Matroska Segment that ends past the file: a WebM cut short; a whole one 
   assert.ok(matroskaSegmentEnd(cut.subarray(0, 64))! > cut.length);
   assert.equal(matroskaSegmentEnd(whole.subarray(0, 64)), whole.length);
   assert.equal(matroskaSegmentEnd(new Uint8Array(64)), null, 'not Matroska');
+});
+
+test('a live recording\'s WebM (no declared sizes) cut short: its last cluster runs past the end; a whole one does not', () => {
+  const dir = join(tmpdir(), 'pptsn-web-test-videos', 'realworld2');
+  const cutCase = realworld2Generated(dir).find((c) => c.name.startsWith('live WebM'))!;
+  const cut = readFileSync(cutCase.path);
+  const whole = readFileSync(join(dir, 'rw2_live30.webm'));
+  assert.equal(matroskaSegmentEnd(whole.subarray(0, 64)), null, 'no declared Segment size');
+  assert.equal(matroskaTailCut(whole, 0, whole.length), false);
+  assert.equal(matroskaTailCut(cut, 0, cut.length), true);
+  // From a tail window only, as the browser reads it.
+  const start = cut.length - 20_000;
+  assert.equal(matroskaTailCut(cut.subarray(start), start, cut.length), true);
 });
