@@ -182,7 +182,7 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
   if (r.code !== 0) {
     throw incompleteFileError(r.stderr, path, await fileHead(path)) ?? new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
   }
-  return videoInfoFromFfprobe(r.stdout, path);
+  return videoInfoFromFfprobe(r.stdout, path, r.stderr);
 }
 
 export interface FfmpegDecodeOptions extends FfmpegOptions {

@@ -119,6 +119,7 @@ export function realworld2Generated(dir: string): Realworld2Case[] {
   const webm = makeBandVideo(dir, { name: 'rw2_webm30', frames: 30, ext: 'webm', encode: ['-c:v', 'libvpx', '-b:v', '1M', '-auto-alt-ref', '0'] });
   // A live recording's WebM (MediaRecorder's layout): Segment and clusters without a declared size.
   const live = makeBandVideo(dir, { name: 'rw2_live30', frames: 30, ext: 'webm', encode: ['-c:v', 'libvpx', '-b:v', '1M', '-auto-alt-ref', '0', '-live', '1'] });
+  const fragmented = makeBandVideo(dir, { name: 'rw2_frag30', frames: 30, ext: 'mp4', encode: [...X264, '-g', '10', '-movflags', '+frag_keyframe+empty_moov'] });
   const faststart = makeBandVideo(dir, { name: 'rw2_faststart30', frames: 30, ext: 'mp4', encode: [...X264, '-g', '10', '-movflags', '+faststart'] });
   return [
     { name: 'cover first (Matroska, both default: one frame loses)', path: coverFirst(dir, 'mkv', true), stream: 1, bands: true },
@@ -137,5 +138,6 @@ export function realworld2Generated(dir: string): Realworld2Case[] {
     band({ name: 'rw2_mpeg4_ts_audio', frames: 25, ext: 'mpegts', audioFirst: true, encode: ['-c:v', 'mpeg4', '-q:v', '2', '-f', 'mpegts'] }, 1),
     ...[0.55, 0.8].map((p) => ({ name: `WebM cut at ${Math.round(p * 100)} %`, path: cut(webm, join(dir, `rw2_webm_cut${Math.round(p * 100)}.webm`), p), stream: 0, bands: true })),
     { name: 'live WebM (no sizes) cut at 70 %', path: cut(live, join(dir, 'rw2_live_cut70.webm'), 0.7), stream: 0, bands: true },
-  ].concat([0.5, 0.85].map((p) => ({ name: `MP4 (moov first) cut at ${Math.round(p * 100)} %`, path: cut(faststart, join(dir, `rw2_faststart_cut${Math.round(p * 100)}.mp4`), p), stream: 0, bands: true })));
+  ].concat([0.5, 0.85].map((p) => ({ name: `MP4 (moov first) cut at ${Math.round(p * 100)} %`, path: cut(faststart, join(dir, `rw2_faststart_cut${Math.round(p * 100)}.mp4`), p), stream: 0, bands: true })))
+    .concat([{ name: 'fragmented MP4 (moov first) cut at 73 %', path: cut(fragmented, join(dir, 'rw2_frag_cut73.mp4'), 0.73), stream: 0, bands: true }]);
 }

@@ -63,7 +63,7 @@ export async function probeWithCore(runner: FfmpegCoreRunner, input: string, nam
     opened = Boolean(j.streams?.length || j.format);
   } catch { /* not JSON: unreadable */ }
   if (!opened) throw incompleteFileError(log.join('\n'), name, await head()) ?? unreadable(log.slice(-2).join(' | ') || 'unknown format');
-  return videoInfoFromFfprobe(stdout, name);
+  return videoInfoFromFfprobe(stdout, name, log.join('\n'));
 }
 
 /**

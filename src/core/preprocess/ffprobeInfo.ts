@@ -59,10 +59,11 @@ function parseRate(s: string | undefined): number {
 }
 
 /**
- * Parses ffprobe's JSON output for `name` (used in messages). Errors: 'unsupported-source' (not JSON, no frame
+ * Parses ffprobe's JSON output for `name` (used in messages); `log` is what ffprobe printed on stderr (an MP4 cut
+ * inside a frame says "partial file" there). Errors: 'unsupported-source' (not JSON, no frame
  * size), 'no-video-stream' (none), 'video-too-short' (a video stream without frames).
  */
-export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
+export function videoInfoFromFfprobe(stdout: string, name: string, log = ''): VideoInfo {
   let j: FfprobeJson;
   try {
     j = JSON.parse(stdout) as FfprobeJson;
@@ -102,7 +103,12 @@ export function videoInfoFromFfprobe(stdout: string, name: string): VideoInfo {
   // An MP4/MOV whose index (moov, written first) lists more samples than the file holds: a download or copy cut
   // short. ffprobe lists the packets that are there (the last one may be partial, and ffmpeg decodes one fewer),
   // while decord takes the index's count: neither is the frames of a whole file. Refused as the browser refuses it.
+  // A fragmented MP4 cut inside a fragment lists a last packet ffmpeg reads only in part ("partial file") and never
+  // decodes: the count would be one too many.
   const listed = Number(s['nb_frames']);
+  if (/\bmov\b/.test(container) && /partial file/.test(log)) {
+    throw new PPTSNError('decode-failed', `${name} is incomplete (truncated): its last video frame is cut off, as when a download or recording stops early. Get the complete file again.`);
+  }
   if (/\bmov\b/.test(container) && Number.isInteger(listed) && listed > packetCount) {
     throw new PPTSNError('decode-failed', `${name} is incomplete (truncated): its index lists ${listed} video frames but the file ends after ${packetCount}, as when a download or copy stops early. Get the complete file again.`);
   }
