@@ -36,6 +36,7 @@ const HINTS: Record<string, string> = {
   'unsupported-source': 'This video cannot be read here',
   'decode-failed': 'The video could not be decoded',
   'video-too-short': 'The video has no frames to classify',
+  'no-video-stream': 'The file has no video stream (audio only?)',
   'cross-origin': 'The video’s server does not allow this page to read it (no CORS headers); download it and drop the file instead',
   'backend-unavailable': 'That backend cannot start in this browser; pick another one or “auto”',
   aborted: 'Cancelled',

@@ -16,7 +16,7 @@ export function fallbackError(first: unknown, second: unknown): unknown {
 }
 
 /** Errors about the source itself (not the call, the options or the model): these name it. */
-const ABOUT_SOURCE = new Set<PPTSNErrorCode>(['unsupported-source', 'decode-failed', 'video-too-short', 'network', 'cross-origin']);
+const ABOUT_SOURCE = new Set<PPTSNErrorCode>(['unsupported-source', 'decode-failed', 'video-too-short', 'no-video-stream', 'network', 'cross-origin']);
 
 /** How a message names `source`, or null when it has no name (an unnamed Blob, frames, a tensor). */
 export function sourceName(source: unknown): string | null {

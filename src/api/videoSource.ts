@@ -59,7 +59,7 @@ export async function videoFor(source: VideoSource, config: PreprocessConfig, si
         path: 'element',
         signal: signal ? AbortSignal.any([signal, changed.signal]) : changed.signal,
       });
-      return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, rotation: r.rotation };
+      return { kind: 'frames', frames: r.frames, frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, rotation: r.rotation, ...(r.streamIndex !== null ? { stream: r.streamIndex } : {}) };
     } catch (e) {
       if (changed.signal.aborted && !signal?.aborted) {
         throw new PPTSNError('decode-failed', "the <video> element's source changed while its frames were being read; classify it again once the new source has loaded", { cause: e });

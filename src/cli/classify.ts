@@ -134,7 +134,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
     ahead.delete(path);
     const clip = await (pending ?? read(path));
     if (next && 'video' in next) readAhead(next.video);
-    const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder } : { frameCount: clip.frameCount };
+    const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder, stream: clip.info.streamIndex } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
       const paddle = toPaddleLayout(pre.input);
@@ -191,7 +191,7 @@ export function formatTop(out: ClassifyOutput): string {
       ...rows.map((r) => `${(r.score * 100).toFixed(2).padStart(6)}%  ${String(r.index).padStart(4)}  ${r.label}`),
     ].join('\n'))
     .join('\n') + `\n(backend: ${out.backend}${out.frameIndices ? `, frames ${out.frameIndices.join(' ')}` : ''}` +
-    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''}${out.decoder ? `, decoded by ${out.decoder}` : ''})`;
+    `${out.frameCount !== undefined ? ` of ${out.frameCount}` : ''}${out.rotation ? `, rotated ${out.rotation}°` : ''}${out.decoder ? `, decoded by ${out.decoder}` : ''}${out.stream ? `, stream ${out.stream}` : ''})`;
 }
 
 export const classifyCommand: Command = {
@@ -208,9 +208,10 @@ video that fails prints one line on stderr and the others still run (exit 1).
 with "clip": 0…N-1), in the order given:
   {"path": "a.mp4", "file": "a.mp4", "top": [{"index": 5, "label": "archery", "score": 0.93}, …],
    "logits": [… one per class], "backend": "onnx", "frameIndices": [… sampled frames], "frameCount": 300, "rotation": 0,
-   "decoder": "ffmpeg.wasm"}
+   "decoder": "ffmpeg.wasm", "stream": 0}
 top is best first (softmax scores 0-1, --top-k entries, fewer with --min-score); frameIndices, frameCount,
-rotation and decoder (ffmpeg.wasm or ffmpeg) are absent for --tensor.
+rotation, decoder (ffmpeg.wasm or ffmpeg) and stream (the video stream read, ffmpeg's index: decord's choice,
+not always the first) are absent for --tensor.
 
 The preset defaults to the model's (model.json's preset: accurate, PaddleVideo's test pipeline with 250 images,
 for converted PaddleVideo weights). The default backend (auto) is onnx, onnxruntime-node on every core, when that optional package is installed

@@ -26,6 +26,8 @@ export interface ClassifyJsonRecord {
   rotation?: number;
   /** Videos: which decoder read the file, `ffmpeg.wasm` (in-process) or `ffmpeg` (the system's). */
   decoder?: string;
+  /** Videos: the stream read (ffmpeg's index, audio streams counted): the one decord reads, not always the first. */
+  stream?: number;
 }
 
 /** The records of one input, one per clip. */

@@ -106,6 +106,12 @@ export interface ClassifyResult {
   frameCount?: number;
   /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
   rotation?: number;
+  /**
+   * The video stream read (ffmpeg's stream index, audio streams counted): the one decord reads
+   * (`av_find_best_stream`: default disposition, then a moving stream over a still cover, then bit rate), not always
+   * the first. Absent for raw frames and where the reader cannot tell (a `<video>` seeked without its file).
+   */
+  stream?: number;
   timings: Timings;
   /** The backend that ran the network. */
   backend: BackendName;
@@ -118,6 +124,12 @@ export interface PreprocessResult {
   frameCount?: number;
   /** Clockwise rotation (degrees) applied to the source's frames to put them in display orientation. */
   rotation?: number;
+  /**
+   * The video stream read (ffmpeg's stream index, audio streams counted): the one decord reads
+   * (`av_find_best_stream`: default disposition, then a moving stream over a still cover, then bit rate), not always
+   * the first. Absent for raw frames and where the reader cannot tell (a `<video>` seeked without its file).
+   */
+  stream?: number;
 
   /** Presentation time in seconds of each sampled frame. */
   timestamps: number[];

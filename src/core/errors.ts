@@ -7,7 +7,8 @@ export type PPTSNErrorCode =
   | 'model-invalid' // a weight file or model.json is malformed, truncated, hostile, or has wrong shapes
   | 'unsupported-source' // a source type, container or codec we cannot read
   | 'decode-failed' // the container is supported but decoding failed (corrupt data)
-  | 'video-too-short' // zero frames / no video track
+  | 'video-too-short' // a video stream with zero frames to sample
+  | 'no-video-stream' // the file has no video stream (audio only, a still image container, subtitles)
   | 'cross-origin' // a cross-origin <video> without CORS taints the canvas
   | 'backend-unavailable' // the requested tfjs backend cannot start here
   | 'aborted' // the caller's AbortSignal fired

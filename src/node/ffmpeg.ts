@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { fileHead } from './inputPath.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
@@ -16,8 +17,8 @@ import { trackChild, trackTemporary } from './cleanup.js';
 import type { FramePixels } from '../core/frames.js';
 import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
-import { FFPROBE_ENTRIES, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
-import { videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
+import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
 import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
 
@@ -162,8 +163,8 @@ function lastLines(s: string, n = 3): string {
 }
 
 /**
- * Probes the first video stream. Throws 'unsupported-source' when ffprobe cannot read the file (with its message),
- * 'video-too-short' when there is no video stream or it has no packets.
+ * Probes the video stream decord reads (core/preprocess/streamChoice.ts). Throws 'unsupported-source' when ffprobe
+ * cannot read the file (with its message), 'no-video-stream' when there is none, 'video-too-short' when it has no packets.
  */
 export async function probeVideo(path: string, options: FfmpegOptions = {}): Promise<VideoInfo> {
   const { ffprobe } = tools(options);
@@ -174,14 +175,14 @@ export async function probeVideo(path: string, options: FfmpegOptions = {}): Pro
       '-show_entries',
       // packet=flags: 'D' marks a packet the edit list hides (decoded as a reference, never output).
       FFPROBE_ENTRIES,
-      '-select_streams', 'v:0', '-of', 'json', '--', fileUrl(path),
+      ...FFPROBE_SELECT, '-of', 'json', '--', fileUrl(path),
     ],
     options.signal,
   );
   if (r.code !== 0) {
-    throw new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
+    throw incompleteFileError(r.stderr, path, await fileHead(path)) ?? new PPTSNError('unsupported-source', `ffprobe cannot read ${path}: ${lastLines(r.stderr)}. ${UNREADABLE_ADVICE}`);
   }
-  return videoInfoFromFfprobe(r.stdout, path);
+  return videoInfoFromFfprobe(r.stdout, path, r.stderr);
 }
 
 export interface FfmpegDecodeOptions extends FfmpegOptions {
@@ -221,7 +222,8 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   const args = [
     '-hide_banner', '-nostdin', '-v', 'error',
     '-i', fileUrl(path),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    // decord's stream (core/preprocess/streamChoice.ts), not the first video stream.
+    '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
     '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
     ...passthrough,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
@@ -271,7 +273,7 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
 
 /**
  * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
- * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
+ * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 and 4:2:2 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
  * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
  * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
  */
@@ -283,7 +285,7 @@ export function describeDecoder(choice: DecoderChoice = 'auto'): string {
   if (choice === 'ffmpeg' || process.env['PPTSN_FFMPEG']) return 'videos decoded by the system ffmpeg';
   if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
   if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process (MPEG-4 Part 2/XviD and WMV within a few levels of the system ffmpeg in some blocks)';
-  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
+  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 and 4:2:2 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
     'the system ffmpeg for the rest, UCF101\'s MPEG-4 Part 2/XviD included (--decoder wasm reads those in-process too, faster in eval, ' +
     'within a few levels in some blocks: x86 ffmpeg rounds their half-pel averages approximately)';
 }
@@ -354,7 +356,7 @@ export async function readClip(path: string, preprocess?: PreprocessOptions | Pr
   try {
     info = await probeVideoWasm(path, options.signal);
   } catch (e) {
-    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short')) throw e;
+    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short' || e.code === 'no-video-stream')) throw e;
     return viaSystem();
   }
   // Bit-exact only: 8-bit 4:2:0 (yuv.ts's arithmetic) from a codec whose C decoder matches x86's SIMD one.

@@ -14,6 +14,7 @@
  * memory (up to `WASM_MAX_BYTES`), once for the probe and the decode that follows.
  */
 import { stat } from 'node:fs/promises';
+import { fileHead } from './inputPath.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -308,7 +309,7 @@ export async function fitsWasmDecoder(path: string): Promise<boolean> {
  * 'unsupported-source' (ffmpeg.wasm cannot read the file), 'video-too-short', 'ffmpeg-missing' (no core), 'aborted'.
  */
 export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
-  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why.replaceAll(`${INPUT}: `, '')}): check that it is a complete video file, or try the system ffmpeg (--decoder ffmpeg).`));
+  return probeWithCore(runnerFor(path, signal), INPUT, path, (why) => new PPTSNError('unsupported-source', `ffmpeg.wasm cannot read ${path} (${why.replaceAll(`${INPUT}: `, '')}): check that it is a complete video file, or try the system ffmpeg (--decoder ffmpeg).`), () => fileHead(path));
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FramePixels } from '../core/frames.js';
 import { PPTSNError } from '../core/errors.js';
 import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
 import { coefficients, yuvToRgba } from '../core/preprocess/yuv.js';
+import { yuv420ToRgbScaled } from '../core/preprocess/yuvScaled.js';
 import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
 
 /** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
@@ -44,11 +45,16 @@ export async function videoFrameToRgba(
   const width = rect ? rect.width : frame.displayWidth;
   const height = rect ? rect.height : frame.displayHeight;
   const format: string | null = frame.format;
-  if (conversion === 'yuv' && format && (YUV_FORMATS.has(format) || isHighBitFormat(format, height))) {
+  if (conversion === 'yuv' && format && (YUV_FORMATS.has(format) || isHighBitFormat(format))) {
     const buf = new Uint8Array(frame.allocationSize());
     const layout = await frame.copyTo(buf);
     const cs = color ?? conversionFor(untaggedAs601(frame.colorSpace));
-    if (isHighBitFormat(format, height)) {
+    // 8-bit 4:2:0 with an odd height takes ffmpeg's scaled path (interpolated chroma; full chroma for an odd width
+    // too), not its unscaled converter: yuvScaled.ts reproduces it within a level on a few samples.
+    if (height % 2 === 1 && (format === 'I420' || format === 'I420A' || format === 'NV12')) {
+      return { width, height, channels: 4, data: yuv420ToRgbScaled(buf, layout, format === 'NV12', width, height, cs, 4) };
+    }
+    if (isHighBitFormat(format)) {
       const [kr, kb] = coefficients(cs.matrix);
       return { width, height, channels: 4, data: highBitYuvToRgba(buf, layout, format, width, height, kr, kb, cs.fullRange) };
     }

@@ -26,20 +26,9 @@ const HIGH_BIT: Record<string, { bits: number; sx: number; sy: number }> = {
   I444P12: { bits: 12, sx: 0, sy: 0 },
 };
 
-/**
- * 8-bit 4:2:0 with an odd height also takes swscale's generic path (its table converter needs an even height), so
- * such frames are converted here too: measured against ffmpeg 5.1 on 96×61 and 320×181 frames, mean 0.37 levels, max
- * 3–4 (the table converter's nearest-row chroma is 1.4–1.6 levels off on average there, up to 157).
- */
-const ODD_HEIGHT_420: Record<string, { bits: number; sx: number; sy: number; interleaved?: boolean }> = {
-  I420: { bits: 8, sx: 1, sy: 1 },
-  I420A: { bits: 8, sx: 1, sy: 1 },
-  NV12: { bits: 8, sx: 1, sy: 1, interleaved: true },
-};
-
-/** Whether `highBitYuvToRgba` converts this VideoFrame format (10/12-bit, and 8-bit 4:4:4; 8-bit 4:2:0 when `height` is odd). */
-export function isHighBitFormat(format: string | null | undefined, height = 0): boolean {
-  return !!format && (format in HIGH_BIT || (height % 2 === 1 && format in ODD_HEIGHT_420));
+/** Whether `highBitYuvToRgba` converts this VideoFrame format (10/12-bit, and 8-bit 4:4:4; 8-bit 4:2:0 with an odd height is core/preprocess/yuvScaled.ts's). */
+export function isHighBitFormat(format: string | null | undefined): boolean {
+  return !!format && format in HIGH_BIT;
 }
 
 /** More than 8 bits per sample: Chromium's own RGB conversion of these would differ from ffmpeg's. */
@@ -61,7 +50,7 @@ export function highBitYuvToRgba(
   kb: number,
   fullRange: boolean,
 ): Uint8ClampedArray {
-  const f: { bits: number; sx: number; sy: number; interleaved?: boolean } | undefined = HIGH_BIT[format] ?? (height % 2 === 1 ? ODD_HEIGHT_420[format] : undefined);
+  const f: { bits: number; sx: number; sy: number; interleaved?: boolean } | undefined = HIGH_BIT[format];
   const [py, pu, pvPlane] = layout;
   // NV12: U and V interleaved in the second plane.
   const pv = f?.interleaved ? pu : pvPlane;

@@ -18,7 +18,12 @@ import {
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
 import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
+import { sniffContainer, type DemuxSource } from './sniff.js';
+import { chooseTrack, CutShortError, isCutShort } from './track.js';
 import { throwIfAborted, abortable, quotedUrl } from './util.js';
+
+export { sniffContainer } from './sniff.js';
+export { CutShortError } from './track.js';
 
 /** One video frame as the container lists it. */
 export interface FrameEntry {
@@ -32,8 +37,18 @@ export interface FrameEntry {
   key: boolean;
 }
 
-/** What the demuxer learned about a file's primary video track. */
+/** What the demuxer learned about the video track read (decord's choice: core/preprocess/streamChoice.ts). */
 export interface VideoTrackInfo {
+  /** The track's index among all the file's tracks (ffmpeg's stream index where the demuxers list the same tracks). */
+  streamIndex: number;
+  /** Video tracks in the file (a `<video>` element plays one of its own choosing). */
+  videoTracks: number;
+  /**
+   * The file is cut short (an interrupted download or recording): its last packets are not all there. mediabunny
+   * then lists fewer frames than ffmpeg decodes (a WebM's incomplete last cluster) or frames with no data (an MP4
+   * whose index comes first): frames.ts hands the file to ffmpeg.wasm, or refuses it.
+   */
+  truncated: boolean;
   /** Container name as mediabunny reports it, e.g. 'MP4', 'WebM', 'Matroska', 'QuickTime'. */
   container: string;
   /** mediabunny codec id ('avc', 'hevc', 'vp8', 'vp9', 'av1', 'prores') or null when unknown. */
@@ -69,14 +84,14 @@ export interface DemuxedVideo {
   dispose(): void;
 }
 
-/** Sources the demuxer can open. */
-export type DemuxSource = Blob | string | URL;
+export type { DemuxSource } from './sniff.js';
 
 /**
- * Opens `source` and lists its primary video track's packets. Throws PPTSNError: 'video-too-short' (empty file,
- * no video track, zero packets), 'unsupported-source' (container mediabunny cannot read; the message names it when
- * the magic bytes are known, e.g. AVI), 'cross-origin' / 'network' (URL fetch failed), 'decode-failed' (a known
- * container that is truncated or corrupt), 'aborted'.
+ * Opens `source` and lists the packets of the video track decord reads (chooseTrack). Throws PPTSNError:
+ * 'video-too-short' (empty file, zero packets), 'no-video-stream' (no video track), 'unsupported-source' (container
+ * mediabunny cannot read, or video it skips such as MPEG-2 in MPEG-TS; the message names them when the bytes say),
+ * 'cross-origin' / 'network' (URL fetch failed), 'decode-failed' (a known container that is truncated or corrupt;
+ * an MP4 without its index), 'aborted'.
  */
 export async function openVideo(source: DemuxSource, options: { signal?: AbortSignal } = {}): Promise<DemuxedVideo> {
   const { signal } = options;
@@ -108,23 +123,28 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       throw unsupportedSource(sniffed?.container ?? 'an unknown container', sniffed?.codec ?? null);
     }
     const format = await abortable(input.getFormat(), signal);
-    let track: InputVideoTrack | null;
+    let chosen: { track: InputVideoTrack; streamIndex: number; videoTracks: number } | null;
     try {
-      track = await abortable(input.getPrimaryVideoTrack(), signal);
+      chosen = await abortable(chooseTrack(input, format.name), signal);
     } catch (e) {
       throw await classifyOpenError(e, source, url, fetchError, signal);
     }
-    if (!track) {
+    if (!chosen) {
       // No track at all is not an audio file: an MP4 whose recording or download stopped before its index (moov).
       const tracks = await abortable(input.getTracks(), signal).catch(() => []);
-      if (tracks.length === 0) {
+      if (tracks.length === 0 && /MP4|QuickTime|MOV/i.test(format.name)) {
         throw new PPTSNError(
           'decode-failed',
-          `${describe(source)} (${format.name}) has no tracks at all: it looks truncated (a recording or download that stopped before the file's index was written). Get the complete file again, or re-export it.`,
+          `${describe(source)} (${format.name}) is incomplete (truncated): it has no tracks at all (a recording or download that stopped before the file's index was written). Get the complete file again, or re-export it.`,
         );
       }
-      throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has no video track (audio only?).`);
+      // mediabunny skips video it does not know (MPEG-2 and MPEG-4 Part 2 in MPEG-TS): say which, when the bytes say.
+      const sniffed = await sniffContainer(source, signal).catch(() => null);
+      if (sniffed?.codec) throw unsupportedSource(sniffed.container ?? format.name, sniffed.codec);
+      if (tracks.length === 0 && !/MP4|QuickTime|MOV/i.test(format.name)) throw unsupportedSource(`${format.name} (no track this browser knows)`, null);
+      throw new PPTSNError('no-video-stream', `${describe(source)} (${format.name}) has no video stream (an audio-only file?): give a video file.`);
     }
+    const { track, streamIndex, videoTracks } = chosen;
     const codec = await abortable(track.getCodec(), signal);
     const internalId = await abortable(track.getInternalCodecId(), signal).catch(() => null);
     const decoderConfig = codec ? await abortable(track.getDecoderConfig(), signal).catch(() => null) : null;
@@ -142,6 +162,8 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
     }
     throwIfAborted(signal);
     if (decodeOrder.length === 0) {
+      // A WebM cut inside its first cluster: mediabunny lists none of the frames ffmpeg still decodes from it.
+      if (await abortable(isCutShort(input, format.name, sink, decodeOrder, source), signal)) throw new CutShortError(format.name);
       throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}) has a video track with no frames.`);
     }
     // Stable sort by presentation time: frame i of the sampler is the i-th frame shown, as decord numbers them.
@@ -153,6 +175,9 @@ export async function openVideo(source: DemuxSource, options: { signal?: AbortSi
       throw new PPTSNError('video-too-short', `${describe(source)} (${format.name}): its edit list shows none of its ${decodeOrder.length} video frames.`);
     }
     const info: VideoTrackInfo = {
+      streamIndex,
+      videoTracks,
+      truncated: await abortable(isCutShort(input, format.name, sink, decodeOrder, source), signal),
       container: format.name,
       codec,
       codecString: decoderConfig?.codec ?? (typeof internalId === 'string' ? internalId : null),
@@ -316,44 +341,4 @@ function isCrossOriginUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Names a container from its magic bytes (and, for AVI, the video codec FourCC), for error messages about files
- * mediabunny does not read.
- */
-export async function sniffContainer(source: DemuxSource, signal?: AbortSignal): Promise<{ container: string | null; codec: string | null; empty: boolean }> {
-  let head: Uint8Array;
-  if (source instanceof Blob) {
-    head = new Uint8Array(await source.slice(0, 65536).arrayBuffer());
-  } else {
-    const r = await fetch(String(source), { headers: { Range: 'bytes=0-65535' }, signal: signal ?? null });
-    head = new Uint8Array(await r.arrayBuffer()).subarray(0, 65536);
-  }
-  if (head.length === 0) return { container: null, codec: null, empty: true };
-  // latin1 keeps one char per byte; no String.fromCharCode(...bytes), whose 64 K arguments overflow a worker's stack.
-  const latin1 = new TextDecoder('latin1');
-  const ascii = (o: number, n: number) => latin1.decode(head.subarray(o, o + n));
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'AVI ') {
-    // strh: 'strh' size fccType('vids') fccHandler — the handler names the codec.
-    const text = ascii(0, head.length);
-    const at = text.indexOf('vids');
-    const fourcc = at >= 0 ? text.slice(at + 4, at + 8) : '';
-    return { container: 'AVI', codec: fourcc ? codecFromFourcc(fourcc) : null, empty: false };
-  }
-  if (ascii(4, 4) === 'ftyp') return { container: 'MP4/QuickTime', codec: null, empty: false };
-  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return { container: 'Matroska/WebM', codec: null, empty: false };
-  if (ascii(0, 3) === 'FLV') return { container: 'FLV', codec: null, empty: false };
-  if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return { container: 'ASF/WMV', codec: null, empty: false };
-  if (head[0] === 0x00 && head[1] === 0x00 && head[2] === 0x01 && head[3] === 0xba) return { container: 'MPEG-PS', codec: null, empty: false };
-  return { container: null, codec: null, empty: false };
-}
-
-function codecFromFourcc(fourcc: string): string {
-  const f = fourcc.toUpperCase();
-  if (['XVID', 'DIVX', 'DX50', 'FMP4', 'MP4V', 'DIV3', 'MP42', 'MP43'].includes(f)) return `MPEG-4 Part 2 (${fourcc})`;
-  if (['H264', 'AVC1', 'X264'].includes(f)) return `H.264 (${fourcc})`;
-  if (['MJPG', 'JPEG'].includes(f)) return `Motion JPEG (${fourcc})`;
-  if (['HEVC', 'H265', 'HVC1', 'HEV1'].includes(f)) return `HEVC (${fourcc})`;
-  return `'${fourcc.replace(/[^\x20-\x7e]/g, '?')}'`;
 }

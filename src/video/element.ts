@@ -207,6 +207,13 @@ export async function readFramesFromElement(video: HTMLVideoElement, options: El
   const seekTimeoutMs = options.seekTimeoutMs ?? 10000;
   throwIfAborted(signal);
   await whenMetadata(video, { signal });
+  if (video.videoWidth === 0 && video.videoHeight === 0) {
+    // Audio only, or a video track the browser cannot play next to audio it can: it would play the sound and never
+    // present a frame (each seek then times out). Said at once.
+    const src = video.currentSrc || video.src || '(srcObject)';
+    if (options.info) throw new PPTSNError('unsupported-source', `The <video> element plays only the audio of ${src}: this browser cannot decode its video track. Convert it to MP4 (H.264), e.g. \`ffmpeg -i input -c:v libx264 -pix_fmt yuv420p output.mp4\`, or pass the File/Blob or URL (ffmpeg.wasm reads more codecs).`);
+    throw new PPTSNError('no-video-stream', `The <video> element's source ${src} has no video stream it can show: an audio-only file, or a video codec this browser cannot play. Give a video file (MP4 with H.264 plays everywhere).`);
+  }
   const wasPaused = video.paused;
   const savedTime = video.currentTime;
   const savedRate = video.playbackRate;

@@ -70,6 +70,8 @@ export interface FfmpegWasmResult {
   fps: number;
   container: string;
   codec: string;
+  /** The stream read (decord's choice, core/preprocess/streamChoice.ts). */
+  streamIndex: number;
   timestamps: number[];
 }
 
@@ -95,7 +97,7 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
   const threaded = await openCoreThread(options.urls, blob, name, options.signal);
   const { runner, input, close } = threaded ?? (await inThisThread(blob, name, options.urls));
   try {
-    return await decodeOn(runner, input, name, selection, options);
+    return await decodeOn(runner, input, name, selection, options, async () => new Uint8Array(await blob.slice(0, 12).arrayBuffer()));
   } finally {
     await close();
   }
@@ -153,9 +155,9 @@ async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Pro
   };
 }
 
-async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, selection: FrameSelection, options: { signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
+async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, selection: FrameSelection, options: { signal?: AbortSignal; onProgress?: (fraction: number) => void }, head: () => Promise<Uint8Array>): Promise<FfmpegWasmResult> {
   const convert = 'Convert it to MP4 (H.264), e.g. `ffmpeg -i input -c:v libx264 -pix_fmt yuv420p -an output.mp4`.';
-  const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why.replaceAll(`${input}: `, '')}): it is not a video they know, or it is damaged. ${convert}`));
+  const info = await probeWithCore(runner, input, name, (why) => new PPTSNError('unsupported-source', `Neither this browser nor ffmpeg.wasm can read ${name} (${why.replaceAll(`${input}: `, '')}): it is not a video they know, or it is damaged. ${convert}`), head);
   const plan = planFrames({
     presentedFrames: info.frameCount,
     codedWidth: info.codedWidth,
@@ -185,6 +187,7 @@ async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, s
     fps,
     container: info.containerLongName,
     codec: info.codecLongName,
+    streamIndex: info.streamIndex,
     timestamps: plan.indices.map((i) => i / fps),
   };
 }

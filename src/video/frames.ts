@@ -16,7 +16,7 @@
 import { PPTSNError } from '../core/errors.js';
 import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
-import { openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
+import { CutShortError, openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
 import { isVideoElement, quotedUrl, throwIfAborted } from './util.js';
@@ -54,6 +54,13 @@ export interface FrameReadResult extends ElementReadResult {
   /** Container and codec when the demuxer read them. */
   container: string | null;
   codec: string | null;
+  /** The stream read (its index among the file's tracks, ffmpeg's numbering; decord's choice), null when unknown. */
+  streamIndex: number | null;
+}
+
+/** The error for a file cut short that only ffmpeg.wasm reads as ffmpeg does (the WebCodecs path would miss frames). */
+function cutShort(video: DemuxedVideo): PPTSNError {
+  return new CutShortError(video.info.container);
 }
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
@@ -92,18 +99,19 @@ export async function readFrames(source: FrameSource, options: ReadFramesOptions
   let failure: PPTSNError;
   try {
     video = await openVideo(source, { signal });
-    if (await canDecodeTrack(video)) return await readDemuxed(video, options);
-    failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
+    if (video.info.truncated) failure = cutShort(video);
+    else if (await canDecodeTrack(video)) return await readDemuxed(video, options);
+    else failure = unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec ?? 'an unknown codec');
   } catch (e) {
-    if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source') throw e;
+    if (!(e instanceof CutShortError) && (!(e instanceof PPTSNError) || e.code !== 'unsupported-source')) throw e;
     failure = e;
   } finally {
     video?.dispose();
   }
   // WebCodecs or mediabunny cannot: ffmpeg.wasm reads nearly anything, exactly as the CLI does.
   if (path !== 'webcodecs' && options.ffmpegCore) return readViaFfmpeg(source, options, failure);
-  // Else a <video> element might (main thread only).
-  if (path === 'webcodecs' || !hasDom()) throw failure;
+  // Else a <video> element might (main thread only); not a file cut short, whose frames it cannot count.
+  if (path === 'webcodecs' || !hasDom() || failure instanceof CutShortError) throw failure;
   return readViaNewElement(source, options, video, failure);
 }
 
@@ -131,6 +139,7 @@ async function readViaFfmpeg(source: Blob | string | URL, options: ReadFramesOpt
       path: 'ffmpeg',
       container: r.container,
       codec: r.codec,
+      streamIndex: r.streamIndex,
       measured: false,
       rotation: r.plan.rotation,
     };
@@ -178,6 +187,7 @@ async function readDemuxed(video: DemuxedVideo, options: ReadFramesOptions): Pro
     path: 'webcodecs',
     container: info.container,
     codec: info.codecString ?? info.codec,
+    streamIndex: info.streamIndex,
     measured: false,
     rotation: info.rotation,
   };
@@ -200,6 +210,10 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
   } catch (e) {
     // The element cannot play it: name the container/codec when the bytes say (e.g. AVI with MPEG-4 Part 2).
     if (!(e instanceof PPTSNError) || e.code !== 'unsupported-source' || !src || el.srcObject) throw e;
+    // What the demuxer says of a file that is there but broken or empty of video (an MP4 without its index), as the
+    // URL and Blob paths say it.
+    const opened = await openVideo(src, { signal }).then((v) => { v.dispose(); return null; }, (err: unknown) => err);
+    if (opened instanceof PPTSNError && ['decode-failed', 'no-video-stream', 'aborted'].includes(opened.code)) throw opened;
     const sniffed = await sniffContainer(src, signal).catch(() => null);
     throw sniffed?.container ? unsupportedSource(sniffed.container, sniffed.codec) : e;
   }
@@ -210,18 +224,34 @@ async function readElementSource(el: HTMLVideoElement, options: ReadFramesOption
     } catch (e) {
       // Not fetchable (cross-origin without CORS, …) or not demuxable: the element path measures what it needs.
       if (e instanceof PPTSNError && e.code === 'aborted') throw e;
+      // Cut short: ffmpeg.wasm counts the frames ffmpeg decodes (the worker's path for a <video>); seeking cannot.
+      if (e instanceof CutShortError) {
+        if (options.ffmpegCore && options.path !== 'element' && options.path !== 'webcodecs') return await readViaFfmpeg(src, options, e);
+        throw e;
+      }
     }
   }
   try {
+    // Cut short: ffmpeg.wasm counts the frames ffmpeg decodes (the worker's path for a <video>); else refused, as
+    // neither WebCodecs nor seeking can.
+    if (video?.info.truncated) {
+      if (options.ffmpegCore && options.path !== 'element' && options.path !== 'webcodecs') return await readViaFfmpeg(src, options, cutShort(video));
+      throw cutShort(video);
+    }
     if (video && options.path !== 'element' && (await canDecodeTrack(video))) return await readDemuxed(video, options);
     if (options.path === 'webcodecs') {
       throw video
         ? unsupportedSource(video.info.container, video.info.codecString ?? video.info.codec)
         : new PPTSNError('unsupported-source', `The <video> source ${src || '(srcObject)'} cannot be demuxed for WebCodecs.`);
     }
+    if (video && video.info.videoTracks > 1) {
+      // The element plays a video track of its own choosing, maybe not decord's: seeking it could return another
+      // track's frames without a sign.
+      throw new PPTSNError('unsupported-source', `${src} has ${video.info.videoTracks} video tracks and a <video> element cannot be told which to play: pass the File/Blob or URL (read with the track decord reads, stream ${video.info.streamIndex}).`);
+    }
     const info: ElementStreamInfo | null = video ? elementInfoFromTrack(video.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal, conversion: options.conversion });
-    return { ...r, path: 'element', container: video?.info.container ?? null, codec: video ? (video.info.codecString ?? video.info.codec) : null };
+    return { ...r, path: 'element', container: video?.info.container ?? null, codec: video ? (video.info.codecString ?? video.info.codec) : null, streamIndex: video?.info.streamIndex ?? null };
   } finally {
     video?.dispose();
   }
@@ -248,9 +278,11 @@ async function readViaNewElement(source: Blob | string | URL, options: ReadFrame
       // Neither WebCodecs, ffmpeg.wasm nor the element can read it: still say how to convert it.
       throw e instanceof PPTSNError && e.code === 'unsupported-source' ? unsupportedSource('this file (an unknown or damaged container)', null) : e;
     }
+    if (demuxed?.info.truncated) throw cutShort(demuxed);
+    if (demuxed && demuxed.info.videoTracks > 1) throw new PPTSNError('unsupported-source', `The file has ${demuxed.info.videoTracks} video tracks and a <video> element cannot be told which to play: read it as a File/Blob or URL (WebCodecs or ffmpeg.wasm, with the track decord reads).`);
     const info = demuxed ? elementInfoFromTrack(demuxed.info) : null;
     const r = await readFramesFromElement(el, { indices: (n) => pickIndices(options, n), info, signal: options.signal, conversion: options.conversion });
-    return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null };
+    return { ...r, path: 'element', container: demuxed?.info.container ?? null, codec: demuxed ? (demuxed.info.codecString ?? demuxed.info.codec) : null, streamIndex: demuxed?.info.streamIndex ?? null };
   } finally {
     el.removeAttribute('src');
     el.load();

@@ -50,8 +50,8 @@ import type { EngineTrainerOptions } from './trainerEngine.js';
 export type { DecodedVideo, FrameReader };
 
 /** The source facts a result reports (absent for raw frames). */
-function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number } {
-  return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}) };
+function sourceFacts(d: DecodedVideo): { frameCount?: number; rotation?: number; stream?: number } {
+  return { ...(d.frameCount !== undefined ? { frameCount: d.frameCount } : {}), ...(d.rotation !== undefined ? { rotation: d.rotation } : {}), ...(d.stream !== undefined ? { stream: d.stream } : {}) };
 }
 
 function checkAborted(signal: AbortSignal): void {

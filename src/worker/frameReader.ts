@@ -17,6 +17,8 @@ export interface DecodedVideo {
   /** L and the rotation applied (core/preprocess/framePlan.ts), reported in results. */
   frameCount?: number;
   rotation?: number;
+  /** The video stream read (ffmpeg's index; decord's choice), when the reader knows it. */
+  stream?: number;
 }
 
 /** Reads the sampled frames of a Blob/URL (src/video's readFrames in the worker). */
@@ -33,5 +35,5 @@ export const workerFrameReader: FrameReader = async (source, { segments, samplin
     ffmpegCore: defaultFfmpegCoreUrls(),
     ...(onDecodeProgress ? { onProgress: (phase: string, f: number) => onDecodeProgress(phase === 'ffmpeg-load' ? 0 : f) } : {}),
   });
-  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames, frameCount: r.frameCount, rotation: r.rotation };
+  return { frameIndices: r.frameIndices, timestamps: r.timestamps, frames: r.frames, frameCount: r.frameCount, rotation: r.rotation, ...(r.streamIndex !== null ? { stream: r.streamIndex } : {}) };
 };

@@ -40,7 +40,7 @@ export interface EngineReady {
  */
 export type EngineVideo =
   | { kind: 'media'; source: Blob | string }
-  | { kind: 'frames'; frames: FramePixels[]; frameIndices: number[]; timestamps: number[]; frameCount?: number; rotation?: number };
+  | { kind: 'frames'; frames: FramePixels[]; frameIndices: number[]; timestamps: number[]; frameCount?: number; rotation?: number; stream?: number };
 
 /**
  * Per-call options as the engine sees them (the AbortSignal stays on the main thread; it calls `cancel`). Resolved

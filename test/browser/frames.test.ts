@@ -33,7 +33,7 @@ let secondOrigin: string;
 interface FrameOut { width: number; height: number; channels: number; length: number; data: string }
 interface Summary {
   frameIndices: number[]; timestamps: number[]; frameCount: number; fps: number; width: number; height: number;
-  path: string; container: string | null; codec: string | null; measured: boolean; rotation: number; frames: FrameOut[];
+  path: string; container: string | null; codec: string | null; streamIndex: number | null; measured: boolean; rotation: number; frames: FrameOut[];
 }
 type Progress = { max: number; atAbort: number };
 type CallResult = { ok: true; ms: number; result: Summary; progress?: Progress } | { ok: false; ms: number; code: string; message: string; progress?: Progress };
@@ -245,7 +245,7 @@ test('errors: empty file, truncated MP4, audio-only', async () => {
   }
   const a = await call({ kind: 'blob', url: urlOf(audio), options: { segments: 8 } });
   assert.equal(a.ok, false);
-  if (!a.ok) { assert.equal(a.code, 'video-too-short', a.message); assert.match(a.message, /no video track/); }
+  if (!a.ok) { assert.equal(a.code, 'no-video-stream', a.message); assert.match(a.message, /no video stream/); }
 });
 
 test('errors: cross-origin <video> / URL without CORS → cross-origin', async () => {
@@ -408,3 +408,4 @@ test('a <video> playing a live MediaStream rejects at once with unsupported-sour
   if (!r.ok) { assert.equal(r.code, 'unsupported-source', r.message); assert.match(r.message, /classifyStream/); }
   assert.ok(r.ms < 1000, `took ${r.ms} ms`);
 });
+

@@ -44,16 +44,19 @@ export interface FfmpegReference {
   frames: Uint8Array[];
 }
 
-/** ffmpeg's default decode of the first video stream: all frames, autorotated, edit list applied, RGB24. */
-export function ffmpegReference(path: string): FfmpegReference {
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:stream_side_data=rotation', '-of', 'json', path], { encoding: 'utf8' });
+/**
+ * ffmpeg's default decode of a video stream (`stream`: its index in the file; default the first video stream): all
+ * frames, autorotated, edit list applied, RGB24.
+ */
+export function ffmpegReference(path: string, stream?: number): FfmpegReference {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', stream === undefined ? 'v:0' : String(stream), '-show_entries', 'stream=width,height:stream_side_data=rotation', '-of', 'json', path], { encoding: 'utf8' });
   const s = JSON.parse(probe.stdout).streams[0] as { width: number; height: number; side_data_list?: { rotation?: number }[] };
   const ccw = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0;
   const rotation = (((-ccw) % 360) + 360) % 360;
   const swap = rotation === 90 || rotation === 270;
   const width = swap ? s.height : s.width;
   const height = swap ? s.width : s.height;
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-map', stream === undefined ? '0:v:0' : `0:${stream}`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg reference decode of ${path} failed: ${String(r.stderr)}`);
   const all = r.stdout as Buffer;
   const fb = width * height * 3;

@@ -27,7 +27,7 @@ function cli(args: string[]) {
 }
 
 /** `classify --json` output: JSON Lines, one record per clip. */
-interface JsonRecord { path: string; file: string; clip?: number; top: { index: number; label: string; score: number }[]; logits: number[]; backend: string; frameIndices?: number[]; frameCount?: number; rotation?: number; decoder?: string }
+interface JsonRecord { path: string; file: string; clip?: number; top: { index: number; label: string; score: number }[]; logits: number[]; backend: string; frameIndices?: number[]; frameCount?: number; rotation?: number; decoder?: string; stream?: number }
 function jsonLines(stdout: string): JsonRecord[] {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonRecord);
 }
@@ -48,7 +48,8 @@ test('classify --json prints JSON Lines: one flat object per file (per clip of a
   writeFileSync(copy, readFileSync(video));
   const args = ['-m', model, '--backend', 'cpu', '--preset', 'fast', '--segments', '2', '--top-k', '3', '--json'];
   const checkVideoLine = (l: JsonRecord, path: string) => {
-    assert.deepEqual(Object.keys(l), ['path', 'file', 'top', 'logits', 'backend', 'frameIndices', 'frameCount', 'rotation', 'decoder']);
+    assert.deepEqual(Object.keys(l), ['path', 'file', 'top', 'logits', 'backend', 'frameIndices', 'frameCount', 'rotation', 'decoder', 'stream']);
+    assert.equal(l.stream, 0, 'the stream read (ffmpeg\'s index)');
     assert.equal(l.decoder, 'ffmpeg.wasm', 'an 8-bit 4:2:0 video is read in-process by default');
     assert.equal(l.path, path);
     assert.equal(l.file, path);

@@ -5,7 +5,7 @@
  * with BT.601, and fail with the right PPTSNError codes. Videos are tiny (≤ 128 px, ≤ 60 frames) and cached in
  * the OS temp folder so reruns skip the encoding.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,14 +15,17 @@ import { fileURLToPath } from 'node:url';
 import { makeIndexedVideo, readFrameIndex, stripeFrame, type VideoSpec } from '../helpers/videos.js';
 import { probeVideo, decodeFfmpegFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
-import { isPPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
+import { isPPTSNError, type PPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
 import { bandsFromPixels } from '../helpers/bands.js';
 import { ffmpegReference, realworldCases } from '../helpers/realworld.js';
+import { realworld2Fixtures, realworld2Generated, realworld2Refusals } from '../helpers/realworld2.js';
+import { closeWasmDecoder } from '../../src/node/ffmpegWasm.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
 const DIR = join(tmpdir(), 'pptsn-web-test-videos');
 mkdirSync(DIR, { recursive: true });
+after(() => closeWasmDecoder());
 
 const SPECS: VideoSpec[] = [
   { frames: 40, width: 64, height: 48, fps: 25, codec: 'h264', container: 'mp4' },
@@ -183,7 +186,7 @@ test('errors: ffmpeg missing, not a video, audio only, damaged, bad indices, abo
   const audio = join(dir, 'tone.m4a');
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=duration=0.2', audio]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  await rejectsWith(probeVideo(audio), 'video-too-short', /no video stream/);
+  await rejectsWith(probeVideo(audio), 'no-video-stream', /no video stream/);
 
   // Frames overwritten with noise after the header: ffmpeg decodes a few, then fails.
   const bytes = readFileSync(makeIndexedVideo(DIR, SPECS[5]!));
@@ -215,3 +218,39 @@ test('spool: frames written to a temporary file (eval prefetch) are the pipe\'s 
   spooled.forEach((f, i) => assert.ok(Buffer.from(f.data).equals(Buffer.from(piped[i]!.data)), `frame ${indices[i]} differs`));
   assert.equal(after, before, 'no temporary folder left');
 });
+
+// Issue 25: the stream decord reads (av_find_best_stream), odd sizes, MPEG-TS, 4:2:2 MJPEG, files cut short, on
+// every Node decoder: L and indices as decord's (fixture README), pixels equal to the plain ffmpeg's decode of that
+// stream, the stream reported.
+const RW2 = [...realworld2Fixtures(), ...realworld2Generated(join(DIR, 'realworld2'))];
+for (const decoder of ['ffmpeg', 'wasm', 'auto'] as const) {
+  test(`real-world round two (decoder ${decoder}): decord's stream, L, indices and ffmpeg's pixels; refusals typed alike`, async () => {
+    const report: string[] = [];
+    for (const c of RW2) {
+      let ref: ReturnType<typeof ffmpegReference> | null = null;
+      try { ref = ffmpegReference(c.path, c.stream); } catch { /* ffmpeg decodes nothing from it */ }
+      const L = ref?.frames.length ?? 0;
+      const clip = await readClip(c.path, 'fast', { decoder }).catch((e: unknown) => e as PPTSNError);
+      if (clip instanceof Error) {
+        // A file cut short may be refused (MP4 whose index outlives the file), with the same code on every decoder.
+        assert.ok(isPPTSNError(clip) && clip.code === 'decode-failed' && /incomplete/.test(clip.message) && /MP4/.test(c.name), `${c.name}: ${String(clip)}`);
+        report.push(`${c.name}: refused`);
+        continue;
+      }
+      assert.ok(ref, `${c.name}: read although ffmpeg decodes nothing`);
+      assert.equal(clip.info.streamIndex, c.stream, `${c.name}: stream`);
+      assert.equal(clip.info.frameCount, L, `${c.name}: L`);
+      assert.deepEqual(clip.indices, sampleValidIndices(L, 8), `${c.name}: indices`);
+      if (c.expect) assert.deepEqual([clip.info.frameCount, clip.indices], [c.expect.frameCount, c.expect.indices], `${c.name}: README values`);
+      clip.frames.forEach((f, k) => {
+        const want = ref!.frames[clip.indices[k]!]!;
+        assert.deepEqual([f.width, f.height], [ref!.width, ref!.height], `${c.name}: size`);
+        assert.ok(Buffer.from(f.data).equals(Buffer.from(want)), `${c.name} slot ${k}: pixels differ from ffmpeg's frame ${clip.indices[k]} (${clip.decoder})`);
+        if (c.bands) assert.equal(bandsFromPixels(f, 0), bandsFromPixels({ width: ref!.width, height: ref!.height, channels: 3, data: want }, 0), `${c.name} slot ${k}: bands`);
+      });
+      report.push(`${c.name}: ${clip.decoder}`);
+    }
+    for (const r of realworld2Refusals()) await rejectsWith(readClip(r.path, 'fast', { decoder }), r.code as PPTSNErrorCode, r.message);
+    console.log(`round two, ${decoder}:`, report.join('; '));
+  });
+}

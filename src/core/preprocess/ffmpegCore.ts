@@ -6,14 +6,15 @@
  * worker thread), which differ only in how they load the core and hand it the file: both give `FfmpegCoreRunner`.
  *
  * Colour: the core's swscale has only the C path, ~0.6 levels off the x86 SIMD converter that the system ffmpeg and
- * decord use. 8-bit 4:2:0 with an even height (what nearly every video is) therefore leaves the core as YUV and is
- * converted by yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86; other formats come out as the core's RGB24
- * (`exactColour: false` in the result, so a caller with the system ffmpeg can prefer it).
+ * decord use (far more on 4:2:2). 8-bit 4:2:0 and 4:2:2 with an even height (what nearly every video and webcam
+ * MJPEG is) therefore leave the core as YUV and are converted by yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on
+ * x86; other formats come out as the core's RGB24 (`exactColour: false` in the result, so a caller with the system
+ * ffmpeg can prefer it).
  */
 import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
-import { FFPROBE_ENTRIES, ffmpegFrameFilter } from './ffmpegFilter.js';
-import { videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
+import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from './ffmpegFilter.js';
+import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
 import { yuvToRgba } from './yuv.js';
 
 /**
@@ -33,30 +34,36 @@ export interface FfmpegCoreRunner {
   ffmpeg(args: string[], onTime?: (microseconds: number) => void): Promise<{ code: number; output: Uint8Array | null; log: string[] }>;
 }
 
+/** 8-bit planar formats the core hands out as YUV, with their chroma layout for yuv.ts. */
+const YUV_LAYOUTS: Record<string, 'I420' | 'I422'> = { yuv420p: 'I420', yuvj420p: 'I420', yuv422p: 'I422', yuvj422p: 'I422' };
+
 /**
  * Whether the core hands this stream out as YUV for yuv.ts (bit-exact colour); everything else is the core's RGB24.
- * Only 8-bit 4:2:0 with an even display height: for an odd height swscale skips its unscaled yuv→rgb converter
- * (`!(dstH & 1)` in swscale_unscaled.c) and runs the full scaler, which interpolates chroma, so yuv.ts's
- * nearest-neighbour arithmetic would be up to ~240 levels off at colour edges (97×61, 1×1, a rotated 61×97).
+ * 8-bit 4:2:0 and 4:2:2 (webcams' and cameras' MJPEG `yuvj422p`) with an even display height: x86 swscale converts
+ * both with its unscaled SIMD converter (nearest-neighbour chroma, yuv.ts's arithmetic), whereas the core's C
+ * converter is up to ~150 levels off on 4:2:2. For an odd height swscale skips the unscaled converter
+ * (`!(dstH & 1)` in swscale_unscaled.c) and runs the full scaler, which interpolates chroma: the core's RGB24 is then
+ * the system ffmpeg's (checked on 4:2:0 and 4:2:2, odd widths too), and so is 4:4:4's (the full scaler as well).
  */
 export function exactYuvFormat(info: Pick<VideoInfo, 'pixelFormat' | 'height'>): boolean {
-  return (info.pixelFormat === 'yuv420p' || info.pixelFormat === 'yuvj420p') && info.height % 2 === 0;
+  return YUV_LAYOUTS[info.pixelFormat] !== undefined && info.height % 2 === 0;
 }
 
 /**
  * ffprobe through the core. `unreadable(log)` builds the error for a file the core cannot open (the caller says
- * what to do in its own words); a file that opens without a video stream is 'video-too-short'.
+ * what to do in its own words; an MP4 without its index, told by `head()`, the file's first bytes, read only then, is
+ * 'decode-failed'); a file that opens without a video stream is 'no-video-stream'.
  */
-export async function probeWithCore(runner: FfmpegCoreRunner, input: string, name: string, unreadable: (log: string) => PPTSNError): Promise<VideoInfo> {
-  const { stdout, log } = await runner.ffprobe(['-v', 'error', '-select_streams', 'v:0', '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input]);
+export async function probeWithCore(runner: FfmpegCoreRunner, input: string, name: string, unreadable: (log: string) => PPTSNError, head: () => Promise<Uint8Array | null> = async () => null): Promise<VideoInfo> {
+  const { stdout, log } = await runner.ffprobe(['-v', 'error', ...FFPROBE_SELECT, '-show_entries', FFPROBE_ENTRIES, '-of', 'json', input]);
   // The core's ffprobe returns −1 even on success: its JSON output is what tells.
   let opened = false;
   try {
     const j = JSON.parse(stdout) as { streams?: unknown[]; format?: unknown };
     opened = Boolean(j.streams?.length || j.format);
   } catch { /* not JSON: unreadable */ }
-  if (!opened) throw unreadable(log.slice(-2).join(' | ') || 'unknown format');
-  return videoInfoFromFfprobe(stdout, name);
+  if (!opened) throw incompleteFileError(log.join('\n'), name, await head()) ?? unreadable(log.slice(-2).join(' | ') || 'unknown format');
+  return videoInfoFromFfprobe(stdout, name, log.join('\n'));
 }
 
 /**
@@ -83,17 +90,18 @@ export async function decodeWithCore(
   // leave frames of another size in the raw output, and the system ffmpeg scales those frames to the probed size
   // with its own yuv→rgb path. crop with a zero width fails the graph's reconfiguration on any other size (a no-op
   // at the probed size), so such a decode stops with an error (and `auto` hands the file to the system ffmpeg).
-  const sizeGuard = `crop=w=iw*eq(iw\\,${width})*eq(ih\\,${height}):h=ih`;
+  const sizeGuard = `crop=w=iw*eq(iw\\,${width})*eq(ih\\,${height}):h=ih:exact=1`;
   const filter = yuv ? `${graph.replace(/,scale=.*$/, '')},${sizeGuard}` : graph;
   const out = '/frames.raw';
   const { code, output, log } = await runner.ffmpeg([
-    '-v', 'error', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-v', 'error', '-i', input, '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
     '-vf', filter, '-fps_mode', 'passthrough',
     // Stop reading once the last wanted frame is out.
     '-frames:v', String(wanted.length),
     '-f', 'rawvideo', '-pix_fmt', yuv ? info.pixelFormat : 'rgb24', out,
   ], options.onTime);
-  const cw = (width + 1) >> 1, ch = (height + 1) >> 1;
+  const layout = YUV_LAYOUTS[info.pixelFormat] ?? 'I420';
+  const cw = (width + 1) >> 1, ch = layout === 'I422' ? height : (height + 1) >> 1;
   const frameBytes = yuv ? width * height + 2 * cw * ch : width * height * 3;
   const got = output ? Math.floor(output.length / frameBytes) : 0;
   // The core exits 0 even when the decoder complained (and logs "Aborted()" as it ends): its error lines tell, as
@@ -115,8 +123,8 @@ export async function decodeWithCore(
     const raw = output!.subarray(at * frameBytes, (at + 1) * frameBytes);
     if (yuv) {
       const ySize = width * height;
-      const layout = [{ offset: 0, stride: width }, { offset: ySize, stride: cw }, { offset: ySize + cw * ch, stride: cw }];
-      return { width, height, channels, data: yuvToRgba(raw, layout, 'I420', width, height, color, channels) };
+      const planes = [{ offset: 0, stride: width }, { offset: ySize, stride: cw }, { offset: ySize + cw * ch, stride: cw }];
+      return { width, height, channels, data: yuvToRgba(raw, planes, layout, width, height, color, channels) };
     }
     if (channels === 3) return { width, height, channels, data: new Uint8ClampedArray(raw) };
     const data = new Uint8ClampedArray(width * height * 4);

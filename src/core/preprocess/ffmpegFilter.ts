@@ -17,6 +17,12 @@ export function ffmpegRgbFilter(plan: Pick<FramePlan, 'width' | 'height' | 'colo
   return `scale=w=${plan.width}:h=${plan.height}:in_color_matrix=${plan.color.matrix}:in_range=${plan.color.fullRange ? 'pc' : 'tv'},format=rgb24`;
 }
 
-/** ffprobe `-show_entries` for what `factsFromFfprobe` reads (packet flags: 'D' = hidden by the edit list). */
+/**
+ * ffprobe `-show_entries` for what `videoInfoFromFfprobe` reads, run with `-select_streams v` (every video stream:
+ * streamChoice.ts picks one as decord does). Packet flags: 'D' = hidden by the edit list.
+ */
 export const FFPROBE_ENTRIES =
-  'packet=flags:stream=codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration:stream_side_data=rotation:format=format_name,format_long_name,duration';
+  'packet=stream_index,flags:stream=index,nb_frames,codec_type,codec_name,codec_long_name,width,height,r_frame_rate,avg_frame_rate,pix_fmt,color_space,color_range,color_transfer,color_primaries,duration,bit_rate:stream_disposition=default,hearing_impaired,visual_impaired,attached_pic:stream_side_data=rotation:format=format_name,format_long_name,duration';
+
+/** ffprobe's stream selection for FFPROBE_ENTRIES: all video streams. */
+export const FFPROBE_SELECT = ['-select_streams', 'v'];

@@ -32,7 +32,7 @@ interface Call {
 function summarize(r: FrameReadResult, pixels: boolean) {
   return {
     frameIndices: r.frameIndices, timestamps: r.timestamps, frameCount: r.frameCount, fps: r.fps,
-    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, measured: r.measured, rotation: r.rotation,
+    width: r.width, height: r.height, path: r.path, container: r.container, codec: r.codec, streamIndex: r.streamIndex, measured: r.measured, rotation: r.rotation,
     frames: r.frames.map((f) => ({ width: f.width, height: f.height, channels: f.channels, length: f.data.length, data: pixels ? toBase64(f.data) : '' })),
   };
 }
@@ -102,7 +102,7 @@ async function measured(url: string, T: number) {
   const t0 = performance.now();
   try {
     const r = await readFramesFromElement(el, { indices: (n) => testModeIndices(n, T) });
-    return { ok: true as const, ms: performance.now() - t0, result: summarize({ ...r, path: 'element', container: null, codec: null }, true) };
+    return { ok: true as const, ms: performance.now() - t0, result: summarize({ ...r, path: 'element', container: null, codec: null, streamIndex: null }, true) };
   } catch (e) {
     return { ok: false as const, ms: performance.now() - t0, code: isPPTSNError(e) ? e.code : 'not-pptsn', message: String(e) };
   } finally {
