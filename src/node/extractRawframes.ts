@@ -110,7 +110,7 @@ export async function extractVideo(video: string, target: string, pool: JpegEnco
     const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
     const { width, height } = info;
     const frameBytes = width * height * 3;
-    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', fileUrl(video), '-map', '0:v:0', '-an', '-sn', '-dn',
+    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', fileUrl(video), '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
       '-vf', ffmpegRgbFilter({ width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }), ...passthrough, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const untrackChild = trackChild(child);
