@@ -3,7 +3,7 @@
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
 import { frameCropBoxes, type ClassifyOptions, type ClassifyResult, type PPTSN, type Prediction, type PresetName, type RawframesSource, type StreamHandle, type StreamResult } from '../src/index.js';
-import { currentModel, onModelChange, refreshBackend } from './models.js';
+import { currentModel, modelWhenReady, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
 const video = () => $<HTMLVideoElement>('video');
@@ -16,8 +16,9 @@ function options(): { preset: PresetName; segments?: number } {
   return Number.isFinite(segments) && segments >= 1 ? { preset, segments } : { preset };
 }
 
-function requireModel(): PPTSN | null {
-  const m = currentModel();
+/** The model, after any load or conversion under way (a video given meanwhile waits for it, not refused). */
+async function requireModel(): Promise<PPTSN | null> {
+  const m = await modelWhenReady();
   if (!m) showError(new Error('Load a model first (section 1): a model.json URL, the weights/ folder, a cached model, or a dropped .pdparams file.'));
   return m;
 }
@@ -40,7 +41,7 @@ async function show(src: string): Promise<void> {
 }
 
 export async function classifyFile(file: File): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   if (objectUrl) URL.revokeObjectURL(objectUrl);
   objectUrl = URL.createObjectURL(file);
@@ -50,13 +51,13 @@ export async function classifyFile(file: File): Promise<void> {
 
 /** A rawframes folder: classified like a video; no preview or frame strip (the frames have no timestamps). */
 export async function classifyRawframes(source: RawframesSource, name: string): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   await classifySource(m, source, name);
 }
 
 async function classifyUrl(url: string): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   await show(url);
   await classifySource(m, url, url);
@@ -253,7 +254,7 @@ async function toggleWebcam(): Promise<void> {
     stopWebcam();
     return;
   }
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   let stream: MediaStream;
   try {
