@@ -21,7 +21,10 @@ export interface TrainerSettings {
   epochs?: number;
   /** Clips per step; default 8. */
   batchSize?: number;
-  /** Clips per forward/backward pass for 'full' (gradient accumulation up to batchSize); default 2. */
+  /**
+   * Clips per forward/backward pass for 'full' (gradient accumulation up to batchSize); default 1: one clip of T
+   * images at a time keeps a ResNet50 step within a browser tab's memory and lets a stop land within seconds.
+   */
   microBatchSize?: number;
   /** T; default 8. */
   segments?: number;
@@ -57,6 +60,11 @@ export interface TrainerSettings {
   views?: number;
   /** Seed of every random draw; default 1. */
   seed?: number;
+  /**
+   * Adapts the LR to the run (lrScale.ts: linear scaling by the clips a step really has; for 'head', a cap from the
+   * cached features' scale). Default: true when `learningRate` is not given, false when it is.
+   */
+  adaptLearningRate?: boolean;
 }
 
 /** Settings with every default filled in. */
@@ -80,7 +88,7 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     strategy: s.strategy ?? 'head',
     epochs,
     batchSize,
-    microBatchSize: s.microBatchSize ?? 2,
+    microBatchSize: s.microBatchSize ?? 1,
     segments: s.segments ?? 8,
     learningRate: lr,
     warmupStartLr: s.warmupStartLr ?? lr / 2,
@@ -98,6 +106,7 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     validationSplit: s.validationSplit ?? 0.2,
     views: s.views ?? (augment ? 4 : 1),
     seed: s.seed ?? 1,
+    adaptLearningRate: s.adaptLearningRate ?? s.learningRate === undefined,
   };
   const posInt = (v: number, n: string) => {
     if (!(Number.isInteger(v) && v >= 1)) throw new PPTSNError('invalid-argument', `${n} must be a positive integer, got ${String(v)}`);
