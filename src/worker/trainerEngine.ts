@@ -9,14 +9,14 @@
 // With the .js extension: our package is "type": "module", so webpack resolves its imports fully specified.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { writeModelJson } from '../core/formats/modelJson.js';
 import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
-import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
+import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
+import { isPPTSNError, messageOf, PPTSNError } from '../core/errors.js';
 import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
@@ -89,9 +89,26 @@ async function toRgbCapped(f: FramePixels): Promise<FramePixels> {
   }
 }
 
+/**
+ * A WebAssembly trap or an allocation failure during training (issue 26: `full` at ResNet50 defaults ended in
+ * "table index is out of bounds") as a typed error that says what to change. After a trap the WASM backend's heap
+ * cannot be trusted, so it also says to load the model again.
+ */
+export function trainingFailure(e: unknown, s: ResolvedSettings): unknown {
+  if (isPPTSNError(e)) return e;
+  const m = messageOf(e);
+  const trap = (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) || /out of bounds|unreachable/i.test(m);
+  if (!trap && !/out of memory|allocation failed|Array buffer allocation|Invalid array length|OOM|exceeds? (the )?(maximum|max)|could not allocate/i.test(m)) return e;
+  const what = `training ran out of memory (${m}) with strategy '${s.strategy}', ${s.segments} frames a clip, micro-batch ${s.microBatchSize}`;
+  const fix = s.strategy === 'full' ? "use strategy 'last-stage' or 'head', a smaller model (ResNet18), fewer segments, or microBatchSize 1" : 'use fewer segments or views, or a smaller model (ResNet18)';
+  return new PPTSNError('out-of-memory', `${what}: ${fix}.${trap ? ' The WebAssembly heap may be damaged: load the model again (PPTSN.load) before training or classifying.' : ''}`, { cause: e });
+}
+
 /** The worker-side trainer (comlink-proxied to the page). */
 export class WorkerTrainer {
   private stopper: AbortController | null = null;
+  /** The running fit, which `dispose` waits for (freeing tensors under a running step traps WASM). */
+  private running: Promise<unknown> | null = null;
   private disposed = false;
 
   private constructor(
@@ -229,31 +246,48 @@ export class WorkerTrainer {
     return had;
   }
 
-  /** Trains to the configured epochs (resuming); `stop()` ends it at the next step boundary. */
-  async fit(epochs?: number): Promise<EngineFitResult> {
+  /**
+   * Trains to the configured epochs (resuming); `stop()` ends it within a micro-batch, after a checkpoint.
+   * `onProgress` hears every phase (progress.ts TrainingProgress) from the first second.
+   */
+  async fit(epochs?: number, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+    this.live();
+    if (this.running) throw new PPTSNError('invalid-argument', 'this trainer is already training: stop() it or wait for fit to end');
+    const run = this.fitNow(epochs, onProgress);
+    this.running = run;
     try {
-      this.live();
+      return await run;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async fitNow(epochs: number | undefined, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+    try {
       if (epochs !== undefined) this.trainer.fitEpochs(epochs);
       this.stopper = new AbortController();
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;
+      // Fire and forget: the page's callbacks must not hold training up.
+      const quiet = <T>(f: ((x: T) => void) | undefined) => (f ? { f: (x: T) => void Promise.resolve(f(x)).catch(() => undefined) } : undefined);
+      const progress = quiet(onProgress);
       return await this.trainer.fit({
         signal: this.stopper.signal,
-        // Fire and forget: the page's callbacks must not hold training up.
-        ...(onStep ? { onStep: (s: StepInfo) => void Promise.resolve(onStep(s)).catch(() => undefined) } : {}),
-        ...(onEpoch ? { onEpoch: (e: EpochInfo) => void Promise.resolve(onEpoch(e)).catch(() => undefined) } : {}),
+        ...(onStep ? { onStep: quiet(onStep)!.f } : {}),
+        ...(onEpoch ? { onEpoch: quiet(onEpoch)!.f } : {}),
+        ...(progress ? { onProgress: progress.f } : {}),
         onCheckpoint: async (cp) => {
           if (this.store) await this.store.saveCheckpoint(this.name, cp, this.trainer.settings);
         },
       });
     } catch (e) {
-      throw toPPTSNError(e, 'training failed');
+      throw toPPTSNError(trainingFailure(e, this.trainer.settings), 'training failed');
     } finally {
       this.stopper = null;
     }
   }
 
-  /** Stops a running `fit` at its next step boundary (after a checkpoint). */
+  /** Stops a running `fit` within its current micro-batch (after a checkpoint). */
   stop(): void {
     this.stopper?.abort();
   }
@@ -307,11 +341,12 @@ export class WorkerTrainer {
     return { numTensors: tf.memory().numTensors };
   }
 
-  /** Frees the trainer's tensors (the stored run stays in IndexedDB). */
-  dispose(): void {
+  /** Frees the trainer's tensors (the stored run stays in IndexedDB), after stopping a running fit. */
+  async dispose(): Promise<void> {
     if (this.disposed) return;
     this.stop();
     this.disposed = true;
+    await this.running?.catch(() => undefined);
     this.trainer.dispose();
     this.store?.close();
   }

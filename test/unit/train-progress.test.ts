@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { ClipTrainer, type TrainingClip, type TrainingProgress, type TrainerSettings } from '../../src/core/train/trainer.js';
-import { optimisationStep } from '../../src/core/train/step.js';
+import { optimisationStep, type StepContext } from '../../src/core/train/step.js';
 import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
 import { takeCheckpoint } from '../../src/core/train/checkpoint.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
@@ -54,7 +54,7 @@ describe('a step stopped between micro-batches', () => {
       return { model, opt };
     };
     const input = () => tf.tensor4d(seededInput([B * T, 4, 4, 256], 5), [B * T, 4, 4, 256]);
-    const ctx = (m: ReturnType<typeof make>) => ({ model: m.model, optimizer: m.opt, segments: T, labelSmoothing: 0.1, microBatch: 1, from: LAST_STAGE_BOUNDARY, dropoutSeed: (m0: number) => m0 });
+    const ctx = (m: ReturnType<typeof make>): StepContext => ({ model: m.model, optimizer: m.opt, segments: T, labelSmoothing: 0.1, microBatch: 1, from: LAST_STAGE_BOUNDARY, dropoutSeed: (m0: number) => m0 });
     const a = make();
     const b = make();
     // One step on both first, so the velocities are non-zero (a stop must leave them as they were too).
