@@ -66,7 +66,11 @@ async function classifyUrl(url: string): Promise<void> {
 async function classifySource(m: PPTSN, source: Blob | string | RawframesSource, name: string): Promise<void> {
   const opts = options();
   $('strip').replaceChildren();
+  $('top5').classList.remove('cancelled');
+  let seen: { done: number; total: number } | null = null;
+  let cancelled = false;
   const result = await runTask(`Classifying ${name}`, async (task) => {
+    task.signal.addEventListener('abort', () => (cancelled = true), { once: true });
     task.progress(`Classifying ${name} (decode → preprocess → ${m.backend})`);
     $('top5').classList.remove('running');
     return m.classify(source, {
@@ -80,6 +84,7 @@ async function classifySource(m: PPTSN, source: Blob | string | RawframesSource,
           task.progress(`Decoding ${name} with ffmpeg.wasm`, Math.round(p.decoding * 100), 100, `${Math.round(p.decoding * 100)} %`);
           return;
         }
+        seen = { done: p.done, total: p.total };
         task.progress(`Classifying ${name} on ${m.backend}`, p.done, p.total, `${p.done} / ${p.total} images; top-5 so far`);
         $('top5').classList.toggle('running', p.done < p.total);
         renderTop(p.top);
@@ -88,6 +93,13 @@ async function classifySource(m: PPTSN, source: Blob | string | RawframesSource,
   });
   $('top5').classList.remove('running');
   refreshBackend();
+  if (!result && cancelled) {
+    // A cancelled call's running top-5 is partial: say so instead of leaving it looking final.
+    const partial = seen as { done: number; total: number } | null;
+    $('top5').classList.add('cancelled');
+    $('top5').prepend(el('li', { className: 'muted cancelled-note' }, partial && partial.done > 0 ? `Cancelled: partial top-5 from ${partial.done} of ${partial.total} images, not a result.` : 'Cancelled.'));
+    $('timings').replaceChildren();
+  }
   if (!result) return;
   renderResult(result, m.backend);
   if (typeof source !== 'string' && !(source instanceof Blob)) return;
