@@ -16,7 +16,8 @@ import { sha256Hex } from '../core/formats/sha256.js';
 import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
 import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
-import { isPPTSNError, messageOf, PPTSNError } from '../core/errors.js';
+import { PPTSNError } from '../core/errors.js';
+import { trainingFailure } from '../core/train/failure.js';
 import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
@@ -87,21 +88,6 @@ async function toRgbCapped(f: FramePixels): Promise<FramePixels> {
   } finally {
     scaled.dispose();
   }
-}
-
-/**
- * A WebAssembly trap or an allocation failure during training (issue 26: `full` at ResNet50 defaults ended in
- * "table index is out of bounds") as a typed error that says what to change. After a trap the WASM backend's heap
- * cannot be trusted, so it also says to load the model again.
- */
-export function trainingFailure(e: unknown, s: ResolvedSettings): unknown {
-  if (isPPTSNError(e)) return e;
-  const m = messageOf(e);
-  const trap = (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) || /out of bounds|unreachable/i.test(m);
-  if (!trap && !/out of memory|allocation failed|Array buffer allocation|Invalid array length|OOM|exceeds? (the )?(maximum|max)|could not allocate/i.test(m)) return e;
-  const what = `training ran out of memory (${m}) with strategy '${s.strategy}', ${s.segments} frames a clip, micro-batch ${s.microBatchSize}`;
-  const fix = s.strategy === 'full' ? "use strategy 'last-stage' or 'head', a smaller model (ResNet18), fewer segments, or microBatchSize 1" : 'use fewer segments or views, or a smaller model (ResNet18)';
-  return new PPTSNError('out-of-memory', `${what}: ${fix}.${trap ? ' The WebAssembly heap may be damaged: load the model again (PPTSN.load) before training or classifying.' : ''}`, { cause: e });
 }
 
 /** The worker-side trainer (comlink-proxied to the page). */

@@ -21,6 +21,7 @@ import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
 import { takeCheckpoint } from '../../src/core/train/checkpoint.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { LAST_STAGE_BOUNDARY } from '../../src/core/model/resnetVd.js';
+import { trainingFailure } from '../../src/core/train/failure.js';
 import { mulberry32 } from '../../src/core/preprocess/sampler.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
 import type { FramePixels } from '../../src/core/frames.js';
@@ -184,5 +185,19 @@ describe('fit: progress, stop, resume, convergence', () => {
     assert.ok(warned && /diverging.*learningRate/.test(warned.warning!), 'a warning in the progress events');
     adapted.t.dispose();
     plain.t.dispose();
+  });
+});
+
+describe('a WebAssembly trap or an allocation failure while training', () => {
+  it('is out-of-memory, saying what to change; other errors pass through', () => {
+    const s = { strategy: 'full' as const, segments: 8, microBatchSize: 1 };
+    const trap = trainingFailure(new WebAssembly.RuntimeError('table index is out of bounds'), s) as { code?: string; message: string };
+    assert.equal(trap.code, 'out-of-memory');
+    assert.match(trap.message, /table index is out of bounds.*'last-stage' or 'head'.*load the model again/);
+    const oom = trainingFailure(new RangeError('Array buffer allocation failed'), { ...s, strategy: 'last-stage' }) as { code?: string; message: string };
+    assert.equal(oom.code, 'out-of-memory');
+    assert.match(oom.message, /fewer segments/);
+    const other = new Error('something else');
+    assert.equal(trainingFailure(other, s), other);
   });
 });
