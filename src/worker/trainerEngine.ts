@@ -123,6 +123,11 @@ export class WorkerTrainer {
       (options.strategy === undefined || options.strategy === r.settings.strategy) &&
       (options.segments === undefined || options.segments === r.settings.segments) &&
       (!r.baseSha256 || !host.sha256 || r.baseSha256 === host.sha256);
+    if (rec && !same(rec) && !given && options.strategy === undefined && options.segments === undefined) {
+      // Reopening a stored run by name alone (the demo's Resume) must never delete it: only its base model differs.
+      store!.close();
+      throw new PPTSNError('invalid-argument', `the stored run "${name}" was trained from another model (weights SHA-256 ${rec.baseSha256!.slice(0, 12)}…): load that model to resume it, or delete the run`);
+    }
     if (rec && !same(rec)) {
       await store!.delete(name);
       rec = undefined;
