@@ -23,6 +23,7 @@ let ctrl = new AbortController();
   steps,
   epochs,
   progress,
+  createdAt: () => created,
   stopOn: (when: { phase: string; done: number } | null) => void (stopOn = when),
   load: (url: string, backend: 'wasm' | 'webgl' | 'webgpu' = 'wasm') => outcome(async () => {
     await model?.dispose();
