@@ -22,6 +22,7 @@ import { takeCheckpoint } from '../../src/core/train/checkpoint.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { LAST_STAGE_BOUNDARY } from '../../src/core/model/resnetVd.js';
 import { trainingFailure } from '../../src/core/train/failure.js';
+import { PhaseClock } from '../../src/core/train/progress.js';
 import { mulberry32 } from '../../src/core/preprocess/sampler.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
 import type { FramePixels } from '../../src/core/frames.js';
@@ -199,5 +200,28 @@ describe('a WebAssembly trap or an allocation failure while training', () => {
     assert.match(oom.message, /fewer segments/);
     const other = new Error('something else');
     assert.equal(trainingFailure(other, s), other);
+  });
+});
+
+describe('PhaseClock', () => {
+  it('one ETA from the current phase; validating and saving inside training keep the training clock and its ETA', () => {
+    let t = 0;
+    const got: TrainingProgress[] = [];
+    const clock = new PhaseClock((p) => got.push(p), () => t);
+    clock.report({ phase: 'features', done: 0, total: 2 });
+    t = 100;
+    clock.report({ phase: 'features', done: 1, total: 2 });
+    assert.equal(got.at(-1)!.etaMs, 100, 'features: 100 ms a clip, one left');
+    t = 200;
+    clock.report({ phase: 'training', done: 0, total: 4 });
+    assert.equal(got.at(-1)!.etaMs, null, 'a new phase: no rate yet');
+    t = 210;
+    clock.report({ phase: 'training', done: 1, total: 4 });
+    t = 240;
+    clock.report({ phase: 'validating', done: 1, total: 2 });
+    assert.equal(got.at(-1)!.etaMs, 120, 'validating carries the training ETA, its time counted in the rate (40 ms a step × 3)');
+    t = 250;
+    clock.report({ phase: 'training', done: 2, total: 4 });
+    assert.equal(got.at(-1)!.etaMs, 50, 'back in training: the clock was not restarted (25 ms a step × 2)');
   });
 });

@@ -87,13 +87,16 @@ export interface TrainingProgress {
 }
 
 /**
- * Measures the rate of the current phase and turns it into one ETA: time per unit so far in this phase ×
- * units left, plus `after` (an estimate of the phases still to come, when there is one).
+ * Measures the rate of the current phase and turns it into one ETA: time per unit so far in this phase × units
+ * left. `validating` and `saving` inside `training` do not restart the clock and carry the training ETA: their
+ * time is part of what training costs per step, so the rate includes it (a head run spends most of its epochs there).
  */
 export class PhaseClock {
   private phase: TrainingPhase | null = null;
   private started = 0;
   private startDone = 0;
+  private done = 0;
+  private total = 0;
 
   constructor(
     private readonly emit: ((p: TrainingProgress) => void) | undefined,
@@ -101,14 +104,19 @@ export class PhaseClock {
   ) {}
 
   /** Reports `p`, restarting the clock when the phase changes. */
-  report(p: Omit<TrainingProgress, 'etaMs'>, after = 0): void {
-    if (p.phase !== this.phase) {
-      this.phase = p.phase;
-      this.started = this.now();
-      this.startDone = p.done;
+  report(p: Omit<TrainingProgress, 'etaMs'>): void {
+    const inside = (p.phase === 'validating' || p.phase === 'saving') && this.phase === 'training';
+    if (!inside) {
+      if (p.phase !== this.phase) {
+        this.phase = p.phase;
+        this.started = this.now();
+        this.startDone = p.done;
+      }
+      this.done = p.done;
+      this.total = p.total;
     }
-    const did = p.done - this.startDone;
-    const etaMs = did > 0 && p.total > 0 ? ((this.now() - this.started) / did) * Math.max(0, p.total - p.done) + after : null;
+    const rate = this.rate(this.done);
+    const etaMs = rate !== null && this.total > 0 ? rate * Math.max(0, this.total - this.done) : null;
     this.emit?.({ ...p, etaMs });
   }
 

@@ -285,7 +285,7 @@ export class ClipTrainer {
       }
       const info: EpochInfo = { epoch: e + 1, epochs: s.epochs, loss: counted ? sumLoss / counted : NaN, accuracy: counted ? sumAcc / counted : NaN, lr, ms: Date.now() - tEpoch, etaMs: 0 };
       if (valid.length > 0) {
-        const v = await this.evaluateOn(valid, 'validation', (done) => opts.onProgress?.({ phase: 'validating', done, total: valid.length, etaMs: unitsDone > 0 ? eta() : null, epoch: e + 1, epochs: s.epochs }));
+        const v = await this.evaluateOn(valid, 'validation', (done) => clock.report({ phase: 'validating', done, total: valid.length, epoch: e + 1, epochs: s.epochs }));
         info.valLoss = v.loss;
         info.valAccuracy = v.accuracy;
       }
