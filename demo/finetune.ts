@@ -30,8 +30,9 @@ interface ClassEntry {
   test: File[];
 }
 
-/** Writes the panel to IndexedDB (after every change). */
+/** Writes the panel to IndexedDB (after every change); an edit ends a reopened run's hold on Train. */
 function persist(): void {
+  resumed = false;
   void savePanel({
     classes: classes.map((c) => ({ name: c.name, clips: c.clips, test: c.test })),
     strategy: $<HTMLSelectElement>('ft-strategy').value,
