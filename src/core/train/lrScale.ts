@@ -8,19 +8,20 @@
  *    is for 8 × 32 clips); with fewer training clips than `batchSize`, a step averages over those few, so the LR
  *    scales with min(batchSize, training clips) / batchSize as PaddleVideo's linear rule would.
  * 2. For 'head' (a linear layer on cached features), a cap from the features' scale. Softmax cross entropy has
- *    curvature at most ½ in the logits, so the FC weight's curvature is at most ½·E‖f̃‖² (f̃ the clip-averaged,
- *    dropout-upscaled feature: E‖f̃‖² = ‖f‖²/(1 − p)); Nesterov momentum 0.9 diverges once lr × curvature passes
- *    about 1.4. PaddleVideo trains the FC at ×5 of the base LR together with a backbone that adapts; on a frozen
- *    ResNet50's 2048 pooled features (‖f‖² in the thousands) ×5 of even the scaled base LR crosses that edge. The
- *    cap keeps the FC weight's lr × curvature at HEAD_LR_MARGIN (0.5) at most. The ×5/×10 multipliers themselves
- *    are kept: the cap lowers the whole schedule.
+ *    curvature at most ½ in the logits, so the FC weight's curvature is at most about ½·E‖f‖² (f the clip-averaged
+ *    feature; dropout adds p/(1 − p)·max f_i², small beside ‖f‖² for 512–2048 features); Nesterov momentum 0.9
+ *    diverges once lr × curvature passes about 1.4. PaddleVideo trains the FC at ×5 of the base LR together with a
+ *    backbone that adapts; on a frozen ResNet50's 2048 pooled features (‖f‖² in the thousands) ×5 of even the
+ *    scaled base LR crosses that edge. The cap keeps the FC weight's lr × curvature bound at HEAD_LR_MARGIN (1) at
+ *    most, below the edge; features of a moderate scale are not capped. The ×5/×10 multipliers are kept: the cap
+ *    lowers the whole schedule.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FC_WEIGHT_LR_MULT } from './optimizer.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** lr × (upper bound of the FC weight's curvature) the 'head' cap allows. */
-export const HEAD_LR_MARGIN = 0.5;
+export const HEAD_LR_MARGIN = 1;
 
 /**
  * The factor for a run with `trainClips` training clips; for 'head', `views` are the cached train views
@@ -34,7 +35,7 @@ export async function lrScaleFor(s: Pick<ResolvedSettings, 'adaptLearningRate' |
     const norms = Array.from((await sq.data()) as Float32Array);
     sq.dispose();
     const meanSq = norms.reduce((a, b) => a + b, 0) / norms.length;
-    const curvature = (0.5 * meanSq) / (1 - s.dropout);
+    const curvature = 0.5 * meanSq;
     const fcLr = s.learningRate * scale * (s.lrMultipliers ? FC_WEIGHT_LR_MULT : 1);
     if (curvature > 0 && fcLr * curvature > HEAD_LR_MARGIN) scale *= HEAD_LR_MARGIN / (fcLr * curvature);
   }
