@@ -2,8 +2,9 @@
  * The demo as a person lives it (issue 26), from a fresh dev server (an empty dependency cache, as after a clone):
  * a video picked while a `.pdparams` is still converting waits for the model and is classified (it was refused with
  * "Load a model first"); the fine-tune panel's classes and clips survive a reload (IndexedDB); rawframes JPEGs
- * picked for a class become one clip, and another image is refused with a message; the page never reloads by
- * itself (Vite's "optimized dependencies changed") and logs no console error. Seeded ResNet18-vd, wasm, no training.
+ * picked for a class become one clip, and another image is refused with a message; a tiny `head` run on them is
+ * listed under Stored runs, reopens with Resume and goes with Delete; the page never reloads by itself (Vite's
+ * "optimized dependencies changed") and logs no console error. Seeded ResNet18-vd, wasm.
  *
  * Run: node --import tsx --test test/browser/demo-panel.test.ts
  */
@@ -101,6 +102,26 @@ test('a video picked while a .pdparams converts waits for it; the panel survives
   assert.equal(await page.inputValue('#ft-strategy'), 'last-stage');
   assert.equal(await page.inputValue('#ft-epochs'), '3');
   assert.match((await page.textContent('#ft-status')) ?? '', /Restored 2 classes and 2 training clips/);
+
+  // Train a tiny head run on the restored clips (the video and the rawframes clip), then Resume and Delete it.
+  await page.setInputFiles('#weights-file', join(CACHE, 'seeded18.pdparams'));
+  assert.equal(await settle(), null, 'the model converts again after the reload');
+  await page.selectOption('#ft-strategy', 'head');
+  await page.fill('#ft-epochs', '1');
+  await page.fill('#ft-segments', '1');
+  await page.click('#ft-train');
+  assert.equal(await settle(), null, 'training on the restored clips');
+  assert.match((await page.textContent('#ft-status')) ?? '', /Epoch 1\/1/);
+  await page.waitForFunction(() => document.querySelectorAll('#ft-runs li').length === 1, undefined, { timeout: 10_000 });
+  assert.match((await page.textContent('#ft-runs li')) ?? '', /wave, clap · head · epoch 1\/1.*2 clips/);
+  await page.click('#ft-runs li button:has-text("Resume")');
+  assert.equal(await settle(), null, 'resume');
+  assert.match((await page.textContent('#ft-status')) ?? '', /Opened “demo-[0-9a-f]+”: wave, clap \(head\), 2 clips, epoch 1 of 1/);
+  assert.equal(await page.textContent('#ft-train'), 'Continue training');
+  await page.click('#ft-runs li button:has-text("Delete")');
+  assert.equal(await settle(), null, 'delete');
+  await page.waitForFunction(() => document.querySelectorAll('#ft-runs li').length === 0, undefined, { timeout: 10_000 });
+
   assert.equal(navigations, before + 1, 'only the reload we asked for (no Vite reload)');
   assert.deepEqual(errors, [], 'no console errors');
 });
