@@ -23,7 +23,7 @@ import { checkElementHasSource, fallbackError, namedSourceError, sourceName } fr
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
-import { TrainerStore, type TrainingRunInfo } from '../worker/trainerStore.js';
+import { deleteTrainingRun, listTrainingRuns, type TrainingRunInfo } from './trainingRuns.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type {
   BackendName,
@@ -114,25 +114,13 @@ export class PPTSN {
    * Fine-tuning runs stored in IndexedDB by `createTrainer` (name, classes, strategy, epochs done and planned,
    * last accuracy, clips, bytes), most recent first. `createTrainer({ name })` reopens one with its clips.
    */
-  static async trainingRuns(): Promise<TrainingRunInfo[]> {
-    const store = await TrainerStore.open();
-    try {
-      return await store.list();
-    } finally {
-      store.close();
-    }
+  static trainingRuns(): Promise<TrainingRunInfo[]> {
+    return listTrainingRuns();
   }
 
   /** Deletes a stored fine-tuning run (clips and checkpoint); resolves to false if there was none. */
-  static async deleteTrainingRun(name: string): Promise<boolean> {
-    const store = await TrainerStore.open();
-    try {
-      if (!(await store.getRecord(name))) return false;
-      await store.delete(name);
-      return true;
-    } finally {
-      store.close();
-    }
+  static deleteTrainingRun(name: string): Promise<boolean> {
+    return deleteTrainingRun(name);
   }
 
   /** The backend the network runs on (it changes if a WebGPU device is lost and the engine moves on). */
