@@ -138,13 +138,26 @@ export class Trainer<M = unknown> {
     };
     this.stopNow = onAbort;
     for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    // While the worker is inside a long micro-batch it cannot report: the last event is repeated every second, its
+    // ETA counted down (`repeated: true`), so the page never looks frozen.
+    let last: { p: TrainingProgress; at: number } | null = null;
+    const beat = setInterval(() => {
+      if (!last || stopping || Date.now() - last.at < 1000) return;
+      const eta = last.p.etaMs === null ? null : Math.max(0, last.p.etaMs - (Date.now() - last.at));
+      this.progress({ ...last.p, etaMs: eta, repeated: true }, extra);
+    }, 1000);
     try {
       // After a stop, the worker's last events (a micro-batch finishing) must not overwrite "stopping".
-      const relay = proxy((p: TrainingProgress) => void (stopping ? undefined : this.progress(p, extra)));
+      const relay = proxy((p: TrainingProgress) => {
+        if (stopping) return;
+        last = { p, at: Date.now() };
+        this.progress(p, extra);
+      });
       const r = await this.remote.fit(options.epochs, relay);
       if (r.stopped) throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}; fit() again resumes`);
       return r;
     } finally {
+      clearInterval(beat);
       this.stopNow = null;
       for (const s of signals) s.removeEventListener('abort', onAbort);
     }

@@ -84,6 +84,11 @@ export interface TrainingProgress {
   views?: number;
   /** Set when the training loss diverges (rises far above where it started, or is not finite): what to change. */
   warning?: string;
+  /**
+   * Set on the page's repeats of the last event while the worker is inside one long micro-batch (a clip's forward
+   * and backward can take tens of seconds on a CPU): same counts, the ETA counted down by the time since.
+   */
+  repeated?: boolean;
 }
 
 /**
