@@ -13,13 +13,10 @@ import { BROWSER_BACKENDS, NODE_BACKENDS, type Options } from './options.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
 import { chunkRow, log, networkRow, round, type ChunkRow, type NetworkRow, type Report } from './report.js';
 import { torchRuntime } from './torch.js';
+import type { Timed } from './timed.js';
 
 /** A runtime that can time one forward pass of n images: a bench worker in the page, or the PyTorch process. */
-export interface Timed {
-  name: string;
-  time(n: number): Promise<number>;
-  close(): Promise<void>;
-}
+export type { Timed } from './timed.js';
 
 function pageRuntime(page: Page, id: number, name: string): Timed {
   return {

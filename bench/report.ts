@@ -67,6 +67,8 @@ export interface Report {
   eval?: Record<string, unknown>;
   /** Frame readers (bench/decode.ts). */
   decode?: DecodeRow[];
+  /** Teacher and students side by side (bench/distill.ts). */
+  distill?: Record<string, unknown>;
 }
 
 export function machine(): Record<string, unknown> {

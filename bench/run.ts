@@ -9,7 +9,7 @@
  * memory), node, fp16 (float16 weights: bytes and top-5 on the golden cases), train (fine-tuning step per
  * strategy), eval (`pptsn-web eval`'s pipeline in Node: items/s with and without the prefetch queue vs the
  * network-only rate, share of decode; bench/eval.ts, --eval-items N), decode (frame readers: ffmpeg.wasm on a 10 s AVI
- * and WebCodecs, bench/decode.ts). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
+ * and WebCodecs, bench/decode.ts), distill (a teacher and ResNet18/34 students side by side in Node, bench/distill.ts). Medians over repetitions. One file per section (network.ts, e2e.ts, fp16.ts, train.ts); options.ts
  * parses the command line, report.ts writes and prints the report.
  *
  *   npm run bench -- --out bench/results/run.json
@@ -35,6 +35,7 @@ import { compare, log, machine, printTable, round, type Report } from './report.
 import { torchRuntime } from './torch.js';
 import { trainSection } from './train.js';
 import { decodeSection } from './decode.js';
+import { distillSection } from './distill.js';
 
 async function main(): Promise<void> {
   const o = parseBenchArgs(process.argv.slice(2));
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   if (o.sections.includes('fp16')) await fp16Section(o, report);
   if (o.sections.includes('eval')) report.eval = await evalSection(o, log);
   if (o.sections.includes('decode')) report.decode = await decodeSection(log, o.e2eReps + 2);
+  if (o.sections.includes('distill')) report.distill = await distillSection(o) as unknown as Record<string, unknown>;
   report.machine['loadAverageAtEnd'] = loadavg().map((x) => round(x, 2));
   compare(report);
   if (o.gpu) report.comparison = { ...report.comparison, gpu: gpuComparison(report.network) };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { ROOT } from '../test/helpers/browser.js';
-import type { Timed } from './network.js';
+import type { Timed } from './timed.js';
 import type { Options } from './options.js';
 
 export async function torchRuntime(o: Options, extraArgs: string[] = []): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {

@@ -1,10 +1,9 @@
 /**
  * "Get PP-TSN K400 weights": fetches PaddleVideo's released ppTSN_k400.pdparams through the dev server's proxy
  * route (PaddleVideo's host sends no CORS headers, so the page cannot fetch it directly), with progress, then
- * converts it in the worker and caches it like a dropped file. The dev server's weights/index.json names the route
+ * hands it to the model panel, which converts it in the worker and caches it like a dropped file. The dev server's weights/index.json names the route
  * (`download`); a static build's manifest has none, and the button is not shown.
  */
-import { convertFiles } from './models.js';
 import { el, formatBytes, runTask } from './ui.js';
 
 async function fetchWithProgress(url: string, signal: AbortSignal, progress: (loaded: number, total: number) => void): Promise<Blob> {
@@ -25,15 +24,18 @@ async function fetchWithProgress(url: string, signal: AbortSignal, progress: (lo
   return new Blob(parts as BlobPart[]);
 }
 
-/** The button for `route` (a same-origin path to ppTSN_k400.pdparams). */
-export function k400Button(route: string): HTMLButtonElement {
+/**
+ * The button for `route` (a same-origin path to ppTSN_k400.pdparams); the downloaded file goes to `convert` (the model
+ * panel's, passed in so this module does not import it back).
+ */
+export function k400Button(route: string, convert: (file: File) => Promise<void>): HTMLButtonElement {
   const b = el('button', { type: 'button', id: 'get-k400', className: 'act' }, 'Get PP-TSN K400 weights');
   b.addEventListener('click', async () => {
     const name = route.split('/').pop() || 'ppTSN_k400.pdparams';
     const blob = await runTask(`Downloading ${name}`, (task) =>
       fetchWithProgress(route, task.signal, (loaded, total) => task.progress(`Downloading ${name}`, loaded, total, `${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}`)),
     );
-    if (blob) await convertFiles([new File([blob], name)]);
+    if (blob) await convert(new File([blob], name));
   });
   return b;
 }

@@ -292,7 +292,7 @@ export async function initModels(): Promise<void> {
       b.addEventListener('click', () => void convertFromFolder(url));
       return b;
     }),
-    ...(folder.download && found.length === 0 ? [k400Button(folder.download)] : []),
+    ...(folder.download && found.length === 0 ? [k400Button(folder.download, (file) => convertFiles([file]))] : []),
   );
   setActionsDisabled(isBusy());
   if (found[0]) $<HTMLInputElement>('model-url').value = found[0];

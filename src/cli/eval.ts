@@ -6,12 +6,13 @@
  */
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseList, parseShard, shardEntries, type ListFormat } from '../core/dataset/lists.js';
+import { parseShard, shardEntries, type ListFormat } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
 import { checkSameRun, confusionCsv, mergeRecords, parseRecords, summarize, summaryLine, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
 import { defaultLabels } from '../core/labels.js';
 import { mulberry32 } from '../core/preprocess/sampler.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
+import { readDatasetList } from '../node/datasetList.js';
 import { evaluateJobs, type EvalJob } from '../node/evaluate.js';
 import { DECODERS, describeDecoder, type DecoderChoice } from '../node/ffmpeg.js';
 import { loadLabels } from '../node/labels.js';
@@ -20,7 +21,7 @@ import { createNodeRunner, evalLanes, NODE_RUNNERS, type NodeRunner, type NodeRu
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
 
 const EVAL_USAGE = [
-  'eval <list> -m <dir> [--root D] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--prefetch K] [--lanes L]',
+  'eval <list> -m <dir> [--root D] [--suffix .avi] [--class-ind F] [--format videos|rawframes] [--preset fast|accurate] [--segments T] [--out results.jsonl] [--shard i/n] [--confusion cm.csv] [--sample N [--seed S]] [--json] [--backend auto|onnx|wasm|cpu] [--decoder auto|ffmpeg|wasm] [--prefetch K] [--lanes L]',
   'eval --merge a.jsonl b.jsonl … [-m <dir> | --labels <file>] [--confusion cm.csv] [--json]',
 ];
 
@@ -33,6 +34,8 @@ const EVAL_OPTIONS = {
   segments: { type: 'string' },
   backend: { type: 'string' },
   root: { type: 'string' },
+  suffix: { type: 'string' },
+  'class-ind': { type: 'string' },
   format: { type: 'string' },
   shard: { type: 'string' },
   merge: { type: 'boolean' },
@@ -50,6 +53,10 @@ export interface EvalCliOptions {
   modelDir?: string;
   labels?: string;
   root?: string;
+  /** PaddleVideo's dataset suffix (`.avi` for build_ucf101_file_list.py's videos lists). */
+  suffix?: string;
+  /** UCF101's classInd.txt for a split file given as the list (default: next to it). */
+  classInd?: string;
   format?: ListFormat;
   preset?: 'fast' | 'accurate';
   segments?: number;
@@ -149,7 +156,8 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
   const loaded = await readModelDir(o.modelDir);
   const labels = o.labels ? await loadLabels(o.labels) : loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
   if (labels.length !== loaded.numClasses) throw new PPTSNError('invalid-argument', `${o.labels}: ${labels.length} labels, but the model has ${loaded.numClasses} classes`);
-  const list = parseList(await readText(o.list, 'list'), { source: basename(o.list), numClasses: loaded.numClasses, ...(o.root ? { root: o.root } : {}), ...(o.format ? { format: o.format } : {}) });
+  const list = await readDatasetList(o.list, { numClasses: loaded.numClasses, labels, ...(o.root ? { root: o.root } : {}), ...(o.suffix ? { suffix: o.suffix } : {}), ...(o.classInd ? { classInd: o.classInd } : {}), ...(o.format ? { format: o.format } : {}) });
+  for (const note of list.notes) log(`[eval] ${note}\n`);
   const { index, count } = o.shard ? parseShard(o.shard) : { index: 0, count: 1 };
   let jobs: EvalJob[] = shardEntries(list.entries, index, count);
   const inShard = new Set(jobs.map((j) => j.position));
@@ -234,7 +242,9 @@ export const evalCommand: Command = {
 ETA on stderr; the summary as PaddleVideo's metrics on stdout (--json: one JSON line, {"count", "top1", "top5",
 "perClass", "failed"}, fractions 0–1). --shard i/n takes the items at 0-based positions p with p % n == i;
 --merge combines the shards' --out files into the same summary. --sample N [--seed S] is the tutorial's inference
-step: N random items, true and predicted class. --prefetch K: items decoded ahead while the network runs (default 2).
+step: N random items, true and predicted class. --suffix is PaddleVideo's dataset suffix: appended to each videos-list path (build_ucf101_file_list.py writes them
+without .avi). UCF101's own split files (trainlist0N.txt, testlist0N.txt) are read with each label from its class
+folder through classInd.txt (next to the file, or --class-ind), or refused. --prefetch K: items decoded ahead while the network runs (default 2).
 --lanes L (onnx): clips classified at once, each on its own onnxruntime session with threads / L threads (default 2
 with two cores or more: the decoder then slows one session instead of stalling both threads of one; 1 = one session).
 --decoder: auto (default) decodes 8-bit 4:2:0 H.264/HEVC/VP8/VP9/MPEG-1/2/MJPEG videos with ffmpeg.wasm in-process (bit-exact with the system ffmpeg,
@@ -269,6 +279,8 @@ which is 0 whenever a summary was printed.`,
       ...(modelDir ? { modelDir } : {}),
       ...(opt('labels') ? { labels: opt('labels')! } : {}),
       ...(opt('root') ? { root: opt('root')! } : {}),
+      ...(opt('suffix') ? { suffix: opt('suffix')! } : {}),
+      ...(opt('class-ind') ? { classInd: opt('class-ind')! } : {}),
       ...(format ? { format } : {}),
       ...(preset ? { preset } : {}),
       ...(segments ? { segments } : {}),

@@ -16,9 +16,11 @@ import { convertCommand } from './convert.js';
 import { downloadCommand } from './download.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { prepareCommand } from './prepare.js';
+import { trainCommand } from './train.js';
 
 /** The commands, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: readonly Command[] = [convertCommand, classifyCommand, evalCommand, exportCommand, downloadCommand];
+const COMMANDS: readonly Command[] = [convertCommand, classifyCommand, evalCommand, trainCommand, exportCommand, downloadCommand, prepareCommand];
 
 /** package.json sits two levels above both src/cli/main.ts and dist/cli/main.js. */
 function version(): string {

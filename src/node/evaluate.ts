@@ -13,6 +13,7 @@ import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EvalRecord } from '../core/eval/metrics.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import { missingFileMessage } from './datasetList.js';
 import { readClip, type DecoderChoice } from './ffmpeg.js';
 import { readRawframesDir } from './rawframes.js';
 
@@ -63,7 +64,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
     try {
       await access(item.path);
     } catch {
-      throw new PPTSNError('invalid-argument', `${item.path} does not exist`);
+      throw new PPTSNError('invalid-argument', await missingFileMessage(item.path));
     }
     const clip = format === 'rawframes'
       ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
@@ -76,7 +77,7 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
   }
 }
 
-function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, 'top' | 'error'> {
+function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, 'top' | 'logits' | 'error'> {
   const { entry, position } = job;
   return entry.item
     ? { position, line: entry.item.line, path: entry.item.relPath, label: entry.item.label, labelName: labels[entry.item.label] ?? `class_${entry.item.label}`, classes: labels.length }
@@ -135,7 +136,7 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
       const t0 = performance.now();
       try {
         const run = await clipLogits(model, loaded.frames, options.config, { chunkSize: options.chunkSize });
-        record = { ...base, top: topK(softmax(run.logits), options.labels, RECORD_TOP_K) };
+        record = { ...base, top: topK(softmax(run.logits), options.labels, RECORD_TOP_K), logits: Array.from(run.logits) };
       } catch (e) {
         if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'out-of-memory' || e.code === 'backend-unavailable')) throw e;
         record = { ...base, error: { code: isPPTSNError(e) ? e.code : 'internal', message: `line ${base.line}: ${e instanceof Error ? e.message : String(e)}` } };

@@ -35,7 +35,7 @@ const INSTALL_ADVICE =
   'pptsn-web reads videos with the system ffmpeg. Install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, ' +
   'macOS: `brew install ffmpeg`, Windows: `winget install ffmpeg`) or point PPTSN_FFMPEG / PPTSN_FFPROBE at the executables.';
 
-function tools(options: FfmpegOptions): { ffmpeg: string; ffprobe: string } {
+export function tools(options: FfmpegOptions): { ffmpeg: string; ffprobe: string } {
   const ffmpeg = options.ffmpegPath || process.env['PPTSN_FFMPEG'] || 'ffmpeg';
   let ffprobe = options.ffprobePath || process.env['PPTSN_FFPROBE'];
   if (!ffprobe) {
@@ -123,7 +123,7 @@ async function runCollect(cmd: string, args: string[], signal?: AbortSignal): Pr
 const versionCache = new Map<string, Promise<[number, number]>>();
 
 /** ffmpeg's major.minor (for `-fps_mode`, which appeared in 5.1); [99, 0] for builds like `N-12345-g…`. */
-function ffmpegVersion(ffmpeg: string, signal?: AbortSignal): Promise<[number, number]> {
+export function ffmpegVersion(ffmpeg: string, signal?: AbortSignal): Promise<[number, number]> {
   let p = versionCache.get(ffmpeg);
   if (!p) {
     p = runCollect(ffmpeg, ['-hide_banner', '-version'], signal).then((r) => {
@@ -148,7 +148,7 @@ export async function checkFfmpeg(options: FfmpegOptions = {}): Promise<{ versio
  * The path as ffmpeg's file protocol: a bare relative name with a colon (`c:d.avi`, `pipe:x.avi`, `http:clip.mp4`)
  * would otherwise be read as a protocol (`Protocol not found`, or stdin for `pipe:`). ffmpeg strips `file:` itself.
  */
-function fileUrl(path: string): string {
+export function fileUrl(path: string): string {
   return `file:${path}`;
 }
 

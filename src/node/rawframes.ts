@@ -10,6 +10,7 @@ import { PPTSNError } from '../core/errors.js';
 import { decodeJpegPixels, initJpeg } from '../core/jpeg.js';
 import { countRawframes, readRawframes, type RawframesClip } from '../core/rawframes.js';
 import type { PreprocessConfig, PreprocessOptions } from '../core/preprocess/presets.js';
+import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 
 let compiled: Promise<void> | undefined;
 
@@ -43,9 +44,10 @@ export async function countFrameFiles(dir: string): Promise<number> {
 
 /**
  * Reads the sampled frames of a rawframes folder. `numFrames` is L from a rawframes list (PaddleVideo trusts
- * the list); without it L is the folder's count of `img_*.jpg`.
+ * the list); without it L is the folder's count of `img_*.jpg`. `sampling`/`rng` override the preset's sampler
+ * (`train` draws with `rng`).
  */
-export async function readRawframesDir(dir: string, preprocess?: PreprocessOptions | PreprocessConfig, options: { numFrames?: number } = {}): Promise<RawframesClip> {
+export async function readRawframesDir(dir: string, preprocess?: PreprocessOptions | PreprocessConfig, options: { numFrames?: number; sampling?: SamplingMode; rng?: Rng } = {}): Promise<RawframesClip> {
   await initNodeJpeg();
   const frameCount = options.numFrames ?? (await countFrameFiles(dir));
   return readRawframes(
@@ -56,5 +58,6 @@ export async function readRawframesDir(dir: string, preprocess?: PreprocessOptio
     frameCount,
     dir,
     preprocess,
+    { ...(options.sampling ? { sampling: options.sampling } : {}), ...(options.rng ? { rng: options.rng } : {}) },
   );
 }

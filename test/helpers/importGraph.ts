@@ -87,3 +87,67 @@ export function importCycles(graph: ImportGraph): string[][] {
   for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
   return cycles;
 }
+
+/**
+ * The layer table of docs/architecture.md: which folders of src/ each folder may import (itself always). Anything
+ * not listed is an upward or sideways import. `(root)` is src/index.ts and src/csp.ts, the package entry.
+ */
+export const LAYER_TABLE: Readonly<Record<string, readonly string[]>> = {
+  core: [],
+  common: ['core'],
+  video: ['core'],
+  node: ['core'],
+  cli: ['node', 'core'],
+  worker: ['video', 'common', 'core'],
+  api: ['worker', 'video', 'common', 'core'],
+  '(root)': ['api', 'common', 'core'],
+};
+
+const folderOf = (module: string) => (module.includes('/') ? module.split('/')[0]! : '(root)');
+
+/** Imports that break LAYER_TABLE, as `from → to` (a folder missing from the table is reported too). */
+export function layerViolations(graph: ImportGraph, table: Readonly<Record<string, readonly string[]>> = LAYER_TABLE): string[] {
+  const bad: string[] = [];
+  for (const [from, deps] of graph) {
+    const a = folderOf(from);
+    const allowed = table[a];
+    if (!allowed) {
+      bad.push(`${from}: folder ${a} is not in the layer table`);
+      continue;
+    }
+    for (const to of deps) {
+      const b = folderOf(to);
+      if (b !== a && !allowed.includes(b)) bad.push(`${from} → ${to}`);
+    }
+  }
+  return bad;
+}
+
+/** Node built-in modules (with or without `node:`), which the isomorphic core may not import. */
+const NODE_BUILTINS = /^(node:|(fs|path|os|url|child_process|worker_threads|crypto|stream|util|events|buffer|module|http|https|net|zlib|process|readline|perf_hooks|v8|vm|assert|tty|dns|cluster)(\/|$))/;
+
+/** DOM globals the core may not touch (it runs in a worker and in Node alike). */
+const DOM_GLOBALS = /\b(document|window|navigator|HTMLElement|HTMLVideoElement|HTMLCanvasElement|HTMLImageElement|localStorage|indexedDB|caches)\b/;
+
+/**
+ * Node and DOM use in the core: a package import of a Node built-in, or a DOM global in code (comments stripped).
+ * `files` maps module → source text.
+ */
+export function coreHostUse(files: ReadonlyMap<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [module, text] of files) {
+    if (folderOf(module) !== 'core') continue;
+    for (const s of importSpecifiers(text)) if (NODE_BUILTINS.test(s)) bad.push(`${module} imports ${s}`);
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1').replace(/(['"`])(?:\\.|(?!\1).)*\1/g, '""');
+    const m = DOM_GLOBALS.exec(code);
+    if (m) bad.push(`${module} uses the DOM global ${m[1]}`);
+  }
+  return bad;
+}
+
+/** module → source text of the .ts files under `dir`. */
+export function readSources(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of tsFiles(dir)) out.set(relative(dir, file).split(sep).join('/'), readFileSync(file, 'utf8'));
+  return out;
+}

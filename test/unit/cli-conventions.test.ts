@@ -99,7 +99,7 @@ test('unknown options, another command\'s options, missing and malformed values 
   const cases: [string[], RegExp][] = [
     [['classify', VIDEO, '-m', dir, '--bogus'], /unknown option --bogus for classify/],
     [['classify', VIDEO, '-m', dir, '--distilled'], /--distilled for classify \(it belongs to download\)/],
-    [['export', dir, '-o', 'x.pdparams', '--labels', 'kinetics400'], /--labels for export \(it belongs to convert, eval\)/],
+    [['export', dir, '-o', 'x.pdparams', '--labels', 'kinetics400'], /--labels for export \(it belongs to convert, eval, train\)/],
     [['classify', VIDEO, '-m'], /argument missing/],
     [['convert', 'w.pdparams', '-o', '--dtype', 'float16'], /ambiguous/],
     [['classify', VIDEO, '-m', dir, '--top-k', 'many'], /--top-k must be a positive integer, got "many"/],

@@ -16,6 +16,7 @@ import { seededStateDict } from '../helpers/seeded.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 import { decodeNpy, encodeNpy } from '../../src/core/npy.js';
 import { parseRecords } from '../../src/core/eval/metrics.js';
+import { readTeacherLogits } from '../../src/node/teacherLogits.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -106,6 +107,11 @@ function checkAgainstReference(records: ReturnType<typeof parseRecords>, ref: nu
     const margin = p[order[0]!]! - p[order[1]!]!;
     if (margin > 0.02) assert.equal(r.top![0]!.index, order[0], `${what} ${r.path}: best class ${r.top![0]!.index}, reference ${order[0]} (margin ${margin.toFixed(3)})`);
     for (const t of r.top!) assert.ok(Math.abs(t.score - p[t.index]!) < 0.01, `${what} ${r.path}: class ${t.index} score ${t.score} vs reference ${p[t.index]}`);
+    // The full logits (a teacher file for distillation): one per class, their softmax the record's scores.
+    assert.equal(r.logits?.length, CLASSES.length, `${what} ${r.path}: logits`);
+    const m = Math.max(...r.logits!);
+    const z = r.logits!.reduce((a, v) => a + Math.exp(v - m), 0);
+    for (const t of r.top!) assert.ok(Math.abs(Math.exp(r.logits![t.index]! - m) / z - t.score) < 1e-6, `${what} ${r.path}: softmax(logits)[${t.index}] vs score ${t.score}`);
     console.log(`${what} ${r.path}: ours ${r.top!.map((t) => `${t.index}:${t.score.toFixed(3)}`).join(' ')} | reference best ${order[0]} (${p[order[0]!]!.toFixed(3)}), margin ${margin.toFixed(3)}`);
   });
   assert.equal(summary.count, ref.length);
@@ -113,7 +119,7 @@ function checkAgainstReference(records: ReturnType<typeof parseRecords>, ref: nu
   assert.equal(summary.top5, top5 / ref.length, `${what}: top-5`);
 }
 
-test('eval --json on a videos list (AVI + MP4) and a rawframes list matches the float64 PaddleVideo reference', () => {
+test('eval --json on a videos list (AVI + MP4) and a rawframes list matches the float64 PaddleVideo reference; --out records carry the logits and read as a teacher', async () => {
   const out = join(dir, 'full.jsonl');
   const r = cli(evalArgs('val.list', 'videos', ['--out', out, '--json', '--confusion', join(dir, 'cm.csv')]));
   assert.equal(r.code, 0, r.stderr);
@@ -126,6 +132,12 @@ test('eval --json on a videos list (AVI + MP4) and a rawframes list matches the 
   const records = parseRecords(readFileSync(out, 'utf8'));
   assert.equal(records.length, 6);
   checkAgainstReference(records, reference.videos, summary, 'videos');
+  // The same file read as a teacher: the classified items by their list path, the failed ones skipped.
+  const teacher = await readTeacherLogits(out, { numClasses: CLASSES.length });
+  assert.equal(teacher.size, 4);
+  for (const r of records.filter((x) => !x.error)) assert.deepEqual(Array.from(teacher.get(r.path)!), Array.from(Float32Array.from(r.logits!)));
+  assert.deepEqual(teacher.skipped.map((x) => x.line), records.map((x, i) => (x.error ? i + 1 : 0)).filter(Boolean));
+  await assert.rejects(readTeacherLogits(out, { numClasses: 5 }), /full\.jsonl line \d+: \(.+\) has 6 logits but the student has 5 classes/);
   const csv = readFileSync(join(dir, 'cm.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], `true \\ predicted,${CLASSES.join(',')}`);
   assert.equal(csv.slice(1).flatMap((l) => l.split(',').slice(1).map(Number)).reduce((a, b) => a + b, 0), 4);

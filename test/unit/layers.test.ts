@@ -1,14 +1,16 @@
 /**
- * The layering of src/ (README "Layers", docs/architecture.md): imports point down — nothing in core, video,
- * worker, node, cli or common reaches src/api (shared page/worker types live in src/common/types.ts) — and there is
- * no import cycle anywhere in src/, type-only imports included. Read from the sources, so a new file is covered.
+ * The layering of src/ (docs/architecture.md's layer table, `LAYER_TABLE` in test/helpers/importGraph.ts): each
+ * folder imports only the folders below it (core only core, with no Node built-in or DOM global; cli and node never
+ * worker, video or api; video never worker; nothing below the page reaches api), and there is no import cycle in
+ * src/, bench/ or demo/, type-only imports included. Read from the sources, so a new file is covered.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { importCycles, importSpecifiers, readImportGraph, upwardImports, type ImportGraph } from '../helpers/importGraph.js';
+import { coreHostUse, importCycles, importSpecifiers, layerViolations, readImportGraph, readSources, upwardImports, type ImportGraph } from '../helpers/importGraph.js';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 test('the parser finds every kind of import, type-only and dynamic, and none in comments', () => {
   const text = `import * as tf from '@tensorflow/tfjs-core';
@@ -58,4 +60,54 @@ test('src/: nothing below the page API imports src/api, and there is no import c
   assert.ok(graph.get('worker/engine.ts')?.includes('worker/trainerEngine.ts'), 'dynamic and type imports are edges');
   assert.deepEqual(upwardImports(graph), [], 'core, video, worker, node, cli and common must not import src/api: put shared types in src/common/types.ts');
   assert.deepEqual(importCycles(graph), [], 'import cycles in src/ (move the shared type or function to a module both can import)');
+});
+
+test('the layer table fails on a fake graph breaking each rule, and passes without those edges', () => {
+  const edges: [string, string][] = [
+    ['core/model/a.ts', 'node/files.ts'], // core imports only core
+    ['core/model/a.ts', 'common/types.ts'],
+    ['cli/x.ts', 'worker/protocol.ts'], // cli and node never import worker, video or api
+    ['cli/x.ts', 'video/frames.ts'],
+    ['cli/x.ts', 'api/types.ts'],
+    ['node/y.ts', 'worker/queue.ts'],
+    ['node/y.ts', 'video/demux.ts'],
+    ['node/y.ts', 'api/pptsn.ts'],
+    ['video/z.ts', 'worker/engine.ts'], // video never imports worker
+    ['common/types.ts', 'api/types.ts'],
+    ['tools/t.ts', 'core/model/a.ts'], // a folder outside the table
+  ];
+  const bad: ImportGraph = new Map();
+  for (const [from, to] of edges) bad.set(from, [...(bad.get(from) ?? []), to]);
+  assert.deepEqual(layerViolations(bad), edges.filter(([from]) => !from.startsWith('tools/')).map(([a, b]) => `${a} → ${b}`).concat(['tools/t.ts: folder tools is not in the layer table']));
+  const good: ImportGraph = new Map([
+    ['core/model/a.ts', ['core/errors.ts']],
+    ['cli/x.ts', ['node/files.ts', 'core/errors.ts']],
+    ['node/y.ts', ['core/errors.ts']],
+    ['video/z.ts', ['core/frames.ts']],
+    ['worker/engine.ts', ['video/z.ts', 'common/types.ts', 'core/errors.ts']],
+    ['api/pptsn.ts', ['worker/engine.ts', 'video/z.ts', 'common/types.ts']],
+  ]);
+  assert.deepEqual(layerViolations(good), []);
+  const files = new Map([
+    ['core/a.ts', "import { readFile } from 'node:fs/promises';\nexport const a = 1;"],
+    ['core/b.ts', "import { join } from 'path';"],
+    ['core/c.ts', 'export const w = document.createElement("canvas");'],
+    ['core/d.ts', "// document.title in a comment\nconst s = 'window';\nexport const ok = 1;"],
+    ['node/e.ts', "import { readFile } from 'node:fs/promises';"],
+  ]);
+  assert.deepEqual(coreHostUse(files), ['core/a.ts imports node:fs/promises', 'core/b.ts imports path', 'core/c.ts uses the DOM global document']);
+});
+
+test('src/ follows the layer table; the core uses no Node built-in and no DOM global', () => {
+  const graph = readImportGraph(SRC);
+  assert.deepEqual(layerViolations(graph), [], 'an import against docs/architecture.md\'s layer table');
+  assert.deepEqual(coreHostUse(readSources(SRC)), [], 'src/core must stay isomorphic (tfjs-core only): move Node or DOM code to src/node, src/video or src/worker');
+});
+
+test('bench/ and demo/ have no import cycle', () => {
+  for (const dir of ['bench', 'demo']) {
+    const graph = readImportGraph(`${ROOT}/${dir}`);
+    assert.ok(graph.size > 3, `${dir}: read ${graph.size} modules`);
+    assert.deepEqual(importCycles(graph), [], `import cycles in ${dir}/`);
+  }
 });

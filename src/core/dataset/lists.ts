@@ -51,7 +51,16 @@ export interface ParseListOptions {
   numClasses?: number;
   /** Name of the list for messages (the file name). */
   source?: string;
+  /**
+   * PaddleVideo's dataset `suffix`. Videos (VideoDataset): appended to each path before the root is joined
+   * (`filename + suffix`), so `build_ucf101_file_list.py`'s lists, whose paths have no extension, take `.avi`.
+   * Rawframes (FrameDataset): the frame file template, where only PaddleVideo's default `img_{:05}.jpg` is read.
+   */
+  suffix?: string;
 }
+
+/** FrameDataset's default (and only supported) frame file template. */
+export const RAWFRAMES_SUFFIX = 'img_{:05}.jpg';
 
 const INT = /^\d+$/;
 
@@ -72,6 +81,7 @@ function guessFormat(fields: string[]): ListFormat {
  */
 export function parseList(text: string, options: ParseListOptions = {}): ParsedList {
   const source = options.source ?? 'list';
+  const suffix = options.suffix ?? '';
   const lines = text.split(/\r?\n/);
   let format = options.format;
   const entries: ListEntry[] = [];
@@ -102,7 +112,7 @@ export function parseList(text: string, options: ParseListOptions = {}): ParsedL
       problem(`label ${label} is out of range: the model has ${options.numClasses} classes (0–${options.numClasses - 1})`);
       return;
     }
-    const item: ListItem = { relPath: rel, path: joinRoot(options.root, rel), label, line };
+    const item: ListItem = { relPath: rel, path: joinRoot(options.root, format === 'videos' ? rel + suffix : rel), label, line };
     if (format === 'rawframes') {
       const numFrames = Number(ints[0]);
       if (numFrames < 1) {
@@ -113,6 +123,9 @@ export function parseList(text: string, options: ParseListOptions = {}): ParsedL
     }
     entries.push({ item });
   });
+  if (format === 'rawframes' && suffix && suffix !== RAWFRAMES_SUFFIX && suffix !== 'img_{:05d}.jpg') {
+    throw new PPTSNError('invalid-argument', `${source}: --suffix "${suffix}" on a rawframes list is FrameDataset's frame file template; only PaddleVideo's default ${RAWFRAMES_SUFFIX} (img_00001.jpg, …) is read`);
+  }
   if (!entries.some((e) => e.item)) {
     const first = entries[0]?.problem;
     throw new PPTSNError('invalid-argument', first ? `${source} has no usable line (${first.message})` : `${source} is empty: expected PaddleVideo list lines ("path label" or "frame_dir num_frames label")`);

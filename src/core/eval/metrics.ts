@@ -23,6 +23,12 @@ export interface EvalRecord {
   classes?: number;
   /** Best classes, best first (five, or all classes when fewer), with softmax scores 0–1. Absent on failure. */
   top?: Prediction[];
+  /**
+   * The clip's logits, `[classes]` (no softmax), as `classify --json` gives them: what makes an `eval --out` file a
+   * teacher for distillation (src/core/train/teacherLogits.ts). Absent on failure and in records of versions
+   * before it was recorded.
+   */
+  logits?: number[];
   /** Why the item could not be classified (a malformed line, a missing file, a decode error). */
   error?: { code: string; message: string };
   /**

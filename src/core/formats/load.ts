@@ -8,6 +8,7 @@ import type { StateDict } from '../stateDict.js';
 import type { WeightFormat, WeightSource } from './modelJson.js';
 import { readPdiparams } from './pdiparams.js';
 import { readPdparams } from './pdparams.js';
+import type { DistillationPart, DistillationPick } from './distillation.js';
 import { sha256Hex } from './sha256.js';
 
 /** A weight file read and checked. */
@@ -19,6 +20,8 @@ export interface LoadedWeights {
   source: WeightSource;
   /** For a training checkpoint, the key its state dict was under (`model`, `state_dict`, …). */
   checkpointKey?: string;
+  /** For a distillation checkpoint (formats/distillation.ts), its layout and which model was taken. */
+  distillation?: DistillationPick;
 }
 
 /** What the first bytes say a file is. */
@@ -35,20 +38,22 @@ export function sniffWeightFormat(bytes: Uint8Array): WeightFormat | 'zip' | 'un
 
 /**
  * Reads a PaddleVideo weight file (`.pdparams` pickle or `.pdiparams`, optionally with its `.pdiparams.info`),
- * checks it is a complete PP-TSN model and returns the state dict with depth, class count and provenance.
+ * checks it is a complete PP-TSN model and returns the state dict with depth, class count and provenance. A
+ * distillation checkpoint gives its student, or with `part: 'teacher'` its teacher, in `Recognizer2D` layout.
  * Throws `PPTSNError('model-invalid')` for anything malformed, hostile, partial or of the wrong shape.
  */
-export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: { fileName: string; info?: Uint8Array | ArrayBuffer }): Promise<LoadedWeights> {
+export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: { fileName: string; info?: Uint8Array | ArrayBuffer; part?: DistillationPart }): Promise<LoadedWeights> {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const { fileName } = options;
   const format = sniffWeightFormat(b);
-  let result: { stateDict: StateDict; depth: Depth; numClasses: number; checkpointKey?: string };
+  let result: { stateDict: StateDict; depth: Depth; numClasses: number; checkpointKey?: string; distillation?: DistillationPick };
   try {
     switch (format) {
       case 'pdparams':
-        result = readPdparams(b, fileName);
+        result = readPdparams(b, fileName, options.part ? { part: options.part } : {});
         break;
       case 'pdiparams': {
+        if (options.part === 'teacher') throw new PPTSNError('model-invalid', `${fileName} is an inference model (.pdiparams), which holds one model: it has no teacher to take; use it as the teacher itself`);
         const info = options.info === undefined ? undefined : options.info instanceof Uint8Array ? options.info : new Uint8Array(options.info);
         result = readPdiparams(b, { fileName, ...(info ? { info } : {}) });
         break;
@@ -62,7 +67,7 @@ export async function loadWeightFile(bytes: Uint8Array | ArrayBuffer, options: {
     throw e;
   }
   const sha256 = await sha256Hex(b);
-  return { stateDict: result.stateDict, depth: result.depth, numClasses: result.numClasses, source: { fileName, sha256, format }, ...(result.checkpointKey ? { checkpointKey: result.checkpointKey } : {}) };
+  return { stateDict: result.stateDict, depth: result.depth, numClasses: result.numClasses, source: { fileName, sha256, format }, ...(result.checkpointKey ? { checkpointKey: result.checkpointKey } : {}), ...(result.distillation ? { distillation: result.distillation } : {}) };
 }
 
 function notWeights(format: string, fileName: string): never {

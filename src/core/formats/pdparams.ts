@@ -4,7 +4,9 @@
  * protocol 2/3 could not hold in one piece, `key@@.0, key@@.1, …` slices with an `UnpackBigParamInfor@@` entry.
  */
 import { PPTSNError } from '../errors.js';
+import { isPretrainedBackbone } from './pretrained.js';
 import { findStateDict, foreignModel, unwrapTensor } from './checkpoint.js';
+import { takeDistillationPart, type DistillationPart, type DistillationPick } from './distillation.js';
 import { unpickle } from './pickle.js';
 import { describe, printable, PyDict, PyList, PyNdArray, PyTuple, shapeSize, type PyValue } from './pyValues.js';
 import { fortranToC, toFloat32, type RawTensor, type StoredDtype } from './tensor.js';
@@ -145,17 +147,26 @@ export function readPdparamsRaw(bytes: Uint8Array, fileName = '.pdparams file'):
 
 /**
  * Reads a `.pdparams` and checks it is a complete PP-TSN state dict: returns it keyed by structured names in
- * PaddleVideo's order with the inferred depth and class count.
+ * PaddleVideo's order with the inferred depth and class count. A distillation checkpoint (formats/distillation.ts)
+ * gives its student, or with `part: 'teacher'` its teacher, renamed to `Recognizer2D` keys (`distillation` says so).
  */
-export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file'): CheckedStateDict & { parameterNames: Map<string, string> | undefined; checkpointKey?: string } {
+export function readPdparams(bytes: Uint8Array, fileName = '.pdparams file', options: { part?: DistillationPart } = {}): CheckedStateDict & { parameterNames: Map<string, string> | undefined; checkpointKey?: string; distillation?: DistillationPick } {
   const raw = readPdparamsRaw(bytes, fileName);
+  const taken = takeDistillationPart(raw.tensors, raw.parameterNames, options.part, fileName);
+  const tensors = taken?.tensors ?? raw.tensors;
+  const parameterNames = taken ? taken.names : raw.parameterNames;
+  let label = raw.checkpointKey ? `${fileName} (state dict under '${raw.checkpointKey}')` : fileName;
+  if (taken) label = `the ${taken.pick.part} of ${label}`;
   let checked: CheckedStateDict;
   try {
-    checked = checkStateDict(raw.tensors, raw.checkpointKey ? `${fileName} (state dict under '${raw.checkpointKey}')` : fileName);
+    checked = checkStateDict(tensors, label);
   } catch (e) {
-    const foreign = foreignModel([...raw.tensors.keys()], [...(raw.parameterNames?.values() ?? [])]);
-    if (foreign) throw new PPTSNError('model-invalid', `${fileName} holds ${foreign}`, { cause: e });
+    if (isPretrainedBackbone([...raw.tensors.keys()])) {
+      throw new PPTSNError('model-invalid', `${fileName} is an ImageNet ResNet-vd backbone (PaddleClas), not a PP-TSN model: it has no video head. Train from it with 'pptsn-web train <train_list> -o <run_dir> --pretrained ${fileName}' (PaddleVideo's backbone.pretrained)`, { cause: e });
+    }
+    const foreign = foreignModel([...tensors.keys()], [...(parameterNames?.values() ?? [])]);
+    if (foreign) throw new PPTSNError('model-invalid', `${taken ? `the ${taken.pick.part} of ` : ''}${fileName} holds ${foreign}`, { cause: e });
     throw e;
   }
-  return { ...checked, parameterNames: raw.parameterNames, ...(raw.checkpointKey ? { checkpointKey: raw.checkpointKey } : {}) };
+  return { ...checked, parameterNames, ...(raw.checkpointKey ? { checkpointKey: raw.checkpointKey } : {}), ...(taken ? { distillation: taken.pick } : {}) };
 }

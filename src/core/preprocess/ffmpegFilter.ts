@@ -9,8 +9,12 @@ import type { FramePlan } from './framePlan.js';
 /** `-vf` value for the sorted, unique presented indices `wanted` (the comma inside eq() escaped for the parser). */
 export function ffmpegFrameFilter(wanted: readonly number[], plan: Pick<FramePlan, 'width' | 'height' | 'color'>): string {
   const select = `select=${wanted.map((i) => `eq(n\\,${i})`).join('+')}`;
-  const scale = `scale=w=${plan.width}:h=${plan.height}:in_color_matrix=${plan.color.matrix}:in_range=${plan.color.fullRange ? 'pc' : 'tv'}`;
-  return `${select},${scale},format=rgb24`;
+  return `${select},${ffmpegRgbFilter(plan)}`;
+}
+
+/** The conversion part alone (every frame: `pptsn-web prepare rawframes`): swscale at the display size to RGB24. */
+export function ffmpegRgbFilter(plan: Pick<FramePlan, 'width' | 'height' | 'color'>): string {
+  return `scale=w=${plan.width}:h=${plan.height}:in_color_matrix=${plan.color.matrix}:in_range=${plan.color.fullRange ? 'pc' : 'tv'},format=rgb24`;
 }
 
 /** ffprobe `-show_entries` for what `factsFromFfprobe` reads (packet flags: 'D' = hidden by the edit list). */

@@ -31,6 +31,13 @@ export interface StepContext {
   from: StageBoundary;
   /** Dropout seed of the micro-batch starting at clip `m0`. */
   dropoutSeed: (m0: number) => number;
+  /**
+   * Replaces the label-smoothed CE (e.g. distillation, train's `--teacher`): the loss of the micro-batch's
+   * `logits` `[rows.length, K]` for batch rows `rows`, and optional extra terms to report (each averaged over the
+   * batch like the loss, returned in the step's `extra`). Called inside `tf.variableGrads`: the extra terms are
+   * read and disposed here.
+   */
+  loss?: (logits: tf.Tensor2D, rows: number[]) => { total: tf.Scalar; extra?: Record<string, tf.Scalar> };
 }
 
 /** Optional control of one step: stop inside it, hear of each micro-batch. */
@@ -55,7 +62,7 @@ function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, r
  * Trains on `x` (`[B·T, …]` at `ctx.from`, already mixed by `draw` if any; disposed here) with class `labels[b]`
  * for clip b, at learning rate `lr`. Returns the batch loss and the (mixup-weighted) accuracy.
  */
-export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number, control: StepControl = {}): Promise<{ loss: number; accuracy: number }> {
+export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number, control: StepControl = {}): Promise<{ loss: number; accuracy: number; extra?: Record<string, number> }> {
   const T = ctx.segments;
   const B = labels.length;
   const micro = ctx.microBatch;
@@ -67,17 +74,22 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   /** Each micro-batch's BN statistics, committed in order once the step is complete. */
   const stats: Map<string, BatchNormStats>[] = [];
   let loss = 0;
+  const extra: Record<string, number> = {};
   try {
     for (let m0 = 0; m0 < B; m0 += micro) {
       const mn = Math.min(micro, B - m0);
       const rows = Array.from({ length: mn }, (_, i) => m0 + i);
       const xm = mn === B ? x : tf.slice(x, m0 * T, mn * T);
       let pred: tf.Tensor | null = null;
+      let terms: Record<string, tf.Scalar> = {};
       try {
         const { value, grads } = tf.variableGrads(() => {
           const logits = ctx.model.logits(xm, T, { training: true, from: ctx.from, seed: ctx.dropoutSeed(m0) });
           pred = tf.keep(tf.argMax(logits, 1));
-          return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
+          if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
+          const custom = ctx.loss(logits, rows);
+          terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
+          return custom.total;
         }, varList);
         stats.push(ctx.model.takeBatchStats());
         // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
@@ -96,8 +108,10 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
           }
         }
         predicted.push(...(await (pred! as tf.Tensor).data()));
+        for (const [k, t] of Object.entries(terms)) extra[k] = (extra[k] ?? 0) + (await t.data())[0]! * (mn / B);
       } finally {
         if (pred) (pred as tf.Tensor).dispose();
+        tf.dispose(Object.values(terms));
         if (xm !== x) xm.dispose();
         ctx.model.discardBatchStats();
       }
@@ -115,5 +129,5 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
     tf.dispose([...acc.values()]);
     for (const m of stats) for (const s of m.values()) tf.dispose([s.mean, s.variance]);
   }
-  return { loss, accuracy: mixupAccuracy(predicted, labels, draw) };
+  return { loss, accuracy: mixupAccuracy(predicted, labels, draw), ...(ctx.loss ? { extra } : {}) };
 }

@@ -1,0 +1,397 @@
+/**
+ * `pptsn-web train`'s loop: PaddleVideo's `paddlevideo/tasks/train.py` over list files (SPEC §5), on the core's
+ * training pieces (TrainableRecognizer, step.ts, PaddleMomentum, CustomWarmupCosineDecay, mixup, precise BN).
+ *
+ * Per epoch e (0-based): shuffle (seeded by (seed, e)), ⌊N/B⌋ iterations dropping the last partial batch, each with
+ * the LR of its global iteration, one mixup draw, the label-smoothed loss, Nesterov momentum with L2 and the FC
+ * multipliers; then (every `validInterval` epochs and at the last) precise BN if asked, validation with the valid
+ * pipeline (loss, top-1, top-5 as means of per-batch values), `_best` when top-1 improves, `_epoch_{e+1:05d}` every
+ * `saveInterval` epochs and at the last.
+ *
+ * Where the work runs: 'head' computes pooled features of `views` augmented views per item once (the frozen backbone
+ * on the CLI's fastest runtime, onnxruntime-node when installed) and caches them on disk, so an epoch is a few small
+ * products; 'last-stage' caches the res5 inputs the same way while they fit `cacheBytes`, else recomputes the frozen
+ * part every step; 'full' decodes and runs everything every step, in micro-batches (BN then sees micro-batch
+ * statistics). Cached views repeat the same `views` augmentations each epoch where PaddleVideo draws new ones.
+ *
+ * Reproducible: every random draw is seeded from (seed, epoch), (seed, iteration, item) or (seed, item, view), so a
+ * run resumed from its saved state repeats the batches, augmentations and dropout masks it would have drawn.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ListFormat, ListItem } from '../../core/dataset/lists.js';
+import { PPTSNError } from '../../core/errors.js';
+import { writePdparams } from '../../core/formats/pdparamsWriter.js';
+import { writeModelJson } from '../../core/formats/modelJson.js';
+import { Recognizer } from '../../core/model/recognizer.js';
+import { IMAGE_BOUNDARY, LAST_STAGE_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
+import { TrainableRecognizer } from '../../core/model/trainable.js';
+import { mulberry32, randint, type Rng } from '../../core/preprocess/sampler.js';
+import type { StateDict } from '../../core/stateDict.js';
+import { restoreCheckpoint, takeCheckpoint } from '../../core/train/checkpoint.js';
+import { hashSeed } from '../../core/train/clips.js';
+import { drawMixup, mixBatch, permutation } from '../../core/train/mixup.js';
+import { PaddleMomentum, paramGroups } from '../../core/train/optimizer.js';
+import { preciseBN } from '../../core/train/preciseBn.js';
+import { itersPerEpoch, savesEpoch, validatesEpoch, type DatasetRecipe } from '../../core/train/recipe.js';
+import { CustomWarmupCosineDecay } from '../../core/train/schedule.js';
+import { optimisationStep } from '../../core/train/step.js';
+import type { TrainingPosition } from '../../core/train/progress.js';
+import { writeFileAtomic } from '../files.js';
+import { initNodeBackend } from '../backends.js';
+import { writeModelDir } from '../modelDir.js';
+import { createNodeRunner, type NodeRunner, type NodeRunnerChoice } from '../runtime.js';
+import { trainInput, validInput, type ItemReader } from './data.js';
+import { FrozenCache } from './frozenCache.js';
+import { RunDir, type SavedState } from './runDir.js';
+import { validate, type ValidResult } from './validate.js';
+import { argmax, mixTeacher, Teacher, UNLABELLED, type DistillOptions } from './teacher.js';
+import { distillationLoss, rowLabels, top1Agreement } from '../../core/train/distillation.js';
+
+export interface DatasetTrainerOptions {
+  runDir: string;
+  recipe: DatasetRecipe;
+  format: ListFormat;
+  train: ListItem[];
+  valid: ListItem[];
+  classes: string[];
+  /** The complete starting state dict (backbone + the head for `classes`). */
+  init: StateDict;
+  /** PaddleVideo's `model_name` (file prefix), default ppTSN. */
+  name: string;
+  /** Everything else that makes this run this run (lists, starting weights), recorded in run.json. */
+  identity: Record<string, unknown>;
+  decoder?: ItemReader['decoder'];
+  /** Runtime of the frozen part for cached strategies (default auto: onnxruntime-node when installed). */
+  backend?: NodeRunnerChoice;
+  /** Clips per forward/backward when the input is images ('full', recomputed 'last-stage'); default min(B, 8). */
+  microBatch?: number;
+  /** Largest cache a 'last-stage' run keeps on disk before it recomputes instead (default 2 GiB). */
+  cacheBytes?: number;
+  /** Distillation (`--teacher`): train items labelled `UNLABELLED` get the distillation term only. */
+  distill?: DistillOptions;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export type TrainEvent =
+  | { phase: 'resume'; epoch: number; iteration: number }
+  | { phase: 'cache'; done: number; total: number }
+  | { phase: 'iter'; epoch: number; epochs: number; iter: number; iters: number; step: number; loss: number; top1: number; lr: number; ips: number; etaS: number; kd?: number }
+  | { phase: 'epoch'; epoch: number; valid?: ValidResult; agreement?: number; best: SavedState['best'] }
+  | { phase: 'saved'; file: string };
+
+export interface TrainSummary {
+  stopped: boolean;
+  epochs: number;
+  best: { epoch: number; top1: number; top5: number } | null;
+  files: string[];
+}
+
+const pad5 = (n: number) => String(n).padStart(5, '0');
+
+export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSummary> {
+  const r = o.recipe;
+  const run = new RunDir(o.runDir);
+  const steps = itersPerEpoch(o.train.length, r.batchSize);
+  if (steps < 1) {
+    throw new PPTSNError('invalid-argument', `the train list has ${o.train.length} usable items, fewer than one batch of ${r.batchSize}: PaddleVideo drops the last partial batch, so an epoch would have no iteration. Give --batch-size ${Math.max(1, o.train.length)} or fewer, or more items`);
+  }
+  await run.claim({ ...o.identity, recipe: r, classes: o.classes, format: o.format, name: o.name });
+  // The trainable part runs on tfjs wasm (cpu on request); set it before the first tensor, or the model lives on cpu.
+  await initNodeBackend(o.backend === 'cpu' ? 'cpu' : 'wasm');
+  const model = TrainableRecognizer.fromStateDict(o.init, { trainable: r.strategy, dropout: r.dropout });
+  const optimizer = new PaddleMomentum(paramGroups(model.parameters(), { weightDecay: r.weightDecay, lrMultipliers: r.lrMultipliers }), { momentum: 0.9, nesterov: r.nesterov });
+  let frozen: FrozenPart | undefined;
+  let teacher: Teacher | undefined;
+  try {
+    if (o.distill) teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend, { strategy: r.strategy, classes: o.classes.length });
+    let position: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
+    let best: SavedState['best'] = { top1: 0, top5: 0, epoch: 0 };
+    let files: string[] = [];
+    const saved = await run.loadState();
+    if (saved) {
+      position = restoreCheckpoint(model, optimizer, saved.checkpoint);
+      best = saved.best;
+      files = saved.files;
+      o.onEvent?.({ phase: 'resume', epoch: position.epoch, iteration: position.iteration });
+    }
+    await run.trimLog(position.iteration, position.epoch);
+    const reader: ItemReader = { format: o.format, segments: r.segments, ...(o.decoder ? { decoder: o.decoder } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+    frozen = await FrozenPart.open(o, run, reader, position.epoch >= r.epochs, teacher);
+    if (o.signal?.aborted) {
+      await run.saveState({ checkpoint: await takeCheckpoint(model, optimizer, position), best, files });
+      return { stopped: true, epochs: position.epoch, best: best.epoch ? best : null, files };
+    }
+    const from: StageBoundary = frozen.cached ? model.trainableFrom : IMAGE_BOUNDARY;
+    const micro = frozen.cached ? r.batchSize : Math.min(r.batchSize, o.microBatch ?? 8);
+    const schedule = new CustomWarmupCosineDecay({ baseLr: r.learningRate, warmupStartLr: r.warmupStartLr, warmupEpochs: r.warmupEpochs, maxEpoch: r.epochs, cosine: true }, steps);
+    const stopped = () => o.signal?.aborted === true;
+    const save = async () => run.saveState({ checkpoint: await takeCheckpoint(model, optimizer, position), best, files });
+    const writeFile = async (name: string, bytes: Uint8Array | string) => {
+      await writeFileAtomic(run.path(name), bytes);
+      if (!files.includes(name)) files.push(name);
+      o.onEvent?.({ phase: 'saved', file: run.path(name) });
+    };
+    // Besides epoch ends, the state is saved every PPTSN_TRAIN_SAVE_S seconds (default 600) within an epoch, so a kill
+    // (not a Ctrl-C, which saves) loses at most that much work; the saved position includes the step.
+    const saveEveryMs = 1000 * Number(process.env['PPTSN_TRAIN_SAVE_S'] ?? 600);
+    let lastSave = Date.now();
+    const t0 = Date.now();
+    const todo = r.epochs * steps - position.iteration;
+    let done = 0;
+    while (position.epoch < r.epochs) {
+      const e = position.epoch;
+      const order = permutation(o.train.length, mulberry32(hashSeed(r.seed, 'epoch', e))).map((i) => ({ item: o.train[i]!, position: i }));
+      for (let k = position.stepInEpoch; k < steps; k++) {
+        if (stopped()) {
+          await save();
+          return { stopped: true, epochs: position.epoch, best: best.epoch ? best : null, files };
+        }
+        const t = Date.now();
+        const iteration = position.iteration;
+        const lr = schedule.lrAt(iteration);
+        const batch = order.slice(k * r.batchSize, (k + 1) * r.batchSize);
+        const rng = mulberry32(hashSeed(r.seed, 'iter', iteration));
+        const raw = await frozen.trainBatch(batch, iteration);
+        const draw = r.mixupAlpha > 0 && batch.length >= 2 ? drawMixup(batch.length, r.mixupAlpha, rng) : null;
+        const x = draw ? mixBatch(raw, draw, r.segments) : raw;
+        if (draw) raw.dispose();
+        const targets = teacher ? await frozen.teacherRows(teacher, batch, iteration) : undefined;
+        const mixed = targets ? mixTeacher(targets, draw) : undefined;
+        const known = batch.map((b) => (b.item.label === UNLABELLED ? null : b.item.label));
+        let res: Awaited<ReturnType<typeof optimisationStep>>;
+        try {
+          res = await optimisationStep(
+            {
+              model, optimizer, segments: r.segments, labelSmoothing: r.labelSmoothing, microBatch: micro, from, dropoutSeed: (m0) => hashSeed(r.seed, 'dropout', iteration, m0),
+              ...(mixed ? { loss: (logits: tf.Tensor2D, rows: number[]) => {
+                const t = rows.length === batch.length ? mixed : (tf.gather(mixed, tf.tensor1d(rows, 'int32')) as tf.Tensor2D);
+                const l = distillationLoss(logits, t, rowLabels(known, draw, rows), o.distill!.settings);
+                return { total: l.total, extra: { kd: l.kd } };
+              } } : {}),
+            },
+            x,
+            // Unlabelled clips count the teacher's top-1 as their label in the logged accuracy.
+            batch.map((b, i) => (b.item.label === UNLABELLED ? argmax(targets![i]!) : b.item.label)),
+            draw,
+            lr,
+          );
+        } finally {
+          mixed?.dispose();
+        }
+        const kd = res.extra?.['kd'];
+        position = { ...position, iteration: iteration + 1, stepInEpoch: k + 1 };
+        done++;
+        const ips = batch.length / Math.max(1e-3, (Date.now() - t) / 1000);
+        await run.log({ type: 'iter', epoch: e + 1, iter: k, step: iteration, lr, loss: res.loss, top1: res.accuracy, ips, ...(kd !== undefined ? { kd } : {}) });
+        o.onEvent?.({ phase: 'iter', epoch: e + 1, epochs: r.epochs, iter: k, iters: steps, step: iteration, loss: res.loss, top1: res.accuracy, lr, ips, etaS: ((Date.now() - t0) / 1000 / done) * (todo - done), ...(kd !== undefined ? { kd } : {}) });
+        if (k + 1 < steps && Date.now() - lastSave > saveEveryMs) {
+          await save();
+          lastSave = Date.now();
+        }
+      }
+      let valid: ValidResult | undefined;
+      let agreement: number | undefined;
+      if (validatesEpoch(e, r)) {
+        if (r.preciseBN > 0 && r.strategy !== 'head') {
+          await preciseBN(model, r.preciseBN, async (b) => frozen!.trainBatch(permutation(o.train.length, mulberry32(hashSeed(r.seed, 'preciseBN', e, b))).slice(0, r.batchSize).map((i) => ({ item: o.train[i]!, position: i })), hashSeed('preciseBN', e, b)), from);
+        }
+        if (o.valid.length > 0) {
+          valid = await validate(model, o.valid, r, (items) => frozen!.validBatch(items), from);
+          if (teacher) agreement = top1Agreement(valid.predicted, await teacher.validTop1(o.valid));
+          // PaddleVideo: `if record_list[best_flag].avg > best` (strictly), best starting at 0.
+          if (valid.top1 > best.top1) {
+            best = { top1: valid.top1, top5: valid.top5, epoch: e + 1 };
+            const sd = await model.toStateDict();
+            await writeFile(`${o.name}_best.pdparams`, writePdparams(sd));
+            await writeModelDir(run.path('model'), writeModelJson(sd, { labels: o.classes, preset: 'fast', generatedBy: 'pptsn-web train' }));
+            if (!files.includes('model/model.json')) files.push('model/model.json');
+          }
+        }
+      }
+      if (savesEpoch(e, r)) await writeFile(`${o.name}_epoch_${pad5(e + 1)}.pdparams`, writePdparams(await model.toStateDict()));
+      await run.log({ type: 'epoch', epoch: e + 1, ...(valid ? { valid: { loss: valid.loss, top1: valid.top1, top5: valid.top5 } } : {}), ...(agreement !== undefined ? { agreement } : {}) });
+      o.onEvent?.({ phase: 'epoch', epoch: e + 1, ...(valid ? { valid } : {}), ...(agreement !== undefined ? { agreement } : {}), best });
+      position = { ...position, epoch: e + 1, stepInEpoch: 0 };
+      await save();
+      lastSave = Date.now();
+    }
+    // Without validation (or with no improvement) `model/` holds the last weights, so classify/eval have a model.
+    if (best.epoch === 0) {
+      await writeModelDir(run.path('model'), writeModelJson(await model.toStateDict(), { labels: o.classes, preset: 'fast', generatedBy: 'pptsn-web train' }));
+      if (!files.includes('model/model.json')) files.push('model/model.json');
+    }
+    return { stopped: false, epochs: position.epoch, best: best.epoch ? best : null, files };
+  } finally {
+    await frozen?.dispose();
+    await teacher?.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** The part of the network that does not train, and the batch inputs it gives the trainable part. */
+class FrozenPart {
+  private constructor(
+    private readonly o: DatasetTrainerOptions,
+    private readonly reader: ItemReader,
+    private readonly cache: FrozenCache | undefined,
+    private readonly encode: ((images: tf.Tensor4D) => Promise<tf.Tensor4D>) | undefined,
+    private readonly release: () => Promise<void>,
+    private readonly teacher: Teacher | undefined,
+  ) {}
+
+  get cached(): boolean {
+    return this.cache !== undefined;
+  }
+
+  static async open(o: DatasetTrainerOptions, run: RunDir, reader: ItemReader, finished: boolean, teacher?: Teacher): Promise<FrozenPart> {
+    const r = o.recipe;
+    const T = r.segments;
+    if (r.strategy === 'full' || finished) return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
+    if (r.strategy === 'head') {
+      // The starting weights as a model folder, so the CLI's runner (onnxruntime-node when installed) runs the backbone.
+      const initDir = run.path('init');
+      await writeModelDir(initDir, writeModelJson(o.init, { labels: o.classes, preset: 'fast', generatedBy: 'pptsn-web train' }));
+      const runner: NodeRunner = await createNodeRunner(initDir, o.backend ?? 'auto');
+      const F = runner.model.stateDict.get('head.fc.weight')!.shape[0]!;
+      const cache = new FrozenCache(run.path('cache/head'), [T, 1, 1, F]);
+      const encode = async (images: tf.Tensor4D) => {
+        const f = await runner.network.features(images);
+        const out = tf.reshape(f, [images.shape[0], 1, 1, F]) as tf.Tensor4D;
+        f.dispose();
+        return out;
+      };
+      const part = new FrozenPart(o, reader, cache, encode, () => runner.dispose(), teacher);
+      await part.fill();
+      return part;
+    }
+    // last-stage: res5's input [T, 14, 14, C] per view; cached while it fits, else recomputed every step.
+    const recognizer = Recognizer.fromStateDict(o.init);
+    const probe = tf.tidy(() => recognizer.runStages(tf.zeros([1, 224, 224, 3]), 0, LAST_STAGE_BOUNDARY));
+    const [, h, w, C] = probe.shape;
+    probe.dispose();
+    const bytes = (o.train.length * r.views + o.valid.length) * T * h * w * C * 2;
+    if (bytes > (o.cacheBytes ?? 2 ** 31)) {
+      recognizer.dispose();
+      return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
+    }
+    const cache = new FrozenCache(run.path('cache/last-stage'), [T, h, w, C]);
+    const encode = async (images: tf.Tensor4D) => tf.tidy(() => recognizer.runStages(images, 0, LAST_STAGE_BOUNDARY));
+    const part = new FrozenPart(o, reader, cache, encode, async () => recognizer.dispose(), teacher);
+    await part.fill();
+    return part;
+  }
+
+  /**
+   * Computes every missing cache file: `views` train views of each train item, the valid view of each valid item;
+   * with a teacher model, its logits of the same views.
+   */
+  private async fill(): Promise<void> {
+    const { o, cache, encode } = this;
+    const teacher = this.teacher?.computes ? this.teacher : undefined;
+    const r = o.recipe;
+    await cache!.init();
+    const jobs = [...o.train.map((item, p) => ({ item, p, kind: 'train' as const })), ...o.valid.map((item, p) => ({ item, p, kind: 'valid' as const }))];
+    let done = 0;
+    for (const j of jobs) {
+      // Stopped while caching: the files written so far are complete (atomic), the next run computes the rest.
+      if (o.signal?.aborted) return;
+      const count = j.kind === 'train' ? r.views : 1;
+      const needFeatures = !(await cache!.read(j.kind, j.p, j.item.relPath, count));
+      const needTeacher = teacher !== undefined && !(await teacher.has(j.kind, j.p, j.item, count));
+      if (needTeacher && !needFeatures) {
+        await teacher.store(j.kind, j.p, j.item, await this.teacherViews(teacher, j.kind, j.item, count));
+      }
+      if (needFeatures) {
+        const parts: Float32Array[] = [];
+        const targets: Float32Array[] = [];
+        for (let v = 0; v < count; v++) {
+          const x = await this.view(j.kind, j.item, v);
+          try {
+            if (needTeacher) targets.push(await teacher.logitsOf(x));
+            const y = await encode!(x);
+            parts.push((await y.data()) as Float32Array);
+            y.dispose();
+          } finally {
+            x.dispose();
+          }
+        }
+        if (needTeacher) await teacher.store(j.kind, j.p, j.item, targets);
+        const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+        let off = 0;
+        for (const p of parts) {
+          all.set(p, off);
+          off += p.length;
+        }
+        await cache!.write(j.kind, j.p, j.item.relPath, all);
+      }
+      o.onEvent?.({ phase: 'cache', done: ++done, total: jobs.length });
+    }
+  }
+
+  /** Images of cached view `v` of an item (the train pipeline drawn with the item's view seed, or the valid one). */
+  private async view(kind: 'train' | 'valid', item: ListItem, v: number): Promise<tf.Tensor4D> {
+    return kind === 'train' ? trainInput(item, this.reader, mulberry32(hashSeed(this.o.recipe.seed, item.relPath, 'view', v))) : validInput(item, this.reader);
+  }
+
+  private async teacherViews(teacher: Teacher, kind: 'train' | 'valid', item: ListItem, count: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let v = 0; v < count; v++) {
+      const x = await this.view(kind, item, v);
+      try {
+        out.push(await teacher.logitsOf(x));
+      } finally {
+        x.dispose();
+      }
+    }
+    return out;
+  }
+
+  /** Which cached view item `b` of an iteration's batch uses (drawn with the item's rng, as `trainBatch`). */
+  private viewOf(iteration: number, b: number): number {
+    const r = this.o.recipe;
+    return randint(mulberry32(hashSeed(r.seed, 'iter', iteration, 'item', b)), r.views);
+  }
+
+  /** The teacher's logits `[K]` for each item of an iteration's batch (the view `trainBatch` gives the student). */
+  async teacherRows(teacher: Teacher, batch: { item: ListItem; position: number }[], iteration: number): Promise<Float32Array[]> {
+    const r = this.o.recipe;
+    return Promise.all(batch.map(({ item, position }, b) => teacher.target('train', position, item, this.cache ? this.viewOf(iteration, b) : 0, r.views)));
+  }
+
+  /** The batch input `[B·T, …]` of one iteration: a cached view per item (drawn with the item's rng), or fresh images. */
+  async trainBatch(batch: { item: ListItem; position: number }[], iteration: number): Promise<tf.Tensor4D> {
+    const r = this.o.recipe;
+    const rngOf = (b: number): Rng => mulberry32(hashSeed(r.seed, 'iter', iteration, 'item', b));
+    const parts = await Promise.all(batch.map(async ({ item, position }, b) => {
+      if (!this.cache) return trainInput(item, this.reader, rngOf(b));
+      const values = await this.cache.read('train', position, item.relPath, r.views);
+      if (!values) throw new PPTSNError('decode-failed', `the feature cache of ${item.path} is missing in ${this.o.runDir}/cache: run the same command again to rebuild it`);
+      return this.cache.view(values, this.viewOf(iteration, b));
+    }));
+    return concatOwned(parts);
+  }
+
+  /** Valid inputs of items `[n·T, …]`. */
+  async validBatch(items: { item: ListItem; position: number }[]): Promise<tf.Tensor4D> {
+    const parts = await Promise.all(items.map(async ({ item, position }) => {
+      if (!this.cache) return validInput(item, this.reader);
+      const values = await this.cache.read('valid', position, item.relPath, 1);
+      if (!values) throw new PPTSNError('decode-failed', `the feature cache of ${item.path} is missing in ${this.o.runDir}/cache: run the same command again to rebuild it`);
+      return this.cache.view(values, 0);
+    }));
+    return concatOwned(parts);
+  }
+
+  async dispose(): Promise<void> {
+    await this.release();
+  }
+}
+
+function concatOwned(parts: tf.Tensor4D[]): tf.Tensor4D {
+  if (parts.length === 1) return parts[0]!;
+  const x = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return x;
+}
