@@ -64,3 +64,9 @@ export function drawChart(canvas: HTMLCanvasElement, points: EpochPoint[], total
   ctx.fillStyle = '#16a34a';
   ctx.fillText('■ accuracy', pad.l + 54, pad.t + 14);
 }
+
+/** A chart point from an epoch: its training loss, and its validation accuracy (training accuracy without a split). */
+export function toPoint(e: { epoch: number; loss: number; accuracy: number; valAccuracy?: number }): EpochPoint {
+  const accuracy = e.valAccuracy ?? e.accuracy;
+  return { epoch: e.epoch, loss: e.loss, ...(Number.isFinite(accuracy) ? { accuracy } : {}) };
+}

@@ -3,7 +3,7 @@
  * sampled frames as a strip with the preset's crop boxes drawn on them.
  */
 import { frameCropBoxes, type ClassifyOptions, type ClassifyResult, type PPTSN, type Prediction, type PresetName, type RawframesSource, type StreamHandle, type StreamResult } from '../src/index.js';
-import { currentModel, onModelChange, refreshBackend } from './models.js';
+import { currentModel, modelWhenReady, onModelChange, refreshBackend } from './models.js';
 import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
 const video = () => $<HTMLVideoElement>('video');
@@ -16,8 +16,9 @@ function options(): { preset: PresetName; segments?: number } {
   return Number.isFinite(segments) && segments >= 1 ? { preset, segments } : { preset };
 }
 
-function requireModel(): PPTSN | null {
-  const m = currentModel();
+/** The model, after any load or conversion under way (a video given meanwhile waits for it, not refused). */
+async function requireModel(): Promise<PPTSN | null> {
+  const m = await modelWhenReady();
   if (!m) showError(new Error('Load a model first (section 1): a model.json URL, the weights/ folder, a cached model, or a dropped .pdparams file.'));
   return m;
 }
@@ -40,7 +41,7 @@ async function show(src: string): Promise<void> {
 }
 
 export async function classifyFile(file: File): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   if (objectUrl) URL.revokeObjectURL(objectUrl);
   objectUrl = URL.createObjectURL(file);
@@ -50,13 +51,13 @@ export async function classifyFile(file: File): Promise<void> {
 
 /** A rawframes folder: classified like a video; no preview or frame strip (the frames have no timestamps). */
 export async function classifyRawframes(source: RawframesSource, name: string): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   await classifySource(m, source, name);
 }
 
 async function classifyUrl(url: string): Promise<void> {
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   await show(url);
   await classifySource(m, url, url);
@@ -65,7 +66,11 @@ async function classifyUrl(url: string): Promise<void> {
 async function classifySource(m: PPTSN, source: Blob | string | RawframesSource, name: string): Promise<void> {
   const opts = options();
   $('strip').replaceChildren();
+  $('top5').classList.remove('cancelled');
+  let seen: { done: number; total: number } | null = null;
+  let cancelled = false;
   const result = await runTask(`Classifying ${name}`, async (task) => {
+    task.signal.addEventListener('abort', () => (cancelled = true), { once: true });
     task.progress(`Classifying ${name} (decode → preprocess → ${m.backend})`);
     $('top5').classList.remove('running');
     return m.classify(source, {
@@ -79,6 +84,7 @@ async function classifySource(m: PPTSN, source: Blob | string | RawframesSource,
           task.progress(`Decoding ${name} with ffmpeg.wasm`, Math.round(p.decoding * 100), 100, `${Math.round(p.decoding * 100)} %`);
           return;
         }
+        seen = { done: p.done, total: p.total };
         task.progress(`Classifying ${name} on ${m.backend}`, p.done, p.total, `${p.done} / ${p.total} images; top-5 so far`);
         $('top5').classList.toggle('running', p.done < p.total);
         renderTop(p.top);
@@ -87,6 +93,13 @@ async function classifySource(m: PPTSN, source: Blob | string | RawframesSource,
   });
   $('top5').classList.remove('running');
   refreshBackend();
+  if (!result && cancelled) {
+    // A cancelled call's running top-5 is partial: say so instead of leaving it looking final.
+    const partial = seen as { done: number; total: number } | null;
+    $('top5').classList.add('cancelled');
+    $('top5').prepend(el('li', { className: 'muted cancelled-note' }, partial && partial.done > 0 ? `Cancelled: partial top-5 from ${partial.done} of ${partial.total} images, not a result.` : 'Cancelled.'));
+    $('timings').replaceChildren();
+  }
   if (!result) return;
   renderResult(result, m.backend);
   if (typeof source !== 'string' && !(source instanceof Blob)) return;
@@ -253,7 +266,7 @@ async function toggleWebcam(): Promise<void> {
     stopWebcam();
     return;
   }
-  const m = requireModel();
+  const m = await requireModel();
   if (!m) return;
   let stream: MediaStream;
   try {

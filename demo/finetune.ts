@@ -4,23 +4,41 @@
  *
  * It drives `model.createTrainer`. Each set of classes and clips is a run stored in IndexedDB under a name derived
  * from them, so after a page reload the same classes and clips resume the stored run (its clips and checkpoint)
- * instead of starting over.
+ * instead of starting over; the panel itself (classes, clip files, settings) is kept in IndexedDB too
+ * (finetuneStore.ts) and restored at start-up, and the stored runs are listed with Resume and Delete (runs.ts).
+ * Words: "validation clips" are the trainer's own split of the training clips; "test clips" the ones the user sets
+ * aside (never trained on).
  */
-import type { EpochInfo, EvaluateResult, ExportedFiles, PPTSN, StepInfo, Trainer, TrainerOptions } from '../src/index.js';
-import { drawChart, type EpochPoint } from './chart.js';
-import { adoptModel, currentModel, onModelChange } from './models.js';
-import { isVideoFile } from './classify.js';
-import { evaluateHeldOut, renderEvaluation } from './evaluation.js';
-import { $, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
+import { PPTSN, type EpochInfo, type Trainer, type TrainerOptions, type TrainingProgress } from '../src/index.js';
+import { drawChart, toPoint, type EpochPoint } from './chart.js';
+import { adoptModel, currentModel, modelWhenReady, onModelChange } from './models.js';
+import { showTrainerEvaluation } from './evaluation.js';
+import { loadPanel, savePanel, type PanelClip } from './finetuneStore.js';
+import { renderRuns } from './runs.js';
+import { $, downloadFile, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
+import { clipsOf, clipId, runName, testClipsOf } from './panelClips.js';
+import { recordClip } from './record.js';
+import { describeProgress } from './trainProgress.js';
 
 type Strategy = NonNullable<TrainerOptions['strategy']>;
 type DemoTrainer = Trainer<PPTSN>;
 
 interface ClassEntry {
   name: string;
-  clips: File[];
-  /** Clips kept out of training, evaluated with model.evaluate after training. */
-  heldOut: File[];
+  clips: PanelClip[];
+  /** Test clips: kept out of training, classified by the fine-tuned model (model.evaluate) after training. */
+  test: File[];
+}
+
+/** Writes the panel to IndexedDB (after every change); an edit ends a reopened run's hold on Train. */
+function persist(): void {
+  resumed = false;
+  void savePanel({
+    classes: classes.map((c) => ({ name: c.name, clips: c.clips, test: c.test })),
+    strategy: $<HTMLSelectElement>('ft-strategy').value,
+    epochs: $<HTMLInputElement>('ft-epochs').value,
+    segments: $<HTMLInputElement>('ft-segments').value,
+  });
 }
 
 const classes: ClassEntry[] = [];
@@ -29,6 +47,8 @@ let trainer: DemoTrainer | null = null;
 let trainerKey = '';
 let points: EpochPoint[] = [];
 let fitController: AbortController | null = null;
+/** A stored run reopened from the runs list: Train continues it whatever the panel's clips. */
+let resumed = false;
 /** Set while the page adopts the trainer's own model, which must not discard the trainer. */
 let adopting = false;
 /** The model the trainer was created from, kept alive after "use the new model" until the trainer goes. */
@@ -40,31 +60,32 @@ function epochsWanted(): number {
 }
 
 function keyOf(): string {
-  return JSON.stringify([$<HTMLSelectElement>('ft-strategy').value, classes.map((c) => [c.name, c.clips.map((f) => `${f.name}:${f.size}`)])]);
+  return JSON.stringify([$<HTMLSelectElement>('ft-strategy').value, classes.map((c) => [c.name, c.clips.map(clipId)])]);
 }
 
 function renderClasses(): void {
+  persist();
   const list = $('ft-classes');
   list.replaceChildren(
     ...classes.map((c, i) => {
       const id = `ft-clips-${i}`;
-      const input = el('input', { type: 'file', id, accept: 'video/*,.avi,.mkv,.mov,.mp4,.webm', multiple: true, className: 'ft-clip-input' });
+      const input = el('input', { type: 'file', id, accept: 'video/*,.avi,.mkv,.mov,.mp4,.webm,.jpg,.jpeg', multiple: true, className: 'ft-clip-input' });
       input.addEventListener('change', () => {
-        c.clips.push(...[...(input.files ?? [])].filter(isVideoFile));
+        c.clips.push(...clipsOf([...(input.files ?? [])]));
         input.value = '';
         renderClasses();
       });
       const heldId = `ft-heldout-${i}`;
       const held = el('input', { type: 'file', id: heldId, accept: 'video/*', multiple: true, className: 'ft-clip-input' });
       held.addEventListener('change', () => {
-        c.heldOut.push(...[...(held.files ?? [])].filter(isVideoFile));
+        c.test.push(...testClipsOf([...(held.files ?? [])]));
         held.value = '';
         renderClasses();
       });
       const record = el('button', { type: 'button', className: 'secondary' }, 'Record 3 s');
       record.setAttribute('aria-label', `Record a 3 second webcam clip for ${c.name}`);
       record.disabled = !navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined';
-      record.addEventListener('click', () => void recordClip(c));
+      record.addEventListener('click', () => void recordClip(c, renderClasses));
       const remove = el('button', { type: 'button', className: 'danger' }, 'Remove');
       remove.setAttribute('aria-label', `Remove class ${c.name}`);
       remove.addEventListener('click', () => {
@@ -75,10 +96,10 @@ function renderClasses(): void {
         'li',
         {},
         el('span', { class: 'cls' }, c.name),
-        el('span', { class: 'muted small' }, `${c.clips.length} clip${c.clips.length === 1 ? '' : 's'}${c.heldOut.length ? `, ${c.heldOut.length} held out` : ''}`),
+        el('span', { class: 'muted small' }, `${c.clips.length} training clip${c.clips.length === 1 ? '' : 's'}${c.test.length ? `, ${c.test.length} test clip${c.test.length === 1 ? '' : 's'}` : ''}`),
         el('label', { htmlFor: id, className: 'small' }, `Add clips to ${c.name}`),
         input,
-        el('label', { htmlFor: heldId, className: 'small' }, `Held-out clips`),
+        el('label', { htmlFor: heldId, className: 'small' }, `Test clips (never trained on)`),
         held,
         record,
         remove,
@@ -89,44 +110,13 @@ function renderClasses(): void {
       row.addEventListener('drop', (ev) => {
         ev.preventDefault();
         ev.stopPropagation();
-        c.clips.push(...[...(ev.dataTransfer?.files ?? [])].filter(isVideoFile));
+        c.clips.push(...clipsOf([...(ev.dataTransfer?.files ?? [])]));
         renderClasses();
       });
       return row;
     }),
   );
   updateButtons();
-}
-
-async function recordClip(c: ClassEntry): Promise<void> {
-  await runTask(`Recording 3 s for “${c.name}”`, async (task) => {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-    try {
-      const preview = $<HTMLVideoElement>('video');
-      preview.srcObject = stream;
-      await preview.play().catch(() => undefined);
-      const type = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm', 'video/mp4'].find((t) => MediaRecorder.isTypeSupported(t));
-      const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
-      const chunks: Blob[] = [];
-      recorder.ondataavailable = (ev) => chunks.push(ev.data);
-      const stopped = new Promise((r) => (recorder.onstop = r));
-      recorder.start();
-      const t0 = performance.now();
-      while (performance.now() - t0 < 3000 && !task.signal.aborted) {
-        task.progress(`Recording 3 s for “${c.name}”`, performance.now() - t0, 3000, `${((performance.now() - t0) / 1000).toFixed(1)} s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      recorder.stop();
-      await stopped;
-      preview.srcObject = null;
-      if (task.signal.aborted) return;
-      const ext = (recorder.mimeType || 'video/webm').includes('mp4') ? 'mp4' : 'webm';
-      c.clips.push(new File(chunks, `${c.name}-${c.clips.length + 1}.${ext}`, { type: recorder.mimeType || 'video/webm' }));
-    } finally {
-      stream.getTracks().forEach((t) => t.stop());
-    }
-  });
-  renderClasses();
 }
 
 function setAccuracy(text: string): void {
@@ -136,10 +126,10 @@ function setAccuracy(text: string): void {
 function updateButtons(): void {
   const m = currentModel();
   const busy = isBusy();
-  const ready = classes.length >= 2 && classes.every((c) => c.clips.length > 0);
+  const ready = (resumed && trainer !== null) || (classes.length >= 2 && classes.every((c) => c.clips.length > 0));
   const training = fitController !== null;
   $<HTMLButtonElement>('ft-train').disabled = !m || busy || !ready;
-  $<HTMLButtonElement>('ft-train').textContent = trainer && keyOf() === trainerKey && points.length > 0 ? 'Continue training' : 'Train';
+  $<HTMLButtonElement>('ft-train').textContent = trainer && (resumed || keyOf() === trainerKey) && points.length > 0 ? 'Continue training' : 'Train';
   $<HTMLButtonElement>('ft-stop').disabled = !training;
   for (const id of ['ft-evaluate', 'ft-use', 'ft-save', 'ft-export-model', 'ft-export-pdparams']) $<HTMLButtonElement>(id).disabled = !trainer || busy;
   for (const c of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('#ft-class-form input, #ft-class-form button, #ft-strategy, #ft-epochs, #ft-segments, .ft-clip-input')) c.disabled = !m || busy;
@@ -154,23 +144,16 @@ function segmentsWanted(): number | undefined {
   return Number.isFinite(n) && n >= 1 ? n : undefined;
 }
 
-/** A short stable name for a run: the same classes, clips and settings map to the same stored run. */
-function runName(key: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return `demo-${h.toString(16).padStart(8, '0')}`;
-}
-
 /**
  * Builds (or reuses) the trainer for the current classes and clips, decoding each clip into it. A run stored by an
  * earlier visit with the same classes and clips is restored instead (its clips and checkpoint), so training resumes.
  */
 async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: string, loaded: number, total: number) => void): Promise<DemoTrainer> {
   const key = keyOf();
-  if (trainer && key === trainerKey) return trainer;
+  if (trainer && (resumed || key === trainerKey)) return trainer;
   if (trainer) void trainer.dispose();
   trainer = null;
-  points = [];
+  clearFigures();
   progress('Creating the trainer', 0, 0);
   const segments = segmentsWanted();
   const t = await m.createTrainer({
@@ -180,7 +163,7 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
     epochs: epochsWanted(),
     ...(segments ? { segments } : {}),
     onEpoch,
-    onStep,
+    onProgress,
   });
   // Clips added to the stored run by this call: a clip that cannot be read ends the call, and these are taken out
   // again, or the next Train would "resume" the run with the clips read so far (a class could have none).
@@ -191,13 +174,14 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
       // Restored from IndexedDB: its clips are in, and the chart picks up where it was.
       points = stored.history.map(toPoint);
       drawChart($<HTMLCanvasElement>('ft-chart'), points, epochsWanted());
-      $('ft-status').textContent = `Resumed the stored run “${stored.name}” at epoch ${stored.epoch}.`;
+      $('ft-status').textContent = `Resumed the stored run “${stored.name}” at epoch ${stored.epoch} of ${stored.settings.epochs}.`;
     } else {
       const all = classes.flatMap((c) => c.clips.map((clip) => ({ clip, label: c.name })));
       for (let i = 0; i < all.length; i++) {
         if (signal.aborted) throw new DOMException('aborted', 'AbortError');
         progress(`Reading clip ${i + 1} of ${all.length}`, i, all.length);
-        added.push((await t.addClip(all[i]!.clip, all[i]!.label)).id);
+        const clip = all[i]!.clip;
+        added.push((await t.addClip(clip instanceof File ? clip : clip.frames, all[i]!.label)).id);
       }
     }
   } catch (e) {
@@ -210,107 +194,76 @@ async function ensureTrainer(m: PPTSN, signal: AbortSignal, progress: (label: st
   return t;
 }
 
-function toPoint(e: EpochInfo): EpochPoint {
-  const accuracy = e.valAccuracy ?? e.accuracy;
-  return { epoch: e.epoch, loss: e.loss, ...(Number.isFinite(accuracy) ? { accuracy } : {}) };
+/** Clears the previous run's chart, accuracy and test-clip table (a new run must not show the old figures). */
+function clearFigures(): void {
+  points = [];
+  drawChart($<HTMLCanvasElement>('ft-chart'), [], epochsWanted());
+  setAccuracy('');
+  $('ft-eval').replaceChildren();
 }
 
-let fitStarted = 0;
-let epochsDone = 0;
 let reportProgress: ((label: string, loaded: number, total: number, detail?: string) => void) | null = null;
 
-function onStep(s: StepInfo): void {
-  if (!reportProgress) return;
-  const epochs = epochsWanted();
-  const within = s.steps ? s.step / s.steps : 0;
-  const left = s.etaMs > 0 ? ` · ETA ${formatMs(s.etaMs)}` : eta(s.epoch - 1 + within, epochs);
-  reportProgress('Training', s.epoch - 1 + within, epochs, `epoch ${s.epoch}/${epochs} · loss ${s.loss.toFixed(3)}${left}`);
-}
-
-/** ETA from the time per epoch so far in this fit (the trainer's own estimate is preferred when it has one). */
-function eta(done: number, total: number): string {
-  if (done <= 0 || done >= total || epochsDone === 0) return '';
-  const per = (performance.now() - fitStarted) / done;
-  return ` · ETA ${formatMs(per * (total - done))}`;
+/** The trainer's phase and its one ETA (measured on the current phase) on the progress bar. */
+function onProgress(p: TrainingProgress): void {
+  if (p.warning) $('ft-status').textContent = `Warning: ${p.warning}`;
+  const d = describeProgress(p);
+  if (d && reportProgress) reportProgress(d.label, d.done, d.total, d.detail);
 }
 
 function onEpoch(e: EpochInfo): void {
-  epochsDone++;
   const point = toPoint(e);
   points.push(point);
   drawChart($<HTMLCanvasElement>('ft-chart'), points.filter((p) => Number.isFinite(p.loss)), e.epochs);
-  const epochs = e.epochs;
-  const which = e.valAccuracy !== undefined ? 'held-out accuracy' : 'training accuracy';
-  $('ft-status').textContent = `Epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}${point.accuracy !== undefined ? `, ${which} ${(100 * point.accuracy).toFixed(1)} %` : ''} (${formatMs(e.ms)})${e.etaMs > 0 && e.epoch < epochs ? ` · ETA ${formatMs(e.etaMs)}` : eta(e.epoch, epochs)}`;
-  reportProgress?.('Training', e.epoch, epochs, `epoch ${e.epoch}/${epochs}${eta(e.epoch, epochs)}`);
+  const which = e.valAccuracy !== undefined ? 'validation accuracy' : 'training accuracy';
+  $('ft-status').textContent = `Epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}${point.accuracy !== undefined ? `, ${which} ${(100 * point.accuracy).toFixed(1)} %` : ''} (${formatMs(e.ms)})${e.warning ? ` · Warning: ${e.warning}` : ''}`;
+}
+
+function stopTraining(): void {
+  if (!fitController || fitController.signal.aborted) return;
+  // Said at once: the trainer stops after the clip it is on and writes a checkpoint.
+  $('ft-status').textContent = 'Stopping… (after the current clip, then a checkpoint)';
+  reportProgress?.('Stopping…', 0, 0, 'after the current clip, then a checkpoint');
+  fitController.abort();
 }
 
 async function train(): Promise<void> {
-  const m = currentModel();
+  // A Train pressed while a model loads or converts waits for it (and trains on it).
+  const m = await modelWhenReady();
   if (!m) return;
   await runTask('Preparing the training clips', async (task) => {
     const t = await ensureTrainer(m, task.signal, (l, a, b) => task.progress(l, a, b));
     fitController = new AbortController();
     // The progress bar's Cancel and the Stop button both stop at the next step boundary; Train resumes.
-    task.signal.addEventListener('abort', () => fitController?.abort(), { once: true });
+    task.signal.addEventListener('abort', stopTraining, { once: true });
     reportProgress = (l, a, b, d) => task.progress(l, a, b, d);
-    fitStarted = performance.now();
-    epochsDone = 0;
+    if (!resumed && points.length === 0) clearFigures();
     updateButtons();
-    task.progress('Training', 0, epochsWanted(), 'starting');
+    task.progress('Starting the run', 0, 0);
     try {
       // Up to the epochs asked for now: raising the number and pressing Train again trains on from the checkpoint.
       await t.fit({ signal: fitController.signal, epochs: epochsWanted() });
     } catch (e) {
       // A stop ends fit at a step boundary, after a checkpoint, and rejects as aborted.
       if (!fitController.signal.aborted) throw e;
-      $('ft-status').textContent = `Stopped after epoch ${points.at(-1)?.epoch ?? 0}. Press “Resume training” to go on.`;
+      const at = await t.info();
+      $('ft-status').textContent = `Stopped at epoch ${at.epoch + 1} of ${at.settings.epochs} (${at.iteration} steps done, checkpoint saved). Press “Continue training” to go on.`;
       return;
     } finally {
       reportProgress = null;
       fitController = null;
+      void refreshRuns();
     }
-    task.progress('Evaluating on held-out clips');
+    task.progress('Evaluating');
     await showEvaluation(t, task.signal);
   });
   updateButtons();
 }
 
-async function showEvaluation(t: DemoTrainer, signal?: AbortSignal): Promise<void> {
-  const r: EvaluateResult = await t.evaluate();
-  setAccuracy(`Accuracy: ${(100 * r.accuracy).toFixed(1)} % on ${r.clips} ${r.split === 'validation' ? 'held-out' : 'training'} clip${r.clips === 1 ? '' : 's'}`);
-  if (!classes.some((c) => c.heldOut.length)) return;
-  // The held-out clips the user set aside: the fine-tuned model classifies them (model.evaluate).
-  const m = await t.toModel();
-  try {
-    renderEvaluation($('ft-eval'), await evaluateHeldOut(m, classes, signal ?? new AbortController().signal));
-  } finally {
-    await m.dispose();
-  }
+function showEvaluation(t: DemoTrainer, signal?: AbortSignal): Promise<void> {
+  return showTrainerEvaluation(t, classes, $('ft-eval'), setAccuracy, signal);
 }
 
-function download(data: Blob | ArrayBuffer | Uint8Array | string, name: string): void {
-  const blob = data instanceof Blob ? data : new Blob([typeof data === 'string' ? data : (data as BlobPart)]);
-  const url = URL.createObjectURL(blob);
-  const a = el('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-/** Saves an export: a `.pdparams` file, or model.json and its shards (one download each, for a weights/ folder). */
-function saveExport(result: Blob | ExportedFiles, fallbackName: string): void {
-  if (result instanceof Blob) {
-    download(result, result instanceof File ? result.name : fallbackName);
-    return;
-  }
-  for (const f of result.files) download(f.data, f.name);
-}
-
-function className(): string {
-  return $<HTMLInputElement>('ft-class-name').value.trim();
-}
 
 function render(): void {
   const m = currentModel();
@@ -319,6 +272,7 @@ function render(): void {
     void trainer.dispose();
     trainer = null;
     trainerKey = '';
+    resumed = false;
     if (baseModel && baseModel !== m) void baseModel.dispose();
     baseModel = null;
   }
@@ -328,20 +282,20 @@ function render(): void {
 export function initFinetune(): void {
   $('ft-class-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const name = className();
+    const name = $<HTMLInputElement>('ft-class-name').value.trim();
     if (!name) return;
     if (classes.some((c) => c.name === name)) {
       showError(new Error(`There is already a class “${name}”.`));
       return;
     }
-    classes.push({ name, clips: [], heldOut: [] });
+    classes.push({ name, clips: [], test: [] });
     $<HTMLInputElement>('ft-class-name').value = '';
     renderClasses();
   });
   $('ft-train').addEventListener('click', () => void train());
-  $('ft-stop').addEventListener('click', () => fitController?.abort());
+  $('ft-stop').addEventListener('click', stopTraining);
   $('ft-evaluate').addEventListener('click', () => {
-    if (trainer) void runTask('Evaluating on held-out clips', (task) => showEvaluation(trainer!, task.signal));
+    if (trainer) void runTask('Evaluating', (task) => showEvaluation(trainer!, task.signal));
   });
   $('ft-use').addEventListener('click', () => {
     if (!trainer) return;
@@ -364,16 +318,83 @@ export function initFinetune(): void {
     void runTask('Saving the trainer', async () => {
       await trainer!.save(name);
       $('ft-status').textContent = `Saved as “${name}”.`;
+      void refreshRuns();
     });
   });
+  // One file: a .zip with model.json and its shards (it was one download per shard).
   $('ft-export-model').addEventListener('click', () => {
-    if (trainer) void runTask('Exporting the model', async () => saveExport(await trainer!.export('model'), 'model.json'));
+    if (trainer) void runTask('Exporting the model', async () => downloadFile(await trainer!.export('zip'), 'finetuned.zip'));
   });
   $('ft-export-pdparams').addEventListener('click', () => {
-    if (trainer) void runTask('Exporting a .pdparams', async () => saveExport(await trainer!.export('pdparams'), 'finetuned.pdparams'));
+    if (!trainer) return;
+    void runTask('Exporting a .pdparams', async () => {
+      downloadFile(await trainer!.export('pdparams'), 'finetuned.pdparams');
+      downloadFile(await trainer!.export('labels'), 'finetuned.labels.txt');
+    });
   });
+  for (const id of ['ft-strategy', 'ft-epochs', 'ft-segments']) $(id).addEventListener('change', persist);
   onModelChange(render);
   onBusyChange(updateButtons);
   drawChart($<HTMLCanvasElement>('ft-chart'), [], epochsWanted());
   render();
+  void restorePanel();
+  void refreshRuns();
+}
+
+/** Restores the panel saved by an earlier visit (classes, clip files, settings). */
+async function restorePanel(): Promise<void> {
+  const saved = await loadPanel();
+  if (!saved || saved.classes.length === 0 || classes.length > 0) return;
+  classes.push(...saved.classes.map((c) => ({ name: c.name, clips: [...c.clips], test: [...c.test] })));
+  $<HTMLSelectElement>('ft-strategy').value = saved.strategy || 'head';
+  $<HTMLInputElement>('ft-epochs').value = saved.epochs || '20';
+  $<HTMLInputElement>('ft-segments').value = saved.segments ?? '';
+  renderClasses();
+  const n = classes.reduce((k, c) => k + c.clips.length, 0);
+  $('ft-status').textContent = `Restored ${classes.length} classes and ${n} training clip${n === 1 ? '' : 's'} from your last visit${currentModel() ? ': press Train (a stored run resumes).' : '; load a model to train.'}`;
+}
+
+
+/** Lists the stored runs (PPTSN.trainingRuns) with Resume and Delete. */
+async function refreshRuns(): Promise<void> {
+  await renderRuns($('ft-runs'), {
+    resume: (name) => void resumeRun(name),
+    remove: (name) =>
+      void runTask(`Deleting the run “${name}”`, async () => {
+        if (trainer && (await trainer.info()).name === name) {
+          await trainer.dispose();
+          trainer = null;
+          trainerKey = '';
+          resumed = false;
+        }
+        await PPTSN.deleteTrainingRun(name);
+        await refreshRuns();
+        updateButtons();
+      }),
+  });
+}
+
+/** Reopens a stored run with its clips and checkpoint: Train continues it. */
+async function resumeRun(name: string): Promise<void> {
+  const m = await modelWhenReady();
+  if (!m) {
+    showError(new Error('Load a model first: a stored run resumes on the model it was trained from.'));
+    return;
+  }
+  await runTask(`Opening the run “${name}”`, async () => {
+    if (trainer) await trainer.dispose();
+    trainer = null;
+    clearFigures();
+    const t = await m.createTrainer({ name, onEpoch, onProgress });
+    const info = await t.info();
+    trainer = t;
+    trainerKey = keyOf();
+    resumed = true;
+    points = info.history.map(toPoint);
+    drawChart($<HTMLCanvasElement>('ft-chart'), points, info.settings.epochs);
+    $<HTMLInputElement>('ft-epochs').value = String(info.settings.epochs);
+    const clips = await t.clips();
+    $('ft-status').textContent = `Opened “${name}”: ${info.settings.classes.join(', ')} (${info.settings.strategy}), ${clips.length} clips, epoch ${info.epoch} of ${info.settings.epochs}. Train continues it.`;
+  });
+  updateButtons();
 }

@@ -19,6 +19,26 @@ export function currentModel(): PPTSN | null {
   return model;
 }
 
+/** Loads and conversions under way: a video or a training action given meanwhile waits for them (issue 26). */
+const loading = new Set<Promise<unknown>>();
+
+/** Tracks a load or conversion until it ends (adopted or failed). */
+function tracked<T>(p: Promise<T>): Promise<T> {
+  loading.add(p);
+  const done = () => void loading.delete(p);
+  p.then(done, done);
+  return p;
+}
+
+/**
+ * The page's model once every load or conversion started so far has ended: a video dropped while a `.pdparams` is
+ * still converting is classified with the converted model instead of being refused with "load a model first".
+ */
+export async function modelWhenReady(): Promise<PPTSN | null> {
+  while (loading.size > 0) await Promise.allSettled([...loading]);
+  return model;
+}
+
 export function onModelChange(f: (m: PPTSN | null) => void): void {
   modelListeners.add(f);
 }
@@ -69,7 +89,11 @@ function loadOptions(source: ModelSource, task: Parameters<Parameters<typeof run
 }
 
 /** Loads a model and makes it the page's model; the previous one is disposed only once the new one works. */
-export async function loadModel(source: ModelSource, extra: Partial<LoadOptions> = {}, title = 'Loading the model'): Promise<PPTSN | undefined> {
+export function loadModel(source: ModelSource, extra: Partial<LoadOptions> = {}, title = 'Loading the model'): Promise<PPTSN | undefined> {
+  return tracked(loadModelNow(source, extra, title));
+}
+
+async function loadModelNow(source: ModelSource, extra: Partial<LoadOptions>, title: string): Promise<PPTSN | undefined> {
   const loaded = await runTask(title, async (task) => {
     const m = await PPTSN.load(loadOptions(source, task, extra));
     return m;
@@ -80,7 +104,11 @@ export async function loadModel(source: ModelSource, extra: Partial<LoadOptions>
 }
 
 /** Converts a dropped .pdparams/.pdiparams (plus an optional .pdiparams.info) in the worker. */
-export async function convertFiles(files: File[]): Promise<void> {
+export function convertFiles(files: File[]): Promise<void> {
+  return tracked(convertFilesNow(files));
+}
+
+async function convertFilesNow(files: File[]): Promise<void> {
   const weights = files.find((f) => /\.(pdparams|pdiparams)$/i.test(f.name));
   if (!weights) {
     showError(new Error(`Expected a .pdparams or .pdiparams file, got ${files.map((f) => f.name).join(', ') || 'nothing'}.`));
@@ -98,11 +126,11 @@ export async function convertFiles(files: File[]): Promise<void> {
       showError(first.error);
       return;
     }
-    await loadModel(weights, base, `Converting ${weights.name}`);
+    await loadModelNow(weights, base, `Converting ${weights.name}`);
     return;
   }
   const labels = LABEL_SETS[choice]?.();
-  await loadModel(weights, { ...base, ...(labels ? { labels } : {}) }, `Converting ${weights.name}`);
+  await loadModelNow(weights, { ...base, ...(labels ? { labels } : {}) }, `Converting ${weights.name}`);
 }
 
 /** Like loadModel, but hands a failure back instead of showing it (for the label-count retry). */

@@ -164,3 +164,19 @@ async function runNow<T>(label: string, work: (task: Task) => Promise<T>): Promi
 export function cancelTask(): void {
   current?.abort();
 }
+
+/** Saves `data` as a download named `name`. */
+export function download(data: Blob | ArrayBuffer | Uint8Array | string, name: string): void {
+  const blob = data instanceof Blob ? data : new Blob([typeof data === 'string' ? data : (data as BlobPart)]);
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Saves a Blob or File as a download (a File keeps its own name). */
+export function downloadFile(f: Blob, fallback: string): void {
+  download(f, f instanceof File ? f.name : fallback);
+}

@@ -114,9 +114,12 @@ export default defineConfig({
   plugins: [weightsFolder(), wasmAssets({ emit: true }), ffmpegCoreAssets({ emitTo: 'assets' })],
   server: { headers: HEADERS, open: false, proxy: { '/paddlevideo/': { target: WEIGHTS_HOST, changeOrigin: true, rewrite: (p) => p.replace(/^\/paddlevideo/, '') } } },
   preview: { headers: HEADERS },
-  // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM.
+  // tfjs-backend-wasm ships CommonJS pieces: pre-bundle the tfjs packages so the browser gets ESM. Every bare import
+  // the page or its worker can reach is listed, lazy ones included (the trainer's gradients, the rawframes JPEG
+  // decoder): one Vite discovers on first use is bundled by a second optimiser run, and the page reloads, losing the
+  // user's classes and clips (issue 26; test/unit/demo-deps.test.ts).
   optimizeDeps: {
-    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'mediabunny'],
+    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients.js', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@jsquash/jpeg/decode.js', 'comlink', 'mediabunny'],
   },
   build: {
     outDir: fileURLToPath(new URL('../demo-dist/', import.meta.url)),

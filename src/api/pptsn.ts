@@ -23,6 +23,7 @@ import { checkElementHasSource, fallbackError, namedSourceError, sourceName } fr
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
 import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
+import { deleteTrainingRun, listTrainingRuns, type TrainingRunInfo } from './trainingRuns.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type {
   BackendName,
@@ -107,6 +108,19 @@ export class PPTSN {
   static async deleteCachedModel(name: string): Promise<boolean> {
     const store = await ModelStore.open();
     return store ? store.deleteName(name) : false;
+  }
+
+  /**
+   * Fine-tuning runs stored in IndexedDB by `createTrainer` (name, classes, strategy, epochs done and planned,
+   * last accuracy, clips, bytes), most recent first. `createTrainer({ name })` reopens one with its clips.
+   */
+  static trainingRuns(): Promise<TrainingRunInfo[]> {
+    return listTrainingRuns();
+  }
+
+  /** Deletes a stored fine-tuning run (clips and checkpoint); resolves to false if there was none. */
+  static deleteTrainingRun(name: string): Promise<boolean> {
+    return deleteTrainingRun(name);
   }
 
   /** The backend the network runs on (it changes if a WebGPU device is lost and the engine moves on). */
@@ -329,7 +343,7 @@ export class PPTSN {
           ...(plan ? { worker: plan.spawn } : {}),
         }),
       sourceOf: trainerClipSource,
-    }, options.signal);
+    }, options.signal, options.onProgress);
   }
 
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */

@@ -1,13 +1,14 @@
 /**
  * The page side of fine-tuning: `model.createTrainer(options)` returns a `Trainer` whose work all happens in the
  * model's worker (WorkerTrainer, reached through comlink). Callbacks cross as comlink proxies; an AbortSignal
- * becomes a `stop` message, which the worker honours at the next step boundary (after a checkpoint), and `fit`
- * then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
+ * becomes a `stop` message, which the worker honours within the current micro-batch (after a checkpoint; the page
+ * hears `stopping` at once), and `fit` then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
 import { proxy, releaseProxy, type Remote } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
-import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings } from '../core/train/trainer.js';
+import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings, TrainingProgress } from '../core/train/trainer.js';
+import { zipStored } from './zip.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
@@ -18,7 +19,7 @@ import { namedSourceError, sourceName } from './sourceErrors.js';
  * the page does not load the worker's code. */
 const POOL_FRAMES = 16;
 
-export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo };
+export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo, TrainingProgress };
 
 /**
  * Options of `model.createTrainer`: the recipe settings of the core trainer (each documented there; unset fields take
@@ -30,7 +31,12 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   classes?: string[];
   onStep?: (s: StepInfo) => void;
   onEpoch?: (e: EpochInfo) => void;
-  /** Stops `fit` at the next step boundary. */
+  /**
+   * What the run is doing, from its first second: `decoding` (addClip), `features`, `training`, `validating`,
+   * `saving`, `stopping`, with counts and one ETA (TrainingProgress). Also per call: `fit({ onProgress })`.
+   */
+  onProgress?: (p: TrainingProgress) => void;
+  /** Stops `fit` within the current micro-batch. */
   signal?: AbortSignal;
   /** IndexedDB name of the run (default "default"); an existing run with the same classes is resumed. */
   name?: string;
@@ -57,7 +63,19 @@ export class Trainer<M = unknown> {
     private readonly remote: Remote<WorkerTrainer>,
     private readonly owner: TrainerOwner,
     private readonly signal: AbortSignal | undefined,
+    private readonly onProgress?: (p: TrainingProgress) => void,
   ) {}
+
+  /** Calls the trainer's and the call's progress callbacks (a throwing callback must not break training). */
+  private progress(p: TrainingProgress, extra?: (p: TrainingProgress) => void): void {
+    for (const f of [this.onProgress, extra]) {
+      try {
+        f?.(p);
+      } catch {
+        // the page's callback is its own business
+      }
+    }
+  }
 
   private live(): void {
     if (this.disposed) throw new PPTSNError('invalid-argument', 'this trainer was disposed');
@@ -72,16 +90,21 @@ export class Trainer<M = unknown> {
   /** Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`. */
   async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
     this.live();
+    this.progress({ phase: 'decoding', done: 0, total: 1, etaMs: null });
+    let info: ClipInfo;
     if (isRawframesSource(source)) {
       // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
       const config = resolvePreprocessOptions({ preset: 'fast', segments: POOL_FRAMES, sampling: 'linspace' });
       const r = await readRawframesSource(source, config);
-      return this.remote.addClip({ frames: r.frames, origin: rawframesOrigin(source) }, label);
+      info = await this.remote.addClip({ frames: r.frames, origin: rawframesOrigin(source) }, label);
+    } else {
+      // The worker's errors name the file only sometimes ("The file is empty"): name it here, as classify does.
+      info = await this.remote.addClip(this.owner.sourceOf(source), label).catch((e: unknown) => {
+        throw namedSourceError(e, sourceName(source));
+      });
     }
-    // The worker's errors name the file only sometimes ("The file is empty"): name it here, as classify does.
-    return this.remote.addClip(this.owner.sourceOf(source), label).catch((e: unknown) => {
-      throw namedSourceError(e, sourceName(source));
-    });
+    this.progress({ phase: 'decoding', done: 1, total: 1, etaMs: 0 });
+    return info;
   }
 
   async clips(): Promise<ClipInfo[]> {
@@ -97,27 +120,56 @@ export class Trainer<M = unknown> {
   /**
    * Trains (resuming where the run stopped) up to `epochs` (default: the run's). Before the first step any count is
    * taken; a started run can be extended but not shortened (its LR schedule is planned for its count): a lower
-   * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the
-   * trainer's) stops it at the next step boundary, after a checkpoint; the promise then rejects with `aborted`.
+   * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the trainer's) or `stop()` stops
+   * it within the current micro-batch, after a checkpoint (`onProgress` hears `stopping` at once); the promise then
+   * rejects with `aborted`, and `fit()` again resumes bit-identically. `onProgress` adds to createTrainer's.
    */
-  async fit(options: { signal?: AbortSignal; epochs?: number } = {}): Promise<FitResult> {
+  async fit(options: { signal?: AbortSignal; epochs?: number; onProgress?: (p: TrainingProgress) => void } = {}): Promise<FitResult> {
     this.live();
     const signals = [options.signal, this.signal].filter((s): s is AbortSignal => !!s);
     if (signals.some((s) => s.aborted)) throw new PPTSNError('aborted', 'training was aborted');
-    const onAbort = () => void this.remote.stop().catch(() => undefined);
+    const extra = options.onProgress;
+    let stopping = false;
+    const onAbort = () => {
+      if (stopping) return;
+      stopping = true;
+      this.progress({ phase: 'stopping', done: 0, total: 0, etaMs: null }, extra);
+      void this.remote.stop().catch(() => undefined);
+    };
+    this.stopNow = onAbort;
     for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    // While the worker is inside a long micro-batch it cannot report: the last event is repeated every second, its
+    // ETA counted down (`repeated: true`), so the page never looks frozen.
+    let last: { p: TrainingProgress; at: number } | null = null;
+    const beat = setInterval(() => {
+      if (!last || stopping || Date.now() - last.at < 1000) return;
+      const eta = last.p.etaMs === null ? null : Math.max(0, last.p.etaMs - (Date.now() - last.at));
+      this.progress({ ...last.p, etaMs: eta, repeated: true }, extra);
+    }, 1000);
     try {
-      const r = await this.remote.fit(options.epochs);
+      // After a stop, the worker's last events (a micro-batch finishing) must not overwrite "stopping".
+      const relay = proxy((p: TrainingProgress) => {
+        if (stopping) return;
+        last = { p, at: Date.now() };
+        this.progress(p, extra);
+      });
+      const r = await this.remote.fit(options.epochs, relay);
       if (r.stopped) throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}; fit() again resumes`);
       return r;
     } finally {
+      clearInterval(beat);
+      this.stopNow = null;
       for (const s of signals) s.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Stops a running `fit` at its next step boundary. */
+  /** The running fit's stop (says `stopping` at once), while one runs. */
+  private stopNow: (() => void) | null = null;
+
+  /** Stops a running `fit` within its current micro-batch (after a checkpoint). */
   async stop(): Promise<void> {
-    await this.remote.stop();
+    if (this.stopNow) this.stopNow();
+    else await this.remote.stop();
   }
 
   /** Accuracy, loss and confusion matrix on the held-out clips (every clip when there are none). */
@@ -139,18 +191,32 @@ export class Trainer<M = unknown> {
     return this.owner.loadConverted(bytes, `${info.name}.pdparams`, info.settings.classes) as Promise<M>;
   }
 
-  /** `'model'`: model.json + shards (`files`, also as `modelJson`/`shards`); `'pdparams'`: a PaddleVideo `.pdparams` Blob. */
+  /**
+   * `'model'`: model.json + shards (`files`, also as `modelJson`/`shards`); `'zip'`: the same as one `.zip` File
+   * (`<name>.zip`, model.json at its root: one download; unzip it into a folder and load its model.json);
+   * `'pdparams'`: a PaddleVideo `.pdparams` File; `'labels'`: the classes, one a line (`<name>.labels.txt`, for
+   * `--labels` or `labels` with the `.pdparams`).
+   */
   async export(kind: 'model'): Promise<ExportedFiles>;
-  async export(kind: 'pdparams'): Promise<Blob>;
-  async export(kind: 'model' | 'pdparams'): Promise<ExportedFiles | Blob> {
+  async export(kind: 'zip' | 'pdparams' | 'labels'): Promise<Blob>;
+  async export(kind: 'model' | 'zip' | 'pdparams' | 'labels'): Promise<ExportedFiles | Blob> {
     this.live();
+    const file = (parts: BlobPart[], name: string, type: string) => (typeof File !== 'undefined' ? new File(parts, name, { type }) : new Blob(parts, { type }));
+    if (kind === 'zip') {
+      const [files, info] = await Promise.all([this.remote.modelFiles(), this.remote.info()]);
+      return file([zipStored(files.files) as BlobPart], `${info.name}.zip`, 'application/zip');
+    }
+    if (kind === 'labels') {
+      const info = await this.remote.info();
+      return file([info.settings.classes.join('\n') + '\n'], `${info.name}.labels.txt`, 'text/plain');
+    }
     if (kind === 'pdparams') {
       const bytes = await this.remote.pdparams();
       const name = (await this.remote.info()).name;
       return typeof File !== 'undefined' ? new File([bytes as BlobPart], `${name}.pdparams`, { type: 'application/octet-stream' }) : new Blob([bytes as BlobPart]);
     }
     if (kind === 'model') return this.remote.modelFiles();
-    throw new PPTSNError('invalid-argument', `export kind must be 'model' or 'pdparams', got ${String(kind)}`);
+    throw new PPTSNError('invalid-argument', `export kind must be 'model', 'zip', 'pdparams' or 'labels', got ${String(kind)}`);
   }
 
   /** Tensors alive in the worker (leak checks). */
@@ -171,8 +237,8 @@ export class Trainer<M = unknown> {
 }
 
 /** Splits the options into what crosses to the worker and the callbacks (proxied). */
-export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
-  const { onStep, onEpoch, signal: _s, ...rest } = options;
+export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal' | 'onProgress'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
+  const { onStep, onEpoch, signal: _s, onProgress: _p, ...rest } = options;
   return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
 }
 

@@ -9,14 +9,15 @@
 // With the .js extension: our package is "type": "module", so webpack resolves its imports fully specified.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { writeModelJson } from '../core/formats/modelJson.js';
 import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
-import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings } from '../core/train/trainer.js';
+import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
+import { PPTSNError } from '../core/errors.js';
+import { trainingFailure } from '../core/train/failure.js';
 import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
@@ -92,6 +93,8 @@ async function toRgbCapped(f: FramePixels): Promise<FramePixels> {
 /** The worker-side trainer (comlink-proxied to the page). */
 export class WorkerTrainer {
   private stopper: AbortController | null = null;
+  /** The running fit, which `dispose` waits for (freeing tensors under a running step traps WASM). */
+  private running: Promise<unknown> | null = null;
   private disposed = false;
 
   private constructor(
@@ -120,6 +123,11 @@ export class WorkerTrainer {
       (options.strategy === undefined || options.strategy === r.settings.strategy) &&
       (options.segments === undefined || options.segments === r.settings.segments) &&
       (!r.baseSha256 || !host.sha256 || r.baseSha256 === host.sha256);
+    if (rec && !same(rec) && !given && options.strategy === undefined && options.segments === undefined) {
+      // Reopening a stored run by name alone (the demo's Resume) must never delete it: only its base model differs.
+      store!.close();
+      throw new PPTSNError('invalid-argument', `the stored run "${name}" was trained from another model (weights SHA-256 ${rec.baseSha256!.slice(0, 12)}…): load that model to resume it, or delete the run`);
+    }
     if (rec && !same(rec)) {
       await store!.delete(name);
       rec = undefined;
@@ -229,31 +237,48 @@ export class WorkerTrainer {
     return had;
   }
 
-  /** Trains to the configured epochs (resuming); `stop()` ends it at the next step boundary. */
-  async fit(epochs?: number): Promise<EngineFitResult> {
+  /**
+   * Trains to the configured epochs (resuming); `stop()` ends it within a micro-batch, after a checkpoint.
+   * `onProgress` hears every phase (progress.ts TrainingProgress) from the first second.
+   */
+  async fit(epochs?: number, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+    this.live();
+    if (this.running) throw new PPTSNError('invalid-argument', 'this trainer is already training: stop() it or wait for fit to end');
+    const run = this.fitNow(epochs, onProgress);
+    this.running = run;
     try {
-      this.live();
+      return await run;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async fitNow(epochs: number | undefined, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+    try {
       if (epochs !== undefined) this.trainer.fitEpochs(epochs);
       this.stopper = new AbortController();
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;
+      // Fire and forget: the page's callbacks must not hold training up.
+      const quiet = <T>(f: ((x: T) => void) | undefined) => (f ? { f: (x: T) => void Promise.resolve(f(x)).catch(() => undefined) } : undefined);
+      const progress = quiet(onProgress);
       return await this.trainer.fit({
         signal: this.stopper.signal,
-        // Fire and forget: the page's callbacks must not hold training up.
-        ...(onStep ? { onStep: (s: StepInfo) => void Promise.resolve(onStep(s)).catch(() => undefined) } : {}),
-        ...(onEpoch ? { onEpoch: (e: EpochInfo) => void Promise.resolve(onEpoch(e)).catch(() => undefined) } : {}),
+        ...(onStep ? { onStep: quiet(onStep)!.f } : {}),
+        ...(onEpoch ? { onEpoch: quiet(onEpoch)!.f } : {}),
+        ...(progress ? { onProgress: progress.f } : {}),
         onCheckpoint: async (cp) => {
           if (this.store) await this.store.saveCheckpoint(this.name, cp, this.trainer.settings);
         },
       });
     } catch (e) {
-      throw toPPTSNError(e, 'training failed');
+      throw toPPTSNError(trainingFailure(e, this.trainer.settings), 'training failed');
     } finally {
       this.stopper = null;
     }
   }
 
-  /** Stops a running `fit` at its next step boundary (after a checkpoint). */
+  /** Stops a running `fit` within its current micro-batch (after a checkpoint). */
   stop(): void {
     this.stopper?.abort();
   }
@@ -307,11 +332,12 @@ export class WorkerTrainer {
     return { numTensors: tf.memory().numTensors };
   }
 
-  /** Frees the trainer's tensors (the stored run stays in IndexedDB). */
-  dispose(): void {
+  /** Frees the trainer's tensors (the stored run stays in IndexedDB), after stopping a running fit. */
+  async dispose(): Promise<void> {
     if (this.disposed) return;
     this.stop();
     this.disposed = true;
+    await this.running?.catch(() => undefined);
     this.trainer.dispose();
     this.store?.close();
   }

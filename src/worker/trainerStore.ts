@@ -21,6 +21,25 @@ export interface TrainerRecord {
   baseSha256?: string;
   checkpointKey: string | null;
   updatedAt: string;
+  /** Where the last checkpoint stands (absent before the first one), for `trainingRuns()` without reading it. */
+  summary?: { epoch: number; iteration: number; accuracy: number | null; checkpointBytes: number };
+}
+
+/** A stored run as `PPTSN.trainingRuns()` lists it. */
+export interface TrainingRunInfo {
+  name: string;
+  classes: string[];
+  strategy: ResolvedSettings['strategy'];
+  /** Epochs done and planned. */
+  epoch: number;
+  epochs: number;
+  iteration: number;
+  /** The last epoch's validation accuracy (training accuracy when the run has no validation split); null before. */
+  accuracy: number | null;
+  clips: number;
+  /** Bytes stored: clip frames plus the checkpoint. */
+  bytes: number;
+  updatedAt: string;
 }
 
 /** A stored clip: its frame pool (RGB, capped resolution) and label. */
@@ -123,10 +142,37 @@ export class TrainerStore {
         return;
       }
       const old = rec.checkpointKey;
-      trainers.put({ ...rec, settings, checkpointKey: key, updatedAt: new Date().toISOString() });
+      const last = cp.history.at(-1);
+      const accuracy = last ? (last.valAccuracy ?? last.accuracy) : null;
+      const checkpointBytes = [...Object.values(cp.params), ...Object.values(cp.velocity)].reduce((n, a) => n + a.byteLength, 0);
+      const summary = { epoch: cp.epoch, iteration: cp.iteration, accuracy: accuracy !== null && Number.isFinite(accuracy) ? accuracy : null, checkpointBytes };
+      trainers.put({ ...rec, settings, checkpointKey: key, updatedAt: new Date().toISOString(), summary });
       if (old && old !== key) t2.objectStore(CHECKPOINTS).delete(old);
     };
     await done(t2);
+  }
+
+  /** Every stored run, most recently updated first. */
+  async list(): Promise<TrainingRunInfo[]> {
+    const recs = (await req(this.db.transaction(TRAINERS).objectStore(TRAINERS).getAll())) as TrainerRecord[];
+    const out: TrainingRunInfo[] = [];
+    for (const r of recs) {
+      const clips = await this.clips(r.name);
+      const clipBytes = clips.reduce((n, c) => n + c.frames.reduce((m, f) => m + f.data.byteLength, 0), 0);
+      out.push({
+        name: r.name,
+        classes: [...r.settings.classes],
+        strategy: r.settings.strategy,
+        epoch: r.summary?.epoch ?? 0,
+        epochs: r.settings.epochs,
+        iteration: r.summary?.iteration ?? 0,
+        accuracy: r.summary?.accuracy ?? null,
+        clips: clips.length,
+        bytes: clipBytes + (r.summary?.checkpointBytes ?? 0),
+        updatedAt: r.updatedAt,
+      });
+    }
+    return out.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
   }
 
   /** Deletes a trainer with its clips and checkpoint. */

@@ -253,9 +253,9 @@ test('fine-tune on three generated classes: chart, held-out accuracy, use the ne
   await page.click('#ft-train');
   await settle(540_000);
   const accuracy = (await page.textContent('#ft-accuracy')) ?? '';
-  assert.match(accuracy, /Accuracy: \d+(\.\d)? % on \d+ held-out clips/);
+  assert.match(accuracy, /Accuracy: \d+(\.\d)? % on \d+ validation clips \(the trainer.s own split/);
   assert.match((await page.textContent('#ft-status')) ?? '', /Epoch 8\/8/);
-  assert.match((await page.textContent('#ft-eval')) ?? '', /Held-out clips: top-1 \d+(\.\d)? %, top-5 100\.0 % over 3 clips/);
+  assert.match((await page.textContent('#ft-eval')) ?? '', /Test clips: top-1 \d+(\.\d)? %, top-5 100\.0 % over 3 clips/);
   assert.equal(await page.locator('#ft-eval table.confusion tbody tr').count(), 3);
   await page.locator('#finetune').screenshot({ path: join(SHOTS, 'demo-finetune.png') });
 

@@ -284,9 +284,24 @@ export class TrainableRecognizer {
     return cost!;
   }
 
-  /** Applies the recorded batch statistics: running = momentum·running + (1 − momentum)·batch, then forgets them. */
-  commitBatchStats(): void {
+  /**
+   * Hands over the recorded batch statistics (the caller owns them: commit them later with `commitBatchStats(stats)`
+   * or dispose them). A step over several micro-batches keeps each one's statistics this way and commits them only
+   * once the whole step succeeded, so a stop in the middle of a step leaves the running statistics untouched.
+   */
+  takeBatchStats(): Map<string, BatchNormStats> {
+    const taken = this.pending;
+    this.pending = new Map();
+    return taken;
+  }
+
+  /**
+   * Applies the recorded batch statistics (or `stats`, taken earlier with `takeBatchStats`, which are then
+   * disposed): running = momentum·running + (1 − momentum)·batch, then forgets them.
+   */
+  commitBatchStats(stats?: Map<string, BatchNormStats>): void {
     this.live();
+    if (stats) this.replacePending(stats);
     const m = this.momentum;
     tf.tidy(() => {
       for (const [key, s] of this.pending) {

@@ -19,6 +19,8 @@ export interface TrainerCheckpoint {
   velocity: Record<string, Float32Array>;
   history: EpochInfo[];
   preciseBNDone: boolean;
+  /** TrainingPosition.lrScale (absent: 1). */
+  lrScale?: number;
 }
 
 export type { TrainingPosition };
@@ -63,5 +65,5 @@ export function restoreCheckpoint(model: TrainableRecognizer, optimizer: PaddleM
     }
   });
   optimizer.setState(new Map(Object.entries(c.velocity)));
-  return { epoch: c.epoch, stepInEpoch: c.stepInEpoch, iteration: c.iteration, history: [...c.history], preciseBNDone: c.preciseBNDone };
+  return { epoch: c.epoch, stepInEpoch: c.stepInEpoch, iteration: c.iteration, history: [...c.history], preciseBNDone: c.preciseBNDone, ...(c.lrScale !== undefined ? { lrScale: c.lrScale } : {}) };
 }

@@ -3,6 +3,7 @@
  * split; and the network input of one draw (PaddleVideo's train sampler + train transforms, or the valid ones).
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
 import { preprocessFrames, preprocessTrainFrames } from '../preprocess/pipeline.js';
 import { sampleTrainIndices, sampleValidIndices, type Rng } from '../preprocess/sampler.js';
@@ -59,4 +60,11 @@ export function validImages(clip: TrainingClip, s: Pick<ResolvedSettings, 'segme
   const T = s.segments;
   const frames = sampleValidIndices(clip.frames.length, T).map((i) => clip.frames[i]!);
   return preprocessFrames(frames, { preset: 'fast', segments: T }).input;
+}
+
+/** Refuses a fit without training clips, or with a class that has no clip (its head would never see it). */
+export function checkFitClips(train: readonly TrainingClip[], all: readonly TrainingClip[], classes: readonly string[]): void {
+  if (train.length === 0) throw new PPTSNError('invalid-argument', 'no training clips: add clips with addClip first');
+  const empty = classes.filter((_, k) => !all.some((c) => c.label === k));
+  if (empty.length > 0) throw new PPTSNError('invalid-argument', `no clips for ${empty.map((c) => JSON.stringify(c)).join(', ')}: add at least one clip to every class (addClip(source, label)) before fit`);
 }

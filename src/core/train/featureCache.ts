@@ -7,7 +7,9 @@
  * The inference `Recognizer` computes them (BN folded: the frozen part is in eval mode either way).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { isPPTSNError, PPTSNError } from '../errors.js';
 import type { Recognizer } from '../model/recognizer.js';
+import { yieldTurn } from '../yieldTurn.js';
 import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, globalAvgPool } from '../model/resnetVd.js';
 
 /** What is cached: pooled features ('head') or the res5 input ('last-stage'). */
@@ -83,5 +85,48 @@ export class FeatureCache {
 
   dispose(): void {
     this.clear();
+  }
+}
+
+/**
+ * Computes the cache of every clip in `clips` that has none yet: V train views and the valid view (`images(clip, v)`
+ * gives view v's images, v = V the valid one). Reports `onProgress(done, total, view, views)` after every view
+ * (done counts clips fractionally) and yields between views, so a stop (`signal`) lands within one view's forward
+ * pass; a stopped clip keeps no partial cache, and the function returns quietly.
+ */
+export async function fillCaches<C extends { id: string }>(
+  cache: FeatureCache,
+  clips: readonly C[],
+  V: number,
+  images: (clip: C, v: number) => tf.Tensor4D,
+  onProgress?: (done: number, total: number, view?: number, views?: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const todo = clips.filter((c) => !cache.has(c.id));
+  if (todo.length > 0) onProgress?.(0, todo.length, 0, V + 1);
+  for (let i = 0; i < todo.length; i++) {
+    if (signal?.aborted) return;
+    const clip = todo[i]!;
+    const views: tf.Tensor4D[] = [];
+    try {
+      for (let v = 0; v <= V; v++) {
+        const x = images(clip, v);
+        try {
+          views.push(cache.encode(x));
+        } finally {
+          x.dispose();
+        }
+        await views.at(-1)!.data();
+        onProgress?.(i + (v + 1) / (V + 1), todo.length, v + 1, V + 1);
+        await yieldTurn();
+        if (signal?.aborted) throw new PPTSNError('aborted', 'stopped while computing features');
+      }
+      const valid = views.pop()!;
+      cache.set(clip.id, { views, valid });
+    } catch (e) {
+      tf.dispose(views);
+      if (isPPTSNError(e) && e.code === 'aborted') return;
+      throw e;
+    }
   }
 }

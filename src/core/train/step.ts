@@ -3,10 +3,18 @@
  * mode, label-smoothed cross entropy (mixed when the batch was mixed up), gradients accumulated over micro-batches
  * when the batch does not fit (BN then sees micro-batch statistics), BN running statistics committed, one Paddle
  * Momentum update.
+ *
+ * Stopping inside a step (`StepControl.signal`): checked after every micro-batch (with a macrotask turn, so a stop
+ * message can land); an aborted step throws PPTSNError('aborted') having changed nothing: the gradients so far are
+ * dropped and each micro-batch's BN statistics are held back (`takeBatchStats`) until the step completes, so the
+ * model, the optimiser and the running statistics are exactly those before the step, and a checkpoint taken then
+ * resumes bit-identically (the step is redone with the same seeded draws).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../errors.js';
 import type { StageBoundary } from '../model/resnetVd.js';
-import type { TrainableRecognizer } from '../model/trainable.js';
+import type { BatchNormStats, TrainableRecognizer } from '../model/trainable.js';
+import { yieldTurn } from '../yieldTurn.js';
 import { labelSmoothedLoss } from './labelSmoothing.js';
 import { mixupAccuracy, type MixupDraw } from './mixup.js';
 import type { PaddleMomentum } from './optimizer.js';
@@ -32,6 +40,14 @@ export interface StepContext {
   loss?: (logits: tf.Tensor2D, rows: number[]) => { total: tf.Scalar; extra?: Record<string, tf.Scalar> };
 }
 
+/** Optional control of one step: stop inside it, hear of each micro-batch. */
+export interface StepControl {
+  /** Checked after each micro-batch: when aborted, the step throws PPTSNError('aborted') and changes nothing. */
+  signal?: AbortSignal;
+  /** Called after each micro-batch with the clips done so far and the batch's clips. */
+  onMicroBatch?: (clipsDone: number, clips: number) => void;
+}
+
 function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, rows: number[], eps: number): tf.Scalar {
   return tf.tidy(() => {
     const ya = tf.tensor1d(rows.map((r) => labels[r]!), 'int32');
@@ -46,7 +62,7 @@ function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, r
  * Trains on `x` (`[B·T, …]` at `ctx.from`, already mixed by `draw` if any; disposed here) with class `labels[b]`
  * for clip b, at learning rate `lr`. Returns the batch loss and the (mixup-weighted) accuracy.
  */
-export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number): Promise<{ loss: number; accuracy: number; extra?: Record<string, number> }> {
+export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels: number[], draw: MixupDraw | null, lr: number, control: StepControl = {}): Promise<{ loss: number; accuracy: number; extra?: Record<string, number> }> {
   const T = ctx.segments;
   const B = labels.length;
   const micro = ctx.microBatch;
@@ -55,6 +71,8 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   const keyOfName = new Map(groups.map((g) => [g.variable.name, g.key]));
   const acc = new Map<string, tf.Tensor>();
   const predicted: number[] = [];
+  /** Each micro-batch's BN statistics, committed in order once the step is complete. */
+  const stats: Map<string, BatchNormStats>[] = [];
   let loss = 0;
   const extra: Record<string, number> = {};
   try {
@@ -73,7 +91,7 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
           terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
           return custom.total;
         }, varList);
-        ctx.model.commitBatchStats();
+        stats.push(ctx.model.takeBatchStats());
         // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
         loss += (await value.data())[0]! * (mn / B);
         value.dispose();
@@ -97,11 +115,19 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
         if (xm !== x) xm.dispose();
         ctx.model.discardBatchStats();
       }
+      control.onMicroBatch?.(m0 + mn, B);
+      if (control.signal && m0 + mn < B) {
+        await yieldTurn();
+        if (control.signal.aborted) throw new PPTSNError('aborted', `the step was stopped after ${m0 + mn} of ${B} clips; nothing of it was applied`);
+      }
     }
     ctx.optimizer.applyGradients(acc, lr);
+    // Sequential commits equal the per-micro-batch ones: a train-mode forward never reads the running statistics.
+    while (stats.length > 0) ctx.model.commitBatchStats(stats.shift()!);
   } finally {
     x.dispose();
     tf.dispose([...acc.values()]);
+    for (const m of stats) for (const s of m.values()) tf.dispose([s.mean, s.variance]);
   }
   return { loss, accuracy: mixupAccuracy(predicted, labels, draw), ...(ctx.loss ? { extra } : {}) };
 }

@@ -1,29 +1,24 @@
 /**
- * The fine-tuning loop (isomorphic, tfjs-core only): PP-TSN's recipe (docs/contract.md §7) on a handful of the
- * user's clips.
+ * The fine-tuning loop (isomorphic, tfjs-core only): PP-TSN's recipe (docs/contract.md §7) on a handful of clips.
  *
- * Data: each clip is kept as a small pool of decoded frames (sampled evenly over the video at a capped
- * resolution); PaddleVideo's train sampler then picks T of the pool per draw (random segment sampling over the
- * pool, not over the whole video), and the train transforms (keep-ratio Scale, MultiScaleCrop, RandomFlip,
- * normalise) or the valid ones (centre crop) make the network input.
+ * Data: each clip is a small pool of decoded frames; PaddleVideo's train sampler picks T of the pool per draw, and
+ * the train transforms (keep-ratio Scale, MultiScaleCrop, RandomFlip, normalise) or the valid ones (centre crop)
+ * make the input. Strategies: 'head' trains the FC on cached pooled features of V augmented views per clip,
+ * 'last-stage' res5 + FC on cached res5 inputs (featureCache.ts), 'full' everything on images, accumulating
+ * gradients over micro-batches (BN sees micro-batch statistics, like ghost batch norm). With cached inputs, mixup
+ * mixes the cached tensors (exact for 'head', linear up to the dropout; an approximation for 'last-stage').
  *
- * Strategies: 'head' trains the FC on cached pooled features of V augmented views per clip, 'last-stage' trains
- * res5 + FC on cached res5 inputs (FeatureCache), 'full' trains everything on images, with gradient accumulation
- * over micro-batches when the batch does not fit (BN then sees micro-batch statistics, like ghost batch norm).
- * With cached inputs, mixup mixes the cached tensors rather than the images (exact for 'head', where the
- * head is linear up to the dropout; an approximation for 'last-stage').
+ * Each step (step.ts): LR from CustomWarmupCosineDecay × the run's lrScale (lrScale.ts: a deliberate difference
+ * for few clips), one mixup draw, label-smoothed loss, gradients, Paddle's Nesterov momentum with L2 and the FC
+ * multipliers, BN running-statistics update. Each piece can be switched off (mixupAlpha 0, labelSmoothing 0,
+ * weightDecay 0, warmupEpochs 0, schedule 'constant', lrMultipliers false, nesterov false, augment false,
+ * dropout 0, preciseBN 0, adaptLearningRate false).
  *
- * Each step: LR from CustomWarmupCosineDecay at the global iteration, one mixup draw, label-smoothed loss,
- * gradients, Paddle's Nesterov momentum with L2 on conv/FC weights and the FC multipliers, BN running-statistics
- * update. Each piece can be switched off (mixupAlpha 0, labelSmoothing 0, weightDecay 0, warmupEpochs 0,
- * schedule 'constant', lrMultipliers false, nesterov false, augment false, dropout 0, preciseBN 0).
- *
- * Files: settings.ts (defaults, validation), clips.ts (data, split, the input of one draw), newHead.ts, step.ts
- * (one optimisation step), progress.ts (what the loop reports), evaluation.ts, checkpoint.ts; this file is the loop.
- *
- * Resuming: a checkpoint holds the parameters of the trainable part (running statistics included), the optimiser's
- * velocities and the position (epoch, step within it, global iteration). Every random draw is seeded from
- * (seed, iteration) or (seed, epoch), so a resumed run repeats the same batches it would have seen.
+ * Progress (progress.ts): phases `features`, `training`, `validating`, `saving` with one ETA from the current
+ * phase's rate. Stopping: the signal is checked between feature views and between micro-batches; a stopped step
+ * changes nothing, a checkpoint is taken at the step's start. Resuming: the checkpoint holds the trainable part
+ * (running statistics included), the velocities and the position; every random draw is seeded from (seed,
+ * iteration) or (seed, epoch), so a resumed run repeats the same batches bit-identically.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
@@ -33,12 +28,14 @@ import { TrainableRecognizer } from '../model/trainable.js';
 import { mulberry32, randint, type Rng } from '../preprocess/sampler.js';
 import type { StateDict } from '../stateDict.js';
 import { withNewHead } from './newHead.js';
-import type { EpochInfo, FitResult, StepInfo, TrainingPosition } from './progress.js';
-import { optimisationStep } from './step.js';
+import { PhaseClock, unitsLeft, type EpochInfo, type FitResult, type StepInfo, type TrainingPhase, type TrainingPosition, type TrainingProgress } from './progress.js';
+import { optimisationStep, type StepControl } from './step.js';
+import { divergenceWarning, lrScaleFor } from './lrScale.js';
+import { isPPTSNError } from '../errors.js';
 import { restoreCheckpoint, takeCheckpoint, type TrainerCheckpoint } from './checkpoint.js';
-import { hashSeed, splitClips, trainImages, validImages, type TrainingClip } from './clips.js';
+import { checkFitClips, hashSeed, splitClips, trainImages, validImages, type TrainingClip } from './clips.js';
 import { scoreLogits, type EvaluateResult } from './evaluation.js';
-import { FeatureCache } from './featureCache.js';
+import { FeatureCache, fillCaches } from './featureCache.js';
 import { drawMixup, mixBatch, permutation } from './mixup.js';
 import { PaddleMomentum, paramGroups } from './optimizer.js';
 import { preciseBN } from './preciseBn.js';
@@ -48,7 +45,7 @@ import { yieldTurn } from '../yieldTurn.js';
 
 // The run's data types live beside their concept; importers of trainer.ts keep finding them here.
 export { resolveSettings, hashSeed };
-export type { ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult };
+export type { ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult, TrainingPhase, TrainingProgress };
 
 export interface FitOptions {
   signal?: AbortSignal;
@@ -56,6 +53,8 @@ export interface FitOptions {
   onEpoch?: (e: EpochInfo) => void;
   /** Called with a checkpoint at each epoch end, when stopped, and after precise BN; awaited. */
   onCheckpoint?: (c: TrainerCheckpoint) => Promise<void> | void;
+  /** What the run is doing, from its first second (progress.ts TrainingProgress): phases, counts, one ETA. */
+  onProgress?: (p: TrainingProgress) => void;
 }
 
 /**
@@ -68,13 +67,7 @@ export class ClipTrainer {
   private readonly optimizer: PaddleMomentum;
   private readonly cache: FeatureCache | null;
   private readonly clipMap = new Map<string, TrainingClip>();
-  private state: TrainingPosition = {
-    epoch: 0,
-    stepInEpoch: 0,
-    iteration: 0,
-    history: [],
-    preciseBNDone: false,
-  };
+  private state: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
   private disposed = false;
   private busy = false;
 
@@ -84,15 +77,11 @@ export class ClipTrainer {
     const sd = withNewHead(base, s.classes.length, hashSeed(s.seed, 'head'));
     this.model = TrainableRecognizer.fromStateDict(sd, { trainable: s.strategy, dropout: s.dropout });
     this.optimizer = new PaddleMomentum(paramGroups(this.model.parameters(), { weightDecay: s.weightDecay, lrMultipliers: s.lrMultipliers }), { momentum: s.momentum, nesterov: s.nesterov });
-    if (s.strategy === 'full') {
-      this.cache = null;
-    } else {
-      if (!recognizer) {
-        this.model.dispose();
-        throw new PPTSNError('invalid-argument', `the '${s.strategy}' strategy needs the inference Recognizer for its feature cache`);
-      }
-      this.cache = new FeatureCache(s.strategy, recognizer, opts.chunkSize ?? 8);
+    if (s.strategy !== 'full' && !recognizer) {
+      this.model.dispose();
+      throw new PPTSNError('invalid-argument', `the '${s.strategy}' strategy needs the inference Recognizer for its feature cache`);
     }
+    this.cache = s.strategy === 'full' ? null : new FeatureCache(s.strategy, recognizer!, opts.chunkSize ?? 8);
   }
 
   /** Raises the epoch count so `fit` trains further (never lowers it: the recipe of a run is otherwise fixed). */
@@ -151,41 +140,17 @@ export class ClipTrainer {
     return validImages(clip, this.settings);
   }
 
-  /** Computes the cache of every clip that has none yet (no-op for 'full'). Yields between clips. */
-  async prepare(onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<void> {
+  /**
+   * Computes the cache of every clip that has none yet (no-op for 'full'). Yields between views, so a stop lands
+   * within one view's forward pass; a stopped clip keeps no partial cache. `onProgress(done, total, view, views)`.
+   */
+  async prepare(onProgress?: (done: number, total: number, view?: number, views?: number) => void, signal?: AbortSignal): Promise<void> {
     this.live();
-    const cache = this.cache;
-    if (!cache) return;
-    const todo = this.clips().filter((c) => !cache.has(c.id));
-    for (let i = 0; i < todo.length; i++) {
-      if (signal?.aborted) return;
-      const clip = todo[i]!;
-      const views: tf.Tensor4D[] = [];
-      try {
-        for (let v = 0; v < this.settings.views; v++) {
-          const x = this.trainImages(clip, mulberry32(hashSeed(this.settings.seed, clip.id, 'view', v)));
-          try {
-            views.push(cache.encode(x));
-          } finally {
-            x.dispose();
-          }
-          await views.at(-1)!.data();
-        }
-        const vx = this.validImages(clip);
-        let valid: tf.Tensor4D;
-        try {
-          valid = cache.encode(vx);
-        } finally {
-          vx.dispose();
-        }
-        cache.set(clip.id, { views, valid });
-      } catch (e) {
-        tf.dispose(views);
-        throw e;
-      }
-      onProgress?.(i + 1, todo.length);
-      await yieldTurn();
-    }
+    if (!this.cache) return;
+    const V = this.settings.views;
+    // Views 0..V−1 are train draws; view V is the valid (centre-crop) view.
+    const images = (clip: TrainingClip, v: number) => (v < V ? this.trainImages(clip, mulberry32(hashSeed(this.settings.seed, clip.id, 'view', v))) : this.validImages(clip));
+    await fillCaches(this.cache, this.clips(), V, images, onProgress, signal);
   }
 
   /** Where the batch input enters the network: the cache's boundary, which is where the trainable part starts. */
@@ -210,7 +175,7 @@ export class ClipTrainer {
   }
 
   /** One optimisation step on `batch` (step.ts); returns loss and accuracy. */
-  private async step(batch: TrainingClip[], lr: number, rng: Rng): Promise<{ loss: number; accuracy: number }> {
+  private async step(batch: TrainingClip[], lr: number, rng: Rng, control: StepControl = {}): Promise<{ loss: number; accuracy: number }> {
     const s = this.settings;
     const B = batch.length;
     const draw = s.mixupAlpha > 0 && B >= 2 ? drawMixup(B, s.mixupAlpha, rng) : null;
@@ -224,12 +189,13 @@ export class ClipTrainer {
       batch.map((c) => c.label),
       draw,
       lr,
+      control,
     );
   }
 
-  private schedule(itersPerEpoch: number): CustomWarmupCosineDecay {
-    const s = this.settings;
-    return new CustomWarmupCosineDecay({ baseLr: s.learningRate, warmupStartLr: s.warmupStartLr, warmupEpochs: s.warmupEpochs, maxEpoch: s.epochs, cosine: s.schedule === 'cosine' }, itersPerEpoch);
+  /** Clips per forward/backward pass of a step. */
+  private get microBatch(): number {
+    return this.cache ? this.settings.batchSize : Math.min(this.settings.batchSize, this.settings.microBatchSize);
   }
 
   /**
@@ -250,19 +216,35 @@ export class ClipTrainer {
   private async fitInner(opts: FitOptions): Promise<FitResult> {
     const s = this.settings;
     const { train, valid } = this.split();
-    if (train.length === 0) throw new PPTSNError('invalid-argument', 'no training clips: add clips with addClip first');
-    // A class without a clip would train a head that never saw it (and report a perfect accuracy on the rest).
-    const empty = s.classes.filter((_, k) => !this.clips().some((c) => c.label === k));
-    if (empty.length > 0) throw new PPTSNError('invalid-argument', `no clips for ${empty.map((c) => JSON.stringify(c)).join(', ')}: add at least one clip to every class (addClip(source, label)) before fit`);
-    await this.prepare(undefined, opts.signal);
-    const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
-    const schedule = this.schedule(steps);
-    const t0 = Date.now();
-    const total = (s.epochs - this.state.epoch) * steps - this.state.stepInEpoch;
-    let done = 0;
-    const eta = () => (done > 0 ? ((Date.now() - t0) / done) * Math.max(0, total - done) : 0);
+    checkFitClips(train, this.clips(), s.classes);
+    const clock = new PhaseClock(opts.onProgress);
     const stopped = () => opts.signal?.aborted === true;
     const result = (st: boolean): FitResult => ({ stopped: st, epoch: this.state.epoch, iteration: this.state.iteration, history: [...this.state.history] });
+    const save = async () => {
+      if (!opts.onCheckpoint) return;
+      clock.report({ phase: 'saving', done: 0, total: 1, epoch: this.state.epoch, epochs: s.epochs });
+      await opts.onCheckpoint(await this.checkpoint());
+    };
+    const stop = async () => {
+      await save();
+      return result(true);
+    };
+    await this.prepare((done, total, view, views) => clock.report({ phase: 'features', done, total, ...(view !== undefined ? { view, views } : {}) }), opts.signal);
+    if (stopped()) return stop();
+    const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
+    const schedule = new CustomWarmupCosineDecay({ baseLr: s.learningRate, warmupStartLr: s.warmupStartLr, warmupEpochs: s.warmupEpochs, maxEpoch: s.epochs, cosine: s.schedule === 'cosine' }, steps);
+    if (this.state.lrScale === undefined && this.state.iteration === 0) {
+      this.state.lrScale = await lrScaleFor(s, train.length, this.cache ? train.flatMap((c) => this.cache!.get(c.id)!.views) : []);
+    }
+    const lrScale = this.state.lrScale ?? 1;
+    // Progress of `training` counts micro-batches over this fit's remaining steps (one per step with cached inputs).
+    const micro = this.microBatch;
+    const perStep = (k: number) => Math.ceil(Math.min(s.batchSize, train.length - k * s.batchSize) / micro);
+    const units = unitsLeft(perStep, steps, s.epochs, this.state);
+    let unitsDone = 0;
+    const report = (e: number, k: number) => clock.report({ phase: 'training', done: unitsDone, total: units, epoch: e + 1, epochs: s.epochs, step: Math.min(k + 1, steps), steps });
+    const eta = () => (clock.rate(unitsDone) ?? 0) * (units - unitsDone);
+    report(this.state.epoch, this.state.stepInEpoch);
     while (this.state.epoch < s.epochs) {
       const e = this.state.epoch;
       const tEpoch = Date.now();
@@ -271,53 +253,75 @@ export class ClipTrainer {
       let sumLoss = 0;
       let sumAcc = 0;
       let counted = 0;
-      let lr = schedule.lrAt(this.state.iteration);
+      let lr = schedule.lrAt(this.state.iteration) * lrScale;
       for (let k = this.state.stepInEpoch; k < steps; k++) {
-        if (stopped()) {
-          await opts.onCheckpoint?.(await this.checkpoint());
-          return result(true);
-        }
-        lr = schedule.lrAt(this.state.iteration);
+        if (stopped()) return stop();
+        lr = schedule.lrAt(this.state.iteration) * lrScale;
         const batch = order.slice(k * s.batchSize, (k + 1) * s.batchSize);
-        const r = await this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)));
+        const before = unitsDone;
+        let r: { loss: number; accuracy: number };
+        try {
+          r = await this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)), {
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            onMicroBatch: (c) => {
+              unitsDone = before + Math.ceil(c / micro);
+              if (c < batch.length) report(e, k);
+            },
+          });
+        } catch (err) {
+          // Stopped inside the step: nothing of it was applied, the position is the step's start.
+          if (isPPTSNError(err) && err.code === 'aborted' && stopped()) return stop();
+          throw err;
+        }
         sumLoss += r.loss;
         sumAcc += r.accuracy;
         counted++;
-        done++;
+        unitsDone = before + perStep(k);
         this.state.iteration++;
         this.state.stepInEpoch = k + 1;
         opts.onStep?.({ epoch: e + 1, epochs: s.epochs, step: k + 1, steps, iteration: this.state.iteration, loss: r.loss, accuracy: r.accuracy, lr, etaMs: eta() });
+        report(e, k + 1 < steps ? k + 1 : k);
         await yieldTurn();
       }
       const info: EpochInfo = { epoch: e + 1, epochs: s.epochs, loss: counted ? sumLoss / counted : NaN, accuracy: counted ? sumAcc / counted : NaN, lr, ms: Date.now() - tEpoch, etaMs: 0 };
       if (valid.length > 0) {
-        const v = await this.evaluateOn(valid, 'validation');
+        const v = await this.evaluateOn(valid, 'validation', (done) => clock.report({ phase: 'validating', done, total: valid.length, epoch: e + 1, epochs: s.epochs }));
         info.valLoss = v.loss;
         info.valAccuracy = v.accuracy;
       }
+      const first = this.state.history[0]?.loss ?? info.loss;
+      const warning = divergenceWarning(first, info.loss, e + 1);
+      if (warning) info.warning = warning;
       this.state.epoch = e + 1;
       this.state.stepInEpoch = 0;
       info.etaMs = eta();
       this.state.history.push(info);
       opts.onEpoch?.(info);
-      await opts.onCheckpoint?.(await this.checkpoint());
+      if (warning) clock.report({ phase: 'training', done: unitsDone, total: units, epoch: e + 1, epochs: s.epochs, step: steps, steps, warning });
+      await save();
     }
     if (!this.state.preciseBNDone && s.preciseBN > 0 && s.strategy !== 'head' && !stopped()) {
-      await this.runPreciseBN(train);
+      try {
+        await this.runPreciseBN(train, opts.signal);
+      } catch (err) {
+        if (isPPTSNError(err) && err.code === 'aborted' && stopped()) return stop();
+        throw err;
+      }
       this.state.preciseBNDone = true;
-      await opts.onCheckpoint?.(await this.checkpoint());
+      await save();
     }
     return result(false);
   }
 
   /** Precise BN over `settings.preciseBN` train batches (micro-batch sized for 'full'), no mixup. */
-  private async runPreciseBN(train: TrainingClip[]): Promise<number> {
+  private async runPreciseBN(train: TrainingClip[], signal?: AbortSignal): Promise<number> {
     const s = this.settings;
-    const size = this.cache ? s.batchSize : Math.min(s.batchSize, s.microBatchSize);
+    const size = this.microBatch;
     return preciseBN(
       this.model,
       s.preciseBN,
       (k) => {
+        if (signal?.aborted) throw new PPTSNError('aborted', 'stopped during precise BN');
         const rng = mulberry32(hashSeed(s.seed, 'preciseBN', k));
         const order = permutation(train.length, rng).map((i) => train[i]!);
         return this.batchInput(order.slice(0, size), rng);
@@ -337,7 +341,7 @@ export class ClipTrainer {
   }
 
   /** Eval-mode logits `[n, K]` of clips (valid view). */
-  async logitsOf(clips: TrainingClip[]): Promise<Float32Array> {
+  async logitsOf(clips: TrainingClip[], onClip?: (done: number) => void): Promise<Float32Array> {
     this.live();
     await this.prepare();
     const T = this.settings.segments;
@@ -352,13 +356,14 @@ export class ClipTrainer {
       });
       out.push(...((await logits.data()) as Float32Array));
       logits.dispose();
+      onClip?.(Math.min(clips.length, i + per));
       await yieldTurn();
     }
     return Float32Array.from(out);
   }
 
-  private async evaluateOn(clips: TrainingClip[], split: EvaluateResult['split']): Promise<EvaluateResult> {
-    return scoreLogits(await this.logitsOf(clips), clips, this.settings.classes.length, split);
+  private async evaluateOn(clips: TrainingClip[], split: EvaluateResult['split'], onClip?: (done: number) => void): Promise<EvaluateResult> {
+    return scoreLogits(await this.logitsOf(clips, onClip), clips, this.settings.classes.length, split);
   }
 
   /** A checkpoint of the current state (checkpoint.ts). */

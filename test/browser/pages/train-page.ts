@@ -3,12 +3,17 @@
  */
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
-import { PPTSN, type Trainer, type TrainerOptions } from '../../../src/index.js';
+import { PPTSN, type Trainer, type TrainerOptions, type TrainingProgress } from '../../../src/index.js';
 
 let model: PPTSN | null = null;
 let trainer: Trainer<PPTSN> | null = null;
 const steps: unknown[] = [];
 const epochs: unknown[] = [];
+/** Progress events with the page's time of arrival (ms since create). */
+const progress: (TrainingProgress & { at: number })[] = [];
+let created = 0;
+/** Stop (signal) when a progress event matches, once. */
+let stopOn: { phase: string; done: number } | null = null;
 let stopAfter = 0;
 let ctrl = new AbortController();
 
@@ -17,6 +22,9 @@ let ctrl = new AbortController();
 (window as unknown as { tr: unknown }).tr = {
   steps,
   epochs,
+  progress,
+  createdAt: () => created,
+  stopOn: (when: { phase: string; done: number } | null) => void (stopOn = when),
   load: (url: string, backend: 'wasm' | 'webgl' | 'webgpu' = 'wasm') => outcome(async () => {
     await model?.dispose();
     model = await PPTSN.load({ model: url, backend, wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
@@ -26,10 +34,14 @@ let ctrl = new AbortController();
     stopAfter = stopAfterSteps;
     steps.length = 0;
     epochs.length = 0;
+    progress.length = 0;
+    stopOn = null;
+    created = performance.now();
     ctrl = new AbortController();
     trainer = await model!.createTrainer({
       ...opts,
       signal: ctrl.signal,
+      onProgress: (p) => void progress.push({ ...p, at: performance.now() - created }),
       onStep: (s) => {
         steps.push(s);
         if (stopAfter > 0 && steps.length >= stopAfter) ctrl.abort();
@@ -42,6 +54,18 @@ let ctrl = new AbortController();
   addClipUrl: (url: string, label: string) => outcome(async () => trainer!.addClip(url, label)),
   clips: () => outcome(() => trainer!.clips()),
   fit: (epochs?: number) => outcome(() => trainer!.fit(epochs === undefined ? {} : { epochs })),
+  /** fit with a signal of its own, aborted when a progress event matches `stopOn` (the events are recorded by create's callback). */
+  fitStopping: () => outcome(async () => {
+    const c = new AbortController();
+    return trainer!.fit({ signal: c.signal, onProgress: (p) => {
+      if (stopOn && p.phase === stopOn.phase && p.done >= stopOn.done) {
+        stopOn = null;
+        c.abort();
+      }
+    } });
+  }),
+  runs: () => outcome(() => PPTSN.trainingRuns()),
+  zip: () => outcome(async () => toBase64(new Uint8Array(await (await trainer!.export('zip')).arrayBuffer()))),
   evaluate: () => outcome(() => trainer!.evaluate()),
   info: () => outcome(() => trainer!.info()),
   memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
