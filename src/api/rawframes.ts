@@ -1,5 +1,5 @@
 /**
- * Rawframes as a source in the page (SPEC §4): the files of a dropped folder (`File`s named `img_00001.jpg`, …,
+ * Rawframes as a source in the page (docs/contract.md §4): the files of a dropped folder (`File`s named `img_00001.jpg`, …,
  * e.g. from `<input webkitdirectory>` or a drop), an array of image `Blob`s in frame order, or a
  * `FileSystemDirectoryHandle`. Only the sampled files are read, decoded here with the JPEG decoder PIL matches
  * (`core/jpeg.ts`, MozJPEG in WebAssembly) and handed to the worker as frames. The decoding core is

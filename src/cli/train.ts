@@ -1,6 +1,6 @@
 /**
  * `pptsn-web train <train_list> -o <run_dir>`: PaddleVideo's training (the tutorial's step 2.3) on a videos or
- * rawframes list, with PP-TSN's recipe as defaults (SPEC §5, src/core/train/recipe.ts), from a converted model (`-m`)
+ * rawframes list, with PP-TSN's recipe as defaults (docs/contract.md §7, src/core/train/recipe.ts), from a converted model (`-m`)
  * or an ImageNet backbone (`--pretrained`). Resumable: the same command continues a stopped run. The loop is
  * src/node/train/datasetTrainer.ts; this file turns flags into its options and reports.
  */

@@ -1,5 +1,5 @@
 /**
- * JPEG decoding with the pixels PIL gives (SPEC §4: rawframes are "decoded by PIL as RGB"). PIL uses libjpeg(-turbo)
+ * JPEG decoding with the pixels PIL gives (docs/contract.md §4: rawframes are "decoded by PIL as RGB"). PIL uses libjpeg(-turbo)
  * with its defaults: ISLOW integer IDCT and "fancy" (triangular) chroma upsampling. @jsquash/jpeg is MozJPEG (a
  * libjpeg-turbo fork) compiled to WebAssembly with the same defaults, so it runs in Node and in the browser and
  * matches PIL bit for bit on OpenCV-written frames (checked in test/unit/rawframes.test.ts). ffmpeg's mjpeg

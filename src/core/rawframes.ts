@@ -1,5 +1,5 @@
 /**
- * Rawframes, the tutorial's own format (SPEC §4): a folder of `img_00001.jpg`, `img_00002.jpg`, … (1-based)
+ * Rawframes, the tutorial's own format (docs/contract.md §4): a folder of `img_00001.jpg`, `img_00002.jpg`, … (1-based)
  * written by OpenCV from the decoded frames. PaddleVideo's FrameDataset + Sampler (`paddlevideo/loader/pipelines/
  * sample.py`, format 'frame') compute the same 0-based indices as for a video over L = num_frames and open
  * `img_{idx+1:05}.jpg`, decoded by PIL as RGB. Only the sampled files are read and decoded.

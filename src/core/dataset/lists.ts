@@ -1,5 +1,5 @@
 /**
- * PaddleVideo's dataset list files (SPEC §7), parsed without touching any file system:
+ * PaddleVideo's dataset list files (docs/contract.md §8), parsed without touching any file system:
  * - videos list (`paddlevideo/loader/dataset/video.py`, VideoDataset): `relative/path.avi label` per line;
  * - rawframes list (`paddlevideo/loader/dataset/frame.py`, FrameDataset): `relative/frame_dir num_frames label`.
  * Labels are 0-based class ids. A data prefix (root) is joined to each relative path as `os.path.join` does.

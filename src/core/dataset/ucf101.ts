@@ -1,5 +1,5 @@
 /**
- * UCF101's own annotation files (SPEC §7), without touching any file system:
+ * UCF101's own annotation files (docs/contract.md §8), without touching any file system:
  * - `classInd.txt`: `1 ApplyEyeMakeup` … (1-based ids; UCF101 ships it with CRLF line ends);
  * - `trainlist0N.txt`: `Class/v_Class_gXX_cYY.avi <1-based class id>`; `testlist0N.txt`: `Class/v_…avi` only.
  * They are not PaddleVideo lists: read as one, a trainlist's 1-based ids would score every clip against the next

@@ -1,5 +1,5 @@
 /**
- * Weight files as people have them (SPEC §7): besides `paddle.save(layer.state_dict())`, training scripts save
+ * Weight files as people have them (docs/contract.md §8): besides `paddle.save(layer.state_dict())`, training scripts save
  * `{'model': state_dict, 'epoch': n, …}` or `{'state_dict': …}`, Paddle ≥ 2.1 pickles each Tensor as
  * `builtins.tuple((name, ndarray))`, and PaddleVideo writes an optimizer state (`.pdopt`) beside each
  * checkpoint. This module finds the state dict inside such a pickle and recognises files that are not PP-TSN

@@ -1,5 +1,5 @@
 /**
- * Distillation checkpoints as PaddleVideo writes them (SPEC §5; `paddlevideo/modeling/framework/recognizers/
+ * Distillation checkpoints as PaddleVideo writes them (docs/contract.md §7; `paddlevideo/modeling/framework/recognizers/
  * recognizerDistillation.py`, `paddlevideo/utils/save_load.py`): `RecognizerDistillation` registers teacher and
  * student as `nn.Sequential(backbone, head)` sublayers named `Teacher` and `Student`, so its state dict
  * (`_best.pdparams`, `_epoch_N.pdparams`) is keyed `Student.0.…` (backbone), `Student.1.fc.weight` (head),

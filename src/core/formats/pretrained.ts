@@ -1,5 +1,5 @@
 /**
- * ImageNet ResNet-vd backbones from PaddleClas, where PP-TSN's training starts (SPEC §5 "Initialisation";
+ * ImageNet ResNet-vd backbones from PaddleClas, where PP-TSN's training starts (docs/contract.md §7, "On data sets";
  * `backbone.pretrained: ResNet50_vd_ssld_v2_pretrained.pdparams` in configs/recognition/pptsn/*.yaml, loaded by
  * `ResNetTweaksTSN.init_weights` → `paddlevideo/utils/save_load.py` `load_ckpt`). Such a file holds the backbone and
  * a 1000-class ImageNet FC, under one of these namings:

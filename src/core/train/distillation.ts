@@ -1,5 +1,5 @@
 /**
- * Knowledge-distillation losses (SPEC §5, docs/contract.md "Distillation"): a teacher's logits become a target for
+ * Knowledge-distillation losses (docs/contract.md §7, "Distillation"): a teacher's logits become a target for
  * the student's. Mirrors PaddleVideo `paddlevideo/modeling/losses/distillation_loss.py` (`DistillationCELoss`,
  * `DistillationDMLLoss`) and PaddleClas `ppcls/loss/kldivloss.py` (`KLDivLoss`, used by `DistillationKLDivLoss`);
  * the soft-label cross entropy is Hinton et al.'s soft-target term. All take logits `[N, K]` (no softmax) and
@@ -57,7 +57,7 @@ export function dmlLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, eps = DML_EP
  * `kl_div(x, y) = y·(log y − x)` (0 where y = 0). The T² keeps the gradient's scale as T changes (Hinton et al.).
  * Since Σ_k y = 1, each row's Σ_k y·(log y − x) is computed as Σ_k y·(t − s)/T − (logsumexp(t/T) − logsumexp(s/T)):
  * the same sum without subtracting two rounded log-softmaxes per class, which in float32 cost about 5× the
- * relative error at T = 4 (7e-7 against SPEC §5's value, 1.4e-7 this way).
+ * relative error at T = 4 (7e-7 against docs/contract.md §7's (docs/contract.md §7) value, 1.4e-7 this way).
  */
 export function klDivLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, temperature = KL_TEMPERATURE): tf.Scalar {
   checkPair(student, teacher, 'KL loss');

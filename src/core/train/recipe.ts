@@ -1,5 +1,5 @@
 /**
- * PP-TSN's training recipe for datasets (SPEC §5; `configs/recognition/pptsn/pptsn_k400_frames.yaml`,
+ * PP-TSN's training recipe for datasets (docs/contract.md §7; `configs/recognition/pptsn/pptsn_k400_frames.yaml`,
  * `paddlevideo/tasks/train.py`), as `pptsn-web train` runs it on list files: the defaults, one validator, and the
  * fields that make two runs the same run (a run directory refuses another recipe).
  *

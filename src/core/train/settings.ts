@@ -28,7 +28,7 @@ export interface TrainerSettings {
   microBatchSize?: number;
   /**
    * T, frames per clip in training; default 3, PP-TSN's training recipe (`pptsn_k400_frames.yaml`: the released
-   * ppTSN_k400 was trained with 3 segments, SPEC §5; inference uses its own T). It was 8, which made a `full` step
+   * ppTSN_k400 was trained with 3 segments, docs/contract.md §7; inference uses its own T). It was 8, which made a `full` step
    * 2.7× the recipe's work.
    */
   segments?: number;

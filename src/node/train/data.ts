@@ -1,5 +1,5 @@
 /**
- * The network input of one list item for `pptsn-web train` (SPEC §5): PaddleVideo's train pipeline (train
+ * The network input of one list item for `pptsn-web train` (docs/contract.md §7): PaddleVideo's train pipeline (train
  * sampler over the item's L frames, keep-ratio Scale(256, do_round), MultiScaleCrop(224) + RandomFlip, normalise)
  * or its valid pipeline (valid sampler, Scale, CenterCrop), from a video (src/node/ffmpeg.ts `readClip`) or a
  * rawframes folder (src/node/rawframes.ts, L from the list's num_frames as PaddleVideo's FrameDataset trusts it).

@@ -1,5 +1,5 @@
 /**
- * `pptsn-web train`'s loop: PaddleVideo's `paddlevideo/tasks/train.py` over list files (SPEC §5), on the core's
+ * `pptsn-web train`'s loop: PaddleVideo's `paddlevideo/tasks/train.py` over list files (docs/contract.md §7), on the core's
  * training pieces (TrainableRecognizer, step.ts, PaddleMomentum, CustomWarmupCosineDecay, mixup, precise BN).
  *
  * Per epoch e (0-based): shuffle (seeded by (seed, e)), ⌊N/B⌋ iterations dropping the last partial batch, each with

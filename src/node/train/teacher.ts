@@ -1,5 +1,5 @@
 /**
- * The teacher of `pptsn-web train --teacher` (SPEC §5 distillation, issue 22): its logits `[K]` for each training
+ * The teacher of `pptsn-web train --teacher` (docs/contract.md §7 distillation, issue 22): its logits `[K]` for each training
  * view and validation item, from either
  * - a converted model folder (any depth, the student's classes), run on the frozen part's runtime (onnxruntime-node
  *   when installed). With `--strategy head` it sees exactly the augmented views whose backbone features are cached
