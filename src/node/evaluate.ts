@@ -108,7 +108,9 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
   let flushing = Promise.resolve();
   const flush = () => {
     flushing = flushing.then(async () => {
-      while (records.length < jobs.length && done[records.length]) {
+      // After an abort nothing more is reported, even records already computed (the lanes may have finished them
+      // while an earlier, slower item was still in the network).
+      while (records.length < jobs.length && done[records.length] && !options.signal?.aborted) {
         const { record, timing } = done[records.length]!;
         done[records.length] = undefined;
         records.push(record);
@@ -160,5 +162,7 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
   })));
   await flushing;
   if (stop !== null || results.some((r) => r.status === 'rejected')) throw stop;
+  // An abort that came in the last records' reports (no lane was left to see it) still ends the call as aborted.
+  if (options.signal?.aborted) throw new PPTSNError('aborted', 'evaluation was aborted');
   return records;
 }

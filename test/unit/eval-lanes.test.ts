@@ -159,6 +159,21 @@ test('evaluateJobs with 2 lanes stops cleanly: abort, and a fatal backend error,
   assert.equal(tf.memory().numTensors, before, 'no tensor left after a fatal error');
 });
 
+test('an abort in the report of a slow first item, after the other lane finished the rest, still rejects and reports nothing more', async () => {
+  const jobs = jobsOf(['example.mp4', 'example.mp4', 'example.mp4', 'example.mp4']);
+  // Item 0 holds its lane 1.5 s; the other lane classifies items 1–3 meanwhile, so their records wait behind it.
+  const { network } = fakeNetwork((call) => (call === 0 ? 1500 : 1));
+  const controller = new AbortController();
+  const seen: number[] = [];
+  const before = tf.memory().numTensors;
+  await assert.rejects(
+    evaluateJobs(network, jobs, 'videos', { config, labels, chunkSize: 10, lanes: 2, signal: controller.signal, onRecord: (r) => { seen.push(r.position); if (r.position === 0) controller.abort(); } }),
+    (e: unknown) => isPPTSNError(e) && e.code === 'aborted',
+  );
+  assert.deepEqual(seen, [0], 'no record reported after the abort');
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('the onnx runner with lanes: the same logits as one session, concurrent clips, lanes clamped to threads; tfjs ignores lanes', async () => {
   const d = join(dir, 'r18');
   if (!existsSync(join(d, 'model.json'))) await writeModelDir(d, writeModelJson(seededStateDict(18, 4, 11)));
