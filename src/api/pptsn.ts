@@ -324,14 +324,15 @@ export class PPTSN {
   /**
    * Fine-tuning on the user's own clips (see api/trainer.ts): a trainer in this model's worker, starting from these
    * weights with a new head for `options.classes`. With the `name` of a run stored in IndexedDB (same classes, or
-   * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped.
+   * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped. `options.clips`, a
+   * PaddleVideo-style list of `{ source, label }`, is added before the trainer is returned (`Trainer.addClips`).
    */
   async createTrainer(options: TrainerOptions): Promise<Trainer<PPTSN>> {
     const session = await this.current();
     const [init, onStep, onEpoch] = trainerArgs(options);
     const remote = await onLive(session, session.engine.createTrainer(init, onStep, onEpoch));
     const plan = this.restartPlan;
-    return new Trainer<PPTSN>(remote, {
+    const trainer = new Trainer<PPTSN>(remote, {
       loadConverted: (bytes, fileName, labels) =>
         PPTSN.load({
           model: bytes,
@@ -344,6 +345,16 @@ export class PPTSN {
         }),
       sourceOf: trainerClipSource,
     }, options.signal, options.onProgress);
+    if (options.clips) {
+      // A list given at creation: the trainer is handed out only once it holds them (freed if one fails).
+      try {
+        await trainer.addClips(options.clips, options.signal ? { signal: options.signal } : {});
+      } catch (e) {
+        await trainer.dispose().catch(() => undefined);
+        throw e;
+      }
+    }
+    return trainer;
   }
 
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */

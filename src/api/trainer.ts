@@ -6,7 +6,7 @@
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
 import { proxy, releaseProxy, type Remote } from 'comlink';
-import { PPTSNError } from '../core/errors.js';
+import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings, TrainingProgress } from '../core/train/trainer.js';
 import { zipStored } from './zip.js';
 import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
@@ -42,6 +42,18 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   name?: string;
   /** false: keep nothing in IndexedDB. */
   persist?: boolean;
+  /**
+   * Clips to add at creation, as a PaddleVideo-style list (`Trainer.addClips`): `createTrainer` resolves once they
+   * are decoded and added (progress as `decoding`).
+   */
+  clips?: readonly TrainingListItem[];
+}
+
+/** One line of a PaddleVideo-style list: a clip (video, Blob, URL, `<video>`, rawframes folder) and its class. */
+export interface TrainingListItem {
+  source: VideoSource;
+  /** The class, by name or index. */
+  label: string | number;
 }
 
 /** The result of `fit`. */
@@ -91,6 +103,43 @@ export class Trainer<M = unknown> {
   async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
     this.live();
     this.progress({ phase: 'decoding', done: 0, total: 1, etaMs: null });
+    const info = await this.addOne(source, label);
+    this.progress({ phase: 'decoding', done: 1, total: 1, etaMs: 0 });
+    return info;
+  }
+
+  /**
+   * Adds a PaddleVideo-style list of clips, `{ source, label }` each (the `path label` lines of a videos or rawframes
+   * list, as objects: a File/Blob, a URL, a `<video>`, or a rawframes folder, as `addClip` takes them), in order.
+   * `onProgress` (and createTrainer's) hear `decoding` with done/total over the list and an ETA from the rate so
+   * far; `signal` stops between clips (those added stay) with `aborted`. A failing item rejects with its error,
+   * its message prefixed with its place in the list; the items before it stay added.
+   */
+  async addClips(list: readonly TrainingListItem[], options: { onProgress?: (p: TrainingProgress) => void; signal?: AbortSignal } = {}): Promise<ClipInfo[]> {
+    this.live();
+    if (!Array.isArray(list)) throw new PPTSNError('invalid-argument', 'addClips takes an array of { source, label }');
+    const out: ClipInfo[] = [];
+    const t0 = Date.now();
+    const total = list.length;
+    this.progress({ phase: 'decoding', done: 0, total, etaMs: total === 0 ? 0 : null }, options.onProgress);
+    for (let i = 0; i < total; i++) {
+      if (options.signal?.aborted) throw new PPTSNError('aborted', `adding clips was stopped after ${i} of ${total}`);
+      const item = list[i];
+      if (!item || typeof item !== 'object' || !('source' in item)) throw new PPTSNError('invalid-argument', `list item ${i + 1} of ${total} is not a { source, label } object`);
+      try {
+        out.push(await this.addOne(item.source, item.label));
+      } catch (e) {
+        if (!isPPTSNError(e)) throw e;
+        throw Object.assign(new PPTSNError(e.code, `list item ${i + 1} of ${total}: ${e.message}`, { cause: e }), { item: i });
+      }
+      const ms = Date.now() - t0;
+      this.progress({ phase: 'decoding', done: i + 1, total, etaMs: (ms / (i + 1)) * (total - i - 1) }, options.onProgress);
+    }
+    return out;
+  }
+
+  /** One clip: decoded (a video in the worker, a rawframes folder here) and added. */
+  private async addOne(source: VideoSource, label: string | number): Promise<ClipInfo> {
     let info: ClipInfo;
     if (isRawframesSource(source)) {
       // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
@@ -103,7 +152,6 @@ export class Trainer<M = unknown> {
         throw namedSourceError(e, sourceName(source));
       });
     }
-    this.progress({ phase: 'decoding', done: 1, total: 1, etaMs: 0 });
     return info;
   }
 
@@ -237,8 +285,8 @@ export class Trainer<M = unknown> {
 }
 
 /** Splits the options into what crosses to the worker and the callbacks (proxied). */
-export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal' | 'onProgress'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
-  const { onStep, onEpoch, signal: _s, onProgress: _p, ...rest } = options;
+export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal' | 'onProgress' | 'clips'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
+  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, ...rest } = options;
   return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
 }
 

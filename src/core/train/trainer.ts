@@ -42,6 +42,7 @@ import { preciseBN } from './preciseBn.js';
 import { resolveSettings, type ResolvedSettings, type TrainerSettings } from './settings.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
 import { yieldTurn } from '../yieldTurn.js';
+import { itersPerEpoch, pageBatch } from './recipe.js';
 
 // The run's data types live beside their concept; importers of trainer.ts keep finding them here.
 export { resolveSettings, hashSeed };
@@ -231,7 +232,11 @@ export class ClipTrainer {
     };
     await this.prepare((done, total, view, views) => clock.report({ phase: 'features', done, total, ...(view !== undefined ? { view, views } : {}) }), opts.signal);
     if (stopped()) return stop();
-    const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
+    // PaddleVideo's sampler drops the last partial batch: ⌊N/B⌋ iterations an epoch (recipe.ts itersPerEpoch, as
+    // the CLI's `train`). A handful of clips is the page's case, where N < B would leave no iteration at all: the
+    // batch is then clamped to the train clips (one step an epoch on all of them), as PaddleVideo would with B = N.
+    const B = pageBatch(train.length, s.batchSize);
+    const steps = itersPerEpoch(train.length, B);
     const schedule = new CustomWarmupCosineDecay({ baseLr: s.learningRate, warmupStartLr: s.warmupStartLr, warmupEpochs: s.warmupEpochs, maxEpoch: s.epochs, cosine: s.schedule === 'cosine' }, steps);
     if (this.state.lrScale === undefined && this.state.iteration === 0) {
       this.state.lrScale = await lrScaleFor(s, train.length, this.cache ? train.flatMap((c) => this.cache!.get(c.id)!.views) : []);
@@ -239,7 +244,7 @@ export class ClipTrainer {
     const lrScale = this.state.lrScale ?? 1;
     // Progress of `training` counts micro-batches over this fit's remaining steps (one per step with cached inputs).
     const micro = this.microBatch;
-    const perStep = (k: number) => Math.ceil(Math.min(s.batchSize, train.length - k * s.batchSize) / micro);
+    const perStep = (_k: number) => Math.ceil(B / micro);
     const units = unitsLeft(perStep, steps, s.epochs, this.state);
     let unitsDone = 0;
     const report = (e: number, k: number) => clock.report({ phase: 'training', done: unitsDone, total: units, epoch: e + 1, epochs: s.epochs, step: Math.min(k + 1, steps), steps });
@@ -257,7 +262,7 @@ export class ClipTrainer {
       for (let k = this.state.stepInEpoch; k < steps; k++) {
         if (stopped()) return stop();
         lr = schedule.lrAt(this.state.iteration) * lrScale;
-        const batch = order.slice(k * s.batchSize, (k + 1) * s.batchSize);
+        const batch = order.slice(k * B, (k + 1) * B);
         const before = unitsDone;
         let r: { loss: number; accuracy: number };
         try {

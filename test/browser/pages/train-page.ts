@@ -52,6 +52,13 @@ let ctrl = new AbortController();
   }),
   addClip: (url: string, label: string) => outcome(async () => trainer!.addClip(await (await fetch(url)).blob(), label)),
   addClipUrl: (url: string, label: string) => outcome(async () => trainer!.addClip(url, label)),
+  /** A PaddleVideo-style list: even items as fetched Blobs, odd ones as URLs; returns the clips and the decoding events. */
+  addClips: (list: { url: string; label: string }[]) => outcome(async () => {
+    const items = await Promise.all(list.map(async (c, i) => ({ source: i % 2 === 0 ? await (await fetch(c.url)).blob() : c.url, label: c.label })));
+    const events: TrainingProgress[] = [];
+    const added = await trainer!.addClips(items, { onProgress: (p) => void events.push(p) });
+    return { added, events };
+  }),
   clips: () => outcome(() => trainer!.clips()),
   fit: (epochs?: number) => outcome(() => trainer!.fit(epochs === undefined ? {} : { epochs })),
   /** fit with a signal of its own, aborted when a progress event matches `stopOn` (the events are recorded by create's callback). */
@@ -71,6 +78,7 @@ let ctrl = new AbortController();
   memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
   pdparams: () => outcome(async () => toBase64(new Uint8Array(await (await trainer!.export('pdparams')).arrayBuffer()))),
   exportModel: () => outcome(async () => (await trainer!.export('model')).files.map((f) => f.name)),
+  modelFiles: () => outcome(async () => (await trainer!.export('model')).files.map((f) => ({ name: f.name, data: toBase64(f.data) }))),
   classifyWithNew: (url: string) => outcome(async () => {
     const m = await trainer!.toModel();
     try {
