@@ -9,7 +9,9 @@ import { proxy, releaseProxy, type Remote } from 'comlink';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings, TrainingProgress } from '../core/train/trainer.js';
 import { zipStored } from './zip.js';
-import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { DistillationSettings } from '../core/train/distillation.js';
+import type { StateDict } from '../core/stateDict.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
@@ -43,17 +45,33 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   /** false: keep nothing in IndexedDB. */
   persist?: boolean;
   /**
+   * Distillation (issue 22): another loaded model (`PPTSN`, any depth, the same classes) whose logits on the same
+   * augmented views become this run's targets; its weights are copied into this model's worker and run there as a
+   * second network. Clips added without a label learn from the teacher alone (their class is its top-1), labelled
+   * ones from both; `evaluate()` and each epoch report `agreement` with the teacher, each step `kd`. `classes`
+   * default to the teacher's labels. A run with a teacher is not stored in IndexedDB.
+   */
+  teacher?: TeacherModel;
+  /** The distillation loss (core/train/distillation.ts): `kdLoss` 'dml' (default) | 'kl' | 'soft-ce', weights, T. */
+  distillation?: Partial<DistillationSettings>;
+  /**
    * Clips to add at creation, as a PaddleVideo-style list (`Trainer.addClips`): `createTrainer` resolves once they
    * are decoded and added (progress as `decoding`).
    */
   clips?: readonly TrainingListItem[];
 }
 
+/** What a teacher must offer: a loaded `PPTSN` does. */
+export interface TeacherModel {
+  readonly labels: readonly string[];
+  teacherWeights(): Promise<StateDict>;
+}
+
 /** One line of a PaddleVideo-style list: a clip (video, Blob, URL, `<video>`, rawframes folder) and its class. */
 export interface TrainingListItem {
   source: VideoSource;
-  /** The class, by name or index. */
-  label: string | number;
+  /** The class, by name or index; left out: unlabelled (distillation only, needs a `teacher`). */
+  label?: string | number;
 }
 
 /** The result of `fit`. */
@@ -99,8 +117,11 @@ export class Trainer<M = unknown> {
     return this.remote.info();
   }
 
-  /** Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`. */
-  async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
+  /**
+   * Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`;
+   * without a label (only with a `teacher`) it is unlabelled: distillation alone.
+   */
+  async addClip(source: VideoSource, label?: string | number): Promise<ClipInfo> {
     this.live();
     this.progress({ phase: 'decoding', done: 0, total: 1, etaMs: null });
     const info = await this.addOne(source, label);
@@ -139,7 +160,7 @@ export class Trainer<M = unknown> {
   }
 
   /** One clip: decoded (a video in the worker, a rawframes folder here) and added. */
-  private async addOne(source: VideoSource, label: string | number): Promise<ClipInfo> {
+  private async addOne(source: VideoSource, label: string | number | undefined): Promise<ClipInfo> {
     let info: ClipInfo;
     if (isRawframesSource(source)) {
       // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
@@ -284,9 +305,33 @@ export class Trainer<M = unknown> {
   }
 }
 
-/** Splits the options into what crosses to the worker and the callbacks (proxied). */
-export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal' | 'onProgress' | 'clips'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
-  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, ...rest } = options;
-  return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
+/**
+ * Splits the options into what crosses to the worker and the callbacks (proxied); a teacher becomes its weights
+ * (the classes default to its labels, and must be its labels when it names them).
+ */
+export async function trainerArgs(options: TrainerOptions): Promise<[EngineTrainerOptions, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined]> {
+  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, teacher, distillation, ...rest } = options;
+  const init: EngineTrainerOptions = rest;
+  if (teacher) {
+    const labels = [...teacher.labels];
+    if (!rest.classes && labels.length) init.classes = labels;
+    if (rest.classes && labels.length && JSON.stringify(rest.classes) !== JSON.stringify(labels)) {
+      throw new PPTSNError('invalid-argument', `the teacher's classes (${labels.join(', ')}) differ from the student's (${rest.classes.join(', ')}): distillation needs the same class list (leave classes out to take the teacher's)`);
+    }
+    init.teacher = { stateDict: await teacher.teacherWeights(), ...(distillation ? { distillation } : {}) };
+  }
+  return [init, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
+}
+
+/** Adds `options.clips` (if any) before the trainer is handed out; frees it when one fails. */
+export async function withClips<M>(trainer: Trainer<M>, options: TrainerOptions): Promise<Trainer<M>> {
+  if (!options.clips) return trainer;
+  try {
+    await trainer.addClips(options.clips, options.signal ? { signal: options.signal } : {});
+    return trainer;
+  } catch (e) {
+    await trainer.dispose().catch(() => undefined);
+    throw e;
+  }
 }
 

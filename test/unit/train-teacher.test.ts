@@ -101,7 +101,7 @@ describe('ClipTrainer with a teacher (head strategy)', () => {
   it('an unlabelled clip needs a teacher; a teacher with other classes is refused', async () => {
     const rec = studentBackbone();
     const plain = new ClipTrainer(seededStateDict(18, 400, 5), SETTINGS, rec);
-    assert.throws(() => plain.addClip({ ...TRUTH[0]!, label: UNLABELLED }), /needs a teacher/);
+    assert.throws(() => plain.addClip({ ...TRUTH[0]!, label: UNLABELLED }), /without a label needs a teacher/);
     plain.dispose();
     const t = new ClipTrainer(seededStateDict(18, 400, 5), SETTINGS, rec, { teacher: new ClipTeacher(colourTeacher(4), 3) });
     for (const c of TRUTH) t.addClip({ ...c, label: UNLABELLED });

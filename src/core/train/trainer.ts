@@ -115,7 +115,7 @@ export class ClipTrainer {
   addClip(clip: TrainingClip): void {
     this.live();
     if (!(Number.isInteger(clip.label) && ((clip.label >= 0 && clip.label < this.settings.classes.length) || (clip.label === UNLABELLED && this.teacher)))) {
-      throw new PPTSNError('invalid-argument', `label ${clip.label} is not a class index (0..${this.settings.classes.length - 1})${this.teacher ? '' : '; a clip without a label needs a teacher'}`);
+      throw new PPTSNError('invalid-argument', clip.label === UNLABELLED ? 'a clip without a label needs a teacher (createTrainer({ teacher }))' : `label ${clip.label} is not a class index (0..${this.settings.classes.length - 1})`);
     }
     if (clip.frames.length === 0) throw new PPTSNError('video-too-short', `clip ${clip.id} has no frames`);
     this.cache?.delete(clip.id);
