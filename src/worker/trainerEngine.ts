@@ -154,7 +154,8 @@ export class WorkerTrainer {
     if (options.teacher) {
       const rec = Recognizer.fromStateDict(options.teacher.stateDict);
       try {
-        teacher = new ClipTeacher(rec, settings.classes.length, options.teacher.distillation);
+        // Labelled clips' CE smoothed as the recipe's, as the CLI's `--teacher` does.
+        teacher = new ClipTeacher(rec, settings.classes.length, { labelSmoothing: settings.labelSmoothing, ...options.teacher.distillation });
       } catch (e) {
         rec.dispose();
         throw e;

@@ -90,6 +90,31 @@ let ctrl = new AbortController();
       await m.dispose();
     }
   }),
+  /**
+   * Distillation: the current trainer's fine-tuned model (toModel) teaches a student loaded from `studentUrl` on the
+   * clips, added without labels; returns the fit's history, evaluate(), the clips' labels as listed, and how many
+   * clips the student's own model classifies as their true class (`label`, never given to the trainer).
+   */
+  distil: (studentUrl: string, clips: { url: string; label: string }[], opts: TrainerOptions) => outcome(async () => {
+    const teacher = await trainer!.toModel();
+    const student = await PPTSN.load({ model: studentUrl, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
+    try {
+      const t = await student.createTrainer({ ...opts, teacher });
+      for (const c of clips) await t.addClip(await (await fetch(c.url)).blob());
+      const listed = (await t.clips()).map((c) => c.label);
+      const fit = await t.fit();
+      const ev = await t.evaluate();
+      const m = await t.toModel();
+      let correct = 0;
+      for (const c of clips) if ((await m.classify(c.url, { preset: 'fast', segments: 2 })).top[0]!.label === c.label) correct++;
+      await m.dispose();
+      await t.dispose();
+      return { history: fit.history, ev, listed, correct };
+    } finally {
+      await student.dispose();
+      await teacher.dispose();
+    }
+  }),
   dispose: () => outcome(async () => {
     await trainer?.dispose();
     trainer = null;
