@@ -316,6 +316,9 @@ export class WorkerTrainer {
   /** Persists the run under `name` (default: its own), which becomes its name for later checkpoints. */
   async save(name?: string): Promise<string> {
     this.live();
+    if (this.trainer.clips().some((c) => c.label === UNLABELLED)) {
+      throw new PPTSNError('invalid-argument', 'this run has unlabelled clips, which need its teacher, and a teacher is not stored with a run: export the student (export(), toModel()) instead');
+    }
     const store = this.store ?? (await TrainerStore.open());
     const target = name ?? this.name;
     const old = await store.getRecord(this.name);

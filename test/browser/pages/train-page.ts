@@ -92,15 +92,16 @@ let ctrl = new AbortController();
   }),
   /**
    * Distillation: the current trainer's fine-tuned model (toModel) teaches a student loaded from `studentUrl` on the
-   * clips, added without labels; returns the fit's history, evaluate(), the clips' labels as listed, and how many
+   * clips, given to createTrainer as a list without labels; returns the fit's history, evaluate(), the clips' labels as listed, and how many
    * clips the student's own model classifies as their true class (`label`, never given to the trainer).
    */
   distil: (studentUrl: string, clips: { url: string; label: string }[], opts: TrainerOptions) => outcome(async () => {
     const teacher = await trainer!.toModel();
     const student = await PPTSN.load({ model: studentUrl, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
     try {
-      const t = await student.createTrainer({ ...opts, teacher });
-      for (const c of clips) await t.addClip(await (await fetch(c.url)).blob());
+      // The clips as createTrainer's list, each without its label: unlabelled, the teacher's to label.
+      const list = await Promise.all(clips.map(async (c) => ({ source: await (await fetch(c.url)).blob() })));
+      const t = await student.createTrainer({ ...opts, teacher, clips: list });
       const listed = (await t.clips()).map((c) => c.label);
       const fit = await t.fit();
       const ev = await t.evaluate();
