@@ -35,7 +35,7 @@ export type {
   VideoSource,
   WasmPaths,
 } from './api/types.js';
-export { Trainer, type TrainerOptions, type FitResult, type ClipInfo, type StepInfo, type EpochInfo, type EvaluateResult, type ExportedFiles, type TrainingProgress } from './api/trainer.js';
+export { Trainer, type TrainerOptions, type FitResult, type ClipInfo, type StepInfo, type EpochInfo, type EvaluateResult, type ExportedFiles, type TrainingProgress, type TrainingListItem } from './api/trainer.js';
 export type { TrainingRunInfo } from './api/trainingRuns.js';
 export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js';
 export { RECOMMENDED_CSP } from './csp.js';

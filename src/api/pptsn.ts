@@ -22,7 +22,8 @@ import { abortedError, onLive, restartPlanOf, startSession, workerLostErrors, ty
 import { checkElementHasSource, fallbackError, namedSourceError, sourceName } from './sourceErrors.js';
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
-import { Trainer, trainerArgs, type TrainerOptions } from './trainer.js';
+import { Trainer, trainerArgs, withClips, type TrainerOptions } from './trainer.js';
+import type { StateDict } from '../core/stateDict.js';
 import { deleteTrainingRun, listTrainingRuns, type TrainingRunInfo } from './trainingRuns.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type {
@@ -324,14 +325,16 @@ export class PPTSN {
   /**
    * Fine-tuning on the user's own clips (see api/trainer.ts): a trainer in this model's worker, starting from these
    * weights with a new head for `options.classes`. With the `name` of a run stored in IndexedDB (same classes, or
-   * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped.
+   * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped. `options.clips`, a
+   * PaddleVideo-style list of `{ source, label }`, is added before the trainer is returned (`Trainer.addClips`);
+   * `options.teacher`, another loaded model, distils into this one (api/trainer.ts).
    */
   async createTrainer(options: TrainerOptions): Promise<Trainer<PPTSN>> {
     const session = await this.current();
-    const [init, onStep, onEpoch] = trainerArgs(options);
+    const [init, onStep, onEpoch] = await trainerArgs(options);
     const remote = await onLive(session, session.engine.createTrainer(init, onStep, onEpoch));
     const plan = this.restartPlan;
-    return new Trainer<PPTSN>(remote, {
+    const trainer = new Trainer<PPTSN>(remote, {
       loadConverted: (bytes, fileName, labels) =>
         PPTSN.load({
           model: bytes,
@@ -344,6 +347,12 @@ export class PPTSN {
         }),
       sourceOf: trainerClipSource,
     }, options.signal, options.onProgress);
+    return withClips(trainer, options);
+  }
+
+  /** This model's weights, for `other.createTrainer({ teacher: thisModel })` (distillation; a copy crosses over). */
+  async teacherWeights(): Promise<StateDict> {
+    return this.call(undefined, 'teacherWeights', (engine) => engine.teacherStateDict());
   }
 
   /** tfjs tensors and bytes held by the worker's engine: back at their baseline after every call (leak checks). */

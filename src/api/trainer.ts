@@ -6,10 +6,12 @@
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
 import { proxy, releaseProxy, type Remote } from 'comlink';
-import { PPTSNError } from '../core/errors.js';
+import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings, TrainingProgress } from '../core/train/trainer.js';
 import { zipStored } from './zip.js';
-import type { ClipInfo, EngineFitResult, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { DistillationSettings } from '../core/train/distillation.js';
+import type { StateDict } from '../core/stateDict.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
@@ -42,6 +44,34 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   name?: string;
   /** false: keep nothing in IndexedDB. */
   persist?: boolean;
+  /**
+   * Distillation (issue 22): another loaded model (`PPTSN`, any depth, the same classes) whose logits on the same
+   * augmented views become this run's targets; its weights are copied into this model's worker and run there as a
+   * second network. Clips added without a label learn from the teacher alone (their class is its top-1), labelled
+   * ones from both; `evaluate()` and each epoch report `agreement` with the teacher, each step `kd`. `classes`
+   * default to the teacher's labels. A run with a teacher is not stored in IndexedDB.
+   */
+  teacher?: TeacherModel;
+  /** The distillation loss (core/train/distillation.ts): `kdLoss` 'dml' (default) | 'kl' | 'soft-ce', weights, T. */
+  distillation?: Partial<DistillationSettings>;
+  /**
+   * Clips to add at creation, as a PaddleVideo-style list (`Trainer.addClips`): `createTrainer` resolves once they
+   * are decoded and added (progress as `decoding`).
+   */
+  clips?: readonly TrainingListItem[];
+}
+
+/** What a teacher must offer: a loaded `PPTSN` does. */
+export interface TeacherModel {
+  readonly labels: readonly string[];
+  teacherWeights(): Promise<StateDict>;
+}
+
+/** One line of a PaddleVideo-style list: a clip (video, Blob, URL, `<video>`, rawframes folder) and its class. */
+export interface TrainingListItem {
+  source: VideoSource;
+  /** The class, by name or index; left out: unlabelled (distillation only, needs a `teacher`). */
+  label?: string | number;
 }
 
 /** The result of `fit`. */
@@ -87,10 +117,50 @@ export class Trainer<M = unknown> {
     return this.remote.info();
   }
 
-  /** Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`. */
-  async addClip(source: VideoSource, label: string | number): Promise<ClipInfo> {
+  /**
+   * Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`;
+   * without a label (only with a `teacher`) it is unlabelled: distillation alone.
+   */
+  async addClip(source: VideoSource, label?: string | number): Promise<ClipInfo> {
     this.live();
     this.progress({ phase: 'decoding', done: 0, total: 1, etaMs: null });
+    const info = await this.addOne(source, label);
+    this.progress({ phase: 'decoding', done: 1, total: 1, etaMs: 0 });
+    return info;
+  }
+
+  /**
+   * Adds a PaddleVideo-style list of clips, `{ source, label }` each (the `path label` lines of a videos or rawframes
+   * list, as objects: a File/Blob, a URL, a `<video>`, or a rawframes folder, as `addClip` takes them), in order.
+   * `onProgress` (and createTrainer's) hear `decoding` with done/total over the list and an ETA from the rate so
+   * far; `signal` stops between clips (those added stay) with `aborted`. A failing item rejects with its error,
+   * its message prefixed with its place in the list; the items before it stay added.
+   */
+  async addClips(list: readonly TrainingListItem[], options: { onProgress?: (p: TrainingProgress) => void; signal?: AbortSignal } = {}): Promise<ClipInfo[]> {
+    this.live();
+    if (!Array.isArray(list)) throw new PPTSNError('invalid-argument', 'addClips takes an array of { source, label }');
+    const out: ClipInfo[] = [];
+    const t0 = Date.now();
+    const total = list.length;
+    this.progress({ phase: 'decoding', done: 0, total, etaMs: total === 0 ? 0 : null }, options.onProgress);
+    for (let i = 0; i < total; i++) {
+      if (options.signal?.aborted) throw new PPTSNError('aborted', `adding clips was stopped after ${i} of ${total}`);
+      const item = list[i];
+      if (!item || typeof item !== 'object' || !('source' in item)) throw new PPTSNError('invalid-argument', `list item ${i + 1} of ${total} is not a { source, label } object`);
+      try {
+        out.push(await this.addOne(item.source, item.label));
+      } catch (e) {
+        if (!isPPTSNError(e)) throw e;
+        throw Object.assign(new PPTSNError(e.code, `list item ${i + 1} of ${total}: ${e.message}`, { cause: e }), { item: i });
+      }
+      const ms = Date.now() - t0;
+      this.progress({ phase: 'decoding', done: i + 1, total, etaMs: (ms / (i + 1)) * (total - i - 1) }, options.onProgress);
+    }
+    return out;
+  }
+
+  /** One clip: decoded (a video in the worker, a rawframes folder here) and added. */
+  private async addOne(source: VideoSource, label: string | number | undefined): Promise<ClipInfo> {
     let info: ClipInfo;
     if (isRawframesSource(source)) {
       // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
@@ -103,7 +173,6 @@ export class Trainer<M = unknown> {
         throw namedSourceError(e, sourceName(source));
       });
     }
-    this.progress({ phase: 'decoding', done: 1, total: 1, etaMs: 0 });
     return info;
   }
 
@@ -236,9 +305,33 @@ export class Trainer<M = unknown> {
   }
 }
 
-/** Splits the options into what crosses to the worker and the callbacks (proxied). */
-export function trainerArgs(options: TrainerOptions): [Omit<TrainerOptions, 'onStep' | 'onEpoch' | 'signal' | 'onProgress'>, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined] {
-  const { onStep, onEpoch, signal: _s, onProgress: _p, ...rest } = options;
-  return [rest, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
+/**
+ * Splits the options into what crosses to the worker and the callbacks (proxied); a teacher becomes its weights
+ * (the classes default to its labels, and must be its labels when it names them).
+ */
+export async function trainerArgs(options: TrainerOptions): Promise<[EngineTrainerOptions, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined]> {
+  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, teacher, distillation, ...rest } = options;
+  const init: EngineTrainerOptions = rest;
+  if (teacher) {
+    const labels = [...teacher.labels];
+    if (!rest.classes && labels.length) init.classes = labels;
+    if (rest.classes && labels.length && JSON.stringify(rest.classes) !== JSON.stringify(labels)) {
+      throw new PPTSNError('invalid-argument', `the teacher's classes (${labels.join(', ')}) differ from the student's (${rest.classes.join(', ')}): distillation needs the same class list (leave classes out to take the teacher's)`);
+    }
+    init.teacher = { stateDict: await teacher.teacherWeights(), ...(distillation ? { distillation } : {}) };
+  }
+  return [init, onStep ? proxy(onStep) : undefined, onEpoch ? proxy(onEpoch) : undefined];
+}
+
+/** Adds `options.clips` (if any) before the trainer is handed out; frees it when one fails. */
+export async function withClips<M>(trainer: Trainer<M>, options: TrainerOptions): Promise<Trainer<M>> {
+  if (!options.clips) return trainer;
+  try {
+    await trainer.addClips(options.clips, options.signal ? { signal: options.signal } : {});
+    return trainer;
+  } catch (e) {
+    await trainer.dispose().catch(() => undefined);
+    throw e;
+  }
 }
 

@@ -257,6 +257,11 @@ export class Engine implements EngineApi {
     return holdLifeLock(name);
   }
 
+  /** The loaded model's weights (Paddle layouts), copied to the page: another model's distillation teacher. */
+  teacherStateDict(): StateDict {
+    return this.runtime.loaded().model.stateDict;
+  }
+
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number } {
     return memoryInfo();
   }

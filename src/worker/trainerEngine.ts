@@ -13,8 +13,10 @@ import type { FramePixels } from '../core/frames.js';
 import { writeModelJson } from '../core/formats/modelJson.js';
 import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';
-import type { Recognizer } from '../core/model/recognizer.js';
 import type { StateDict } from '../core/stateDict.js';
+import { Recognizer } from '../core/model/recognizer.js';
+import { ClipTeacher, UNLABELLED } from '../core/train/clipTeacher.js';
+import type { DistillationSettings } from '../core/train/distillation.js';
 import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
 import { PPTSNError } from '../core/errors.js';
 import { trainingFailure } from '../core/train/failure.js';
@@ -44,12 +46,19 @@ export interface EngineTrainerOptions extends Partial<TrainerSettings> {
   persist?: boolean;
   /** Frames kept per clip (default 16). */
   poolFrames?: number;
+  /**
+   * Distillation: the teacher's weights (another loaded model's state dict, same classes, any depth), run here as
+   * a second Recognizer; `distillation` sets the loss (core/train/distillation.ts). A run with a teacher is not
+   * stored (its teacher could not be restored with it).
+   */
+  teacher?: { stateDict: StateDict; distillation?: Partial<DistillationSettings> };
 }
 
 /** A clip as `clips()` lists it. */
 export interface ClipInfo {
   id: string;
-  label: string;
+  /** The class, or null for a clip added without one (distillation). */
+  label: string | null;
   frames: number;
   origin: string;
 }
@@ -114,7 +123,7 @@ export class WorkerTrainer {
    */
   static async create(host: TrainerHost, options: EngineTrainerOptions, onStep?: (s: StepInfo) => void, onEpoch?: (e: EpochInfo) => void): Promise<WorkerTrainer> {
     const name = options.name ?? 'default';
-    const persist = options.persist ?? true;
+    const persist = (options.persist ?? true) && !options.teacher;
     const store = persist ? await TrainerStore.open() : null;
     let rec = store ? await store.getRecord(name) : undefined;
     const given = options.classes;
@@ -138,10 +147,21 @@ export class WorkerTrainer {
       settings = rec.settings;
     } else {
       if (!given) throw new PPTSNError('invalid-argument', `no stored fine-tuning run named "${name}": give the classes to start one`);
-      const { name: _n, persist: _p, poolFrames: _f, ...rest } = options;
+      const { name: _n, persist: _p, poolFrames: _f, teacher: _t, ...rest } = options;
       settings = resolveSettings({ ...rest, classes: given } as TrainerSettings);
     }
-    const trainer = new ClipTrainer(host.stateDict, settings, host.recognizer, { chunkSize: host.chunkSize });
+    let teacher: ClipTeacher | undefined;
+    if (options.teacher) {
+      const rec = Recognizer.fromStateDict(options.teacher.stateDict);
+      try {
+        // Labelled clips' CE smoothed as the recipe's, as the CLI's `--teacher` does.
+        teacher = new ClipTeacher(rec, settings.classes.length, { labelSmoothing: settings.labelSmoothing, ...options.teacher.distillation });
+      } catch (e) {
+        rec.dispose();
+        throw e;
+      }
+    }
+    const trainer = new ClipTrainer(host.stateDict, settings, host.recognizer, { chunkSize: host.chunkSize, ...(teacher ? { teacher } : {}) });
     const origins = new Map<string, string>();
     try {
       if (store && rec) {
@@ -173,7 +193,8 @@ export class WorkerTrainer {
     return { name: this.name, settings: this.trainer.settings, epoch: p.epoch, iteration: p.iteration, history: p.history };
   }
 
-  private labelIndex(label: string | number): number {
+  private labelIndex(label: string | number | undefined): number {
+    if (label === undefined) return UNLABELLED;
     const classes = this.trainer.settings.classes;
     const i = typeof label === 'number' ? label : classes.indexOf(label);
     if (!(Number.isInteger(i) && i >= 0 && i < classes.length)) throw new PPTSNError('invalid-argument', `unknown class ${JSON.stringify(label)} (classes: ${classes.join(', ')})`);
@@ -184,7 +205,7 @@ export class WorkerTrainer {
    * Decodes a clip's frame pool and adds it under `label`. The same media added again (same bytes or URL) replaces
    * the earlier copy instead of duplicating it.
    */
-  async addClip(source: Blob | string | { frames: FramePixels[]; origin?: string }, label: string | number): Promise<ClipInfo> {
+  async addClip(source: Blob | string | { frames: FramePixels[]; origin?: string }, label?: string | number): Promise<ClipInfo> {
     try {
       this.live();
       const index = this.labelIndex(label);
@@ -219,14 +240,14 @@ export class WorkerTrainer {
       this.trainer.addClip({ id, label: index, frames });
       this.origins.set(id, origin);
       if (this.store) await this.store.putClip({ key: TrainerStore.clipKey(this.name, id), trainer: this.name, id, label: index, frames, origin });
-      return { id, label: this.trainer.settings.classes[index]!, frames: frames.length, origin };
+      return { id, label: this.trainer.settings.classes[index] ?? null, frames: frames.length, origin };
     } catch (e) {
       throw toPPTSNError(e, 'adding the clip failed');
     }
   }
 
   clips(): ClipInfo[] {
-    return this.trainer.clips().map((c) => ({ id: c.id, label: this.trainer.settings.classes[c.label]!, frames: c.frames.length, origin: this.origins.get(c.id) ?? '' }));
+    return this.trainer.clips().map((c) => ({ id: c.id, label: this.trainer.settings.classes[c.label] ?? null, frames: c.frames.length, origin: this.origins.get(c.id) ?? '' }));
   }
 
   async removeClip(id: string): Promise<boolean> {
@@ -295,6 +316,9 @@ export class WorkerTrainer {
   /** Persists the run under `name` (default: its own), which becomes its name for later checkpoints. */
   async save(name?: string): Promise<string> {
     this.live();
+    if (this.trainer.clips().some((c) => c.label === UNLABELLED)) {
+      throw new PPTSNError('invalid-argument', 'this run has unlabelled clips, which need its teacher, and a teacher is not stored with a run: export the student (export(), toModel()) instead');
+    }
     const store = this.store ?? (await TrainerStore.open());
     const target = name ?? this.name;
     const old = await store.getRecord(this.name);

@@ -237,6 +237,8 @@ describe('ClipTrainer, head strategy on cached features', () => {
     const r = await t.fit({ onCheckpoint: (c) => void checkpoints.push(c) });
     assert.equal(r.stopped, false);
     assert.equal(r.history.length, 15);
+    // ⌊9 / 4⌋ = 2 iterations an epoch: the last partial batch is dropped, as PaddleVideo's sampler (recipe.ts).
+    assert.equal(r.iteration, 15 * 2);
     assert.ok(r.history.at(-1)!.loss < r.history[0]!.loss, `loss ${r.history[0]!.loss} → ${r.history.at(-1)!.loss}`);
     const ev = await t.evaluate();
     assert.equal(ev.split, 'validation');
@@ -244,7 +246,7 @@ describe('ClipTrainer, head strategy on cached features', () => {
     // Resume: a new trainer restored from the mid-run checkpoint ends at the same weights.
     const t2 = new ClipTrainer(seededStateDict(18, 400, 5), settings, rec);
     for (const c of clips) t2.addClip(c);
-    t2.restore(checkpoints.find((c) => c.iteration === 5 && c.stepInEpoch === 2)!);
+    t2.restore(checkpoints.find((c) => c.iteration === 5 && c.stepInEpoch === 1)!);
     assert.equal(t2.progress.iteration, 5);
     await t2.fit();
     const a = (await t.toStateDict()).get('head.fc.weight')!.data;
@@ -255,5 +257,23 @@ describe('ClipTrainer, head strategy on cached features', () => {
     t.dispose();
     t2.dispose();
     assert.equal(tf.memory().numTensors, recTensors);
+  });
+});
+
+describe('ClipTrainer, steps an epoch', () => {
+  it('drops the last partial batch (⌊N/B⌋), and clamps the batch to the clips when there are fewer', async () => {
+    const rec = colourRecognizer(512);
+    const colours: [number, number, number][] = [[200, 30, 30], [30, 200, 30]];
+    const clips: TrainingClip[] = [0, 1, 2, 3, 4].map((i) => ({ id: `s${i}`, label: i % 2, frames: solidFrames(colours[i % 2]!, 4, i) }));
+    const base = { classes: ['red', 'green'], strategy: 'head' as const, epochs: 2, segments: 1, views: 1, validationSplit: 0, seed: 1 };
+    for (const [batchSize, stepsPerEpoch] of [[2, 2], [8, 1], [5, 1]] as const) {
+      const t = new ClipTrainer(seededStateDict(18, 400, 5), { ...base, batchSize }, rec);
+      for (const c of clips) t.addClip(c);
+      const seen: number[] = [];
+      const r = await t.fit({ onStep: (s) => seen.push(s.steps) });
+      assert.equal(r.iteration, 2 * stepsPerEpoch, `batch ${batchSize}: ${r.iteration} iterations`);
+      assert.ok(seen.every((n) => n === stepsPerEpoch));
+      t.dispose();
+    }
   });
 });

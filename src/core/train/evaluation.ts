@@ -2,6 +2,10 @@
  * Evaluation of a fine-tuned model on labelled clips: accuracy, plain cross entropy (no smoothing) and the confusion
  * matrix from eval-mode logits, as PaddleVideo's `paddlevideo/metrics/center_crop_metric.py` scores the valid split.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import type { StageBoundary } from '../model/resnetVd.js';
+import type { TrainableRecognizer } from '../model/trainable.js';
+import { yieldTurn } from '../yieldTurn.js';
 import type { TrainingClip } from './clips.js';
 
 /** The result of `evaluate`. */
@@ -14,6 +18,9 @@ export interface EvaluateResult {
   /** Which clips: the validation split, or every clip when there is none. */
   split: 'validation' | 'all';
   clips: number;
+  /** With a teacher: the share of these clips where the student's top-1 is the teacher's (unlabelled clips count
+   * the teacher's top-1 as their label in `accuracy` too). */
+  agreement?: number;
 }
 
 /** Scores `logits` (`[clips.length, K]`, row i for clip i) against the clips' labels. */
@@ -34,4 +41,25 @@ export function scoreLogits(logits: Float32Array, clips: readonly TrainingClip[]
     if (best === c.label) correct++;
   });
   return { accuracy: correct / clips.length, loss: loss / clips.length, confusion, split, clips: clips.length };
+}
+
+/**
+ * Eval-mode logits `[n, K]` of `clips`, `per` clips a forward pass: `input(c)` is the clip's valid view at `from`
+ * (a cached tensor, kept, or fresh images, freed here). `onClip(done)` after each pass.
+ */
+export async function validLogits(model: TrainableRecognizer, clips: readonly TrainingClip[], input: (c: TrainingClip) => tf.Tensor4D, o: { segments: number; from: StageBoundary; per: number }, onClip?: (done: number) => void): Promise<Float32Array> {
+  const out: number[] = [];
+  for (let i = 0; i < clips.length; i += o.per) {
+    const part = clips.slice(i, i + o.per);
+    const logits = tf.tidy(() => {
+      const xs = part.map(input);
+      const x = xs.length === 1 ? xs[0]! : tf.concat(xs, 0);
+      return model.logits(x, o.segments, { training: false, from: o.from });
+    });
+    out.push(...((await logits.data()) as Float32Array));
+    logits.dispose();
+    onClip?.(Math.min(clips.length, i + o.per));
+    await yieldTurn();
+  }
+  return Float32Array.from(out);
 }

@@ -14,6 +14,8 @@ export interface StepInfo {
   lr: number;
   /** Estimated time left in this fit, ms. */
   etaMs: number;
+  /** With a teacher: the distillation term of the step (unweighted, as the CLI's `kd`). */
+  kd?: number;
 }
 
 /** What `onEpoch` reports. */
@@ -26,6 +28,8 @@ export interface EpochInfo {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** With a teacher: the share of validation clips where the student's top-1 is the teacher's. */
+  agreement?: number;
   lr: number;
   ms: number;
   etaMs: number;

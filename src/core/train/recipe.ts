@@ -105,6 +105,14 @@ export function itersPerEpoch(trainCount: number, batchSize: number): number {
   return Math.floor(trainCount / batchSize);
 }
 
+/**
+ * The batch a page run uses: `batchSize`, clamped to the train clips when there are fewer (a handful of clips is
+ * the page's case; the CLI's `train` refuses N < B instead, src/node/train/datasetTrainer.ts).
+ */
+export function pageBatch(trainCount: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, trainCount));
+}
+
 /** PaddleVideo saves `{name}_epoch_{e+1:05d}` when `e % save_interval == 0` or at the last epoch (e 0-based). */
 export function savesEpoch(epoch0: number, r: Pick<DatasetRecipe, 'saveInterval' | 'epochs'>): boolean {
   return epoch0 % r.saveInterval === 0 || epoch0 === r.epochs - 1;

@@ -18,7 +18,8 @@
  * phase's rate. Stopping: the signal is checked between feature views and between micro-batches; a stopped step
  * changes nothing, a checkpoint is taken at the step's start. Resuming: the checkpoint holds the trainable part
  * (running statistics included), the velocities and the position; every random draw is seeded from (seed,
- * iteration) or (seed, epoch), so a resumed run repeats the same batches bit-identically.
+ * iteration) or (seed, epoch), so a resumed run repeats the same batches bit-identically. Distillation
+ * (clipTeacher.ts): a teacher's logits of the same views become targets; clips added `UNLABELLED` learn from them alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
@@ -34,7 +35,7 @@ import { divergenceWarning, lrScaleFor } from './lrScale.js';
 import { isPPTSNError } from '../errors.js';
 import { restoreCheckpoint, takeCheckpoint, type TrainerCheckpoint } from './checkpoint.js';
 import { checkFitClips, hashSeed, splitClips, trainImages, validImages, type TrainingClip } from './clips.js';
-import { scoreLogits, type EvaluateResult } from './evaluation.js';
+import { scoreLogits, validLogits, type EvaluateResult } from './evaluation.js';
 import { FeatureCache, fillCaches } from './featureCache.js';
 import { drawMixup, mixBatch, permutation } from './mixup.js';
 import { PaddleMomentum, paramGroups } from './optimizer.js';
@@ -42,6 +43,8 @@ import { preciseBN } from './preciseBn.js';
 import { resolveSettings, type ResolvedSettings, type TrainerSettings } from './settings.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
 import { yieldTurn } from '../yieldTurn.js';
+import { UNLABELLED, type ClipTeacher } from './clipTeacher.js';
+import { itersPerEpoch, pageBatch } from './recipe.js';
 
 // The run's data types live beside their concept; importers of trainer.ts keep finding them here.
 export { resolveSettings, hashSeed };
@@ -57,6 +60,7 @@ export interface FitOptions {
   onProgress?: (p: TrainingProgress) => void;
 }
 
+
 /**
  * Fine-tunes PP-TSN on clips. Create with the base model's state dict and (for 'head'/'last-stage') the inference
  * `Recognizer` of the same weights, which computes the frozen part's caches. Free with `dispose()`.
@@ -66,13 +70,16 @@ export class ClipTrainer {
   readonly model: TrainableRecognizer;
   private readonly optimizer: PaddleMomentum;
   private readonly cache: FeatureCache | null;
+  /** Distillation's teacher (clipTeacher.ts), owned (freed by `dispose`). */
+  private readonly teacher: ClipTeacher | null;
   private readonly clipMap = new Map<string, TrainingClip>();
   private state: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
   private disposed = false;
   private busy = false;
 
-  constructor(base: StateDict, settings: TrainerSettings, recognizer?: Recognizer, opts: { chunkSize?: number } = {}) {
+  constructor(base: StateDict, settings: TrainerSettings, recognizer?: Recognizer, opts: { chunkSize?: number; teacher?: ClipTeacher } = {}) {
     this.settings = resolveSettings(settings);
+    this.teacher = opts.teacher ?? null;
     const s = this.settings;
     const sd = withNewHead(base, s.classes.length, hashSeed(s.seed, 'head'));
     this.model = TrainableRecognizer.fromStateDict(sd, { trainable: s.strategy, dropout: s.dropout });
@@ -107,17 +114,19 @@ export class ClipTrainer {
   /** Adds (or replaces) a clip. Its frames are kept by reference. */
   addClip(clip: TrainingClip): void {
     this.live();
-    if (!(Number.isInteger(clip.label) && clip.label >= 0 && clip.label < this.settings.classes.length)) {
-      throw new PPTSNError('invalid-argument', `label ${clip.label} is not a class index (0..${this.settings.classes.length - 1})`);
+    if (!(Number.isInteger(clip.label) && ((clip.label >= 0 && clip.label < this.settings.classes.length) || (clip.label === UNLABELLED && this.teacher)))) {
+      throw new PPTSNError('invalid-argument', clip.label === UNLABELLED ? 'a clip without a label needs a teacher (createTrainer({ teacher }))' : `label ${clip.label} is not a class index (0..${this.settings.classes.length - 1})`);
     }
     if (clip.frames.length === 0) throw new PPTSNError('video-too-short', `clip ${clip.id} has no frames`);
     this.cache?.delete(clip.id);
+    this.teacher?.delete(clip.id);
     this.clipMap.set(clip.id, clip);
   }
 
   removeClip(id: string): boolean {
     this.live();
     this.cache?.delete(id);
+    this.teacher?.delete(id);
     return this.clipMap.delete(id);
   }
 
@@ -125,19 +134,14 @@ export class ClipTrainer {
     return [...this.clipMap.values()];
   }
 
-  /** The seeded train/validation split of the clips (clips.ts). */
+  /** The seeded train/validation split of the clips (clips.ts), unlabelled ones under the teacher's top-1. */
   split(): { train: TrainingClip[]; valid: TrainingClip[] } {
-    return splitClips(this.clips(), this.settings);
+    return splitClips(this.labelled(), this.settings);
   }
 
-  /** Train-pipeline images `[T, 224, 224, 3]` for one draw. */
-  trainImages(clip: TrainingClip, rng: Rng): tf.Tensor4D {
-    return trainImages(clip, this.settings, rng);
-  }
-
-  /** Valid-pipeline images (valid sampling over the pool, keep-ratio Scale, centre crop). */
-  validImages(clip: TrainingClip): tf.Tensor4D {
-    return validImages(clip, this.settings);
+  /** The clips, each unlabelled one under the teacher's top-1 (left out until `prepare` computed it). */
+  private labelled(): TrainingClip[] {
+    return this.teacher ? this.teacher.labelled(this.clips()) : this.clips();
   }
 
   /**
@@ -146,26 +150,26 @@ export class ClipTrainer {
    */
   async prepare(onProgress?: (done: number, total: number, view?: number, views?: number) => void, signal?: AbortSignal): Promise<void> {
     this.live();
-    if (!this.cache) return;
-    const V = this.settings.views;
-    // Views 0..V−1 are train draws; view V is the valid (centre-crop) view.
-    const images = (clip: TrainingClip, v: number) => (v < V ? this.trainImages(clip, mulberry32(hashSeed(this.settings.seed, clip.id, 'view', v))) : this.validImages(clip));
-    await fillCaches(this.cache, this.clips(), V, images, onProgress, signal);
+    // Views 0..V−1 are train draws; view V is the valid (centre-crop) view ('full' caches nothing: V = 0).
+    const V = this.cache ? this.settings.views : 0;
+    const images = (clip: TrainingClip, v: number) => (v < V ? trainImages(clip, this.settings, mulberry32(hashSeed(this.settings.seed, clip.id, 'view', v))) : validImages(clip, this.settings));
+    if (this.cache) await fillCaches(this.cache, this.clips(), V, images, onProgress, signal);
+    // The teacher's logits of the same views (its input is the student's: clipTeacher.ts).
+    if (this.teacher && !signal?.aborted) await this.teacher.fill(this.clips(), V, this.settings.segments, images, signal);
   }
 
   /** Where the batch input enters the network: the cache's boundary, which is where the trainable part starts. */
-  private get from() {
-    return this.model.trainableFrom;
-  }
+  private get from() { return this.model.trainableFrom; }
 
   /** The batch input `[B·T, …]` for training. */
-  private batchInput(batch: TrainingClip[], rng: Rng): tf.Tensor4D {
+  private batchInput(batch: TrainingClip[], rng: Rng, views: number[] = []): tf.Tensor4D {
     const parts = batch.map((c) => {
       if (this.cache) {
         const cached = this.cache.get(c.id)!;
-        return cached.views[randint(rng, cached.views.length)]!;
+        views.push(randint(rng, cached.views.length));
+        return cached.views[views.at(-1)!]!;
       }
-      return this.trainImages(c, rng);
+      return trainImages(c, this.settings, rng);
     });
     try {
       return parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, 0);
@@ -175,28 +179,34 @@ export class ClipTrainer {
   }
 
   /** One optimisation step on `batch` (step.ts); returns loss and accuracy. */
-  private async step(batch: TrainingClip[], lr: number, rng: Rng, control: StepControl = {}): Promise<{ loss: number; accuracy: number }> {
+  private async step(batch: TrainingClip[], lr: number, rng: Rng, control: StepControl = {}): Promise<{ loss: number; accuracy: number; extra?: Record<string, number> }> {
     const s = this.settings;
     const B = batch.length;
     const draw = s.mixupAlpha > 0 && B >= 2 ? drawMixup(B, s.mixupAlpha, rng) : null;
-    const raw = this.batchInput(batch, rng);
+    const views: number[] = []; // the cached view each clip drew
+    const raw = this.batchInput(batch, rng, views);
     const x = draw ? mixBatch(raw, draw, s.segments) : raw;
     if (draw) raw.dispose();
     const iteration = this.state.iteration;
-    return optimisationStep(
-      { model: this.model, optimizer: this.optimizer, segments: s.segments, labelSmoothing: s.labelSmoothing, microBatch: this.cache ? B : Math.min(B, s.microBatchSize), from: this.from, dropoutSeed: (m0) => hashSeed(s.seed, 'dropout', iteration, m0) },
-      x,
-      batch.map((c) => c.label),
-      draw,
-      lr,
-      control,
-    );
+    // Distillation: the teacher's targets of the same (mixed) input; the hard labels as added (UNLABELLED kept).
+    const t = this.teacher;
+    const targets = t ? (this.cache ? t.cachedTargets(batch, views, draw) : t.logits(x, s.segments)) : null;
+    try {
+      return await optimisationStep(
+        { model: this.model, optimizer: this.optimizer, segments: s.segments, labelSmoothing: s.labelSmoothing, microBatch: this.cache ? B : Math.min(B, s.microBatchSize), from: this.from, dropoutSeed: (m0) => hashSeed(s.seed, 'dropout', iteration, m0), ...(t && targets ? { loss: t.lossFn(targets, batch.map((c) => this.clipMap.get(c.id)!.label), draw) } : {}) },
+        x,
+        batch.map((c) => c.label),
+        draw,
+        lr,
+        control,
+      );
+    } finally {
+      targets?.dispose();
+    }
   }
 
   /** Clips per forward/backward pass of a step. */
-  private get microBatch(): number {
-    return this.cache ? this.settings.batchSize : Math.min(this.settings.batchSize, this.settings.microBatchSize);
-  }
+  private get microBatch(): number { return this.cache ? this.settings.batchSize : Math.min(this.settings.batchSize, this.settings.microBatchSize); }
 
   /**
    * Trains from the current position to `settings.epochs`. Stops cleanly at a step boundary when `signal` fires
@@ -215,8 +225,6 @@ export class ClipTrainer {
 
   private async fitInner(opts: FitOptions): Promise<FitResult> {
     const s = this.settings;
-    const { train, valid } = this.split();
-    checkFitClips(train, this.clips(), s.classes);
     const clock = new PhaseClock(opts.onProgress);
     const stopped = () => opts.signal?.aborted === true;
     const result = (st: boolean): FitResult => ({ stopped: st, epoch: this.state.epoch, iteration: this.state.iteration, history: [...this.state.history] });
@@ -229,9 +237,18 @@ export class ClipTrainer {
       await save();
       return result(true);
     };
-    await this.prepare((done, total, view, views) => clock.report({ phase: 'features', done, total, ...(view !== undefined ? { view, views } : {}) }), opts.signal);
+    const features = (done: number, total: number, view?: number, views?: number) => clock.report({ phase: 'features', done, total, ...(view !== undefined ? { view, views } : {}) });
+    // With a teacher the split needs its labels of the unlabelled clips (caches first), and no class needs a clip.
+    if (this.teacher) await this.prepare(features, opts.signal);
+    const { train, valid } = this.split();
+    checkFitClips(train, this.clips(), this.teacher ? [] : s.classes);
+    await this.prepare(features, opts.signal);
     if (stopped()) return stop();
-    const steps = Math.max(1, Math.ceil(train.length / s.batchSize));
+    // PaddleVideo's sampler drops the last partial batch: ⌊N/B⌋ iterations an epoch (recipe.ts itersPerEpoch, as
+    // the CLI's `train`). A handful of clips is the page's case, where N < B would leave no iteration at all: the
+    // batch is then clamped to the train clips (one step an epoch on all of them), as PaddleVideo would with B = N.
+    const B = pageBatch(train.length, s.batchSize);
+    const steps = itersPerEpoch(train.length, B);
     const schedule = new CustomWarmupCosineDecay({ baseLr: s.learningRate, warmupStartLr: s.warmupStartLr, warmupEpochs: s.warmupEpochs, maxEpoch: s.epochs, cosine: s.schedule === 'cosine' }, steps);
     if (this.state.lrScale === undefined && this.state.iteration === 0) {
       this.state.lrScale = await lrScaleFor(s, train.length, this.cache ? train.flatMap((c) => this.cache!.get(c.id)!.views) : []);
@@ -239,7 +256,7 @@ export class ClipTrainer {
     const lrScale = this.state.lrScale ?? 1;
     // Progress of `training` counts micro-batches over this fit's remaining steps (one per step with cached inputs).
     const micro = this.microBatch;
-    const perStep = (k: number) => Math.ceil(Math.min(s.batchSize, train.length - k * s.batchSize) / micro);
+    const perStep = (_k: number) => Math.ceil(B / micro);
     const units = unitsLeft(perStep, steps, s.epochs, this.state);
     let unitsDone = 0;
     const report = (e: number, k: number) => clock.report({ phase: 'training', done: unitsDone, total: units, epoch: e + 1, epochs: s.epochs, step: Math.min(k + 1, steps), steps });
@@ -257,9 +274,9 @@ export class ClipTrainer {
       for (let k = this.state.stepInEpoch; k < steps; k++) {
         if (stopped()) return stop();
         lr = schedule.lrAt(this.state.iteration) * lrScale;
-        const batch = order.slice(k * s.batchSize, (k + 1) * s.batchSize);
+        const batch = order.slice(k * B, (k + 1) * B);
         const before = unitsDone;
-        let r: { loss: number; accuracy: number };
+        let r: Awaited<ReturnType<ClipTrainer['step']>>;
         try {
           r = await this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)), {
             ...(opts.signal ? { signal: opts.signal } : {}),
@@ -279,7 +296,7 @@ export class ClipTrainer {
         unitsDone = before + perStep(k);
         this.state.iteration++;
         this.state.stepInEpoch = k + 1;
-        opts.onStep?.({ epoch: e + 1, epochs: s.epochs, step: k + 1, steps, iteration: this.state.iteration, loss: r.loss, accuracy: r.accuracy, lr, etaMs: eta() });
+        opts.onStep?.({ epoch: e + 1, epochs: s.epochs, step: k + 1, steps, iteration: this.state.iteration, loss: r.loss, accuracy: r.accuracy, lr, etaMs: eta(), ...(r.extra?.['kd'] !== undefined ? { kd: r.extra['kd'] } : {}) });
         report(e, k + 1 < steps ? k + 1 : k);
         await yieldTurn();
       }
@@ -288,6 +305,7 @@ export class ClipTrainer {
         const v = await this.evaluateOn(valid, 'validation', (done) => clock.report({ phase: 'validating', done, total: valid.length, epoch: e + 1, epochs: s.epochs }));
         info.valLoss = v.loss;
         info.valAccuracy = v.accuracy;
+        if (v.agreement !== undefined) info.agreement = v.agreement;
       }
       const first = this.state.history[0]?.loss ?? info.loss;
       const warning = divergenceWarning(first, info.loss, e + 1);
@@ -316,54 +334,39 @@ export class ClipTrainer {
   /** Precise BN over `settings.preciseBN` train batches (micro-batch sized for 'full'), no mixup. */
   private async runPreciseBN(train: TrainingClip[], signal?: AbortSignal): Promise<number> {
     const s = this.settings;
-    const size = this.microBatch;
-    return preciseBN(
-      this.model,
-      s.preciseBN,
-      (k) => {
-        if (signal?.aborted) throw new PPTSNError('aborted', 'stopped during precise BN');
-        const rng = mulberry32(hashSeed(s.seed, 'preciseBN', k));
-        const order = permutation(train.length, rng).map((i) => train[i]!);
-        return this.batchInput(order.slice(0, size), rng);
-      },
-      this.from,
-    );
+    return preciseBN(this.model, s.preciseBN, (k) => {
+      if (signal?.aborted) throw new PPTSNError('aborted', 'stopped during precise BN');
+      const rng = mulberry32(hashSeed(s.seed, 'preciseBN', k));
+      return this.batchInput(permutation(train.length, rng).slice(0, this.microBatch).map((i) => train[i]!), rng);
+    }, this.from);
   }
 
   /** Accuracy, loss and confusion on the validation split (every clip when there is none), eval mode. */
   async evaluate(): Promise<EvaluateResult> {
     this.live();
+    if (this.teacher) await this.prepare();
     const { valid } = this.split();
     if (valid.length > 0) return this.evaluateOn(valid, 'validation');
-    const all = this.clips();
+    const all = this.labelled();
     if (all.length === 0) throw new PPTSNError('invalid-argument', 'no clips to evaluate');
     return this.evaluateOn(all, 'all');
   }
 
-  /** Eval-mode logits `[n, K]` of clips (valid view). */
+  /** Eval-mode logits `[n, K]` of clips (valid view; evaluation.ts). */
   async logitsOf(clips: TrainingClip[], onClip?: (done: number) => void): Promise<Float32Array> {
     this.live();
     await this.prepare();
-    const T = this.settings.segments;
-    const out: number[] = [];
-    const per = this.cache ? this.settings.batchSize : 1;
-    for (let i = 0; i < clips.length; i += per) {
-      const part = clips.slice(i, i + per);
-      const logits = tf.tidy(() => {
-        const xs = part.map((c) => (this.cache ? this.cache.get(c.id)!.valid : this.validImages(c)));
-        const x = xs.length === 1 ? xs[0]! : tf.concat(xs, 0);
-        return this.model.logits(x, T, { training: false, from: this.from });
-      });
-      out.push(...((await logits.data()) as Float32Array));
-      logits.dispose();
-      onClip?.(Math.min(clips.length, i + per));
-      await yieldTurn();
-    }
-    return Float32Array.from(out);
+    const cache = this.cache;
+    const input = (c: TrainingClip) => (cache ? cache.get(c.id)!.valid : validImages(c, this.settings));
+    return validLogits(this.model, clips, input, { segments: this.settings.segments, from: this.from, per: cache ? this.settings.batchSize : 1 }, onClip);
   }
 
   private async evaluateOn(clips: TrainingClip[], split: EvaluateResult['split'], onClip?: (done: number) => void): Promise<EvaluateResult> {
-    return scoreLogits(await this.logitsOf(clips, onClip), clips, this.settings.classes.length, split);
+    const logits = await this.logitsOf(clips, onClip);
+    const r = scoreLogits(logits, clips, this.settings.classes.length, split);
+    // Agreement: the share of clips where the student's top-1 is the teacher's (the CLI's `agreement`).
+    if (this.teacher) r.agreement = this.teacher.agreement(logits, clips);
+    return r;
   }
 
   /** A checkpoint of the current state (checkpoint.ts). */
@@ -389,6 +392,7 @@ export class ClipTrainer {
     if (this.disposed) return;
     this.disposed = true;
     this.cache?.dispose();
+    this.teacher?.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }

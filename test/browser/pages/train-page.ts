@@ -52,6 +52,13 @@ let ctrl = new AbortController();
   }),
   addClip: (url: string, label: string) => outcome(async () => trainer!.addClip(await (await fetch(url)).blob(), label)),
   addClipUrl: (url: string, label: string) => outcome(async () => trainer!.addClip(url, label)),
+  /** A PaddleVideo-style list: even items as fetched Blobs, odd ones as URLs; returns the clips and the decoding events. */
+  addClips: (list: { url: string; label: string }[]) => outcome(async () => {
+    const items = await Promise.all(list.map(async (c, i) => ({ source: i % 2 === 0 ? await (await fetch(c.url)).blob() : c.url, label: c.label })));
+    const events: TrainingProgress[] = [];
+    const added = await trainer!.addClips(items, { onProgress: (p) => void events.push(p) });
+    return { added, events };
+  }),
   clips: () => outcome(() => trainer!.clips()),
   fit: (epochs?: number) => outcome(() => trainer!.fit(epochs === undefined ? {} : { epochs })),
   /** fit with a signal of its own, aborted when a progress event matches `stopOn` (the events are recorded by create's callback). */
@@ -71,6 +78,7 @@ let ctrl = new AbortController();
   memory: () => outcome(async () => ({ model: (await model!.memory()).numTensors })),
   pdparams: () => outcome(async () => toBase64(new Uint8Array(await (await trainer!.export('pdparams')).arrayBuffer()))),
   exportModel: () => outcome(async () => (await trainer!.export('model')).files.map((f) => f.name)),
+  modelFiles: () => outcome(async () => (await trainer!.export('model')).files.map((f) => ({ name: f.name, data: toBase64(f.data) }))),
   classifyWithNew: (url: string) => outcome(async () => {
     const m = await trainer!.toModel();
     try {
@@ -80,6 +88,32 @@ let ctrl = new AbortController();
       return { labels: m.labels, top: r.top[0], logits: Array.from(r.logits), input: { shape: pre.tensor.shape, data: toBase64(bytes) } };
     } finally {
       await m.dispose();
+    }
+  }),
+  /**
+   * Distillation: the current trainer's fine-tuned model (toModel) teaches a student loaded from `studentUrl` on the
+   * clips, given to createTrainer as a list without labels; returns the fit's history, evaluate(), the clips' labels as listed, and how many
+   * clips the student's own model classifies as their true class (`label`, never given to the trainer).
+   */
+  distil: (studentUrl: string, clips: { url: string; label: string }[], opts: TrainerOptions) => outcome(async () => {
+    const teacher = await trainer!.toModel();
+    const student = await PPTSN.load({ model: studentUrl, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
+    try {
+      // The clips as createTrainer's list, each without its label: unlabelled, the teacher's to label.
+      const list = await Promise.all(clips.map(async (c) => ({ source: await (await fetch(c.url)).blob() })));
+      const t = await student.createTrainer({ ...opts, teacher, clips: list });
+      const listed = (await t.clips()).map((c) => c.label);
+      const fit = await t.fit();
+      const ev = await t.evaluate();
+      const m = await t.toModel();
+      let correct = 0;
+      for (const c of clips) if ((await m.classify(c.url, { preset: 'fast', segments: 2 })).top[0]!.label === c.label) correct++;
+      await m.dispose();
+      await t.dispose();
+      return { history: fit.history, ev, listed, correct };
+    } finally {
+      await student.dispose();
+      await teacher.dispose();
     }
   }),
   dispose: () => outcome(async () => {
