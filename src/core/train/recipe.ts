@@ -8,6 +8,7 @@
  * The page's fine-tuning (settings.ts) shares the same constants, with defaults suited to a handful of clips.
  */
 import { PPTSNError } from '../errors.js';
+import { checkPositiveInts, checkRanges, checkStrategy } from './checkFields.js';
 import { HEAD_DROPOUT } from '../model/head.js';
 import type { TrainableSubset } from '../model/trainable.js';
 import { LABEL_SMOOTHING } from './labelSmoothing.js';
@@ -80,11 +81,9 @@ export function resolveDatasetRecipe(o: DatasetRecipeOptions = {}): DatasetRecip
     views: o.views ?? 4,
     seed: o.seed ?? 1,
   };
-  if (!['head', 'last-stage', 'full'].includes(r.strategy)) throw new PPTSNError('invalid-argument', `strategy must be head, last-stage or full, got ${String(r.strategy)}`);
-  for (const [name, v] of [['segments', r.segments], ['epochs', r.epochs], ['batchSize', r.batchSize], ['saveInterval', r.saveInterval], ['validInterval', r.validInterval], ['views', r.views]] as const) {
-    if (!(Number.isInteger(v) && v >= 1)) throw new PPTSNError('invalid-argument', `${name} must be a positive integer, got ${String(v)}`);
-  }
-  for (const [name, v, lo, hi] of [
+  checkStrategy(r.strategy);
+  checkPositiveInts({ segments: r.segments, epochs: r.epochs, batchSize: r.batchSize, saveInterval: r.saveInterval, validInterval: r.validInterval, views: r.views });
+  checkRanges([
     ['learningRate', r.learningRate, 0, 10],
     ['warmupStartLr', r.warmupStartLr, 0, 10],
     ['warmupEpochs', r.warmupEpochs, 0, r.epochs],
@@ -93,9 +92,7 @@ export function resolveDatasetRecipe(o: DatasetRecipeOptions = {}): DatasetRecip
     ['weightDecay', r.weightDecay, 0, 1],
     ['dropout', r.dropout, 0, 0.999],
     ['preciseBN', r.preciseBN, 0, 100000],
-  ] as const) {
-    if (!(typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi)) throw new PPTSNError('invalid-argument', `${name} must be in [${lo}, ${hi}], got ${String(v)}`);
-  }
+  ]);
   if (!Number.isInteger(r.preciseBN)) throw new PPTSNError('invalid-argument', `preciseBN must be a whole number of batches, got ${r.preciseBN}`);
   return r;
 }

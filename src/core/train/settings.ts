@@ -5,6 +5,7 @@
  * and validates once. The worker validates here; the page only forwards.
  */
 import { PPTSNError } from '../errors.js';
+import { checkPositiveInts, checkRanges, checkStrategy } from './checkFields.js';
 import { HEAD_DROPOUT } from '../model/head.js';
 import type { TrainableSubset } from '../model/trainable.js';
 import { LABEL_SMOOTHING } from './labelSmoothing.js';
@@ -112,16 +113,9 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     seed: s.seed ?? 1,
     adaptLearningRate: s.adaptLearningRate ?? s.learningRate === undefined,
   };
-  const posInt = (v: number, n: string) => {
-    if (!(Number.isInteger(v) && v >= 1)) throw new PPTSNError('invalid-argument', `${n} must be a positive integer, got ${String(v)}`);
-  };
-  posInt(r.epochs, 'epochs');
-  posInt(r.batchSize, 'batchSize');
-  posInt(r.microBatchSize, 'microBatchSize');
-  posInt(r.segments, 'segments');
-  posInt(r.views, 'views');
-  if (!['head', 'last-stage', 'full'].includes(r.strategy)) throw new PPTSNError('invalid-argument', `strategy must be 'head', 'last-stage' or 'full', got ${String(r.strategy)}`);
-  for (const [n, v, lo, hi] of [
+  checkPositiveInts({ epochs: r.epochs, batchSize: r.batchSize, microBatchSize: r.microBatchSize, segments: r.segments, views: r.views });
+  checkStrategy(r.strategy);
+  checkRanges([
     ['learningRate', r.learningRate, 0, Infinity],
     ['warmupStartLr', r.warmupStartLr, 0, Infinity],
     ['warmupEpochs', r.warmupEpochs, 0, r.epochs],
@@ -132,8 +126,6 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     ['dropout', r.dropout, 0, 0.999],
     ['validationSplit', r.validationSplit, 0, 0.9],
     ['preciseBN', r.preciseBN, 0, 10000],
-  ] as const) {
-    if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new PPTSNError('invalid-argument', `${n} must be in [${lo}, ${hi}], got ${String(v)}`);
-  }
+  ]);
   return r;
 }
