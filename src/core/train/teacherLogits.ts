@@ -120,7 +120,7 @@ export function parseTeacherLogits(text: string, source: string, options: { numC
       return;
     }
     const logits = rec['logits'];
-    if (logits === undefined) bad(line, `(${path}) has no "logits": it was written by a pptsn-web that did not record them; run eval (into a new --out) or classify --json again`);
+    if (logits === undefined) bad(line, `(${path}) has no "logits": it was written by a pptsn-web that did not record them; write it again with classify --json, or with eval into a new --out`);
     if (!Array.isArray(logits) || logits.length === 0 || !logits.every((v) => typeof v === 'number' && Number.isFinite(v))) bad(line, `(${path}) "logits" is not a list of finite numbers`);
     const k = (logits as number[]).length;
     if (typeof rec['classes'] === 'number' && rec['classes'] !== k) bad(line, `(${path}) has ${k} logits but says "classes": ${rec['classes']}`);
