@@ -69,8 +69,22 @@ const headArgs = (run: string, extra: string[] = []) => [
 
 test('head learns three colour classes; ⌊N/B⌋ iterations; the logged LR is SPEC §5\'s at every step; PaddleVideo\'s files', () => {
   const run = join(dir, 'head');
-  const r = cli([...headArgs(run, ['--epochs', '8']), '--json']);
+  const r = cli([...headArgs(run, ['--epochs', '8']), '--json', '--paddle-config', join(dir, 'pptsn_colours.yaml')]);
   assert.equal(r.code, 0, r.stderr);
+  // --paddle-config: the same recipe as a PaddleVideo config, read back with PyYAML as PaddleVideo's get_config does.
+  const yaml = spawnSync(PYTHON, ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', join(dir, 'pptsn_colours.yaml')], { encoding: 'utf8' });
+  assert.equal(yaml.status, 0, yaml.stderr);
+  const cfg = JSON.parse(yaml.stdout);
+  assert.equal(cfg.MODEL.framework, 'Recognizer2D');
+  assert.equal(cfg.MODEL.head.num_classes, 3);
+  assert.equal(cfg.MODEL.backbone.layers, 18);
+  assert.equal(cfg.DATASET.batch_size, 5);
+  assert.equal(cfg.DATASET.train.format, 'FrameDataset');
+  assert.equal(cfg.DATASET.train.file_path, join(dir, 'train.txt'));
+  assert.equal(cfg.PIPELINE.train.sample.num_seg, 3);
+  assert.deepEqual(cfg.OPTIMIZER.learning_rate, { iter_step: true, name: 'CustomWarmupCosineDecay', max_epoch: 8, warmup_epochs: 0.8, warmup_start_lr: 0.025, cosine_base_lr: 0.05 });
+  assert.equal(cfg.MIX.alpha, 0.2);
+  assert.equal(cfg.epochs, 8);
   const summary = lastJson(r.stdout);
   assert.ok(summary.best.top1 >= 0.9, `validation top-1 ${summary.best.top1}`);
   const iters = readLog(run).filter((x) => x.type === 'iter');
