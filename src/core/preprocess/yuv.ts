@@ -23,19 +23,28 @@ export function coefficients(matrix: string | null | undefined): [number, number
 }
 
 /**
+ * ffmpeg's `ff_yuv2rgb_coeffs` for a matrix: the limited-range chroma scales in 16.16 (BT.601: 104597, 132201,
+ * 25675, 53279), which both of swscale's converters start from (this file's table path, yuvScaled.ts's scaled path).
+ */
+export function yuv2rgbCoeffs(matrix: string | null | undefined): { crv: number; cbu: number; cgu: number; cgv: number } {
+  const [kr, kb] = coefficients(matrix);
+  const kg = 1 - kr - kb;
+  return {
+    crv: Math.round(2 * (1 - kr) * (255 / 224) * 65536),
+    cbu: Math.round(2 * (1 - kb) * (255 / 224) * 65536),
+    cgu: Math.round(2 * (1 - kb) * (kb / kg) * (255 / 224) * 65536),
+    cgv: Math.round(2 * (1 - kr) * (kr / kg) * (255 / 224) * 65536),
+  };
+}
+
+/**
  * Per-value lookup tables replicating ffmpeg's (libswscale 5.x/6.x x86 SIMD, `yuv_2_rgb.asm`) unscaled
  * yuv→rgb arithmetic, which is what `ffmpeg -pix_fmt rgb24` and decord use on x86: 16.16 coefficients from
  * ff_yuv2rgb_coeffs rounded to 3.13, samples scaled by 8, `pmulhw` (floor of the high 16 bits), sum saturated
  * to 0–255. Bit-exact with ffmpeg 5.1 on example.mp4; float BT.601 with rounding is ~1 level (mean) brighter.
  */
 function ffmpegTables(colorSpace: { matrix: string; fullRange: boolean }) {
-  const [kr, kb] = coefficients(colorSpace.matrix);
-  const kg = 1 - kr - kb;
-  // ff_yuv2rgb_coeffs are the limited-range chroma scales in 16.16 (BT.601: 104597, 132201, 25675, 53279).
-  let crv = Math.round(2 * (1 - kr) * (255 / 224) * 65536);
-  let cbu = Math.round(2 * (1 - kb) * (255 / 224) * 65536);
-  let cgu = Math.round(2 * (1 - kb) * (kb / kg) * (255 / 224) * 65536);
-  let cgv = Math.round(2 * (1 - kr) * (kr / kg) * (255 / 224) * 65536);
+  let { crv, cbu, cgu, cgv } = yuv2rgbCoeffs(colorSpace.matrix);
   let cy = 65536;
   let oy = 0;
   if (!colorSpace.fullRange) {

@@ -10,7 +10,7 @@
  * ffmpeg 5.1's output (each reproduces all 256 entries it indexes). Bit-exact with `ffmpeg -pix_fmt rgb24` on the
  * VP8/VP9/MJPEG odd sizes of test/unit/yuvScaled.test.ts. Pure arithmetic, no I/O.
  */
-import { coefficients } from './yuv.js';
+import { yuv2rgbCoeffs } from './yuv.js';
 
 /** One 1-D swscale filter: for output i, `size` taps at source `pos[i]`… with integer `coeff` summing to `one`. */
 interface Filter {
@@ -100,12 +100,7 @@ const TABLE_INCS: Record<string, [number, number, number, number]> = {
 
 /** The full-chroma path's 13-bit coefficients: round(16.16 / 8) of the limited (or ×224/255 full-range) ones. */
 function fullCoefficients(matrix: string, fullRange: boolean) {
-  const [kr, kb] = coefficients(matrix);
-  const kg = 1 - kr - kb;
-  let crv = Math.round(2 * (1 - kr) * (255 / 224) * 65536);
-  let cbu = Math.round(2 * (1 - kb) * (255 / 224) * 65536);
-  let cgu = Math.round(2 * (1 - kb) * (kb / kg) * (255 / 224) * 65536);
-  let cgv = Math.round(2 * (1 - kr) * (kr / kg) * (255 / 224) * 65536);
+  let { crv, cbu, cgu, cgv } = yuv2rgbCoeffs(matrix);
   let cy = 65536;
   if (fullRange) {
     crv = Math.floor((crv * 224) / 255); cbu = Math.floor((cbu * 224) / 255); cgu = Math.floor((cgu * 224) / 255); cgv = Math.floor((cgv * 224) / 255);

@@ -27,8 +27,18 @@ export const EPOCHS = 100;
 export const SAVE_INTERVAL = 20;
 export const BATCH_SIZE = 32;
 
+/** The recipe's loss and optimiser terms a caller may set, as both the CLI's recipe and the page's settings have them. */
+export interface RecipeTerms {
+  mixupAlpha?: number;
+  labelSmoothing?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  lrMultipliers?: boolean;
+  dropout?: number;
+}
+
 /** What a caller may set; unset fields take PP-TSN's values. */
-export interface DatasetRecipeOptions {
+export interface DatasetRecipeOptions extends RecipeTerms {
   strategy?: TrainableSubset;
   segments?: number;
   epochs?: number;
@@ -39,12 +49,6 @@ export interface DatasetRecipeOptions {
   warmupStartLr?: number;
   /** Default epochs / 10; 0 = a plain cosine. */
   warmupEpochs?: number;
-  mixupAlpha?: number;
-  labelSmoothing?: number;
-  weightDecay?: number;
-  nesterov?: boolean;
-  lrMultipliers?: boolean;
-  dropout?: number;
   /** Precise-BN batches before each validation; 0 (default) = off, as PP-TSN's configs. */
   preciseBN?: number;
   saveInterval?: number;
@@ -55,6 +59,18 @@ export interface DatasetRecipeOptions {
 }
 
 export type DatasetRecipe = Required<DatasetRecipeOptions>;
+
+/** PP-TSN's values for the terms left unset (mixup 0.2, label smoothing 0.1, L2 1e-4, Nesterov, FC ×5/×10, dropout 0.4). */
+export function recipeTerms(o: RecipeTerms): Required<RecipeTerms> {
+  return {
+    mixupAlpha: o.mixupAlpha ?? MIXUP_ALPHA,
+    labelSmoothing: o.labelSmoothing ?? LABEL_SMOOTHING,
+    weightDecay: o.weightDecay ?? WEIGHT_DECAY,
+    nesterov: o.nesterov ?? true,
+    lrMultipliers: o.lrMultipliers ?? true,
+    dropout: o.dropout ?? HEAD_DROPOUT,
+  };
+}
 
 /** Fills PP-TSN's defaults in and validates once (PPTSNError 'invalid-argument' naming the field). */
 export function resolveDatasetRecipe(o: DatasetRecipeOptions = {}): DatasetRecipe {
@@ -69,12 +85,7 @@ export function resolveDatasetRecipe(o: DatasetRecipeOptions = {}): DatasetRecip
     learningRate,
     warmupStartLr: o.warmupStartLr ?? learningRate * WARMUP_START_RATIO,
     warmupEpochs: o.warmupEpochs ?? epochs * WARMUP_FRACTION,
-    mixupAlpha: o.mixupAlpha ?? MIXUP_ALPHA,
-    labelSmoothing: o.labelSmoothing ?? LABEL_SMOOTHING,
-    weightDecay: o.weightDecay ?? WEIGHT_DECAY,
-    nesterov: o.nesterov ?? true,
-    lrMultipliers: o.lrMultipliers ?? true,
-    dropout: o.dropout ?? HEAD_DROPOUT,
+    ...recipeTerms(o),
     preciseBN: o.preciseBN ?? 0,
     saveInterval: o.saveInterval ?? SAVE_INTERVAL,
     validInterval: o.validInterval ?? 1,

@@ -6,11 +6,9 @@
  */
 import { PPTSNError } from '../errors.js';
 import { checkPositiveInts, checkRanges, checkStrategy } from './checkFields.js';
-import { HEAD_DROPOUT } from '../model/head.js';
 import type { TrainableSubset } from '../model/trainable.js';
-import { LABEL_SMOOTHING } from './labelSmoothing.js';
-import { MIXUP_ALPHA } from './mixup.js';
-import { MOMENTUM, WEIGHT_DECAY } from './optimizer.js';
+import { MOMENTUM } from './optimizer.js';
+import { recipeTerms } from './recipe.js';
 
 /** Fine-tuning settings; every field but `classes` has PP-TSN's default (or one suited to a few clips). */
 export interface TrainerSettings {
@@ -99,13 +97,8 @@ export function resolveSettings(s: TrainerSettings): ResolvedSettings {
     warmupStartLr: s.warmupStartLr ?? lr / 2,
     warmupEpochs: s.warmupEpochs ?? epochs / 10,
     schedule: s.schedule ?? 'cosine',
-    mixupAlpha: s.mixupAlpha ?? MIXUP_ALPHA,
-    labelSmoothing: s.labelSmoothing ?? LABEL_SMOOTHING,
-    weightDecay: s.weightDecay ?? WEIGHT_DECAY,
+    ...recipeTerms(s),
     momentum: s.momentum ?? MOMENTUM,
-    nesterov: s.nesterov ?? true,
-    lrMultipliers: s.lrMultipliers ?? true,
-    dropout: s.dropout ?? HEAD_DROPOUT,
     augment,
     preciseBN: pbn,
     validationSplit: s.validationSplit ?? 0.2,
