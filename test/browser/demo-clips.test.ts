@@ -61,8 +61,8 @@ test('the ready hint goes when both classes have clips; a clip that cannot be re
     await page.fill('#ft-class-name', name);
     await page.press('#ft-class-name', 'Enter');
   }
-  await page.setInputFiles('#ft-clips-0', [join(ROOT, 'test/fixtures/newcomer/moov_at_end.mp4'), join(ROOT, 'test/fixtures/newcomer/notes.mp4')]);
-  await page.setInputFiles('#ft-clips-1', [join(ROOT, 'test/fixtures/newcomer/moov_at_end.mp4')]);
+  await page.setInputFiles('#ft-clips-0', [join(ROOT, 'test/fixtures/bad-input/moov_at_end.mp4'), join(ROOT, 'test/fixtures/bad-input/notes.mp4')]);
+  await page.setInputFiles('#ft-clips-1', [join(ROOT, 'test/fixtures/bad-input/moov_at_end.mp4')]);
   await page.waitForFunction(() => /2 classes ready/.test(document.getElementById('ft-status')?.textContent ?? ''), undefined, { timeout: 5000 }).catch(() => undefined);
   assert.doesNotMatch((await page.textContent('#ft-status')) ?? '', /Add at least two classes/, 'the hint goes once both classes have clips');
   await page.selectOption('#ft-strategy', 'head');

@@ -1,6 +1,6 @@
 /**
  * A rawframes JPEG cut short is refused, as PIL (PaddleVideo's reader) refuses it ("image file is truncated"),
- * instead of being decoded with its missing rows filled grey by libjpeg. Fixtures: test/fixtures/newcomer/
+ * instead of being decoded with its missing rows filled grey by libjpeg. Fixtures: test/fixtures/bad-input/
  * img_00002.jpg (an ffmpeg-written frame) and cut.jpg (its first 2 500 bytes).
  *
  *   node --import tsx --test test/unit/jpeg-truncated.test.ts
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FIX = fileURLToPath(new URL('../fixtures/newcomer/', import.meta.url));
+const FIX = fileURLToPath(new URL('../fixtures/bad-input/', import.meta.url));
 
 test('isTruncatedJpeg: a whole frame is not, its first 2 500 bytes are', () => {
   const whole = new Uint8Array(readFileSync(join(FIX, 'img_00002.jpg')));

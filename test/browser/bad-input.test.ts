@@ -1,19 +1,19 @@
 /**
- * What a newcomer hands the public API in the page, and what they must get back: a typed PPTSNError whose message
+ * What a user hands the public API in the page, and what they must get back: a typed PPTSNError whose message
  * names the file (or URL) and says what to do, promptly, with the worker's tensors back at their baseline.
- * Chromium on wasm, the seeded ResNet18-vd of the live tests. Fixtures: test/fixtures/newcomer/ (a PNG, six
+ * Chromium on wasm, the seeded ResNet18-vd of the live tests. Fixtures: test/fixtures/bad-input/ (a PNG, six
  * rawframes JPEGs, an MP4 cut before its moov box, a text file named .mp4).
  *
- * Run: node --import tsx --test test/browser/newcomer.test.ts
+ * Run: node --import tsx --test test/browser/bad-input.test.ts
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
-import type { SourceSpec } from './pages/newcomer-page.js';
+import type { SourceSpec } from './pages/bad-input-page.js';
 
-const FIX = '/test/fixtures/newcomer';
+const FIX = '/test/fixtures/bad-input';
 const EXAMPLE = '/test/fixtures/media/example.mp4';
 const ROT90 = '/test/fixtures/realworld/rot90.mp4';
 const FAST = { preset: 'fast', segments: 2 };
@@ -37,7 +37,7 @@ function refused(r: Called, code: string, patterns: RegExp[], what: string): str
 before(async () => {
   writeLiveModel();
   env = await startBrowserEnv();
-  ({ page } = await env.open('/test/browser/pages/newcomer.html'));
+  ({ page } = await env.open('/test/browser/pages/bad-input.html'));
   await page.waitForFunction(() => document.title === 'ready');
   ok(await callPage<Outcome<unknown>>(page, 'nc', 'load', LIVE_MODEL_URL, WASM_PATHS), 'load');
 });

@@ -1,5 +1,5 @@
 /**
- * Test page for the awkward inputs a newcomer gives the public API (test/browser/newcomer.test.ts): each call
+ * Test page for the awkward inputs users give the public API (test/browser/bad-input.test.ts): each call
  * builds its source in the page (a File fetched from the fixtures, a `<video>`, a Blob array), runs it through
  * `classify`/`preprocess`, and reports the outcome with the worker's tensor count before and after. Exposes `window.nc`.
  */
@@ -43,7 +43,7 @@ async function sourceOf(s: SourceSpec): Promise<VideoSource> {
     case 'files': return Promise.all(s.urls.map(async (u, i) => new File([await blob(u)], s.names[i]!, { type: 'image/jpeg' })));
     case 'folder': {
       // A FileSystemDirectoryHandle (origin-private file system) holding the files.
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`newcomer-${Date.now()}`, { create: true });
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`bad-input-${Date.now()}`, { create: true });
       for (const [i, u] of s.urls.entries()) {
         const w = await (await dir.getFileHandle(s.names[i]!, { create: true })).createWritable();
         await w.write(await blob(u));
@@ -75,7 +75,7 @@ const nc = {
   /** A fresh trainer's `fit({ epochs })`: the epochs trained; then a shortening of the started run. */
   async fitEpochs(url: string, other: string, epochs: number, shorter: number) {
     return outcome(async () => {
-      const t = await model!.createTrainer({ classes: ['a', 'b'], persist: false, name: 'newcomer-fit' });
+      const t = await model!.createTrainer({ classes: ['a', 'b'], persist: false, name: 'bad-input-fit' });
       try {
         await t.addClip(url, 'a');
         await t.addClip(other, 'b');
@@ -98,7 +98,7 @@ const nc = {
   },
   /** `fit` with a class that has no clip: the error; and addClip of an empty File. */
   async fitMissingClass(url: string, other: string) {
-    const t = await model!.createTrainer({ classes: ['a', 'b', 'c'], persist: false, name: 'newcomer-missing' });
+    const t = await model!.createTrainer({ classes: ['a', 'b', 'c'], persist: false, name: 'bad-input-missing' });
     try {
       await t.addClip(url, 'a');
       await t.addClip(other, 'c');
