@@ -1,17 +1,18 @@
 /**
  * The Node frame reader (src/node/frames.ts), which `classify`, `eval` and `train` share: a folder is a rawframes
  * clip and a file a video (or as a list's format says, with its num_frames), and `ReadAhead` hands each read over
- * once, holding its error until then. Tiny inputs made with ffmpeg (6 frames of 64×48).
+ * once, holding its error until then; `train --unlabeled`'s plain path lists take the same folder/file rule. Tiny inputs made with ffmpeg (6 frames of 64×48).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { ReadAhead, readFrames } from '../../src/node/frames.js';
 import { readRawframesDir } from '../../src/node/rawframes.js';
+import { readUnlabelled } from '../../src/node/train/unlabelled.js';
 
 let dir: string;
 let folder: string;
@@ -51,6 +52,13 @@ test('readFrames: a folder is read as rawframes, a file as a video; a list\'s fo
   assert.ok('info' in v && v.decoder === 'ffmpeg', 'a video clip');
   assert.equal(v.frames.length, 3);
   assert.equal(v.frames[0]!.width, 64);
+});
+
+test('a plain path list (train --unlabeled) is rawframes when its first path is a folder, videos when a file', async () => {
+  writeFileSync(join(dir, 'folders.txt'), 'v_clip\n');
+  writeFileSync(join(dir, 'files.txt'), 'clip.mp4\n');
+  assert.equal((await readUnlabelled(join(dir, 'folders.txt'), { root: dir })).format, 'rawframes');
+  assert.equal((await readUnlabelled(join(dir, 'files.txt'), { root: dir })).format, 'videos');
 });
 
 test('readFrames refuses, by name, a folder read as a video and a path that does not exist', async () => {
