@@ -1,7 +1,8 @@
 /**
  * The Node frame reader (src/node/frames.ts), which `classify`, `eval` and `train` share: a folder is a rawframes
  * clip and a file a video (or as a list's format says, with its num_frames), and `ReadAhead` hands each read over
- * once, holding its error until then; `train --unlabeled`'s plain path lists take the same folder/file rule. Tiny inputs made with ffmpeg (6 frames of 64×48).
+ * once, holding its error until then; `train --unlabeled`'s plain path lists take the same folder/file rule.
+ * Tiny inputs made with ffmpeg (6 frames of 64×48).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
