@@ -16,7 +16,7 @@ import { defaultLabels } from '../src/core/labels.js';
 import type { Depth } from '../src/core/model/arch.js';
 import { resolvePreprocessOptions } from '../src/core/preprocess/presets.js';
 import { evaluateJobs, type ItemTiming } from '../src/node/evaluate.js';
-import { describeDecoder, readClip, type DecoderChoice } from '../src/node/ffmpeg.js';
+import { describeDecoder, readClip, type DecoderChoice } from '../src/node/frames.js';
 import { createNodeRunner, evalLanes, type NodeRunner } from '../src/node/runtime.js';
 import { evalSummary, median, type EvalRun } from './evalSummary.js';
 import { modelDir } from './node.js';

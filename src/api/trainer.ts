@@ -12,14 +12,9 @@ import { zipStored } from './zip.js';
 import type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
 import type { DistillationSettings } from '../core/train/distillation.js';
 import type { StateDict } from '../core/stateDict.js';
-import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
-import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
+import { isRawframesSource, rawframesVideo } from './rawframes.js';
 import type { VideoSource } from './types.js';
 import { namedSourceError, sourceName } from './sourceErrors.js';
-
-/** Frames per clip in the trainer's pool: the worker's POOL_FRAMES (src/worker/trainerEngine.ts), not imported so
- * the page does not load the worker's code. */
-const POOL_FRAMES = 16;
 
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo, TrainingProgress };
 
@@ -159,14 +154,13 @@ export class Trainer<M = unknown> {
     return out;
   }
 
-  /** One clip: decoded (a video in the worker, a rawframes folder here) and added. */
+  /** One clip: decoded in the worker (a video, or a rawframes folder's files) and added. */
   private async addOne(source: VideoSource, label: string | number | undefined): Promise<ClipInfo> {
     let info: ClipInfo;
     if (isRawframesSource(source)) {
-      // A rawframes folder: the pool's frames (linspace over L, as for a video) decoded here, sent as frames.
-      const config = resolvePreprocessOptions({ preset: 'fast', segments: POOL_FRAMES, sampling: 'linspace' });
-      const r = await readRawframesSource(source, config);
-      info = await this.remote.addClip({ frames: r.frames, origin: rawframesOrigin(source) }, label);
+      // A rawframes folder: its files (or handle) cross; the worker decodes the pool's frames (linspace over L, as
+      // for a video).
+      info = await this.remote.addClip(rawframesVideo(source), label);
     } else {
       // The worker's errors name the file only sometimes ("The file is empty"): name it here, as classify does.
       info = await this.remote.addClip(this.owner.sourceOf(source), label).catch((e: unknown) => {

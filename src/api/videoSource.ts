@@ -1,6 +1,6 @@
 /**
  * Source resolution on the page: what the engine gets for a video source. Blobs and URLs go to the worker as they
- * are (it decodes them); a frame list and a rawframes folder are read here and sent as frames; a `<video>` goes as
+ * are (it decodes them), and so do a rawframes folder's files (or directory handle); a frame list is sent as frames; a `<video>` goes as
  * its URL when it has a fetchable one, else (or when the worker cannot decode it) its frames are grabbed here by
  * seeking the element. Frame buffers are transferred to the worker, not copied.
  */
@@ -14,7 +14,7 @@ import { isVideoElement } from '../video/util.js';
 import type { EngineVideo } from '../worker/protocol.js';
 import { framesVideo, isFrameList, isTensorInput } from './inputs.js';
 import { baseUrl } from './modelSource.js';
-import { isRawframesSource, readRawframesSource } from './rawframes.js';
+import { isRawframesSource, rawframesVideo } from './rawframes.js';
 import type { VideoSource } from './types.js';
 
 /** A video for the engine, and where the worker cannot decode it, how to read it here instead. */
@@ -31,11 +31,8 @@ export interface ResolvedVideo {
  */
 export async function videoFor(source: VideoSource, config: PreprocessConfig, signal: AbortSignal | undefined): Promise<ResolvedVideo> {
   if (isFrameList(source)) return { video: framesVideo(source) };
-  if (isRawframesSource(source)) {
-    // Rawframes: the sampled JPEGs decoded here (only those) and sent as frames; a folder has no timestamps.
-    const r = await readRawframesSource(source, config, signal ? { signal } : {});
-    return { video: { kind: 'frames', frames: r.frames, frameIndices: r.indices, timestamps: r.indices.map(() => NaN) } };
-  }
+  // Rawframes: the files (or the handle) cross; the worker reads and decodes only the sampled JPEGs.
+  if (isRawframesSource(source)) return { video: rawframesVideo(source) };
   // The source the call was made with, so frames of a different one are never returned for it.
   const elementSrc = isVideoElement(source) && !source.srcObject ? source.currentSrc || source.src : undefined;
   const grab = async (from: Blob | string | HTMLVideoElement): Promise<EngineVideo> => {

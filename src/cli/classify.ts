@@ -1,7 +1,7 @@
 /**
  * `pptsn-web classify --tensor <x.npy> -m <dir>` runs the network on an input exactly as PaddleVideo feeds it;
  * `pptsn-web classify <video>… -m <dir>` decodes as the system's ffmpeg does (like decord: display orientation, edit
- * lists applied; src/node/ffmpeg.ts picks ffmpeg.wasm in-process or the system ffmpeg) and runs the same core
+ * lists applied; src/node/frames.ts picks ffmpeg.wasm in-process or the system ffmpeg) and runs the same core
  * sampling and preprocessing as the browser; with several inputs the next one decodes while the network runs. The network runs on the fastest
  * Node runtime available (src/node/runtime.ts: onnxruntime-node when installed, else tfjs wasm).
  * `pptsn-web classify <frame_dir> -m <dir>` reads a rawframes folder (only the sampled img_{idx+1:05}.jpg files,
@@ -15,9 +15,8 @@ import { defaultLabels } from '../core/labels.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessOptions } from '../core/preprocess/presets.js';
-import { DECODERS, readClip, type DecoderChoice } from '../node/ffmpeg.js';
+import { DECODERS, ReadAhead, readFrames, type DecoderChoice } from '../node/frames.js';
 import { classifyInputKind } from '../node/inputPath.js';
-import { readRawframesDir } from '../node/rawframes.js';
 import { writeFileAtomic } from '../node/files.js';
 import { createNodeRunner, NODE_RUNNERS, type NodeRunnerChoice } from '../node/runtime.js';
 import { formatJsonLines } from './classifyJson.js';
@@ -41,7 +40,7 @@ export interface CliClassifyOptions {
   dumpInput?: string;
   /** false: direct 3×3 convolutions on wasm instead of Winograd (the Recognizer's default). */
   winograd?: boolean;
-  /** Who decodes video files (src/node/ffmpeg.ts `DecoderChoice`, default 'auto'). */
+  /** Who decodes video files (src/node/frames.ts `DecoderChoice`, default 'auto'). */
   decoder?: DecoderChoice;
   /**
    * Progress on stderr (images done, rate, running top-1): `true` for calls over ~2 s (a terminal's default),
@@ -118,22 +117,13 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
     return { logits: rows, top: top(rows), backend: runner.backend };
   }
 
-  // A folder is a rawframes clip (img_00001.jpg, …); a file is a video; anything else fails here, by name.
-  const read = async (path: string) => ((await classifyInputKind(path)) === 'rawframes' ? readRawframesDir(path, preprocess) : readClip(path, preprocess, options.decoder ? { decoder: options.decoder } : {}));
-  /** Reads started ahead (`run`'s `next`), by path; each is taken once. */
-  const ahead = new Map<string, ReturnType<typeof read>>();
-  const readAhead = (path: string) => {
-    if (ahead.has(path)) return;
-    const p = read(path);
-    p.catch(() => {}); // its error is reported when its own run takes it
-    ahead.set(path, p);
-  };
+  // A folder is a rawframes clip (img_00001.jpg, …); a file is a video; anything else fails here, by name
+  // (src/node/frames.ts). Reads started ahead (`run`'s `next`) are taken once.
+  const ahead = new ReadAhead((path: string) => readFrames(path, preprocess, options.decoder ? { decoder: options.decoder } : {}));
 
   async function runVideo(path: string, run: RunOptions, next?: Input): Promise<ClassifyOutput> {
-    const pending = ahead.get(path);
-    ahead.delete(path);
-    const clip = await (pending ?? read(path));
-    if (next && 'video' in next) readAhead(next.video);
+    const clip = await ahead.take(path);
+    if (next && 'video' in next) ahead.start(next.video);
     const source = 'info' in clip ? { frameCount: clip.info.frameCount, rotation: clip.info.rotation, decoder: clip.decoder, stream: clip.info.streamIndex } : { frameCount: clip.frameCount };
     if (run.dumpInput) {
       const pre = preprocessFrames(clip.frames, clip.config);
@@ -162,8 +152,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
     run: (input, run = {}, next) => ('tensor' in input ? runTensor(input.tensor, run) : runVideo(input.video, run, next)),
     async dispose() {
       // Reads nobody took (a run that failed before its next) finish before the decoder is released.
-      await Promise.allSettled(ahead.values());
-      ahead.clear();
+      await ahead.settle();
       await runner.dispose();
     },
   };

@@ -14,7 +14,7 @@ import { mulberry32 } from '../core/preprocess/sampler.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { readDatasetList } from '../node/datasetList.js';
 import { evaluateJobs, type EvalJob } from '../node/evaluate.js';
-import { DECODERS, describeDecoder, type DecoderChoice } from '../node/ffmpeg.js';
+import { DECODERS, describeDecoder, type DecoderChoice } from '../node/frames.js';
 import { loadLabels } from '../node/labels.js';
 import { readModelDir } from '../node/modelDir.js';
 import { createNodeRunner, evalLanes, NODE_RUNNERS, type NodeRunner, type NodeRunnerChoice } from '../node/runtime.js';

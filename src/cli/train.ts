@@ -19,7 +19,7 @@ import { hashSeed } from '../core/train/clips.js';
 import { withNewHead } from '../core/train/newHead.js';
 import { resolveDatasetRecipe, type DatasetRecipeOptions } from '../core/train/recipe.js';
 import { readDatasetList } from '../node/datasetList.js';
-import { DECODERS, type DecoderChoice } from '../node/ffmpeg.js';
+import { DECODERS, type DecoderChoice } from '../node/frames.js';
 import { registerGradients } from '../node/gradients.js';
 import { loadLabels } from '../node/labels.js';
 import { readModelDir } from '../node/modelDir.js';

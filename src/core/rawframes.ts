@@ -5,7 +5,8 @@
  * `img_{idx+1:05}.jpg`, decoded by PIL as RGB. Only the sampled files are read and decoded.
  *
  * Isomorphic: the caller supplies how to read a file and how to decode a JPEG (`src/node/rawframes.ts` in Node,
- * the page's File/Blob sources in the browser); both decode with libjpeg-turbo's algorithms (`jpeg.ts`).
+ * `src/video/rawframes.ts` in the browser's worker, from the Files/Blobs or directory handle the page sent); both
+ * decode with libjpeg-turbo's algorithms (`jpeg.ts`).
  */
 import { PPTSNError } from './errors.js';
 import type { FramePixels } from './frames.js';

@@ -1,6 +1,6 @@
 /**
  * Evaluation over list entries in Node: decode the next items while the network runs the current one (a small
- * prefetch queue: ffmpeg.wasm decodes in its worker thread, or the system ffmpeg in its own process, so the decode of
+ * prefetch queue, src/node/frames.ts `ReadAhead`: ffmpeg.wasm decodes in its worker thread, or the system ffmpeg in its own process, so the decode of
  * item i+1 … i+K overlaps item i's inference, which runs on onnxruntime's threads),
  * classify each clip with the shared tail (`core/classify/clip.ts` + `scores.ts`), and hand back one
  * `EvalRecord` per entry. A failure (missing file, decode error) becomes a record with `error`; the run goes on.
@@ -14,8 +14,7 @@ import type { EvalRecord } from '../core/eval/metrics.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { missingFileMessage } from './datasetList.js';
-import { readClip, type DecoderChoice } from './ffmpeg.js';
-import { readRawframesDir } from './rawframes.js';
+import { ReadAhead, readFrames, type DecoderChoice } from './frames.js';
 
 /** One entry to evaluate and its 0-based position in the whole list. */
 export interface EvalJob {
@@ -35,7 +34,7 @@ export interface EvaluateOptions {
    * a clip to work on. Records still come out, and `onRecord` is still called, in job order.
    */
   lanes?: number;
-  /** Who decodes videos (src/node/ffmpeg.ts `DecoderChoice`, default 'auto'). */
+  /** Who decodes videos (src/node/frames.ts `DecoderChoice`, default 'auto'). */
   decoder?: DecoderChoice;
   /** Called with each record as soon as it is known (written to `--out` by the CLI). */
   onRecord?: (record: EvalRecord, timing: ItemTiming) => void | Promise<void>;
@@ -66,9 +65,13 @@ async function load(job: EvalJob, config: PreprocessConfig, format: 'videos' | '
     } catch {
       throw new PPTSNError('invalid-argument', await missingFileMessage(item.path));
     }
-    const clip = format === 'rawframes'
-      ? await readRawframesDir(item.path, config, item.numFrames !== undefined ? { numFrames: item.numFrames } : {})
-      : await readClip(item.path, config, { spool: true, decoder, ...(signal ? { signal } : {}) });
+    const clip = await readFrames(item.path, config, {
+      format,
+      ...(item.numFrames !== undefined ? { numFrames: item.numFrames } : {}),
+      spool: true,
+      decoder,
+      ...(signal ? { signal } : {}),
+    });
     return { frames: clip.frames, decodeMs: performance.now() - t0 };
   } catch (e) {
     const code = isPPTSNError(e) ? e.code : 'internal';
@@ -93,15 +96,16 @@ function baseRecord(job: EvalJob, labels: readonly string[]): Omit<EvalRecord, '
 export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[], format: 'videos' | 'rawframes', options: EvaluateOptions): Promise<EvalRecord[]> {
   const depth = Math.max(0, Math.floor(options.prefetch ?? 2));
   const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
-  const queue: (Promise<Loaded> | null)[] = [];
+  // By position; an entry without an item (a bad list line) has nothing to read.
+  const ahead = new ReadAhead(async (i: number): Promise<Loaded | null> => {
+    const job = jobs[i]!;
+    return job.entry.item ? load(job, options.config, format, options.decoder ?? 'auto', options.signal) : null;
+  });
   let started = 0;
   // Items i … i+lanes−1 may be in the network; i+lanes … i+lanes−1+depth decode meanwhile (ffmpeg.wasm's thread or
   // the system ffmpeg's process).
   const startDecodes = (upTo: number) => {
-    for (; started < jobs.length && started <= upTo; started++) {
-      const job = jobs[started]!;
-      queue[started] = job.entry.item ? load(job, options.config, format, options.decoder ?? 'auto', options.signal) : null;
-    }
+    for (; started < jobs.length && started <= upTo; started++) ahead.start(started);
   };
   const done: ({ record: EvalRecord; timing: ItemTiming } | undefined)[] = [];
   const records: EvalRecord[] = [];
@@ -125,8 +129,7 @@ export async function evaluateJobs(model: ClipNetwork, jobs: readonly EvalJob[],
     const job = jobs[i]!;
     const base = baseRecord(job, options.labels);
     const tw = performance.now();
-    const loaded = await queue[i];
-    queue[i] = null; // let the frames go once used
+    const loaded = await ahead.take(i); // handed over once: the frames go once used
     const waitMs = performance.now() - tw;
     let record: EvalRecord;
     let inferMs = 0;

@@ -3,7 +3,8 @@
  * Every decoded frame of every video is written as `img_{i+1:05d}.jpg` into one folder per video, named as the
  * script names it (the file name up to its first '.'; inside its class folder at `--level 2`).
  *
- * Frames: the system ffmpeg with the decoder settings of src/node/ffmpeg.ts (display orientation, frames an edit
+ * Frames: the system ffmpeg with the decoder settings of src/node/ffmpeg.ts `rgbFramesArgs`, as `classify` and `eval`
+ * read videos with it (display orientation, frames an edit
  * list hides never output, swscale to RGB24 with the stream's matrix and range: BT.601 limited for untagged
  * streams), which is what OpenCV's `VideoCapture` gives for UCF101's AVIs (the same ffmpeg decoder and conversion);
  * JPEGs as `cv2.imwrite` writes them (src/node/jpegEncoder.ts). The script writes the frames that read within
@@ -20,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import { ffmpegRgbFilter } from '../core/preprocess/ffmpegFilter.js';
 import { trackChild, trackTemporary } from './cleanup.js';
-import { ffmpegVersion, fileUrl, probeVideo, tools } from './ffmpeg.js';
+import { probeVideo, rgbFramer, rgbFramesArgs, tools } from './ffmpeg.js';
 import { createJpegEncoderPool, type JpegEncoderPool } from './jpegEncoder.js';
 
 /** One video found in the videos folder and the frames folder it gets. */
@@ -106,12 +107,9 @@ export async function extractVideo(video: string, target: string, pool: JpegEnco
   const untrackDir = trackTemporary(partial);
   try {
     const { ffmpeg } = tools({});
-    const [major, minor] = await ffmpegVersion(ffmpeg, signal);
-    const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
     const { width, height } = info;
     const frameBytes = width * height * 3;
-    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', fileUrl(video), '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
-      '-vf', ffmpegRgbFilter({ width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }), ...passthrough, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    const args = [...await rgbFramesArgs(ffmpeg, video, info, ffmpegRgbFilter({ width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }), signal), 'pipe:1'];
     const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const untrackChild = trackChild(child);
     const onAbort = () => child.kill('SIGKILL');
@@ -119,8 +117,6 @@ export async function extractVideo(video: string, target: string, pool: JpegEnco
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-8192); });
     let frames = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
     const writes = new Set<Promise<void>>();
     let writeError: unknown = null;
     const queue = (rgb: Uint8Array) => {
@@ -136,18 +132,7 @@ export async function extractVideo(video: string, target: string, pool: JpegEnco
       // Backpressure: a long HD video must not pile its decoded frames up in memory.
       if (writes.size >= maxQueued) child.stdout.pause();
     };
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < frameBytes) return;
-      let all = Buffer.concat(pending);
-      while (all.length >= frameBytes) {
-        queue(new Uint8Array(all.subarray(0, frameBytes))); // a copy of its own, transferred to the encoder
-        all = all.subarray(frameBytes);
-      }
-      pending = all.length ? [all] : [];
-      pendingBytes = all.length;
-    });
+    child.stdout.on('data', rgbFramer(frameBytes, queue)); // each frame a copy of its own, transferred to the encoder
     const code = await new Promise<number | null>((resolve, reject) => {
       child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new PPTSNError('ffmpeg-missing', `${ffmpeg} was not found: install ffmpeg or set PPTSN_FFMPEG`) : e));
       child.on('close', resolve);

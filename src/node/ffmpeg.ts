@@ -1,26 +1,23 @@
 /**
- * Video decoding for Node (the CLI) with the system's ffmpeg/ffprobe, reproducing what PaddleVideo's decord
- * (≥ 0.3.8) backend and ffmpeg's default decode give (docs/contract.md §4, decided in core/preprocess/framePlan.ts): frame
- * count L = frames presented after the edit list (packets ffmpeg does not flag as discarded), frames addressed by
- * presentation index, in display orientation (ffmpeg's default autorotation), RGB24 converted by swscale with the
- * stream's matrix and range (BT.601 limited for untagged streams, full range for `pc`/`yuvj*`).
- * Only the sampled frames leave ffmpeg (`select` filter), so memory stays at T frames whatever the video length.
+ * The system ffmpeg/ffprobe as a tool (spawned per file): where the executables are, their version, probing a video
+ * and decoding frames, reproducing what PaddleVideo's decord (≥ 0.3.8) backend and ffmpeg's default decode give
+ * (docs/contract.md §4, decided in core/preprocess/framePlan.ts): frame count L = frames presented after the edit
+ * list (packets ffmpeg does not flag as discarded), frames addressed by presentation index, in display orientation
+ * (ffmpeg's default autorotation), RGB24 converted by swscale with the stream's matrix and range (BT.601 limited
+ * for untagged streams, full range for `pc`/`yuvj*`). Only the sampled frames leave ffmpeg (`select` filter), so
+ * memory stays at T frames whatever the video length.
+ * Which decoder reads a file (this one or ffmpeg.wasm) is decided in src/node/frames.ts, not here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { fileHead } from './inputPath.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPPTSNError, PPTSNError } from '../core/errors.js';
-import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
+import { PPTSNError } from '../core/errors.js';
 import { trackChild, trackTemporary } from './cleanup.js';
 import type { FramePixels } from '../core/frames.js';
-import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
-import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
-import { planFrames } from '../core/preprocess/framePlan.js';
-import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
 
 export interface FfmpegOptions {
   /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
@@ -196,6 +193,49 @@ export interface FfmpegDecodeOptions extends FfmpegOptions {
 }
 
 /**
+ * ffmpeg's arguments, up to the output, that write the frames of `info`'s stream through the filter graph `vf` as
+ * raw RGB24: frames the edit list hides never leave the decoder and ffmpeg's default autorotation (transpose/hflip/
+ * vflip, lossless, inserted before `vf`) turns them to display orientation, so a frame's number entering `vf` is its
+ * presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm); every frame passes through
+ * unchanged in number (`-fps_mode passthrough`, `-vsync` before ffmpeg 5.1). Used by `decodeFfmpegFrames` (the
+ * sampled frames) and `prepare rawframes` (every frame, src/node/extractRawframes.ts).
+ */
+export async function rgbFramesArgs(ffmpeg: string, path: string, info: VideoInfo, vf: string, signal?: AbortSignal): Promise<string[]> {
+  const [major, minor] = await ffmpegVersion(ffmpeg, signal);
+  const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+  return [
+    '-hide_banner', '-nostdin', '-v', 'error',
+    '-i', fileUrl(path),
+    // decord's stream (core/preprocess/streamChoice.ts), not the first video stream.
+    '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
+    '-vf', vf,
+    ...passthrough,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+  ];
+}
+
+/**
+ * Cuts ffmpeg's raw RGB24 output, as it comes in chunks, into frames of `frameBytes` bytes; `onFrame` gets each as
+ * a copy of its own (safe to keep or transfer). Returns the function to feed the chunks to.
+ */
+export function rgbFramer(frameBytes: number, onFrame: (rgb: Uint8Array) => void): (chunk: Buffer) => void {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  return (chunk) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (pendingBytes < frameBytes) return;
+    let all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    while (all.length >= frameBytes) {
+      onFrame(new Uint8Array(all.subarray(0, frameBytes))); // copy out
+      all = all.subarray(frameBytes);
+    }
+    pending = all.length ? [all] : [];
+    pendingBytes = all.length;
+  };
+}
+
+/**
  * Decodes exactly the frames at `indices` (0-based presentation indices over the frames the edit list shows,
  * duplicates and any order allowed) to RGB24 `FramePixels` in display orientation, returned in the order of
  * `indices`. ffmpeg decodes the stream once and its `select` filter
@@ -213,40 +253,16 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   const { ffmpeg } = tools(options);
   const wanted = [...new Set(indices)].sort((a, b) => a - b);
   const { width, height } = info;
-  const frameBytes = width * height * 3;
-  const [major, minor] = await ffmpegVersion(ffmpeg, options.signal);
-  const passthrough = major > 5 || (major === 5 && minor >= 1) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
-  // ffmpeg's default autorotation (transpose/hflip/vflip, lossless, inserted before our graph) turns frames to
-  // display orientation, and frames the edit list hides never leave the decoder, so `n` (the number of the frame
-  // entering select) is the presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm).
-  const args = [
-    '-hide_banner', '-nostdin', '-v', 'error',
-    '-i', fileUrl(path),
-    // decord's stream (core/preprocess/streamChoice.ts), not the first video stream.
-    '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
-    '-vf', ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }),
-    ...passthrough,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-  ];
+  const args = await rgbFramesArgs(ffmpeg, path, info, ffmpegFrameFilter(wanted, { width, height, color: { matrix: info.colorMatrix, fullRange: info.fullRange } }), options.signal);
   const spoolDir = options.spool ? await mkdtemp(join(tmpdir(), 'pptsn-frames-')) : undefined;
   // An interrupt exits without running `finally`: the signal handler removes the folder (src/node/cleanup.ts).
   const releaseSpool = spoolDir ? trackTemporary(spoolDir) : undefined;
   const spoolFile = spoolDir ? join(spoolDir, 'frames.rgb') : undefined;
   args.push(...(spoolFile ? ['-y', spoolFile] : ['pipe:1']));
   const frames: Uint8Array[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const take = (chunk: Buffer) => {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    while (pendingBytes >= frameBytes) {
-      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      if (frames.length < wanted.length) frames.push(new Uint8Array(all.subarray(0, frameBytes))); // copy out
-      const rest = all.subarray(frameBytes);
-      pending = rest.length ? [rest] : [];
-      pendingBytes = rest.length;
-    }
-  };
+  const take = rgbFramer(width * height * 3, (rgb) => {
+    if (frames.length < wanted.length) frames.push(rgb);
+  });
   let r: RunResult;
   try {
     r = await runTool(ffmpeg, args, spoolFile ? () => undefined : take, options.signal);
@@ -269,114 +285,4 @@ export async function decodeFfmpegFrames(path: string, indices: readonly number[
   const byIndex = new Map<number, Uint8Array>();
   wanted.forEach((idx, k) => byIndex.set(idx, frames[Math.min(k, frames.length - 1)]!));
   return indices.map((i) => ({ width, height, channels: 3 as const, data: byIndex.get(i)! }));
-}
-
-/**
- * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process
- * (src/node/ffmpegWasm.ts), `auto` (default) ffmpeg.wasm for 8-bit 4:2:0 and 4:2:2 files (even height; codecs per `wasmDecodesExactly`) up to 512 MB (the frames are the
- * system ffmpeg's, without two process starts per file) and the system ffmpeg for the rest, for files ffmpeg.wasm
- * cannot read, and whenever an ffmpeg path is set explicitly (`ffmpegPath`, $PPTSN_FFMPEG).
- */
-export type DecoderChoice = 'auto' | 'ffmpeg' | 'wasm';
-export const DECODERS = ['auto', 'ffmpeg', 'wasm'] as const;
-
-/** One line for the CLI's log: who will decode the videos. */
-export function describeDecoder(choice: DecoderChoice = 'auto'): string {
-  if (choice === 'ffmpeg' || process.env['PPTSN_FFMPEG']) return 'videos decoded by the system ffmpeg';
-  if (!wasmDecoderInstalled()) return 'videos decoded by the system ffmpeg (@ffmpeg/core is not installed)';
-  if (choice === 'wasm') return 'videos decoded by ffmpeg.wasm in-process (MPEG-4 Part 2/XviD and WMV within a few levels of the system ffmpeg in some blocks)';
-  return 'videos decoded by ffmpeg.wasm in-process (8-bit 4:2:0 and 4:2:2 H.264, HEVC, VP8/9, MPEG-1/2, MJPEG: bit-exact with the system ffmpeg), ' +
-    'the system ffmpeg for the rest, UCF101\'s MPEG-4 Part 2/XviD included (--decoder wasm reads those in-process too, faster in eval, ' +
-    'within a few levels in some blocks: x86 ffmpeg rounds their half-pel averages approximately)';
-}
-
-export interface ReadClipOptions extends FfmpegDecodeOptions {
-  /** Override the config's sampling (e.g. `train` with `rng`). */
-  sampling?: SamplingMode;
-  rng?: Rng;
-  /** Default 'auto' (`DecoderChoice`). */
-  decoder?: DecoderChoice;
-}
-
-/** What `readClip` read and how. */
-export interface Clip {
-  info: VideoInfo;
-  config: PreprocessConfig;
-  indices: number[];
-  frames: FramePixels[];
-  /** Which decoder gave the frames. */
-  decoder: 'ffmpeg' | 'ffmpeg.wasm';
-  /**
-   * False only when ffmpeg.wasm's frames may differ from the system ffmpeg's (forced, or no system ffmpeg): a format other
-   * than 8-bit 4:2:0 with an even height (the core's own swscale), or a codec `wasmDecodesExactly` does not vouch for.
-   */
-  exactColour: boolean;
-}
-
-/**
- * Probe, sample (PaddleVideo's sampler for the resolved preset), decode: everything the CLI needs before
- * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one. Errors as
- * `probeVideo` and `decodeFfmpegFrames`; with `decoder: 'auto'` a file ffmpeg.wasm cannot read or decode goes to the
- * system ffmpeg, whose error is the one reported.
- */
-export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
-  const config = resolvePreprocessOptions(preprocess);
-  const choice = options.decoder ?? 'auto';
-  // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data", for a folder "Is a directory": say what it is.
-  const st = await stat(path).catch(() => null);
-  if (st?.isDirectory()) throw new PPTSNError('unsupported-source', `${path} is a folder, not a video file: give the video's path (a rawframes folder is read as frames, not as a video).`);
-  // A named pipe or a device would block both decoders forever (nothing is written to it) or never end.
-  if (st && !st.isFile()) throw new PPTSNError('unsupported-source', `${path} is not a regular file (a pipe or a device): save the video to a file and give its path.`);
-  if (st?.size === 0) {
-    throw new PPTSNError('unsupported-source', `${path} is empty (0 bytes): an interrupted download or copy? Fetch or copy it again.`);
-  }
-  const explicitFfmpeg = Boolean(options.ffmpegPath || process.env['PPTSN_FFMPEG']);
-  const indicesFor = (info: VideoInfo) => planFrames(
-    { presentedFrames: info.frameCount, codedWidth: info.codedWidth, codedHeight: info.codedHeight, rotation: info.rotation },
-    { sampling: options.sampling ?? config.sampling, segments: config.segments, ...(options.rng ? { rng: options.rng } : {}) },
-  ).indices;
-  const viaWasm = async (info: VideoInfo): Promise<Clip> => {
-    const indices = indicesFor(info);
-    const wanted = [...new Set(indices)].sort((a, b) => a - b);
-    const decoded = await decodeFramesWasm(path, info, wanted, options.signal);
-    const { frames } = decoded;
-    const exactColour = decoded.exactColour && wasmDecodesExactly(info);
-    const byIndex = new Map(wanted.map((i, k) => [i, frames[k]!]));
-    return { info, config, indices, frames: indices.map((i) => byIndex.get(i)!), decoder: 'ffmpeg.wasm', exactColour };
-  };
-  const viaSystem = async (probed?: VideoInfo): Promise<Clip> => {
-    const info = options.info ?? probed ?? (await probeVideo(path, options));
-    const indices = indicesFor(info);
-    const frames = await decodeFfmpegFrames(path, indices, { ...options, info });
-    return { info, config, indices, frames, decoder: 'ffmpeg', exactColour: true };
-  };
-  if (choice === 'wasm') return viaWasm(options.info ?? (await probeVideoWasm(path, options.signal)));
-  if (choice === 'ffmpeg' || explicitFfmpeg || options.info || !wasmDecoderInstalled() || !(await fitsWasmDecoder(path))) return viaSystem();
-  let info: VideoInfo;
-  try {
-    info = await probeVideoWasm(path, options.signal);
-  } catch (e) {
-    if (isPPTSNError(e) && (e.code === 'aborted' || e.code === 'video-too-short' || e.code === 'no-video-stream')) throw e;
-    return viaSystem();
-  }
-  // Bit-exact only: 8-bit 4:2:0 (yuv.ts's arithmetic) from a codec whose C decoder matches x86's SIMD one.
-  if (exactYuvFormat(info) && wasmDecodesExactly(info)) {
-    try {
-      return await viaWasm(info);
-    } catch (e) {
-      if (isPPTSNError(e) && e.code === 'aborted') throw e;
-      return viaSystem();
-    }
-  }
-  try {
-    // An AVI's facts (packets, size, rate, colour tags) come from its header and index, read alike by ffmpeg.wasm's
-    // ffprobe (ffmpeg 6) and the system's (checked on MPEG-4/XviD/DivX/MJPEG AVIs with and without B-frames, odd
-    // sizes, truncated: test/unit/ffmpeg-wasm.test.ts): the probe already made saves starting ffprobe (~50 ms of
-    // CPU) for UCF101's AVIs. Other containers (MP4 edit lists, Matroska) are probed again by the system's ffprobe.
-    return await viaSystem(info.container === 'avi' ? info : undefined);
-  } catch (e) {
-    // No system ffmpeg: ffmpeg.wasm converts this format itself (within a level, not bit-exact).
-    if (isPPTSNError(e) && e.code === 'ffmpeg-missing') return viaWasm(info);
-    throw e;
-  }
 }

@@ -25,7 +25,7 @@ import type { EpochInfo, StepInfo } from '../core/train/trainer.js';
 import type { EmbedResult, PreprocessResult } from '../common/types.js';
 import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
 import { toPPTSNError } from './errorTransport.js';
-import type { DecodedVideo, FrameReader } from './frameReader.js';
+import { readRawframesVideo, type DecodedVideo, type FrameReader } from './frameReader.js';
 import { holdLifeLock, memoryInfo } from './lifeLock.js';
 import { LiveStreams } from './liveStreams.js';
 import type {
@@ -134,6 +134,12 @@ export class Engine implements EngineApi {
         throw new PPTSNError('invalid-argument', `got ${video.frames.length} frames for ${config.segments} segments`);
       }
       return { ...video, decodeMs: 0 };
+    }
+    if (video.kind === 'rawframes') {
+      // The page sent the files (or the handle): only the sampled JPEGs are read and decoded, here.
+      const decoded = await readRawframesVideo(video, config, signal);
+      checkAborted(signal);
+      return { ...decoded, decodeMs: now() - t0 };
     }
     const decoded = await this.readFrames(video.source, { segments: config.segments, sampling: config.sampling, signal, ...(onDecodeProgress ? { onDecodeProgress } : {}) });
     checkAborted(signal);

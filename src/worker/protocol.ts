@@ -5,6 +5,7 @@
 import type { ScoreFilter } from '../core/classify/filter.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import type { RawframesFiles } from '../video/rawframes.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
@@ -35,11 +36,13 @@ export interface EngineReady {
 }
 
 /**
- * A video for the engine: a Blob/URL the worker decodes itself, or frames the main thread already grabbed from an
- * `<video>` element (their pixel buffers are transferred, not copied).
+ * A video for the engine: a Blob/URL the worker decodes itself, a rawframes clip's files (Blobs, Files keeping their
+ * names, or a directory handle; decoded in the worker, src/video/rawframes.ts) with its name for messages, or frames
+ * the main thread already grabbed from an `<video>` element (their pixel buffers are transferred, not copied).
  */
 export type EngineVideo =
   | { kind: 'media'; source: Blob | string }
+  | { kind: 'rawframes'; files: RawframesFiles; origin: string }
   | { kind: 'frames'; frames: FramePixels[]; frameIndices: number[]; timestamps: number[]; frameCount?: number; rotation?: number; stream?: number };
 
 /**

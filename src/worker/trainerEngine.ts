@@ -14,13 +14,15 @@ import { writeModelJson } from '../core/formats/modelJson.js';
 import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import type { StateDict } from '../core/stateDict.js';
+import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { ClipTeacher, UNLABELLED } from '../core/train/clipTeacher.js';
 import type { DistillationSettings } from '../core/train/distillation.js';
 import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
 import { PPTSNError } from '../core/errors.js';
 import { trainingFailure } from '../core/train/failure.js';
-import type { DecodedVideo, FrameReader } from './frameReader.js';
+import { readRawframesVideo, type DecodedVideo, type FrameReader } from './frameReader.js';
+import type { EngineVideo } from './protocol.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
 
@@ -205,22 +207,24 @@ export class WorkerTrainer {
    * Decodes a clip's frame pool and adds it under `label`. The same media added again (same bytes or URL) replaces
    * the earlier copy instead of duplicating it.
    */
-  async addClip(source: Blob | string | { frames: FramePixels[]; origin?: string }, label?: string | number): Promise<ClipInfo> {
+  async addClip(source: Blob | string | Extract<EngineVideo, { kind: 'rawframes' }>, label?: string | number): Promise<ClipInfo> {
     try {
       this.live();
       const index = this.labelIndex(label);
       let decoded: DecodedVideo['frames'];
       let origin: string;
       let idBytes: Uint8Array;
-      if (typeof source === 'string' || (typeof Blob !== 'undefined' && source instanceof Blob)) {
+      if (typeof source === 'string' || !('kind' in source)) {
         const r = await this.host.readFrames(source, { segments: this.poolFrames, sampling: 'linspace', signal: new AbortController().signal });
         decoded = r.frames;
         origin = typeof source === 'string' ? source : ((source as File).name ?? 'blob');
         idBytes = typeof source === 'string' ? new TextEncoder().encode(source) : new Uint8Array(await source.arrayBuffer());
       } else {
-        const given = source as { frames: FramePixels[]; origin?: string };
-        decoded = given.frames;
-        origin = given.origin ?? 'frames';
+        // A rawframes folder's files (or handle): the pool's frames decoded here (src/video/rawframes.ts). Its id
+        // is of the decoded pixels (the first 4 KB of each frame), so the same frames are the same clip.
+        const poolConfig = resolvePreprocessOptions({ preset: 'fast', segments: this.poolFrames, sampling: 'linspace' });
+        decoded = (await readRawframesVideo(source, poolConfig)).frames;
+        origin = source.origin;
         idBytes = new Uint8Array(decoded.reduce((n, f) => n + Math.min(4096, f.data.length), 0));
         let o = 0;
         for (const f of decoded) {

@@ -1,7 +1,8 @@
 /**
  * Rawframes, evaluation and training checkpoints in the page (issue 14 item 5/6): a rawframes folder given as
  * Files, as unnamed Blobs and as a FileSystemDirectoryHandle is preprocessed within the bar of the PIL-based
- * PaddleVideo reference and classified identically; `model.evaluate` gives PaddleVideo's summary with failures
+ * PaddleVideo reference and classified identically, its JPEGs decoded in the worker (the page never loads the
+ * decoder); `model.evaluate` gives PaddleVideo's summary with failures
  * counted; the partial training checkpoint fixture is read as a checkpoint (state dict under 'model'), and a full
  * checkpoint written by Python pickle loads and classifies like the plain state dict.
  */
@@ -74,6 +75,8 @@ test('a rawframes folder (Files, Blobs, FileSystemDirectoryHandle) preprocesses 
   // A trainer takes the same folder as a clip: its pool of 16 linspace-sampled frames.
   const clip = ok(await rf<Outcome<{ frames: number; label: string; origin: string; clips: number }>>('addClip', { kind: 'opfs', dir: `${URL_DIR}/v_clip`, names }), 'addClip');
   assert.deepEqual(clip, { frames: 16, label: 'b', origin: 'v_clip', clips: 1 });
+  // The JPEGs were decoded in the worker: the page never loaded the decoder (it sent the files or the handle).
+  assert.deepEqual(await rf<string[]>('jpegOnPage'), []);
 });
 
 test('model.evaluate gives the summary of pptsn-web eval, counting failures, without leaking tensors', async () => {

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readClip } from '../../src/node/ffmpeg.js';
+import { readClip } from '../../src/node/frames.js';
 import { closeWasmDecoder, decodeFramesWasm, probeVideoWasm } from '../../src/node/ffmpegWasm.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { realworldCases } from '../helpers/realworld.js';
@@ -74,7 +74,7 @@ test('10-bit forced through ffmpeg.wasm: same L and indices, colour within a few
 
 test('without any system ffmpeg on PATH, classify-style reading still works through ffmpeg.wasm (exact for 8-bit 4:2:0)', () => {
   const script = `
-    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/ffmpeg.ts'))};
+    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/frames.ts'))};
     import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
     const out = [];
     for (const f of ${JSON.stringify([EXAMPLE, realworldCases().find((c) => c.name === 'hi10')!.path])}) {
@@ -340,7 +340,7 @@ test('hundreds of decodes on one process: the core is renewed before it breaks (
 test('a core that stops answering is given up on (PPTSN_WASM_STALL_S): wasm says so by name, auto falls back to the system ffmpeg, the next call works', () => {
   // A limit far below the core's start-up stands in for a hung core (one hung after ~100 runs before the renewal).
   const script = `
-    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/ffmpeg.ts'))};
+    import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/frames.ts'))};
     import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
     const out = {};
     process.env.PPTSN_WASM_STALL_S = '0.001';

@@ -1,5 +1,5 @@
 /**
- * The Node frame reader (src/node/ffmpeg.ts) on generated videos whose frames carry their index
+ * The Node frame reader (src/node/frames.ts over the system ffmpeg of src/node/ffmpeg.ts) on generated videos whose frames carry their index
  * (test/helpers/videos.ts, helpers/realworld.ts): it must return exactly the sampled frames in display orientation,
  * count the frames the edit list presents, convert colour
  * with BT.601, and fail with the right PPTSNError codes. Videos are tiny (≤ 128 px, ≤ 60 frames) and cached in
@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeIndexedVideo, readFrameIndex, stripeFrame, type VideoSpec } from '../helpers/videos.js';
-import { probeVideo, decodeFfmpegFrames, readClip, checkFfmpeg } from '../../src/node/ffmpeg.js';
+import { probeVideo, decodeFfmpegFrames, checkFfmpeg } from '../../src/node/ffmpeg.js';
+import { readClip } from '../../src/node/frames.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
 import { isPPTSNError, type PPTSNError, type PPTSNErrorCode } from '../../src/core/errors.js';
 import { bandsFromPixels } from '../helpers/bands.js';

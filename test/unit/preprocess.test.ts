@@ -21,7 +21,7 @@ import { resolvePreprocessOptions, PRESETS, resolveTrainPreprocessOptions } from
 import type { Rng } from '../../src/core/preprocess/sampler.js';
 import { encodeNpy, decodeNpy } from '../../src/core/npy.js';
 import { isPPTSNError } from '../../src/core/errors.js';
-import { readClip } from '../../src/node/ffmpeg.js';
+import { readClip } from '../../src/node/frames.js';
 import { maxAbsDiff } from '../helpers/numerics.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -1,8 +1,9 @@
 /**
  * The network input of one list item for `pptsn-web train` (docs/contract.md §7): PaddleVideo's train pipeline (train
  * sampler over the item's L frames, keep-ratio Scale(256, do_round), MultiScaleCrop(224) + RandomFlip, normalise)
- * or its valid pipeline (valid sampler, Scale, CenterCrop), from a video (src/node/ffmpeg.ts `readClip`) or a
- * rawframes folder (src/node/rawframes.ts, L from the list's num_frames as PaddleVideo's FrameDataset trusts it).
+ * or its valid pipeline (valid sampler, Scale, CenterCrop), from a video or a rawframes folder as the list's format
+ * says (src/node/frames.ts `readFrames`, the reader of `classify` and `eval`; L of a rawframes item from the list's
+ * num_frames, as PaddleVideo's FrameDataset trusts it).
  * Every random draw comes from the `rng` given, so an item's input is a function of (item, seed).
  */
 import type * as tf from '@tensorflow/tfjs-core';
@@ -12,8 +13,7 @@ import type { FramePixels } from '../../core/frames.js';
 import { preprocessFrames, preprocessTrainFrames } from '../../core/preprocess/pipeline.js';
 import { resolvePreprocessOptions } from '../../core/preprocess/presets.js';
 import type { Rng } from '../../core/preprocess/sampler.js';
-import { readClip, type DecoderChoice } from '../ffmpeg.js';
-import { readRawframesDir } from '../rawframes.js';
+import { readFrames, type DecoderChoice } from '../frames.js';
 
 export interface ItemReader {
   format: ListFormat;
@@ -27,11 +27,14 @@ export async function readItemFrames(item: ListItem, mode: 'train' | 'valid', r:
   const config = resolvePreprocessOptions({ preset: 'fast', segments: r.segments });
   const sampling = mode === 'train' ? ('train' as const) : config.sampling;
   try {
-    if (r.format === 'rawframes') {
-      const clip = await readRawframesDir(item.path, config, { ...(item.numFrames !== undefined ? { numFrames: item.numFrames } : {}), sampling, ...(rng ? { rng } : {}) });
-      return clip.frames;
-    }
-    const clip = await readClip(item.path, config, { sampling, ...(rng ? { rng } : {}), ...(r.decoder ? { decoder: r.decoder } : {}), ...(r.signal ? { signal: r.signal } : {}) });
+    const clip = await readFrames(item.path, config, {
+      format: r.format,
+      ...(item.numFrames !== undefined ? { numFrames: item.numFrames } : {}),
+      sampling,
+      ...(rng ? { rng } : {}),
+      ...(r.decoder ? { decoder: r.decoder } : {}),
+      ...(r.signal ? { signal: r.signal } : {}),
+    });
     return clip.frames;
   } catch (e) {
     if (isPPTSNError(e) && !e.message.includes(item.path)) throw new PPTSNError(e.code, `${item.path} (list line ${item.line}): ${e.message}`, { cause: e });

@@ -4,10 +4,11 @@
  * (without spaces; `#` lines and blank lines skipped). A plain list's format is `--format`, the labelled list's, or
  * guessed from its first path (a folder: rawframes, whose frames are counted; a file: videos).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { joinRoot, parseList, type ListFormat, type ListItem } from '../../core/dataset/lists.js';
 import { PPTSNError } from '../../core/errors.js';
+import { isDirectory } from '../rawframes.js';
 
 /** Items of an unlabelled list (their `label` is meaningless: the caller marks them unlabelled). */
 export async function readUnlabelled(file: string, o: { format?: ListFormat; root?: string; suffix?: string }): Promise<{ format: ListFormat; items: ListItem[]; text: string }> {
@@ -23,7 +24,7 @@ export async function readUnlabelled(file: string, o: { format?: ListFormat; roo
   let items: ListItem[];
   if (lines.every((l) => !/\s/.test(l.text))) {
     items = lines.map((l) => ({ relPath: l.text, path: joinRoot(o.root, l.text), label: 0, line: l.line }));
-    format = o.format ?? ((await stat(items[0]!.path).then((s) => s.isDirectory(), () => false)) ? 'rawframes' : 'videos');
+    format = o.format ?? ((await isDirectory(items[0]!.path)) ? 'rawframes' : 'videos');
   } else {
     const parsed = parseList(text, { source: basename(file), ...(o.format ? { format: o.format } : {}), ...(o.root ? { root: o.root } : {}) });
     const bad = parsed.entries.find((e) => e.problem);

@@ -60,6 +60,13 @@ const rf = {
       return { frameIndices: r.frameIndices, logits: Array.from(r.logits), top: r.top };
     });
   },
+  /**
+   * The JPEG decoder's wasm if the page fetched it: it should not, the worker decodes. (Chromium lists a module
+   * worker's script imports in the page's timeline too, so only the wasm, fetched when a decoder starts, tells.)
+   */
+  jpegOnPage() {
+    return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /mozjpeg_dec\.wasm/.test(n));
+  },
   /** A trainer's addClip with a rawframes source: the clip's pool, its origin. */
   async addClip(src: SourceSpec) {
     return outcome(async () => {
