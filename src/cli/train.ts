@@ -207,7 +207,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
       teacher = { kind: 'model', dir: o.teacher };
       teacherLabels = m.labels.length ? m.labels : defaultLabels(m.numClasses);
       teacherId = { model: resolve(o.teacher), sha256: m.source?.sha256 ?? (await sha256Hex(new TextEncoder().encode(JSON.stringify(m.meta)))) };
-      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : ''}`);
+      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : ', each step\'s mixed images, one micro-batch at a time (the frozen part is recomputed every step)'}`);
     } else {
       const logits = await readTeacherLogits(o.teacher);
       teacher = { kind: 'logits', logits };
@@ -280,11 +280,12 @@ Writes <run_dir>/<name>_best.pdparams, <name>_epoch_NNNNN.pdparams (PaddleVideo'
 <run_dir>/model/ (model.json for classify/eval/the page) and <run_dir>/log.jsonl. Ctrl-C saves and stops; the same
 command resumes and ends with the same weights as an uninterrupted run. --strategy head caches backbone features of
 --views augmented views (default 4) on disk; last-stage caches res5 inputs while they fit in 2 GiB; full recomputes.
-Distillation: --teacher gives a converted model folder (same classes, any depth; with --strategy head only, its logits
-cached per augmented view: the teacher sees the student's views) or a teacher-logits file (classify --json / eval --out:
-the teacher saw the un-augmented clips). Labelled clips learn CE (--ce-weight) + the distillation term (--kd-weight,
+Distillation: --teacher gives a converted model folder (same classes, any depth; it sees the student's augmented input:
+with --strategy head its logits are cached per cached view, with last-stage and full it runs on each step's mixed images,
+the frozen part then recomputed every step) or a teacher-logits file (classify --json / eval --out: the teacher saw the
+un-augmented clips). Labelled clips learn CE (--ce-weight) + the distillation term (--kd-weight,
 --kd-loss dml (default, PaddleVideo's) | kl (T 4) | soft-ce (T 1)); --unlabeled clips learn the distillation term only,
-and with them the train list may be left out. Under mixup the teacher's logits are mixed with the same λ.
+and with them the train list may be left out. Under mixup a cached or file teacher's logits are mixed with the same λ.
 log.jsonl adds "kd" per iteration and "agreement" (student/teacher top-1 on the valid list) per epoch.`,
   options: TRAIN_OPTIONS,
   progress: true,
