@@ -8,11 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ListFormat, ListItem } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
-import { readPdparamsRaw } from '../core/formats/pdparams.js';
-import { readPretrainedBackbone } from '../core/formats/pretrained.js';
+import { pretrainedStart } from '../core/train/pretrainedStart.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import { defaultLabels } from '../core/labels.js';
-import { DEPTHS, featureDim, isDepth } from '../core/model/arch.js';
+import { DEPTHS, isDepth } from '../core/model/arch.js';
 import type { TrainableSubset } from '../core/model/trainable.js';
 import type { StateDict } from '../core/stateDict.js';
 import { hashSeed } from '../core/train/clips.js';
@@ -168,14 +167,9 @@ async function startingWeights(o: TrainCliOptions, seed: number, log: (t: string
   } catch (e) {
     throw new PPTSNError('invalid-argument', `cannot read the pretrained file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const raw = readPdparamsRaw(bytes, file);
-  const pre = readPretrainedBackbone(raw.tensors, file, o.depth !== undefined && isDepth(o.depth) ? o.depth : undefined);
+  const pre = pretrainedStart(bytes, file, o.depth !== undefined && isDepth(o.depth) ? o.depth : undefined);
   const classes = given ?? defaultLabels(labelsFromList);
-  const F = featureDim(pre.depth);
-  const withHead: StateDict = new Map(pre.backbone);
-  withHead.set('head.fc.weight', { shape: [F, 1], data: new Float32Array(F) });
-  withHead.set('head.fc.bias', { shape: [1], data: new Float32Array(1) });
-  const init = withNewHead(withHead, classes.length, hashSeed(seed, 'head'));
+  const init = withNewHead(pre.stateDict, classes.length, hashSeed(seed, 'head'));
   log(`[train] from ImageNet backbone ${file} (ResNet${pre.depth}_vd, ${pre.naming} names)${pre.dropped.length ? `; dropped ${pre.dropped.join(', ')} (the ImageNet classifier: PaddleVideo never loads it)` : ''}; a new head for ${classes.length} classes`);
   return { init, classes, depth: pre.depth, source: { pretrained: resolve(file), sha256: await sha256Hex(bytes) } };
 }
