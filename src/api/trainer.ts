@@ -16,6 +16,7 @@ import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
 import { namedSourceError, sourceName } from './sourceErrors.js';
+import { readPretrainedSource, type PretrainedSource } from './pretrainedSource.js';
 
 /** Frames per clip in the trainer's pool: the worker's POOL_FRAMES (src/worker/trainerEngine.ts), not imported so
  * the page does not load the worker's code. */
@@ -54,6 +55,15 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   teacher?: TeacherModel;
   /** The distillation loss (core/train/distillation.ts): `kdLoss` 'dml' (default) | 'kl' | 'soft-ce', weights, T. */
   distillation?: Partial<DistillationSettings>;
+  /**
+   * The student's starting weights instead of this model's backbone: a PaddleClas ImageNet ResNet-vd backbone
+   * (`ResNet18_vd_pretrained.pdparams`, `paddleClasPretrainedUrl(depth)`), as a URL (fetched by the page: its
+   * host must allow CORS), a File/Blob or bytes; a new head for the classes. The usual start of a smaller student
+   * (`createTrainer({ teacher: model, depth: 18, pretrained })`). Such a run is not stored in IndexedDB.
+   */
+  pretrained?: PretrainedSource;
+  /** The student's depth: the `pretrained` file's (checked), or, without one, this model's (the default). */
+  depth?: number;
   /**
    * Clips to add at creation, as a PaddleVideo-style list (`Trainer.addClips`): `createTrainer` resolves once they
    * are decoded and added (progress as `decoding`).
@@ -310,8 +320,9 @@ export class Trainer<M = unknown> {
  * (the classes default to its labels, and must be its labels when it names them).
  */
 export async function trainerArgs(options: TrainerOptions): Promise<[EngineTrainerOptions, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined]> {
-  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, teacher, distillation, ...rest } = options;
+  const { onStep, onEpoch, signal, onProgress: _p, clips: _c, teacher, distillation, pretrained, ...rest } = options;
   const init: EngineTrainerOptions = rest;
+  if (pretrained !== undefined) init.pretrained = await readPretrainedSource(pretrained, signal);
   if (teacher) {
     const labels = [...teacher.labels];
     if (!rest.classes && labels.length) init.classes = labels;
