@@ -87,6 +87,7 @@ async function make(): Promise<void> {
   await disposeRun();
   const depth = Number($<HTMLSelectElement>('sm-depth').value);
   const epochs = Math.max(1, Number($<HTMLInputElement>('sm-epochs').value) || 10);
+  const segments = Number($<HTMLInputElement>('sm-segments').value);
   const status = $('sm-status');
   const result = $('sm-result');
   result.replaceChildren();
@@ -99,6 +100,8 @@ async function make(): Promise<void> {
       ...(pretrained !== undefined ? { pretrained } : {}),
       strategy: 'head',
       epochs,
+      ...(segments >= 1 ? { segments } : {}),
+      name: `student-resnet${depth}`,
       persist: false,
       signal: task.signal,
       onEpoch: (e) => {
