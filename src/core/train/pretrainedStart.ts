@@ -21,8 +21,8 @@ export interface PretrainedStart {
 
 /**
  * Reads a PaddleClas `ResNet{D}_vd_pretrained.pdparams` (bytes of `fileName`, named in errors); `depth`, when
- * given, must be the file's. Errors: PPTSNError('model-invalid') for a file that is not such a backbone or has
- * another depth.
+ * given, must be the file's. Errors: PPTSNError('model-invalid') for a file that is not such a backbone,
+ * ('invalid-argument') for one of another depth.
  */
 export function pretrainedStart(bytes: Uint8Array, fileName: string, depth?: Depth): PretrainedStart {
   const raw = readPdparamsRaw(bytes, fileName);
