@@ -201,7 +201,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
       teacher = { kind: 'model', dir: o.teacher };
       teacherLabels = m.labels.length ? m.labels : defaultLabels(m.numClasses);
       teacherId = { model: resolve(o.teacher), sha256: m.source?.sha256 ?? (await sha256Hex(new TextEncoder().encode(JSON.stringify(m.meta)))) };
-      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : ', each step\'s mixed images, one micro-batch at a time (the frozen part is recomputed every step)'}`);
+      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : `, each step's mixed images, one micro-batch at a time${recipe.strategy === 'last-stage' ? ' (the frozen part is then recomputed every step, not cached)' : ''}`}`);
     } else {
       const logits = await readTeacherLogits(o.teacher);
       teacher = { kind: 'logits', logits };
