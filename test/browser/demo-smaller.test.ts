@@ -11,13 +11,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM_FLAGS, ROOT } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { ROOT } from '../helpers/browser.js';
+import { openDemo, type DemoPage } from '../helpers/demoPage.js';
 import { seededStateDict } from '../helpers/seeded.js';
 import { paddleClasBackbone } from '../helpers/pretrained.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
@@ -39,21 +38,10 @@ function unzipStored(zip: Buffer): Map<string, Uint8Array> {
 
 const CACHE = join(ROOT, 'test/.cache/demo-smaller');
 const OFFICIAL = 'https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/legendary_models/ResNet18_vd_pretrained.pdparams';
-let server: ViteDevServer;
-let browser: Browser;
+let demo: DemoPage;
 let page: Page;
-let cacheDir: string;
-const errors: string[] = [];
 const clips: string[] = [];
-
-async function settle(timeout = 300_000): Promise<string | null> {
-  await page.waitForTimeout(300);
-  await page.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden, undefined, { timeout, polling: 200 });
-  return page.evaluate(() => {
-    const e = document.getElementById('error') as HTMLElement;
-    return e.hidden ? null : (document.getElementById('error-text')?.textContent ?? '');
-  });
-}
+const settle = (timeout = 300_000) => demo.settle(timeout);
 
 before(async () => {
   mkdirSync(CACHE, { recursive: true });
@@ -66,25 +54,12 @@ before(async () => {
     }
     clips.push(file);
   }
-  cacheDir = mkdtempSync(join(tmpdir(), 'pptsn-demo-smaller-'));
-  server = await createServer({ configFile: join(ROOT, 'demo/vite.config.ts'), cacheDir, logLevel: 'error', server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
-  await server.listen();
-  const addr = server.httpServer!.address();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/?autoload=0`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  await page.selectOption('#backend', 'wasm');
+  demo = await openDemo();
+  page = demo.page;
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(cacheDir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 test('the loaded model teaches a ResNet18 from ImageNet weights on unlabelled clips; agreement and speed shown; the student is saved and classifies', { timeout: 900_000 }, async () => {
@@ -139,5 +114,5 @@ test('the loaded model teaches a ResNet18 from ImageNet weights on unlabelled cl
   await page.setInputFiles('#video-file', clips[0]!);
   assert.equal(await settle(), null, 'classify with the student');
   await page.waitForFunction(() => document.querySelectorAll('#top5 li .bar').length > 0, undefined, { timeout: 60_000 });
-  assert.deepEqual(errors, [], 'no console errors');
+  assert.deepEqual(demo.errors, [], 'no console errors');
 });
