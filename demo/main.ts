@@ -1,10 +1,11 @@
 /**
- * pptsn-web demo entry: wires the three panels (model, classify, fine-tune) and page-wide drag and drop. The demo
+ * pptsn-web demo entry: wires the four panels (model, classify, fine-tune, make a smaller model) and page-wide drag and drop. The demo
  * uses only pptsn-web's public API, like any app would.
  */
 import { classifyFile, classifyRawframes, initClassify, isVideoFile } from './classify.js';
 import { rawframesFromDrop } from './rawframes.js';
 import { initFinetune } from './finetune.js';
+import { initSmaller } from './smaller.js';
 import { convertFiles, initModels } from './models.js';
 import { $, cancelTask, clearError, showError } from './ui.js';
 
@@ -48,6 +49,7 @@ function main(): void {
   initDragAndDrop();
   initClassify();
   initFinetune();
+  initSmaller();
   void initModels().finally(() => document.body.setAttribute('data-ready', 'true'));
 }
 

@@ -36,6 +36,7 @@ export type {
   WasmPaths,
 } from './api/types.js';
 export { Trainer, type TrainerOptions, type FitResult, type ClipInfo, type StepInfo, type EpochInfo, type EvaluateResult, type ExportedFiles, type TrainingProgress, type TrainingListItem } from './api/trainer.js';
+export { paddleClasPretrainedUrl, type PretrainedSource } from './api/pretrainedSource.js';
 export type { TrainingRunInfo } from './api/trainingRuns.js';
 export { PPTSNError, isPPTSNError, type PPTSNErrorCode } from './core/errors.js';
 export { RECOMMENDED_CSP } from './csp.js';

@@ -327,7 +327,9 @@ export class PPTSN {
    * weights with a new head for `options.classes`. With the `name` of a run stored in IndexedDB (same classes, or
    * none given) its clips and last checkpoint are restored, and `fit` resumes where it stopped. `options.clips`, a
    * PaddleVideo-style list of `{ source, label }`, is added before the trainer is returned (`Trainer.addClips`);
-   * `options.teacher`, another loaded model, distils into this one (api/trainer.ts).
+   * `options.teacher`, another loaded model, distils into this one (api/trainer.ts); with `options.pretrained`
+   * (PaddleClas ImageNet weights: URL, File or bytes) and `depth` the student starts from that backbone instead of
+   * this model's (a smaller student taught by this model: `createTrainer({ teacher: this, depth: 18, pretrained })`).
    */
   async createTrainer(options: TrainerOptions): Promise<Trainer<PPTSN>> {
     const session = await this.current();

@@ -15,6 +15,7 @@ import type { StateDict } from '../core/stateDict.js';
 import { isRawframesSource, rawframesVideo } from './rawframes.js';
 import type { VideoSource } from './types.js';
 import { namedSourceError, sourceName } from './sourceErrors.js';
+import { readPretrainedSource, type PretrainedSource } from './pretrainedSource.js';
 
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo, TrainingProgress };
 
@@ -49,6 +50,15 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
   teacher?: TeacherModel;
   /** The distillation loss (core/train/distillation.ts): `kdLoss` 'dml' (default) | 'kl' | 'soft-ce', weights, T. */
   distillation?: Partial<DistillationSettings>;
+  /**
+   * The student's starting weights instead of this model's backbone: a PaddleClas ImageNet ResNet-vd backbone
+   * (`ResNet18_vd_pretrained.pdparams`, `paddleClasPretrainedUrl(depth)`), as a URL (fetched by the page: its
+   * host must allow CORS), a File/Blob or bytes; a new head for the classes. The usual start of a smaller student
+   * (`createTrainer({ teacher: model, depth: 18, pretrained })`). Such a run is not stored in IndexedDB.
+   */
+  pretrained?: PretrainedSource;
+  /** The student's depth: the `pretrained` file's (checked), or, without one, this model's (the default). */
+  depth?: number;
   /**
    * Clips to add at creation, as a PaddleVideo-style list (`Trainer.addClips`): `createTrainer` resolves once they
    * are decoded and added (progress as `decoding`).
@@ -304,8 +314,9 @@ export class Trainer<M = unknown> {
  * (the classes default to its labels, and must be its labels when it names them).
  */
 export async function trainerArgs(options: TrainerOptions): Promise<[EngineTrainerOptions, ((s: StepInfo) => void) | undefined, ((e: EpochInfo) => void) | undefined]> {
-  const { onStep, onEpoch, signal: _s, onProgress: _p, clips: _c, teacher, distillation, ...rest } = options;
+  const { onStep, onEpoch, signal, onProgress: _p, clips: _c, teacher, distillation, pretrained, ...rest } = options;
   const init: EngineTrainerOptions = rest;
+  if (pretrained !== undefined) init.pretrained = await readPretrainedSource(pretrained, signal);
   if (teacher) {
     const labels = [...teacher.labels];
     if (!rest.classes && labels.length) init.classes = labels;

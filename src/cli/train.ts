@@ -8,11 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ListFormat, ListItem } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
-import { readPdparamsRaw } from '../core/formats/pdparams.js';
-import { readPretrainedBackbone } from '../core/formats/pretrained.js';
+import { pretrainedStart } from '../core/train/pretrainedStart.js';
 import { sha256Hex } from '../core/formats/sha256.js';
 import { defaultLabels } from '../core/labels.js';
-import { DEPTHS, featureDim, isDepth } from '../core/model/arch.js';
+import { DEPTHS, isDepth } from '../core/model/arch.js';
 import type { TrainableSubset } from '../core/model/trainable.js';
 import type { StateDict } from '../core/stateDict.js';
 import { hashSeed } from '../core/train/clips.js';
@@ -168,14 +167,9 @@ async function startingWeights(o: TrainCliOptions, seed: number, log: (t: string
   } catch (e) {
     throw new PPTSNError('invalid-argument', `cannot read the pretrained file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const raw = readPdparamsRaw(bytes, file);
-  const pre = readPretrainedBackbone(raw.tensors, file, o.depth !== undefined && isDepth(o.depth) ? o.depth : undefined);
+  const pre = pretrainedStart(bytes, file, o.depth !== undefined && isDepth(o.depth) ? o.depth : undefined);
   const classes = given ?? defaultLabels(labelsFromList);
-  const F = featureDim(pre.depth);
-  const withHead: StateDict = new Map(pre.backbone);
-  withHead.set('head.fc.weight', { shape: [F, 1], data: new Float32Array(F) });
-  withHead.set('head.fc.bias', { shape: [1], data: new Float32Array(1) });
-  const init = withNewHead(withHead, classes.length, hashSeed(seed, 'head'));
+  const init = withNewHead(pre.stateDict, classes.length, hashSeed(seed, 'head'));
   log(`[train] from ImageNet backbone ${file} (ResNet${pre.depth}_vd, ${pre.naming} names)${pre.dropped.length ? `; dropped ${pre.dropped.join(', ')} (the ImageNet classifier: PaddleVideo never loads it)` : ''}; a new head for ${classes.length} classes`);
   return { init, classes, depth: pre.depth, source: { pretrained: resolve(file), sha256: await sha256Hex(bytes) } };
 }
@@ -207,7 +201,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
       teacher = { kind: 'model', dir: o.teacher };
       teacherLabels = m.labels.length ? m.labels : defaultLabels(m.numClasses);
       teacherId = { model: resolve(o.teacher), sha256: m.source?.sha256 ?? (await sha256Hex(new TextEncoder().encode(JSON.stringify(m.meta)))) };
-      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : ''}`);
+      log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : `, each step's mixed images, one micro-batch at a time${recipe.strategy === 'last-stage' ? ' (the frozen part is then recomputed every step, not cached)' : ''}`}`);
     } else {
       const logits = await readTeacherLogits(o.teacher);
       teacher = { kind: 'logits', logits };
@@ -280,11 +274,12 @@ Writes <run_dir>/<name>_best.pdparams, <name>_epoch_NNNNN.pdparams (PaddleVideo'
 <run_dir>/model/ (model.json for classify/eval/the page) and <run_dir>/log.jsonl. Ctrl-C saves and stops; the same
 command resumes and ends with the same weights as an uninterrupted run. --strategy head caches backbone features of
 --views augmented views (default 4) on disk; last-stage caches res5 inputs while they fit in 2 GiB; full recomputes.
-Distillation: --teacher gives a converted model folder (same classes, any depth; with --strategy head only, its logits
-cached per augmented view: the teacher sees the student's views) or a teacher-logits file (classify --json / eval --out:
-the teacher saw the un-augmented clips). Labelled clips learn CE (--ce-weight) + the distillation term (--kd-weight,
+Distillation: --teacher gives a converted model folder (same classes, any depth; it sees the student's augmented input:
+with --strategy head its logits are cached per cached view, with last-stage and full it runs on each step's mixed images,
+the frozen part then recomputed every step) or a teacher-logits file (classify --json / eval --out: the teacher saw the
+un-augmented clips). Labelled clips learn CE (--ce-weight) + the distillation term (--kd-weight,
 --kd-loss dml (default, PaddleVideo's) | kl (T 4) | soft-ce (T 1)); --unlabeled clips learn the distillation term only,
-and with them the train list may be left out. Under mixup the teacher's logits are mixed with the same λ.
+and with them the train list may be left out. Under mixup a cached or file teacher's logits are mixed with the same λ.
 log.jsonl adds "kd" per iteration and "agreement" (student/teacher top-1 on the valid list) per epoch.`,
   options: TRAIN_OPTIONS,
   progress: true,

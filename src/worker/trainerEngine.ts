@@ -25,6 +25,7 @@ import { readRawframesVideo, type DecodedVideo, type FrameReader } from './frame
 import type { EngineVideo } from './protocol.js';
 import { toPPTSNError } from './errorTransport.js';
 import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
+import { studentStart } from './studentStart.js';
 
 /** Frames kept per clip. */
 export const POOL_FRAMES = 16;
@@ -54,6 +55,14 @@ export interface EngineTrainerOptions extends Partial<TrainerSettings> {
    * stored (its teacher could not be restored with it).
    */
   teacher?: { stateDict: StateDict; distillation?: Partial<DistillationSettings> };
+  /**
+   * The student's start: a PaddleClas ImageNet backbone (`ResNet{D}_vd_pretrained.pdparams` bytes, `name` for
+   * messages) instead of this model's backbone, a new head for the classes (core/train/pretrainedStart.ts). Such a
+   * run is not stored (the file could not be restored with it).
+   */
+  pretrained?: { bytes: Uint8Array; name: string };
+  /** The student's depth: the pretrained file's (checked), or without one this model's (anything else is refused). */
+  depth?: number;
 }
 
 /** A clip as `clips()` lists it. */
@@ -117,6 +126,8 @@ export class WorkerTrainer {
     private readonly poolFrames: number,
     private readonly onStep?: (s: StepInfo) => void,
     private readonly onEpoch?: (e: EpochInfo) => void,
+    /** The pretrained student's inference network (its feature cache's), freed with the trainer. */
+    private readonly owned?: Recognizer,
   ) {}
 
   /**
@@ -124,8 +135,18 @@ export class WorkerTrainer {
    * with the same classes (a run with other classes, strategy or segments under that name is replaced).
    */
   static async create(host: TrainerHost, options: EngineTrainerOptions, onStep?: (s: StepInfo) => void, onEpoch?: (e: EpochInfo) => void): Promise<WorkerTrainer> {
+    const start = studentStart(host, options);
+    try {
+      return await WorkerTrainer.build(start.host, options, onStep, onEpoch, start.owned);
+    } catch (e) {
+      start.owned?.dispose();
+      throw e;
+    }
+  }
+
+  private static async build(host: TrainerHost, options: EngineTrainerOptions, onStep: ((s: StepInfo) => void) | undefined, onEpoch: ((e: EpochInfo) => void) | undefined, owned: Recognizer | undefined): Promise<WorkerTrainer> {
     const name = options.name ?? 'default';
-    const persist = (options.persist ?? true) && !options.teacher;
+    const persist = (options.persist ?? true) && !options.teacher && !options.pretrained;
     const store = persist ? await TrainerStore.open() : null;
     let rec = store ? await store.getRecord(name) : undefined;
     const given = options.classes;
@@ -149,7 +170,7 @@ export class WorkerTrainer {
       settings = rec.settings;
     } else {
       if (!given) throw new PPTSNError('invalid-argument', `no stored fine-tuning run named "${name}": give the classes to start one`);
-      const { name: _n, persist: _p, poolFrames: _f, teacher: _t, ...rest } = options;
+      const { name: _n, persist: _p, poolFrames: _f, teacher: _t, pretrained: _w, depth: _d, ...rest } = options;
       settings = resolveSettings({ ...rest, classes: given } as TrainerSettings);
     }
     let teacher: ClipTeacher | undefined;
@@ -182,7 +203,7 @@ export class WorkerTrainer {
       trainer.dispose();
       throw e;
     }
-    return new WorkerTrainer(host, name, trainer, store, origins, options.poolFrames ?? POOL_FRAMES, onStep, onEpoch);
+    return new WorkerTrainer(host, name, trainer, store, origins, options.poolFrames ?? POOL_FRAMES, onStep, onEpoch, owned);
   }
 
   private live(): void {
@@ -323,6 +344,7 @@ export class WorkerTrainer {
     if (this.trainer.clips().some((c) => c.label === UNLABELLED)) {
       throw new PPTSNError('invalid-argument', 'this run has unlabelled clips, which need its teacher, and a teacher is not stored with a run: export the student (export(), toModel()) instead');
     }
+    if (this.owned) throw new PPTSNError('invalid-argument', 'a run started from pretrained ImageNet weights is not stored (the weights file would be needed to resume it): export the student (export(), toModel()) instead');
     const store = this.store ?? (await TrainerStore.open());
     const target = name ?? this.name;
     const old = await store.getRecord(this.name);
@@ -367,6 +389,8 @@ export class WorkerTrainer {
     this.disposed = true;
     await this.running?.catch(() => undefined);
     this.trainer.dispose();
+    this.owned?.dispose();
     this.store?.close();
   }
 }
+

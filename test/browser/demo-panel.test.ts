@@ -10,33 +10,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM_FLAGS, ROOT } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { ROOT } from '../helpers/browser.js';
+import { openDemo, type DemoPage } from '../helpers/demoPage.js';
 import { seededStateDict } from '../helpers/seeded.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 
 const CACHE = join(ROOT, 'test/.cache/demo-panel');
 const EXAMPLE = join(ROOT, 'test/fixtures/media/example.mp4');
-let server: ViteDevServer;
-let browser: Browser;
+let demo: DemoPage;
 let page: Page;
-let cacheDir: string;
-const errors: string[] = [];
-let navigations = 0;
-
-async function settle(timeout = 180_000): Promise<string | null> {
-  await page.waitForTimeout(300);
-  await page.waitForFunction(() => (document.getElementById('progress') as HTMLElement).hidden, undefined, { timeout, polling: 200 });
-  return page.evaluate(() => {
-    const e = document.getElementById('error') as HTMLElement;
-    return e.hidden ? null : (document.getElementById('error-text')?.textContent ?? '');
-  });
-}
+const settle = (timeout?: number) => demo.settle(timeout);
 
 before(async () => {
   mkdirSync(CACHE, { recursive: true });
@@ -45,28 +32,12 @@ before(async () => {
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', EXAMPLE, '-frames:v', '2', '-vf', 'scale=160:-2', join(CACHE, 'img_%05d.jpg')]);
   assert.equal(r.status, 0, r.stderr?.toString());
   copyFileSync(join(CACHE, 'img_00001.jpg'), join(CACHE, 'holiday.jpg'));
-  cacheDir = mkdtempSync(join(tmpdir(), 'pptsn-demo-panel-'));
-  server = await createServer({ configFile: join(ROOT, 'demo/vite.config.ts'), cacheDir, logLevel: 'error', server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
-  await server.listen();
-  const addr = server.httpServer!.address();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('framenavigated', (f) => {
-    if (f === page.mainFrame()) navigations++;
-  });
-  await page.goto(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/?autoload=0`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  await page.selectOption('#backend', 'wasm');
+  demo = await openDemo();
+  page = demo.page;
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(cacheDir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 test('a video picked while a .pdparams converts waits for it; the panel survives a reload; JPEGs are a rawframes clip or refused; no self-reload, no console error', { timeout: 600_000 }, async () => {
@@ -92,7 +63,7 @@ test('a video picked while a .pdparams converts waits for it; the panel survives
   await page.dispatchEvent('#ft-epochs', 'change');
   await page.waitForTimeout(500);
 
-  const before = navigations;
+  const before = demo.navigations();
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
   await page.waitForFunction(() => document.querySelectorAll('#ft-classes li').length === 2, undefined, { timeout: 10_000 });
@@ -122,6 +93,6 @@ test('a video picked while a .pdparams converts waits for it; the panel survives
   assert.equal(await settle(), null, 'delete');
   await page.waitForFunction(() => document.querySelectorAll('#ft-runs li').length === 0, undefined, { timeout: 10_000 });
 
-  assert.equal(navigations, before + 1, 'only the reload we asked for (no Vite reload)');
-  assert.deepEqual(errors, [], 'no console errors');
+  assert.equal(demo.navigations(), before + 1, 'only the reload we asked for (no Vite reload)');
+  assert.deepEqual(demo.errors, [], 'no console errors');
 });

@@ -17,7 +17,7 @@ import { seededInput, seededStateDict } from '../helpers/seeded.js';
 import { writePdparams, writePdparamsRaw } from '../../src/core/formats/pdparamsWriter.js';
 import { encodeNpy } from '../../src/core/npy.js';
 import { readModelDir } from '../../src/node/modelDir.js';
-import { archSpec } from '../../src/core/model/arch.js';
+import { paddleClasBackbone } from '../helpers/pretrained.js';
 import type { ShapedData } from '../../src/core/formats/validate.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -145,31 +145,11 @@ test('a run killed mid-epoch and resumed ends bit-identical to one that never st
   assert.deepEqual(strip(readLog(broken)), strip(readLog(whole)));
 });
 
-/** A seeded ResNet18 backbone under PaddleClas's names, with a 1000-class ImageNet FC. */
+/** A seeded ResNet18 backbone under PaddleClas's names, with a 1000-class ImageNet FC (test/helpers/pretrained.ts). */
 function paddleClasFile(naming: 'old' | 'new'): { path: string; backbone: Map<string, ShapedData> } {
-  const sd = seededStateDict(18, 1000, 7);
-  const out = new Map<string, ShapedData>();
-  const backbone = new Map<string, ShapedData>();
-  const arch = archSpec(18, 1000);
-  const rename = new Map<string, string>();
-  arch.stem.forEach((l, i) => rename.set(l.key, `stem.${i}`));
-  arch.blocks.forEach((b, j) => {
-    for (const l of [...b.branch, ...(b.short ? [b.short] : [])]) rename.set(l.key, `blocks.${j}.${l.key.slice(b.key.length + 1)}`);
-  });
-  for (const [k, v] of sd) {
-    if (k.startsWith('head.')) {
-      out.set(naming === 'old' ? k.replace('head.fc.', 'out.') : k.replace('head.fc.', 'fc.'), v);
-      continue;
-    }
-    backbone.set(k, v);
-    if (naming === 'old') out.set(k.slice('backbone.'.length), v);
-    else {
-      const m = /^(.*)\._(conv|batch_norm)\.(.*)$/.exec(k)!;
-      out.set(`${rename.get(m[1]!)}.${m[2] === 'conv' ? 'conv' : 'bn'}.${m[3]}`, v);
-    }
-  }
+  const { bytes, backbone } = paddleClasBackbone(18, naming, 7);
   const path = join(dir, `ResNet18_vd_${naming}_pretrained.pdparams`);
-  writeFileSync(path, writePdparamsRaw(out));
+  writeFileSync(path, bytes);
   return { path, backbone };
 }
 

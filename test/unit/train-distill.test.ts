@@ -4,7 +4,9 @@
  * unlabelled list only; the student reaches ≥ 0.9 validation top-1 against the true labels it never saw and ≥ 0.9
  * top-1 agreement with the teacher. The logged `kd` equals `distillationLoss` on known logits (a logits-file teacher,
  * a student whose FC weights are 0, so its logits are its bias whatever the input); another KD setting into the same
- * run directory is refused.
+ * run directory is refused. A teacher *model* with `--strategy last-stage` runs on each step's own mixed images,
+ * per micro-batch: the logged `kd` equals `distillationLoss` of the teacher's logits of that very batch, rebuilt
+ * here from the same seeds (and differs from the teacher's logits of the unmixed views mixed with λ).
  *   node --import tsx --test test/unit/train-distill.test.ts
  */
 import { test, before, after } from 'node:test';
@@ -20,6 +22,13 @@ import { convert } from '../../src/cli/convert.js';
 import { runTrain } from '../../src/cli/train.js';
 import { distillationLoss, resolveDistillation } from '../../src/core/train/distillation.js';
 import { isPPTSNError } from '../../src/core/errors.js';
+import { hashSeed } from '../../src/core/train/clips.js';
+import { drawMixup, mixBatch, permutation } from '../../src/core/train/mixup.js';
+import { mulberry32 } from '../../src/core/preprocess/sampler.js';
+import { readUnlabelled } from '../../src/node/train/unlabelled.js';
+import { concatOwned, trainInput } from '../../src/node/train/data.js';
+import { mixTeacher } from '../../src/node/train/teacher.js';
+import { createNodeRunner } from '../../src/node/runtime.js';
 
 let dir = '';
 const COLOURS = ['red', 'green', 'blue'];
@@ -115,4 +124,58 @@ test('the logged kd is distillationLoss of the student\'s and the teacher\'s log
   tf.dispose([s, t, expected.total, expected.kd]);
   assert.ok(Math.abs((first['kd'] as number) - want) <= 1e-5 * want, `kd ${String(first['kd'])} vs ${want}`);
   await assert.rejects(runTrain({ ...o, distillation: { ...kd, kdWeight: 2 } }), (e: unknown) => isPPTSNError(e) && /distillation/.test(e.message));
+});
+
+test('a teacher model with --strategy last-stage sees the step\'s own mixed images, one micro-batch at a time', async () => {
+  const root = join(dir, 'frames');
+  const bias = [0.1, 0.4, -0.3];
+  const student = await modelDir('zero-fc-ls', 44, (sd) => {
+    sd.get('head.fc.weight')!.data.fill(0);
+    sd.get('head.fc.bias')!.data.set(bias);
+  });
+  // A teacher whose logits differ clearly between clips (its FC scaled ×20), on clips of three colours.
+  const teacherDir = await modelDir('teacher-ls', 55, (sd) => sd.get('head.fc.weight')!.data.forEach((v, i, a) => (a[i] = 20 * v)));
+  const lines = readFileSync(join(dir, 'unlabelled.txt'), 'utf8').trim().split('\n');
+  writeFileSync(join(dir, 'four.txt'), [lines[0], lines[3], lines[6], lines[1]].join('\n') + '\n');
+  const out = join(dir, 'ls-run');
+  // One iteration of 4 clips in micro-batches of 2, mixup with α = 4 (λ near ½, so mixed ≠ unmixed).
+  const recipe = { ...RECIPE, strategy: 'last-stage' as const, batchSize: 4, epochs: 1, mixupAlpha: 4, seed: 7 };
+  writeFileSync(join(dir, 'two-valid.txt'), readFileSync(join(dir, 'valid.txt'), 'utf8').trim().split('\n').slice(0, 2).join('\n') + '\n');
+  await runTrain({ ...quiet, unlabeled: join(dir, 'four.txt'), teacher: teacherDir, out, modelDir: student, valid: join(dir, 'two-valid.txt'), root, format: 'rawframes', recipe, microBatch: 2, backend: 'auto' });
+  const logged = readLog(out).find((r) => r['type'] === 'iter')!['kd'] as number;
+
+  // The step's batch, rebuilt from the trainer's seeds (datasetTrainer.ts): order, per-item draws, the mixup draw.
+  const { items } = await readUnlabelled(join(dir, 'four.txt'), { format: 'rawframes', root });
+  const order = permutation(items.length, mulberry32(hashSeed(recipe.seed, 'epoch', 0)));
+  const reader = { format: 'rawframes' as const, segments: recipe.segments };
+  const raw = concatOwned(await Promise.all(order.map((i, b) => trainInput(items[i]!, reader, mulberry32(hashSeed(recipe.seed, 'iter', 0, 'item', b))))));
+  const draw = drawMixup(items.length, recipe.mixupAlpha, mulberry32(hashSeed(recipe.seed, 'iter', 0)));
+  assert.ok(draw.lambda > 0.1 && draw.lambda < 0.9, `λ ${draw.lambda}`);
+  const x = mixBatch(raw, draw, recipe.segments);
+  const runner = await createNodeRunner(teacherDir, 'auto');
+  const logitsOf = async (images: tf.Tensor4D) => {
+    const f = await runner.network.features(images);
+    const y = tf.tidy(() => runner.network.head(tf.reshape(f, [items.length, recipe.segments, f.shape[1]]) as tf.Tensor3D));
+    f.dispose();
+    return y;
+  };
+  const onMixed = await logitsOf(x);
+  const unmixed = await logitsOf(raw);
+  const rows = await unmixed.array();
+  const mixedLogits = mixTeacher(rows.map((r) => Float32Array.from(r)), draw);
+  await runner.dispose();
+  const s = tf.tensor2d(items.map(() => bias), [items.length, 3]);
+  const kdOf = async (t: tf.Tensor2D) => {
+    const l = distillationLoss(s, t, null, resolveDistillation({}));
+    const v = (await l.kd.data())[0]!;
+    tf.dispose([l.total, l.kd]);
+    return v;
+  };
+  const want = await kdOf(onMixed);
+  const wrong = await kdOf(mixedLogits);
+  tf.dispose([raw, x, onMixed, unmixed, mixedLogits, s]);
+  assert.ok(Math.abs(logged - want) <= 1e-5 * want, `kd ${logged} vs ${want} (the teacher on the mixed images)`);
+  assert.ok(Math.abs(wrong - want) > 1e-2 * want, `the control differs: ${wrong} vs ${want}`);
+  // With a computed teacher, its valid logits are computed on first use: the epoch logs agreement.
+  assert.equal(typeof readLog(out).find((r) => r['type'] === 'epoch')!['agreement'], 'number');
 });

@@ -99,7 +99,7 @@ export function readPretrainedBackbone(tensors: ReadonlyMap<string, ShapedData>,
     throw new PPTSNError('model-invalid', `${fileName} is not a ResNet-vd ImageNet backbone PaddleVideo can start from (keys: ${sample}${keys.length > 4 ? ', …' : ''}): use PaddleClas's ResNet{18,34,50,101,152,200}_vd pretrained .pdparams (PaddleVideo's configs name ResNet50_vd_ssld_v2_pretrained.pdparams), or a converted model with -m`);
   }
   if (depth !== undefined && depth !== found.depth) {
-    throw new PPTSNError('invalid-argument', `${fileName} is a ResNet${found.depth}_vd backbone, but --depth ${depth} was given: use --depth ${found.depth}`);
+    throw new PPTSNError('invalid-argument', `${fileName} is a ResNet${found.depth}_vd backbone, but depth ${depth} was asked for (--depth, or createTrainer's depth): give ${found.depth}, or the ResNet${depth}_vd file`);
   }
   const specs = new Map(paramSpecs(archSpec(found.depth, 1)).map((p) => [p.key, p.shape]));
   const byStructured = new Map<string, ShapedData>();

@@ -6,7 +6,7 @@
  * num_frames, as PaddleVideo's FrameDataset trusts it).
  * Every random draw comes from the `rng` given, so an item's input is a function of (item, seed).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ListFormat, ListItem } from '../../core/dataset/lists.js';
 import { isPPTSNError, PPTSNError } from '../../core/errors.js';
 import type { FramePixels } from '../../core/frames.js';
@@ -52,4 +52,12 @@ export async function trainInput(item: ListItem, r: ItemReader, rng: Rng): Promi
 export async function validInput(item: ListItem, r: ItemReader): Promise<tf.Tensor4D> {
   const frames = await readItemFrames(item, 'valid', r);
   return preprocessFrames(frames, { preset: 'fast', segments: r.segments }).input;
+}
+
+/** One tensor `[ΣN, …]` of per-item inputs, the parts disposed. */
+export function concatOwned(parts: tf.Tensor4D[]): tf.Tensor4D {
+  if (parts.length === 1) return parts[0]!;
+  const x = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return x;
 }

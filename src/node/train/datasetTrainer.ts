@@ -40,7 +40,7 @@ import { writeFileAtomic } from '../files.js';
 import { initNodeBackend } from '../backends.js';
 import { writeModelDir } from '../modelDir.js';
 import { createNodeRunner, type NodeRunner, type NodeRunnerChoice } from '../runtime.js';
-import { trainInput, validInput, type ItemReader } from './data.js';
+import { concatOwned, trainInput, validInput, type ItemReader } from './data.js';
 import { FrozenCache } from './frozenCache.js';
 import { RunDir, type SavedState } from './runDir.js';
 import { validate, type ValidResult } from './validate.js';
@@ -104,7 +104,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
   let frozen: FrozenPart | undefined;
   let teacher: Teacher | undefined;
   try {
-    if (o.distill) teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend, { strategy: r.strategy, classes: o.classes.length });
+    if (o.distill) teacher = await Teacher.open(o.distill.teacher, run.path('cache/teacher'), o.backend, { classes: o.classes.length });
     let position: TrainingPosition = { epoch: 0, stepInEpoch: 0, iteration: 0, history: [], preciseBNDone: false };
     let best: SavedState['best'] = { top1: 0, top5: 0, epoch: 0 };
     let files: string[] = [];
@@ -156,8 +156,9 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
         const draw = r.mixupAlpha > 0 && batch.length >= 2 ? drawMixup(batch.length, r.mixupAlpha, rng) : null;
         const x = draw ? mixBatch(raw, draw, r.segments) : raw;
         if (draw) raw.dispose();
-        const targets = teacher ? await frozen.teacherRows(teacher, batch, iteration) : undefined;
-        const mixed = targets ? mixTeacher(targets, draw) : undefined;
+        // A teacher run on this step's images saw them mixed; stored logits get the same λ.
+        const targets = teacher ? await frozen.teacherRows(teacher, batch, iteration, x, micro) : undefined;
+        const mixed = targets ? mixTeacher(targets, frozen.teacherRuns(teacher!) ? null : draw) : undefined;
         const known = batch.map((b) => (b.item.label === UNLABELLED ? null : b.item.label));
         let res: Awaited<ReturnType<typeof optimisationStep>>;
         try {
@@ -198,7 +199,7 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
         }
         if (o.valid.length > 0) {
           valid = await validate(model, o.valid, r, (items) => frozen!.validBatch(items), from);
-          if (teacher) agreement = top1Agreement(valid.predicted, await teacher.validTop1(o.valid));
+          if (teacher) agreement = top1Agreement(valid.predicted, await teacher.validTop1(o.valid, (item) => validInput(item, reader)));
           // PaddleVideo: `if record_list[best_flag].avg > best` (strictly), best starting at 0.
           if (valid.top1 > best.top1) {
             best = { top1: valid.top1, top5: valid.top5, epoch: e + 1 };
@@ -248,7 +249,8 @@ class FrozenPart {
   static async open(o: DatasetTrainerOptions, run: RunDir, reader: ItemReader, finished: boolean, teacher?: Teacher): Promise<FrozenPart> {
     const r = o.recipe;
     const T = r.segments;
-    if (r.strategy === 'full' || finished) return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
+    // A teacher model sees the student's images each step, so last-stage then recomputes rather than caches.
+    if (r.strategy === 'full' || finished || (r.strategy === 'last-stage' && teacher?.computes)) return new FrozenPart(o, reader, undefined, undefined, async () => undefined, teacher);
     if (r.strategy === 'head') {
       // The starting weights as a model folder, so the CLI's runner (onnxruntime-node when installed) runs the backbone.
       const initDir = run.path('init');
@@ -354,9 +356,16 @@ class FrozenPart {
     return randint(mulberry32(hashSeed(r.seed, 'iter', iteration, 'item', b)), r.views);
   }
 
-  /** The teacher's logits `[K]` for each item of an iteration's batch (the view `trainBatch` gives the student). */
-  async teacherRows(teacher: Teacher, batch: { item: ListItem; position: number }[], iteration: number): Promise<Float32Array[]> {
+  /** Whether a model teacher runs on each step's images (no cache) rather than on the cached views. */
+  teacherRuns = (teacher: Teacher): boolean => teacher.computes && !this.cache;
+
+  /**
+   * The teacher's logits `[K]` for each item of an iteration's batch: of the view `trainBatch` gave the student
+   * (stored), or of the step's input `x` itself (`[B·T, 224, 224, 3]`, mixed; `micro` clips per teacher run).
+   */
+  async teacherRows(teacher: Teacher, batch: { item: ListItem; position: number }[], iteration: number, x: tf.Tensor4D, micro: number): Promise<Float32Array[]> {
     const r = this.o.recipe;
+    if (this.teacherRuns(teacher)) return teacher.logitsOfBatch(x, r.segments, micro);
     return Promise.all(batch.map(({ item, position }, b) => teacher.target('train', position, item, this.cache ? this.viewOf(iteration, b) : 0, r.views)));
   }
 
@@ -387,11 +396,4 @@ class FrozenPart {
   async dispose(): Promise<void> {
     await this.release();
   }
-}
-
-function concatOwned(parts: tf.Tensor4D[]): tf.Tensor4D {
-  if (parts.length === 1) return parts[0]!;
-  const x = tf.concat(parts, 0);
-  tf.dispose(parts);
-  return x;
 }

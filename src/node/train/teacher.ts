@@ -4,7 +4,11 @@
  * - a converted model folder (any depth, the student's classes), run on the frozen part's runtime (onnxruntime-node
  *   when installed). With `--strategy head` it sees exactly the augmented views whose backbone features are cached
  *   (the same frames, MultiScaleCrop and flip), and its logits are cached beside them, float32, one small file per
- *   item; under mixup the step mixes them with the batch's λ (`mixTeacher`);
+ *   item; under mixup the step mixes them with the batch's λ (`mixTeacher`). With `last-stage` and `full` it runs
+ *   on each step's own input, the images the student gets (the same frames, crops, flips, and mixup: the mixed
+ *   images, as PaddleVideo's `RecognizerDistillation` feeds the one mixed batch to both models), one micro-batch
+ *   at a time (`logitsOfBatch`); the student's frozen part is then recomputed every step (no cache: a cache holds
+ *   features, not the images the teacher needs). Its validation logits are cached after the first epoch;
  * - a teacher-logits file (`classify --json` / `eval --out` JSON Lines): one record per clip, computed by the teacher
  *   on the un-augmented input (its own sampling and crop), so every view of an item gets the same target.
  * Unlabelled items carry `UNLABELLED` as their label.
@@ -17,7 +21,6 @@ import { PPTSNError } from '../../core/errors.js';
 import { hashSeed } from '../../core/train/clips.js';
 import type { DistillationSettings } from '../../core/train/distillation.js';
 import type { MixupDraw } from '../../core/train/mixup.js';
-import type { TrainableSubset } from '../../core/model/trainable.js';
 import type { TeacherLogits } from '../../core/train/teacherLogits.js';
 import { writeFileAtomic } from '../files.js';
 import { createNodeRunner, type NodeRunner, type NodeRunnerChoice } from '../runtime.js';
@@ -44,13 +47,10 @@ export class Teacher {
   ) {}
 
   /**
-   * Opens the teacher; `cacheDir` holds a model teacher's logits (`<run>/cache/teacher`). Refuses a model teacher
-   * outside `--strategy head` and a teacher whose class count is not the student's (`PPTSNError('invalid-argument')`).
+   * Opens the teacher; `cacheDir` holds a model teacher's logits (`<run>/cache/teacher`). Refuses a teacher whose
+   * class count is not the student's (`PPTSNError('invalid-argument')`).
    */
-  static async open(source: TeacherSource, cacheDir: string, backend: NodeRunnerChoice | undefined, student: { strategy: TrainableSubset; classes: number }): Promise<Teacher> {
-    if (source.kind === 'model' && student.strategy !== 'head') {
-      throw new PPTSNError('invalid-argument', `a teacher model runs with --strategy head only for now (its logits are cached with the student's features); for --strategy ${student.strategy} give a teacher-logits file (classify --json or eval --out over the same lists)`);
-    }
+  static async open(source: TeacherSource, cacheDir: string, backend: NodeRunnerChoice | undefined, student: { classes: number }): Promise<Teacher> {
     const runner = source.kind === 'model' ? await createNodeRunner(source.dir, backend ?? 'auto') : undefined;
     const teacher = new Teacher(runner ? runner.model.numClasses : (source as { logits: TeacherLogits }).logits.numClasses, source, cacheDir, runner);
     if (teacher.numClasses !== student.classes) {
@@ -61,11 +61,51 @@ export class Teacher {
     return teacher;
   }
 
-  /** The teacher's top-1 class of each validation item, in list order (the log's `agreement`). */
-  async validTop1(items: readonly ListItem[]): Promise<number[]> {
+  /**
+   * The teacher's top-1 class of each validation item, in list order (the log's `agreement`). A model teacher
+   * whose valid logits are not stored yet (no feature cache) computes them on `input(item)` (the valid pipeline's
+   * images `[T, 224, 224, 3]`, disposed here) and stores them.
+   */
+  async validTop1(items: readonly ListItem[], input: (item: ListItem) => Promise<tf.Tensor4D>): Promise<number[]> {
     const out: number[] = [];
-    for (const [p, item] of items.entries()) out.push(argmax(await this.target('valid', p, item, 0, 1)));
+    for (const [p, item] of items.entries()) {
+      if (this.runner && !(await this.has('valid', p, item, 1))) {
+        const x = await input(item);
+        try {
+          await this.store('valid', p, item, [await this.logitsOf(x)]);
+        } finally {
+          x.dispose();
+        }
+      }
+      out.push(argmax(await this.target('valid', p, item, 0, 1)));
+    }
     return out;
+  }
+
+  /**
+   * A model teacher's logits of a step's input `x` `[B·T, 224, 224, 3]` (the student's images, already mixed;
+   * not disposed), `micro` clips per run: one `[K]` row per clip.
+   */
+  async logitsOfBatch(x: tf.Tensor4D, T: number, micro: number): Promise<Float32Array[]> {
+    const net = this.runner!.network;
+    const B = x.shape[0] / T;
+    const rows: Float32Array[] = [];
+    for (let m0 = 0; m0 < B; m0 += micro) {
+      const mn = Math.min(micro, B - m0);
+      const xm = tf.slice(x, m0 * T, mn * T);
+      let f: tf.Tensor2D;
+      try {
+        f = await net.features(xm);
+      } finally {
+        xm.dispose();
+      }
+      const y = tf.tidy(() => net.head(tf.reshape(f, [mn, T, f.shape[1]]) as tf.Tensor3D));
+      f.dispose();
+      const flat = (await y.data()) as Float32Array;
+      y.dispose();
+      for (let i = 0; i < mn; i++) rows.push(flat.slice(i * this.numClasses, (i + 1) * this.numClasses));
+    }
+    return rows;
   }
 
   /** True when the teacher runs on the views (a model), false for a logits file. */
