@@ -65,7 +65,7 @@ class CoreThread<P, I> {
         return;
       }
       this.calls.delete(r.id);
-      this.hold();
+      if (!this.dead) this.hold();
       if (r.ok) c.resolve(r.result);
       else c.reject(new CoreFailure(r.reason, r.message));
     }, (e) => this.end(new CoreFailure('crash', e.message)));
@@ -93,10 +93,11 @@ class CoreThread<P, I> {
   end(reason: unknown): void {
     if (this.dead) return;
     this.dead = reason;
+    // Held until it has exited: a caller awaiting `ended` (close) must not see the process leave first.
+    this.port.hold?.(true);
     this.ended = Promise.resolve(this.port.terminate()).catch(() => {});
     for (const c of this.calls.values()) c.reject(reason);
     this.calls.clear();
-    this.hold();
   }
 
   private hold(): void {
