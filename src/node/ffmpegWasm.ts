@@ -18,7 +18,6 @@ import { fileHead } from './inputPath.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { FfmpegCoreClient, type CoreThreadPort } from '../core/ffmpegHost/client.js';
@@ -26,6 +25,7 @@ import { coreRunner, INPUT, type CoreFailure } from '../core/ffmpegHost/host.js'
 import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
 import type { NodeCoreFiles, PathInput } from './ffmpegCoreWorker.js';
+import { startWorkerThread } from './workerThread.js';
 
 /** Files larger than this are left to the system ffmpeg: the core holds the whole file in its 32-bit heap. */
 export const WASM_MAX_BYTES = 512 * 1024 * 1024;
@@ -51,15 +51,9 @@ function coreFiles(): NodeCoreFiles | null {
   }
 }
 
-/**
- * Starts ffmpegCoreWorker: from dist/ the compiled file beside this one; from source (tsx), the .ts file through
- * tsx's loader, which a worker thread does not inherit from the parent's `--import` (Node 20), hence the one-line
- * bootstrap. `execArgv: []`: no `--input-type` or other flag of the parent's that a worker refuses.
- */
+/** The core's thread (ffmpegCoreWorker.ts) as the client's port. */
 function spawnCoreThread(): CoreThreadPort<NodeCoreFiles, PathInput> {
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./ffmpegCoreWorker.ts', import.meta.url).href)}); });`, { eval: true, execArgv: [] })
-    : new Worker(new URL('./ffmpegCoreWorker.js', import.meta.url), { execArgv: [] });
+  const worker = startWorkerThread(new URL('./ffmpegCoreWorker.js', import.meta.url));
   // An idle worker must not keep the CLI alive; one with a call in flight must (`hold`).
   worker.unref();
   return {
