@@ -46,7 +46,8 @@ export default defineConfig({
     format: 'es',
     rollupOptions: {
       // The WASM binaries go to dist/worker/, where the tsc build's worker finds them too: one copy in the package.
-      output: { entryFileNames: 'pptsn-web.worker.js', chunkFileNames: 'pptsn-web.worker.[name].js', assetFileNames: 'worker/[name][extname]' },
+      // Two workers: the engine's, and ffmpeg.wasm's (src/video/ffmpegCoreWorker.ts, which the engine starts).
+      output: { entryFileNames: (chunk) => (chunk.name === 'ffmpegCoreWorker' ? 'pptsn-web.ffmpeg-worker.js' : 'pptsn-web.worker.js'), chunkFileNames: 'pptsn-web.worker.[name].js', assetFileNames: 'worker/[name][extname]' },
     },
   },
 });

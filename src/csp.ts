@@ -5,8 +5,8 @@
  *   because each of tfjs-wasm's pthread workers (WASM threads) `importScripts` the Emscripten module from a Blob
  *   URL that tfjs builds at run time, and a worker's importScripts obeys script-src, not worker-src. A blob: URL
  *   can only hold script that already runs in the page, so this admits no outside code and no eval;
- * - worker-src 'self' blob:: the engine's module worker from 'self'; blob: for tfjs-wasm's pthread workers when
- *   WASM threads are enabled;
+ * - worker-src 'self' blob:: the engine's module worker and ffmpeg.wasm's from 'self'; blob: for tfjs-wasm's
+ *   pthread workers when WASM threads are enabled;
  * - connect-src 'self' blob: data:: model.json/shards and videos fetched by the worker; WebCodecs/mediabunny reads
  *   of Blob URLs;
  * - media-src 'self' blob:: <video> sources; img-src for canvases turned into images by apps;

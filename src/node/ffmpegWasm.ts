@@ -9,140 +9,38 @@
  * Only for codecs whose C decoder matches x86's (`wasmDecodesExactly`): UCF101's MPEG-4 Part 2 (XviD) is not one,
  * so `auto` leaves it to the system ffmpeg.
  *
- * The core runs in one worker thread per process, created on first use from a small CommonJS source (`eval: true`,
- * like src/node/onnx/session.ts, so it needs no file of its own in `dist/`). The file is copied into the core's
- * memory (up to `WASM_MAX_BYTES`), once for the probe and the decode that follows.
+ * The core runs in one worker thread per process (core/ffmpegHost/: its instances, renewal, log capture, crash
+ * retry and the stall watchdog are the browser's too), created on first use from src/node/ffmpegCoreWorker.ts. The
+ * file is copied into the core's memory (up to `WASM_MAX_BYTES`), once for the probe and the decode that follows.
  */
 import { stat } from 'node:fs/promises';
 import { fileHead } from './inputPath.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
-import { decodeWithCore, EXECS_PER_CORE, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import { FfmpegCoreClient, type CoreThreadPort } from '../core/ffmpegHost/client.js';
+import { coreRunner, INPUT, type CoreFailure } from '../core/ffmpegHost/host.js';
+import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import type { NodeCoreFiles, PathInput } from './ffmpegCoreWorker.js';
+import { startWorkerThread } from './workerThread.js';
 
 /** Files larger than this are left to the system ffmpeg: the core holds the whole file in its 32-bit heap. */
 export const WASM_MAX_BYTES = 512 * 1024 * 1024;
 
-/** The path the worker gives the current file inside the core's file system. */
-const INPUT = '/input';
-
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-// The core is Emscripten's web/worker build: it reads self.location.href while it starts (this thread only).
-globalThis.self = globalThis;
-globalThis.location = { href: workerData.jsUrl };
-let coreP = null;
-let loaded = null;
-let log = [];
-// A fresh core instance every EXECS_PER_CORE runs (ffprobe or ffmpeg; core/preprocess/ffmpegCore.ts says why), from
-// the module compiled once.
-let execs = 0;
-let compiled = null;
-function load() {
-  if (execs >= ${EXECS_PER_CORE}) {
-    coreP = null;
-    loaded = null;
-    execs = 0;
-  }
-  coreP ??= import(workerData.jsUrl).then((m) => m.default({
-    instantiateWasm(imports, receive) {
-      compiled ??= WebAssembly.compile(fs.readFileSync(workerData.wasmPath));
-      compiled.then((mod) => WebAssembly.instantiate(mod, imports).then((instance) => receive(instance, mod)));
-      return {};
-    },
-    mainScriptUrlOrBlob: workerData.jsUrl + '#' + Buffer.from(JSON.stringify({ wasmURL: workerData.wasmUrl, workerURL: '' })).toString('base64'),
-  })).then((core) => {
-    core.setLogger((e) => { if (log.length < 200) log.push(e.message); });
-    return core;
-  });
-  coreP.catch(() => { coreP = null; });
-  return coreP;
-}
-parentPort.on('message', async (m) => {
-  let core;
-  try {
-    core = await load();
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, ok: false, load: true, message: String((e && e.message) || e) });
-    return;
-  }
-  let bytes = null;
-  let key;
-  try {
-    // One copy of the file for the probe and the decode that follows it.
-    const st = fs.statSync(m.path);
-    // readFileSync on a named pipe would block this thread (and the CLI) until someone writes to it.
-    if (!st.isFile()) throw new Error('not a regular file');
-    key = m.path + ':' + st.size + ':' + st.mtimeMs;
-    if (loaded !== key) bytes = fs.readFileSync(m.path);
-  } catch (e) {
-    // The file is gone, unreadable or too large to read whole: the core is fine, keep it.
-    parentPort.postMessage({ id: m.id, ok: false, file: true, message: String((e && e.message) || e) });
-    return;
-  }
-  try {
-    if (bytes) {
-      loaded = null;
-      try { core.FS.unlink('${INPUT}'); } catch {}
-      core.FS.writeFile('${INPUT}', bytes);
-      bytes = null;
-      loaded = key;
-    }
-    log = [];
-    core.reset();
-    const out = m.args[m.args.length - 1];
-    let code;
-    execs++;
-    if (m.type === 'ffprobe') {
-      code = core.ffprobe(...m.args);
-    } else {
-      if (m.progress) core.setProgress((p) => parentPort.postMessage({ id: m.id, time: p.time }));
-      code = core.exec(...m.args);
-      core.setProgress(() => {});
-    }
-    let output = null;
-    try { output = core.FS.readFile(out); core.FS.unlink(out); } catch {}
-    parentPort.postMessage({ id: m.id, ok: true, code, output, log }, output ? [output.buffer] : []);
-  } catch (e) {
-    // An Emscripten abort (a crash in a decoder, out of memory) leaves the core unusable: load a fresh one next time.
-    coreP = null;
-    loaded = null;
-    parentPort.postMessage({ id: m.id, ok: false, message: String((e && e.message) || e) });
-  }
-});
-`;
-
-type Reply =
-  | { id: number; time: number }
-  | { id: number; ok: true; code: number; output: Uint8Array | null; log: string[] }
-  | { id: number; ok: false; load?: boolean; file?: boolean; message: string };
-
-interface Call {
-  resolve: (r: Extract<Reply, { ok: true }>) => void;
-  reject: (e: Error) => void;
-  onTime?: ((microseconds: number) => void) | undefined;
-  /** A sign of life from the core (a progress report): the stall watchdog starts over. */
-  alive: () => void;
-  worker: Worker;
-}
-
 /**
- * Seconds without an answer or a progress report after which a call counts as hung and its thread is ended
- * (`PPTSN_WASM_STALL_S`, default 120). The core reports progress about every half second while ffmpeg decodes; a
- * silent core is stuck (it hung after ~100 runs before EXECS_PER_CORE), and `eval` must not wait on it forever.
+ * The watchdog's limit (core/ffmpegHost/client.ts): `PPTSN_WASM_STALL_S` seconds, read at each call; unset, the
+ * client's default (STALL_S, 120 s).
  */
-function stallMs(): number {
+function stallMs(): number | undefined {
   const s = Number(process.env['PPTSN_WASM_STALL_S']);
-  return (Number.isFinite(s) && s > 0 ? s : 120) * 1000;
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
 }
 
 /** The core's files in the installed @ffmpeg/core, or null when the package is missing. */
-function coreFiles(): { jsUrl: string; wasmPath: string; wasmUrl: string } | null {
+function coreFiles(): NodeCoreFiles | null {
   try {
     const js = createRequire(import.meta.url).resolve('@ffmpeg/core'); // dist/umd/ffmpeg-core.js (require)
     const esm = join(dirname(js), '..', 'esm');
@@ -153,130 +51,54 @@ function coreFiles(): { jsUrl: string; wasmPath: string; wasmUrl: string } | nul
   }
 }
 
-/** One worker thread per process, created on first use; dropped (and recreated) after an abort or a crash. */
-class CoreThread {
-  private worker: Worker | null = null;
-  private readonly calls = new Map<number, Call>();
-  private nextId = 0;
-
-  constructor(private readonly files: NonNullable<ReturnType<typeof coreFiles>>) {}
-
-  private spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.files, execArgv: [] }); // plain Node: no loader, no --input-type
-    // An idle worker must not keep the CLI alive; one with a call in flight must.
-    worker.unref();
-    // A thread that dies (crash, or terminated by an abort) fails only its own calls.
-    const failAll = (e: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const [id, c] of this.calls) {
-        if (c.worker !== worker) continue;
-        this.calls.delete(id);
-        c.reject(e);
-      }
-    };
-    worker.on('message', (r: Reply) => {
-      const c = this.calls.get(r.id);
-      if (!c) return;
-      if ('time' in r) { c.alive(); c.onTime?.(r.time); return; }
-      this.calls.delete(r.id);
-      if (![...this.calls.values()].some((o) => o.worker === worker)) worker.unref();
-      if (r.ok) c.resolve(r);
-      else c.reject(Object.assign(new Error(r.message), { load: r.load === true, file: r.file === true }));
-    });
-    worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
-    worker.on('exit', (code) => failAll(new Error(`the ffmpeg.wasm worker thread exited (code ${code})`)));
-    return worker;
-  }
-
-  call(type: 'ffprobe' | 'ffmpeg', path: string, args: string[], signal?: AbortSignal, onTime?: (microseconds: number) => void): Promise<Extract<Reply, { ok: true }>> {
-    if (signal?.aborted) return Promise.reject(new PPTSNError('aborted', 'Video decoding was aborted.'));
-    const worker = (this.worker ??= this.spawn());
-    const id = this.nextId++;
-    worker.ref();
-    return new Promise((resolve, reject) => {
-      // The core's calls are synchronous inside the thread: aborting, or a core that stopped answering, ends the
-      // thread (the next call starts another).
-      const end = (e: Error) => {
-        this.calls.delete(id);
-        if (this.worker === worker) this.worker = null;
-        void worker.terminate();
-        finish(reject)(e);
-      };
-      const onAbort = () => end(new PPTSNError('aborted', 'Video decoding was aborted.'));
-      const limit = stallMs();
-      let watchdog: NodeJS.Timeout | undefined;
-      const alive = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => end(Object.assign(new Error(`no answer and no progress for ${limit / 1000} s`), { stalled: true })), limit);
-        watchdog.unref();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(watchdog);
-        signal?.removeEventListener('abort', onAbort);
-        f(v);
-      };
-      alive();
-      this.calls.set(id, { resolve: finish(resolve), reject: finish(reject), onTime, alive, worker });
-      // Progress reports always: they are the watchdog's signs of life.
-      worker.postMessage({ id, type, path, args, progress: true });
-    });
-  }
-
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (w) await w.terminate();
-  }
+/** The core's thread (ffmpegCoreWorker.ts) as the client's port. */
+function spawnCoreThread(): CoreThreadPort<NodeCoreFiles, PathInput> {
+  const worker = startWorkerThread(new URL('./ffmpegCoreWorker.js', import.meta.url));
+  // An idle worker must not keep the CLI alive; one with a call in flight must (`hold`).
+  worker.unref();
+  return {
+    post: (request) => worker.postMessage(request),
+    listen(onReply, onDeath) {
+      worker.on('message', onReply);
+      worker.on('error', (e) => onDeath(e instanceof Error ? e : new Error(String(e))));
+      worker.on('exit', (code) => onDeath(new Error(`the ffmpeg.wasm worker thread exited (code ${code})`)));
+    },
+    terminate: () => worker.terminate(),
+    hold: (busy) => void (busy ? worker.ref() : worker.unref()),
+  };
 }
 
-let thread: CoreThread | null | undefined;
+let client: FfmpegCoreClient<NodeCoreFiles, PathInput> | null | undefined;
 
-function coreThread(): CoreThread | null {
-  if (thread === undefined) {
+function coreClient(): FfmpegCoreClient<NodeCoreFiles, PathInput> | null {
+  if (client === undefined) {
     const files = coreFiles();
-    thread = files ? new CoreThread(files) : null;
+    client = files ? new FfmpegCoreClient({ spawn: spawnCoreThread, params: files, stallMs }) : null;
   }
-  return thread;
+  return client;
 }
 
 /** Whether the in-process decoder can run here (`@ffmpeg/core` is installed). */
 export function wasmDecoderInstalled(): boolean {
-  return coreThread() !== null;
+  return coreClient() !== null;
+}
+
+/** A failure of the core, in the CLI's words for `path`. */
+function cliError(failure: CoreFailure, path: string): PPTSNError {
+  const why = failure.message;
+  switch (failure.reason) {
+    case 'aborted': return new PPTSNError('aborted', 'Video decoding was aborted.', { cause: failure });
+    case 'load': return new PPTSNError('ffmpeg-missing', `ffmpeg.wasm could not be loaded: ${why}`, { cause: failure });
+    case 'stalled': return new PPTSNError('decode-failed', `ffmpeg.wasm stopped responding while reading ${path} (${why}); its thread was ended. Decode it with the system ffmpeg (--decoder ffmpeg), or raise PPTSN_WASM_STALL_S for a very slow machine.`, { cause: failure });
+    case 'file': return new PPTSNError('unsupported-source', `ffmpeg.wasm cannot load ${path} (${why}); check that the file exists and is readable, or decode it with the system ffmpeg (--decoder ffmpeg).`, { cause: failure });
+    case 'crash': return new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${path} (${why}); the file may be damaged.`, { cause: failure });
+  }
 }
 
 function runnerFor(path: string, signal?: AbortSignal): FfmpegCoreRunner {
-  const t = coreThread();
-  if (!t) throw new PPTSNError('ffmpeg-missing', 'ffmpeg.wasm (@ffmpeg/core) is not installed; reinstall pptsn-web or use the system ffmpeg (--decoder ffmpeg).');
-  const run = async (type: 'ffprobe' | 'ffmpeg', args: string[], onTime?: (microseconds: number) => void) => {
-    try {
-      try {
-        return await t.call(type, path, args, signal, onTime);
-      } catch (e) {
-        // A crash of the core (its state broken by earlier runs, not necessarily by this file): once more on the
-        // fresh instance the worker makes after a crash; a file that crashes it twice is reported.
-        if (e instanceof PPTSNError || (e as { load?: boolean }).load || (e as { file?: boolean }).file || (e as { stalled?: boolean }).stalled) throw e;
-        return await t.call(type, path, args, signal, onTime);
-      }
-    } catch (e) {
-      if (e instanceof PPTSNError) throw e;
-      const err = e as Error & { load?: boolean; file?: boolean };
-      if (err.load) throw new PPTSNError('ffmpeg-missing', `ffmpeg.wasm could not be loaded: ${err.message}`, { cause: e });
-      if ((err as { stalled?: boolean }).stalled) throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped responding while reading ${path} (${err.message}); its thread was ended. Decode it with the system ffmpeg (--decoder ffmpeg), or raise PPTSN_WASM_STALL_S for a very slow machine.`, { cause: e });
-      if (err.file) throw new PPTSNError('unsupported-source', `ffmpeg.wasm cannot load ${path} (${err.message}); check that the file exists and is readable, or decode it with the system ffmpeg (--decoder ffmpeg).`, { cause: e });
-      throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${path} (${err.message}); the file may be damaged.`, { cause: e });
-    }
-  };
-  return {
-    async ffprobe(args) {
-      const r = await run('ffprobe', [...args, '-o', '/probe.json']);
-      return { stdout: r.output ? Buffer.from(r.output).toString('utf8') : '', log: r.log };
-    },
-    async ffmpeg(args, onTime) {
-      const r = await run('ffmpeg', args, onTime);
-      return { code: r.code, output: r.output, log: r.log };
-    },
-  };
+  const c = coreClient();
+  if (!c) throw new PPTSNError('ffmpeg-missing', 'ffmpeg.wasm (@ffmpeg/core) is not installed; reinstall pptsn-web or use the system ffmpeg (--decoder ffmpeg).');
+  return coreRunner((kind, args, onTime) => c.run(kind, args, { path }, { signal, onTime }), (f) => cliError(f, path));
 }
 
 /**
@@ -326,5 +148,5 @@ export function decodeFramesWasm(path: string, info: VideoInfo, wanted: readonly
 
 /** Ends the worker thread (tests; the CLI's process exit ends it anyway). */
 export async function closeWasmDecoder(): Promise<void> {
-  await thread?.close();
+  await client?.close();
 }

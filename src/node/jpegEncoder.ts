@@ -11,13 +11,14 @@
  * quantiser), so its tables are never cv2's, and it converts to full-range YUV itself.
  *
  * Encoding (~12 ms of CPU a 320×240 frame, ~2 ms more to check it by decoding it again; OpenCV's extraction takes
- * ~2 ms a frame in all) runs in worker threads, so `--jobs K` uses K cores; each worker is created from a small
- * CommonJS source (`eval: true`, as src/node/onnx/session.ts) and imports the codec by file URL.
+ * ~2 ms a frame in all) runs in worker threads, so `--jobs K` uses K cores; each is jpegEncoderWorker.ts (started
+ * by workerThread.ts) and imports the codec by the file URLs resolved here.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { PPTSNError } from '../core/errors.js';
+import type { JpegReply as Reply, JpegRequest, JpegWorkerData } from './jpegEncoderWorker.js';
+import { startWorkerThread } from './workerThread.js';
 
 /** @jsquash/jpeg options for libjpeg's output at quality 95 with 4:2:0 (cv2.imwrite's defaults). */
 export const OPENCV_JPEG_OPTIONS = {
@@ -49,55 +50,6 @@ export const OPENCV_JPEG_OPTIONS = {
  */
 export const MAX_BLOCK_ERROR = 8;
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const ready = (async () => {
-  const enc = await import(workerData.encodeUrl);
-  await enc.init(await WebAssembly.compile(readFileSync(workerData.wasmPath)));
-  const dec = await import(workerData.decodeUrl);
-  await dec.init(await WebAssembly.compile(readFileSync(workerData.decodeWasmPath)));
-  return { encode: enc.default, decode: dec.default };
-})();
-// The worst 8×8 block's mean absolute luma difference (levels, BT.601) between the decoded JPEG and the frame.
-function worstBlock(rgb, rgba, width, height) {
-  const bw = Math.ceil(width / 8), bh = Math.ceil(height / 8);
-  const sums = new Float64Array(bw * bh), counts = new Float64Array(bw * bh);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = 3 * (y * width + x), j = 4 * (y * width + x), b = (y >> 3) * bw + (x >> 3);
-      sums[b] += Math.abs(0.299 * (rgb[i] - rgba[j]) + 0.587 * (rgb[i + 1] - rgba[j + 1]) + 0.114 * (rgb[i + 2] - rgba[j + 2]));
-      counts[b]++;
-    }
-  }
-  let worst = 0;
-  for (let b = 0; b < sums.length; b++) worst = Math.max(worst, sums[b] / counts[b]);
-  return worst;
-}
-parentPort.on('message', async (msg) => {
-  try {
-    const { encode, decode } = await ready;
-    const { width, height, rgb } = msg;
-    const rgba = new Uint8ClampedArray(width * height * 4);
-    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgba[j] = rgb[i]; rgba[j + 1] = rgb[i + 1]; rgba[j + 2] = rgb[i + 2]; rgba[j + 3] = 255;
-    }
-    let out, error = Infinity;
-    for (const options of workerData.attempts) {
-      const jpeg = await encode({ data: rgba, width, height, colorSpace: 'srgb' }, options);
-      const e = worstBlock(rgb, (await decode(jpeg)).data, width, height);
-      if (e < error) { out = jpeg; error = e; }
-      if (error <= workerData.maxError) break;
-    }
-    parentPort.postMessage({ id: msg.id, ok: true, data: out }, [out]);
-  } catch (e) {
-    parentPort.postMessage({ id: msg.id, ok: false, message: String((e && e.message) || e) });
-  }
-});
-`;
-
-type Reply = { id: number; ok: true; data: ArrayBuffer } | { id: number; ok: false; message: string };
-
 /** A pool of encoder threads. `encode` queues a frame; `close` ends the threads. */
 export interface JpegEncoderPool {
   /** RGB24 pixels (`width·height·3` bytes, given up: the buffer is transferred) → the JPEG file's bytes. */
@@ -113,7 +65,7 @@ export interface JpegEncoderPool {
  */
 export function createJpegEncoderPool(threads: number, attempts: readonly object[] = [OPENCV_JPEG_OPTIONS, { ...OPENCV_JPEG_OPTIONS, baseline: false, progressive: true }]): JpegEncoderPool {
   const require = createRequire(import.meta.url);
-  const workerData = {
+  const workerData: JpegWorkerData = {
     encodeUrl: pathToFileURL(require.resolve('@jsquash/jpeg/encode.js')).href,
     wasmPath: require.resolve('@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm'),
     decodeUrl: pathToFileURL(require.resolve('@jsquash/jpeg/decode.js')).href,
@@ -125,7 +77,7 @@ export function createJpegEncoderPool(threads: number, attempts: readonly object
   const load: number[] = [];
   let nextId = 0;
   const workers = Array.from({ length: Math.max(1, threads) }, (_, w) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: [] }); // plain Node: no loader
+    const worker = startWorkerThread(new URL('./jpegEncoderWorker.js', import.meta.url), { workerData });
     load.push(0);
     const fail = (e: Error) => {
       for (const [id, c] of calls) {
@@ -154,7 +106,7 @@ export function createJpegEncoderPool(threads: number, attempts: readonly object
       load[w]!++;
       const done = new Promise<Uint8Array>((resolve, reject) => calls.set(id, { resolve, reject, worker: w }));
       const buffer = rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength ? rgb : rgb.slice();
-      workers[w]!.postMessage({ id, width, height, rgb: buffer }, [buffer.buffer as ArrayBuffer]);
+      workers[w]!.postMessage({ id, width, height, rgb: buffer } satisfies JpegRequest, [buffer.buffer as ArrayBuffer]);
       return done;
     },
     get pending() {

@@ -10,59 +10,20 @@
  * mounted read-only (WORKERFS), not copied into the WASM heap.
  */
 import { PPTSNError } from '../core/errors.js';
-import { decodeWithCore, EXECS_PER_CORE, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import { FfmpegCoreHost } from '../core/ffmpegHost/host.js';
+import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
 import { planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { throwIfAborted } from './util.js';
-import { openCoreThread, type CoreThreadSession, type FfmpegCoreUrls } from './ffmpegCoreThread.js';
+import { absoluteCoreUrls, blobInput, coreModuleFromUrls, type BlobInput } from './ffmpegCoreBrowser.js';
+import { hostSession, openCoreThread, type FfmpegCoreUrls } from './ffmpegCoreThread.js';
 
 export type { FfmpegCoreUrls } from './ffmpegCoreThread.js';
 
-/** The parts of @ffmpeg/core's Emscripten module used here. */
-interface FfmpegCore {
-  exec(...args: string[]): number;
-  ffprobe(...args: string[]): number;
-  reset(): void;
-  setLogger(logger: (m: { type: string; message: string }) => void): void;
-  setProgress(progress: (p: { progress: number; time: number }) => void): void;
-  FS: {
-    mkdir(path: string): void;
-    mount(type: unknown, options: { blobs: { name: string; data: Blob }[] }, path: string): void;
-    unmount(path: string): void;
-    readFile(path: string, options?: { encoding: 'utf8' }): Uint8Array & string;
-    unlink(path: string): void;
-    writeFile(path: string, data: Uint8Array): void;
-    filesystems: { WORKERFS: unknown };
-  };
-}
-
-const cores = new Map<string, Promise<FfmpegCore>>();
-/** ffprobe and ffmpeg runs per cached core: a fresh one every EXECS_PER_CORE (core/preprocess/ffmpegCore.ts). */
-const execsByCore = new Map<string, number>();
-/** One ffmpeg at a time: the core keeps global state (Module.ret, the logger). */
+/** Hosts run by this thread, one per core URL (where the core's worker cannot start). */
+const hosts = new Map<string, FfmpegCoreHost<BlobInput>>();
+/** One ffmpeg at a time: a decode is a probe and a run on one session. */
 let queue: Promise<unknown> = Promise.resolve();
-
-async function loadCore(urls: FfmpegCoreUrls): Promise<FfmpegCore> {
-  let p = cores.get(urls.js);
-  if (!p) {
-    p = (async () => {
-      // A runtime URL import, invisible to bundlers: the 32 MB core is fetched only when a file needs it.
-      const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ urls.js)) as { default: (o: object) => Promise<FfmpegCore> };
-      // The core replaces Module.locateFile with its own, which reads the WASM URL from the fragment of
-      // mainScriptUrlOrBlob (base64 JSON): the only way to point it at a bundler's hashed file name.
-      const wasmURL = new URL(urls.wasm, location.href).href;
-      const hint = btoa(JSON.stringify({ wasmURL, workerURL: '' }));
-      return mod.default({ mainScriptUrlOrBlob: `${new URL(urls.js, location.href).href}#${hint}` });
-    })();
-    p.catch(() => cores.delete(urls.js));
-    cores.set(urls.js, p);
-  }
-  try {
-    return await p;
-  } catch (e) {
-    throw new PPTSNError('unsupported-source', `The ffmpeg.wasm fallback could not be loaded from ${urls.js}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-}
 
 export interface FfmpegWasmResult {
   plan: FramePlan;
@@ -94,8 +55,7 @@ export function decodeWithFfmpegWasm(
 async function decode(blob: Blob, name: string, selection: FrameSelection, options: { urls: FfmpegCoreUrls; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<FfmpegWasmResult> {
   throwIfAborted(options.signal);
   // The core in its own worker where one can start (an abort then stops a decode at once), else in this thread.
-  const threaded = await openCoreThread(options.urls, blob, name, options.signal);
-  const { runner, input, close } = threaded ?? (await inThisThread(blob, name, options.urls));
+  const { runner, input, close } = (await openCoreThread(options.urls, blob, name, options.signal)) ?? hostSession(inThisThread(options.urls), options.urls, blob, name, options.signal);
   try {
     return await decodeOn(runner, input, name, selection, options, async () => new Uint8Array(await blob.slice(0, 12).arrayBuffer()));
   } finally {
@@ -103,56 +63,15 @@ async function decode(blob: Blob, name: string, selection: FrameSelection, optio
   }
 }
 
-/** The core run by the calling thread (synchronous calls: an abort waits for the current step). */
-async function inThisThread(blob: Blob, name: string, urls: FfmpegCoreUrls): Promise<CoreThreadSession> {
-  if ((execsByCore.get(urls.js) ?? 0) >= EXECS_PER_CORE) {
-    cores.delete(urls.js);
-    execsByCore.delete(urls.js);
+/** The host this thread runs for `urls` (its module loaded and compiled on the first run). */
+function inThisThread(urls: FfmpegCoreUrls): FfmpegCoreHost<BlobInput> {
+  const abs = absoluteCoreUrls(urls);
+  let host = hosts.get(abs.js);
+  if (!host) {
+    host = new FfmpegCoreHost(coreModuleFromUrls(abs), blobInput);
+    hosts.set(abs.js, host);
   }
-  const core = await loadCore(urls);
-  const log: string[] = [];
-  core.setLogger((m) => { if (log.length < 200) log.push(m.message); });
-  core.setProgress(() => {});
-  const dir = `/in${Math.random().toString(36).slice(2)}`;
-  const input = `${dir}/video`;
-  core.FS.mkdir(dir);
-  // WORKERFS reads the Blob lazily (FileReaderSync, workers only); on the main thread the bytes are copied in.
-  const mounted = typeof FileReaderSync !== 'undefined';
-  if (mounted) core.FS.mount(core.FS.filesystems.WORKERFS, { blobs: [{ name: 'video', data: blob }] }, dir);
-  else core.FS.writeFile(input, new Uint8Array(await blob.arrayBuffer()));
-  // The core's calls are synchronous; the runner gives them the shared driver's shape (core/preprocess/ffmpegCore.ts).
-  const runner: FfmpegCoreRunner = {
-    async ffprobe(args) {
-      log.length = 0;
-      core.reset();
-      const probeOut = '/probe.json';
-      execsByCore.set(urls.js, (execsByCore.get(urls.js) ?? 0) + 1);
-      guarded(urls, () => core.ffprobe(...args, '-o', probeOut), name);
-      let stdout = '';
-      try { stdout = core.FS.readFile(probeOut, { encoding: 'utf8' }); core.FS.unlink(probeOut); } catch { /* nothing written */ }
-      return { stdout, log: [...log] };
-    },
-    async ffmpeg(args, onTime) {
-      log.length = 0;
-      core.reset();
-      core.setProgress(({ time }) => onTime?.(time));
-      execsByCore.set(urls.js, (execsByCore.get(urls.js) ?? 0) + 1);
-      const code = guarded(urls, () => core.exec(...args), name);
-      const out = args[args.length - 1]!;
-      let output: Uint8Array | null = null;
-      try { output = core.FS.readFile(out); core.FS.unlink(out); } catch { output = null; }
-      return { code, output, log: [...log] };
-    },
-  };
-  return {
-    runner,
-    input,
-    async close() {
-      try { if (mounted) core.FS.unmount(dir); else core.FS.unlink(input); } catch { /* already gone */ }
-      core.setProgress(() => {});
-      core.setLogger(() => {});
-    },
-  };
+  return host;
 }
 
 async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, selection: FrameSelection, options: { signal?: AbortSignal; onProgress?: (fraction: number) => void }, head: () => Promise<Uint8Array>): Promise<FfmpegWasmResult> {
@@ -190,17 +109,4 @@ async function decodeOn(runner: FfmpegCoreRunner, input: string, name: string, s
     streamIndex: info.streamIndex,
     timestamps: plan.indices.map((i) => i / fps),
   };
-}
-
-/**
- * Runs one ffmpeg/ffprobe call. An Emscripten abort (out of memory, a crash in a decoder) leaves the instance
- * unusable: it is dropped from the cache so the next file loads a fresh one, and the call fails as 'decode-failed'.
- */
-function guarded<T>(urls: FfmpegCoreUrls, run: () => T, name: string): T {
-  try {
-    return run();
-  } catch (e) {
-    cores.delete(urls.js);
-    throw new PPTSNError('decode-failed', `ffmpeg.wasm stopped while reading ${name} (${e instanceof Error ? e.message : String(e)}); the file may be damaged or too large for the browser's memory.`, { cause: e });
-  }
 }

@@ -77,8 +77,8 @@ test('wasm under a CSP without script-src blob: falls back to one thread and say
   assert.equal(r.ok, true, JSON.stringify(r));
   const entry = (r.backendReport as { backend: string; reason: string }[]).find((e) => e.backend === 'wasm');
   assert.match(entry?.reason ?? '', /single thread \(the Content-Security-Policy/, JSON.stringify(r.backendReport));
-  // ffmpeg.wasm's own worker (a blob: module worker, src/video/ffmpegCoreThread.ts) cannot start here either: the
-  // core runs in the library's worker instead and the AVI still classifies.
+  // ffmpeg.wasm's own worker (src/video/ffmpegCoreWorker.ts, a same-origin module worker, no blob:) is allowed here;
+  // where a policy refuses it, the core runs in the library's worker instead: either way the AVI classifies.
   const avi = await p2.evaluate(([m, v, w]) => (window as unknown as { csp: { run(...a: unknown[]): Promise<Record<string, unknown>> } }).csp.run('wasm', m, v, w),
     [LIVE_MODEL_URL, '/test/fixtures/media/example.avi', WASM_PATHS] as const);
   console.log(`AVI under CSP without blob: scripts: ${JSON.stringify(avi)}`);

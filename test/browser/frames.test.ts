@@ -304,6 +304,22 @@ test('110 ffmpeg.wasm decodes in one page all succeed (the core is renewed every
   assert.deepEqual(outcomes.map((o, i) => [i, o]).filter(([, o]) => o !== 'ok'), [], 'every decode succeeded');
 });
 
+test('ffmpeg.wasm where its worker cannot start: the core runs in the calling thread (the same host), the same frames as in its worker', async () => {
+  // The third transport of src/core/ffmpegHost/: `Worker` hidden for the call, as in a browser without module workers.
+  const options = { segments: 8, path: 'ffmpeg', ffmpegCore: FFMPEG_CORE };
+  const inWorker = expectOk(await call({ kind: 'blob', url: EXAMPLE_AVI, options }), 'in the core\'s worker');
+  const inThread = expectOk(await call({ kind: 'blob', url: EXAMPLE_AVI, options, noWorker: true }), 'in the calling thread');
+  assert.equal(inThread.path, 'ffmpeg');
+  assert.deepEqual(inThread.frameIndices, inWorker.frameIndices);
+  assert.deepEqual(inThread.frames, inWorker.frames, 'the same pixels');
+  // A file cut short is refused with the same typed error in both.
+  const cut = { kind: 'blob', url: EXAMPLE_AVI, truncate: 0.01, options };
+  const [badWorker, badThread] = [await call(cut), await call({ ...cut, noWorker: true })];
+  assert.ok(!badWorker.ok && !badThread.ok);
+  if (!badWorker.ok && !badThread.ok) assert.deepEqual([badThread.code, badThread.message], [badWorker.code, badWorker.message]);
+  assert.notEqual(badThread.ok ? '' : badThread.code, 'not-pptsn');
+});
+
 test('stream: grabs the current frame of a playing <video> and a MediaStream at the given rate, stoppable', async () => {
   type StreamOut = { delivered: number; deliveredAfterStop: number; dropped: number; processor: boolean; frames: { timestamp: number; index: number; width: number; height: number; data: string }[] };
   const run = (url: string | null, rate: number, ms: number) => page.evaluate(({ url, rate, ms }) =>

@@ -2,8 +2,9 @@
  * Driving an ffmpeg.wasm core (`@ffmpeg/core`, ffmpeg 6, single-threaded) the way the CLI drives the system
  * ffmpeg: ffprobe for L, rotation and colour (ffprobeInfo.ts → framePlan.ts), then the same `select` graph
  * (ffmpegFilter.ts) so only the sampled frames leave the decoder. Shared by the browser fallback
- * (src/video/ffmpegWasm.ts, core in the worker) and Node's in-process decoder (src/node/ffmpegWasm.ts, core in a
- * worker thread), which differ only in how they load the core and hand it the file: both give `FfmpegCoreRunner`.
+ * (src/video/ffmpegWasm.ts) and Node's in-process decoder (src/node/ffmpegWasm.ts), which both run the core through
+ * the one host of core/ffmpegHost/ (its instances, renewal every EXECS_PER_CORE runs, crash retry, watchdog) and
+ * give it here as `FfmpegCoreRunner`.
  *
  * Colour: the core's swscale has only the C path, ~0.6 levels off the x86 SIMD converter that the system ffmpeg and
  * decord use (far more on 4:2:2). 8-bit 4:2:0 and 4:2:2 with an even height (what nearly every video and webcam
@@ -16,15 +17,6 @@ import type { FramePixels } from '../frames.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from './ffmpegFilter.js';
 import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
 import { yuvToRgba } from './yuv.js';
-
-/**
- * ffprobe and ffmpeg runs on one core instance before a fresh one is made. @ffmpeg/core 0.12 leaks state on every
- * run: measured in Node, the 99th decode (probe + ffmpeg) on one instance failed with "memory access out of bounds"
- * or hung, whatever the file (H.264, 10-bit, MPEG-4); after some damaged files a probe failed sooner. A run that
- * crashes the core anyway is tried once more on a fresh instance (src/node/ffmpegWasm.ts). The fresh instance
- * comes from the module compiled once, so it costs milliseconds.
- */
-export const EXECS_PER_CORE = 48;
 
 /** One ffprobe or ffmpeg call on a loaded core; the input is a path inside the core's file system. */
 export interface FfmpegCoreRunner {

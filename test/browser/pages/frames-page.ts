@@ -26,6 +26,8 @@ interface Call {
   pixels?: boolean;
   /** For 'blob'/'file': keep only the first `truncate` fraction of the bytes. */
   truncate?: number;
+  /** Hide `Worker` during the call, as in a browser where ffmpeg.wasm's worker cannot start: its core runs in this thread. */
+  noWorker?: boolean;
 }
 
 
@@ -68,7 +70,15 @@ async function call(c: Call) {
         ctrl.abort();
       }
     };
-    const r = await readFrames(source, { ...c.options, signal: ctrl.signal, ...(onProgress ? { onProgress } : {}) });
+    const g = globalThis as { Worker?: typeof Worker };
+    const worker = g.Worker;
+    if (c.noWorker) delete g.Worker;
+    let r: FrameReadResult;
+    try {
+      r = await readFrames(source, { ...c.options, signal: ctrl.signal, ...(onProgress ? { onProgress } : {}) });
+    } finally {
+      g.Worker = worker;
+    }
     return { ok: true as const, ms: performance.now() - t0, progress, result: summarize(r, c.pixels ?? true) };
   } catch (e) {
     const ms = performance.now() - t0;
