@@ -9,17 +9,15 @@ import { proxy, releaseProxy, type Remote } from 'comlink';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EpochInfo, EvaluateResult, ResolvedSettings, StepInfo, TrainerSettings, TrainingProgress } from '../core/train/trainer.js';
 import { zipStored } from './zip.js';
-import type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles, WorkerTrainer } from '../worker/trainerEngine.js';
+import type { WorkerTrainer } from '../worker/trainerEngine.js';
+import type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles } from '../worker/protocol.js';
+import { POOL_FRAMES } from '../common/trainerPool.js';
 import type { DistillationSettings } from '../core/train/distillation.js';
 import type { StateDict } from '../core/stateDict.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { isRawframesSource, rawframesOrigin, readRawframesSource } from './rawframes.js';
 import type { VideoSource } from './types.js';
 import { namedSourceError, sourceName } from './sourceErrors.js';
-
-/** Frames per clip in the trainer's pool: the worker's POOL_FRAMES (src/worker/trainerEngine.ts), not imported so
- * the page does not load the worker's code. */
-const POOL_FRAMES = 16;
 
 export type { ClipInfo, EpochInfo, EvaluateResult, ExportedFiles, StepInfo, TrainingProgress };
 

@@ -24,7 +24,7 @@ import type { StateDict } from '../core/stateDict.js';
 import type { EpochInfo, StepInfo } from '../core/train/trainer.js';
 import type { EmbedResult, PreprocessResult } from '../common/types.js';
 import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
-import { toPPTSNError } from './errorTransport.js';
+import { toPPTSNError } from '../common/errorTransport.js';
 import type { DecodedVideo, FrameReader } from './frameReader.js';
 import { holdLifeLock, memoryInfo } from './lifeLock.js';
 import { LiveStreams } from './liveStreams.js';
@@ -40,12 +40,12 @@ import type {
   EngineStreamOptions,
   EngineStreamResult,
   EngineTensor,
+  EngineTrainerOptions,
   EngineVideo,
 } from './protocol.js';
 import { CallScheduler } from './queue.js';
 import { ModelRuntime } from './runtime.js';
 import { tensorEmbedding, tensorLogits } from './tensorInput.js';
-import type { EngineTrainerOptions } from './trainerEngine.js';
 
 export type { DecodedVideo, FrameReader };
 

@@ -9,7 +9,7 @@ import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { preprocessFrames } from '../core/preprocess/pipeline.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
-import { toPPTSNError } from './errorTransport.js';
+import { toPPTSNError } from '../common/errorTransport.js';
 import { FeatureRing } from './featureRing.js';
 import type { EngineStreamFrame, EngineStreamOptions, EngineStreamResult } from './protocol.js';
 import type { CallScheduler } from './queue.js';

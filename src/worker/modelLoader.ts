@@ -17,7 +17,7 @@ import { defaultLabels } from '../core/labels.js';
 import type { ModelInfo } from '../common/types.js';
 import { fetchBytes, fetchText } from './download.js';
 import { cacheFailureEvent, dropPartial } from './cacheFailure.js';
-import { ModelStore } from './modelStore.js';
+import { ModelStore } from '../common/modelStore.js';
 import type { EngineInit, EngineProgress } from './protocol.js';
 
 /** A model ready to be put on a backend: a model.json's weights and labels, with where they came from. */

@@ -5,6 +5,9 @@
 import type { ScoreFilter } from '../core/classify/filter.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
+import type { StateDict } from '../core/stateDict.js';
+import type { DistillationSettings } from '../core/train/distillation.js';
+import type { FitResult, TrainerSettings } from '../core/train/trainer.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
@@ -109,3 +112,38 @@ export interface EngineApi {
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number };
   dispose(): void;
 }
+
+/** Trainer options as they cross the worker boundary (callbacks travel separately). */
+export interface EngineTrainerOptions extends Partial<TrainerSettings> {
+  /** IndexedDB name of the run; default "default". */
+  name?: string;
+  /** false: nothing is stored (default true). */
+  persist?: boolean;
+  /** Frames kept per clip (default 16). */
+  poolFrames?: number;
+  /**
+   * Distillation: the teacher's weights (another loaded model's state dict, same classes, any depth), run here as
+   * a second Recognizer; `distillation` sets the loss (core/train/distillation.ts). A run with a teacher is not
+   * stored (its teacher could not be restored with it).
+   */
+  teacher?: { stateDict: StateDict; distillation?: Partial<DistillationSettings> };
+}
+
+/** A clip as `clips()` lists it. */
+export interface ClipInfo {
+  id: string;
+  /** The class, or null for a clip added without one (distillation). */
+  label: string | null;
+  frames: number;
+  origin: string;
+}
+
+/** `export('model')`: model.json + shards, as files (and as `modelJson`/`shards`, writeModelJson's shape). */
+export interface ExportedFiles {
+  files: { name: string; data: Uint8Array }[];
+  modelJson: unknown;
+  shards: { path: string; data: Uint8Array }[];
+}
+
+/** The result of `fit` in the worker: the loop's own (plain data). */
+export type EngineFitResult = FitResult;

@@ -6,6 +6,7 @@ import { PPTSNError } from '../errors.js';
 import type { ScaleMode, MultiScaleCropOptions } from './transforms.js';
 import type { SamplingMode } from './sampler.js';
 
+/** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
 export type PresetName = 'accurate' | 'fast';
 /** Spatial crops per frame: `center` (CenterCrop, 1), `three` (GroupFullResSample, 3), `ten` (TenCrop, 10). */
 export type CropMode = 'center' | 'three' | 'ten';
