@@ -15,7 +15,7 @@ import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
 import { trackChild, trackTemporary } from './cleanup.js';
 import type { FramePixels } from '../core/frames.js';
-import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
 import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
@@ -314,13 +314,12 @@ export interface Clip {
 }
 
 /**
- * Probe, sample (PaddleVideo's sampler for the resolved preset), decode: everything the CLI needs before
- * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one. Errors as
+ * Probe, sample (PaddleVideo's sampler for `config`, resolved by the caller's entry point), decode: everything the
+ * CLI needs before `preprocessFrames`. Returns the config with the clip, so the caller preprocesses with the same one. Errors as
  * `probeVideo` and `decodeFfmpegFrames`; with `decoder: 'auto'` a file ffmpeg.wasm cannot read or decode goes to the
  * system ffmpeg, whose error is the one reported.
  */
-export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
-  const config = resolvePreprocessOptions(preprocess);
+export async function readClip(path: string, config: PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const choice = options.decoder ?? 'auto';
   // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data", for a folder "Is a directory": say what it is.
   const st = await stat(path).catch(() => null);

@@ -2,7 +2,7 @@
  * What crosses the worker boundary: the arguments and results of the engine's methods. Plain structured-clone
  * data only (Blobs, typed arrays, records); callbacks cross as comlink proxies.
  */
-import type { ScoreFilter } from '../core/classify/filter.js';
+import type { TopKOptions } from '../core/classify/scores.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';
@@ -35,6 +35,8 @@ export interface EngineReady {
   labels: string[];
   info: ModelInfo;
   chunkSize: number;
+  /** model.json's `pptsn.preset` (absent for a converted weight file): the page's default preset for this model. */
+  preset?: string;
 }
 
 /**
@@ -52,8 +54,8 @@ export type EngineVideo =
 export interface EngineCallOptions {
   preprocess: PreprocessConfig;
   topK: number;
-  /** scoreThreshold / class allow-list for `top` (core/classify/filter.ts). */
-  filter?: ScoreFilter;
+  /** scoreThreshold / allowed class indices for `top`, resolved from the caller's labels on the page (api/config.ts). */
+  filter?: TopKOptions;
 }
 
 export type EngineProgress = (p: LoadProgress) => void;
@@ -79,8 +81,8 @@ export interface EngineClassifyResult extends ClassifyResult {
 export interface EngineStreamOptions {
   preprocess: PreprocessConfig;
   topK: number;
-  /** scoreThreshold / class allow-list for each result's `top`, as classify's (core/classify/filter.ts). */
-  filter?: ScoreFilter;
+  /** scoreThreshold / allowed class indices for each result's `top`, as classify's. */
+  filter?: TopKOptions;
   /** Frames averaged per result (the ring buffer's capacity). */
   windowFrames: number;
 }
