@@ -10,6 +10,7 @@ import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { MAX_SEGMENTS, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { EngineTensor, EngineVideo } from '../worker/protocol.js';
+import { oneClipShape } from '../core/model/paddleInput.js';
 
 /** One frame of a clip given as frames. */
 export type ClipFrame = VideoFrame | ImageBitmap | ImageData | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement;
@@ -78,26 +79,12 @@ export function framesVideo(frames: readonly ClipFrame[]): EngineVideo {
 }
 
 /**
- * Checks a tensor input against its shape: one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]`. A batch
- * `[N, T·C, 3, H, W]` with N > 1 is `invalid-argument` (a `ClassifyResult` is one clip's): the message says how
- * to pass each clip, sliced with `slice` (a copy: the buffer is transferred, so a `subarray` view would detach the
- * whole batch on the first call).
+ * Checks a tensor input against its shape (core/model/paddleInput.ts `oneClipShape`, the one check of tensor inputs):
+ * one clip, `[1, T·C, 3, H, W]` or `[T·C, 3, H, W]`; a batch with N > 1 is `invalid-argument` saying how to pass
+ * each clip.
  */
 export function engineTensor(t: TensorInput): EngineTensor {
   const shape = [...t.shape];
-  if (shape.length === 5 && Number.isInteger(shape[0]) && shape[0]! > 1 && shape.every((d) => Number.isInteger(d) && d > 0)) {
-    const per = shape.slice(1).reduce((a, b) => a * b, 1);
-    throw new PPTSNError(
-      'invalid-argument',
-      `a tensor input is one clip, but shape [${shape.join(', ')}] holds ${shape[0]} clips (N = ${shape[0]}); call classify/embed once per clip, ` +
-        `clip i as { data: data.slice(i * ${per}, (i + 1) * ${per}), shape: [1, ${shape.slice(1).join(', ')}] }`,
-    );
-  }
-  const ok = (shape.length === 5 && shape[0] === 1) || shape.length === 4;
-  if (!ok || shape[shape.length - 3] !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new PPTSNError('invalid-argument', `a tensor input must have shape [1, T·C, 3, H, W] or [T·C, 3, H, W] (one clip), got [${shape.join(', ')}]`);
-  }
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (t.data.length !== n) throw new PPTSNError('invalid-argument', `a tensor of shape [${shape.join(', ')}] needs ${n} values, got ${t.data.length}`);
+  oneClipShape(shape, t.data.length);
   return { data: t.data, shape };
 }

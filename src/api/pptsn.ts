@@ -9,10 +9,10 @@ import { proxy, transfer, type Remote } from 'comlink';
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { EvalSummary } from '../core/eval/metrics.js';
 import type { Engine } from '../worker/engine.js';
-import { installErrorTransport } from '../worker/errorTransport.js';
-import { ModelStore } from '../worker/modelStore.js';
+import { installErrorTransport } from '../common/errorTransport.js';
+import { ModelStore } from '../common/modelStore.js';
 import type { EngineReady, EngineTensor, EngineVideo } from '../worker/protocol.js';
-import { validateClassifyConfig, validateEmbedConfig, validatePreprocessConfig } from './config.js';
+import { validateClassifyConfig, validateEmbedConfig, validatePreprocessConfig, type ModelDefaults } from './config.js';
 import { cacheErrorRelay, type CacheError } from './cacheError.js';
 import { evaluateSources, type EvaluateItem, type EvaluateOptions } from './evaluate.js';
 import { engineTensor, isTensorInput, type TensorInput } from './inputs.js';
@@ -63,6 +63,8 @@ export class PPTSN {
     readonly labels: readonly string[],
     /** What the model is: depth, classes, parameters, dtype, source. */
     readonly info: Readonly<ModelInfo>,
+    /** What the call defaults depend on: the labels and model.json's preset (api/config.ts, core/classify/defaults.ts). */
+    private readonly defaults: ModelDefaults,
   ) {}
 
   /**
@@ -83,7 +85,9 @@ export class PPTSN {
     const cache = cacheErrorRelay(options.onProgress);
     const { session, ready } = await startSession(worker, init, cache.onProgress, signal);
     if (init.cache && !cache.error()) void requestPersistence();
-    const model = new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, Object.freeze([...ready.labels]), Object.freeze(ready.info));
+    const labels = Object.freeze([...ready.labels]);
+    const defaults = { labels, ...(ready.preset !== undefined ? { preset: ready.preset } : {}) };
+    const model = new PPTSN(session, spawn ? restartPlanOf(init, ready, spawn) : null, ready.backend, ready.backendReport, labels, Object.freeze(ready.info), defaults);
     model.cacheFailure = cache.error();
     return model;
   }
@@ -241,7 +245,7 @@ export class PPTSN {
    * ```
    */
   async classify(source: VideoSource, options: ClassifyOptions = {}): Promise<ClassifyResult> {
-    const config = validateClassifyConfig(options, source, this.labels);
+    const config = validateClassifyConfig(options, source, this.defaults);
     const onProgress = options.onProgress ? proxy(guardedCallback(options.onProgress)) : undefined;
     const r = isTensorInput(source)
       ? await this.withTensor(source, options.signal, 'classify', (engine, id, tensor) => engine.classifyTensor(id, tensor, config))
@@ -259,7 +263,7 @@ export class PPTSN {
    * head. Same sources, presets and errors as `classify`.
    */
   async embed(source: VideoSource, options: EmbedOptions = {}): Promise<EmbedResult> {
-    const config = validateEmbedConfig(options, source);
+    const config = validateEmbedConfig(options, source, this.defaults);
     const r = isTensorInput(source)
       ? await this.withTensor(source, options.signal, 'embed', (engine, id, tensor) => engine.embedTensor(id, tensor, config))
       : await this.withVideo(source, config.preprocess, options.signal, 'embed', (engine, id, video) => engine.embed(id, video, config));
@@ -273,7 +277,7 @@ export class PPTSN {
    */
   async preprocess(source: VideoSource, options: ClassifyOptions = {}): Promise<PreprocessResult> {
     if (isTensorInput(source)) throw new PPTSNError('invalid-argument', 'preprocess takes a video or frames; a tensor input is already preprocessed');
-    const preprocess = validatePreprocessConfig(options, source);
+    const preprocess = validatePreprocessConfig(options, source, this.defaults);
     return this.withVideo(source, preprocess, options.signal, 'preprocess', (engine, id, video) => engine.preprocess(id, video, { preprocess, topK: 0 }));
   }
 

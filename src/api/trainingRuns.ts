@@ -1,5 +1,5 @@
 /** The page's view of stored fine-tuning runs (IndexedDB, written by the worker's TrainerStore). */
-import { TrainerStore, type TrainingRunInfo } from '../worker/trainerStore.js';
+import { TrainerStore, type TrainingRunInfo } from '../common/trainerStore.js';
 
 export type { TrainingRunInfo };
 

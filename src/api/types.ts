@@ -111,7 +111,7 @@ export interface LoadOptions {
 
 /** Options of `model.classify` and `model.preprocess`. Unset fields come from the preset. */
 export interface ClassifyOptions {
-  /** Preset (default `accurate`). */
+  /** Preset (default: the model's, model.json's `preset`, which is `accurate` for converted PaddleVideo weights). */
   preset?: PresetName;
   /** Number of segments T (one frame per segment). */
   segments?: number;

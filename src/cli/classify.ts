@@ -14,7 +14,8 @@ import { softmax, topK } from '../core/classify/scores.js';
 import { defaultLabels } from '../core/labels.js';
 import { decodeNpy, encodeNpy } from '../core/npy.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
-import type { PreprocessOptions } from '../core/preprocess/presets.js';
+import { resolveCallOptions } from '../core/classify/defaults.js';
+import { paddleInputShape } from '../core/model/paddleInput.js';
 import { DECODERS, ReadAhead, readFrames, type DecoderChoice } from '../node/frames.js';
 import { classifyInputKind } from '../node/inputPath.js';
 import { writeFileAtomic } from '../node/files.js';
@@ -80,14 +81,24 @@ export interface LoadedClassifier {
 }
 
 export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' | 'video' | 'dumpInput'>): Promise<LoadedClassifier> {
-  const k = options.topK ?? 5;
-  if (!Number.isInteger(k) || k < 1) throw new PPTSNError('invalid-argument', `--top-k must be a positive integer, got ${String(options.topK)}`);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const runner = await createNodeRunner(options.modelDir, options.backend ?? 'auto', options.winograd !== undefined ? { winograd: options.winograd } : {});
   const loaded = runner.model;
   const labels = loaded.labels.length ? loaded.labels : defaultLabels(loaded.numClasses);
-  const top = (rows: number[][]) => rows.map((r) => topK(softmax(r), labels, k, { scoreThreshold: options.scoreThreshold ?? 0 }));
-  const preprocess: PreprocessOptions = { preset: options.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(options.segments ? { segments: options.segments } : {}) };
+  // The call's defaults (the 5 best, the model's preset), resolved once for every input: core/classify/defaults.ts,
+  // as the page's model.classify does.
+  const call = resolveCallOptions(
+    {
+      ...(options.preset ? { preset: options.preset } : {}),
+      ...(options.segments ? { segments: options.segments } : {}),
+      ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      ...(options.scoreThreshold !== undefined ? { scoreThreshold: options.scoreThreshold } : {}),
+    },
+    { preset: loaded.meta.preset, labels },
+    1,
+  );
+  const preprocess = call.preprocess;
+  const top = (rows: number[][]) => rows.map((r) => topK(softmax(r), labels, call.topK, call.filter));
   // Said once, when the first input has been read, so a bad input still fails with one line.
   let announced = false;
   const announce = () => {
@@ -99,9 +110,7 @@ export async function loadClassifier(options: Omit<CliClassifyOptions, 'tensor' 
 
   async function runTensor(path: string, run: RunOptions): Promise<ClassifyOutput> {
     const x = await readTensor(path);
-    if (!((x.shape.length === 5 || x.shape.length === 4) && x.shape[x.shape.length - 3] === 3)) {
-      throw new PPTSNError('invalid-argument', `${path}: expected shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
-    }
+    paddleInputShape(x.shape, path);
     const input = tf.tensor(x.data, x.shape);
     announce();
     const line = run.progress ? progressLine(labels, undefined, undefined, run.progress === 'always' ? 0 : undefined) : undefined;

@@ -11,7 +11,7 @@ import { PPTSNError } from '../core/errors.js';
 import { checkSameRun, confusionCsv, mergeRecords, parseRecords, summarize, summaryLine, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
 import { defaultLabels } from '../core/labels.js';
 import { mulberry32 } from '../core/preprocess/sampler.js';
-import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
+import { resolveCallOptions } from '../core/classify/defaults.js';
 import { readDatasetList } from '../node/datasetList.js';
 import { evaluateJobs, type EvalJob } from '../node/evaluate.js';
 import { DECODERS, describeDecoder, type DecoderChoice } from '../node/frames.js';
@@ -171,7 +171,8 @@ export async function runEval(o: EvalCliOptions): Promise<EvalSummary> {
     }
     jobs = pool.slice(0, o.sample);
   }
-  const config = resolvePreprocessOptions({ preset: o.preset ?? (loaded.meta.preset === 'fast' ? 'fast' : 'accurate'), ...(o.segments ? { segments: o.segments } : {}) });
+  // The model's preset unless --preset says otherwise: the same defaults as classify and the page (core/classify/defaults.ts).
+  const config = resolveCallOptions({ ...(o.preset ? { preset: o.preset } : {}), ...(o.segments ? { segments: o.segments } : {}) }, { preset: loaded.meta.preset, labels }).preprocess;
   // What made these records: a resumed --out or a merge must not mix presets or models.
   const run = `${config.preset} T=${config.segments} ${config.crops} ${config.scale}, model ${loaded.meta.source?.sha256.slice(0, 16) ?? basename(o.modelDir)}`;
   // Resume: positions already classified in --out are skipped (failed ones are tried again).

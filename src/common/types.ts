@@ -5,6 +5,7 @@
  */
 import type { Prediction } from '../core/classify/scores.js';
 import type { PPTSNErrorCode } from '../core/errors.js';
+import type { CropMode, PresetName } from '../core/preprocess/presets.js';
 
 export type { Prediction };
 
@@ -60,11 +61,8 @@ export type WasmPaths =
   | string
   | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.js', string>>;
 
-/** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
-export type PresetName = 'accurate' | 'fast';
-
-/** How frames are cropped: one centre crop, three crops along the long side, or ten (five + flips). */
-export type CropMode = 'center' | 'three' | 'ten';
+// The preset names and crop modes are the core's (core/preprocess/presets.ts), defined there once.
+export type { CropMode, PresetName };
 
 /** Milliseconds spent in each stage of a call (decoding overlaps inference, so the parts can exceed the total). */
 export interface Timings {

@@ -10,7 +10,7 @@
  */
 import { PPTSNError } from './errors.js';
 import type { FramePixels } from './frames.js';
-import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from './preprocess/presets.js';
+import type { PreprocessConfig } from './preprocess/presets.js';
 import { sampleIndices, type Rng, type SamplingMode } from './preprocess/sampler.js';
 
 /** File name of frame index `idx` (0-based): `img_{idx+1:05}.jpg`. */
@@ -45,7 +45,8 @@ export interface RawframesClip {
 }
 
 /**
- * Samples and decodes a rawframes clip of `frameCount` frames. `where` names the folder in messages.
+ * Samples and decodes a rawframes clip of `frameCount` frames with `config`'s sampler (resolved by the caller's
+ * entry point). `where` names the folder in messages.
  * Errors: 'video-too-short' (L = 0), 'decode-failed' (a sampled file missing or not a JPEG, named),
  * 'invalid-argument' (frames of different sizes).
  */
@@ -53,10 +54,9 @@ export async function readRawframes(
   io: RawframeIO,
   frameCount: number,
   where: string,
-  preprocess?: PreprocessOptions | PreprocessConfig,
+  config: PreprocessConfig,
   options: { sampling?: SamplingMode; rng?: Rng } = {},
 ): Promise<RawframesClip> {
-  const config = resolvePreprocessOptions(preprocess);
   if (!(frameCount >= 1)) throw new PPTSNError('video-too-short', `${where} has no img_00001.jpg … frames (expected PaddleVideo rawframes: img_00001.jpg, img_00002.jpg, …)`);
   const indices = sampleIndices(options.sampling ?? config.sampling, frameCount, config.segments, options.rng);
   const unique = [...new Set(indices)];

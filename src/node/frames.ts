@@ -13,7 +13,7 @@ import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
 import { planFrames } from '../core/preprocess/framePlan.js';
-import { resolvePreprocessOptions, type PreprocessConfig, type PreprocessOptions } from '../core/preprocess/presets.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 import type { ListFormat } from '../core/dataset/lists.js';
 import type { RawframesClip } from '../core/rawframes.js';
@@ -68,13 +68,12 @@ export interface Clip {
 }
 
 /**
- * Probe, sample (PaddleVideo's sampler for the resolved preset), decode: everything the CLI needs before
- * `preprocessFrames`. Returns the resolved config so the caller preprocesses with the same one. Errors as
+ * Probe, sample (PaddleVideo's sampler for `config`, resolved by the caller's entry point), decode: everything the
+ * CLI needs before `preprocessFrames`. Returns the config with the clip, so the caller preprocesses with the same one. Errors as
  * `probeVideo` and `decodeFfmpegFrames`; with `decoder: 'auto'` a file ffmpeg.wasm cannot read or decode goes to the
  * system ffmpeg, whose error is the one reported.
  */
-export async function readClip(path: string, preprocess?: PreprocessOptions | PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
-  const config = resolvePreprocessOptions(preprocess);
+export async function readClip(path: string, config: PreprocessConfig, options: ReadClipOptions = {}): Promise<Clip> {
   const choice = options.decoder ?? 'auto';
   // ffmpeg's word for an empty file is "moov atom not found" or "Invalid data", for a folder "Is a directory": say what it is.
   const st = await stat(path).catch(() => null);
@@ -154,17 +153,17 @@ export interface ReadFramesOptions extends ReadClipOptions {
  * preprocessing config they were sampled for. `sampling`/`rng` override the config's sampler (`train`). Errors as
  * `readClip` and `readRawframesDir`.
  */
-export async function readFrames(path: string, preprocess: PreprocessOptions | PreprocessConfig | undefined, options: ReadFramesOptions = {}): Promise<SourceClip> {
+export async function readFrames(path: string, config: PreprocessConfig, options: ReadFramesOptions = {}): Promise<SourceClip> {
   const { format, numFrames, ...rest } = options;
   const kind = format ?? ((await classifyInputKind(path)) === 'rawframes' ? 'rawframes' : 'videos');
   if (kind === 'rawframes') {
-    return readRawframesDir(path, preprocess, {
+    return readRawframesDir(path, config, {
       ...(numFrames !== undefined ? { numFrames } : {}),
       ...(rest.sampling ? { sampling: rest.sampling } : {}),
       ...(rest.rng ? { rng: rest.rng } : {}),
     });
   }
-  return readClip(path, preprocess, rest);
+  return readClip(path, config, rest);
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
 import { decodeJpegPixels, initJpeg } from '../core/jpeg.js';
 import { countRawframes, readRawframes, type RawframesClip } from '../core/rawframes.js';
-import type { PreprocessConfig, PreprocessOptions } from '../core/preprocess/presets.js';
+import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
 
 let compiled: Promise<void> | undefined;
@@ -47,7 +47,7 @@ export async function countFrameFiles(dir: string): Promise<number> {
  * the list); without it L is the folder's count of `img_*.jpg`. `sampling`/`rng` override the preset's sampler
  * (`train` draws with `rng`).
  */
-export async function readRawframesDir(dir: string, preprocess?: PreprocessOptions | PreprocessConfig, options: { numFrames?: number; sampling?: SamplingMode; rng?: Rng } = {}): Promise<RawframesClip> {
+export async function readRawframesDir(dir: string, config: PreprocessConfig, options: { numFrames?: number; sampling?: SamplingMode; rng?: Rng } = {}): Promise<RawframesClip> {
   await initNodeJpeg();
   const frameCount = options.numFrames ?? (await countFrameFiles(dir));
   return readRawframes(
@@ -57,7 +57,7 @@ export async function readRawframesDir(dir: string, preprocess?: PreprocessOptio
     },
     frameCount,
     dir,
-    preprocess,
+    config,
     { ...(options.sampling ? { sampling: options.sampling } : {}), ...(options.rng ? { rng: options.rng } : {}) },
   );
 }

@@ -15,6 +15,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipLogits, type ClipLogits, type ClipNetwork, type ClipProgress, type ClipRunOptions } from '../core/classify/clip.js';
+import { tensorLogits } from '../core/classify/tensorInput.js';
 import { PPTSNError } from '../core/errors.js';
 import type { LoadedModelJson } from '../core/formats/modelJson.js';
 import type { FramePixels } from '../core/frames.js';
@@ -69,7 +70,8 @@ export interface NodeRunner {
   /**
    * Logits `[N, classes]` of a PaddleVideo input `[N, T·C, 3, H, W]` (or `[T·C, 3, H, W]`, N = 1), NCHW float32
    * as PaddleVideo feeds its network: features per image in chunks of `chunkSize` (`onChunk` after each, images
-   * done / total), then the head's mean over T·C and the FC. Same arithmetic as `Recognizer.predict`.
+   * done / total), then the head's mean over T·C and the FC: core/classify/tensorInput.ts on this runner's network
+   * (onnx takes the NCHW chunks as they are). Same arithmetic as `Recognizer.predict`.
    */
   predict(x: tf.Tensor, options?: { onChunk?: (p: ClipProgress) => void }): Promise<tf.Tensor2D>;
   /** Frees the weights (tfjs tensors, the onnxruntime session). */
@@ -132,40 +134,12 @@ export async function createNodeRunner(modelDir: string, backend: NodeRunnerChoi
   return tfjsRunner(tfBackend, model, chunkSize, options, notes);
 }
 
-function runnerFrom(base: Omit<NodeRunner, 'clipLogits'>): NodeRunner {
-  return { ...base, clipLogits: (frames, config, options = {}) => clipLogits(base.network, frames, config, { ...options, chunkSize: base.chunkSize }) };
-}
-
-/** `[N, T·C, 3, H, W]` or `[T·C, 3, H, W]` → N, S = T·C, H, W; PPTSNError for other shapes. */
-function paddleShape(x: tf.Tensor): { N: number; S: number; H: number; W: number } {
-  const shape = x.shape;
-  if (!((shape.length === 5 || shape.length === 4) && shape[shape.length - 3] === 3)) {
-    throw new PPTSNError('invalid-argument', `predict expects [N, T·C, 3, H, W] or [T·C, 3, H, W], got [${shape.join(', ')}]`);
-  }
-  const [H, W] = shape.slice(-2) as [number, number];
-  return shape.length === 5 ? { N: shape[0]!, S: shape[1]!, H, W } : { N: 1, S: shape[0]!, H, W };
-}
-
-/**
- * Features of every image of a PaddleVideo input, `chunkSize` images per call of `chunk(start, size)` (which
- * returns `[size, F]`), then the head: logits `[N, classes]`.
- */
-async function chunkedPredict(x: tf.Tensor, chunkSize: number, network: ClipNetwork, chunk: (start: number, size: number) => Promise<tf.Tensor2D>, onChunk?: (p: ClipProgress) => void): Promise<tf.Tensor2D> {
-  const { N, S } = paddleShape(x);
-  const parts: tf.Tensor2D[] = [];
-  try {
-    for (let i = 0; i < N * S; i += chunkSize) {
-      const size = Math.min(chunkSize, N * S - i);
-      parts.push(await chunk(i, size));
-      onChunk?.({ done: i + size, total: N * S });
-    }
-    return tf.tidy(() => {
-      const feats = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-      return network.head(tf.reshape(feats, [N, S, feats.shape[1]]) as tf.Tensor3D);
-    });
-  } finally {
-    tf.dispose(parts);
-  }
+function runnerFrom(base: Omit<NodeRunner, 'clipLogits' | 'predict'>): NodeRunner {
+  return {
+    ...base,
+    clipLogits: (frames, config, options = {}) => clipLogits(base.network, frames, config, { ...options, chunkSize: base.chunkSize }),
+    predict: (x, options = {}) => tensorLogits(base.network, x, { chunkSize: base.chunkSize, ...(options.onChunk ? { onChunk: options.onChunk } : {}) }),
+  };
 }
 
 function tfjsRunner(name: 'wasm' | 'cpu', model: LoadedModelJson, chunkSize: number, options: NodeRunnerOptions, notes: string[]): NodeRunner {
@@ -178,19 +152,6 @@ function tfjsRunner(name: 'wasm' | 'cpu', model: LoadedModelJson, chunkSize: num
     model,
     network: rec,
     chunkSize,
-    predict: (x, o = {}) => {
-      const { N, S, H, W } = paddleShape(x);
-      // The same slices and transposes as Recognizer.predict with batchSize, one chunk per await.
-      const chunk = async (start: number, size: number) => {
-        const nhwc = tf.tidy(() => tf.transpose(tf.slice(tf.reshape(x, [N * S, 3, H, W]), start, size), [0, 2, 3, 1]) as tf.Tensor4D);
-        try {
-          return rec.features(nhwc);
-        } finally {
-          nhwc.dispose();
-        }
-      };
-      return chunkedPredict(x, chunkSize, rec, chunk, o.onChunk);
-    },
     dispose: async () => rec.dispose(),
   });
 }
@@ -233,7 +194,14 @@ async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, ch
   const fcB = tf.tensor1d(model.stateDict.get('head.fc.bias')!.data);
   /** Features of NCHW images `[n, 3, H, W]` (float32 data). */
   const run = (data: Float32Array, shape: readonly number[]): Promise<Float32Array> => session.run(data, shape);
+  /** Features of NCHW images `[n, 3, H, W]` as a tensor: onnxruntime takes PaddleVideo's layout as it is. */
+  const nchwFeatures = async (images: tf.Tensor4D): Promise<tf.Tensor2D> => {
+    const n = images.shape[0];
+    const feats = await run((await images.data()) as Float32Array, images.shape);
+    return tf.tensor2d(feats, [n, feats.length / n]);
+  };
   const network: ClipNetwork = {
+    nchwFeatures,
     async features(images) {
       const [n, h, w] = images.shape;
       const nchw = tf.transpose(images, [0, 3, 1, 2]);
@@ -257,17 +225,6 @@ async function onnxRunner(ort: Ort, modelDir: string, model: LoadedModelJson, ch
     model,
     network,
     chunkSize,
-    async predict(x, o = {}) {
-      const { H, W } = paddleShape(x);
-      const data = (await x.data()) as Float32Array;
-      const per = 3 * H * W;
-      // onnxruntime takes PaddleVideo's NCHW as is: no transpose.
-      const chunk = async (start: number, size: number) => {
-        const feats = await run(data.subarray(start * per, (start + size) * per), [size, 3, H, W]);
-        return tf.tensor2d(feats, [size, feats.length / size]);
-      };
-      return chunkedPredict(x, chunkSize, network, chunk, o.onChunk);
-    },
     async dispose() {
       tf.dispose([fcW, fcB]);
       await session.release();

@@ -6,7 +6,7 @@
  */
 import type { CacheFailure, LoadProgress } from '../common/types.js';
 import { isPPTSNError, messageOf } from '../core/errors.js';
-import type { ModelStore } from './modelStore.js';
+import type { ModelStore } from '../common/modelStore.js';
 
 export function cacheFailure(e: unknown, file: string, bytes: number): CacheFailure {
   return isPPTSNError(e)

@@ -24,7 +24,7 @@ import type { StateDict } from '../core/stateDict.js';
 import type { EpochInfo, StepInfo } from '../core/train/trainer.js';
 import type { EmbedResult, PreprocessResult } from '../common/types.js';
 import { progressReporter, type ClassifyProgressCallback } from './classifyProgress.js';
-import { toPPTSNError } from './errorTransport.js';
+import { toPPTSNError } from '../common/errorTransport.js';
 import { readRawframesVideo, type DecodedVideo, type FrameReader } from './frameReader.js';
 import { holdLifeLock, memoryInfo } from './lifeLock.js';
 import { LiveStreams } from './liveStreams.js';
@@ -40,12 +40,12 @@ import type {
   EngineStreamOptions,
   EngineStreamResult,
   EngineTensor,
+  EngineTrainerOptions,
   EngineVideo,
 } from './protocol.js';
 import { CallScheduler } from './queue.js';
 import { ModelRuntime } from './runtime.js';
 import { tensorEmbedding, tensorLogits } from './tensorInput.js';
-import type { EngineTrainerOptions } from './trainerEngine.js';
 
 export type { DecodedVideo, FrameReader };
 
@@ -115,13 +115,13 @@ export class Engine implements EngineApi {
   }
 
   /** A call on a tensor input (worker/tensorInput.ts): the compute lane only, nothing to decode. */
-  private tensorCall<T>(id: number, what: string, run: (t0: number) => Promise<T>): Promise<T> {
+  private tensorCall<T>(id: number, what: string, run: (t0: number, signal: AbortSignal) => Promise<T>): Promise<T> {
     const t0 = now();
     return this.call(id, what, (signal) =>
       // Through both lanes (an empty decode), so it keeps its place in the queue of calls.
       this.scheduler.run(async () => undefined, () => {
         checkAborted(signal);
-        return this.runtime.withDeviceRecovery(() => run(t0), () => signal.aborted);
+        return this.runtime.withDeviceRecovery(() => run(t0, signal), () => signal.aborted);
       }),
     );
   }
@@ -180,16 +180,16 @@ export class Engine implements EngineApi {
 
   /** `classify` of a tensor input. */
   async classifyTensor(id: number, input: EngineTensor, options: EngineCallOptions): Promise<EngineClassifyResult> {
-    return this.tensorCall(id, 'classify', async (t0) => {
-      const run = await tensorLogits(this.runtime.loaded().recognizer, input, this.runtime.chunkSize);
+    return this.tensorCall(id, 'classify', async (t0, signal) => {
+      const run = await tensorLogits(this.runtime.loaded().recognizer, input, { chunkSize: this.runtime.chunkSize, beforeChunk: this.beforeChunk(signal) });
       return { ...this.runtime.predictions(run.logits, options.topK, options.filter), frameIndices: [], timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: run.inferenceMs, totalMs: now() - t0 } };
     });
   }
 
   /** `embed` of a tensor input. */
   async embedTensor(id: number, input: EngineTensor, options: EngineEmbedOptions): Promise<EmbedResult> {
-    return this.tensorCall(id, 'embed', async (t0) => {
-      const { inferenceMs, ...embedding } = await tensorEmbedding(this.runtime.loaded().recognizer, input, this.runtime.chunkSize, options.perFrame);
+    return this.tensorCall(id, 'embed', async (t0, signal) => {
+      const { inferenceMs, ...embedding } = await tensorEmbedding(this.runtime.loaded().recognizer, input, { chunkSize: this.runtime.chunkSize, beforeChunk: this.beforeChunk(signal), perFrame: options.perFrame });
       return { ...embedding, frameIndices: [], backend: this.runtime.backend, timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: now() - t0 } };
     });
   }

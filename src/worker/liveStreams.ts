@@ -4,12 +4,12 @@
  * window. Pushes run in the scheduler's compute lane, so they interleave with classify calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ScoreFilter } from '../core/classify/filter.js';
+import type { TopKOptions } from '../core/classify/scores.js';
 import { PPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { preprocessFrames } from '../core/preprocess/pipeline.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
-import { toPPTSNError } from './errorTransport.js';
+import { toPPTSNError } from '../common/errorTransport.js';
 import { FeatureRing } from './featureRing.js';
 import type { EngineStreamFrame, EngineStreamOptions, EngineStreamResult } from './protocol.js';
 import type { CallScheduler } from './queue.js';
@@ -19,7 +19,7 @@ import type { ModelRuntime } from './runtime.js';
 interface LiveStream {
   config: PreprocessConfig;
   topK: number;
-  filter?: ScoreFilter;
+  filter?: TopKOptions;
   ring: FeatureRing;
   closed: boolean;
 }

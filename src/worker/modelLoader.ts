@@ -17,12 +17,14 @@ import { defaultLabels } from '../core/labels.js';
 import type { ModelInfo } from '../common/types.js';
 import { fetchBytes, fetchText } from './download.js';
 import { cacheFailureEvent, dropPartial } from './cacheFailure.js';
-import { ModelStore } from './modelStore.js';
+import { ModelStore } from '../common/modelStore.js';
 import type { EngineInit, EngineProgress } from './protocol.js';
 
 /** A model ready to be put on a backend: a model.json's weights and labels, with where they came from. */
 export interface LoadedModel extends Pick<LoadedModelJson, 'stateDict' | 'depth' | 'numClasses' | 'labels'> {
   source: ModelInfo['source'];
+  /** model.json's `pptsn.preset` (absent for a converted weight file, whose default is `accurate`). */
+  preset?: string;
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, int32: 4, uint8: 1, bool: 1 };
@@ -69,6 +71,7 @@ async function fromModelJson(json: ModelJson, getShard: (path: string) => Promis
     numClasses: m.numClasses,
     labels,
     source: { ...(m.source ?? {}), location, loadedFrom },
+    preset: m.meta.preset,
   };
 }
 

@@ -2,10 +2,13 @@
  * What crosses the worker boundary: the arguments and results of the engine's methods. Plain structured-clone
  * data only (Blobs, typed arrays, records); callbacks cross as comlink proxies.
  */
-import type { ScoreFilter } from '../core/classify/filter.js';
+import type { TopKOptions } from '../core/classify/scores.js';
 import type { FramePixels } from '../core/frames.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { RawframesFiles } from '../video/rawframes.js';
+import type { StateDict } from '../core/stateDict.js';
+import type { DistillationSettings } from '../core/train/distillation.js';
+import type { FitResult, TrainerSettings } from '../core/train/trainer.js';
 import type { BackendChoice, BackendName, BackendReportEntry, ClassifyProgress, ClassifyResult, LoadProgress, ModelInfo, PreprocessResult, StreamResult, WasmPaths } from '../common/types.js';
 
 /** Where the engine gets its model. */
@@ -33,6 +36,8 @@ export interface EngineReady {
   labels: string[];
   info: ModelInfo;
   chunkSize: number;
+  /** model.json's `pptsn.preset` (absent for a converted weight file): the page's default preset for this model. */
+  preset?: string;
 }
 
 /**
@@ -52,8 +57,8 @@ export type EngineVideo =
 export interface EngineCallOptions {
   preprocess: PreprocessConfig;
   topK: number;
-  /** scoreThreshold / class allow-list for `top` (core/classify/filter.ts). */
-  filter?: ScoreFilter;
+  /** scoreThreshold / allowed class indices for `top`, resolved from the caller's labels on the page (api/config.ts). */
+  filter?: TopKOptions;
 }
 
 export type EngineProgress = (p: LoadProgress) => void;
@@ -79,8 +84,8 @@ export interface EngineClassifyResult extends ClassifyResult {
 export interface EngineStreamOptions {
   preprocess: PreprocessConfig;
   topK: number;
-  /** scoreThreshold / class allow-list for each result's `top`, as classify's (core/classify/filter.ts). */
-  filter?: ScoreFilter;
+  /** scoreThreshold / allowed class indices for each result's `top`, as classify's. */
+  filter?: TopKOptions;
   /** Frames averaged per result (the ring buffer's capacity). */
   windowFrames: number;
 }
@@ -112,3 +117,46 @@ export interface EngineApi {
   memory(): { numTensors: number; numBytes: number; wasmHeapBytes?: number };
   dispose(): void;
 }
+
+/** Trainer options as they cross the worker boundary (callbacks travel separately). */
+export interface EngineTrainerOptions extends Partial<TrainerSettings> {
+  /** IndexedDB name of the run; default "default". */
+  name?: string;
+  /** false: nothing is stored (default true). */
+  persist?: boolean;
+  /** Frames kept per clip (default 16). */
+  poolFrames?: number;
+  /**
+   * Distillation: the teacher's weights (another loaded model's state dict, same classes, any depth), run here as
+   * a second Recognizer; `distillation` sets the loss (core/train/distillation.ts). A run with a teacher is not
+   * stored (its teacher could not be restored with it).
+   */
+  teacher?: { stateDict: StateDict; distillation?: Partial<DistillationSettings> };
+  /**
+   * The student's start: a PaddleClas ImageNet backbone (`ResNet{D}_vd_pretrained.pdparams` bytes, `name` for
+   * messages) instead of this model's backbone, a new head for the classes (core/train/pretrainedStart.ts). Such a
+   * run is not stored (the file could not be restored with it).
+   */
+  pretrained?: { bytes: Uint8Array; name: string };
+  /** The student's depth: the pretrained file's (checked), or without one this model's (anything else is refused). */
+  depth?: number;
+}
+
+/** A clip as `clips()` lists it. */
+export interface ClipInfo {
+  id: string;
+  /** The class, or null for a clip added without one (distillation). */
+  label: string | null;
+  frames: number;
+  origin: string;
+}
+
+/** `export('model')`: model.json + shards, as files (and as `modelJson`/`shards`, writeModelJson's shape). */
+export interface ExportedFiles {
+  files: { name: string; data: Uint8Array }[];
+  modelJson: unknown;
+  shards: { path: string; data: Uint8Array }[];
+}
+
+/** The result of `fit` in the worker: the loop's own (plain data). */
+export type EngineFitResult = FitResult;

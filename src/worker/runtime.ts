@@ -8,9 +8,9 @@ import { PPTSNError, isPPTSNError } from '../core/errors.js';
 import type { FramePixels } from '../core/frames.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { parameterCounts } from '../core/model/arch.js';
-import { softmax, topK } from '../core/classify/scores.js';
-import { resolveScoreFilter, type ScoreFilter } from '../core/classify/filter.js';
+import { softmax, topK, type TopKOptions } from '../core/classify/scores.js';
 import { preprocessFrames } from '../core/preprocess/pipeline.js';
+import { PRESETS } from '../core/preprocess/presets.js';
 import type { BackendName, BackendReportEntry, ModelInfo } from '../common/types.js';
 import { BACKEND_ORDER, configureWasm, defaultChunkSize, selectBackend, watchDeviceLoss } from './backends.js';
 import { loadModel, type LoadedModel } from './modelLoader.js';
@@ -72,7 +72,7 @@ export class ModelRuntime {
       dtype: 'float32',
       source: { ...m.source },
     };
-    return { backend: this.backend, backendReport: this.backendReport(), labels: [...m.labels], info, chunkSize: this.chunkSize };
+    return { backend: this.backend, backendReport: this.backendReport(), labels: [...m.labels], info, chunkSize: this.chunkSize, ...(m.preset !== undefined ? { preset: m.preset } : {}) };
   }
 
   backendReport(): BackendReportEntry[] {
@@ -80,11 +80,11 @@ export class ModelRuntime {
   }
 
   /** What every result carries: top-k, logits, probabilities and the backend they came from. */
-  predictions(logits: Float32Array, k: number, filter?: ScoreFilter) {
+  predictions(logits: Float32Array, k: number, filter: TopKOptions = {}) {
     const labels = this.model!.labels;
     const probabilities = softmax(logits);
-    // The page checked the filter against the same labels (api/config.ts); here its class names become indices.
-    return { top: topK(probabilities, labels, k, resolveScoreFilter(filter, labels)), logits, probabilities, backend: this.backend, backendReport: this.backendReport() };
+    // The page resolved the filter against the same labels to class indices (api/config.ts).
+    return { top: topK(probabilities, labels, k, filter), logits, probabilities, backend: this.backend, backendReport: this.backendReport() };
   }
 
   /** Uploads the weights to the active backend and compiles its programs. */
@@ -114,10 +114,10 @@ export class ModelRuntime {
     const rec = this.recognizer!;
     const frame: FramePixels = { width: 320, height: 240, channels: 4, data: new Uint8ClampedArray(320 * 240 * 4) };
     // The accurate preset's extra kernels (fixed-ratio resize, flips, concat) are cheap: compile them too.
-    const ten = preprocessFrames([frame], 'accurate');
+    const ten = preprocessFrames([frame], PRESETS.accurate);
     await ten.input.data();
     ten.input.dispose();
-    const pre = preprocessFrames([frame], 'fast');
+    const pre = preprocessFrames([frame], PRESETS.fast);
     try {
       const logits = tf.tidy(() => {
         const f = rec.features(pre.input);

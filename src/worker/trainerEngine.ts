@@ -1,10 +1,11 @@
 /**
  * The worker side of `model.createTrainer`: a `ClipTrainer` on the engine's model, clips decoded here into small
- * frame pools, and IndexedDB persistence (trainerStore.ts). Returned to the page as a comlink proxy.
+ * frame pools, and IndexedDB persistence (common/trainerStore.ts). Returned to the page as a comlink proxy; what
+ * crosses (options, clip records, exported files) is declared in protocol.ts.
  *
- * Clips: `POOL_FRAMES` frames per clip, linspace-sampled over the video and scaled so the short side is at most
- * 256 (the train Scale's target, so nothing the pipeline would use is lost), kept as RGB. The train sampler then
- * draws T of the pool per augmented view.
+ * Clips: `POOL_FRAMES` frames per clip (common/trainerPool.ts), linspace-sampled over the video and scaled so the
+ * short side is at most `POOL_SHORT_SIDE`, kept as RGB. The train sampler then draws T of the pool per augmented
+ * view.
  */
 // With the .js extension: our package is "type": "module", so webpack resolves its imports fully specified.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
@@ -17,20 +18,17 @@ import type { StateDict } from '../core/stateDict.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { ClipTeacher, UNLABELLED } from '../core/train/clipTeacher.js';
-import type { DistillationSettings } from '../core/train/distillation.js';
-import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type FitResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
+import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
 import { PPTSNError } from '../core/errors.js';
 import { trainingFailure } from '../core/train/failure.js';
 import { readRawframesVideo, type DecodedVideo, type FrameReader } from './frameReader.js';
-import type { EngineVideo } from './protocol.js';
-import { toPPTSNError } from './errorTransport.js';
-import { TrainerStore, type StoredClip, type TrainerRecord } from './trainerStore.js';
+import type { ClipInfo, EngineFitResult, EngineTrainerOptions, EngineVideo, ExportedFiles } from './protocol.js';
+import { toPPTSNError } from '../common/errorTransport.js';
+import { TrainerStore, type StoredClip, type TrainerRecord } from '../common/trainerStore.js';
+import { POOL_FRAMES, POOL_SHORT_SIDE } from '../common/trainerPool.js';
 import { studentStart } from './studentStart.js';
 
-/** Frames kept per clip. */
-export const POOL_FRAMES = 16;
-/** Short side of the kept frames, at most. */
-export const POOL_SHORT_SIDE = 256;
+export type { ClipInfo, EngineFitResult, EngineTrainerOptions, ExportedFiles };
 
 /** What the engine hands the trainer. */
 export interface TrainerHost {
@@ -40,49 +38,6 @@ export interface TrainerHost {
   chunkSize: number;
   sha256?: string;
 }
-
-/** Trainer options as they cross the worker boundary (callbacks travel separately). */
-export interface EngineTrainerOptions extends Partial<TrainerSettings> {
-  /** IndexedDB name of the run; default "default". */
-  name?: string;
-  /** false: nothing is stored (default true). */
-  persist?: boolean;
-  /** Frames kept per clip (default 16). */
-  poolFrames?: number;
-  /**
-   * Distillation: the teacher's weights (another loaded model's state dict, same classes, any depth), run here as
-   * a second Recognizer; `distillation` sets the loss (core/train/distillation.ts). A run with a teacher is not
-   * stored (its teacher could not be restored with it).
-   */
-  teacher?: { stateDict: StateDict; distillation?: Partial<DistillationSettings> };
-  /**
-   * The student's start: a PaddleClas ImageNet backbone (`ResNet{D}_vd_pretrained.pdparams` bytes, `name` for
-   * messages) instead of this model's backbone, a new head for the classes (core/train/pretrainedStart.ts). Such a
-   * run is not stored (the file could not be restored with it).
-   */
-  pretrained?: { bytes: Uint8Array; name: string };
-  /** The student's depth: the pretrained file's (checked), or without one this model's (anything else is refused). */
-  depth?: number;
-}
-
-/** A clip as `clips()` lists it. */
-export interface ClipInfo {
-  id: string;
-  /** The class, or null for a clip added without one (distillation). */
-  label: string | null;
-  frames: number;
-  origin: string;
-}
-
-/** `export('model')`: model.json + shards, as files (and as `modelJson`/`shards`, writeModelJson's shape). */
-export interface ExportedFiles {
-  files: { name: string; data: Uint8Array }[];
-  modelJson: unknown;
-  shards: { path: string; data: Uint8Array }[];
-}
-
-/** The result of `fit` in the worker: the loop's own (plain data). */
-export type EngineFitResult = FitResult;
 
 /**
  * A pool frame: RGB bytes, short side at most POOL_SHORT_SIDE. The alpha drop is plain JavaScript (a tfjs slice

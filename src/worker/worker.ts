@@ -5,7 +5,7 @@
  */
 import { expose } from 'comlink';
 import { Engine } from './engine.js';
-import { installErrorTransport } from './errorTransport.js';
+import { installErrorTransport } from '../common/errorTransport.js';
 import { workerFrameReader } from './frameReader.js';
 
 installErrorTransport();

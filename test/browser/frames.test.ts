@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { preprocessFrames, toPaddleLayout, type FramePixels } from '../../src/core/preprocess/pipeline.js';
 import { bandsFromTensor, makeBandVideo } from '../helpers/bands.js';
 import { diffStats, ffmpegReference, realworldCases, type RealworldCase } from '../helpers/realworld.js';
+import { PRESETS } from '../../src/core/preprocess/presets.js';
 
 const CACHE = join(ROOT, 'test/.cache/frames');
 const EXAMPLE_MP4 = '/test/fixtures/media/example.mp4';
@@ -363,7 +364,7 @@ test('worker: readFrames runs in a Web Worker (Blob → WebCodecs) and AVI fails
 
 /** The fast-preset tensor ([1, T, 3, 224, 224], Paddle layout) of decoded frames, computed in Node (tfjs cpu). */
 async function fastTensor(frames: FramePixels[]): Promise<Float32Array> {
-  const pre = preprocessFrames(frames, 'fast');
+  const pre = preprocessFrames(frames, PRESETS.fast);
   const paddle = toPaddleLayout(pre.input);
   pre.input.dispose();
   try { return (await paddle.data()) as Float32Array; } finally { paddle.dispose(); }

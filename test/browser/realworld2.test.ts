@@ -16,6 +16,7 @@ import { preprocessFrames, toPaddleLayout, type FramePixels } from '../../src/co
 import { bandsFromTensor } from '../helpers/bands.js';
 import { diffStats, ffmpegReference } from '../helpers/realworld.js';
 import { realworld2Fixtures, realworld2Generated, realworld2Refusals } from '../helpers/realworld2.js';
+import { PRESETS } from '../../src/core/preprocess/presets.js';
 
 const CACHE = join(ROOT, 'test/.cache/frames');
 /** ffmpeg.wasm as the dev server serves it (the build copies it beside the worker instead). */
@@ -39,7 +40,7 @@ function call(c: Record<string, unknown>): Promise<CallResult> {
 
 /** The fast-preset tensor ([1, T, 3, 224, 224], Paddle layout) of decoded frames, computed in Node (tfjs cpu). */
 async function fastTensor(frames: FramePixels[]): Promise<Float32Array> {
-  const pre = preprocessFrames(frames, 'fast');
+  const pre = preprocessFrames(frames, PRESETS.fast);
   const paddle = toPaddleLayout(pre.input);
   pre.input.dispose();
   try { return (await paddle.data()) as Float32Array; } finally { paddle.dispose(); }

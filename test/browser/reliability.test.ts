@@ -26,6 +26,7 @@ import { makeIndexedVideo, stripeFrame, type VideoSpec } from '../helpers/videos
 import { writeLiveModel, LIVE_DIR, LIVE_MODEL_URL, LIVE_PDPARAMS_URL, WASM_PATHS, LABELS } from '../helpers/liveModel.js';
 import { sampleValidIndices } from '../../src/core/preprocess/sampler.js';
 import { preprocessFrames, toPaddleLayout } from '../../src/core/preprocess/pipeline.js';
+import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 
 const CACHE = join(ROOT, 'test/.cache/reliability');
 const EXAMPLE = '/test/fixtures/media/example.mp4';
@@ -171,7 +172,7 @@ test('variable frame rate: indices over the container frames in order; frames eq
   for (const [k, i] of expected.entries()) assert.ok(Math.abs(pre.timestamps[k]! - probed[i]!) < 2e-3, `frame ${i}: timestamp ${pre.timestamps[k]} vs ffprobe ${probed[i]}`);
   // Pixels: ffmpeg's decode of the same frames through the same preprocessing in Node.
   await tf.setBackend('cpu');
-  const ref = tf.tidy(() => toPaddleLayout(preprocessFrames(ffmpegFrames(vfr.file, 160, 120, expected), { preset: 'fast', segments: T }).input));
+  const ref = tf.tidy(() => toPaddleLayout(preprocessFrames(ffmpegFrames(vfr.file, 160, 120, expected), resolvePreprocessOptions({ preset: 'fast', segments: T })).input));
   const want = await ref.data();
   ref.dispose();
   const buf = Buffer.from(pre.data, 'base64');
@@ -188,7 +189,7 @@ test('variable frame rate: indices over the container frames in order; frames eq
     return s / n;
   });
   // Control: the neighbouring frames (what a timestamp-based pick could return) are far from what the browser gave.
-  const off = tf.tidy(() => toPaddleLayout(preprocessFrames(ffmpegFrames(vfr.file, 160, 120, expected.map((i) => i + 1)), { preset: 'fast', segments: T }).input));
+  const off = tf.tidy(() => toPaddleLayout(preprocessFrames(ffmpegFrames(vfr.file, 160, 120, expected.map((i) => i + 1)), resolvePreprocessOptions({ preset: 'fast', segments: T })).input));
   const offData = await off.data();
   off.dispose();
   let offSum = 0;

@@ -5,12 +5,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, type BrowserEnv, callPage, ok, ROOT, type Outcome } from '../helpers/browser.js';
 import { CLASSES, LABELS, WASM_PATHS, writeLiveModel } from '../helpers/liveModel.js';
 import { seededStateDict } from '../helpers/seeded.js';
+import { writeModelJson } from '../../src/core/formats/modelJson.js';
 
 const VIDEO = '/test/fixtures/media/example.mp4';
 const MODEL = '/test/.cache/live/seeded18/model.json';
@@ -153,6 +154,20 @@ test('a full quota while caching does not fail the load: a quota-exceeded PPTSNE
   assert.ok(f.message.includes(shards[0]!) && f.message.includes(`(${size} bytes)`), `the message names the file and its bytes: ${f.message}`);
   assert.ok(r.cacheError && r.cacheError.isPPTSNError && r.cacheError.same && r.cacheError.code === 'quota-exceeded' && r.cacheError.file === shards[0] && r.cacheError.bytes === size, 'model.cacheError is the same error');
   assert.ok(!r.cached.some((n) => n.endsWith(MODEL)), 'nothing partial stays cached');
+});
+
+test('a model whose model.json says preset fast runs fast when a call names no preset, as the CLI does', async () => {
+  // The same weights as MODEL, written with model.json's preset 'fast' (test/.cache is not committed).
+  const dir = join(ROOT, 'test/.cache/live/seeded18fast');
+  const { modelJson, shards } = writeModelJson(seededStateDict(18, CLASSES, 4242), { labels: LABELS, preset: 'fast' });
+  mkdirSync(dir, { recursive: true });
+  for (const sh of shards) writeFileSync(join(dir, sh.path), sh.data);
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(modelJson));
+  ok(await sf<Outcome<unknown>>('load', '/test/.cache/live/seeded18fast/model.json', WASM_PATHS), 'load');
+  const runs = ok(await sf<Outcome<Each>>('classifyEach', VIDEO, [{ segments: 2 }, { preset: 'fast', segments: 2 }, { preset: 'accurate', segments: 2 }]), 'classify');
+  const [byDefault, fast, accurate] = runs.map((r) => ok(r.result, 'a call'));
+  assert.deepEqual(byDefault!.logits, fast!.logits, 'no preset: the model\'s (fast)');
+  assert.notDeepEqual(byDefault!.logits, accurate!.logits, 'not the accurate preset');
 });
 
 test('close() and Symbol.asyncDispose free the model like dispose()', async () => {

@@ -145,6 +145,47 @@ export function coreHostUse(files: ReadonlyMap<string, string>): string[] {
   return bad;
 }
 
+/**
+ * Imports that load code (not type-only) from folder `from` into folder `to`, as `module → target`: the page
+ * (api/) may take only types from worker/, whose code runs in the worker (the spawn URL is not an import).
+ * Type-only: `import type`/`export type`, a brace list whose every name is marked `type`, and `import('…').T` in a
+ * type. `files` maps module → source text.
+ */
+export function valueImportsInto(files: ReadonlyMap<string, string>, from: string, to: string): string[] {
+  const bad: string[] = [];
+  for (const [module, text] of files) {
+    if (folderOf(module) !== from) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+    const target = (spec: string) => {
+      if (!spec.startsWith('.')) return null;
+      const parts = module.split('/').slice(0, -1);
+      for (const seg of spec.replace(/\.js$/, '.ts').split('/')) {
+        if (seg === '..') parts.pop();
+        else if (seg !== '.') parts.push(seg);
+      }
+      const t = parts.join('/');
+      return folderOf(t) === to ? t : null;
+    };
+    for (const m of code.matchAll(/\b(import|export)\s+(type\s+)?([\w*\s{},$]*?)\bfrom\s*['"]([^'"]+)['"]/g)) {
+      const t = target(m[4]!);
+      if (!t || m[2]) continue;
+      const list = /\{([^}]*)\}/.exec(m[3]!);
+      const names = list ? list[1]!.split(',').map((n) => n.trim()).filter(Boolean) : [];
+      const onlyTypes = list !== null && !/^\s*\w/.test(m[3]!.replace(/\{[^}]*\}/, '').replace(/,/g, '')) && names.every((n) => n.startsWith('type '));
+      if (!onlyTypes) bad.push(`${module} → ${t}`);
+    }
+    for (const m of code.matchAll(/\bimport\s*['"]([^'"]+)['"]/g)) {
+      const t = target(m[1]!);
+      if (t) bad.push(`${module} → ${t}`);
+    }
+    for (const m of code.matchAll(/\bimport\s*\(\s*(?:\/\*[^*]*\*\/\s*)*['"]([^'"]+)['"]\s*\)(\s*\.)?/g)) {
+      const t = target(m[1]!);
+      if (t && !m[2]) bad.push(`${module} → ${t}`);
+    }
+  }
+  return bad;
+}
+
 /** module → source text of the .ts files under `dir`. */
 export function readSources(dir: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -7,7 +7,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { poolEmbedding, tensorFeatures } from '../../src/core/classify/embed.js';
+import { poolEmbedding } from '../../src/core/classify/embed.js';
+import { tensorFeatures } from '../../src/core/classify/tensorInput.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
 import type { Depth } from '../../src/core/model/arch.js';
 import { initNodeBackend } from '../../src/node/backends.js';
@@ -36,7 +37,7 @@ for (const c of GOLDEN) {
     const [N, S] = c.input_shape as [number, number];
     const F = model.arch.featureDim;
     try {
-      const feats = tensorFeatures(model, x, 4);
+      const feats = await tensorFeatures(model, x, { chunkSize: 4 });
       assert.equal(tf.memory().numTensors, baseline + 1, 'only the features are left');
       assert.deepEqual(feats.shape, [N, S, F]);
       const all = (await feats.data()) as Float32Array;

@@ -15,6 +15,7 @@ import { readClip } from '../../src/node/frames.js';
 import { closeWasmDecoder, decodeFramesWasm, probeVideoWasm } from '../../src/node/ffmpegWasm.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { realworldCases } from '../helpers/realworld.js';
+import { PRESETS, resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '../..');
@@ -39,8 +40,8 @@ test('UCF101-style AVI (MPEG-4 Part 2) and H.264 MP4: auto gives the system ffmp
   assert.equal(r.status, 0, r.stderr?.toString());
   for (const file of [avi, EXAMPLE, EXAMPLE_AVI]) {
     for (const preset of ['fast', 'accurate'] as const) {
-      const sys = await readClip(file, preset, { decoder: 'ffmpeg' });
-      const wasm = await readClip(file, preset, { decoder: 'auto' });
+      const sys = await readClip(file, resolvePreprocessOptions(preset), { decoder: 'ffmpeg' });
+      const wasm = await readClip(file, resolvePreprocessOptions(preset), { decoder: 'auto' });
       // MPEG-4 Part 2 is left to the system ffmpeg (its x86 half-pel averaging is not the C one); H.264 is read in-process.
       assert.equal(wasm.decoder, file === EXAMPLE ? 'ffmpeg.wasm' : 'ffmpeg', file);
       assert.equal(sys.decoder, 'ffmpeg');
@@ -57,10 +58,10 @@ test('UCF101-style AVI (MPEG-4 Part 2) and H.264 MP4: auto gives the system ffmp
 
 test('10-bit forced through ffmpeg.wasm: same L and indices, colour within a few levels and flagged not exact (auto leaves it to the system ffmpeg)', async () => {
   const hi10 = realworldCases().find((c) => c.name === 'hi10')!.path;
-  const sys = await readClip(hi10, 'fast', { decoder: 'ffmpeg' });
-  const auto = await readClip(hi10, 'fast');
+  const sys = await readClip(hi10, PRESETS.fast, { decoder: 'ffmpeg' });
+  const auto = await readClip(hi10, PRESETS.fast);
   assert.equal(auto.decoder, 'ffmpeg');
-  const wasm = await readClip(hi10, 'fast', { decoder: 'wasm' });
+  const wasm = await readClip(hi10, PRESETS.fast, { decoder: 'wasm' });
   assert.equal(wasm.decoder, 'ffmpeg.wasm');
   assert.equal(wasm.exactColour, false);
   assert.deepEqual(wasm.indices, sys.indices);
@@ -75,10 +76,11 @@ test('10-bit forced through ffmpeg.wasm: same L and indices, colour within a few
 test('without any system ffmpeg on PATH, classify-style reading still works through ffmpeg.wasm (exact for 8-bit 4:2:0)', () => {
   const script = `
     import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/frames.ts'))};
+    import { PRESETS } from ${JSON.stringify(join(ROOT, 'src/core/preprocess/presets.ts'))};
     import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
     const out = [];
     for (const f of ${JSON.stringify([EXAMPLE, realworldCases().find((c) => c.name === 'hi10')!.path])}) {
-      const c = await readClip(f, 'fast');
+      const c = await readClip(f, PRESETS.fast);
       out.push({ decoder: c.decoder, exact: c.exactColour, indices: c.indices, sum: c.frames.reduce((a, fr) => a + fr.data.reduce((x, y) => x + y, 0), 0) });
     }
     await closeWasmDecoder();
@@ -96,7 +98,7 @@ test('errors name the file: not a video, damaged; an abort ends the decode and t
   writeFileSync(text, 'this is not a video file\n'.repeat(40));
   await assert.rejects(probeVideoWasm(text), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('notes.avi'));
   // auto: ffmpeg.wasm cannot read it, the system ffmpeg says why.
-  await assert.rejects(readClip(text, 'fast'), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /notes\.avi/.test(e.message));
+  await assert.rejects(readClip(text, PRESETS.fast), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /notes\.avi/.test(e.message));
 
   const info = await probeVideoWasm(EXAMPLE);
   const ac = new AbortController();
@@ -105,8 +107,8 @@ test('errors name the file: not a video, damaged; an abort ends the decode and t
   await assert.rejects(pending, (e: unknown) => isPPTSNError(e) && e.code === 'aborted');
   const again = await decodeFramesWasm(EXAMPLE, info, [1, 50, 130]);
   assert.equal(again.frames.length, 3);
-  const sys = await readClip(EXAMPLE, { preset: 'fast' }, { decoder: 'ffmpeg' });
-  const wasm = await readClip(EXAMPLE, { preset: 'fast' }, { decoder: 'wasm' });
+  const sys = await readClip(EXAMPLE, PRESETS.fast, { decoder: 'ffmpeg' });
+  const wasm = await readClip(EXAMPLE, PRESETS.fast, { decoder: 'wasm' });
   wasm.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0));
 });
 
@@ -120,16 +122,16 @@ test('odd heights (97×61, a rotated 61×97, 1×1): auto gives the system ffmpeg
     files.push(file);
   }
   for (const file of files) {
-    const sys = await readClip(file, 'fast', { decoder: 'ffmpeg' });
-    const auto = await readClip(file, 'fast');
+    const sys = await readClip(file, PRESETS.fast, { decoder: 'ffmpeg' });
+    const auto = await readClip(file, PRESETS.fast);
     assert.deepEqual([auto.info.width, auto.info.height], [sys.info.width, sys.info.height]);
     assert.deepEqual(auto.indices, sys.indices);
     auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `${file} slot ${k}`));
     assert.equal(auto.exactColour, true);
   }
   // Forced through ffmpeg.wasm, the core's own scaler converts them: close, and not claimed exact.
-  const wasm = await readClip(files[0]!, 'fast', { decoder: 'wasm' });
-  const sys = await readClip(files[0]!, 'fast', { decoder: 'ffmpeg' });
+  const wasm = await readClip(files[0]!, PRESETS.fast, { decoder: 'wasm' });
+  const sys = await readClip(files[0]!, PRESETS.fast, { decoder: 'ffmpeg' });
   assert.equal(wasm.exactColour, false);
   wasm.frames.forEach((f, k) => assert.ok(maxDiff(f, sys.frames[k]!) <= 8, `wasm slot ${k}`));
 });
@@ -182,12 +184,12 @@ test('MPEG-4 Part 2 (libavcodec\'s, XviD\'s) and WMV go to the system ffmpeg: x8
     files.push(file);
   }
   for (const file of files) {
-    const sys = await readClip(file, 'fast', { decoder: 'ffmpeg' });
-    const auto = await readClip(file, 'fast');
+    const sys = await readClip(file, PRESETS.fast, { decoder: 'ffmpeg' });
+    const auto = await readClip(file, PRESETS.fast);
     assert.equal(auto.decoder, 'ffmpeg', file);
     auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `${file} slot ${k}`));
     // Forced in-process: a few levels off in some blocks, and flagged so.
-    const wasm = await readClip(file, 'fast', { decoder: 'wasm' });
+    const wasm = await readClip(file, PRESETS.fast, { decoder: 'wasm' });
     assert.equal(wasm.exactColour, false, file);
     const worst = Math.max(...wasm.frames.map((f, k) => maxDiff(f, sys.frames[k]!)));
     assert.ok(worst > 0 && worst <= 4, `${file}: ffmpeg.wasm differs by ${worst}`);
@@ -200,8 +202,8 @@ test('a file deleted between the probe and the decode: ffmpeg.wasm says it canno
   const info = await probeVideoWasm(gone);
   rmSync(gone);
   await assert.rejects(decodeFramesWasm(gone, info, [1, 2]), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('deleted between.mp4') && /exists/.test(e.message));
-  await assert.rejects(readClip(gone, 'fast'), (e: unknown) => isPPTSNError(e) && e.message.includes('deleted between.mp4'));
-  const next = await readClip(EXAMPLE, 'fast', { decoder: 'wasm' });
+  await assert.rejects(readClip(gone, PRESETS.fast), (e: unknown) => isPPTSNError(e) && e.message.includes('deleted between.mp4'));
+  const next = await readClip(EXAMPLE, PRESETS.fast, { decoder: 'wasm' });
   assert.equal(next.frames.length, 8);
 });
 
@@ -211,8 +213,8 @@ test('an empty (0-byte) file is called empty, a folder named like a video a fold
   const folder = join(DIR, 'folder.mp4');
   mkdirSync(folder, { recursive: true });
   for (const decoder of ['auto', 'wasm', 'ffmpeg'] as const) {
-    await assert.rejects(readClip(empty, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('empty.mp4') && /empty \(0 bytes\)/.test(e.message), decoder);
-    await assert.rejects(readClip(folder, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('folder.mp4 is a folder, not a video file'), decoder);
+    await assert.rejects(readClip(empty, PRESETS.fast, { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('empty.mp4') && /empty \(0 bytes\)/.test(e.message), decoder);
+    await assert.rejects(readClip(folder, PRESETS.fast, { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('folder.mp4 is a folder, not a video file'), decoder);
   }
 });
 
@@ -220,7 +222,7 @@ test('a relative file name with a colon (c:d.avi, pipe:x.avi) is a file to the s
   const file = join(DIR, 'lavc_colon.avi');
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '30', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', file]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  const ref = await readClip(file, 'fast', { decoder: 'ffmpeg' });
+  const ref = await readClip(file, PRESETS.fast, { decoder: 'ffmpeg' });
   const cwd = process.cwd();
   process.chdir(DIR);
   try {
@@ -228,7 +230,7 @@ test('a relative file name with a colon (c:d.avi, pipe:x.avi) is a file to the s
       writeFileSync(name, readFileSync(file));
       // MPEG-4 Part 2: auto hands it to the system ffmpeg as well.
       for (const decoder of ['ffmpeg', 'auto'] as const) {
-        const clip = await readClip(name, 'fast', { decoder });
+        const clip = await readClip(name, PRESETS.fast, { decoder });
         assert.equal(clip.decoder, 'ffmpeg');
         assert.equal(clip.info.frameCount, 30, `${name} ${decoder}`);
         clip.frames.forEach((f, k) => assert.equal(maxDiff(f, ref.frames[k]!), 0));
@@ -246,17 +248,17 @@ test('a transport stream cut mid-GOP (frames lost before the first parameter set
   const cut = join(DIR, 'cut mid-GOP.ts');
   writeFileSync(cut, readFileSync(whole).subarray(188 * 200));
   const damaged = (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && e.message.includes('cut mid-GOP.ts');
-  await assert.rejects(readClip(cut, 'accurate', { decoder: 'ffmpeg' }), damaged);
-  await assert.rejects(readClip(cut, 'accurate', { decoder: 'wasm' }), damaged);
-  await assert.rejects(readClip(cut, 'accurate'), damaged);
+  await assert.rejects(readClip(cut, PRESETS.accurate, { decoder: 'ffmpeg' }), damaged);
+  await assert.rejects(readClip(cut, PRESETS.accurate, { decoder: 'wasm' }), damaged);
+  await assert.rejects(readClip(cut, PRESETS.accurate), damaged);
 });
 
 test('a codec the core lacks (AV1): forced ffmpeg.wasm says so and what to do, auto reads it with the system ffmpeg', async () => {
   const file = join(DIR, 'av1.mkv');
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '20', '-pix_fmt', 'yuv420p', '-c:v', 'libaom-av1', '-cpu-used', '8', '-b:v', '100k', file]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  await assert.rejects(readClip(file, 'fast', { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /no decoder for the .*AV1 stream of .*av1\.mkv/.test(e.message) && e.message.includes('--decoder ffmpeg'));
-  const auto = await readClip(file, 'fast');
+  await assert.rejects(readClip(file, PRESETS.fast, { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /no decoder for the .*AV1 stream of .*av1\.mkv/.test(e.message) && e.message.includes('--decoder ffmpeg'));
+  const auto = await readClip(file, PRESETS.fast);
   assert.equal(auto.decoder, 'ffmpeg');
   assert.equal(auto.frames.length, 8);
 });
@@ -266,7 +268,7 @@ test('a named pipe given as a video is refused at once by every decoder, not wai
   rmSync(fifo, { force: true });
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   for (const decoder of ['auto', 'wasm', 'ffmpeg'] as const) {
-    await assert.rejects(readClip(fifo, 'fast', { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('pipe.mp4 is not a regular file'), decoder);
+    await assert.rejects(readClip(fifo, PRESETS.fast, { decoder }), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && e.message.includes('pipe.mp4 is not a regular file'), decoder);
   }
   await assert.rejects(probeVideoWasm(fifo), (e: unknown) => isPPTSNError(e) && e.code === 'unsupported-source' && /pipe\.mp4.*not a regular file/.test(e.message));
   rmSync(fifo, { force: true });
@@ -281,12 +283,12 @@ test('a stream that changes frame size mid-way (two .ts joined): auto gives the 
   });
   const joined = join(DIR, 'resolution change.ts');
   writeFileSync(joined, Buffer.concat(parts));
-  const sys = await readClip(joined, 'fast', { decoder: 'ffmpeg' });
-  const auto = await readClip(joined, 'fast');
+  const sys = await readClip(joined, PRESETS.fast, { decoder: 'ffmpeg' });
+  const auto = await readClip(joined, PRESETS.fast);
   assert.deepEqual([auto.info.width, auto.info.height, auto.info.frameCount], [320, 240, 80]);
   assert.deepEqual(auto.indices, sys.indices);
   auto.frames.forEach((f, k) => assert.equal(maxDiff(f, sys.frames[k]!), 0, `slot ${k}`));
-  await assert.rejects(readClip(joined, 'fast', { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /resolution change\.ts changes frame size mid-stream/.test(e.message));
+  await assert.rejects(readClip(joined, PRESETS.fast, { decoder: 'wasm' }), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /resolution change\.ts changes frame size mid-stream/.test(e.message));
 });
 
 test('AVIs the system ffmpeg decodes reuse ffmpeg.wasm\'s probe (no ffprobe started): the same facts as the system ffprobe, the same frames', async () => {
@@ -307,11 +309,11 @@ test('AVIs the system ffmpeg decodes reuse ffmpeg.wasm\'s probe (no ffprobe star
     const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '5', ...codec, '-c:a', 'mp3', '-shortest', file]);
     assert.equal(r.status, 0, r.stderr?.toString());
     if (cut) writeFileSync(file, readFileSync(file).subarray(0, Math.floor(readFileSync(file).length * cut)));
-    const sys = await readClip(file, 'fast', { decoder: 'ffmpeg' });
+    const sys = await readClip(file, PRESETS.fast, { decoder: 'ffmpeg' });
     assert.deepEqual(await probeVideoWasm(file), sys.info, `${name}: ffmpeg.wasm's probe = the system ffprobe's`);
     // An ffprobe that cannot start: the system ffmpeg still decodes the AVI (had auto tried the missing ffprobe, it
     // would have fallen back to ffmpeg.wasm). MJPEG is one of the codecs ffmpeg.wasm decodes exactly itself.
-    const auto = await readClip(file, 'fast', { ffprobePath: join(DIR, 'no-such-ffprobe') });
+    const auto = await readClip(file, PRESETS.fast, { ffprobePath: join(DIR, 'no-such-ffprobe') });
     assert.equal(auto.decoder, name === 'avi_mjpeg.avi' ? 'ffmpeg.wasm' : 'ffmpeg', name);
     assert.deepEqual(auto.info, sys.info, name);
     assert.deepEqual(auto.indices, sys.indices, name);
@@ -319,7 +321,7 @@ test('AVIs the system ffmpeg decodes reuse ffmpeg.wasm\'s probe (no ffprobe star
   }
   // Other containers are probed by the system ffprobe (an MP4's edit list is read by each version in its own way):
   // with that ffprobe missing, a 10-bit MP4 falls back to ffmpeg.wasm.
-  const mp4 = await readClip(join(HERE, '../fixtures/realworld/hi10.mp4'), 'fast', { ffprobePath: join(DIR, 'no-such-ffprobe') });
+  const mp4 = await readClip(join(HERE, '../fixtures/realworld/hi10.mp4'), PRESETS.fast, { ffprobePath: join(DIR, 'no-such-ffprobe') });
   assert.equal(mp4.decoder, 'ffmpeg.wasm');
 });
 
@@ -329,9 +331,9 @@ test('hundreds of decodes on one process: the core is renewed before it breaks (
   const small = join(DIR, 'renew.mp4');
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', '20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', small]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  const first = await readClip(small, 'fast', { decoder: 'wasm' });
+  const first = await readClip(small, PRESETS.fast, { decoder: 'wasm' });
   for (let i = 0; i < 120; i++) {
-    const again = await readClip(i % 2 ? small : EXAMPLE, 'fast', { decoder: 'wasm' });
+    const again = await readClip(i % 2 ? small : EXAMPLE, PRESETS.fast, { decoder: 'wasm' });
     assert.equal(again.decoder, 'ffmpeg.wasm', `decode ${i}`);
     if (i % 2) again.frames.forEach((f, k) => assert.equal(maxDiff(f, first.frames[k]!), 0, `decode ${i} slot ${k}`));
   }
@@ -341,13 +343,14 @@ test('a core that stops answering is given up on (PPTSN_WASM_STALL_S): wasm says
   // A limit far below the core's start-up stands in for a hung core (one hung after ~100 runs before the renewal).
   const script = `
     import { readClip } from ${JSON.stringify(join(ROOT, 'src/node/frames.ts'))};
+    import { PRESETS } from ${JSON.stringify(join(ROOT, 'src/core/preprocess/presets.ts'))};
     import { closeWasmDecoder } from ${JSON.stringify(join(ROOT, 'src/node/ffmpegWasm.ts'))};
     const out = {};
     process.env.PPTSN_WASM_STALL_S = '0.001';
-    try { await readClip(${JSON.stringify(EXAMPLE)}, 'fast', { decoder: 'wasm' }); out.wasm = 'decoded'; } catch (e) { out.wasm = e.code + ': ' + e.message; }
-    out.auto = (await readClip(${JSON.stringify(EXAMPLE)}, 'fast')).decoder;
+    try { await readClip(${JSON.stringify(EXAMPLE)}, PRESETS.fast, { decoder: 'wasm' }); out.wasm = 'decoded'; } catch (e) { out.wasm = e.code + ': ' + e.message; }
+    out.auto = (await readClip(${JSON.stringify(EXAMPLE)}, PRESETS.fast)).decoder;
     delete process.env.PPTSN_WASM_STALL_S;
-    out.after = (await readClip(${JSON.stringify(EXAMPLE)}, 'fast', { decoder: 'wasm' })).decoder;
+    out.after = (await readClip(${JSON.stringify(EXAMPLE)}, PRESETS.fast, { decoder: 'wasm' })).decoder;
     await closeWasmDecoder();
     console.log(JSON.stringify(out));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });

@@ -21,6 +21,7 @@ import { bandsFromPixels } from '../helpers/bands.js';
 import { ffmpegReference, realworldCases } from '../helpers/realworld.js';
 import { realworld2Fixtures, realworld2Generated, realworld2Refusals } from '../helpers/realworld2.js';
 import { closeWasmDecoder } from '../../src/node/ffmpegWasm.js';
+import { PRESETS } from '../../src/core/preprocess/presets.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = join(HERE, '../fixtures/media/example.mp4');
@@ -84,7 +85,7 @@ for (const spec of SPECS) {
 
 test('fewer frames than segments: 5 frames, T = 8 → frame 0 eight times (PaddleVideo zeros)', async () => {
   const path = makeIndexedVideo(DIR, SPECS[4]!);
-  const { indices, frames, info, config } = await readClip(path, 'fast');
+  const { indices, frames, info, config } = await readClip(path, PRESETS.fast);
   assert.equal(info.frameCount, 5);
   assert.equal(config.segments, 8);
   assert.deepEqual(indices, [0, 0, 0, 0, 0, 0, 0, 0]);
@@ -114,7 +115,7 @@ test('colour: BT.601 limited range, like decord (gradient within a few levels of
 });
 
 test('example.mp4: probe and accurate clip (131 packets, 25 frames 320x240)', async () => {
-  const clip = await readClip(EXAMPLE, 'accurate');
+  const clip = await readClip(EXAMPLE, PRESETS.accurate);
   assert.equal(clip.info.frameCount, 131);
   assert.equal(clip.info.fps, 25);
   assert.equal(clip.info.codec, 'h264');
@@ -131,7 +132,7 @@ test('example.mp4: probe and accurate clip (131 packets, 25 frames 320x240)', as
 for (const c of realworldCases()) for (const decoder of ['ffmpeg', 'auto'] as const) {
   test(`real-world ${c.name} (decoder ${decoder}): L, indices, rotation and pixels equal ffmpeg's autorotated, edit-list-applied decode`, async () => {
     const ref = ffmpegReference(c.path);
-    const clip = await readClip(c.path, 'fast', { decoder });
+    const clip = await readClip(c.path, PRESETS.fast, { decoder });
     const eightBit420 = /^yuvj?420p$/.test(clip.info.pixelFormat);
     assert.equal(clip.decoder, decoder === 'auto' && eightBit420 ? 'ffmpeg.wasm' : 'ffmpeg', `${c.name} is ${clip.info.pixelFormat}`);
     assert.equal(clip.exactColour, true);
@@ -231,7 +232,7 @@ for (const decoder of ['ffmpeg', 'wasm', 'auto'] as const) {
       let ref: ReturnType<typeof ffmpegReference> | null = null;
       try { ref = ffmpegReference(c.path, c.stream); } catch { /* ffmpeg decodes nothing from it */ }
       const L = ref?.frames.length ?? 0;
-      const clip = await readClip(c.path, 'fast', { decoder }).catch((e: unknown) => e as PPTSNError);
+      const clip = await readClip(c.path, PRESETS.fast, { decoder }).catch((e: unknown) => e as PPTSNError);
       if (clip instanceof Error) {
         // A file cut short may be refused (MP4 whose index outlives the file), with the same code on every decoder.
         assert.ok(isPPTSNError(clip) && clip.code === 'decode-failed' && /incomplete/.test(clip.message) && /MP4/.test(c.name), `${c.name}: ${String(clip)}`);
@@ -251,7 +252,7 @@ for (const decoder of ['ffmpeg', 'wasm', 'auto'] as const) {
       });
       report.push(`${c.name}: ${clip.decoder}`);
     }
-    for (const r of realworld2Refusals()) await rejectsWith(readClip(r.path, 'fast', { decoder }), r.code as PPTSNErrorCode, r.message);
+    for (const r of realworld2Refusals()) await rejectsWith(readClip(r.path, PRESETS.fast, { decoder }), r.code as PPTSNErrorCode, r.message);
     console.log(`round two, ${decoder}:`, report.join('; '));
   });
 }

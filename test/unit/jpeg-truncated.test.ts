@@ -13,6 +13,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/bad-input/', import.meta.url));
 
@@ -29,7 +30,7 @@ test('a rawframes folder with a cut frame is decode-failed naming it (the CLI re
     copyFileSync(join(FIX, 'img_00001.jpg'), join(dir, 'img_00001.jpg'));
     copyFileSync(join(FIX, 'cut.jpg'), join(dir, 'img_00002.jpg'));
     // L = 2, T = 1: the middle frame, index 1, is img_00002.jpg.
-    await assert.rejects(readRawframesDir(dir, { preset: 'fast', segments: 1 }), (e: unknown) => {
+    await assert.rejects(readRawframesDir(dir, resolvePreprocessOptions({ preset: 'fast', segments: 1 })), (e: unknown) => {
       const err = e as { code?: string; message: string };
       return err.code === 'decode-failed' && /img_00002\.jpg/.test(err.message) && /truncated/.test(err.message);
     });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { coreHostUse, importCycles, importSpecifiers, layerViolations, readImportGraph, readSources, upwardImports, type ImportGraph } from '../helpers/importGraph.js';
+import { coreHostUse, importCycles, importSpecifiers, layerViolations, readImportGraph, readSources, upwardImports, valueImportsInto, type ImportGraph } from '../helpers/importGraph.js';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -102,6 +102,31 @@ test('src/ follows the layer table; the core uses no Node built-in and no DOM gl
   const graph = readImportGraph(SRC);
   assert.deepEqual(layerViolations(graph), [], 'an import against docs/architecture.md\'s layer table');
   assert.deepEqual(coreHostUse(readSources(SRC)), [], 'src/core must stay isomorphic (tfjs-core only): move Node or DOM code to src/node, src/video or src/worker');
+});
+
+test('the page takes only types from worker/: the check fails on each kind of value import, and passes type-only ones', () => {
+  const files = new Map([
+    ['api/a.ts', "import { ModelStore } from '../worker/modelStore.js';"],
+    ['api/b.ts', "import { installErrorTransport, type X } from '../worker/errorTransport.js';"],
+    ['api/c.ts', "export { POOL_FRAMES } from '../worker/trainerEngine.js';"],
+    ['api/d.ts', "const m = await import('../worker/engine.js');"],
+    ['api/e.ts', "import '../worker/wasmThreads.js';"],
+    ['api/f.ts', "import Default, { type Y } from '../worker/protocol.js';"],
+    ['api/ok.ts', "import type { Engine } from '../worker/engine.js';\nimport { type EngineVideo, type EngineTensor } from '../worker/protocol.js';\nexport type { EngineInit } from '../worker/protocol.js';\ntype T = import('../worker/protocol.js').EngineReady;\n// import { no } from '../worker/comment.js';\nconst url = new URL('../worker/worker.js', import.meta.url);\nimport { a } from '../common/types.js';"],
+    ['worker/g.ts', "import { h } from './h.js';"],
+  ]);
+  assert.deepEqual(valueImportsInto(files, 'api', 'worker').sort(), [
+    'api/a.ts → worker/modelStore.ts',
+    'api/b.ts → worker/errorTransport.ts',
+    'api/c.ts → worker/trainerEngine.ts',
+    'api/d.ts → worker/engine.ts',
+    'api/e.ts → worker/wasmThreads.ts',
+    'api/f.ts → worker/protocol.ts',
+  ]);
+});
+
+test('src/api imports only types from src/worker (shared runtime code lives in src/common)', () => {
+  assert.deepEqual(valueImportsInto(readSources(SRC), 'api', 'worker'), [], 'move the shared code to src/common, or import it with `import type`');
 });
 
 test('bench/ and demo/ have no import cycle', () => {

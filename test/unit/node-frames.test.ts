@@ -4,6 +4,7 @@
  * once, holding its error until then; `train --unlabeled`'s plain path lists take the same folder/file rule.
  * Tiny inputs made with ffmpeg (6 frames of 64×48).
  */
+import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -34,7 +35,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const preset = { preset: 'fast' as const, segments: 3 };
+const preset = resolvePreprocessOptions({ preset: 'fast', segments: 3 });
 
 test('readFrames: a folder is read as rawframes, a file as a video; a list\'s format and num_frames are taken as given', async () => {
   const rf = await readFrames(folder, preset);

@@ -246,7 +246,7 @@ const ONE_LEVEL = 1 / 255 / 0.224 + 1e-5; // one uint8 step in normalised units 
 test('pipeline = independent JS computation: accurate (TenCrop) on 3 RGBA frames 200x150 (upscale)', () => {
   const frames = synthFrames(3, 200, 150, 4);
   const before = tf.memory().numTensors;
-  const r = preprocessFrames(frames, 'accurate');
+  const r = preprocessFrames(frames, PRESETS.accurate);
   assert.deepEqual(r.input.shape, [30, 224, 224, 3]);
   assert.deepEqual(r.scaledSize, { width: 341, height: 256 });
   assert.equal(r.cropsPerFrame, 10);
@@ -261,9 +261,9 @@ test('pipeline = independent JS computation: accurate (TenCrop) on 3 RGBA frames
 
 test('pipeline = independent JS computation: fast, three-crop, portrait and no-resize inputs', () => {
   const cases: [FramePixels[], Parameters<typeof preprocessFrames>[1]][] = [
-    [synthFrames(2, 300, 180, 3), 'fast'], // downscale to 427x256, CenterCrop
-    [synthFrames(2, 64, 112, 3), { segments: 2, crops: 'three', scale: 'keep-ratio' }], // portrait 256x448
-    [synthFrames(2, 97, 61, 4), { crops: 'ten', scale: 'keep-ratio' }], // odd size → 407x256
+    [synthFrames(2, 300, 180, 3), PRESETS.fast], // downscale to 427x256, CenterCrop
+    [synthFrames(2, 64, 112, 3), resolvePreprocessOptions({ segments: 2, crops: 'three', scale: 'keep-ratio' })], // portrait 256x448
+    [synthFrames(2, 97, 61, 4), resolvePreprocessOptions({ crops: 'ten', scale: 'keep-ratio' })], // odd size → 407x256
   ];
   for (const [frames, opts] of cases) {
     const r = preprocessFrames(frames, opts);
@@ -275,7 +275,7 @@ test('pipeline = independent JS computation: fast, three-crop, portrait and no-r
   }
   // Short side already 256: no resize, exact up to float rounding.
   const frames = synthFrames(2, 300, 256, 3);
-  const r = preprocessFrames(frames, 'accurate');
+  const r = preprocessFrames(frames, PRESETS.accurate);
   assert.deepEqual(r.scaledSize, { width: 300, height: 256 });
   const { max } = compare(r.input.dataSync() as Float32Array, pipelineRef(frames, r.scaledSize, r.crops), 'no-resize');
   assert.ok(max < 1e-5, `max ${max}`);
@@ -284,18 +284,18 @@ test('pipeline = independent JS computation: fast, three-crop, portrait and no-r
 
 test('pipeline: tensor input (int32 and float32, RGBA) equals FramePixels input; image order is c·T + t', () => {
   const frames = synthFrames(2, 120, 90, 4);
-  const a = preprocessFrames(frames, 'accurate');
+  const a = preprocessFrames(frames, PRESETS.accurate);
   const stacked = new Int32Array(2 * 120 * 90 * 4);
   frames.forEach((f, i) => stacked.set(f.data, i * f.data.length));
   const ti = tf.tensor4d(stacked, [2, 90, 120, 4], 'int32');
   const tf32 = tf.cast(ti, 'float32') as tf.Tensor4D;
-  const b = preprocessFrames(ti, 'accurate');
-  const c = preprocessFrames(tf32, 'accurate');
+  const b = preprocessFrames(ti, PRESETS.accurate);
+  const c = preprocessFrames(tf32, PRESETS.accurate);
   assert.equal(maxAbsDiff(b.input.dataSync(), a.input.dataSync()), 0);
   assert.equal(maxAbsDiff(c.input.dataSync(), a.input.dataSync()), 0);
   assert.ok(!ti.isDisposed && !tf32.isDisposed, 'caller tensors are not disposed');
   // Image n = crop floor(n/T) of frame n mod T: image 1 (crop 0, frame 1) vs a single-frame run of frame 1.
-  const single = preprocessFrames([frames[1]!], 'accurate');
+  const single = preprocessFrames([frames[1]!], PRESETS.accurate);
   const per = 224 * 224 * 3;
   const all = a.input.dataSync();
   const one = single.input.dataSync();
@@ -311,7 +311,7 @@ test('pipeline: tensor input (int32 and float32, RGBA) equals FramePixels input;
 });
 
 test('toPaddleLayout / fromPaddleLayout and crop boxes in source coordinates', () => {
-  const r = preprocessFrames(synthFrames(2, 320, 240, 3), 'fast');
+  const r = preprocessFrames(synthFrames(2, 320, 240, 3), PRESETS.fast);
   const before = tf.memory().numTensors;
   const p = toPaddleLayout(r.input);
   assert.deepEqual(p.shape, [1, 2, 3, 224, 224]);
@@ -326,9 +326,9 @@ test('toPaddleLayout / fromPaddleLayout and crop boxes in source coordinates', (
   const src = cropToSource(r.crops[0]!, r.sourceSize, r.scaledSize);
   assert.ok(Math.abs(src.x - (58 * 320) / 341) < 1e-9 && Math.abs(src.width - (224 * 320) / 341) < 1e-9 && Math.abs(src.height - (224 * 240) / 256) < 1e-9, JSON.stringify(src));
   r.input.dispose();
-  assert.throws(() => preprocessFrames([], 'fast'), (e) => isPPTSNError(e) && e.code === 'video-too-short');
+  assert.throws(() => preprocessFrames([], PRESETS.fast), (e) => isPPTSNError(e) && e.code === 'video-too-short');
   const mixed = [...synthFrames(1, 320, 240, 3), ...synthFrames(1, 300, 240, 3)];
-  assert.throws(() => preprocessFrames(mixed, 'fast'), (e) => isPPTSNError(e) && e.code === 'invalid-argument');
+  assert.throws(() => preprocessFrames(mixed, PRESETS.fast), (e) => isPPTSNError(e) && e.code === 'invalid-argument');
 });
 
 test('train variant: MultiScaleCrop + RandomFlip vs the independent computation, no leaks', () => {
@@ -401,7 +401,7 @@ for (const preset of ['accurate', 'fast'] as const) {
       const ref = decodeNpy(readFileSync(out));
 
       const before = tf.memory().numTensors;
-      const clip = await readClip(EXAMPLE, preset);
+      const clip = await readClip(EXAMPLE, resolvePreprocessOptions(preset));
       assert.deepEqual(clip.indices, meta.indices, 'same sampled frames');
       assert.equal(clip.info.frameCount, meta.frame_count);
       const r = preprocessFrames(clip.frames, clip.config);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ModelStore } from '../../src/worker/modelStore.js';
+import { ModelStore } from '../../src/common/modelStore.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 
 function stub(name: string, value: unknown): void {

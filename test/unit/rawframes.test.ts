@@ -16,6 +16,7 @@ import { decodeNpy } from '../../src/core/npy.js';
 import { countRawframes, rawframeName, readRawframes } from '../../src/core/rawframes.js';
 import { readRawframesDir } from '../../src/node/rawframes.js';
 import { isPPTSNError } from '../../src/core/errors.js';
+import { PRESETS, resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -56,15 +57,15 @@ test('only the sampled files are read; a missing one is named', async () => {
     read: async (name: string) => { read.push(name); if (name === 'img_00016.jpg') throw new Error('ENOENT'); return new Uint8Array([1]); },
     decode: async () => ({ width: 4, height: 4, channels: 4 as const, data: new Uint8Array(64) }),
   };
-  const clip = await readRawframes(io, 10, 'd', { preset: 'fast', segments: 3 });
+  const clip = await readRawframes(io, 10, 'd', resolvePreprocessOptions({ preset: 'fast', segments: 3 }));
   assert.deepEqual(clip.indices, [1, 5, 8]);
   assert.deepEqual(read.sort(), ['img_00002.jpg', 'img_00006.jpg', 'img_00009.jpg']);
-  await assert.rejects(readRawframes(io, 40, 'clips/x', { preset: 'fast', segments: 4 }), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /clips\/x\/img_00016\.jpg is missing \(L = 40 frames/.test(e.message));
-  await assert.rejects(readRawframes(io, 0, 'empty', 'fast'), (e: unknown) => isPPTSNError(e) && e.code === 'video-too-short' && /empty has no img_00001\.jpg/.test(e.message));
+  await assert.rejects(readRawframes(io, 40, 'clips/x', resolvePreprocessOptions({ preset: 'fast', segments: 4 })), (e: unknown) => isPPTSNError(e) && e.code === 'decode-failed' && /clips\/x\/img_00016\.jpg is missing \(L = 40 frames/.test(e.message));
+  await assert.rejects(readRawframes(io, 0, 'empty', PRESETS.fast), (e: unknown) => isPPTSNError(e) && e.code === 'video-too-short' && /empty has no img_00001\.jpg/.test(e.message));
 });
 
 test('the JPEG decoder gives exactly the pixels PIL gives on OpenCV-written frames', async () => {
-  const clip = await readRawframesDir(frames, { preset: 'fast', segments: 3 });
+  const clip = await readRawframesDir(frames, resolvePreprocessOptions({ preset: 'fast', segments: 3 }));
   assert.deepEqual(clip.indices, [7, 22, 37]);
   const script = `import sys, numpy as np\nfrom PIL import Image\nfor n in sys.argv[1:]:\n    sys.stdout.buffer.write(np.asarray(Image.open(n).convert('RGB')).tobytes())`;
   const pil = spawnSync(PYTHON, ['-c', script, ...clip.indices.map((i) => join(frames, rawframeName(i)))], { maxBuffer: 1 << 26 });

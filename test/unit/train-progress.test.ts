@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
-import { ClipTrainer, type TrainingClip, type TrainingProgress, type TrainerSettings } from '../../src/core/train/trainer.js';
+import { ClipTrainer, type TrainingClip, type TrainingProgress, type TrainerSettings, resolveSettings } from '../../src/core/train/trainer.js';
 import { optimisationStep, type StepContext } from '../../src/core/train/step.js';
 import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
 import { takeCheckpoint } from '../../src/core/train/checkpoint.js';
@@ -111,7 +111,7 @@ function frames(rgb: number[], n: number, seed: number): FramePixels[] {
 const CLIPS: TrainingClip[] = [[150, 90, 90], [90, 150, 90], [90, 90, 150]].flatMap((c, label) => [0, 1, 2].map((i) => ({ id: `c${label}-${i}`, label, frames: frames(c, 8, label * 10 + i) })));
 
 async function run(rec: Recognizer, settings: Omit<TrainerSettings, 'classes'>, stopWhen?: (p: TrainingProgress) => boolean) {
-  const t = new ClipTrainer(seededStateDict(18, 400, 5), { classes: ['a', 'b', 'c'], ...settings }, rec);
+  const t = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings({ classes: ['a', 'b', 'c'], ...settings }), rec);
   for (const c of CLIPS) t.addClip(c);
   const events: TrainingProgress[] = [];
   const ctrl = new AbortController();
@@ -153,7 +153,7 @@ describe('fit: progress, stop, resume, convergence', () => {
       assert.ok(stopped.r.iteration < whole.r.iteration, `${what}: stopped at iteration ${stopped.r.iteration}`);
       const cp = stopped.checkpoints.at(-1)!;
       assert.equal(cp.iteration, stopped.r.iteration, `${what}: a checkpoint at the stop`);
-      const resumed = new ClipTrainer(seededStateDict(18, 400, 5), { classes: ['a', 'b', 'c'], ...settings }, rec);
+      const resumed = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings({ classes: ['a', 'b', 'c'], ...settings }), rec);
       for (const c of CLIPS) resumed.addClip(c);
       resumed.restore(cp);
       const r = await resumed.fit();

@@ -225,7 +225,7 @@ describe('ClipTrainer, head strategy on cached features', () => {
       for (let i = 0; i < 4; i++) clips.push({ id: `c${label}-${i}`, label, frames: solidFrames(c, 6, label * 10 + i) });
     });
     const settings = { classes: ['red', 'green', 'blue'], strategy: 'head' as const, epochs: 15, batchSize: 4, segments: 2, learningRate: 0.05, views: 2, validationSplit: 0.25, seed: 3 };
-    const t = new ClipTrainer(seededStateDict(18, 400, 5), settings, rec);
+    const t = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings(settings), rec);
     for (const c of clips) t.addClip(c);
     assert.equal(t.split().valid.length, 3);
     const ctrl = new AbortController();
@@ -244,7 +244,7 @@ describe('ClipTrainer, head strategy on cached features', () => {
     assert.equal(ev.split, 'validation');
     assert.equal(ev.accuracy, 1, JSON.stringify(ev));
     // Resume: a new trainer restored from the mid-run checkpoint ends at the same weights.
-    const t2 = new ClipTrainer(seededStateDict(18, 400, 5), settings, rec);
+    const t2 = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings(settings), rec);
     for (const c of clips) t2.addClip(c);
     t2.restore(checkpoints.find((c) => c.iteration === 5 && c.stepInEpoch === 1)!);
     assert.equal(t2.progress.iteration, 5);
@@ -267,7 +267,7 @@ describe('ClipTrainer, steps an epoch', () => {
     const clips: TrainingClip[] = [0, 1, 2, 3, 4].map((i) => ({ id: `s${i}`, label: i % 2, frames: solidFrames(colours[i % 2]!, 4, i) }));
     const base = { classes: ['red', 'green'], strategy: 'head' as const, epochs: 2, segments: 1, views: 1, validationSplit: 0, seed: 1 };
     for (const [batchSize, stepsPerEpoch] of [[2, 2], [8, 1], [5, 1]] as const) {
-      const t = new ClipTrainer(seededStateDict(18, 400, 5), { ...base, batchSize }, rec);
+      const t = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings({ ...base, batchSize }), rec);
       for (const c of clips) t.addClip(c);
       const seen: number[] = [];
       const r = await t.fit({ onStep: (s) => seen.push(s.steps) });

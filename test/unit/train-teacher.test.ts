@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
-import { ClipTrainer, type EpochInfo, type StepInfo, type TrainingClip } from '../../src/core/train/trainer.js';
+import { ClipTrainer, type EpochInfo, type StepInfo, type TrainingClip, resolveSettings } from '../../src/core/train/trainer.js';
 import { ClipTeacher, UNLABELLED, argmax } from '../../src/core/train/clipTeacher.js';
 import { mulberry32 } from '../../src/core/preprocess/sampler.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
@@ -65,7 +65,7 @@ const SETTINGS = { classes: ['red', 'green', 'blue'], strategy: 'head' as const,
 async function distil(kdWeight: number) {
   const rec = studentBackbone();
   const teacherRec = colourTeacher(3);
-  const t = new ClipTrainer(seededStateDict(18, 400, 5), SETTINGS, rec, { teacher: new ClipTeacher(teacherRec, 3, { kdWeight }) });
+  const t = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings(SETTINGS), rec, { teacher: new ClipTeacher(teacherRec, 3, { kdWeight }) });
   for (const c of TRUTH) t.addClip({ ...c, label: UNLABELLED });
   const steps: StepInfo[] = [];
   const epochs: EpochInfo[] = [];
@@ -100,10 +100,10 @@ describe('ClipTrainer with a teacher (head strategy)', () => {
 
   it('an unlabelled clip needs a teacher; a teacher with other classes is refused', async () => {
     const rec = studentBackbone();
-    const plain = new ClipTrainer(seededStateDict(18, 400, 5), SETTINGS, rec);
+    const plain = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings(SETTINGS), rec);
     assert.throws(() => plain.addClip({ ...TRUTH[0]!, label: UNLABELLED }), /without a label needs a teacher/);
     plain.dispose();
-    const t = new ClipTrainer(seededStateDict(18, 400, 5), SETTINGS, rec, { teacher: new ClipTeacher(colourTeacher(4), 3) });
+    const t = new ClipTrainer(seededStateDict(18, 400, 5), resolveSettings(SETTINGS), rec, { teacher: new ClipTeacher(colourTeacher(4), 3) });
     for (const c of TRUTH) t.addClip({ ...c, label: UNLABELLED });
     await assert.rejects(t.fit(), /teacher has 4 classes and the student 3/);
     t.dispose();

@@ -17,10 +17,13 @@ import { yieldTurn } from '../yieldTurn.js';
 /**
  * What the tail runs: the backbone (`[n, H, W, 3]` NHWC images → `[n, F]` pooled features; the caller owns the
  * result, no other tensor may be left) and the ppTSN head (`[N, T·C, F]` → `[N, classes]`). `Recognizer` is one;
- * the CLI's onnxruntime-node runner (src/node/runtime.ts) is another, whose backbone is asynchronous.
+ * the CLI's onnxruntime-node runner (src/node/runtime.ts) is another, whose backbone is asynchronous. The tensor
+ * path (tensorInput.ts) uses `nchwFeatures` where a network takes PaddleVideo's NCHW `[n, 3, H, W]` as it is
+ * (onnxruntime), saving a transpose each way.
  */
 export interface ClipNetwork {
   features(images: tf.Tensor4D): tf.Tensor2D | Promise<tf.Tensor2D>;
+  nchwFeatures?(images: tf.Tensor4D): tf.Tensor2D | Promise<tf.Tensor2D>;
   head(features: tf.Tensor3D): tf.Tensor2D;
 }
 

@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
-import type { Recognizer } from '../model/recognizer.js';
 import type { PreprocessConfig } from '../preprocess/presets.js';
-import { clipFeatures, type ClipRunOptions } from './clip.js';
+import { clipFeatures, type ClipNetwork, type ClipRunOptions } from './clip.js';
+import { tensorFeatures, type TensorRunOptions } from './tensorInput.js';
 
 /** A clip's embedding. */
 export interface ClipEmbedding {
@@ -43,30 +43,26 @@ export async function poolEmbedding(features: tf.Tensor2D, segments: number, per
 }
 
 /**
- * Per-image features of PaddleVideo's own input `x`: `[N, T·C, 3, H, W]` (or one clip `[T·C, 3, H, W]`), NCHW,
- * normalised → `[N, T·C, F]`, run `batchSize` images at a time. Caller owns the result.
+ * The embedding of one clip given as PaddleVideo's input (`[1, T·C, 3, H, W]` or `[T·C, 3, H, W]`; tensorInput.ts'
+ * chunked path). With `perFrame`, `frames` has one row per image (T·C): a tensor does not say which images are
+ * crops of one frame. Errors: `invalid-argument` for another shape or N > 1.
  */
-export function tensorFeatures(rec: Recognizer, x: tf.Tensor, batchSize: number): tf.Tensor3D {
-  if (!((x.rank === 5 || x.rank === 4) && x.shape[x.rank - 3] === 3)) {
-    throw new PPTSNError('invalid-argument', `expected a tensor of shape [N, T·C, 3, H, W] or [T·C, 3, H, W], found [${x.shape.join(', ')}]`);
-  }
-  const N = x.rank === 5 ? x.shape[0]! : 1;
-  const S = x.shape[x.rank - 4]!;
-  const [H, W] = x.shape.slice(-2) as [number, number];
-  const nhwc = tf.tidy(() => tf.transpose(tf.reshape(x, [N * S, 3, H, W]), [0, 2, 3, 1]) as tf.Tensor4D);
+export async function tensorEmbedding(network: ClipNetwork, x: tf.Tensor, options: TensorRunOptions & { perFrame?: boolean }): Promise<ClipEmbedding> {
+  const features = await tensorFeatures(network, x, options);
+  const [N, S, F] = features.shape;
+  const clip = tf.tidy(() => tf.reshape(features, [N * S, F]) as tf.Tensor2D);
+  features.dispose();
   try {
-    const feats = rec.features(nhwc, { batchSize });
-    const out = tf.reshape(feats, [N, S, feats.shape[1]]) as tf.Tensor3D;
-    feats.dispose();
-    return out;
+    if (N !== 1) throw new PPTSNError('invalid-argument', `tensorEmbedding takes one clip, got ${N}`);
+    return await poolEmbedding(clip, S, options.perFrame === true);
   } finally {
-    nhwc.dispose();
+    clip.dispose();
   }
 }
 
 /** A clip's embedding from its frames, with the time spent (the tail of clip.ts without the head). */
 export async function clipEmbedding(
-  rec: Recognizer,
+  rec: ClipNetwork,
   frames: readonly FramePixels[],
   config: PreprocessConfig,
   options: ClipRunOptions & { perFrame?: boolean },

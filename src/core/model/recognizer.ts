@@ -4,13 +4,15 @@
  * At construction every BatchNorm is folded into its convolution (w' = w·γ/√(σ²+ε), b = β − μ·γ/√(σ²+ε), in
  * double precision, ε = 1e-5) and the filters are transposed once from Paddle's [O, I, kh, kw] to tfjs's
  * [kh, kw, I, O], so each ConvBN is a single `tf.fused.conv2d` with bias and ReLU fused. The network runs NHWC;
- * `predict` transposes PaddleVideo's NCHW input once.
+ * `predict` transposes PaddleVideo's NCHW input once. `predict` is the synchronous whole-model call (tests, benches);
+ * the page's worker, the CLI and `embed` run tensor inputs through core/classify/tensorInput.ts, chunk by chunk.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import type { StateDict } from '../stateDict.js';
 import { convBNLayers, type ArchSpec, type ConvBNSpec } from './arch.js';
 import { ppTSNHead } from './head.js';
+import { paddleInputShape } from './paddleInput.js';
 import { convPadding, FEATURE_MAP_BOUNDARY, globalAvgPool, IMAGE_BOUNDARY, runBackbone, vdAvgPool, type StageBoundary } from './resnetVd.js';
 import { resolveArch, type ArchOptions } from './validate.js';
 import { inputTransform, useWinograd, winogradConv3x3, winogradFilter, type InputTransform } from './winograd.js';
@@ -218,12 +220,7 @@ export class Recognizer {
    */
   predict(x: tf.Tensor, opts: FeatureOptions = {}): tf.Tensor2D {
     this.live();
-    if (!((x.rank === 5 || x.rank === 4) && x.shape[x.rank - 3] === 3)) {
-      throw new PPTSNError('invalid-argument', `predict expects [N, T·C, 3, H, W] or [T·C, 3, H, W], got [${x.shape.join(', ')}]`);
-    }
-    const N = x.rank === 5 ? x.shape[0]! : 1;
-    const S = x.shape[x.rank - 4]!;
-    const [H, W] = x.shape.slice(-2) as [number, number];
+    const { N, S, H, W } = paddleInputShape(x.shape, 'predict');
     const n = N * S;
     const feats = this.chunked(n, opts.batchSize, (start, size) =>
       tf.tidy(() => {

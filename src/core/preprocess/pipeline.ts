@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
-import { MEAN, STD, resolvePreprocessOptions, resolveTrainPreprocessOptions, type PreprocessConfig, type PreprocessOptions, type TrainPreprocessConfig } from './presets.js';
+import { MEAN, STD, resolveTrainPreprocessOptions, type PreprocessConfig, type TrainPreprocessConfig } from './presets.js';
 import type { Rng } from './sampler.js';
 import type { FramePixels } from '../frames.js';
 import { cropBoxesFor, cropToSource, multiScaleCropBox, randomFlip, scaleSize, type CropBox, type Size } from './transforms.js';
@@ -188,10 +188,10 @@ function cropAll(x: tf.Tensor4D, boxes: readonly CropBox[], outH: number, outW: 
 /**
  * PaddleVideo's test/valid transforms (Scale → CenterCrop | three-crop | TenCrop → Normalization) on the sampled
  * frames. The frame count T is taken from the input (sample with `sampleIndices` and `config.segments` first).
- * Leak-free: only `result.input` survives.
+ * `config` is resolved (presets.ts `resolvePreprocessOptions`, at the call's entry point, or a `PRESETS` entry) and
+ * used as it is. Leak-free: only `result.input` survives.
  */
-export function preprocessFrames(frames: FramesInput, options?: PreprocessOptions | PreprocessConfig): PreprocessedClip {
-  const config = resolvePreprocessOptions(options);
+export function preprocessFrames(frames: FramesInput, config: PreprocessConfig): PreprocessedClip {
   return onFrames(frames, { shortSize: config.shortSize, mode: config.scale, doRound: config.doRound }, (raw, T, sourceSize, scaledSize) => {
     const crops = cropBoxesFor(config, scaledSize);
     const input = tf.tidy(() => {

@@ -6,6 +6,7 @@ import { PPTSNError } from '../errors.js';
 import type { ScaleMode, MultiScaleCropOptions } from './transforms.js';
 import type { SamplingMode } from './sampler.js';
 
+/** A built-in preprocessing preset: `accurate` = PaddleVideo test (25 segments, TenCrop); `fast` = valid (8, CenterCrop). */
 export type PresetName = 'accurate' | 'fast';
 /** Spatial crops per frame: `center` (CenterCrop, 1), `three` (GroupFullResSample, 3), `ten` (TenCrop, 10). */
 export type CropMode = 'center' | 'three' | 'ten';
@@ -87,11 +88,33 @@ export function checkSegments(segments: unknown): number {
   return segments;
 }
 
+/** Called on every `resolvePreprocessOptions` (tests count resolutions per call: one per entry point). */
+let resolutionWatcher: ((resolved: PreprocessConfig) => void) | undefined;
+
+/**
+ * Watches preset resolutions until the returned function is called (one watcher at a time): the test hook that
+ * shows a classify call resolves its preset once, at its entry point.
+ */
+export function watchPresetResolution(watcher: (resolved: PreprocessConfig) => void): () => void {
+  resolutionWatcher = watcher;
+  return () => {
+    if (resolutionWatcher === watcher) resolutionWatcher = undefined;
+  };
+}
+
 /**
  * Resolves options to a full `PreprocessConfig`, validating every field (PPTSNError 'invalid-argument' with the
- * field and allowed values). Accepts an already resolved config too (returned as a validated copy).
+ * field and allowed values). Entry points only (the page's api/config.ts, the CLI through classify/defaults.ts,
+ * `frameCropBoxes`): everything below them takes the resolved `PreprocessConfig` and never resolves again. Accepts an
+ * already resolved config too (returned as a validated copy).
  */
 export function resolvePreprocessOptions(options?: PreprocessOptions | PreprocessConfig | null): PreprocessConfig {
+  const resolved = resolve(options);
+  resolutionWatcher?.(resolved);
+  return resolved;
+}
+
+function resolve(options?: PreprocessOptions | PreprocessConfig | null): PreprocessConfig {
   if (options === undefined || options === null) return { ...PRESETS[DEFAULT_PRESET] };
   if (typeof options === 'string') {
     if (!(options in PRESETS)) throw new PPTSNError('invalid-argument', `Unknown preset "${options}" (expected accurate or fast).`);

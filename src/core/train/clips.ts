@@ -6,6 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import type { FramePixels } from '../frames.js';
 import { preprocessFrames, preprocessTrainFrames } from '../preprocess/pipeline.js';
+import { PRESETS } from '../preprocess/presets.js';
 import { sampleTrainIndices, sampleValidIndices, type Rng } from '../preprocess/sampler.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -52,14 +53,14 @@ export function trainImages(clip: TrainingClip, s: Pick<ResolvedSettings, 'segme
   const T = s.segments;
   const frames = sampleTrainIndices(clip.frames.length, T, rng).map((i) => clip.frames[i]!);
   if (s.augment) return preprocessTrainFrames(frames, rng).input;
-  return preprocessFrames(frames, { preset: 'fast', segments: T }).input;
+  return preprocessFrames(frames, PRESETS.fast).input;
 }
 
 /** Valid-pipeline images (valid sampling over the pool, keep-ratio Scale, centre crop). */
 export function validImages(clip: TrainingClip, s: Pick<ResolvedSettings, 'segments'>): tf.Tensor4D {
   const T = s.segments;
   const frames = sampleValidIndices(clip.frames.length, T).map((i) => clip.frames[i]!);
-  return preprocessFrames(frames, { preset: 'fast', segments: T }).input;
+  return preprocessFrames(frames, PRESETS.fast).input;
 }
 
 /** Refuses a fit without training clips, or with a class that has no clip (its head would never see it). */

@@ -77,8 +77,12 @@ export class ClipTrainer {
   private disposed = false;
   private busy = false;
 
-  constructor(base: StateDict, settings: TrainerSettings, recognizer?: Recognizer, opts: { chunkSize?: number; teacher?: ClipTeacher } = {}) {
-    this.settings = resolveSettings(settings);
+  /**
+   * `settings` are resolved once, by the caller's entry point (`resolveSettings`: the page's trainer in the worker,
+   * worker/trainerEngine.ts, or a stored run's settings); the trainer keeps its own copy (`extendEpochs` raises it).
+   */
+  constructor(base: StateDict, settings: ResolvedSettings, recognizer?: Recognizer, opts: { chunkSize?: number; teacher?: ClipTeacher } = {}) {
+    this.settings = { ...settings, classes: [...settings.classes] };
     this.teacher = opts.teacher ?? null;
     const s = this.settings;
     const sd = withNewHead(base, s.classes.length, hashSeed(s.seed, 'head'));

@@ -11,7 +11,7 @@ import type { ListFormat, ListItem } from '../../core/dataset/lists.js';
 import { isPPTSNError, PPTSNError } from '../../core/errors.js';
 import type { FramePixels } from '../../core/frames.js';
 import { preprocessFrames, preprocessTrainFrames } from '../../core/preprocess/pipeline.js';
-import { resolvePreprocessOptions } from '../../core/preprocess/presets.js';
+import { PRESETS, resolvePreprocessOptions } from '../../core/preprocess/presets.js';
 import type { Rng } from '../../core/preprocess/sampler.js';
 import { readFrames, type DecoderChoice } from '../frames.js';
 
@@ -51,7 +51,7 @@ export async function trainInput(item: ListItem, r: ItemReader, rng: Rng): Promi
 /** Valid-pipeline images `[T, 224, 224, 3]` (PaddleVideo's valid: CenterCrop). */
 export async function validInput(item: ListItem, r: ItemReader): Promise<tf.Tensor4D> {
   const frames = await readItemFrames(item, 'valid', r);
-  return preprocessFrames(frames, { preset: 'fast', segments: r.segments }).input;
+  return preprocessFrames(frames, PRESETS.fast).input;
 }
 
 /** One tensor `[ΣN, …]` of per-item inputs, the parts disposed. */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expose } from 'comlink';
 import { Engine } from '../../../src/worker/engine.js';
-import { installErrorTransport } from '../../../src/worker/errorTransport.js';
+import { installErrorTransport } from '../../../src/common/errorTransport.js';
 import { workerFrameReader } from '../../../src/worker/frameReader.js';
 
 installErrorTransport();
