@@ -10,6 +10,7 @@ export type {
   BackendReportEntry,
   CachedModel,
   ClassifyOptions,
+  TopOptions,
   ClassifyProgress,
   ClassifyResult,
   CropMode,

@@ -109,8 +109,25 @@ export interface LoadOptions {
   worker?: Worker | (() => Worker);
 }
 
+/**
+ * Which classes a result's `top` holds, for `classify` and for each result of `classifyStream` (resolved once, on
+ * the page, by core/classify/defaults.ts; the worker gets class indices). A bad value is `invalid-argument` at the
+ * call, before any frame is read.
+ */
+export interface TopOptions {
+  /** Number of best classes in `top` (default 5). */
+  topK?: number;
+  /** Leave classes below this probability (0–1) out of `top` (which may then hold fewer than `topK`, or none). */
+  scoreThreshold?: number;
+  /**
+   * Only these classes (labels or 0-based indices) are candidates for `top`; `probabilities` still cover every
+   * class (softmax over all of them, as PaddleVideo). An unknown label or index is `invalid-argument`.
+   */
+  classes?: readonly (string | number)[];
+}
+
 /** Options of `model.classify` and `model.preprocess`. Unset fields come from the preset. */
-export interface ClassifyOptions {
+export interface ClassifyOptions extends TopOptions {
   /** Preset (default: the model's, model.json's `preset`, which is `accurate` for converted PaddleVideo weights). */
   preset?: PresetName;
   /** Number of segments T (one frame per segment). */
@@ -119,15 +136,6 @@ export interface ClassifyOptions {
   crops?: CropMode;
   /** Short-side scaling: PaddleVideo's fixed-ratio (341×256) or keep-ratio. */
   scale?: 'fixed-ratio' | 'keep-ratio';
-  /** Number of best classes in `top` (default 5). */
-  topK?: number;
-  /** Leave classes below this probability (0–1) out of `top` (which may then hold fewer than `topK`). */
-  scoreThreshold?: number;
-  /**
-   * Only these classes (labels or 0-based indices) are candidates for `top`; `probabilities` still cover every
-   * class (softmax over all of them, as PaddleVideo). An unknown label rejects with `invalid-argument`.
-   */
-  classes?: readonly (string | number)[];
   /** Aborts decoding and inference; the promise rejects with code `aborted` within a second. */
   signal?: AbortSignal;
   /**
@@ -139,7 +147,7 @@ export interface ClassifyOptions {
 }
 
 /** Options of `model.classifyStream`. Unset preprocessing fields come from the `fast` preset (centre crop). */
-export interface StreamOptions {
+export interface StreamOptions extends TopOptions {
   /** Called with each result, while the video plays (one per sampled frame once the model keeps up). */
   onResult: (result: StreamResult) => void;
   /** Called once if the stream stops because of an error (PPTSNError: `cross-origin`, `device-lost`, …). */
@@ -153,19 +161,6 @@ export interface StreamOptions {
   /** Crops per frame (default `center`: one backbone pass per sampled frame). */
   crops?: CropMode;
   scale?: 'fixed-ratio' | 'keep-ratio';
-  /** Number of best classes in each result's `top` (default 5). */
-  topK?: number;
-  /**
-   * Leave classes below this probability (0–1) out of each result's `top` (which may then hold fewer than `topK`,
-   * or none). Same meaning and checks as classify's; a value outside 0–1 throws `invalid-argument` at the call.
-   */
-  scoreThreshold?: number;
-  /**
-   * Only these classes (labels or 0-based indices) are candidates for each result's `top`; `probabilities` still
-   * cover every class (softmax over all of them, as PaddleVideo). An unknown label or index throws
-   * `invalid-argument` at the call, before any frame is grabbed.
-   */
-  classes?: readonly (string | number)[];
   /** Stops the stream, like `handle.stop()`. */
   signal?: AbortSignal;
 }
