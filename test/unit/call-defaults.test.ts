@@ -100,7 +100,8 @@ test('below the entry points nothing resolves again: no resolver in src/worker, 
     .filter(([, text]) => resolvers.test(text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '').replace(/export function \w+\(/g, '')))
     .map(([module]) => module)
     .sort();
-  // The entry points: the page's config and trainer pool, the CLI's defaults (core/classify/defaults.ts), the public
-  // frameCropBoxes, the train CLI's item reader, and the page trainer's settings (resolved in the worker, once).
-  assert.deepEqual(calling, ['api/config.ts', 'api/trainer.ts', 'core/classify/defaults.ts', 'core/preprocess/frameCrops.ts', 'node/train/data.ts', 'worker/trainerEngine.ts']);
+  // The entry points: the page's config, the CLI's defaults (core/classify/defaults.ts), the public frameCropBoxes,
+  // the train CLI's item reader, and the page trainer's settings and clip pool (resolved in the worker, once: the
+  // worker decodes a training clip's frames, rawframes included).
+  assert.deepEqual(calling, ['api/config.ts', 'core/classify/defaults.ts', 'core/preprocess/frameCrops.ts', 'node/train/data.ts', 'worker/trainerEngine.ts']);
 });
