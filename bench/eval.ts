@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FramePixels } from '../src/core/frames.js';
+import type { FramePixels } from '../src/core/frames/pixels.js';
 import { parseList } from '../src/core/dataset/lists.js';
 import { defaultLabels } from '../src/core/labels.js';
 import type { Depth } from '../src/core/model/arch.js';

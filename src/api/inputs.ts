@@ -7,7 +7,7 @@
  */
 import { isRawframesSource } from './rawframes.js';
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { MAX_SEGMENTS, type PreprocessOptions } from '../core/preprocess/presets.js';
 import type { EngineTensor, EngineVideo } from '../worker/protocol.js';
 import { oneClipShape } from '../core/model/paddleInput.js';

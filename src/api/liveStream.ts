@@ -4,7 +4,7 @@
  * results handed to `onResult`; a frame that arrives while the model is busy is dropped, never queued.
  */
 import { PPTSNError, isPPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { isVideoElement } from '../video/util.js';
 import { grabFrames, type FrameGrabber } from '../video/stream.js';
 import type { EngineStreamResult } from '../worker/protocol.js';

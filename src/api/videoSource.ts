@@ -6,7 +6,7 @@
  */
 import { transfer } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';

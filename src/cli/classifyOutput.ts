@@ -18,7 +18,7 @@ export interface ClassifyOutput {
   frameIndices?: number[];
   /** Which decoder read a video file: `ffmpeg` (system) or `ffmpeg.wasm` (in-process). */
   decoder?: string;
-  /** Which stream of a video file was read (ffmpeg's index; decord's choice, core/preprocess/streamChoice.ts). */
+  /** Which stream of a video file was read (ffmpeg's index; decord's choice, core/frames/streamChoice.ts). */
   stream?: number;
   /** L (frames the video presents, edit list applied) and the clockwise rotation applied (docs/contract.md §4). */
   frameCount?: number;

@@ -10,7 +10,7 @@ import { parseShard, shardEntries, type ListFormat } from '../core/dataset/lists
 import { PPTSNError } from '../core/errors.js';
 import { checkSameRun, confusionCsv, mergeRecords, parseRecords, summarize, summaryLine, type EvalRecord, type EvalSummary } from '../core/eval/metrics.js';
 import { defaultLabels } from '../core/labels.js';
-import { mulberry32 } from '../core/preprocess/sampler.js';
+import { mulberry32 } from '../core/random.js';
 import { resolveCallOptions } from '../core/classify/defaults.js';
 import { readDatasetList } from '../node/datasetList.js';
 import { evaluateJobs, type EvalJob } from '../node/evaluate.js';

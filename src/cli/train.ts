@@ -14,7 +14,7 @@ import { defaultLabels } from '../core/labels.js';
 import { DEPTHS, isDepth } from '../core/model/arch.js';
 import type { TrainableSubset } from '../core/model/trainable.js';
 import type { StateDict } from '../core/stateDict.js';
-import { hashSeed } from '../core/train/clips.js';
+import { hashSeed } from '../core/random.js';
 import { withNewHead } from '../core/train/newHead.js';
 import { resolveDatasetRecipe, type DatasetRecipeOptions } from '../core/train/recipe.js';
 import { readDatasetList } from '../node/datasetList.js';

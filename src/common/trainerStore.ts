@@ -5,7 +5,7 @@
  * checkpoint in place.
  */
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import type { ResolvedSettings, TrainerCheckpoint } from '../core/train/trainer.js';
 
 const DB_NAME = 'pptsn-web-trainers';

@@ -11,7 +11,7 @@ import { softmax, topK } from '../core/classify/scores.js';
 import type { ListEntry } from '../core/dataset/lists.js';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import type { EvalRecord } from '../core/eval/metrics.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { missingFileMessage } from './datasetList.js';
 import { ReadAhead, readFrames, type DecoderChoice } from './frames.js';

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
-import { ffmpegRgbFilter } from '../core/preprocess/ffmpegFilter.js';
+import { ffmpegRgbFilter } from '../core/frames/ffmpegFilter.js';
 import { trackChild, trackTemporary } from './cleanup.js';
 import { probeVideo, rgbFramer, rgbFramesArgs, tools } from './ffmpeg.js';
 import { createJpegEncoderPool, type JpegEncoderPool } from './jpegEncoder.js';

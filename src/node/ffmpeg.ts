@@ -1,7 +1,7 @@
 /**
  * The system ffmpeg/ffprobe as a tool (spawned per file): where the executables are, their version, probing a video
  * and decoding frames, reproducing what PaddleVideo's decord (≥ 0.3.8) backend and ffmpeg's default decode give
- * (docs/contract.md §4, decided in core/preprocess/framePlan.ts): frame count L = frames presented after the edit
+ * (docs/contract.md §4, decided in core/frames/framePlan.ts): frame count L = frames presented after the edit
  * list (packets ffmpeg does not flag as discarded), frames addressed by presentation index, in display orientation
  * (ffmpeg's default autorotation), RGB24 converted by swscale with the stream's matrix and range (BT.601 limited
  * for untagged streams, full range for `pc`/`yuvj*`). Only the sampled frames leave ffmpeg (`select` filter), so
@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
 import { trackChild, trackTemporary } from './cleanup.js';
-import type { FramePixels } from '../core/frames.js';
-import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/preprocess/ffmpegFilter.js';
-import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import type { FramePixels } from '../core/frames/pixels.js';
+import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from '../core/frames/ffmpegFilter.js';
+import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from '../core/frames/ffprobeInfo.js';
 
 export interface FfmpegOptions {
   /** ffmpeg executable (default: $PPTSN_FFMPEG, else `ffmpeg` on PATH). */
@@ -27,7 +27,7 @@ export interface FfmpegOptions {
   signal?: AbortSignal;
 }
 
-export type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+export type { VideoInfo } from '../core/frames/ffprobeInfo.js';
 
 const INSTALL_ADVICE =
   'pptsn-web reads videos with the system ffmpeg. Install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, ' +
@@ -160,7 +160,7 @@ function lastLines(s: string, n = 3): string {
 }
 
 /**
- * Probes the video stream decord reads (core/preprocess/streamChoice.ts). Throws 'unsupported-source' when ffprobe
+ * Probes the video stream decord reads (core/frames/streamChoice.ts). Throws 'unsupported-source' when ffprobe
  * cannot read the file (with its message), 'no-video-stream' when there is none, 'video-too-short' when it has no packets.
  */
 export async function probeVideo(path: string, options: FfmpegOptions = {}): Promise<VideoInfo> {
@@ -196,7 +196,7 @@ export interface FfmpegDecodeOptions extends FfmpegOptions {
  * ffmpeg's arguments, up to the output, that write the frames of `info`'s stream through the filter graph `vf` as
  * raw RGB24: frames the edit list hides never leave the decoder and ffmpeg's default autorotation (transpose/hflip/
  * vflip, lossless, inserted before `vf`) turns them to display orientation, so a frame's number entering `vf` is its
- * presentation index over L (core/preprocess/ffmpegFilter.ts, shared with ffmpeg.wasm); every frame passes through
+ * presentation index over L (core/frames/ffmpegFilter.ts, shared with ffmpeg.wasm); every frame passes through
  * unchanged in number (`-fps_mode passthrough`, `-vsync` before ffmpeg 5.1). Used by `decodeFfmpegFrames` (the
  * sampled frames) and `prepare rawframes` (every frame, src/node/extractRawframes.ts).
  */
@@ -206,7 +206,7 @@ export async function rgbFramesArgs(ffmpeg: string, path: string, info: VideoInf
   return [
     '-hide_banner', '-nostdin', '-v', 'error',
     '-i', fileUrl(path),
-    // decord's stream (core/preprocess/streamChoice.ts), not the first video stream.
+    // decord's stream (core/frames/streamChoice.ts), not the first video stream.
     '-map', `0:${info.streamIndex}`, '-an', '-sn', '-dn',
     '-vf', vf,
     ...passthrough,

@@ -4,8 +4,8 @@
  * clip, which is as much as the network's time for a fast-preset clip on two cores; `eval` over a dataset paid it
  * on every item. In-process, a 320×240 UCF101-style clip probes and decodes in ~25 ms of CPU, in a worker thread
  * beside the network's. The frames are the system ffmpeg's: the same ffprobe facts, the same `select` graph, and
- * 8-bit 4:2:0 converted by core/preprocess/yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86
- * (core/preprocess/ffmpegCore.ts says what differs for other formats; src/node/ffmpeg.ts decides who decodes).
+ * 8-bit 4:2:0 converted by core/frames/yuv.ts, bit-exact with `ffmpeg -pix_fmt rgb24` on x86
+ * (core/frames/ffmpegCore.ts says what differs for other formats; src/node/ffmpeg.ts decides who decodes).
  * Only for codecs whose C decoder matches x86's (`wasmDecodesExactly`): UCF101's MPEG-4 Part 2 (XviD) is not one,
  * so `auto` leaves it to the system ffmpeg.
  *
@@ -19,11 +19,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { FfmpegCoreClient, type CoreThreadPort } from '../core/ffmpegHost/client.js';
 import { coreRunner, INPUT, type CoreFailure } from '../core/ffmpegHost/host.js';
-import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
-import type { VideoInfo } from '../core/preprocess/ffprobeInfo.js';
+import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/frames/ffmpegCore.js';
+import type { VideoInfo } from '../core/frames/ffprobeInfo.js';
 import type { NodeCoreFiles, PathInput } from './ffmpegCoreWorker.js';
 import { startWorkerThread } from './workerThread.js';
 
@@ -127,7 +127,7 @@ export async function fitsWasmDecoder(path: string): Promise<boolean> {
 }
 
 /**
- * ffprobe in-process: the same facts as the system ffprobe (core/preprocess/ffprobeInfo.ts). Errors:
+ * ffprobe in-process: the same facts as the system ffprobe (core/frames/ffprobeInfo.ts). Errors:
  * 'unsupported-source' (ffmpeg.wasm cannot read the file), 'video-too-short', 'ffmpeg-missing' (no core), 'aborted'.
  */
 export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<VideoInfo> {
@@ -137,7 +137,7 @@ export function probeVideoWasm(path: string, signal?: AbortSignal): Promise<Vide
 /**
  * Decodes the unique sorted presented indices `wanted` of a file probed by `probeVideoWasm` to RGB (as the system ffmpeg's rgb24) in display
  * orientation, in the order of `wanted`. `exactColour` is false for formats other than 8-bit 4:2:0 (the core's own
- * swscale converted them; see core/preprocess/ffmpegCore.ts). Errors: 'decode-failed', 'unsupported-source' (no decoder in the core), 'aborted'.
+ * swscale converted them; see core/frames/ffmpegCore.ts). Errors: 'decode-failed', 'unsupported-source' (no decoder in the core), 'aborted'.
  */
 export function decodeFramesWasm(path: string, info: VideoInfo, wanted: readonly number[], signal?: AbortSignal): Promise<{ frames: FramePixels[]; exactColour: boolean }> {
   return decodeWithCore(runnerFor(path, signal), INPUT, path, info, wanted, { channels: 3 }).catch((e: unknown) => {

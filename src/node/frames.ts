@@ -5,25 +5,26 @@
  * - The decoder of a video (`readClip`, `DecoderChoice`): ffmpeg.wasm in a worker thread (src/node/ffmpegWasm.ts)
  *   or the system ffmpeg (src/node/ffmpeg.ts, the tool), with the fallbacks between them.
  * - Reading ahead (`ReadAhead`): the next inputs decode while the network runs the current one.
- * Every path samples with PaddleVideo's sampler over L (core/preprocess/framePlan.ts) and returns the frames in the
+ * Every path samples with PaddleVideo's sampler over L (core/frames/framePlan.ts) and returns the frames in the
  * order of the sampled indices.
  */
 import { stat } from 'node:fs/promises';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
-import { exactYuvFormat } from '../core/preprocess/ffmpegCore.js';
-import { planFrames } from '../core/preprocess/framePlan.js';
+import type { FramePixels } from '../core/frames/pixels.js';
+import { exactYuvFormat } from '../core/frames/ffmpegCore.js';
+import { planFrames } from '../core/frames/framePlan.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
-import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
+import type { SamplingMode } from '../core/preprocess/sampler.js';
+import type { Rng } from '../core/random.js';
 import type { ListFormat } from '../core/dataset/lists.js';
-import type { RawframesClip } from '../core/rawframes.js';
+import type { RawframesClip } from '../core/frames/rawframes.js';
 import { decodeFfmpegFrames, probeVideo, type FfmpegDecodeOptions, type VideoInfo } from './ffmpeg.js';
 import { decodeFramesWasm, fitsWasmDecoder, probeVideoWasm, wasmDecoderInstalled, wasmDecodesExactly } from './ffmpegWasm.js';
 import { classifyInputKind } from './inputPath.js';
 import { readRawframesDir } from './rawframes.js';
 
 export type { VideoInfo } from './ffmpeg.js';
-export type { RawframesClip } from '../core/rawframes.js';
+export type { RawframesClip } from '../core/frames/rawframes.js';
 
 /**
  * Who decodes a file in Node: `ffmpeg` the system ffmpeg/ffprobe (spawned per file), `wasm` ffmpeg.wasm in-process

@@ -4,7 +4,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { PPTSNError } from '../core/errors.js';
-import { countRawframes } from '../core/rawframes.js';
+import { countRawframes } from '../core/frames/rawframes.js';
 
 /** How a rawframes folder looks (PaddleVideo's extracted-frames layout), for messages. */
 const RAWFRAMES_LAYOUT = 'img_00001.jpg, img_00002.jpg, …: one clip\'s frames as PaddleVideo extracts them, numbered from 00001';

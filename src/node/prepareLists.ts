@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseClassInd } from '../core/dataset/ucf101.js';
 import type { ListFormat } from '../core/dataset/lists.js';
 import { PPTSNError } from '../core/errors.js';
-import { mulberry32 } from '../core/preprocess/sampler.js';
+import { mulberry32 } from '../core/random.js';
 import { VIDEO_EXTENSIONS } from './datasetList.js';
 import { countFrameFiles } from './rawframes.js';
 

@@ -1,16 +1,17 @@
 /**
  * Rawframes folders in Node (the CLI): L from a list's num_frames or the folder's `img_*.jpg` count, then only
- * the sampled files are read and decoded (`src/core/rawframes.ts`) with the JPEG decoder PIL matches
- * (`src/core/jpeg.ts`; its wasm is compiled from the package's file once).
+ * the sampled files are read and decoded (`src/core/frames/rawframes.ts`) with the JPEG decoder PIL matches
+ * (`src/core/frames/jpeg.ts`; its wasm is compiled from the package's file once).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PPTSNError } from '../core/errors.js';
-import { decodeJpegPixels, initJpeg } from '../core/jpeg.js';
-import { countRawframes, readRawframes, type RawframesClip } from '../core/rawframes.js';
+import { decodeJpegPixels, initJpeg } from '../core/frames/jpeg.js';
+import { countRawframes, readRawframes, type RawframesClip } from '../core/frames/rawframes.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
-import type { Rng, SamplingMode } from '../core/preprocess/sampler.js';
+import type { SamplingMode } from '../core/preprocess/sampler.js';
+import type { Rng } from '../core/random.js';
 
 let compiled: Promise<void> | undefined;
 

@@ -18,7 +18,7 @@ import { clipLogits, type ClipLogits, type ClipNetwork, type ClipProgress, type 
 import { tensorLogits } from '../core/classify/tensorInput.js';
 import { PPTSNError } from '../core/errors.js';
 import type { LoadedModelJson } from '../core/formats/modelJson.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { ppTSNHead } from '../core/model/head.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';

@@ -3,14 +3,14 @@
  * here with the stream's matrix, BT.601 limited range when the stream is untagged: that is what decord/ffmpeg do
  * (docs/contract.md §4), whereas Chromium assumes BT.709 for untagged H.264 and is 4–7 levels off.
  */
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { PPTSNError } from '../core/errors.js';
-import { colorOf, type FramePlan } from '../core/preprocess/framePlan.js';
-import { coefficients, yuvToRgba } from '../core/preprocess/yuv.js';
-import { yuv420ToRgbScaled } from '../core/preprocess/yuvScaled.js';
+import { colorOf, type FramePlan } from '../core/frames/framePlan.js';
+import { coefficients, yuvToRgba } from '../core/frames/yuv.js';
+import { yuv420ToRgbScaled } from '../core/frames/yuvScaled.js';
 import { highBitYuvToRgba, isDeepFormat, isHighBitFormat } from './colorHighBit.js';
 
-/** The conversion to apply: matrix and range as core/preprocess/framePlan.ts decides them. */
+/** The conversion to apply: matrix and range as core/frames/framePlan.ts decides them. */
 export type ColorConversion = FramePlan['color'];
 
 /**

@@ -26,7 +26,7 @@ const HIGH_BIT: Record<string, { bits: number; sx: number; sy: number }> = {
   I444P12: { bits: 12, sx: 0, sy: 0 },
 };
 
-/** Whether `highBitYuvToRgba` converts this VideoFrame format (10/12-bit, and 8-bit 4:4:4; 8-bit 4:2:0 with an odd height is core/preprocess/yuvScaled.ts's). */
+/** Whether `highBitYuvToRgba` converts this VideoFrame format (10/12-bit, and 8-bit 4:4:4; 8-bit 4:2:0 with an odd height is core/frames/yuvScaled.ts's). */
 export function isHighBitFormat(format: string | null | undefined): boolean {
   return !!format && format in HIGH_BIT;
 }

@@ -3,9 +3,9 @@
  * the preceding key frame up to it are decoded; every other VideoFrame is closed as soon as it comes out. Works in
  * a Web Worker.
  */
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { PPTSNError } from '../core/errors.js';
-import { colorOf, rotatePixels } from '../core/preprocess/framePlan.js';
+import { colorOf, rotatePixels } from '../core/frames/framePlan.js';
 import { decodeOrderOf, packetRun, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { videoFrameToRgba, type FrameConversion } from './color.js';
 import { abortable, abortError, once, throwIfAborted, withTimeout } from './util.js';
@@ -56,7 +56,7 @@ export async function canDecodeTrack(video: DemuxedVideo): Promise<boolean> {
 /**
  * Decodes the frames at the given presentation indices (0-based over the presented frames, < frameCount;
  * duplicates allowed) and returns their RGBA pixels by index, in display orientation (the track's rotation applied
- * here, in the worker) and converted with the stream's matrix and range (core/preprocess/framePlan.ts `colorOf`). Throws PPTSNError 'unsupported-source' (codec not decodable here), 'decode-failed'
+ * here, in the worker) and converted with the stream's matrix and range (core/frames/framePlan.ts `colorOf`). Throws PPTSNError 'unsupported-source' (codec not decodable here), 'decode-failed'
  * (corrupt/truncated data, decoder error or stall), 'aborted'.
  */
 export async function decodeWebCodecsFrames(video: DemuxedVideo, indices: readonly number[], options: WebCodecsDecodeOptions = {}): Promise<Map<number, RgbaFrame>> {

@@ -17,7 +17,7 @@ import {
   type InputVideoTrack,
 } from 'mediabunny';
 import { messageOf, PPTSNError } from '../core/errors.js';
-import { isPresented, normalizeRotation, type Rotation } from '../core/preprocess/framePlan.js';
+import { isPresented, normalizeRotation, type Rotation } from '../core/frames/framePlan.js';
 import { sniffContainer, type DemuxSource } from './sniff.js';
 import { chooseTrack, CutShortError, isCutShort } from './track.js';
 import { throwIfAborted, abortable, quotedUrl } from './util.js';
@@ -37,7 +37,7 @@ export interface FrameEntry {
   key: boolean;
 }
 
-/** What the demuxer learned about the video track read (decord's choice: core/preprocess/streamChoice.ts). */
+/** What the demuxer learned about the video track read (decord's choice: core/frames/streamChoice.ts). */
 export interface VideoTrackInfo {
   /** The track's index among all the file's tracks (ffmpeg's stream index where the demuxers list the same tracks). */
   streamIndex: number;

@@ -11,7 +11,7 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import { conversionFor, videoFrameToRgba, type FrameConversion } from './color.js';
-import { normalizeRotation, rotatePixels, type Rotation } from '../core/preprocess/framePlan.js';
+import { normalizeRotation, rotatePixels, type Rotation } from '../core/frames/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { presentationTimes, type VideoTrackInfo } from './demux.js';
 import { abortError, once, throwIfAborted } from './util.js';

@@ -13,7 +13,7 @@
  */
 import { FfmpegCoreClient, type CoreThreadPort } from '../core/ffmpegHost/client.js';
 import { coreRunner, INPUT, type FfmpegCoreHost } from '../core/ffmpegHost/host.js';
-import type { FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
+import type { FfmpegCoreRunner } from '../core/frames/ffmpegCore.js';
 import { absoluteCoreUrls, browserCoreError, sessionKey, type BlobInput, type FfmpegCoreUrls } from './ffmpegCoreBrowser.js';
 
 export type { FfmpegCoreUrls } from './ffmpegCoreBrowser.js';

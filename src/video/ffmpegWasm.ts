@@ -2,8 +2,8 @@
  * The fallback for files mediabunny + WebCodecs cannot read (AVI with MPEG-4 Part 2/XviD as in UCF101, MJPEG,
  * MKV/MOV with codecs the browser lacks): ffmpeg.wasm (`@ffmpeg/core`, the single-threaded build, ffmpeg 6) driven
  * directly through its Emscripten module inside our worker. It runs what the CLI runs (ffprobe for the presented
- * frame count, rotation and colour tags → core/preprocess/framePlan.ts; then the same `select` + swscale graph,
- * core/preprocess/ffmpegFilter.ts), so its frames are the CLI's. Only the sampled frames leave the decoder.
+ * frame count, rotation and colour tags → core/frames/framePlan.ts; then the same `select` + swscale graph,
+ * core/frames/ffmpegFilter.ts), so its frames are the CLI's. Only the sampled frames leave the decoder.
  *
  * The core (~110 KB of JS + 32 MB of WASM) is loaded lazily, on the first file that needs it, from URLs the caller
  * gives (the worker passes the copies the build puts beside it, src/worker/ffmpegCoreFiles.ts). The input Blob is
@@ -11,8 +11,8 @@
  */
 import { PPTSNError } from '../core/errors.js';
 import { FfmpegCoreHost } from '../core/ffmpegHost/host.js';
-import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/preprocess/ffmpegCore.js';
-import { planFrames, type FrameSelection, type FramePlan } from '../core/preprocess/framePlan.js';
+import { decodeWithCore, probeWithCore, type FfmpegCoreRunner } from '../core/frames/ffmpegCore.js';
+import { planFrames, type FrameSelection, type FramePlan } from '../core/frames/framePlan.js';
 import type { RgbaFrame } from './decoder.js';
 import { throwIfAborted } from './util.js';
 import { absoluteCoreUrls, blobInput, coreModuleFromUrls, type BlobInput } from './ffmpegCoreBrowser.js';
@@ -31,7 +31,7 @@ export interface FfmpegWasmResult {
   fps: number;
   container: string;
   codec: string;
-  /** The stream read (decord's choice, core/preprocess/streamChoice.ts). */
+  /** The stream read (decord's choice, core/frames/streamChoice.ts). */
   streamIndex: number;
   timestamps: number[];
 }

@@ -1,7 +1,7 @@
 /**
  * One entry point for frames from any browser source: `readFrames(source, { segments })` returns the RGBA pixels of
  * exactly the frames PaddleVideo's test-mode sampler picks (docs/contract.md §4), with indices over the decoded frame
- * count L (frames presented after the edit list, core/preprocess/framePlan.ts), like decord and ffmpeg.
+ * count L (frames presented after the edit list, core/frames/framePlan.ts), like decord and ffmpeg.
  *
  * Paths, in order of preference:
  * 1. 'webcodecs': mediabunny demuxes (Blob/File, URL string, or a <video>'s fetchable src), WebCodecs decodes only
@@ -18,7 +18,7 @@ import type { FrameConversion } from './color.js';
 import { canDecodeTrack, decodeWebCodecsFrames, type RgbaFrame } from './decoder.js';
 import { CutShortError, openVideo, presentationTimes, sniffContainer, unsupportedSource, type DemuxedVideo } from './demux.js';
 import { elementInfoFromTrack, readFramesFromElement, whenMetadata, type ElementReadResult, type ElementStreamInfo } from './element.js';
-import { planFrames } from '../core/preprocess/framePlan.js';
+import { planFrames } from '../core/frames/framePlan.js';
 import { isVideoElement, quotedUrl, throwIfAborted } from './util.js';
 import { decodeWithFfmpegWasm, type FfmpegCoreUrls } from './ffmpegWasm.js';
 
@@ -65,7 +65,7 @@ function cutShort(video: DemuxedVideo): PPTSNError {
 
 const hasDom = () => typeof document !== 'undefined' && typeof HTMLVideoElement !== 'undefined';
 
-/** The indices for L presented frames: core/preprocess/framePlan.ts decides, as for the CLI. */
+/** The indices for L presented frames: core/frames/framePlan.ts decides, as for the CLI. */
 function pickIndices(options: ReadFramesOptions, frameCount: number): number[] {
   const selection = options.indices ? { indices: options.indices } : { sampling: 'valid' as const, segments: options.segments ?? 8 };
   return planFrames({ presentedFrames: frameCount, codedWidth: 1, codedHeight: 1, rotation: 0 }, selection).indices;

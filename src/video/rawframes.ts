@@ -3,13 +3,13 @@
  * dropped folder (`File`s named `img_00001.jpg`, …, e.g. from `<input webkitdirectory>` or a drop), an array of
  * image `Blob`s in frame order, or a `FileSystemDirectoryHandle`. They cross from the page as they are (Blobs and
  * the handle are structured-cloneable; a File keeps its name), and only the sampled files are read here and decoded
- * with the JPEG decoder PIL matches (`core/jpeg.ts`, MozJPEG in WebAssembly), so the page does no decoding. The
- * sampling and the checks are `core/rawframes.ts`, shared with the CLI.
+ * with the JPEG decoder PIL matches (`core/frames/jpeg.ts`, MozJPEG in WebAssembly), so the page does no decoding. The
+ * sampling and the checks are `core/frames/rawframes.ts`, shared with the CLI.
  */
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
-import { decodeJpegPixels } from '../core/jpeg.js';
-import { countRawframes, rawframeName, readRawframes } from '../core/rawframes.js';
+import type { FramePixels } from '../core/frames/pixels.js';
+import { decodeJpegPixels } from '../core/frames/jpeg.js';
+import { countRawframes, rawframeName, readRawframes } from '../core/frames/rawframes.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 
 /** A rawframes clip: a folder's files, image Blobs in frame order, or a directory handle. */
@@ -34,7 +34,7 @@ function baseName(f: Blob): string | undefined {
  * (the folder, or `rawframes`). Named files: L = the number of `img_*.jpg` among them (other files of the folder are
  * ignored). Unnamed Blobs: L = the array's length, frame i = item i. Errors: 'unsupported-source' (no file named as
  * a frame), 'decode-failed' (a gap in the numbering, a sampled file missing, not a JPEG or cut short), 'video-too-short'
- * and 'invalid-argument' as `core/rawframes.ts`, 'aborted'.
+ * and 'invalid-argument' as `core/frames/rawframes.ts`, 'aborted'.
  */
 export async function readRawframesFiles(files: RawframesFiles, where: string, config: PreprocessConfig, signal?: AbortSignal): Promise<RawframesRead> {
   let read: (name: string) => Promise<Uint8Array>;

@@ -1,11 +1,11 @@
 /**
  * Which video track of a file the browser paths read, and whether the file is whole (src/video/demux.ts uses both):
- * decord's track (core/preprocess/streamChoice.ts over mediabunny's video tracks), and files cut short, which
+ * decord's track (core/frames/streamChoice.ts over mediabunny's video tracks), and files cut short, which
  * mediabunny reads only in part. No DOM; works in a worker.
  */
 import { EncodedPacketSink, type Input, type InputVideoTrack } from 'mediabunny';
 import { PPTSNError } from '../core/errors.js';
-import { bestVideoStream } from '../core/preprocess/streamChoice.js';
+import { bestVideoStream } from '../core/frames/streamChoice.js';
 import { matroskaSegmentEnd, matroskaTailCut, readHead, readTail, type DemuxSource } from './sniff.js';
 
 /** One listed packet, as isCutShort needs it. */
@@ -28,7 +28,7 @@ export class CutShortError extends PPTSNError {
 }
 
 /**
- * The video track decord reads: av_find_best_stream's rule (core/preprocess/streamChoice.ts) over the file's video
+ * The video track decord reads: av_find_best_stream's rule (core/frames/streamChoice.ts) over the file's video
  * tracks, which mediabunny's own primary track does not follow (it prefers a track paired with audio). The bit rate
  * is the container's as ffmpeg reads it: MP4/MOV's `btrt`, else bytes · 8 / duration (mov.c); Matroska and MPEG-TS
  * give none (0). A lone video track is listed once, by openVideo.

@@ -17,7 +17,7 @@ import { proxy } from 'comlink';
 import { PPTSNError } from '../core/errors.js';
 import { clipLogits } from '../core/classify/clip.js';
 import { clipEmbedding } from '../core/classify/embed.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { preprocessFrames, toPaddleLayout } from '../core/preprocess/pipeline.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { StateDict } from '../core/stateDict.js';

@@ -3,7 +3,7 @@
  * doubles in tests), and the rawframes reader (`readRawframesVideo`), as a module of its own so that the engine and
  * the trainer (trainerEngine.ts) both use them without importing each other.
  */
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { sampleIndices } from '../core/preprocess/sampler.js';
 import { readFrames } from '../video/frames.js';
@@ -16,7 +16,7 @@ export interface DecodedVideo {
   frameIndices: number[];
   timestamps: number[];
   frames: FramePixels[];
-  /** L and the rotation applied (core/preprocess/framePlan.ts), reported in results. */
+  /** L and the rotation applied (core/frames/framePlan.ts), reported in results. */
   frameCount?: number;
   rotation?: number;
   /** The video stream read (ffmpeg's index; decord's choice), when the reader knows it. */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TopKOptions } from '../core/classify/scores.js';
 import { PPTSNError } from '../core/errors.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { preprocessFrames } from '../core/preprocess/pipeline.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import { toPPTSNError } from '../common/errorTransport.js';

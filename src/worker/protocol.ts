@@ -3,7 +3,7 @@
  * data only (Blobs, typed arrays, records); callbacks cross as comlink proxies.
  */
 import type { TopKOptions } from '../core/classify/scores.js';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import type { PreprocessConfig } from '../core/preprocess/presets.js';
 import type { RawframesFiles } from '../video/rawframes.js';
 import type { StateDict } from '../core/stateDict.js';

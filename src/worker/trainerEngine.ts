@@ -10,7 +10,7 @@
 // With the .js extension: our package is "type": "module", so webpack resolves its imports fully specified.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
-import type { FramePixels } from '../core/frames.js';
+import type { FramePixels } from '../core/frames/pixels.js';
 import { writeModelJson } from '../core/formats/modelJson.js';
 import { writePdparams } from '../core/formats/pdparamsWriter.js';
 import { sha256Hex } from '../core/formats/sha256.js';

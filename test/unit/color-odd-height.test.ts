@@ -1,7 +1,7 @@
 /**
  * 8-bit 4:2:0 frames with an odd height (VP8/VP9/AV1 allow them; 4:2:0 H.264/HEVC cannot have them): ffmpeg's
  * swscale converts them with its generic scaler (bicubic vertical chroma), not the table converter it uses for even
- * heights, so the browser's WebCodecs path (src/video/color.ts → core/preprocess/yuvScaled.ts) must too. Held here against the system ffmpeg's
+ * heights, so the browser's WebCodecs path (src/video/color.ts → core/frames/yuvScaled.ts) must too. Held here against the system ffmpeg's
  * `-pix_fmt rgb24` on ffmpeg's own YUV of the same frame, for I420 and NV12 layouts.
  */
 import { test } from 'node:test';
@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { yuv420ToRgbScaled } from '../../src/core/preprocess/yuvScaled.js';
-import { yuvToRgba } from '../../src/core/preprocess/yuv.js';
+import { yuv420ToRgbScaled } from '../../src/core/frames/yuvScaled.js';
+import { yuvToRgba } from '../../src/core/frames/yuv.js';
 
 const DIR = join(tmpdir(), 'pptsn-web-test-videos', 'odd-height');
 mkdirSync(DIR, { recursive: true });

@@ -19,7 +19,7 @@ import type { ClipNetwork } from '../../src/core/classify/clip.js';
 import { parseList } from '../../src/core/dataset/lists.js';
 import { isPPTSNError, PPTSNError } from '../../src/core/errors.js';
 import type { EvalRecord } from '../../src/core/eval/metrics.js';
-import type { FramePixels } from '../../src/core/frames.js';
+import type { FramePixels } from '../../src/core/frames/pixels.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 import { initNodeBackend } from '../../src/node/backends.js';

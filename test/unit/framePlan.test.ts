@@ -1,10 +1,10 @@
 /**
- * core/preprocess/framePlan.ts: the one decision every frame reader uses (docs/contract.md §4) — L after the edit list, the
+ * core/frames/framePlan.ts: the one decision every frame reader uses (docs/contract.md §4) — L after the edit list, the
  * TSN indices over it, display rotation and size, the colour conversion — and the lossless rotation of pixels.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clockwiseFromDisplayMatrix, colorOf, isPresented, normalizeRotation, planFrames, rotatePixels } from '../../src/core/preprocess/framePlan.js';
+import { clockwiseFromDisplayMatrix, colorOf, isPresented, normalizeRotation, planFrames, rotatePixels } from '../../src/core/frames/framePlan.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 
 test('plan: fixture README values (rot90: L 60 portrait 240×320; editlist: L 47)', () => {

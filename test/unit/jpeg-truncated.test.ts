@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTruncatedJpeg } from '../../src/core/jpeg.js';
+import { isTruncatedJpeg } from '../../src/core/frames/jpeg.js';
 import { readRawframesDir } from '../../src/node/rawframes.js';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -83,7 +83,7 @@ test('the layer table fails on a fake graph breaking each rule, and passes witho
     ['core/model/a.ts', ['core/errors.ts']],
     ['cli/x.ts', ['node/files.ts', 'core/errors.ts']],
     ['node/y.ts', ['core/errors.ts']],
-    ['video/z.ts', ['core/frames.ts']],
+    ['video/z.ts', ['core/frames/pixels.ts']],
     ['worker/engine.ts', ['video/z.ts', 'common/types.ts', 'core/errors.ts']],
     ['api/pptsn.ts', ['worker/engine.ts', 'video/z.ts', 'common/types.ts']],
   ]);

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Depth } from '../../src/core/model/arch.js';
 import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import { isPPTSNError } from '../../src/core/errors.js';
-import type { FramePixels } from '../../src/core/frames.js';
+import type { FramePixels } from '../../src/core/frames/pixels.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
 import { resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';
 import { initNodeBackend } from '../../src/node/backends.js';

@@ -15,7 +15,7 @@ import { parseRecords } from '../../src/core/eval/metrics.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 import { readDatasetList } from '../../src/node/datasetList.js';
 import { createJpegEncoderPool, OPENCV_JPEG_OPTIONS } from '../../src/node/jpegEncoder.js';
-import { decodeJpegPixels, initJpeg } from '../../src/core/jpeg.js';
+import { decodeJpegPixels, initJpeg } from '../../src/core/frames/jpeg.js';
 import { createRequire } from 'node:module';
 import { seededStateDict } from '../helpers/seeded.js';
 

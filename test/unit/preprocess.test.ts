@@ -18,7 +18,7 @@ import {
 } from '../../src/core/preprocess/transforms.js';
 import { preprocessFrames, preprocessTrainFrames, toPaddleLayout, fromPaddleLayout, cropToSource, type FramePixels } from '../../src/core/preprocess/pipeline.js';
 import { resolvePreprocessOptions, PRESETS, resolveTrainPreprocessOptions } from '../../src/core/preprocess/presets.js';
-import type { Rng } from '../../src/core/preprocess/sampler.js';
+import type { Rng } from '../../src/core/random.js';
 import { encodeNpy, decodeNpy } from '../../src/core/npy.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { readClip } from '../../src/node/frames.js';

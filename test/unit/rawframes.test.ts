@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { seededStateDict } from '../helpers/seeded.js';
 import { writePdparams } from '../../src/core/formats/pdparamsWriter.js';
 import { decodeNpy } from '../../src/core/npy.js';
-import { countRawframes, rawframeName, readRawframes } from '../../src/core/rawframes.js';
+import { countRawframes, rawframeName, readRawframes } from '../../src/core/frames/rawframes.js';
 import { readRawframesDir } from '../../src/node/rawframes.js';
 import { isPPTSNError } from '../../src/core/errors.js';
 import { PRESETS, resolvePreprocessOptions } from '../../src/core/preprocess/presets.js';

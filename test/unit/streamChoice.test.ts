@@ -1,5 +1,5 @@
 /**
- * Which stream is read (core/preprocess/streamChoice.ts, libavformat's av_find_best_stream as decord calls it) and
+ * Which stream is read (core/frames/streamChoice.ts, libavformat's av_find_best_stream as decord calls it) and
  * what the browser reads from a file's first bytes (src/video/sniff.ts): the MPEG-TS video codec mediabunny skips,
  * and where a Matroska Segment ends (a WebM cut short ends before it).
  */
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bestVideoStream, type StreamCandidate } from '../../src/core/preprocess/streamChoice.js';
+import { bestVideoStream, type StreamCandidate } from '../../src/core/frames/streamChoice.js';
 import { matroskaSegmentEnd, matroskaTailCut, sniffContainer } from '../../src/video/sniff.js';
 import { REALWORLD2_DIR, realworld2Generated } from '../helpers/realworld2.js';
 import { tmpdir } from 'node:os';

@@ -23,9 +23,9 @@ import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { LAST_STAGE_BOUNDARY } from '../../src/core/model/resnetVd.js';
 import { trainingFailure } from '../../src/core/train/failure.js';
 import { PhaseClock } from '../../src/core/train/progress.js';
-import { mulberry32 } from '../../src/core/preprocess/sampler.js';
+import { mulberry32 } from '../../src/core/random.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
-import type { FramePixels } from '../../src/core/frames.js';
+import type { FramePixels } from '../../src/core/frames/pixels.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 
 before(async () => {

@@ -18,9 +18,9 @@ import { PaddleMomentum, paramGroups, type ParamGroup } from '../../src/core/tra
 import { preciseBN } from '../../src/core/train/preciseBn.js';
 import { ClipTrainer, resolveSettings, type TrainerCheckpoint, type TrainingClip } from '../../src/core/train/trainer.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
-import { mulberry32 } from '../../src/core/preprocess/sampler.js';
+import { mulberry32 } from '../../src/core/random.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
-import type { FramePixels } from '../../src/core/frames.js';
+import type { FramePixels } from '../../src/core/frames/pixels.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);

@@ -14,9 +14,9 @@ import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { ClipTrainer, type EpochInfo, type StepInfo, type TrainingClip, resolveSettings } from '../../src/core/train/trainer.js';
 import { ClipTeacher, UNLABELLED, argmax } from '../../src/core/train/clipTeacher.js';
-import { mulberry32 } from '../../src/core/preprocess/sampler.js';
+import { mulberry32 } from '../../src/core/random.js';
 import type { Recognizer } from '../../src/core/model/recognizer.js';
-import type { FramePixels } from '../../src/core/frames.js';
+import type { FramePixels } from '../../src/core/frames/pixels.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 
 before(async () => {

@@ -1,5 +1,5 @@
 /**
- * core/preprocess/yuvScaled.ts against the system ffmpeg: 8-bit 4:2:0 frames with an odd height (where swscale runs
+ * core/frames/yuvScaled.ts against the system ffmpeg: 8-bit 4:2:0 frames with an odd height (where swscale runs
  * its scaled path: interpolated chroma, its C tables or, for an odd width too, full chroma) converted as
  * `ffmpeg -vf scale,format=rgb24` converts them, for every matrix and range the readers use. yuv.ts's unscaled
  * arithmetic is shown to be far off on the same frames, so the test can fail.
@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { yuv420ToRgbScaled } from '../../src/core/preprocess/yuvScaled.js';
-import { yuvToRgba } from '../../src/core/preprocess/yuv.js';
+import { yuv420ToRgbScaled } from '../../src/core/frames/yuvScaled.js';
+import { yuvToRgba } from '../../src/core/frames/yuv.js';
 
 /** One noisy testsrc2 frame as raw yuv420p, W×H. */
 function frame(w: number, h: number): Buffer {

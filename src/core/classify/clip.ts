@@ -9,7 +9,7 @@
  * a cancel message can run; `beforeChunk` may then throw to stop (abort, lost device).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { FramePixels } from '../frames.js';
+import type { FramePixels } from '../frames/pixels.js';
 import { preprocessFrames } from '../preprocess/pipeline.js';
 import type { PreprocessConfig } from '../preprocess/presets.js';
 import { yieldTurn } from '../yieldTurn.js';

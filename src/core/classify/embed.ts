@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
-import type { FramePixels } from '../frames.js';
+import type { FramePixels } from '../frames/pixels.js';
 import type { PreprocessConfig } from '../preprocess/presets.js';
 import { clipFeatures, type ClipNetwork, type ClipRunOptions } from './clip.js';
 import { tensorFeatures, type TensorRunOptions } from './tensorInput.js';

@@ -10,10 +10,10 @@
  * - An Emscripten abort (a crash in a decoder, out of memory) leaves the instance unusable: it is dropped, the call
  *   fails as a 'crash' `CoreFailure`, and the next call gets a fresh instance (runner.ts tries it once more there).
  * - The log lines of each run (up to `LOG_LINES`) come back with its result: the driver
- *   (core/preprocess/ffmpegCore.ts) reads ffmpeg's complaints from them, as from the system ffmpeg's stderr.
+ *   (core/frames/ffmpegCore.ts) reads ffmpeg's complaints from them, as from the system ffmpeg's stderr.
  * - Runs are serial: the core keeps global state (its return code, the logger, the mounted file).
  */
-import type { FfmpegCoreRunner } from '../preprocess/ffmpegCore.js';
+import type { FfmpegCoreRunner } from '../frames/ffmpegCore.js';
 
 /**
  * ffprobe and ffmpeg runs on one core instance before a fresh one is made. @ffmpeg/core 0.12 leaks state on every
@@ -253,7 +253,7 @@ export const PROBE_OUT = '/probe.json';
 export type CoreCall = (kind: CoreRunKind, args: readonly string[], onTime?: (microseconds: number) => void) => Promise<CoreRunResult>;
 
 /**
- * The driver's `FfmpegCoreRunner` (core/preprocess/ffmpegCore.ts) over `call`. A crash is tried once more, on the
+ * The driver's `FfmpegCoreRunner` (core/frames/ffmpegCore.ts) over `call`. A crash is tried once more, on the
  * fresh instance (or thread) made after it: the core's state is broken by earlier runs, not necessarily by this file;
  * a file that crashes it twice is reported. Every other CoreFailure, and the second crash, goes through `fail`.
  */

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import { MEAN, STD, resolveTrainPreprocessOptions, type PreprocessConfig, type TrainPreprocessConfig } from './presets.js';
-import type { Rng } from './sampler.js';
-import type { FramePixels } from '../frames.js';
+import type { Rng } from '../random.js';
+import type { FramePixels } from '../frames/pixels.js';
 import { cropBoxesFor, cropToSource, multiScaleCropBox, randomFlip, scaleSize, type CropBox, type Size } from './transforms.js';
 
 export { cropBoxesFor, cropToSource };

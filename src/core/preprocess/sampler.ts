@@ -5,12 +5,7 @@
  * easiest pieces to check against PaddleVideo's formulas, so they are kept free of everything else.
  */
 import { PPTSNError } from '../errors.js';
-
-/**
- * A source of uniform random numbers in [0, 1), like `Math.random`. Injectable so training is reproducible and
- * tests can script the choices. (Python's `random`/`np.random` streams cannot be reproduced bit for bit anyway.)
- */
-export type Rng = () => number;
+import { randint, type Rng } from '../random.js';
 
 /** How frames are picked: PaddleVideo's test/valid (`valid_mode`, `select_left`), train, or `linspace_sample`. */
 export type SamplingMode = 'valid' | 'train' | 'linspace';
@@ -22,13 +17,6 @@ function checkArgs(frameCount: number, segments: number): void {
   if (!Number.isInteger(segments) || segments < 1) {
     throw new PPTSNError('invalid-argument', `segments must be a positive integer, got ${segments}.`);
   }
-}
-
-/** `np.random.randint(n)`: an integer in [0, n). */
-export function randint(rng: Rng, n: number): number {
-  const r = rng();
-  // Guard against an RNG that returns exactly 1 (or slightly above through scaling): stay inside [0, n).
-  return Math.min(n - 1, Math.max(0, Math.floor(r * n)));
 }
 
 /**
@@ -98,18 +86,4 @@ export function sampleIndices(mode: SamplingMode, frameCount: number, segments: 
     default:
       throw new PPTSNError('invalid-argument', `Unknown sampling mode ${String(mode)} (expected valid, train or linspace).`);
   }
-}
-
-/**
- * mulberry32: a small seeded RNG (the fixtures' PRNG, see fixtures/README.md) for reproducible training runs
- * and tests. Returns the `Rng` of the stream seeded with `seed`.
- */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) >>> 8) / 16777216;
-  };
 }

@@ -5,7 +5,7 @@
  * here makes it testable against PaddleVideo's formulas without pixels.
  */
 import { PPTSNError } from '../errors.js';
-import { randint, type Rng } from './sampler.js';
+import { randint, type Rng } from '../random.js';
 
 export interface Size {
   width: number;

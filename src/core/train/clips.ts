@@ -4,10 +4,11 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
-import type { FramePixels } from '../frames.js';
+import type { FramePixels } from '../frames/pixels.js';
 import { preprocessFrames, preprocessTrainFrames } from '../preprocess/pipeline.js';
 import { PRESETS } from '../preprocess/presets.js';
-import { sampleTrainIndices, sampleValidIndices, type Rng } from '../preprocess/sampler.js';
+import { sampleTrainIndices, sampleValidIndices } from '../preprocess/sampler.js';
+import { hashSeed, type Rng } from '../random.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** One training clip: a pool of decoded frames (one size) and its class index. */
@@ -15,16 +16,6 @@ export interface TrainingClip {
   id: string;
   label: number;
   frames: FramePixels[];
-}
-
-/** FNV-1a of a string, for per-clip/per-iteration seeds. */
-export function hashSeed(...parts: (string | number)[]): number {
-  let h = 0x811c9dc5;
-  for (const ch of parts.join('\u0000')) {
-    h ^= ch.charCodeAt(0);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
 
 /**

@@ -5,7 +5,7 @@
  * injectable uniform RNG, so training is reproducible.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../preprocess/sampler.js';
+import { permutation, type Rng } from '../random.js';
 
 /** PP-TSN's α. */
 export const MIXUP_ALPHA = 0.2;
@@ -50,16 +50,6 @@ export function sampleBeta(a: number, b: number, rng: Rng): number {
   // Both can underflow to 0 for tiny shapes: then either end is as likely.
   if (x + y === 0) return rng() < a / (a + b) ? 1 : 0;
   return x / (x + y);
-}
-
-/** A uniformly random permutation of 0..n−1 (Fisher–Yates; `np.random.permutation`). */
-export function permutation(n: number, rng: Rng): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.min(i, Math.floor(rng() * (i + 1)));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
 }
 
 /** One batch's mixup draw. */

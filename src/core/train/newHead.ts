@@ -1,6 +1,6 @@
 /** The classifier a fine-tuning run starts from: the base model's backbone with a fresh FC for the new classes. */
 import { PPTSNError } from '../errors.js';
-import { mulberry32 } from '../preprocess/sampler.js';
+import { mulberry32 } from '../random.js';
 import type { StateDict } from '../stateDict.js';
 import { sampleNormal } from './mixup.js';
 

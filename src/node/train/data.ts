@@ -9,10 +9,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ListFormat, ListItem } from '../../core/dataset/lists.js';
 import { isPPTSNError, PPTSNError } from '../../core/errors.js';
-import type { FramePixels } from '../../core/frames.js';
+import type { FramePixels } from '../../core/frames/pixels.js';
 import { preprocessFrames, preprocessTrainFrames } from '../../core/preprocess/pipeline.js';
 import { PRESETS, resolvePreprocessOptions } from '../../core/preprocess/presets.js';
-import type { Rng } from '../../core/preprocess/sampler.js';
+import type { Rng } from '../../core/random.js';
 import { readFrames, type DecoderChoice } from '../frames.js';
 
 export interface ItemReader {

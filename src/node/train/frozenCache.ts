@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeFloat16, encodeFloat16 } from '../../core/formats/float16.js';
-import { hashSeed } from '../../core/train/clips.js';
+import { hashSeed } from '../../core/random.js';
 import { writeFileAtomic } from '../files.js';
 
 export class FrozenCache {

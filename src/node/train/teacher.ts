@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ListItem } from '../../core/dataset/lists.js';
 import { PPTSNError } from '../../core/errors.js';
-import { hashSeed } from '../../core/train/clips.js';
+import { hashSeed } from '../../core/random.js';
 import type { DistillationSettings } from '../../core/train/distillation.js';
 import type { MixupDraw } from '../../core/train/mixup.js';
 import type { TeacherLogits } from '../../core/train/teacherLogits.js';

@@ -6,7 +6,7 @@ import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
 import { testWorker } from './testWorker.js';
 import { PPTSN, isPPTSNError, type ClassifyOptions, type LoadOptions, type StreamOptions, type StreamResult } from '../../../src/index.js';
-import type { FramePixels } from '../../../src/core/frames.js';
+import type { FramePixels } from '../../../src/core/frames/pixels.js';
 import { resolvePreprocessOptions } from '../../../src/core/preprocess/presets.js';
 
 let model: PPTSN | null = null;

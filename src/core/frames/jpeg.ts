@@ -8,7 +8,7 @@
  * The wasm module is initialised by the caller (`initJpeg`), since Node and the bundlers locate it differently.
  */
 import decodeJpeg, { init } from '@jsquash/jpeg/decode.js';
-import type { FramePixels } from './frames.js';
+import type { FramePixels } from './pixels.js';
 
 let ready: Promise<void> | undefined;
 

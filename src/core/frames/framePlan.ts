@@ -8,8 +8,9 @@
  * - untagged YUV is BT.601 limited range; `color_range=pc` / `yuvj*` is full range; a matrix tag is honoured.
  */
 import { PPTSNError } from '../errors.js';
-import type { FramePixels } from '../frames.js';
-import { sampleIndices, type Rng, type SamplingMode } from './sampler.js';
+import type { FramePixels } from './pixels.js';
+import { sampleIndices, type SamplingMode } from '../preprocess/sampler.js';
+import { type Rng } from '../random.js';
 
 /** Clockwise rotation in degrees that turns coded frames into display orientation. */
 export type Rotation = 0 | 90 | 180 | 270;

@@ -3,7 +3,7 @@
  * video stream decord reads (streamChoice.ts: av_find_best_stream's rule, not simply the first), as the frame plan
  * needs it. One parser for the three ffprobes pptsn-web runs: the system ffprobe (CLI,
  * src/node/ffmpeg.ts), ffmpeg.wasm's in Node (src/node/ffmpegWasm.ts) and in the browser (src/video/ffmpegWasm.ts),
- * so the three agree on L, rotation and colour (core/preprocess/framePlan.ts decides them). Pure: no I/O.
+ * so the three agree on L, rotation and colour (core/frames/framePlan.ts decides them). Pure: no I/O.
  */
 import { PPTSNError } from '../errors.js';
 import { clockwiseFromDisplayMatrix, planFrames, type ColorMatrix, type Rotation } from './framePlan.js';

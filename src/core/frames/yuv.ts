@@ -1,7 +1,7 @@
 /**
  * 8-bit YCbCr → RGBA exactly as the CLI's ffmpeg (swscale's x86 SIMD converter) does it, for every path that
  * converts YUV itself: WebCodecs frames (src/video/color.ts) and ffmpeg.wasm's output, whose own swscale has only the
- * C path (~0.6 levels off), in the browser and in Node (core/preprocess/ffmpegCore.ts). Pure arithmetic, no I/O.
+ * C path (~0.6 levels off), in the browser and in Node (core/frames/ffmpegCore.ts). Pure arithmetic, no I/O.
  */
 import { PPTSNError } from '../errors.js';
 

@@ -13,7 +13,7 @@
  * ffmpeg can prefer it).
  */
 import { PPTSNError } from '../errors.js';
-import type { FramePixels } from '../frames.js';
+import type { FramePixels } from './pixels.js';
 import { FFPROBE_ENTRIES, FFPROBE_SELECT, ffmpegFrameFilter } from './ffmpegFilter.js';
 import { incompleteFileError, videoInfoFromFfprobe, type VideoInfo } from './ffprobeInfo.js';
 import { yuvToRgba } from './yuv.js';

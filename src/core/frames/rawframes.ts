@@ -8,10 +8,11 @@
  * `src/video/rawframes.ts` in the browser's worker, from the Files/Blobs or directory handle the page sent); both
  * decode with libjpeg-turbo's algorithms (`jpeg.ts`).
  */
-import { PPTSNError } from './errors.js';
-import type { FramePixels } from './frames.js';
-import type { PreprocessConfig } from './preprocess/presets.js';
-import { sampleIndices, type Rng, type SamplingMode } from './preprocess/sampler.js';
+import { PPTSNError } from '../errors.js';
+import type { FramePixels } from './pixels.js';
+import type { PreprocessConfig } from '../preprocess/presets.js';
+import { sampleIndices, type SamplingMode } from '../preprocess/sampler.js';
+import { type Rng } from '../random.js';
 
 /** File name of frame index `idx` (0-based): `img_{idx+1:05}.jpg`. */
 export function rawframeName(idx: number): string {
