@@ -62,7 +62,7 @@ test('the demo dev server discovers no dependency late (no "optimized dependenci
       }
     }
     assert.ok([...seen].some((u) => u.includes('trainerEngine')), `the crawl reached the trainer's worker code (${seen.size} modules)`);
-    assert.ok([...seen].some((u) => u.includes('core/jpeg')), 'the crawl reached the JPEG decoder');
+    assert.ok([...seen].some((u) => u.includes('core/frames/jpeg')), 'the crawl reached the JPEG decoder');
     // Discovery is debounced: let the optimiser settle before reading what it said.
     await server.waitForRequestsIdle?.();
     await new Promise((r) => setTimeout(r, 1500));
