@@ -2,7 +2,7 @@
  * `full` at the demo's defaults, as a person lives it (issue 26): a model, 2 classes × 2 clips, `createTrainer` with
  * only what the demo's panel sets (strategy, epochs; segments and micro-batch left at their defaults), then
  * - the first step: ms from `fit` to the first `onStep`, with the longest gap between the worker's own progress
- *   events (the page's repeats left out) and the phases seen before it;
+ *   events and the phases seen before it;
  * - a stop right after the first step, and one at `stopAtMs` into a resumed `fit` (inside a micro-batch): ms from
  *   the abort to `fit` rejecting;
  * - memory: the worker's WASM heap (it only grows: its high-water mark) and tf.memory() after each phase, and
@@ -71,9 +71,8 @@ export async function trainDefaultsBench(o: TrainDefaultsOptions) {
     ctrl.signal.addEventListener('abort', () => void (stop1 = performance.now()));
     const r1 = await trainer.fit({ signal: ctrl.signal }).then(() => 'finished', (e: Error) => (e as { code?: string }).code ?? e.message);
     const stop1Ms = stop1 === null ? null : performance.now() - stop1;
-    const own = events.filter((e) => !e.repeated);
     const first = firstStep ?? performance.now() - t0;
-    const beforeFirst = own.filter((e) => e.at <= first);
+    const beforeFirst = events.filter((e) => e.at <= first);
     memory['afterFirstStep'] = await model.memory();
     // 2. Resumed, stopped at stopAtMs (inside a micro-batch of the second step).
     const c2 = new AbortController();

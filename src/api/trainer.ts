@@ -199,34 +199,33 @@ export class Trainer<M = unknown> {
     if (signals.some((s) => s.aborted)) throw new PPTSNError('aborted', 'training was aborted');
     const extra = options.onProgress;
     let stopping = false;
+    // Where memory can be shared (a cross-origin isolated page), a flag the worker reads at every layer of a pass:
+    // a stop lands within a layer, not at the end of a micro-batch of tens of seconds. The message is sent as well.
+    const flag = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     const onAbort = () => {
       if (stopping) return;
       stopping = true;
+      if (flag) Atomics.store(flag, 0, 1);
       this.progress({ phase: 'stopping', done: 0, total: 0, etaMs: null }, extra);
       void this.remote.stop().catch(() => undefined);
     };
     this.stopNow = onAbort;
     for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
-    // While the worker is inside a long micro-batch it cannot report: the last event is repeated every second, its
-    // ETA counted down (`repeated: true`), so the page never looks frozen.
-    let last: { p: TrainingProgress; at: number } | null = null;
-    const beat = setInterval(() => {
-      if (!last || stopping || Date.now() - last.at < 1000) return;
-      const eta = last.p.etaMs === null ? null : Math.max(0, last.p.etaMs - (Date.now() - last.at));
-      this.progress({ ...last.p, etaMs: eta, repeated: true }, extra);
-    }, 1000);
+    // Every event comes from the worker itself (inside a long micro-batch too, from its layers): the page never
+    // repeats one, so a worker that stops reporting is seen as stuck.
     try {
       // After a stop, the worker's last events (a micro-batch finishing) must not overwrite "stopping".
       const relay = proxy((p: TrainingProgress) => {
         if (stopping) return;
-        last = { p, at: Date.now() };
         this.progress(p, extra);
       });
-      const r = await this.remote.fit(options.epochs, relay);
-      if (r.stopped) throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}; fit() again resumes`);
+      const r = await this.remote.fit(options.epochs, relay, flag);
+      if (r.stopped) {
+        const inStep = r.stoppedInStep ? ` (inside step ${r.iteration + 1}, after ${r.stoppedInStep.clipsDone} of its ${r.stoppedInStep.clips} clips: nothing of that step was applied)` : '';
+        throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}${inStep}; fit() again resumes`);
+      }
       return r;
     } finally {
-      clearInterval(beat);
       this.stopNow = null;
       for (const s of signals) s.removeEventListener('abort', onAbort);
     }
@@ -297,6 +296,8 @@ export class Trainer<M = unknown> {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A running fit stops within a layer (the shared flag) before the worker frees its tensors.
+    this.stopNow?.();
     try {
       await this.remote.dispose();
     } finally {

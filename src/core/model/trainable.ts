@@ -59,6 +59,12 @@ export interface ForwardOptions {
   from?: StageBoundary;
   /** Seed for the dropout mask (tests); unseeded by default. */
   seed?: number;
+  /**
+   * Train mode: called after each ConvBN layer's forward (`backward` false) and, inside `tf.variableGrads`, after
+   * each of their convolutions' gradients (`backward` true): `2 × trainableLayers(from)` calls a forward and
+   * backward pass, so a pass of tens of seconds can report progress (issue 26). Must not throw.
+   */
+  onLayer?: (backward: boolean) => void;
 }
 
 /** Batch statistics of one BN layer over (N, H, W): mean and biased variance, `[C]`. */
@@ -211,11 +217,17 @@ export class TrainableRecognizer {
       .map((p) => p.variable);
   }
 
-  private runner(training: boolean, record: Map<string, BatchNormStats> | undefined): ConvBNRunner {
+  /** ConvBN layers from stage boundary `from` on: a train-mode pass calls `onLayer` twice for each. */
+  trainableLayers(from: StageBoundary): number {
+    return convBNLayers(this.arch).filter((l) => this.layerPart.get(l.key)! >= from).length;
+  }
+
+  private runner(training: boolean, record: Map<string, BatchNormStats> | undefined, onLayer?: (backward: boolean) => void): ConvBNRunner {
+    const backward = training && onLayer ? () => onLayer(true) : undefined;
     return (layer: ConvBNSpec, x: tf.Tensor4D): tf.Tensor4D => {
       const v = this.convs.get(layer.key)!;
       const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
-      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
+      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel), backward);
       let z: tf.Tensor4D;
       if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
         const { mean, variance } = tf.moments(y, [0, 1, 2]);
@@ -225,6 +237,7 @@ export class TrainableRecognizer {
       } else {
         z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
       }
+      if (training) onLayer?.(false);
       return layer.act ? tf.relu(z) : z;
     };
   }
@@ -253,7 +266,7 @@ export class TrainableRecognizer {
     this.checkInput(x, from, segments);
     const record = opts.training ? new Map<string, BatchNormStats>() : undefined;
     try {
-      const map = runBackbone(this.arch, x, this.runner(opts.training, record), from, FEATURE_MAP_BOUNDARY);
+      const map = runBackbone(this.arch, x, this.runner(opts.training, record, opts.onLayer), from, FEATURE_MAP_BOUNDARY);
       return tf.tidy(() => {
         const pooled = globalAvgPool(map);
         map.dispose();
