@@ -47,7 +47,10 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, nu
       for (let kw = 0; kw < K; kw++) {
         const end = [n, kh + (Ho - 1) * stride + 1, kw + (Wo - 1) * stride + 1, I];
         const tap = stride === 1 && K === 1 && pad === 0 ? xp : tf.stridedSlice(xp, [0, kh, kw, 0], end, [1, stride, stride, 1]);
-        taps.push(tf.matMul(tf.reshape(tap, [n * Ho * Wo, I]) as tf.Tensor2D, dy2, true, false));
+        const flat = tf.reshape(tap, [n * Ho * Wo, I]) as tf.Tensor2D;
+        taps.push(tf.matMul(flat, dy2, true, false));
+        // One input-sized slice alive at a time, not k² of them until the tidy ends.
+        if (tap !== xp) tf.dispose([flat, tap]);
       }
     }
     return tf.reshape(tf.stack(taps), [K, K, I, O]) as tf.Tensor4D;

@@ -100,7 +100,6 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   const B = labels.length;
   const micro = ctx.microBatch;
   const groups = ctx.optimizer.groups;
-  const varList = groups.map((g) => g.variable);
   const keyOfName = new Map(groups.map((g) => [g.variable.name, g.key]));
   const acc = new Map<string, tf.Tensor>();
   const predicted: number[] = [];
@@ -131,14 +130,14 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
         let grads: tf.NamedTensorMap;
         try {
           // In a tidy: a pass left by an exception frees its intermediates (the loss included) here.
-          ({ value, grads } = tf.tidy(() => tf.variableGrads(() => {
-            const logits = ctx.model.logits(xm, T, { training: true, from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) });
+          // Unit by unit (passGrads.ts): one unit's tape alive at a time instead of the whole network's.
+          ({ value, grads } = tf.tidy(() => ctx.model.passGrads(xm, T, (logits) => {
             pred = tf.keep(tf.argMax(logits, 1));
             if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
             const custom = ctx.loss(logits, rows);
             terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
             return custom.total;
-          }, varList) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
+          }, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
         } catch (e) {
           dropGradientTape();
           if (!(e instanceof Interrupted)) throw e;
