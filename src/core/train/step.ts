@@ -79,7 +79,7 @@ function dropGradientTape(): void {
 }
 
 /** Progress reports inside one micro-batch's forward and backward pass, at most (evenly spaced over its layers). */
-export const PART_REPORTS = 8;
+export const PART_REPORTS = 16;
 
 function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, rows: number[], eps: number): tf.Scalar {
   return tf.tidy(() => {
