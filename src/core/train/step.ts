@@ -145,7 +145,7 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
         } catch (e) {
           dropGradientTape();
           if (!(e instanceof Interrupted)) throw e;
-          throw new PPTSNError('aborted', `the step was stopped inside the pass of clip ${m0 + 1} of ${B}; nothing of it was applied`);
+          throw new PPTSNError('aborted', `the step was stopped inside the pass of ${mn === 1 ? `clip ${m0 + 1}` : `clips ${m0 + 1}–${m0 + mn}`} of ${B}; nothing of it was applied`);
         }
         stats.push(ctx.model.takeBatchStats());
         // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
