@@ -1,8 +1,9 @@
 /**
  * The page side of fine-tuning: `model.createTrainer(options)` returns a `Trainer` whose work all happens in the
  * model's worker (WorkerTrainer, reached through comlink). Callbacks cross as comlink proxies; an AbortSignal
- * becomes a `stop` message, which the worker honours within the current micro-batch (after a checkpoint; the page
- * hears `stopping` at once), and `fit` then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
+ * becomes a `stop` message, which the worker honours within the current micro-batch, and, on a cross-origin isolated
+ * page, a flag in shared memory the worker reads at every layer of a pass, so the stop lands within a layer (after a
+ * checkpoint either way; the page hears `stopping` at once), and `fit` then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
 import { proxy, releaseProxy, type Remote } from 'comlink';
@@ -38,7 +39,7 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
    * `saving`, `stopping`, with counts and one ETA (TrainingProgress). Also per call: `fit({ onProgress })`.
    */
   onProgress?: (p: TrainingProgress) => void;
-  /** Stops `fit` within the current micro-batch. */
+  /** Stops `fit` within a layer of the running pass (isolated page) or the current micro-batch. */
   signal?: AbortSignal;
   /** IndexedDB name of the run (default "default"); an existing run with the same classes is resumed. */
   name?: string;
@@ -190,7 +191,7 @@ export class Trainer<M = unknown> {
    * Trains (resuming where the run stopped) up to `epochs` (default: the run's). Before the first step any count is
    * taken; a started run can be extended but not shortened (its LR schedule is planned for its count): a lower
    * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the trainer's) or `stop()` stops
-   * it within the current micro-batch, after a checkpoint (`onProgress` hears `stopping` at once); the promise then
+   * it within a layer of the running pass (isolated page) or the current micro-batch, after a checkpoint (`onProgress` hears `stopping` at once); the promise then
    * rejects with `aborted`, and `fit()` again resumes bit-identically. `onProgress` adds to createTrainer's.
    */
   async fit(options: { signal?: AbortSignal; epochs?: number; onProgress?: (p: TrainingProgress) => void } = {}): Promise<FitResult> {
@@ -234,7 +235,7 @@ export class Trainer<M = unknown> {
   /** The running fit's stop (says `stopping` at once), while one runs. */
   private stopNow: (() => void) | null = null;
 
-  /** Stops a running `fit` within its current micro-batch (after a checkpoint). */
+  /** Stops a running `fit` within a layer (isolated page) or its current micro-batch (after a checkpoint). */
   async stop(): Promise<void> {
     if (this.stopNow) this.stopNow();
     else await this.remote.stop();
