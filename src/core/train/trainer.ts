@@ -45,27 +45,11 @@ import { CustomWarmupCosineDecay } from './schedule.js';
 import { settleTurn } from '../yieldTurn.js';
 import { UNLABELLED, type ClipTeacher } from './clipTeacher.js';
 import { itersPerEpoch, pageBatch } from './recipe.js';
+import type { FitOptions } from './fitOptions.js';
 
 // The run's data types live beside their concept; importers of trainer.ts keep finding them here.
 export { resolveSettings, hashSeed };
-export type { ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult, TrainingPhase, TrainingProgress };
-
-export interface FitOptions {
-  signal?: AbortSignal;
-  onStep?: (s: StepInfo) => void;
-  onEpoch?: (e: EpochInfo) => void;
-  /** Called with a checkpoint at each epoch end, when stopped, and after precise BN; awaited. */
-  onCheckpoint?: (c: TrainerCheckpoint) => Promise<void> | void;
-  /** What the run is doing, from its first second (progress.ts TrainingProgress): phases, counts, one ETA. */
-  onProgress?: (p: TrainingProgress) => void;
-  /**
-   * A stop that can be read without a message (e.g. an Atomics flag set by the page): polled at every layer of a
-   * `full`/`last-stage` pass (step.ts StepControl.interrupt) and wherever the signal is checked; true stops as the
-   * signal does, within one layer instead of one micro-batch.
-   */
-  interrupt?: () => boolean;
-}
-
+export type { FitOptions, ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult, TrainingPhase, TrainingProgress };
 
 /**
  * Fine-tunes PP-TSN on clips. Create with the base model's state dict and (for 'head'/'last-stage') the inference
