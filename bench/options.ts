@@ -11,7 +11,7 @@ import { gpuDefaults } from './gpu.js';
 
 export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 export const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
-export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'eval', 'decode', 'distill'] as const;
+export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'train-defaults', 'eval', 'decode', 'distill'] as const;
 
 const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
 

@@ -33,7 +33,7 @@ import { nodeSection } from './node.js';
 import { BROWSER_BACKENDS, parseBenchArgs } from './options.js';
 import { compare, log, machine, printTable, round, type Report } from './report.js';
 import { torchRuntime } from './torch.js';
-import { trainSection } from './train.js';
+import { trainDefaultsSection, trainSection } from './train.js';
 import { decodeSection } from './decode.js';
 import { distillSection } from './distill.js';
 
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     network: [],
     e2e: [],
   };
-  const needBrowser = (o.backends.some((b) => (BROWSER_BACKENDS as readonly string[]).includes(b)) && (o.sections.includes('network') || o.sections.includes('e2e'))) || o.sections.includes('train');
+  const needBrowser = (o.backends.some((b) => (BROWSER_BACKENDS as readonly string[]).includes(b)) && (o.sections.includes('network') || o.sections.includes('e2e'))) || o.sections.includes('train') || o.sections.includes('train-defaults');
   if (needBrowser) {
     const b = await startBenchBrowser(log, o.gpu && !o.gpuDryRun ? GPU_CHROMIUM_FLAGS : undefined);
     try {
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       if (o.sections.includes('network')) await browserNetwork(page, o, report);
       if (o.sections.includes('e2e')) await e2eSection(page, o, report);
       if (o.sections.includes('train')) await trainSection(page, o, report);
+      if (o.sections.includes('train') || o.sections.includes('train-defaults')) await trainDefaultsSection(page, o, report);
     } finally {
       await b.close();
     }

@@ -7,6 +7,7 @@ import { wrap, releaseProxy, type Remote } from 'comlink';
 import type { NetOptions, NetWorkerApi, SetupInfo } from './net-worker.js';
 import type { BackendName } from '../../src/api/types.js';
 import { e2e, trainBench, type E2EOptions, type TrainBenchOptions } from './e2e.js';
+import { trainDefaultsBench, type TrainDefaultsOptions } from './trainDefaults.js';
 
 const open = new Map<number, { worker: Worker; api: Remote<NetWorkerApi> }>();
 let nextId = 1;
@@ -47,6 +48,9 @@ const bench = {
   },
   train(o: TrainBenchOptions) {
     return trainBench(o);
+  },
+  trainDefaults(o: TrainDefaultsOptions) {
+    return trainDefaultsBench(o);
   },
 };
 

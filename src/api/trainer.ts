@@ -1,8 +1,9 @@
 /**
  * The page side of fine-tuning: `model.createTrainer(options)` returns a `Trainer` whose work all happens in the
  * model's worker (WorkerTrainer, reached through comlink). Callbacks cross as comlink proxies; an AbortSignal
- * becomes a `stop` message, which the worker honours within the current micro-batch (after a checkpoint; the page
- * hears `stopping` at once), and `fit` then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
+ * becomes a `stop` message, which the worker honours within the current micro-batch, and, on a cross-origin isolated
+ * page, a flag in shared memory the worker reads at every layer of a pass, so the stop lands within a layer (after a
+ * checkpoint either way; the page hears `stopping` at once), and `fit` then rejects with PPTSNError('aborted'). Clips, state and checkpoints live in IndexedDB under the run's name,
  * so after a reload `createTrainer({ name })` (same classes, or none) restores them and `fit` resumes.
  */
 import { proxy, releaseProxy, type Remote } from 'comlink';
@@ -36,7 +37,7 @@ export interface TrainerOptions extends Partial<TrainerSettings> {
    * `saving`, `stopping`, with counts and one ETA (TrainingProgress). Also per call: `fit({ onProgress })`.
    */
   onProgress?: (p: TrainingProgress) => void;
-  /** Stops `fit` within the current micro-batch. */
+  /** Stops `fit` within a layer of the running pass (isolated page) or the current micro-batch. */
   signal?: AbortSignal;
   /** IndexedDB name of the run (default "default"); an existing run with the same classes is resumed. */
   name?: string;
@@ -196,7 +197,7 @@ export class Trainer<M = unknown> {
    * Trains (resuming where the run stopped) up to `epochs` (default: the run's). Before the first step any count is
    * taken; a started run can be extended but not shortened (its LR schedule is planned for its count): a lower
    * count is `invalid-argument` (core/train/fitEpochs.ts). A signal (this call's or the trainer's) or `stop()` stops
-   * it within the current micro-batch, after a checkpoint (`onProgress` hears `stopping` at once); the promise then
+   * it within a layer of the running pass (isolated page) or the current micro-batch, after a checkpoint (`onProgress` hears `stopping` at once); the promise then
    * rejects with `aborted`, and `fit()` again resumes bit-identically. `onProgress` adds to createTrainer's.
    */
   async fit(options: { signal?: AbortSignal; epochs?: number; onProgress?: (p: TrainingProgress) => void } = {}): Promise<FitResult> {
@@ -205,34 +206,33 @@ export class Trainer<M = unknown> {
     if (signals.some((s) => s.aborted)) throw new PPTSNError('aborted', 'training was aborted');
     const extra = options.onProgress;
     let stopping = false;
+    // Where memory can be shared (a cross-origin isolated page), a flag the worker reads at every layer of a pass:
+    // a stop lands within a layer, not at the end of a micro-batch of tens of seconds. The message is sent as well.
+    const flag = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     const onAbort = () => {
       if (stopping) return;
       stopping = true;
+      if (flag) Atomics.store(flag, 0, 1);
       this.progress({ phase: 'stopping', done: 0, total: 0, etaMs: null }, extra);
       void this.remote.stop().catch(() => undefined);
     };
     this.stopNow = onAbort;
     for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
-    // While the worker is inside a long micro-batch it cannot report: the last event is repeated every second, its
-    // ETA counted down (`repeated: true`), so the page never looks frozen.
-    let last: { p: TrainingProgress; at: number } | null = null;
-    const beat = setInterval(() => {
-      if (!last || stopping || Date.now() - last.at < 1000) return;
-      const eta = last.p.etaMs === null ? null : Math.max(0, last.p.etaMs - (Date.now() - last.at));
-      this.progress({ ...last.p, etaMs: eta, repeated: true }, extra);
-    }, 1000);
+    // Every event comes from the worker itself (inside a long micro-batch too, from its layers): the page never
+    // repeats one, so a worker that stops reporting is seen as stuck.
     try {
       // After a stop, the worker's last events (a micro-batch finishing) must not overwrite "stopping".
       const relay = proxy((p: TrainingProgress) => {
         if (stopping) return;
-        last = { p, at: Date.now() };
         this.progress(p, extra);
       });
-      const r = await this.remote.fit(options.epochs, relay);
-      if (r.stopped) throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}; fit() again resumes`);
+      const r = await this.remote.fit(options.epochs, relay, flag);
+      if (r.stopped) {
+        const inStep = r.stoppedInStep ? ` (inside step ${r.iteration + 1}, after ${r.stoppedInStep.clipsDone} of its ${r.stoppedInStep.clips} clips: nothing of that step was applied)` : '';
+        throw new PPTSNError('aborted', `training was stopped at epoch ${r.epoch + 1}, iteration ${r.iteration}${inStep}; fit() again resumes`);
+      }
       return r;
     } finally {
-      clearInterval(beat);
       this.stopNow = null;
       for (const s of signals) s.removeEventListener('abort', onAbort);
     }
@@ -241,7 +241,7 @@ export class Trainer<M = unknown> {
   /** The running fit's stop (says `stopping` at once), while one runs. */
   private stopNow: (() => void) | null = null;
 
-  /** Stops a running `fit` within its current micro-batch (after a checkpoint). */
+  /** Stops a running `fit` within a layer (isolated page) or its current micro-batch (after a checkpoint). */
   async stop(): Promise<void> {
     if (this.stopNow) this.stopNow();
     else await this.remote.stop();
@@ -303,6 +303,8 @@ export class Trainer<M = unknown> {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A running fit stops within a layer (the shared flag) before the worker frees its tensors.
+    this.stopNow?.();
     try {
       await this.remote.dispose();
     } finally {

@@ -239,13 +239,14 @@ export class WorkerTrainer {
   }
 
   /**
-   * Trains to the configured epochs (resuming); `stop()` ends it within a micro-batch, after a checkpoint.
-   * `onProgress` hears every phase (progress.ts TrainingProgress) from the first second.
+   * Trains to the configured epochs (resuming); `stop()` ends it within a micro-batch, after a checkpoint, and
+   * `stopFlag[0]` set non-zero (an Int32Array on a SharedArrayBuffer the page holds) within a layer of the running
+   * pass. `onProgress` hears every phase (progress.ts TrainingProgress) from the first second.
    */
-  async fit(epochs?: number, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+  async fit(epochs?: number, onProgress?: (p: TrainingProgress) => void, stopFlag?: Int32Array): Promise<EngineFitResult> {
     this.live();
     if (this.running) throw new PPTSNError('invalid-argument', 'this trainer is already training: stop() it or wait for fit to end');
-    const run = this.fitNow(epochs, onProgress);
+    const run = this.fitNow(epochs, onProgress, stopFlag);
     this.running = run;
     try {
       return await run;
@@ -254,17 +255,26 @@ export class WorkerTrainer {
     }
   }
 
-  private async fitNow(epochs: number | undefined, onProgress?: (p: TrainingProgress) => void): Promise<EngineFitResult> {
+  private async fitNow(epochs: number | undefined, onProgress?: (p: TrainingProgress) => void, stopFlag?: Int32Array): Promise<EngineFitResult> {
     try {
       if (epochs !== undefined) this.trainer.fitEpochs(epochs);
-      this.stopper = new AbortController();
+      const stopper = new AbortController();
+      this.stopper = stopper;
+      // The page's flag (shared memory) is read at every layer of a pass, where no message can arrive.
+      const interrupt = stopFlag
+        ? () => {
+            if (Atomics.load(stopFlag, 0) !== 0) stopper.abort();
+            return stopper.signal.aborted;
+          }
+        : undefined;
       const onStep = this.onStep;
       const onEpoch = this.onEpoch;
       // Fire and forget: the page's callbacks must not hold training up.
       const quiet = <T>(f: ((x: T) => void) | undefined) => (f ? { f: (x: T) => void Promise.resolve(f(x)).catch(() => undefined) } : undefined);
       const progress = quiet(onProgress);
       return await this.trainer.fit({
-        signal: this.stopper.signal,
+        signal: stopper.signal,
+        ...(interrupt ? { interrupt } : {}),
         ...(onStep ? { onStep: quiet(onStep)!.f } : {}),
         ...(onEpoch ? { onEpoch: quiet(onEpoch)!.f } : {}),
         ...(progress ? { onProgress: progress.f } : {}),

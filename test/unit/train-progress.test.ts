@@ -2,6 +2,8 @@
  * Fine-tuning as a person lives it (issue 26), in Node on tiny inputs:
  * - a step stopped between micro-batches throws `aborted` having changed nothing (parameters, BN running statistics,
  *   velocities), and the step redone equals an uninterrupted one bit for bit;
+ * - inside a micro-batch's pass (`full`), the layers report parts of it, and an interrupt polled at any layer (forward
+ *   or backward) leaves the pass with nothing changed and no tensor left on tfjs's gradient tape;
  * - `fit` reports `features` progress (clips and views) before its first step, then `training` with epoch/step and
  *   one ETA; a stop during the features or the training returns a stopped result whose resume ends bit-identical to
  *   an uninterrupted run;
@@ -16,10 +18,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { ClipTrainer, type TrainingClip, type TrainingProgress, type TrainerSettings, resolveSettings } from '../../src/core/train/trainer.js';
-import { optimisationStep, type StepContext } from '../../src/core/train/step.js';
+import { optimisationStep, PART_REPORTS, type StepContext } from '../../src/core/train/step.js';
 import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
 import { takeCheckpoint } from '../../src/core/train/checkpoint.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
+import { convBNLayers } from '../../src/core/model/arch.js';
 import { LAST_STAGE_BOUNDARY } from '../../src/core/model/resnetVd.js';
 import { trainingFailure } from '../../src/core/train/failure.js';
 import { PhaseClock } from '../../src/core/train/progress.js';
@@ -76,6 +79,58 @@ describe('a step stopped between micro-batches', () => {
     const ra = await optimisationStep(ctx(a), input(), labels, null, 0.01, { signal: new AbortController().signal });
     const rb = await optimisationStep(ctx(b), input(), labels, null, 0.01);
     assert.equal(ra.loss, rb.loss);
+    const ca = await takeCheckpoint(a.model, a.opt, position);
+    const cb = await takeCheckpoint(b.model, b.opt, position);
+    assert.equal(maxDiff(ca.params, cb.params), 0);
+    assert.equal(maxDiff(ca.velocity, cb.velocity), 0);
+    for (const m of [a, b]) {
+      m.opt.dispose();
+      m.model.dispose();
+    }
+  });
+});
+
+describe('inside a micro-batch pass (full)', () => {
+  it('reports parts of the pass from its layers, and an interrupt at any layer leaves the step changing nothing, no tensor behind', async () => {
+    const T = 1;
+    const B = 2;
+    const labels = [0, 1];
+    const make = () => {
+      const model = TrainableRecognizer.fromStateDict(seededStateDict(18, 2, 43), { trainable: 'full', dropout: 0 });
+      return { model, opt: new PaddleMomentum(paramGroups(model.parameters())) };
+    };
+    const input = () => tf.tensor4d(seededInput([B * T, 32, 32, 3], 7), [B * T, 32, 32, 3]);
+    const ctx = (m: ReturnType<typeof make>): StepContext => ({ model: m.model, optimizer: m.opt, segments: T, labelSmoothing: 0.1, microBatch: 1, from: 0, dropoutSeed: (m0: number) => m0 });
+    const a = make();
+    const b = make();
+    const L = b.model.trainableLayers(0);
+    assert.equal(L, convBNLayers(b.model.arch).length, 'from the image: every ConvBN of the plan');
+    const parts: number[] = [];
+    const ends: number[] = [];
+    await optimisationStep(ctx(b), input(), labels, null, 0.01, { onPart: (c) => void parts.push(c), onMicroBatch: (c) => void ends.push(c) });
+    assert.deepEqual(ends, [1, 2]);
+    for (let m = 0; m < B; m++) {
+      const inside = parts.filter((c) => c > m && c < m + 1);
+      assert.equal(inside.length, Math.floor((2 * L - 1) / Math.ceil((2 * L) / PART_REPORTS)), `reports inside micro-batch ${m + 1}: ${inside.join(', ')}`);
+    }
+    assert.ok(parts.every((c, i) => i === 0 || c > parts[i - 1]!), 'parts only grow');
+    // Interrupted in micro-batch 1's forward, its backward, and micro-batch 2's backward (the poll between them counts one).
+    for (const at of [5, 2 * L - 8, 2 * L + 1 + L + 8]) {
+      const before = await takeCheckpoint(a.model, a.opt, position);
+      const n0 = tf.memory().numTensors;
+      let polls = 0;
+      await assert.rejects(
+        optimisationStep(ctx(a), input(), labels, null, 0.01, { interrupt: () => ++polls >= at }),
+        (e: { code?: string; message?: string }) => e.code === 'aborted' && /inside the pass of clip (1|2) of 2/.test(e.message ?? ''),
+      );
+      assert.equal(polls, at, `left at poll ${at}`);
+      assert.equal(tf.memory().numTensors, n0, `interrupted at poll ${at}: no tensor left behind`);
+      const after = await takeCheckpoint(a.model, a.opt, position);
+      assert.equal(maxDiff(before.params, after.params), 0, `interrupted at poll ${at}: parameters and running statistics unchanged`);
+      assert.equal(maxDiff(before.velocity, after.velocity), 0, `interrupted at poll ${at}: velocities unchanged`);
+    }
+    // Then the step, not interrupted, equals b's bit for bit.
+    await optimisationStep(ctx(a), input(), labels, null, 0.01, { interrupt: () => false });
     const ca = await takeCheckpoint(a.model, a.opt, position);
     const cb = await takeCheckpoint(b.model, b.opt, position);
     assert.equal(maxDiff(ca.params, cb.params), 0);

@@ -9,8 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** `tf.conv2d(x, filter, stride, pad)` (NHWC, square stride, symmetric numeric padding) with a matMul filter gradient. */
-export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+/**
+ * `tf.conv2d(x, filter, stride, pad)` (NHWC, square stride, symmetric numeric padding) with a matMul filter gradient.
+ * `onGrad` is called once this conv's gradients are computed (progress inside a long backward pass).
+ */
+export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: number, onGrad?: () => void): tf.Tensor4D {
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, fs, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([xs, fs]);
@@ -20,7 +23,13 @@ export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: num
         const [xv, fv] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dy4 = dy as tf.Tensor4D;
         const dx = tf.conv2dTranspose(dy4, fv, xv.shape, stride, pad);
-        return [dx, filterGrad(xv, dy4, fv.shape, stride, pad)];
+        const df = filterGrad(xv, dy4, fv.shape, stride, pad);
+        // tfjs frees a pass's output gradients and saved inputs only when the whole backward pass ends, so they pile
+        // up to twice the forward's activations; this conv's are used by no one else now (its output's gradient is
+        // complete before it runs, and data shared with other tensors is reference-counted).
+        tf.dispose([dy, xv]);
+        onGrad?.();
+        return [dx, df];
       },
     };
   });
@@ -38,7 +47,10 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, nu
       for (let kw = 0; kw < K; kw++) {
         const end = [n, kh + (Ho - 1) * stride + 1, kw + (Wo - 1) * stride + 1, I];
         const tap = stride === 1 && K === 1 && pad === 0 ? xp : tf.stridedSlice(xp, [0, kh, kw, 0], end, [1, stride, stride, 1]);
-        taps.push(tf.matMul(tf.reshape(tap, [n * Ho * Wo, I]) as tf.Tensor2D, dy2, true, false));
+        const flat = tf.reshape(tap, [n * Ho * Wo, I]) as tf.Tensor2D;
+        taps.push(tf.matMul(flat, dy2, true, false));
+        // One input-sized slice alive at a time, not k² of them until the tidy ends.
+        if (tap !== xp) tf.dispose([flat, tap]);
       }
     }
     return tf.reshape(tf.stack(taps), [K, K, I, O]) as tf.Tensor4D;

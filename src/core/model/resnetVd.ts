@@ -61,24 +61,27 @@ function runBlock(block: BlockSpec, x: tf.Tensor4D, run: ConvBNRunner): tf.Tenso
   return tf.relu(tf.add(shortcut, y));
 }
 
-function runStem(arch: ArchSpec, x: tf.Tensor4D, run: ConvBNRunner): tf.Tensor4D {
-  let y = x;
-  for (const layer of arch.stem) y = run(layer, y);
-  return stemMaxPool(y);
-}
-
-/** The units the walk frees memory between: the stem, then each block. */
-interface Unit {
+/** The units the walk frees memory between: each stem layer, then each block. */
+export interface BackboneUnit {
   /** Stage boundary at the start of the part this unit belongs to (stem 0, res2..res5 1..4). */
   part: number;
+  /** Its ConvBN layers. */
+  layers: ConvBNSpec[];
   apply: (x: tf.Tensor4D, run: ConvBNRunner) => tf.Tensor4D;
 }
 
-function units(arch: ArchSpec): Unit[] {
-  const out: Unit[] = [{ part: 0, apply: (x, run) => runStem(arch, x, run) }];
-  for (const b of arch.blocks) out.push({ part: b.stage + 1, apply: (x, run) => runBlock(b, x, run) });
+/**
+ * The backbone as units, in order: each stem ConvBN (the last with the stem's max pool), then each residual block;
+ * what a checkpointed pass recomputes one at a time. The stem's layers are units of their own: at full resolution
+ * they hold the largest activations (a whole-stem unit was most of a ResNet18 training pass's peak).
+ */
+export function backboneUnits(arch: ArchSpec): BackboneUnit[] {
+  const last = arch.stem.length - 1;
+  const out: BackboneUnit[] = arch.stem.map((l, i) => ({ part: 0, layers: [l], apply: (x: tf.Tensor4D, run: ConvBNRunner) => (i === last ? stemMaxPool(run(l, x)) : run(l, x)) }));
+  for (const b of arch.blocks) out.push({ part: b.stage + 1, layers: [...b.branch, ...(b.short ? [b.short] : [])], apply: (x, run) => runBlock(b, x, run) });
   return out;
 }
+const units = backboneUnits;
 
 function checkBoundary(name: string, b: number): void {
   if (!Number.isInteger(b) || b < 0 || b > FEATURE_MAP_BOUNDARY) throw new RangeError(`${name} must be a stage boundary 0..5, got ${b}`);

@@ -30,50 +30,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import { readFloat32 } from '../readBack.js';
 import type { StateDict } from '../stateDict.js';
-import { convBNLayers, type ArchSpec, type ConvBNSpec, type ParamSpec } from './arch.js';
+import { convBNLayers, type ArchSpec, type ConvBNSpec } from './arch.js';
 import { conv2dTrainable } from './convGrad.js';
+import { transposeHWIOtoOIHW, transposeOIHWtoHWIO } from './filterLayout.js';
+import { passGrads, type PassGrads } from './passGrads.js';
+import { BN_MOMENTUM, type BatchNormStats, type ForwardOptions, type NamedVariable, type TrainableOptions, type TrainableSubset } from './trainableTypes.js';
 import { HEAD_DROPOUT, ppTSNHead } from './head.js';
 import { BN_EPSILON, Recognizer } from './recognizer.js';
 import { convPadding, FEATURE_MAP_BOUNDARY, globalAvgPool, IMAGE_BOUNDARY, LAST_STAGE_BOUNDARY, runBackbone, vdAvgPool, type ConvBNRunner, type StageBoundary } from './resnetVd.js';
-import { resolveArch, type ArchOptions } from './validate.js';
+import { resolveArch } from './validate.js';
 
-/** Which parameters fine-tuning updates: the FC only, res5 (`bb_3_*`) + FC, or everything. */
-export type TrainableSubset = 'head' | 'last-stage' | 'full';
-
-/** Paddle BatchNorm's default momentum, as used by ResNetTweaksTSN. */
-export const BN_MOMENTUM = 0.9;
-
-export interface TrainableOptions extends ArchOptions {
-  /** Default 'full'. */
-  trainable?: TrainableSubset;
-  /** Dropout ratio before the FC in train mode; default 0.4 (ppTSNHead `drop_ratio`). */
-  dropout?: number;
-  /** BN running-statistics momentum; default 0.9 (Paddle). */
-  momentum?: number;
-}
-
-export interface ForwardOptions {
-  /** Train mode (batch statistics in the trainable part, dropout) or eval mode (running statistics). */
-  training: boolean;
-  /** Stage boundary the input starts at (default 0: normalised NHWC images); e.g. 4 for cached res5 inputs. */
-  from?: StageBoundary;
-  /** Seed for the dropout mask (tests); unseeded by default. */
-  seed?: number;
-}
-
-/** Batch statistics of one BN layer over (N, H, W): mean and biased variance, `[C]`. */
-export interface BatchNormStats {
-  mean: tf.Tensor1D;
-  variance: tf.Tensor1D;
-}
-
-/** A model parameter with its PaddleVideo structured key and kind (for weight-decay groups, LR multipliers). */
-export interface NamedVariable {
-  key: string;
-  kind: ParamSpec['kind'];
-  /** Conv weights are held as tfjs filters `[kh, kw, I, O]`; every other parameter has Paddle's layout. */
-  variable: tf.Variable;
-}
+// The training form's option and data types (trainableTypes.ts), where passGrads.ts can import them too.
+export { BN_MOMENTUM } from './trainableTypes.js';
+export type { TrainableSubset, TrainableOptions, ForwardOptions, BatchNormStats, NamedVariable } from './trainableTypes.js';
 
 interface ConvBNVars {
   filter: tf.Variable<tf.Rank.R4>;
@@ -84,18 +53,6 @@ interface ConvBNVars {
 }
 
 const SUBSET_FROM: Record<TrainableSubset, StageBoundary> = { full: IMAGE_BOUNDARY, 'last-stage': LAST_STAGE_BOUNDARY, head: FEATURE_MAP_BOUNDARY };
-
-function transposeOIHWtoHWIO(w: Float32Array, O: number, I: number, K: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < K; h++) for (let k = 0; k < K; k++) out[((h * K + k) * I + i) * O + o] = w[((o * I + i) * K + h) * K + k]!;
-  return out;
-}
-
-function transposeHWIOtoOIHW(w: Float32Array, O: number, I: number, K: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < K; h++) for (let k = 0; k < K; k++) out[((o * I + i) * K + h) * K + k] = w[((h * K + k) * I + i) * O + o]!;
-  return out;
-}
 
 /** PP-TSN with trainable variables. Create with `TrainableRecognizer.fromStateDict`; free with `dispose()`. */
 export class TrainableRecognizer {
@@ -211,11 +168,25 @@ export class TrainableRecognizer {
       .map((p) => p.variable);
   }
 
-  private runner(training: boolean, record: Map<string, BatchNormStats> | undefined): ConvBNRunner {
+  /** ConvBN layers from stage boundary `from` on: a train-mode pass calls `onLayer` twice for each. */
+  trainableLayers(from: StageBoundary): number {
+    return convBNLayers(this.arch).filter((l) => this.layerPart.get(l.key)! >= from).length;
+  }
+
+  private runner(training: boolean, record: Map<string, BatchNormStats> | undefined, onLayer?: (backward: boolean) => void): ConvBNRunner {
+    return this.trainRunner(training, record, training && onLayer ? () => onLayer(false) : undefined, training && onLayer ? () => onLayer(true) : undefined);
+  }
+
+  /**
+   * The ConvBN runner (train mode: batch statistics in the trainable part, recorded into `record` when given), with
+   * `onForward` after each layer's forward and `onBackward` after each conv's gradients (passGrads.ts uses both).
+   */
+  trainRunner(training: boolean, record: Map<string, BatchNormStats> | undefined, onForward?: () => void, onBackward?: () => void): ConvBNRunner {
+    const backward = onBackward;
     return (layer: ConvBNSpec, x: tf.Tensor4D): tf.Tensor4D => {
       const v = this.convs.get(layer.key)!;
       const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
-      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
+      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel), backward);
       let z: tf.Tensor4D;
       if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
         const { mean, variance } = tf.moments(y, [0, 1, 2]);
@@ -225,6 +196,7 @@ export class TrainableRecognizer {
       } else {
         z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
       }
+      onForward?.();
       return layer.act ? tf.relu(z) : z;
     };
   }
@@ -253,16 +225,46 @@ export class TrainableRecognizer {
     this.checkInput(x, from, segments);
     const record = opts.training ? new Map<string, BatchNormStats>() : undefined;
     try {
-      const map = runBackbone(this.arch, x, this.runner(opts.training, record), from, FEATURE_MAP_BOUNDARY);
-      return tf.tidy(() => {
-        const pooled = globalAvgPool(map);
+      const map = runBackbone(this.arch, x, this.runner(opts.training, record, opts.onLayer), from, FEATURE_MAP_BOUNDARY);
+      try {
+        return this.head(map, segments, opts);
+      } finally {
         map.dispose();
-        const feats = tf.reshape(pooled, [x.shape[0] / segments, segments, this.arch.featureDim]) as tf.Tensor3D;
-        return ppTSNHead(feats, this.fcWeight, this.fcBias, opts.training ? this.dropout : 0, opts.seed);
-      });
+      }
     } finally {
       if (record) this.replacePending(record);
     }
+  }
+
+  /** The head on the last feature map `[N·T, h, w, F]`: pooled, averaged over the T segments, dropout (train), FC. */
+  head(map: tf.Tensor4D, segments: number, opts: Pick<ForwardOptions, 'training' | 'seed'>): tf.Tensor2D {
+    return tf.tidy(() => {
+      const feats = tf.reshape(globalAvgPool(map), [map.shape[0] / segments, segments, this.arch.featureDim]) as tf.Tensor3D;
+      return ppTSNHead(feats, this.fcWeight, this.fcBias, opts.training ? this.dropout : 0, opts.seed);
+    });
+  }
+
+  /** The trainable variables of `layers` (filter, BN scale and offset of each), in order; with `head`, the FC's. */
+  variablesOf(layers: readonly ConvBNSpec[], head = false): tf.Variable[] {
+    const vs = layers.flatMap((l) => { const v = this.convs.get(l.key)!; return [v.filter, v.gamma, v.beta]; });
+    return [...vs, ...(head ? [this.fcWeight, this.fcBias] : [])].filter((v) => v.trainable);
+  }
+
+  /** Makes `record` the recorded batch statistics (as a train-mode `logits` call does). */
+  recordBatchStats(record: Map<string, BatchNormStats>): void {
+    this.replacePending(record);
+  }
+
+  /**
+   * The loss of a train-mode pass on `x` and the gradients of the trainable variables (by variable name, as
+   * `tf.variableGrads`), computed unit by unit with each unit's forward recomputed (passGrads.ts): the peak memory
+   * of one unit's pass instead of the whole network's. Records the batch statistics as `logits` does.
+   */
+  passGrads(x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: Omit<ForwardOptions, 'training'> = {}): PassGrads {
+    this.live();
+    const from = opts.from ?? IMAGE_BOUNDARY;
+    this.checkInput(x, from, segments);
+    return passGrads(this, x, segments, loss, { ...opts, from });
   }
 
   /**

@@ -16,7 +16,7 @@ import type { Recognizer } from '../model/recognizer.js';
 import type { TrainingClip } from './clips.js';
 import { distillationLoss, resolveDistillation, rowLabels, top1Agreement, type DistillationSettings } from './distillation.js';
 import type { MixupDraw } from './mixup.js';
-import { yieldTurn } from '../yieldTurn.js';
+import { settleTurn } from '../yieldTurn.js';
 
 /** The label of a clip added without one: distillation only, its class from the teacher. */
 export const UNLABELLED = -1;
@@ -79,7 +79,7 @@ export class ClipTeacher {
         }
         rows.push((await l.data()) as Float32Array);
         l.dispose();
-        await yieldTurn();
+        await settleTurn();
       }
       this.cache.set(clip.id, { views: rows.slice(0, views), valid: rows[views]! });
     }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isPPTSNError, PPTSNError } from '../errors.js';
 import type { Recognizer } from '../model/recognizer.js';
-import { yieldTurn } from '../yieldTurn.js';
+import { settleTurn } from '../yieldTurn.js';
 import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, globalAvgPool } from '../model/resnetVd.js';
 
 /** What is cached: pooled features ('head') or the res5 input ('last-stage'). */
@@ -118,7 +118,7 @@ export async function fillCaches<C extends { id: string }>(
         }
         await views.at(-1)!.data();
         onProgress?.(i + (v + 1) / (V + 1), todo.length, v + 1, V + 1);
-        await yieldTurn();
+        await settleTurn();
         if (signal?.aborted) throw new PPTSNError('aborted', 'stopped while computing features');
       }
       const valid = views.pop()!;

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainableRecognizer } from '../model/trainable.js';
 import type { StageBoundary } from '../model/resnetVd.js';
-import { yieldTurn } from '../yieldTurn.js';
+import { settleTurn } from '../yieldTurn.js';
 
 /**
  * Averages `model.batchStatistics` over the batches `next(k)` returns (k = 0..K−1; each is disposed here) and
@@ -36,7 +36,7 @@ export async function preciseBN(model: TrainableRecognizer, batches: number, nex
       }
       used++;
       // Lets other work (a stop message) in between the passes: a macrotask turn, not a microtask (yieldTurn.ts).
-      await yieldTurn();
+      await settleTurn();
     }
     if (used === 0) return 0;
     const avg = new Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>();

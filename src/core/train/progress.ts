@@ -41,6 +41,11 @@ export interface EpochInfo {
 export interface FitResult {
   /** True when the signal stopped it (at a step boundary; a checkpoint was taken). */
   stopped: boolean;
+  /**
+   * Set when the stop landed inside a step, between its micro-batches: the clips of the step done when it landed
+   * and the step's clips (nothing of that step was applied; the checkpoint is at its start).
+   */
+  stoppedInStep?: { clipsDone: number; clips: number };
   epoch: number;
   iteration: number;
   history: EpochInfo[];
@@ -64,7 +69,8 @@ export interface TrainingPosition {
  * What a run is doing (issue 26: progress from the first second, not only per step):
  * - `decoding`: a clip's frames are being read (the page's addClip; done/total clips of that call);
  * - `features`: the frozen part's cache ('head', 'last-stage'): done/total clips, and views within the clip;
- * - `training`: epoch/step, and micro-batches (`done`/`total` over this fit's remaining micro-batches);
+ * - `training`: epoch/step, and micro-batches (`done`/`total` over this fit's remaining micro-batches; `done` grows by
+ *   fractions inside a micro-batch's forward and backward pass, reported from its layers by the worker itself);
  * - `validating`: the trainer's own validation split at an epoch's end (done/total clips);
  * - `saving`: a checkpoint is being written; `stopping`: a stop was asked for and lands at the next micro-batch.
  */
@@ -88,11 +94,6 @@ export interface TrainingProgress {
   views?: number;
   /** Set when the training loss diverges (rises far above where it started, or is not finite): what to change. */
   warning?: string;
-  /**
-   * Set on the page's repeats of the last event while the worker is inside one long micro-batch (a clip's forward
-   * and backward can take tens of seconds on a CPU): same counts, the ETA counted down by the time since.
-   */
-  repeated?: boolean;
 }
 
 /**

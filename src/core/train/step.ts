@@ -8,13 +8,15 @@
  * message can land); an aborted step throws PPTSNError('aborted') having changed nothing: the gradients so far are
  * dropped and each micro-batch's BN statistics are held back (`takeBatchStats`) until the step completes, so the
  * model, the optimiser and the running statistics are exactly those before the step, and a checkpoint taken then
- * resumes bit-identically (the step is redone with the same seeded draws).
+ * resumes bit-identically (the step is redone with the same seeded draws). `StepControl.interrupt` is polled at
+ * every layer inside a micro-batch's pass, so a stop lands within one layer where the caller can read it without a
+ * message (the worker: an Atomics flag); the pass is left, its tensors freed, and the step changes nothing either.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import type { StageBoundary } from '../model/resnetVd.js';
 import type { BatchNormStats, TrainableRecognizer } from '../model/trainable.js';
-import { yieldTurn } from '../yieldTurn.js';
+import { settleTurn } from '../yieldTurn.js';
 import { labelSmoothedLoss } from './labelSmoothing.js';
 import { mixupAccuracy, type MixupDraw } from './mixup.js';
 import type { PaddleMomentum } from './optimizer.js';
@@ -46,7 +48,42 @@ export interface StepControl {
   signal?: AbortSignal;
   /** Called after each micro-batch with the clips done so far and the batch's clips. */
   onMicroBatch?: (clipsDone: number, clips: number) => void;
+  /**
+   * Called inside a micro-batch's forward and backward pass, PART_REPORTS times at most, with the clips done so far
+   * including the running micro-batch's share (e.g. 0.5 halfway through the first one-clip micro-batch): a pass
+   * can take tens of seconds on a CPU, and the worker must still say it is alive (issue 26). Synchronous: the
+   * thread is inside the pass, so what it posts leaves at once but nothing it receives runs until the pass ends.
+   */
+  onPart?: (clipsDone: number, clips: number) => void;
+  /**
+   * Polled at every layer of a micro-batch's forward and backward pass (cheap and synchronous: e.g. an Atomics flag
+   * the page sets, which a worker busy in the pass can still read): true leaves the pass where it is, and the step
+   * throws PPTSNError('aborted') having changed nothing, as a stop between micro-batches does.
+   */
+  interrupt?: () => boolean;
 }
+
+/** Thrown from a layer callback to leave a pass; turned into PPTSNError('aborted') once its tensors are freed. */
+class Interrupted extends Error {}
+
+/**
+ * Frees what a pass left on tfjs's gradient tape when it was left by an exception: the tensors each recorded kernel
+ * kept for its gradient (tfjs frees them only at the end of a completed `gradients` call). Only the outermost
+ * gradient scope owns the tape.
+ */
+function dropGradientTape(): void {
+  const state = tf.engine().state as unknown as { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null };
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}
+
+/**
+ * Progress reports inside one micro-batch's forward and backward pass, at most (evenly spaced over its layers): one
+ * per layer and direction up to ResNet50 (46 a pass for ResNet18). Fewer (16) left 4 s gaps in the stem's backward
+ * on a loaded 2-core machine; an event is a small postMessage.
+ */
+export const PART_REPORTS = 128;
 
 function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, rows: number[], eps: number): tf.Scalar {
   return tf.tidy(() => {
@@ -67,7 +104,6 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   const B = labels.length;
   const micro = ctx.microBatch;
   const groups = ctx.optimizer.groups;
-  const varList = groups.map((g) => g.variable);
   const keyOfName = new Map(groups.map((g) => [g.variable.name, g.key]));
   const acc = new Map<string, tf.Tensor>();
   const predicted: number[] = [];
@@ -75,22 +111,42 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
   const stats: Map<string, BatchNormStats>[] = [];
   let loss = 0;
   const extra: Record<string, number> = {};
+  // Layer callbacks of a pass: 2 per ConvBN layer (forward, backward), reported every `every`.
+  const ticks = 2 * ctx.model.trainableLayers(ctx.from);
+  const every = Math.max(1, Math.ceil(ticks / PART_REPORTS));
   try {
     for (let m0 = 0; m0 < B; m0 += micro) {
       const mn = Math.min(micro, B - m0);
+      let tick = 0;
+      const onLayer = control.onPart || control.interrupt
+        ? () => {
+            if (control.interrupt?.()) throw new Interrupted();
+            tick++;
+            if (control.onPart && tick % every === 0 && tick < ticks) control.onPart(m0 + (mn * tick) / ticks, B);
+          }
+        : undefined;
       const rows = Array.from({ length: mn }, (_, i) => m0 + i);
       const xm = mn === B ? x : tf.slice(x, m0 * T, mn * T);
       let pred: tf.Tensor | null = null;
       let terms: Record<string, tf.Scalar> = {};
       try {
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = ctx.model.logits(xm, T, { training: true, from: ctx.from, seed: ctx.dropoutSeed(m0) });
-          pred = tf.keep(tf.argMax(logits, 1));
-          if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
-          const custom = ctx.loss(logits, rows);
-          terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
-          return custom.total;
-        }, varList);
+        let value: tf.Scalar;
+        let grads: tf.NamedTensorMap;
+        try {
+          // In a tidy: a pass left by an exception frees its intermediates (the loss included) here.
+          // Unit by unit (passGrads.ts): one unit's tape alive at a time instead of the whole network's.
+          ({ value, grads } = tf.tidy(() => ctx.model.passGrads(xm, T, (logits) => {
+            pred = tf.keep(tf.argMax(logits, 1));
+            if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
+            const custom = ctx.loss(logits, rows);
+            terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
+            return custom.total;
+          }, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
+        } catch (e) {
+          dropGradientTape();
+          if (!(e instanceof Interrupted)) throw e;
+          throw new PPTSNError('aborted', `the step was stopped inside the pass of ${mn === 1 ? `clip ${m0 + 1}` : `clips ${m0 + 1}–${m0 + mn}`} of ${B}; nothing of it was applied`);
+        }
         stats.push(ctx.model.takeBatchStats());
         // Asynchronous reads: a synchronous one stalls a GPU backend (and exhausted SwiftShader's WebGPU).
         loss += (await value.data())[0]! * (mn / B);
@@ -116,9 +172,9 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
         ctx.model.discardBatchStats();
       }
       control.onMicroBatch?.(m0 + mn, B);
-      if (control.signal && m0 + mn < B) {
-        await yieldTurn();
-        if (control.signal.aborted) throw new PPTSNError('aborted', `the step was stopped after ${m0 + mn} of ${B} clips; nothing of it was applied`);
+      if ((control.signal || control.interrupt) && m0 + mn < B) {
+        await settleTurn();
+        if (control.signal?.aborted || control.interrupt?.()) throw new PPTSNError('aborted', `the step was stopped after ${m0 + mn} of ${B} clips; nothing of it was applied`);
       }
     }
     ctx.optimizer.applyGradients(acc, lr);

@@ -42,24 +42,14 @@ import { PaddleMomentum, paramGroups } from './optimizer.js';
 import { preciseBN } from './preciseBn.js';
 import { resolveSettings, type ResolvedSettings, type TrainerSettings } from './settings.js';
 import { CustomWarmupCosineDecay } from './schedule.js';
-import { yieldTurn } from '../yieldTurn.js';
+import { settleTurn } from '../yieldTurn.js';
 import { UNLABELLED, type ClipTeacher } from './clipTeacher.js';
 import { itersPerEpoch, pageBatch } from './recipe.js';
+import type { FitOptions } from './fitOptions.js';
 
 // The run's data types live beside their concept; importers of trainer.ts keep finding them here.
 export { resolveSettings, hashSeed };
-export type { ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult, TrainingPhase, TrainingProgress };
-
-export interface FitOptions {
-  signal?: AbortSignal;
-  onStep?: (s: StepInfo) => void;
-  onEpoch?: (e: EpochInfo) => void;
-  /** Called with a checkpoint at each epoch end, when stopped, and after precise BN; awaited. */
-  onCheckpoint?: (c: TrainerCheckpoint) => Promise<void> | void;
-  /** What the run is doing, from its first second (progress.ts TrainingProgress): phases, counts, one ETA. */
-  onProgress?: (p: TrainingProgress) => void;
-}
-
+export type { FitOptions, ResolvedSettings, TrainerSettings, TrainingClip, EvaluateResult, TrainerCheckpoint, TrainingPosition, StepInfo, EpochInfo, FitResult, TrainingPhase, TrainingProgress };
 
 /**
  * Fine-tunes PP-TSN on clips. Create with the base model's state dict and (for 'head'/'last-stage') the inference
@@ -230,16 +220,16 @@ export class ClipTrainer {
   private async fitInner(opts: FitOptions): Promise<FitResult> {
     const s = this.settings;
     const clock = new PhaseClock(opts.onProgress);
-    const stopped = () => opts.signal?.aborted === true;
-    const result = (st: boolean): FitResult => ({ stopped: st, epoch: this.state.epoch, iteration: this.state.iteration, history: [...this.state.history] });
+    const stopped = () => opts.signal?.aborted === true || opts.interrupt?.() === true;
+    const result = (st: boolean, inStep?: FitResult['stoppedInStep']): FitResult => ({ stopped: st, epoch: this.state.epoch, iteration: this.state.iteration, history: [...this.state.history], ...(inStep ? { stoppedInStep: inStep } : {}) });
     const save = async () => {
       if (!opts.onCheckpoint) return;
       clock.report({ phase: 'saving', done: 0, total: 1, epoch: this.state.epoch, epochs: s.epochs });
       await opts.onCheckpoint(await this.checkpoint());
     };
-    const stop = async () => {
+    const stop = async (inStep?: FitResult['stoppedInStep']) => {
       await save();
-      return result(true);
+      return result(true, inStep);
     };
     const features = (done: number, total: number, view?: number, views?: number) => clock.report({ phase: 'features', done, total, ...(view !== undefined ? { view, views } : {}) });
     // With a teacher the split needs its labels of the unlabelled clips (caches first), and no class needs a clip.
@@ -280,18 +270,26 @@ export class ClipTrainer {
         lr = schedule.lrAt(this.state.iteration) * lrScale;
         const batch = order.slice(k * B, (k + 1) * B);
         const before = unitsDone;
+        let clipsDone = 0;
         let r: Awaited<ReturnType<ClipTrainer['step']>>;
         try {
           r = await this.step(batch, lr, mulberry32(hashSeed(s.seed, 'iter', this.state.iteration)), {
             ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.interrupt ? { interrupt: opts.interrupt } : {}),
             onMicroBatch: (c) => {
+              clipsDone = c;
               unitsDone = before + Math.ceil(c / micro);
               if (c < batch.length) report(e, k);
+            },
+            // Inside a micro-batch's pass: `done` grows by fractions of a micro-batch.
+            onPart: (c) => {
+              unitsDone = before + c / micro;
+              report(e, k);
             },
           });
         } catch (err) {
           // Stopped inside the step: nothing of it was applied, the position is the step's start.
-          if (isPPTSNError(err) && err.code === 'aborted' && stopped()) return stop();
+          if (isPPTSNError(err) && err.code === 'aborted' && stopped()) return stop({ clipsDone, clips: batch.length });
           throw err;
         }
         sumLoss += r.loss;
@@ -302,7 +300,7 @@ export class ClipTrainer {
         this.state.stepInEpoch = k + 1;
         opts.onStep?.({ epoch: e + 1, epochs: s.epochs, step: k + 1, steps, iteration: this.state.iteration, loss: r.loss, accuracy: r.accuracy, lr, etaMs: eta(), ...(r.extra?.['kd'] !== undefined ? { kd: r.extra['kd'] } : {}) });
         report(e, k + 1 < steps ? k + 1 : k);
-        await yieldTurn();
+        await settleTurn();
       }
       const info: EpochInfo = { epoch: e + 1, epochs: s.epochs, loss: counted ? sumLoss / counted : NaN, accuracy: counted ? sumAcc / counted : NaN, lr, ms: Date.now() - tEpoch, etaMs: 0 };
       if (valid.length > 0) {
