@@ -1,0 +1,90 @@
+/**
+ * conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW as plain
+ * per-tap matMuls, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
+ * (Conv2DBackpropInput / Conv2DBackpropFilter) within float32 rounding, on odd shapes, every stride/kernel/pad
+ * ResNet-vd uses and a few it does not; the input gradient is not computed when nothing needs it; no leaks.
+ *
+ *   node --import tsx --test test/unit/conv-grad.test.ts
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend } from '../../src/node/backends.js';
+import { registerGradientsNode } from '../helpers/nodeGradients.js';
+import { conv2dTrainable } from '../../src/core/model/convGrad.js';
+import { seededInput } from '../helpers/seeded.js';
+import { relErr } from '../helpers/numerics.js';
+
+/** [n, H, W, I, O, K, stride, pad] */
+const CASES: Array<[number, number, number, number, number, number, number, number]> = [
+  [2, 9, 7, 3, 5, 3, 2, 1], // the stem's conv1_1 (stride 2) on odd sizes
+  [2, 8, 10, 3, 4, 3, 2, 1], // stride 2, even sizes
+  [3, 7, 5, 6, 4, 3, 1, 1], // 3×3 stride 1
+  [2, 6, 7, 5, 3, 1, 1, 0], // 1×1 (bottleneck conv1/conv3, vd shortcut after the pool)
+  [2, 7, 6, 4, 6, 1, 2, 0], // 1×1 stride 2 (ResNet-B shortcut; not in vd, but must be right)
+  [1, 11, 9, 2, 3, 3, 1, 0], // 3×3 valid
+  [2, 9, 8, 3, 2, 5, 2, 2], // 5×5 stride 2
+  [1, 10, 11, 3, 4, 3, 3, 1], // stride 3
+];
+
+interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
+
+function makeCase([n, H, W, I, O, K, s, p]: (typeof CASES)[number], seed: number): Case {
+  const Ho = Math.floor((H + 2 * p - K) / s) + 1;
+  const Wo = Math.floor((W + 2 * p - K) / s) + 1;
+  return {
+    x: seededInput([n, H, W, I], seed), f: seededInput([K, K, I, O], seed + 1), w: seededInput([n, Ho, Wo, O], seed + 2),
+    xs: [n, H, W, I], fs: [K, K, I, O], ys: [n, Ho, Wo, O],
+  };
+}
+
+/** Gradients of sum(conv(x, f) · w) with respect to x and f, as arrays. */
+function grads(c: Case, conv: (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D): Float32Array[] {
+  return tf.tidy(() => {
+    const w = tf.tensor(c.w, c.ys);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), w)))([tf.tensor(c.x, c.xs), tf.tensor(c.f, c.fs)]);
+    return g.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
+  const reference: Float32Array[][] = [];
+  before(async () => {
+    await registerGradientsNode();
+    await initNodeBackend('cpu');
+    CASES.forEach((k, i) => reference.push(grads(makeCase(k, 10 * i + 1), (x, f) => tf.conv2d(x, f, k[6], k[7]))));
+    await initNodeBackend('wasm');
+  });
+
+  it('runs on wasm', () => assert.equal(tf.getBackend(), 'wasm'));
+
+  it('dx and dW equal Conv2DBackpropInput / Conv2DBackpropFilter (cpu) within float32 rounding', () => {
+    CASES.forEach((k, i) => {
+      const [, , , , , K, s, p] = k;
+      const ours = grads(makeCase(k, 10 * i + 1), (x, f) => conv2dTrainable(x, f, s, p));
+      for (const j of [0, 1]) {
+        const err = relErr(ours[j]!, reference[i]![j]!);
+        assert.ok(err < 1e-5, `case ${k.join(',')} (${K}×${K} s${s} p${p}): ${j ? 'dW' : 'dx'} relative error ${err}`);
+      }
+    });
+  });
+
+  it('the input gradient is lazy (computed only when the input needs one) and nothing leaks', async () => {
+    const k = CASES[0]!;
+    const c = makeCase(k, 5);
+    const x = tf.variable(tf.tensor4d(c.x, c.xs as [number, number, number, number]));
+    const f = tf.variable(tf.tensor4d(c.f, c.fs as [number, number, number, number]));
+    const n0 = tf.memory().numTensors;
+    // The forward runs as PPTSNTrainConv2D: a Conv2D kernel in the profile is the input gradient's.
+    const kernels = async (vars: tf.Variable[]) => (await tf.profile(() => {
+      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(conv2dTrainable(x, f, k[6], k[7]))) as tf.Scalar, vars);
+      assert.equal(Object.keys(g).length, vars.length);
+      tf.dispose([value, ...Object.values(g)]);
+    })).kernelNames;
+    assert.ok(!(await kernels([f])).includes('Conv2D'), 'no input gradient for an input that needs none');
+    assert.ok((await kernels([x, f])).includes('Conv2D'), 'the input gradient is a Conv2D on wasm');
+    for (let step = 0; step < 3; step++) await kernels([x, f]);
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left after gradient steps');
+    tf.dispose([x, f]);
+  });
+});
