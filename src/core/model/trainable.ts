@@ -31,6 +31,7 @@ import { PPTSNError } from '../errors.js';
 import { readFloat32 } from '../readBack.js';
 import type { StateDict } from '../stateDict.js';
 import { convBNLayers, type ArchSpec, type ConvBNSpec, type ParamSpec } from './arch.js';
+import { batchNormTrain } from './batchNormTrain.js';
 import { conv2dTrainable } from './convGrad.js';
 import { HEAD_DROPOUT, ppTSNHead } from './head.js';
 import { BN_EPSILON, Recognizer } from './recognizer.js';
@@ -216,15 +217,15 @@ export class TrainableRecognizer {
       const v = this.convs.get(layer.key)!;
       const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
       const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
-      let z: tf.Tensor4D;
       if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
-        const { mean, variance } = tf.moments(y, [0, 1, 2]);
-        // Kept: they outlive the per-block tidy and the gradient scope, until committed or discarded.
-        if (record) record.set(layer.key, { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) });
-        z = tf.batchNorm(y, mean as tf.Tensor1D, variance as tf.Tensor1D, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
-      } else {
-        z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
+        // BN (+ ReLU) with its closed-form backward pass (batchNormTrain.ts). The statistics are kept: they
+        // outlive the per-block tidy and the gradient scope, until committed or discarded.
+        const bn = batchNormTrain(y, v.gamma, v.beta, BN_EPSILON, layer.act);
+        if (record) record.set(layer.key, { mean: bn.mean, variance: bn.variance });
+        else tf.dispose([bn.mean, bn.variance]);
+        return bn.y;
       }
+      const z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
       return layer.act ? tf.relu(z) : z;
     };
   }

@@ -1,10 +1,15 @@
 /**
- * conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW as plain
+ * The trainer's hand-written gradients on wasm equal tfjs's reference on the cpu backend within float32 rounding,
+ * on odd shapes:
+ * - conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW as plain
  * per-tap matMuls, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
  * (Conv2DBackpropInput / Conv2DBackpropFilter) within float32 rounding, on odd shapes, every stride/kernel/pad
  * ResNet-vd uses and a few it does not; the input gradient is not computed when nothing needs it; no leaks.
  *
- *   node --import tsx --test test/unit/conv-grad.test.ts
+ * - batchNormTrain (train-mode BN + ReLU with its closed-form backward, src/core/model/batchNormTrain.ts) equals
+ *   tf.moments + tf.batchNorm + tf.relu differentiated by tfjs, values, statistics and the three gradients.
+ *
+ *   node --import tsx --test test/unit/train-gradients.test.ts
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { conv2dTrainable } from '../../src/core/model/convGrad.js';
+import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
 import { seededInput } from '../helpers/seeded.js';
 import { relErr } from '../helpers/numerics.js';
 
@@ -86,5 +92,57 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
     for (let step = 0; step < 3; step++) await kernels([x, f]);
     assert.equal(tf.memory().numTensors, n0, 'no tensors left after gradient steps');
     tf.dispose([x, f]);
+  });
+});
+
+/** [n, H, W, C, relu] */
+const BN_CASES: Array<[number, number, number, number, boolean]> = [[2, 5, 7, 3, true], [3, 4, 3, 6, false], [1, 9, 5, 4, true]];
+
+/** y, mean, variance, dx, dγ, dβ of sum(f(x, γ, β) · w). */
+function bnOutputs(seed: number, [n, H, W, C]: number[], f: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor; variance: tf.Tensor }): Float32Array[] {
+  return tf.tidy(() => {
+    // An offset and a scale per channel, so the statistics are not trivially 0 and 1.
+    const x = tf.add(tf.mul(tf.tensor4d(seededInput([n!, H!, W!, C!], seed), [n!, H!, W!, C!]), 3), 0.5) as tf.Tensor4D;
+    const g = tf.tensor1d(seededInput([C!], seed + 1));
+    const b = tf.tensor1d(seededInput([C!], seed + 2));
+    const w = tf.tensor4d(seededInput([n!, H!, W!, C!], seed + 3), [n!, H!, W!, C!]);
+    const out = f(x, g, b);
+    const grads = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, c as tf.Tensor1D, d as tf.Tensor1D).y, w)))([x, g, b]);
+    return [out.y, out.mean, out.variance, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+const composite = (relu: boolean) => (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const z = tf.batchNorm(x, mean, variance, b, g, 1e-5) as tf.Tensor4D;
+  return { y: relu ? tf.relu(z) : z, mean, variance };
+};
+
+describe('batchNormTrain on wasm vs tfjs-differentiated moments + batchNorm + relu on cpu', () => {
+  const reference: Float32Array[][] = [];
+  before(async () => {
+    await registerGradientsNode();
+    await initNodeBackend('cpu');
+    BN_CASES.forEach((k, i) => reference.push(bnOutputs(100 + i, k.slice(0, 4) as number[], composite(k[4]))));
+    await initNodeBackend('wasm');
+  });
+
+  it('values, batch statistics and the x, γ, β gradients agree within float32 rounding; no leaks', () => {
+    const n0 = tf.memory().numTensors;
+    BN_CASES.forEach((k, i) => {
+      const kept: tf.Tensor[] = []; // the statistics are the caller's, outside any tidy
+      const ours = bnOutputs(100 + i, k.slice(0, 4) as number[], (x, g, b) => {
+        const r = batchNormTrain(x, g, b, 1e-5, k[4]);
+        kept.push(r.mean, r.variance);
+        return r;
+      });
+      tf.dispose(kept);
+      ['y', 'mean', 'variance', 'dx', 'dγ', 'dβ'].forEach((name, j) => {
+        const err = relErr(ours[j]!, reference[i]![j]!);
+        assert.ok(err < 2e-5, `case ${k.join(',')}: ${name} relative error ${err}`);
+      });
+    });
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(tf.memory().numTensors, n0);
   });
 });
