@@ -43,7 +43,7 @@ export function trainStepper(depth: Depth, classes: number, size: number, strate
       // Post-ReLU feature maps are non-negative; images are normalised (either sign).
       const x = tf.tidy(() => (from === 0 ? tf.randomNormal(shape, 0, 1, 'float32', 7) : tf.relu(tf.randomNormal(shape, 0, 1, 'float32', 7)))) as tf.Tensor4D;
       const segments = n % 2 === 0 ? 2 : 1;
-      const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: n / segments }, (_, i) => i % classes), 'int32'), classes).toFloat() as tf.Tensor2D);
+      const labels = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: n / segments }, (_, i) => i % classes), 'int32'), classes), 'float32') as tf.Tensor2D);
       inputs.set(n, { x, labels });
     }
     return inputs.get(n)!;
