@@ -6,6 +6,7 @@
  * (Conv2DBackpropInput / Conv2DBackpropFilter) within float32 rounding, on odd shapes, every stride/kernel/pad
  * ResNet-vd uses and a few it does not; the input gradient is not computed when nothing needs it; no leaks.
  *
+ * - linear (the head's FC with plain-matMul gradients, src/core/model/linearGrad.ts) equals tf.fused.matMul's;
  * - batchNormTrain (train-mode BN + ReLU with its closed-form backward, src/core/model/batchNormTrain.ts) equals
  *   tf.moments + tf.batchNorm + tf.relu differentiated by tfjs, values, statistics and the three gradients.
  *
@@ -18,6 +19,7 @@ import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { conv2dTrainable } from '../../src/core/model/convGrad.js';
 import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
+import { linear } from '../../src/core/model/linearGrad.js';
 import { seededInput } from '../helpers/seeded.js';
 import { relErr } from '../helpers/numerics.js';
 
@@ -144,5 +146,29 @@ describe('batchNormTrain on wasm vs tfjs-differentiated moments + batchNorm + re
     });
     assert.equal(tf.getBackend(), 'wasm');
     assert.equal(tf.memory().numTensors, n0);
+  });
+});
+
+describe('linear (the head FC) on wasm vs tf.fused.matMul differentiated on cpu', () => {
+  const [N, F, K] = [3, 7, 5];
+  const outputs = () => tf.tidy(() => {
+    const [a, w, b, dy] = [tf.tensor2d(seededInput([N, F], 1), [N, F]), tf.tensor2d(seededInput([F, K], 2), [F, K]), tf.tensor1d(seededInput([K], 3)), tf.tensor2d(seededInput([N, K], 4), [N, K])];
+    const f = tf.getBackend() === 'cpu' ? (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias: z }) : (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => linear(x as tf.Tensor2D, y as tf.Tensor2D, z as tf.Tensor1D);
+    return [f(a, w, b), ...tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, y, z), dy)))([a, w, b])].map((t) => t.dataSync() as Float32Array);
+  });
+  let reference: Float32Array[] = [];
+  before(async () => {
+    await registerGradientsNode();
+    await initNodeBackend('cpu');
+    reference = outputs();
+    await initNodeBackend('wasm');
+  });
+
+  it('value and the three gradients agree within float32 rounding', () => {
+    const ours = outputs();
+    ['y', 'da', 'dW', 'dbias'].forEach((name, j) => {
+      const err = relErr(ours[j]!, reference[j]!);
+      assert.ok(err < 1e-5, `${name} relative error ${err}`);
+    });
   });
 });
