@@ -20,7 +20,9 @@ import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { conv2dTrainable } from '../../src/core/model/convGrad.js';
 import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
 import { linear } from '../../src/core/model/linearGrad.js';
-import { seededInput } from '../helpers/seeded.js';
+import { TrainableRecognizer } from '../../src/core/model/trainable.js';
+import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
+import { seededInput, seededStateDict } from '../helpers/seeded.js';
 import { relErr } from '../helpers/numerics.js';
 
 /** [n, H, W, I, O, K, stride, pad] */
@@ -170,5 +172,41 @@ describe('linear (the head FC) on wasm vs tf.fused.matMul differentiated on cpu'
       const err = relErr(ours[j]!, reference[j]!);
       assert.ok(err < 1e-5, `${name} relative error ${err}`);
     });
+  });
+});
+
+describe('training steps with the new kernels on wasm', () => {
+  before(async () => {
+    await registerGradientsNode();
+    await initNodeBackend('wasm');
+  });
+
+  it("'full' steps (every conv, BN and the FC through the new gradients) leave no tensor behind and lower the loss", async () => {
+    const model = TrainableRecognizer.fromStateDict(seededStateDict(18, 3, 21), { trainable: 'full', dropout: 0 });
+    const optimizer = new PaddleMomentum(paramGroups(model.parameters()));
+    const x = tf.tidy(() => tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D);
+    const labels = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([2], 'int32'), 3), 'float32') as tf.Tensor2D);
+    const step = async (): Promise<number> => {
+      const params = model.parameters().filter((p) => p.variable.trainable);
+      const { value, grads } = tf.variableGrads(model.objective(x, 2, (l) => tf.losses.softmaxCrossEntropy(labels, l) as tf.Scalar), params.map((p) => p.variable));
+      optimizer.applyGradients(new Map(params.map((p) => [p.key, grads[p.variable.name]!])), 0.01);
+      model.commitBatchStats();
+      tf.dispose(Object.values(grads));
+      const loss = (await value.data())[0]!;
+      value.dispose();
+      return loss;
+    };
+    try {
+      const first = await step(); // creates the optimiser's velocities
+      const n1 = tf.memory().numTensors;
+      let last = first;
+      for (let i = 0; i < 4; i++) last = await step();
+      assert.equal(tf.memory().numTensors, n1, 'same tensor count after 4 more steps');
+      assert.ok(last < first, `loss ${first} → ${last}`);
+    } finally {
+      tf.dispose([x, labels]);
+      optimizer.dispose();
+      model.dispose();
+    }
   });
 });
