@@ -6,7 +6,7 @@
  * - pytorch-native: the same network in PyTorch (bench/torch_train.py; skipped with its reason when PyTorch is absent),
  * all from the strategy's stage boundary (bench/trainStep.ts), BN in train mode, Nesterov momentum 0.9, L2 1e-4.
  * Reports s/image, GMAC/s (3 × the trainable part's forward multiply-accumulates) and the ratio to native; with
- * `--train-profile`, a per-kernel profile of one step per strategy (Node). Then, unless `--train-budget 0`, the
+ * `--train-profile`, a per-kernel profile of one step per strategy and runtime (`tf.profile`). Then, unless `--train-budget 0`, the
  * public Trainer on example.mp4 (`trainer`, as before).
  */
 import type { Page } from 'playwright-core';
@@ -42,12 +42,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function pageRuntime(page: Page, o: Options, strategy: string): Promise<Timed> {
+async function pageRuntime(page: Page, o: Options, strategy: string): Promise<Timed & { profile(n: number): Promise<ProfileRow[]> }> {
   const { id } = (await page.evaluate(([opts]) => (window as never as BenchWindow).bench.open!('train' as never, 'wasm' as never, opts as never), [{ depth: o.depth, classes: o.classes, size: o.size, strategy }] as const)) as { id: number };
   return {
     name: 'chromium-wasm',
     time: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.time!(i as never, k as never), [id, n] as const) as Promise<number>,
     close: () => page.evaluate((i) => (window as never as BenchWindow).bench.close!(i as never), id) as Promise<void>,
+    profile: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.profile!(i as never, k as never), [id, n] as const) as Promise<ProfileRow[]>,
   };
 }
 
@@ -61,8 +62,10 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
     const macs = 3 * macsPerImage(o.depth, o.size, o.classes, FROM[strategy]);
     const cli = trainStepper(o.depth, o.classes, o.size, strategy);
     const runtimes: Timed[] = [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }];
+    let inPage: Awaited<ReturnType<typeof pageRuntime>> | undefined;
     try {
-      runtimes.unshift(await pageRuntime(page, o, strategy));
+      inPage = await pageRuntime(page, o, strategy);
+      runtimes.unshift(inPage);
     } catch (e) {
       notes.push(`chromium-wasm ${strategy} skipped: ${(e as Error).message.slice(0, 300)}`);
     }
@@ -99,7 +102,10 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
         });
       }
     }
-    if (o.trainProfile) profiles[strategy] = await cli.profile(o.trainImages[0]!);
+    if (o.trainProfile) {
+      profiles[`cli ${strategy}`] = await cli.profile(o.trainImages[0]!);
+      if (inPage && rows.some((r) => r.runtime === 'chromium-wasm' && r.strategy === strategy)) profiles[`chromium-wasm ${strategy}`] = await inPage.profile(o.trainImages[0]!);
+    }
     for (const r of runtimes) await r.close();
   }
   const leftOver = tf.memory().numTensors;
