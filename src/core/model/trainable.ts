@@ -23,8 +23,8 @@
  *
  * Gradients: tfjs-core registers its gradient functions only via the side-effect module
  * `@tensorflow/tfjs-core/dist/register_all_gradients.js` (ESM; a browser/worker bundle imports it) or, in Node,
- * by importing the `@tensorflow/tfjs` package once (the tests do, test/helpers/nodeGradients.ts). Convolution filter gradients are computed by matrix
- * products (`convGrad.ts`): wasm has no Conv2DBackpropFilter kernel and cpu's is very slow.
+ * by importing the `@tensorflow/tfjs` package once (the tests do, test/helpers/nodeGradients.ts). Convolutions,
+ * train-mode BN + ReLU and the head's FC carry their own gradients (`convGrad.ts`, `batchNormTrain.ts`, `linearGrad.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
