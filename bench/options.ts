@@ -13,7 +13,7 @@ export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 export const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
 export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'train-defaults', 'eval', 'decode', 'distill'] as const;
 
-const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
+const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'train-images', 'train-reps', 'train-strategies', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
 
 export function parseBenchArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ export function parseBenchArgs(argv: string[]) {
       help: { type: 'boolean' },
       gpu: { type: 'boolean' },
       'gpu-dry-run': { type: 'boolean' },
+      'train-profile': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -61,6 +62,11 @@ export function parseBenchArgs(argv: string[]) {
     trainSegments: Number(get('train-segments') ?? 2),
     trainEpochs: Number(get('train-epochs') ?? 3),
     trainBudgetS: Number(get('train-budget') ?? 120),
+    /** The train section's step rows: images per step, interleaved reps, strategies; --train-profile adds kernels. */
+    trainImages: list('train-images', quick ? '4' : '4,16').map(Number),
+    trainReps: Number(get('train-reps') ?? (quick ? 2 : 3)),
+    trainStrategies: list('train-strategies', 'head,last-stage,full') as Array<'head' | 'last-stage' | 'full'>,
+    trainProfile: values['train-profile'] === true,
     evalItems: Number(get('eval-items') ?? (quick ? 4 : 12)),
     evalReps: Number(get('eval-reps') ?? (quick ? 1 : 3)),
     /** A real GPU: WebGPU on Vulkan and a PyTorch CUDA anchor (bench/gpu.ts); fails clearly without one. */

@@ -52,7 +52,7 @@ export async function summarizeProfile(kernels: Kernel[]): Promise<ProfileRow[]>
       macs = convGroup(k).macs;
     } else if (inWinograd && ['DepthwiseConv2dNative', 'AddN', 'Sub', 'Concat', 'Reshape', 'Slice'].includes(k.name)) {
       group = 'winograd 3×3: transforms';
-    } else if (k.name === 'FusedConv2D' || k.name === 'Conv2D') {
+    } else if (k.name === 'FusedConv2D' || k.name === 'Conv2D' || k.name === 'PPTSNTrainConv2D') {
       inWinograd = false;
       const g = convGroup(k);
       group = g.group;

@@ -7,11 +7,12 @@ import { ROOT } from '../test/helpers/browser.js';
 import type { Timed } from './timed.js';
 import type { Options } from './options.js';
 
-export async function torchRuntime(o: Options, extraArgs: string[] = []): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
+/** `script`: bench/torch_resnet.py (inference, default) or bench/torch_train.py (a training step per line). */
+export async function torchRuntime(o: Options, extraArgs: string[] = [], script = 'bench/torch_resnet.py'): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
   if (!existsSync('/usr/bin/python3')) return { error: '/usr/bin/python3 not found' };
   let proc: ChildProcessWithoutNullStreams;
   try {
-    proc = spawn('/usr/bin/python3', [join(ROOT, 'bench/torch_resnet.py'), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
+    proc = spawn('/usr/bin/python3', [join(ROOT, script), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
   } catch (e) {
     return { error: String(e) };
   }
@@ -23,12 +24,12 @@ export async function torchRuntime(o: Options, extraArgs: string[] = []): Promis
   rl.on('line', (l) => (waiters.length ? waiters.shift()!.resolve(l) : lines.push(l)));
   // One exit listener for the process's life (not one per request), failing whoever still waits.
   proc.once('exit', () => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`torch_resnet.py exited: ${stderr.slice(-500)}`));
+    for (const w of waiters.splice(0)) w.reject(new Error(`${script} exited: ${stderr.slice(-500)}`));
   });
   const next = () =>
     new Promise<string>((resolve, reject) => {
       if (lines.length) return resolve(lines.shift()!);
-      if (proc.exitCode !== null) return reject(new Error(`torch_resnet.py exited: ${stderr.slice(-500)}`));
+      if (proc.exitCode !== null) return reject(new Error(`${script} exited: ${stderr.slice(-500)}`));
       waiters.push({ resolve, reject });
     });
   try {

@@ -1,32 +1,143 @@
 /**
- * The train section: fine-tuning step time per strategy through the public Trainer, on wasm in Chromium; and
- * `full` at the demo's defaults (bench/pages/trainDefaults.ts): the first step, stop latency, memory (also the
- * section `train-defaults` alone).
+ * The train section: one training step per strategy ('head', 'last-stage', 'full') at `--train-images` (default
+ * 4,16) images of `--size` px, interleaved rep by rep (the machine is shared) between
+ * - chromium-wasm: the page's trainer network on wasm in a bench worker (threads on the cross-origin isolated page),
+ * - cli: the CLI's trainer network in this Node process (tfjs wasm, as `pptsn-web train` runs the trainable part),
+ * - pytorch-native: the same network in PyTorch (bench/torch_train.py; skipped with its reason when PyTorch is absent),
+ * all from the strategy's stage boundary (bench/trainStep.ts), BN in train mode, Nesterov momentum 0.9, L2 1e-4.
+ * Reports s/image, GMAC/s (3 × the trainable part's forward multiply-accumulates) and the ratio to native; with
+ * `--train-profile`, a per-kernel profile of one step per strategy and runtime (`tf.profile`). Then, unless `--train-budget 0`, the
+ * public Trainer on example.mp4 (`trainer`, as before).
+ * The section `train-defaults` (also run by `train`'s caller when asked): `full` at the demo's defaults
+ * (bench/pages/trainDefaults.ts): the first step, stop latency, memory.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { ROOT } from '../test/helpers/browser.js';
+import { macsPerImage } from './flops.js';
 import { ensureModels } from './models.js';
 import type { BenchWindow } from './network.js';
 import type { Options } from './options.js';
 import { log, type Report } from './report.js';
+import type { Timed } from './timed.js';
+import { torchRuntime } from './torch.js';
+import { TRAIN_STRATEGIES, trainStepper } from './trainStep.js';
+import { initNodeBackend } from '../src/node/backends.js';
+import { registerGradients } from '../src/node/gradients.js';
+import type { ProfileRow } from './profile.js';
 
-/** Fine-tuning step time per strategy through the public Trainer (model.createTrainer), on wasm in Chromium. */
+const FROM = { head: 5, 'last-stage': 4, full: 0 } as const;
+
+export interface TrainRow {
+  runtime: 'chromium-wasm' | 'cli' | 'pytorch-native';
+  strategy: (typeof TRAIN_STRATEGIES)[number];
+  images: number;
+  secondsPerImage: number;
+  /** Every rep's seconds per step. */
+  stepSeconds: number[];
+  gmacs: number;
+  ratioToNative?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function pageRuntime(page: Page, o: Options, strategy: string): Promise<Timed & { profile(n: number): Promise<ProfileRow[]> }> {
+  const { id } = (await page.evaluate(([opts]) => (window as never as BenchWindow).bench.open!('train' as never, 'wasm' as never, opts as never), [{ depth: o.depth, classes: o.classes, size: o.size, strategy }] as const)) as { id: number };
+  return {
+    name: 'chromium-wasm',
+    time: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.time!(i as never, k as never), [id, n] as const) as Promise<number>,
+    close: () => page.evaluate((i) => (window as never as BenchWindow).bench.close!(i as never), id) as Promise<void>,
+    profile: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.profile!(i as never, k as never), [id, n] as const) as Promise<ProfileRow[]>,
+  };
+}
+
 export async function trainSection(page: Page, o: Options, report: Report): Promise<void> {
+  await registerGradients();
+  await initNodeBackend('wasm');
+  const rows: TrainRow[] = [];
+  const notes: string[] = [];
+  const profiles: Record<string, ProfileRow[]> = {};
+  for (const strategy of o.trainStrategies) {
+    const macs = 3 * macsPerImage(o.depth, o.size, o.classes, FROM[strategy]);
+    const cli = trainStepper(o.depth, o.classes, o.size, strategy);
+    const runtimes: Timed[] = [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }];
+    let inPage: Awaited<ReturnType<typeof pageRuntime>> | undefined;
+    try {
+      inPage = await pageRuntime(page, o, strategy);
+      runtimes.unshift(inPage);
+    } catch (e) {
+      notes.push(`chromium-wasm ${strategy} skipped: ${(e as Error).message.slice(0, 300)}`);
+    }
+    const t = await torchRuntime(o, ['--strategy', strategy], 'bench/torch_train.py');
+    if ('error' in t) notes.push(`pytorch-native ${strategy} skipped: ${t.error}`);
+    else runtimes.push(t.timed);
+    log(`train ${strategy}: ${runtimes.map((r) => r.name).join(' vs ')}, images ${o.trainImages.join(',')}, ${o.trainReps} reps`);
+    for (const n of o.trainImages) {
+      const times = new Map<string, number[]>();
+      const live = runtimes.filter(() => true);
+      for (const r of [...live]) {
+        try {
+          await r.time(n); // warm-up: kernels, XNNPACK operators, optimizer state
+          times.set(r.name, []);
+        } catch (e) {
+          notes.push(`${r.name} ${strategy} ×${n} failed: ${(e as Error).message.slice(0, 300)}`);
+          live.splice(live.indexOf(r), 1);
+        }
+      }
+      for (let i = 0; i < o.trainReps; i++) {
+        for (let j = 0; j < live.length; j++) {
+          const r = live[(i + j) % live.length]!;
+          const s = await r.time(n);
+          times.get(r.name)!.push(s);
+          log(`  ${strategy} ${r.name} ×${n} rep ${i + 1}/${o.trainReps}: ${s.toFixed(3)} s (${(s / n).toFixed(3)} s/image)`);
+        }
+      }
+      const native = times.get('pytorch-native');
+      for (const [name, ts] of times) {
+        const spi = median(ts) / n;
+        rows.push({
+          runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), gmacs: +(macs / spi / 1e9).toFixed(2),
+          ...(native ? { ratioToNative: +(median(native) / n / spi).toFixed(3) } : {}),
+        });
+      }
+    }
+    if (o.trainProfile) {
+      profiles[`cli ${strategy}`] = await cli.profile(o.trainImages[0]!);
+      if (inPage && rows.some((r) => r.runtime === 'chromium-wasm' && r.strategy === strategy)) profiles[`chromium-wasm ${strategy}`] = await inPage.profile(o.trainImages[0]!);
+    }
+    for (const r of runtimes) await r.close();
+  }
+  const leftOver = tf.memory().numTensors;
+  report.train = {
+    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = native s/image ÷ ours (above 1: faster than native); gmacs counts 3 × the trainable part's forward`,
+    rows,
+    ...(o.trainProfile ? { profile: profiles } : {}),
+    notes: [...notes, `Node tensors left after the section: ${leftOver}`],
+  };
+  if (o.trainBudgetS > 0) await trainerRun(page, o, report);
+}
+
+/** The public Trainer (model.createTrainer) on example.mp4, on wasm in Chromium: the user's whole fine-tuning loop. */
+async function trainerRun(page: Page, o: Options, report: Report): Promise<void> {
   const models = ensureModels(o);
-  log('train: wasm, strategies head, last-stage, full');
+  log('train: public Trainer, wasm, strategies head, last-stage, full');
+  const train = report.train as Record<string, unknown>;
   try {
-    report.train = {
-      ...report.train,
+    train['trainer'] = {
       basis: `2 clips of example.mp4, ${o.trainSegments} segments, batch 2, ${o.trainEpochs} epochs, mixup/label smoothing defaults, no precise BN; each strategy stopped after ${o.trainBudgetS} s`,
       strategies: await page.evaluate((opts) => (window as never as BenchWindow).bench.train!(opts as never), {
         backend: 'wasm', model: models.f32, video: '/test/fixtures/media/example.mp4', strategies: ['head', 'last-stage', 'full'], segments: o.trainSegments, epochs: o.trainEpochs, budgetMs: o.trainBudgetS * 1000, wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/',
       }),
     };
   } catch (e) {
-    report.train = { ...report.train, error: (e as Error).message.slice(0, 1000) };
+    train['trainer'] = { error: (e as Error).message.slice(0, 1000) };
   }
 }
 

@@ -17,7 +17,7 @@ const bench = {
     const nav = navigator as Navigator & { deviceMemory?: number };
     return { userAgent: nav.userAgent, hardwareConcurrency: nav.hardwareConcurrency, deviceMemory: nav.deviceMemory ?? null, crossOriginIsolated: globalThis.crossOriginIsolated };
   },
-  async open(kind: 'tfjs' | 'ort', backend: BackendName, o: NetOptions): Promise<{ id: number; info: SetupInfo }> {
+  async open(kind: 'tfjs' | 'ort' | 'train', backend: BackendName, o: NetOptions): Promise<{ id: number; info: SetupInfo }> {
     const worker = new Worker(new URL('./net-worker.ts', import.meta.url), { type: 'module' });
     const api = wrap<NetWorkerApi>(worker);
     const id = nextId++;

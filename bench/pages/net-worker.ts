@@ -13,6 +13,10 @@ import type { BackendName } from '../../src/api/types.js';
 import { seededStateDict } from '../../test/helpers/seeded.js';
 import { ppTSNToOnnx } from '../onnx.js';
 import { summarizeProfile, type ProfileRow } from '../profile.js';
+import { trainStepper } from '../trainStep.js';
+import type { TrainableSubset } from '../../src/core/model/trainable.js';
+// The trainer's gradients, as the library's trainer worker registers them (src/worker/trainerEngine.ts).
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 
@@ -23,6 +27,8 @@ export interface NetOptions {
   /** tfjs wasm: false forces one thread (default: the library's default). onnxruntime-web: numThreads. */
   threads?: boolean;
   numThreads?: number;
+  /** kind 'train': the strategy whose training step `time(n)` measures (bench/trainStep.ts). */
+  strategy?: TrainableSubset;
 }
 
 export interface SetupInfo {
@@ -97,6 +103,34 @@ async function tfjsRunner(backend: BackendName, o: NetOptions): Promise<Runner> 
   };
 }
 
+/** One training step per `run(n)` (bench/trainStep.ts), on the library's backend selection as the trainer. */
+async function trainRunner(backend: BackendName, o: NetOptions): Promise<Runner> {
+  const t0 = performance.now();
+  configureWasm(WASM_PATHS, o.threads);
+  const sel = await selectBackend(backend);
+  const stepper = trainStepper(o.depth, o.classes, o.size, o.strategy ?? 'full');
+  return {
+    info: {
+      runtime: `chromium-${sel.backend}`,
+      description: `tfjs ${sel.backend} in a bench worker, ${o.strategy ?? 'full'}: ${sel.report.find((r) => r.status === 'selected')?.reason ?? ''}`,
+      threads: sel.backend === 'wasm' ? wasmThreadCountNow() : 1,
+      crossOriginIsolated: globalThis.crossOriginIsolated,
+      setupMs: performance.now() - t0,
+    },
+    async run(n) {
+      await stepper.step(n);
+    },
+    async check() {
+      return [];
+    },
+    profile: (n) => stepper.profile(n),
+    memory() {
+      const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+      return { numTensors: tf.memory().numTensors, ...(b.wasm ? { wasmHeapBytes: b.wasm.HEAPU8.buffer.byteLength } : {}) };
+    },
+  };
+}
+
 async function ortRunner(o: NetOptions): Promise<Runner> {
   const t0 = performance.now();
   const ort = await import('onnxruntime-web/wasm');
@@ -136,8 +170,8 @@ async function ortRunner(o: NetOptions): Promise<Runner> {
 }
 
 const api = {
-  async setup(kind: 'tfjs' | 'ort', backend: BackendName, o: NetOptions): Promise<SetupInfo> {
-    runner = kind === 'tfjs' ? await tfjsRunner(backend, o) : await ortRunner(o);
+  async setup(kind: 'tfjs' | 'ort' | 'train', backend: BackendName, o: NetOptions): Promise<SetupInfo> {
+    runner = kind === 'tfjs' ? await tfjsRunner(backend, o) : kind === 'train' ? await trainRunner(backend, o) : await ortRunner(o);
     return runner.info;
   },
   /** Seconds of one forward pass of `n` images (input prepared beforehand, output read back). */

@@ -1,56 +1,128 @@
 /**
- * conv2d for training with a filter gradient computed by matrix products instead of tfjs's
- * Conv2DBackpropFilter kernel: the wasm backend has no such kernel at all, and the cpu backend's is a naive
- * loop nest (≈ 37 s for the filter gradients of ResNet18-vd on two 32×32 images). The forward pass and the input
- * gradient (Conv2DBackpropInput, present on every backend) are tfjs's own.
+ * conv2d for training, with gradients that run through fast forward kernels. The forward pass is the active
+ * backend's own Conv2D kernel, registered a second time under the name `PPTSNTrainConv2D` so that this file can
+ * give it its own gradient (tf.registerGradient) without overriding tfjs's gradient of Conv2D for anybody else.
+ * The gradient's two parts are lazy, as tfjs's own: the input gradient of a layer whose input needs none (the
+ * images, cached res5 inputs, the frozen part's output) is never computed.
  *
- * For each tap (kh, kw): dW[kh, kw] = X_tapᵀ · dY, where X_tap `[n·Ho·Wo, I]` is the padded input sampled with
- * the conv's stride at that tap and dY is `[n·Ho·Wo, O]`: k² products, no k²-times-larger im2col buffer.
+ * Why: tfjs-backend-wasm has no Conv2DBackpropFilter kernel at all, and its Conv2DBackpropInput and transposed
+ * matMul (`matMul(a, b, true, …)`, `matMul(a, b, …, true)`) are scalar loops, 5–40× slower than its XNNPACK Conv2D
+ * and plain matMul (bench/README.md, "train"). On wasm both gradients are therefore rewritten as those:
+ * - input gradient dx = Conv2D(dilate(dy, stride), rot180(W) with I and O swapped, stride 1, explicit padding
+ *   [K − 1 − p, H − L + p] where L = (Ho − 1)·stride + 1) — for 1×1 stride 1, a 1×1 conv with Wᵀ;
+ * - filter gradient, per tap (kh, kw): dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
+ *   `[n·Ho·Wo, O]`, where X_tapᵀ is sliced (with the conv's stride) from the padded input transposed once to
+ *   `[I, n, Hp, Wp]`.
+ * Other backends keep tfjs's conv2dTranspose for dx and the same per-tap matMuls for dW (the cpu backend's
+ * Conv2DBackpropFilter is a naive loop nest, ≈ 37 s for ResNet18-vd on two 32×32 images).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PPTSNError } from '../errors.js';
 
-/**
- * `tf.conv2d(x, filter, stride, pad)` (NHWC, square stride, symmetric numeric padding) with a matMul filter gradient.
- * `onGrad` is called once this conv's gradients are computed (progress inside a long backward pass).
- */
-export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: number, onGrad?: () => void): tf.Tensor4D {
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xs, fs, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([xs, fs]);
-    return {
-      value: tf.conv2d(xs, fs, stride, pad),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xv, fv] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const dy4 = dy as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(dy4, fv, xv.shape, stride, pad);
-        const df = filterGrad(xv, dy4, fv.shape, stride, pad);
-        // tfjs frees a pass's output gradients and saved inputs only when the whole backward pass ends, so they pile
-        // up to twice the forward's activations; this conv's are used by no one else now (its output's gradient is
-        // complete before it runs, and data shared with other tensors is reference-counted).
-        tf.dispose([dy, xv]);
-        onGrad?.();
-        return [dx, df];
-      },
-    };
-  });
-  return op(x, filter) as tf.Tensor4D;
+/** Name of the training conv kernel (the backend's Conv2D, with the gradient below). */
+export const TRAIN_CONV2D = 'PPTSNTrainConv2D';
+
+interface TrainConvAttrs {
+  strides: [number, number];
+  pad: number;
+  dilations: [number, number];
+  dataFormat: 'NHWC';
+  dimRoundingMode: undefined;
 }
 
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
+/** Registers the training conv kernel for `backendName` (once), delegating to its Conv2D kernel. */
+function ensureKernel(backendName: string): void {
+  if (tf.getKernel(TRAIN_CONV2D, backendName)) return;
+  const conv = tf.getKernel('Conv2D', backendName);
+  if (!conv) throw new PPTSNError('backend-unavailable', `the tfjs backend "${backendName}" has no Conv2D kernel, so it cannot train`);
+  tf.registerKernel({ ...conv, kernelName: TRAIN_CONV2D });
+}
+
+function ensureGradient(): void {
+  if (tf.getGradient(TRAIN_CONV2D)) return;
+  tf.registerGradient({
+    kernelName: TRAIN_CONV2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const { strides, pad } = attrs as unknown as TrainConvAttrs;
+      const dy4 = dy as tf.Tensor4D;
+      const wasm = tf.getBackend() === 'wasm';
+      return {
+        x: () => (wasm ? inputGrad(dy4, filter, x.shape, strides[0], pad) : tf.conv2dTranspose(dy4, filter, x.shape, strides[0], pad)),
+        filter: () => filterGrad(x, dy4, filter.shape, strides[0], pad),
+      };
+    },
+  });
+}
+
+/** `tf.conv2d(x, filter, stride, pad)` (NHWC, square stride, symmetric numeric padding) with fast gradients. */
+export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+  ensureKernel(tf.getBackend());
+  ensureGradient();
+  const attrs: TrainConvAttrs = { strides: [stride, stride], pad, dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined };
+  return tf.engine().runKernel(TRAIN_CONV2D, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * dy `[n, Ho, Wo, O]` with stride − 1 zeros after each row and column, cut or padded with zeros to `[n, Hd, Wd, O]`.
+ */
+function dilate(dy: tf.Tensor4D, stride: number, Hd: number, Wd: number): tf.Tensor4D {
+  const [n, Ho, Wo, O] = dy.shape;
+  let d: tf.Tensor4D = dy;
+  if (stride > 1) {
+    const spaced = tf.pad(tf.reshape(dy, [n, Ho, 1, Wo, 1, O]), [[0, 0], [0, 0], [0, stride - 1], [0, 0], [0, stride - 1], [0, 0]]);
+    d = tf.reshape(spaced, [n, Ho * stride, Wo * stride, O]) as tf.Tensor4D;
+  }
+  const [, H0, W0] = d.shape;
+  if (H0 > Hd || W0 > Wd) d = tf.slice(d, [0, 0, 0, 0], [n, Math.min(H0, Hd), Math.min(W0, Wd), O]);
+  if (H0 < Hd || W0 < Wd) d = tf.pad(d, [[0, 0], [0, Math.max(0, Hd - H0)], [0, Math.max(0, Wd - W0)], [0, 0]]);
+  return d;
+}
+
+/**
+ * Input gradient `[n, H, W, I]` of conv2d(x, filter `[K, K, I, O]`, stride, pad) as a stride-1 Conv2D of the
+ * zero-dilated dy with the rotated, transposed filter (XNNPACK on wasm).
+ */
+export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [K, , I, O] = filter.shape;
+    const [n, H, W] = xShape;
+    if (K === 1 && stride === 1 && pad === 0) return tf.conv2d(dy, tf.reshape(tf.transpose(tf.reshape(filter, [I, O])), [1, 1, O, I]) as tf.Tensor4D, 1, 0);
+    // rot180 = the K² taps in reverse order, as a product with the K² × K² exchange matrix (exact: one 1 per row),
+    // because wasm's Reverse, GatherV2 and StridedSlice with a negative stride are element loops ~10× slower
+    // than XNNPACK's product; then I ↔ O.
+    const exchange = tf.reverse(tf.eye(K * K), [0]) as tf.Tensor2D;
+    const taps = tf.reshape(tf.matMul(exchange, tf.reshape(filter, [K * K, I * O]) as tf.Tensor2D), [K * K, I, O]);
+    const rotated = tf.reshape(tf.transpose(taps, [0, 2, 1]), [K, K, O, I]) as tf.Tensor4D;
+    const lead = K - 1 - pad;
+    if (lead < 0) throw new PPTSNError('invalid-argument', `conv2dTrainable: padding ${pad} exceeds kernel ${K} − 1`);
+    // Dilated dy, extended with zeros (or cut) so that a valid K×K conv after `lead` leading zeros gives H × W.
+    const d = dilate(dy, stride, H + K - 1 - lead, W + K - 1 - lead);
+    const out = tf.conv2d(d, rotated, 1, [[0, 0], [lead, 0], [lead, 0], [0, 0]]);
+    return tf.reshape(out, [n, H, W, I]) as tf.Tensor4D;
+  });
+}
+
+/** Filter gradient `[K, K, I, O]`: per tap, X_tapᵀ `[I, n·Ho·Wo]` · dY `[n·Ho·Wo, O]` (no transposed matMul). */
+export function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [K, , I, O] = fShape;
     const [n, Ho, Wo] = dy.shape;
+    const M = n * Ho * Wo;
+    const dy2 = tf.reshape(dy, [M, O]) as tf.Tensor2D;
     const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
-    const dy2 = tf.reshape(dy, [n * Ho * Wo, O]) as tf.Tensor2D;
+    if (K === 1 && stride === 1) return tf.reshape(tf.matMul(tf.transpose(tf.reshape(xp, [M, I])), dy2), [1, 1, I, O]) as tf.Tensor4D;
+    const xT = tf.transpose(xp, [3, 0, 1, 2]);
     const taps: tf.Tensor2D[] = [];
     for (let kh = 0; kh < K; kh++) {
       for (let kw = 0; kw < K; kw++) {
-        const end = [n, kh + (Ho - 1) * stride + 1, kw + (Wo - 1) * stride + 1, I];
-        const tap = stride === 1 && K === 1 && pad === 0 ? xp : tf.stridedSlice(xp, [0, kh, kw, 0], end, [1, stride, stride, 1]);
-        const flat = tf.reshape(tap, [n * Ho * Wo, I]) as tf.Tensor2D;
-        taps.push(tf.matMul(flat, dy2, true, false));
+        const end = [I, n, kh + (Ho - 1) * stride + 1, kw + (Wo - 1) * stride + 1];
+        const tap = tf.stridedSlice(xT, [0, 0, kh, kw], end, [1, 1, stride, stride]);
+        const flat = tf.reshape(tap, [I, M]) as tf.Tensor2D;
+        taps.push(tf.matMul(flat, dy2));
         // One input-sized slice alive at a time, not k² of them until the tidy ends.
-        if (tap !== xp) tf.dispose([flat, tap]);
+        tf.dispose([flat, tap]);
       }
     }
     return tf.reshape(tf.stack(taps), [K, K, I, O]) as tf.Tensor4D;

@@ -5,6 +5,7 @@
  * averaged logits.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { linear } from './linearGrad.js';
 
 /** PaddleVideo's ppTSNHead dropout ratio (`drop_ratio: 0.4`), Paddle's default "upscale_in_train" mode. */
 export const HEAD_DROPOUT = 0.4;
@@ -24,6 +25,7 @@ export function ppTSNHead(
   return tf.tidy(() => {
     let avg = tf.mean(features, 1) as tf.Tensor2D;
     if (dropout > 0) avg = tf.dropout(avg, dropout, undefined, seed) as tf.Tensor2D;
-    return tf.fused.matMul({ a: avg, b: fcWeight, bias: fcBias }) as tf.Tensor2D;
+    // tfjs's fused MatMul, with a fast gradient for training (linearGrad.ts).
+    return linear(avg, fcWeight, fcBias);
   });
 }

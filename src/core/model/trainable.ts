@@ -23,14 +23,15 @@
  *
  * Gradients: tfjs-core registers its gradient functions only via the side-effect module
  * `@tensorflow/tfjs-core/dist/register_all_gradients.js` (ESM; a browser/worker bundle imports it) or, in Node,
- * by importing the `@tensorflow/tfjs` package once (the tests do, test/helpers/nodeGradients.ts). Convolution filter gradients are computed by matrix
- * products (`convGrad.ts`): wasm has no Conv2DBackpropFilter kernel and cpu's is very slow.
+ * by importing the `@tensorflow/tfjs` package once (the tests do, test/helpers/nodeGradients.ts). Convolutions,
+ * train-mode BN + ReLU and the head's FC carry their own gradients (`convGrad.ts`, `batchNormTrain.ts`, `linearGrad.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import { readFloat32 } from '../readBack.js';
 import type { StateDict } from '../stateDict.js';
 import { convBNLayers, type ArchSpec, type ConvBNSpec } from './arch.js';
+import { batchNormTrain } from './batchNormTrain.js';
 import { conv2dTrainable } from './convGrad.js';
 import { transposeHWIOtoOIHW, transposeOIHWtoHWIO } from './filterLayout.js';
 import { passGrads, type PassGrads } from './passGrads.js';
@@ -179,23 +180,25 @@ export class TrainableRecognizer {
 
   /**
    * The ConvBN runner (train mode: batch statistics in the trainable part, recorded into `record` when given), with
-   * `onForward` after each layer's forward and `onBackward` after each conv's gradients (passGrads.ts uses both).
+   * `onForward` after each layer's forward and `onBackward` after each train-mode BN's gradients, just before its
+   * conv's (passGrads.ts uses both).
    */
   trainRunner(training: boolean, record: Map<string, BatchNormStats> | undefined, onForward?: () => void, onBackward?: () => void): ConvBNRunner {
     const backward = onBackward;
     return (layer: ConvBNSpec, x: tf.Tensor4D): tf.Tensor4D => {
       const v = this.convs.get(layer.key)!;
       const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
-      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel), backward);
-      let z: tf.Tensor4D;
+      const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
       if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
-        const { mean, variance } = tf.moments(y, [0, 1, 2]);
-        // Kept: they outlive the per-block tidy and the gradient scope, until committed or discarded.
-        if (record) record.set(layer.key, { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) });
-        z = tf.batchNorm(y, mean as tf.Tensor1D, variance as tf.Tensor1D, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
-      } else {
-        z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
+        // BN (+ ReLU) with its closed-form backward pass (batchNormTrain.ts). The statistics are kept: they
+        // outlive the per-block tidy and the gradient scope, until committed or discarded.
+        const bn = batchNormTrain(y, v.gamma, v.beta, BN_EPSILON, layer.act, backward);
+        if (record) record.set(layer.key, { mean: bn.mean, variance: bn.variance });
+        else tf.dispose([bn.mean, bn.variance]);
+        onForward?.();
+        return bn.y;
       }
+      const z = tf.batchNorm(y, v.mean, v.variance, v.beta, v.gamma, BN_EPSILON) as tf.Tensor4D;
       onForward?.();
       return layer.act ? tf.relu(z) : z;
     };

@@ -1,0 +1,140 @@
+"""Native PyTorch training step for the bench's train section (bench/trainSection.ts): the PP-TSN ResNet-vd of
+src/core/model (as bench/torch_resnet.py) with real BatchNorm (train mode in the trainable part, eval mode in the
+frozen part, as src/core/model/trainable.ts), Dropout(0.4) before the FC, softmax cross-entropy and SGD with
+Nesterov momentum 0.9 and weight decay 1e-4 on conv and FC weights (PP-TSN's recipe, src/core/train/optimizer.ts).
+
+Each strategy starts where ours does (bench/trainStep.ts): 'full' at the images, 'last-stage' at the cached input
+of res5, 'head' at the feature map, so both sides do the same work. Plain eager NCHW float32 on the CPU.
+
+Protocol (as torch_resnet.py, so run.ts can interleave it rep by rep): prints one JSON line with the setup, then
+for every line "N" read from stdin runs one training step on N images and prints its seconds.
+  /usr/bin/python3 bench/torch_train.py --strategy last-stage --threads 2
+"""
+import argparse
+import json
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:  # the bench skips the native rows with this message
+    print(json.dumps({'error': f'PyTorch is not installed for /usr/bin/python3 ({e}): apt-get install -y python3-torch'}), flush=True)
+    sys.exit(0)
+
+STAGES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}
+FILTERS = [64, 128, 256, 512]
+
+
+class ConvBN(nn.Module):
+    """Conv (no bias) + BatchNorm + optional ReLU, optionally after the vd AvgPool(2, 2, ceil_mode, exclusive)."""
+
+    def __init__(self, cin, cout, k, stride=1, act=True, pool=False):
+        super().__init__()
+        self.pool, self.act = pool, act
+        self.conv = nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+
+    def forward(self, x):
+        if self.pool:
+            x = F.avg_pool2d(x, 2, 2, 0, ceil_mode=True, count_include_pad=False)
+        x = self.bn(self.conv(x))
+        return F.relu(x) if self.act else x
+
+
+class Block(nn.Module):
+    def __init__(self, cin, filters, stride, bottleneck, first, stage):
+        super().__init__()
+        if bottleneck:
+            self.branch = nn.Sequential(ConvBN(cin, filters, 1), ConvBN(filters, filters, 3, stride), ConvBN(filters, filters * 4, 1, act=False))
+            cout = filters * 4
+        else:
+            self.branch = nn.Sequential(ConvBN(cin, filters, 3, stride), ConvBN(filters, filters, 3, act=False))
+            cout = filters
+        self.short = ConvBN(cin, cout, 1, act=False, pool=stage > 0) if first else None
+
+    def forward(self, x):
+        y = self.branch(x)
+        return F.relu((self.short(x) if self.short is not None else x) + y)
+
+
+class PPTSN(nn.Module):
+    def __init__(self, depth, classes):
+        super().__init__()
+        bottleneck = depth >= 50
+        self.stem = nn.Sequential(ConvBN(3, 32, 3, 2), ConvBN(32, 32, 3), ConvBN(32, 64, 3))
+        stages, cin = [], 64
+        for stage, count in enumerate(STAGES[depth]):
+            blocks = []
+            for i in range(count):
+                blocks.append(Block(cin, FILTERS[stage], 2 if i == 0 and stage > 0 else 1, bottleneck, i == 0, stage))
+                cin = FILTERS[stage] * (4 if bottleneck else 1)
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.ModuleList(stages)
+        self.feature_dim = cin
+        self.dropout = nn.Dropout(0.4)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x, start, segments):
+        """`start`: the stage boundary x is at (0 images, 4 input of res5, 5 feature map)."""
+        if start == 0:
+            x = F.max_pool2d(self.stem(x), 3, 2, 1)
+        for s in range(max(start - 1, 0), 4):
+            x = self.stages[s](x)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        x = x.reshape(-1, segments, x.shape[1]).mean(1)
+        return self.fc(self.dropout(x))
+
+
+START = {'full': 0, 'last-stage': 4, 'head': 5}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--strategy', choices=list(START), default='full')
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--depth', type=int, default=50)
+    ap.add_argument('--classes', type=int, default=400)
+    ap.add_argument('--size', type=int, default=224)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    net = PPTSN(a.depth, a.classes)
+    start = START[a.strategy]
+    trainable = [net.fc] + ([net.stages[3]] if start <= 4 else []) + ([net.stem, *net.stages[:3]] if start == 0 else [])
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    decay, no_decay = [], []
+    for m in trainable:
+        m.train()
+        for name, p in m.named_parameters():
+            p.requires_grad_(True)
+            (decay if p.dim() > 1 else no_decay).append(p)
+    net.dropout.train()
+    opt = torch.optim.SGD([{'params': decay, 'weight_decay': 1e-4}, {'params': no_decay, 'weight_decay': 0}], lr=0.01, momentum=0.9, nesterov=True)
+    inputs = {}
+    print(json.dumps({'runtime': 'pytorch-native', 'description': f'PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads, eager NCHW float32, {a.strategy} from boundary {start}',
+                      'threads': torch.get_num_threads(), 'setupMs': (time.perf_counter() - t0) * 1000}), flush=True)
+    for line in sys.stdin:
+        n = int(line)
+        if n not in inputs:
+            h = a.size // 2 ** (start + 1) if start else a.size
+            c = 3 if start == 0 else (net.feature_dim if start == 5 else net.feature_dim // 2)
+            x = torch.randn(n, c, h, h)
+            inputs[n] = x if start == 0 else x.relu()
+        segments = 2 if n % 2 == 0 else 1
+        labels = torch.arange(n // segments) % a.classes
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(inputs[n], start, segments), labels)
+        loss.backward()
+        opt.step()
+        loss.item()
+        print(json.dumps({'seconds': time.perf_counter() - t}), flush=True)
+
+
+if __name__ == '__main__':
+    main()
