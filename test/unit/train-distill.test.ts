@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,6 +30,7 @@ import { readUnlabelled } from '../../src/node/train/unlabelled.js';
 import { concatOwned, trainInput } from '../../src/node/train/data.js';
 import { mixTeacher } from '../../src/node/train/teacher.js';
 import { createNodeRunner } from '../../src/node/runtime.js';
+import { formatJsonLines } from '../../src/cli/classifyJson.js';
 
 let dir = '';
 const COLOURS = ['red', 'green', 'blue'];
@@ -179,4 +180,19 @@ test('a teacher model with --strategy last-stage sees the step\'s own mixed imag
   assert.ok(Math.abs(wrong - want) > 1e-2 * want, `the control differs: ${wrong} vs ${want}`);
   // With a computed teacher, its valid logits are computed on first use: the epoch logs agreement.
   assert.equal(typeof readLog(out).find((r) => r['type'] === 'epoch')!['agreement'], 'number');
+});
+
+test('a teacher-logits file without the --valid items is refused before the run starts, naming the list and the item', async () => {
+  // Records for the labelled list only (as `eval --out` over the train list writes them): the valid items' logits,
+  // first looked up after the first epoch, were missing there; the run had trained an epoch and claimed its folder.
+  const labelled = readFileSync(join(dir, 'labelled.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]!);
+  const file = join(dir, 'train-only.jsonl');
+  writeFileSync(file, labelled.map((p) => formatJsonLines(p, { logits: [[1, 0, -1]], top: [[{ index: 0, label: 'c0', score: 0.7 }]], backend: 'cpu' })).join('\n') + '\n');
+  const out = join(dir, 'train-only-run');
+  const o = { ...quiet, list: join(dir, 'labelled.txt'), teacher: file, out, modelDir: await modelDir('cover', 66), root: join(dir, 'frames'), recipe: { ...RECIPE, epochs: 1 }, backend: 'auto' as const };
+  await assert.rejects(runTrain({ ...o, valid: join(dir, 'valid.txt') }), (e: unknown) => isPPTSNError(e) && e.code === 'invalid-argument' &&
+    /train-only\.jsonl has no teacher logits for c0\/v6 \(line 1 of the --valid list .*valid\.txt\) nor for 5 other items/.test(e.message));
+  assert.equal(existsSync(join(out, 'run.json')), false, 'the run folder is not claimed');
+  // Unlabelled items are named as the --unlabeled list's.
+  await assert.rejects(runTrain({ ...o, unlabeled: join(dir, 'unlabelled.txt') }), (e: unknown) => isPPTSNError(e) && /c0\/v3 \(line 1 of the --unlabeled list .*unlabelled\.txt\)/.test(e.message));
 });
