@@ -7,6 +7,8 @@
  * run directory is refused. A teacher *model* with `--strategy last-stage` runs on each step's own mixed images,
  * per micro-batch: the logged `kd` equals `distillationLoss` of the teacher's logits of that very batch, rebuilt
  * here from the same seeds (and differs from the teacher's logits of the unmixed views mixed with λ).
+ * Labelled and unlabelled clips train together with a teacher model (the CE on the labelled rows, on wasm); a
+ * teacher-logits file without the --valid items is refused before the run starts.
  *   node --import tsx --test test/unit/train-distill.test.ts
  */
 import { test, before, after } from 'node:test';
@@ -195,4 +197,18 @@ test('a teacher-logits file without the --valid items is refused before the run 
   assert.equal(existsSync(join(out, 'run.json')), false, 'the run folder is not claimed');
   // Unlabelled items are named as the --unlabeled list's.
   await assert.rejects(runTrain({ ...o, unlabeled: join(dir, 'unlabelled.txt') }), (e: unknown) => isPPTSNError(e) && /c0\/v3 \(line 1 of the --unlabeled list .*unlabelled\.txt\)/.test(e.message));
+});
+
+test('labelled and --unlabeled clips together with a teacher model train (the CE picks the labelled rows on wasm)', async () => {
+  // The CE term's row selection was a tf.gather, whose gradient wasm lacks: this run failed at its first step with
+  // "Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'".
+  const out = join(dir, 'mixed-run');
+  const summary = await runTrain({
+    ...quiet, list: join(dir, 'labelled.txt'), unlabeled: join(dir, 'unlabelled.txt'), teacher: await modelDir('mixed-teacher', 77), out,
+    modelDir: await modelDir('mixed-student', 78), root: join(dir, 'frames'), recipe: { ...RECIPE, epochs: 1, mixupAlpha: 0.2 }, backend: 'auto',
+  });
+  assert.equal(summary.epochs, 1);
+  const iters = readLog(out).filter((r) => r['type'] === 'iter');
+  assert.equal(iters.length, 6, '18 clips in batches of 3');
+  for (const r of iters) assert.ok(Number.isFinite(r['loss']) && Number.isFinite(r['kd']), JSON.stringify(r));
 });
