@@ -28,7 +28,7 @@ import { trainOnLists, type TrainEvent, type TrainSummary } from '../node/train/
 import { writeFileAtomic } from '../node/files.js';
 import { KD_LOSSES, resolveDistillation, type DistillationSettings } from '../core/train/distillation.js';
 import { readTeacherLogits } from '../node/teacherLogits.js';
-import { UNLABELLED, type TeacherSource } from '../node/train/teacher.js';
+import { checkLogitsCover, UNLABELLED, type TeacherSource } from '../node/train/teacher.js';
 import { readUnlabelled } from '../node/train/unlabelled.js';
 import { stat } from 'node:fs/promises';
 import { oneOf, positiveInt, str, usage, type Command } from './command.js';
@@ -204,6 +204,8 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
       log(`[train] teacher ${o.teacher} (ResNet${m.depth}, ${m.numClasses} classes): it sees the student's augmented views${recipe.strategy === 'head' ? ' (its logits cached with the features)' : `, each step's mixed images, one micro-batch at a time${recipe.strategy === 'last-stage' ? ' (the frozen part is then recomputed every step, not cached)' : ''}`}`);
     } else {
       const logits = await readTeacherLogits(o.teacher);
+      checkLogitsCover(logits, train.items, (item) => (item.label === UNLABELLED ? `the --unlabeled list ${o.unlabeled}` : `the train list ${o.list}`));
+      if (valid) checkLogitsCover(logits, valid.items, () => `the --valid list ${o.valid}`);
       teacher = { kind: 'logits', logits };
       teacherId = { logits: resolve(o.teacher), sha256: await sha256Hex(new Uint8Array(await readFile(o.teacher))) };
       log(`[train] teacher logits ${o.teacher} (${logits.size} clips, ${logits.numClasses} classes): the teacher saw the un-augmented clips, one target for every view`);

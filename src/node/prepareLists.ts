@@ -8,7 +8,7 @@
  * - `folders`: a folder of class folders (users' own data) → `train_{format}.txt`, `val_{format}.txt` (a seeded,
  *   per-class split) and `labels.txt` (`0 name` a line, PaddleVideo's Kinetics-style label file).
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseClassInd } from '../core/dataset/ucf101.js';
 import type { ListFormat } from '../core/dataset/lists.js';
@@ -82,6 +82,8 @@ export async function writeUcf101Lists(o: Ucf101ListsOptions): Promise<string[]>
   const frameInfo = await scanFrameInfo(root, o.format, o.level);
   const PATH = resolve(root); // os.path.abspath: absolute, normalised, symlinks kept
   const outDir = o.outDir ?? o.datasetDir;
+  // `-o` may name a folder that does not exist yet, as `prepare rawframes -o` and `train -o` may.
+  await mkdir(outDir, { recursive: true });
   const files: string[] = [];
   for (const n of o.splits ?? [1, 2, 3]) {
     for (const [set, name] of [['train', 'trainlist'], ['val', 'testlist']] as const) {
@@ -156,6 +158,7 @@ export async function writeFolderLists(o: FolderListsOptions): Promise<string[]>
     items.forEach((l, i) => (inVal.has(i) ? val : train).push(l));
   }
   const outDir = o.outDir ?? o.dir;
+  await mkdir(outDir, { recursive: true });
   const files = [join(outDir, `train_${format}.txt`), join(outDir, 'labels.txt')];
   await writeFile(files[0]!, train.map((l) => l + '\n').join(''));
   await writeFile(files[1]!, classes.map((c, i) => `${i} ${c}\n`).join(''));

@@ -4,6 +4,7 @@
  * from another seeded ResNet18 is distilled with `createTrainer({ teacher })` on clips the teacher never saw,
  * added without labels, and reaches ≥ 0.9 agreement with the teacher on its held-out clips and ≥ 0.9 accuracy
  * against the true labels it never saw. Tiny on purpose: 160×120 clips, T = 2, ResNet18.
+ * Labelled and unlabelled clips together (CE + distillation) train on wasm.
  *
  * Run: node --import tsx --test test/browser/train-distill.test.ts
  */
@@ -77,4 +78,15 @@ test('a fine-tuned ResNet18 teaches another ResNet18 on unlabelled clips: ≥ 0.
   assert.ok(r.ev.agreement! >= 0.9, `agreement with the teacher ${r.ev.agreement}`);
   assert.ok(r.correct / unseen.length >= 0.9, `accuracy against the true labels ${r.correct}/${unseen.length}`);
   ok(await tr('dispose'), 'dispose');
+});
+
+test('labelled and unlabelled clips together distil on wasm (the CE picks the labelled rows)', { timeout: 600_000 }, async () => {
+  // The CE's pick of the labelled rows was a tf.gather, whose gradient (UnsortedSegmentSum) wasm lacks: fit failed
+  // at its first step with "Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'".
+  ok(await tr<Outcome<string>>('load', writeModel('mixed-teacher', 781)), 'load the teacher');
+  // The seeded models' classes are k0…k9: clips of colour c are labelled k{c}, or not at all.
+  const clips = CLASSES.flatMap((name, c) => [0, 1].map((i) => ({ url: clip(name, i), ...(i === 0 ? { label: `k${c}` } : {}) })));
+  const history = ok(await tr<Outcome<{ loss: number }[]>>('distilMixed', writeModel('mixed-student', 783), clips, { strategy: 'head', epochs: 1, batchSize: 3, segments: 1, views: 1, validationSplit: 0, persist: false }), 'distil with labels');
+  assert.equal(history.length, 1);
+  assert.ok(Number.isFinite(history[0]!.loss), `loss ${history[0]!.loss}`);
 });

@@ -160,6 +160,29 @@ describe('distillationLoss: CE + distillation with a weight each', () => {
     assert.deepEqual(rowLabels(Y, draw, [1, 2]), { labels: [2, 3], mixup: { lambda: LAMBDA, partner: [1, 2] } });
   });
 
+  it('the gradient of a batch with labelled and unlabelled rows runs on wasm (the CLI\'s and the page\'s training backend) as on cpu', async () => {
+    // The CE picks the labelled rows of the student's logits; tf.gather's gradient needs UnsortedSegmentSum, a
+    // kernel tfjs-backend-wasm lacks, so `train --teacher` on a labelled + an --unlabeled list failed at its first step.
+    const settings = resolveDistillation({ kdWeight: 0.5, ceWeight: 2 });
+    const labels = rowLabels([1, null, 3], { lambda: LAMBDA, perm: [0, 2, 1] }, [0, 1, 2]);
+    const gradOn = async (backend: 'cpu' | 'wasm') => {
+      await initNodeBackend(backend);
+      const before = tf.memory().numTensors;
+      const g = tf.tidy(() => Array.from(tf.grad((x: tf.Tensor) => distillationLoss(x as tf.Tensor2D, t(), labels, settings).total)(s()).dataSync()));
+      assert.equal(tf.memory().numTensors, before, `${backend}: no tensor left`);
+      return g;
+    };
+    try {
+      const cpu = await gradOn('cpu');
+      const wasm = await gradOn('wasm');
+      cpu.forEach((v, i) => rel(wasm[i]!, v, 1e-5, `d total / d student[${i}]`, 1e-3));
+      // Row 1 (unlabelled) has the distillation term's gradient only; rows 0 and 2 the CE's too.
+      assert.ok(cpu.some((v) => Math.abs(v) > 1e-3));
+    } finally {
+      await initNodeBackend('cpu');
+    }
+  });
+
   it('settings: defaults, and bad values refused by name', () => {
     assert.deepEqual(resolveDistillation(), { kdLoss: 'dml', temperature: 1, kdWeight: 1, ceWeight: 1, labelSmoothing: 0 });
     assert.equal(resolveDistillation({ kdLoss: 'kl' }).temperature, 4);

@@ -39,6 +39,16 @@ test('each WASM binary ships once, where the compiled worker and the bundled wor
   for (const u of urls) assert.ok(files.has(normalize(join('dist', u))), `the bundle's ${u} is shipped`);
 });
 
+test('every compiled module shipped is built from a file of src/ (no leftover of a moved or deleted module)', () => {
+  // `npm run build` starts from an empty dist/: tsc and vite only add files, so a module moved in src/ (core/preprocess/
+  // → core/frames/) stayed in dist/ under its old name and shipped (and a second mozjpeg_dec.wasm with it).
+  const copied = new Set(['dist/worker/ffmpeg-core.js', 'dist/worker/tfjs-backend-wasm-threaded-simd.js']);
+  const compiled = [...files].filter((f) => /^dist\/(?!pptsn-web\.).*\.(js|d\.ts)$/.test(f) && !copied.has(f));
+  assert.ok(compiled.length > 50, 'the compiled modules ship');
+  const orphans = compiled.filter((f) => !existsSync(join(ROOT, f.replace(/^dist\//, 'src/').replace(/\.(d\.ts|js)$/, '.ts'))));
+  assert.deepEqual(orphans, [], 'shipped modules without a source in src/');
+});
+
 test('every shipped source map carries its sources, and no shipped script points at a map that is not shipped', () => {
   const maps = shipped(/\.map$/);
   assert.ok(maps.length > 0, 'maps of the compiled modules ship');

@@ -7,12 +7,14 @@
  * run directory is refused. A teacher *model* with `--strategy last-stage` runs on each step's own mixed images,
  * per micro-batch: the logged `kd` equals `distillationLoss` of the teacher's logits of that very batch, rebuilt
  * here from the same seeds (and differs from the teacher's logits of the unmixed views mixed with λ).
+ * Labelled and unlabelled clips train together with a teacher model (the CE on the labelled rows, on wasm); a
+ * teacher-logits file without the --valid items is refused before the run starts.
  *   node --import tsx --test test/unit/train-distill.test.ts
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,6 +32,7 @@ import { readUnlabelled } from '../../src/node/train/unlabelled.js';
 import { concatOwned, trainInput } from '../../src/node/train/data.js';
 import { mixTeacher } from '../../src/node/train/teacher.js';
 import { createNodeRunner } from '../../src/node/runtime.js';
+import { formatJsonLines } from '../../src/cli/classifyJson.js';
 
 let dir = '';
 const COLOURS = ['red', 'green', 'blue'];
@@ -179,4 +182,33 @@ test('a teacher model with --strategy last-stage sees the step\'s own mixed imag
   assert.ok(Math.abs(wrong - want) > 1e-2 * want, `the control differs: ${wrong} vs ${want}`);
   // With a computed teacher, its valid logits are computed on first use: the epoch logs agreement.
   assert.equal(typeof readLog(out).find((r) => r['type'] === 'epoch')!['agreement'], 'number');
+});
+
+test('a teacher-logits file without the --valid items is refused before the run starts, naming the list and the item', async () => {
+  // Records for the labelled list only (as `eval --out` over the train list writes them): the valid items' logits,
+  // first looked up after the first epoch, were missing there; the run had trained an epoch and claimed its folder.
+  const labelled = readFileSync(join(dir, 'labelled.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]!);
+  const file = join(dir, 'train-only.jsonl');
+  writeFileSync(file, labelled.map((p) => formatJsonLines(p, { logits: [[1, 0, -1]], top: [[{ index: 0, label: 'c0', score: 0.7 }]], backend: 'cpu' })).join('\n') + '\n');
+  const out = join(dir, 'train-only-run');
+  const o = { ...quiet, list: join(dir, 'labelled.txt'), teacher: file, out, modelDir: await modelDir('cover', 66), root: join(dir, 'frames'), recipe: { ...RECIPE, epochs: 1 }, backend: 'auto' as const };
+  await assert.rejects(runTrain({ ...o, valid: join(dir, 'valid.txt') }), (e: unknown) => isPPTSNError(e) && e.code === 'invalid-argument' &&
+    /train-only\.jsonl has no teacher logits for c0\/v6 \(line 1 of the --valid list .*valid\.txt\) nor for 5 other items/.test(e.message));
+  assert.equal(existsSync(join(out, 'run.json')), false, 'the run folder is not claimed');
+  // Unlabelled items are named as the --unlabeled list's.
+  await assert.rejects(runTrain({ ...o, unlabeled: join(dir, 'unlabelled.txt') }), (e: unknown) => isPPTSNError(e) && /c0\/v3 \(line 1 of the --unlabeled list .*unlabelled\.txt\)/.test(e.message));
+});
+
+test('labelled and --unlabeled clips together with a teacher model train (the CE picks the labelled rows on wasm)', async () => {
+  // The CE term's row selection was a tf.gather, whose gradient wasm lacks: this run failed at its first step with
+  // "Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'".
+  const out = join(dir, 'mixed-run');
+  const summary = await runTrain({
+    ...quiet, list: join(dir, 'labelled.txt'), unlabeled: join(dir, 'unlabelled.txt'), teacher: await modelDir('mixed-teacher', 77), out,
+    modelDir: await modelDir('mixed-student', 78), root: join(dir, 'frames'), recipe: { ...RECIPE, epochs: 1, mixupAlpha: 0.2 }, backend: 'auto',
+  });
+  assert.equal(summary.epochs, 1);
+  const iters = readLog(out).filter((r) => r['type'] === 'iter');
+  assert.equal(iters.length, 6, '18 clips in batches of 3');
+  for (const r of iters) assert.ok(Number.isFinite(r['loss']) && Number.isFinite(r['kd']), JSON.stringify(r));
 });

@@ -184,6 +184,15 @@ export interface DistillationLosses {
 }
 
 /**
+ * Rows `rows` of `x` `[N, K]` → `[rows.length, K]`, differentiable on every backend: slices and a concat, whose
+ * gradients (pad, slice) tfjs-backend-wasm has. `tf.gather` would do the same forward, but its gradient is
+ * UnsortedSegmentSum, which wasm (Node's training backend, the page's wasm one) does not register.
+ */
+function pickRows(x: tf.Tensor2D, rows: readonly number[]): tf.Tensor2D {
+  return tf.concat(rows.map((r) => tf.slice(x, [r, 0], [1, -1]))) as tf.Tensor2D;
+}
+
+/**
  * CE + distillation (`RecognizerDistillation.get_loss`): the distillation term over every row (labelled or not:
  * for an unlabelled clip the teacher is the only target) and the hard-label CE (`DistillationCELoss`, mixup form
  * when mixed, smoothed when `labelSmoothing` > 0) over the rows whose labels are known (under mixup, both the
@@ -201,7 +210,7 @@ export function distillationLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, lab
   const known = labels ? labels.labels.flatMap((y, i) => (y !== null && (!labels.mixup || labels.mixup.partner[i] !== null) ? [i] : [])) : [];
   if (labels && known.length && settings.ceWeight > 0) {
     ce = tf.tidy(() => {
-      const logits = known.length === n ? student : (tf.gather(student, tf.tensor1d(known, 'int32')) as tf.Tensor2D);
+      const logits = known.length === n ? student : pickRows(student, known);
       const mixed = labels.mixup ? { lambda: labels.mixup.lambda, partner: known.map((i) => labels.mixup!.partner[i]!) } : undefined;
       return distillationCELoss(logits, known.map((i) => labels.labels[i]!), mixed, settings.labelSmoothing);
     });

@@ -163,6 +163,19 @@ export class Teacher {
 }
 
 /**
+ * A teacher-logits file must hold every item a run asks it for: checked before the run starts (before its folder is
+ * claimed), so a file made over the train list alone is refused at once, naming the list (`what`) and the item, and
+ * not after the first epoch, when the `--valid` items' logits are first looked up. `PPTSNError('invalid-argument')`.
+ */
+export function checkLogitsCover(logits: TeacherLogits, items: readonly ListItem[], what: (item: ListItem) => string): void {
+  const missing = items.filter((item) => !logits.lookup([item.relPath, item.path]));
+  if (missing.length === 0) return;
+  const first = missing[0]!;
+  const others = missing.length > 1 ? ` nor for ${missing.length - 1} other item${missing.length > 2 ? 's' : ''}` : '';
+  throw new PPTSNError('invalid-argument', `${logits.source} has no teacher logits for ${first.relPath} (line ${first.line} of ${what(first)})${others}: run classify --json or eval --out with the teacher over that list too, and give the records in one file (cat a.jsonl b.jsonl > teacher.jsonl)`);
+}
+
+/**
  * The teacher targets `[B, K]` of a batch under its mixup draw: row r = λ·t[r] + (1 − λ)·t[perm[r]], the teacher's
  * logits mixed with the same λ as the inputs and the labels (with a `head` teacher on cached features this is the
  * teacher's answer to the mixed features exactly, its head being linear in the mean feature; otherwise it is the

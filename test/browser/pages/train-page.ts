@@ -116,6 +116,21 @@ let ctrl = new AbortController();
       await teacher.dispose();
     }
   }),
+  /** The page's model teaches `studentUrl`'s on clips with and without labels (`label` absent): the fit's history. */
+  distilMixed: (studentUrl: string, clips: { url: string; label?: string }[], opts: TrainerOptions) => outcome(async () => {
+    const student = await PPTSN.load({ model: studentUrl, backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/', cache: false });
+    try {
+      const list = await Promise.all(clips.map(async (c) => ({ source: await (await fetch(c.url)).blob(), ...(c.label ? { label: c.label } : {}) })));
+      const t = await student.createTrainer({ ...opts, teacher: model!, clips: list });
+      try {
+        return (await t.fit()).history;
+      } finally {
+        await t.dispose();
+      }
+    } finally {
+      await student.dispose();
+    }
+  }),
   dispose: () => outcome(async () => {
     await trainer?.dispose();
     trainer = null;
