@@ -62,6 +62,7 @@ function preprocessChoices(o: ClassifyOptions | EmbedOptions, source: unknown): 
 
 /** The resolved call (core/classify/defaults.ts, shared with the CLI), the filter left out when the caller set none. */
 function resolveCall(options: ClassifyOptions | EmbedOptions, source: unknown, model: ModelDefaults, withFilter: boolean): ClassifyConfig {
+  checkOptionsObject(options); // before any field is read (classify(file, null) threw a TypeError)
   const filterChoices = withFilter ? scoreFilterOf(options as ClassifyOptions).filter : undefined;
   const call = resolveCallOptions({ ...preprocessChoices(options, source), ...(withFilter ? { topK: (options as ClassifyOptions).topK } : {}), ...filterChoices }, model);
   return { preprocess: call.preprocess, topK: call.topK, ...(filterChoices ? { filter: call.filter } : {}) };
