@@ -8,8 +8,9 @@
  * Why: tfjs-backend-wasm has no Conv2DBackpropFilter kernel at all, and its Conv2DBackpropInput and transposed
  * matMul (`matMul(a, b, true, …)`, `matMul(a, b, …, true)`) are scalar loops, 5–40× slower than its XNNPACK Conv2D
  * and plain matMul (bench/README.md, "train"). On wasm both gradients are therefore rewritten as those:
- * - input gradient dx = Conv2D(dilate(dy, stride), rot180(W) with I and O swapped, stride 1, explicit padding
- *   [K − 1 − p, H − L + p] where L = (Ho − 1)·stride + 1) — for 1×1 stride 1, a 1×1 conv with Wᵀ;
+ * - input gradient dx = Conv2D(dy, rot180(W) with I and O swapped, stride 1, explicit padding [K − 1 − p, …]) —
+ *   for 1×1 stride 1, a 1×1 conv with Wᵀ; for stride s > 1, s² such convs of the undilated dy, one per output
+ *   phase with only the taps that reach it, interleaved (no convolving of inserted zeros);
  * - filter gradient, stride 1: per tap (kh, kw), dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
  *   `[n·Ho·Wo, O]`, where X_tapᵀ is sliced from the padded input transposed once to `[I, n, Hp, Wp]`; stride > 1:
  *   one im2col product from contiguous slices of the input's stride phases (no StridedSlice).
@@ -81,8 +82,9 @@ function dilate(dy: tf.Tensor4D, stride: number, Hd: number, Wd: number): tf.Ten
 }
 
 /**
- * Input gradient `[n, H, W, I]` of conv2d(x, filter `[K, K, I, O]`, stride, pad) as a stride-1 Conv2D of the
- * zero-dilated dy with the rotated, transposed filter (XNNPACK on wasm).
+ * Input gradient `[n, H, W, I]` of conv2d(x, filter `[K, K, I, O]`, stride, pad) as a stride-1 Conv2D of dy
+ * with the rotated, transposed filter (XNNPACK on wasm); a strided conv's as one such conv per output phase
+ * ({@link phaseInputGrad}), so `dilate` only pads or cuts here.
  */
 export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
   return tf.tidy(() => {
