@@ -102,7 +102,7 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
 });
 
 /** [n, H, W, C, relu] */
-const BN_CASES: Array<[number, number, number, number, boolean]> = [[2, 5, 7, 3, true], [3, 4, 3, 6, false], [1, 9, 5, 4, true]];
+const BN_CASES: Array<[number, number, number, number, boolean]> = [[2, 5, 7, 3, true], [3, 4, 3, 6, false], [1, 9, 5, 4, true], [2, 40, 33, 3, true]];
 
 /** y, mean, variance, dx, dγ, dβ of sum(f(x, γ, β) · w). */
 function bnOutputs(seed: number, [n, H, W, C]: number[], f: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor; variance: tf.Tensor }): Float32Array[] {
