@@ -121,7 +121,8 @@ def main():
     for line in sys.stdin:
         n = int(line)
         if n not in inputs:
-            h = a.size // 2 ** (start + 1) if start else a.size
+            # as bench/trainStep.ts: res5's input (4) is size/16, the feature map (5) size/32
+            h = -(-a.size // 2 ** max(start, 2)) if start else a.size
             c = 3 if start == 0 else (net.feature_dim if start == 5 else net.feature_dim // 2)
             x = torch.randn(n, c, h, h)
             inputs[n] = x if start == 0 else x.relu()

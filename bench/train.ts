@@ -24,7 +24,7 @@ import type { Options } from './options.js';
 import { log, type Report } from './report.js';
 import type { Timed } from './timed.js';
 import { torchRuntime } from './torch.js';
-import { TRAIN_STRATEGIES, trainStepper } from './trainStep.js';
+import { FULL_MICRO_BATCH, TRAIN_STRATEGIES, trainStepper } from './trainStep.js';
 import { initNodeBackend } from '../src/node/backends.js';
 import { registerGradients } from '../src/node/gradients.js';
 import type { ProfileRow } from './profile.js';
@@ -40,6 +40,8 @@ export interface TrainRow {
   stepSeconds: number[];
   gmacs: number;
   ratioToNative?: number;
+  /** 'full' beyond FULL_MICRO_BATCH images: the step ran as micro-batches of this many images (trainStep.ts). */
+  microBatchImages?: number;
 }
 
 function median(xs: number[]): number {
@@ -105,6 +107,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
         rows.push({
           runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), gmacs: +(macs / spi / 1e9).toFixed(2),
           ...(native ? { ratioToNative: +(median(native) / n / spi).toFixed(3) } : {}),
+          ...(strategy === 'full' && n > FULL_MICRO_BATCH && name !== 'pytorch-native' ? { microBatchImages: FULL_MICRO_BATCH } : {}),
         });
       }
     }
@@ -116,7 +119,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
   }
   const leftOver = tf.memory().numTensors;
   report.train = {
-    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = native s/image ÷ ours (above 1: faster than native); gmacs counts 3 × the trainable part's forward`,
+    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = native s/image ÷ ours (above 1: faster than native); gmacs counts 3 × the trainable part's forward; 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} through passGrads (microBatchImages), as the trainers do, PyTorch in one batch`,
     rows,
     ...(o.trainProfile ? { profile: profiles } : {}),
     notes: [...notes, `Node tensors left after the section: ${leftOver}`],

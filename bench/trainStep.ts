@@ -15,6 +15,14 @@ import { seededStateDict } from '../test/helpers/seeded.js';
 
 export const TRAIN_STRATEGIES = ['head', 'last-stage', 'full'] as const satisfies readonly TrainableSubset[];
 
+/**
+ * 'full' steps of more images than this run as micro-batches of this many images through `passGrads` (one unit's
+ * tape alive at a time), gradients summed, as the trainers do (src/core/train/step.ts): 16 images at once exhaust
+ * Chromium's wasm heap (XNNPACK's fully-connected operator fails to allocate). BN then sees each micro-batch's
+ * statistics, as in the trainers.
+ */
+export const FULL_MICRO_BATCH = 4;
+
 export interface TrainStepper {
   /** Seconds of one step on `n` inputs (prepared beforehand; the loss read back). */
   step(n: number): Promise<number>;
@@ -51,11 +59,40 @@ export function trainStepper(depth: Depth, classes: number, size: number, strate
   const run = (n: number): tf.Scalar => {
     const { x, labels } = input(n);
     const params = model.parameters().filter((p) => p.variable.trainable);
+    if (strategy === 'full' && n > FULL_MICRO_BATCH) return runMicro(x, labels, params);
     const { value, grads } = tf.variableGrads(model.objective(x, n % 2 === 0 ? 2 : 1, (logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, { from: from === LAST_STAGE_BOUNDARY || from === FEATURE_MAP_BOUNDARY ? from : 0 }), params.map((p) => p.variable));
     optimizer.applyGradients(new Map(params.map((p) => [p.key, grads[p.variable.name]!])), 0.01);
     model.commitBatchStats();
     tf.dispose(Object.values(grads));
     return value;
+  };
+  /** The step in micro-batches of FULL_MICRO_BATCH images (2 clips × 2 segments), each through passGrads. */
+  const runMicro = (x: tf.Tensor4D, labels: tf.Tensor2D, params: ReturnType<typeof model.parameters>): tf.Scalar => {
+    const n = x.shape[0];
+    // Clips of `seg` segments as in run(); micro-batches hold whole clips (FULL_MICRO_BATCH is even).
+    const seg = n % 2 === 0 ? 2 : 1;
+    const acc = new Map<string, tf.Tensor>();
+    let loss: tf.Scalar = tf.scalar(0);
+    for (let m0 = 0; m0 < n; m0 += FULL_MICRO_BATCH) {
+      const mn = Math.min(FULL_MICRO_BATCH, n - m0);
+      const { value, grads } = tf.tidy(() => {
+        const xm = tf.slice(x, m0, mn);
+        const lm = tf.slice(labels, m0 / seg, mn / seg);
+        return model.passGrads(xm, seg, (logits) => tf.losses.softmaxCrossEntropy(lm, logits) as tf.Scalar) as unknown as tf.TensorContainerObject;
+      }) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap };
+      model.commitBatchStats();
+      const next = tf.tidy(() => tf.add(loss, tf.mul(value, mn / n)) as tf.Scalar);
+      tf.dispose([loss, value]);
+      loss = next;
+      for (const [name, g] of Object.entries(grads)) {
+        const prev = acc.get(name);
+        acc.set(name, tf.tidy(() => (prev ? tf.add(prev, tf.mul(g, mn / n)) : tf.mul(g, mn / n))));
+        tf.dispose(prev ? [prev, g] : [g]);
+      }
+    }
+    optimizer.applyGradients(new Map(params.map((p) => [p.key, acc.get(p.variable.name)!])), 0.01);
+    tf.dispose([...acc.values()]);
+    return loss;
   };
   return {
     async step(n) {

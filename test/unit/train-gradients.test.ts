@@ -2,7 +2,7 @@
  * The trainer's hand-written gradients on wasm equal tfjs's reference on the cpu backend within float32 rounding,
  * on odd shapes:
  * - conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW as plain
- * per-tap matMuls, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
+ * per-tap matMuls at stride 1 and one im2col product of the stride phases above, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
  * (Conv2DBackpropInput / Conv2DBackpropFilter) within float32 rounding, on odd shapes, every stride/kernel/pad
  * ResNet-vd uses and a few it does not; the input gradient is not computed when nothing needs it; no leaks.
  *
@@ -35,6 +35,8 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [1, 11, 9, 2, 3, 3, 1, 0], // 3×3 valid
   [2, 9, 8, 3, 2, 5, 2, 2], // 5×5 stride 2
   [1, 10, 11, 3, 4, 3, 3, 1], // stride 3
+  [1, 12, 9, 4, 3, 3, 2, 0], // stride 2 valid: the last input row and column are never read
+  [2, 8, 7, 3, 2, 4, 2, 1], // even kernel, stride 2 (taps reach past one phase row)
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
@@ -100,7 +102,7 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
 });
 
 /** [n, H, W, C, relu] */
-const BN_CASES: Array<[number, number, number, number, boolean]> = [[2, 5, 7, 3, true], [3, 4, 3, 6, false], [1, 9, 5, 4, true]];
+const BN_CASES: Array<[number, number, number, number, boolean]> = [[2, 5, 7, 3, true], [3, 4, 3, 6, false], [1, 9, 5, 4, true], [2, 40, 33, 3, true]];
 
 /** y, mean, variance, dx, dγ, dβ of sum(f(x, γ, β) · w). */
 function bnOutputs(seed: number, [n, H, W, C]: number[], f: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor; variance: tf.Tensor }): Float32Array[] {

@@ -5,7 +5,7 @@
  * step. Here the backward pass is the closed form (m = N·H·W values per channel, x̂ = (x − μ)·r, r = 1/√(σ² + ε),
  * g = dz masked by z > 0 when `relu`):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dx = γ·r·(g − dβ/m − x̂·dγ/m),
- * a handful of kernels; every per-channel sum is a product with a ones vector (`channelSums`). The normalisation
+ * a handful of kernels; every per-channel sum is an average pool (`channelSums`). The normalisation
  * itself is tfjs's FusedBatchNorm (+ Relu) as before; the batch mean and biased variance (of the centred values,
  * as tf.moments) are handed back for the running statistics.
  * Paddle: `paddle.nn.BatchNorm` in training mode (`batch_norm` op, `BatchNormGradKernel`).
@@ -21,11 +21,16 @@ export interface BatchNormTrainResult {
 }
 
 /**
- * Per-channel sums of `[M, C]` as a `[1, M]` × `[M, C]` product: tfjs-backend-wasm reduces over leading axes by
- * transposing the whole tensor first (tf.sum / tf.mean over [0, 1, 2] are ~5–10× slower than XNNPACK's product).
+ * Per-channel sums `[1, C]` of `x2` `[n·H·W, C]`: an average pool over each image's H × W, times H·W, then a
+ * `[1, n]` × `[n, C]` product. tfjs-backend-wasm reduces over leading axes by transposing the whole tensor first
+ * (tf.sum / tf.mean over [0, 1, 2] are ~5–10× slower than XNNPACK); a `[1, M]` × `[M, C]` product is fast only
+ * when its right operand repeats, since XNNPACK packs it on every new tensor: 4–8 ms for 16×7×7×2048 where the
+ * pool takes 0.5–1 ms (one loaded run).
  */
-function channelSums(x2: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(tf.ones([1, x2.shape[0]]), x2);
+function channelSums(x2: tf.Tensor2D, n: number, H: number, W: number): tf.Tensor2D {
+  const C = x2.shape[1];
+  const pooled = tf.reshape(tf.avgPool(tf.reshape(x2, [n, H, W, C]) as tf.Tensor4D, [H, W], 1, 'valid'), [n, C]) as tf.Tensor2D;
+  return tf.mul(n === 1 ? pooled : tf.matMul(tf.ones([1, n]), pooled), H * W);
 }
 
 /**
@@ -40,9 +45,9 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const x2 = tf.reshape(xs, [m, C]) as tf.Tensor2D;
-    const mean = tf.div(channelSums(x2), m);
+    const mean = tf.div(channelSums(x2, n, H, W), m);
     const centred = tf.sub(x2, mean);
-    const variance = tf.div(channelSums(tf.square(centred) as tf.Tensor2D), m);
+    const variance = tf.div(channelSums(tf.square(centred) as tf.Tensor2D, n, H, W), m);
     stats = [tf.keep(tf.reshape(mean, [C])), tf.keep(tf.reshape(variance, [C]))];
     const r = tf.rsqrt(tf.add(variance, epsilon));
     const z = tf.batchNorm(xs, stats[0], stats[1], b, g, epsilon);
@@ -53,8 +58,8 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rs, gs, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
         const gm = tf.reshape(relu ? tf.mul(dy, tf.step(ys)) : dy, [m, C]) as tf.Tensor2D;
-        const dBeta = channelSums(gm);
-        const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D);
+        const dBeta = channelSums(gm, n, H, W);
+        const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
         const dx = tf.mul(tf.sub(gm, tf.add(tf.div(dBeta, m), tf.mul(xhat, tf.div(dGamma, m)))), tf.mul(gs, rs));
         const grads = [tf.reshape(dx, [n, H, W, C]), tf.reshape(dGamma, [C]), tf.reshape(dBeta, [C])];
         onGrad?.();

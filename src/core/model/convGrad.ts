@@ -8,11 +8,12 @@
  * Why: tfjs-backend-wasm has no Conv2DBackpropFilter kernel at all, and its Conv2DBackpropInput and transposed
  * matMul (`matMul(a, b, true, …)`, `matMul(a, b, …, true)`) are scalar loops, 5–40× slower than its XNNPACK Conv2D
  * and plain matMul (bench/README.md, "train"). On wasm both gradients are therefore rewritten as those:
- * - input gradient dx = Conv2D(dilate(dy, stride), rot180(W) with I and O swapped, stride 1, explicit padding
- *   [K − 1 − p, H − L + p] where L = (Ho − 1)·stride + 1) — for 1×1 stride 1, a 1×1 conv with Wᵀ;
- * - filter gradient, per tap (kh, kw): dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
- *   `[n·Ho·Wo, O]`, where X_tapᵀ is sliced (with the conv's stride) from the padded input transposed once to
- *   `[I, n, Hp, Wp]`.
+ * - input gradient dx = Conv2D(dy, rot180(W) with I and O swapped, stride 1, explicit padding [K − 1 − p, …]) —
+ *   for 1×1 stride 1, a 1×1 conv with Wᵀ; for stride s > 1, s² such convs of the undilated dy, one per output
+ *   phase with only the taps that reach it, interleaved (no convolving of inserted zeros);
+ * - filter gradient, stride 1: per tap (kh, kw), dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
+ *   `[n·Ho·Wo, O]`, where X_tapᵀ is sliced from the padded input transposed once to `[I, n, Hp, Wp]`; stride > 1:
+ *   one im2col product from contiguous slices of the input's stride phases (no StridedSlice).
  * Other backends keep tfjs's conv2dTranspose for dx and the same per-tap matMuls for dW (the cpu backend's
  * Conv2DBackpropFilter is a naive loop nest, ≈ 37 s for ResNet18-vd on two 32×32 images).
  */
@@ -81,14 +82,16 @@ function dilate(dy: tf.Tensor4D, stride: number, Hd: number, Wd: number): tf.Ten
 }
 
 /**
- * Input gradient `[n, H, W, I]` of conv2d(x, filter `[K, K, I, O]`, stride, pad) as a stride-1 Conv2D of the
- * zero-dilated dy with the rotated, transposed filter (XNNPACK on wasm).
+ * Input gradient `[n, H, W, I]` of conv2d(x, filter `[K, K, I, O]`, stride, pad) as a stride-1 Conv2D of dy
+ * with the rotated, transposed filter (XNNPACK on wasm); a strided conv's as one such conv per output phase
+ * ({@link phaseInputGrad}), so `dilate` only pads or cuts here.
  */
 export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [K, , I, O] = filter.shape;
     const [n, H, W] = xShape;
     if (K === 1 && stride === 1 && pad === 0) return tf.conv2d(dy, tf.reshape(tf.transpose(tf.reshape(filter, [I, O])), [1, 1, O, I]) as tf.Tensor4D, 1, 0);
+    if (stride > 1) return phaseInputGrad(dy, filter, xShape, stride, pad);
     // rot180 = the K² taps in reverse order, as a product with the K² × K² exchange matrix (exact: one 1 per row),
     // because wasm's Reverse, GatherV2 and StridedSlice with a negative stride are element loops ~10× slower
     // than XNNPACK's product; then I ↔ O.
@@ -104,10 +107,73 @@ export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number,
   });
 }
 
-/** Filter gradient `[K, K, I, O]`: per tap, X_tapᵀ `[I, n·Ho·Wo]` · dY `[n·Ho·Wo, O]` (no transposed matMul). */
-export function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
+/** `d` `[n, H, W, C]` with `top`/`bottom`/`left`/`right` rows and columns of zeros added (a negative count cuts). */
+function padOrCut(d: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  const [n, H, W, C] = d.shape;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    const [t, l] = [Math.max(0, -top), Math.max(0, -left)];
+    d = tf.slice(d, [0, t, l, 0], [n, H - t - Math.max(0, -bottom), W - l - Math.max(0, -right), C]);
+  }
+  if (top > 0 || bottom > 0 || left > 0 || right > 0) d = tf.pad(d, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+  return d;
+}
+
+/**
+ * Input gradient of a strided conv as s² stride-1 convs of the undilated dy, one per output phase (the rows
+ * h ≡ ph and columns w ≡ pw mod s), each with only the taps that reach that phase, then interleaved. The dilated
+ * form multiplies (s² − 1)/s² of its inputs by inserted zeros: on res5a's 3×3 stride-2 conv at 16 images, 397 ms
+ * of a 3.1 s step (one loaded run). Phase (ph, pw): with q = ph + p, the taps are kh = q mod s + j·s (j < Jh) and
+ * out[a] = Σ_j dy[a + ⌊q/s⌋ − j] · W[kh_j]ᵀ, a correlation with the Jh taps reversed after `Jh − 1 − ⌊q/s⌋`
+ * leading zeros. Each dx element is the same sum as tfjs's Conv2DBackpropInput, in another order.
+ */
+function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], s: number, pad: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const [K, , I, O] = fShape;
+    const [K, , I, O] = filter.shape;
+    const [n, H, W] = xShape;
+    const [, Ho, Wo] = dy.shape;
+    const [A, B] = [Math.ceil(H / s), Math.ceil(W / s)];
+    const fT = tf.transpose(filter, [0, 1, 3, 2]); // [K, K, O, I]
+    const taps = (ph: number) => {
+      const q = ph + pad;
+      const r = q % s;
+      const list: number[] = [];
+      for (let k = r; k < K; k += s) list.push(k);
+      return { list: list.reverse(), lead: list.length - 1 - Math.floor(q / s) };
+    };
+    const rows: tf.Tensor4D[] = [];
+    for (let ph = 0; ph < s; ph++) {
+      const th = taps(ph);
+      const cols: tf.Tensor4D[] = [];
+      for (let pw = 0; pw < s; pw++) {
+        const tw = taps(pw);
+        if (th.list.length === 0 || tw.list.length === 0) {
+          cols.push(tf.zeros([n, A, B, I]));
+          continue;
+        }
+        const parts = th.list.flatMap((kh) => tw.list.map((kw) => tf.reshape(tf.slice(fT, [kh, kw, 0, 0], [1, 1, O, I]), [O, I])));
+        const f = tf.reshape(tf.stack(parts), [th.list.length, tw.list.length, O, I]) as tf.Tensor4D;
+        const [Jh, Jw] = [th.list.length, tw.list.length];
+        const d = padOrCut(dy, th.lead, A + Jh - 1 - th.lead - Ho, tw.lead, B + Jw - 1 - tw.lead - Wo);
+        cols.push(tf.conv2d(d, f, 1, 'valid'));
+      }
+      // Columns interleave as channels: [n, A, B, s·I] is [n, A, B·s, I].
+      rows.push(tf.reshape(tf.concat(cols, 3), [n, A, 1, B * s * I]) as tf.Tensor4D);
+    }
+    const dx = tf.reshape(tf.concat(rows, 2), [n, A * s, B * s, I]) as tf.Tensor4D;
+    return A * s === H && B * s === W ? dx : tf.slice(dx, [0, 0, 0, 0], [n, H, W, I]);
+  });
+}
+
+/**
+ * Filter gradient `[K, K, I, O]` of conv2d(x `[n, H, W, I]`, filter, stride, pad) given dy `[n, Ho, Wo, O]`.
+ * Stride 1 (and 1×1): per tap, X_tapᵀ `[I, n·Ho·Wo]` · dY `[n·Ho·Wo, O]` (no transposed matMul). Stride > 1:
+ * one im2col product, {@link stridedFilterGrad}.
+ */
+export function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
+  const [K] = fShape;
+  if (stride > 1 && K > 1) return stridedFilterGrad(x, dy, fShape, stride, pad);
+  return tf.tidy(() => {
+    const [, , I, O] = fShape;
     const [n, Ho, Wo] = dy.shape;
     const M = n * Ho * Wo;
     const dy2 = tf.reshape(dy, [M, O]) as tf.Tensor2D;
@@ -126,5 +192,46 @@ export function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, num
       }
     }
     return tf.reshape(tf.stack(taps), [K, K, I, O]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Filter gradient of a strided K×K conv as one im2col product: dWᵀ `[O, K²·I]` = dYᵀ `[O, M]` · P `[M, K²·I]`,
+ * then one 2-D transpose. P's columns are the K² taps, each `[M, I]`, cut with contiguous (non-strided) slices:
+ * the zero-padded input `[n, s·Hs, s·Ws, I]` viewed as `[n·Hs, s, Ws, s·I]` splits into its s² phases
+ * `[n, Hs, Ws, I]` (rows of I floats), and tap (kh, kw) is phase (kh mod s, kw mod s) shifted by
+ * (⌊kh/s⌋, ⌊kw/s⌋). wasm's StridedSlice is an element loop: on res5a's 3×3 stride-2 conv at 16 images this is
+ * ~160 ms where the strided per-tap slices took ~440 ms (one loaded run). Exact: each dW element is the same
+ * single sum of products as the per-tap form.
+ */
+function stridedFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], s: number, pad: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [K, , I, O] = fShape;
+    const [n, H, W] = x.shape;
+    const [, Ho, Wo] = dy.shape;
+    const M = n * Ho * Wo;
+    const reach = Math.floor((K - 1) / s);
+    const Hs = Math.max(Math.ceil((H + 2 * pad) / s), reach + Ho);
+    const Ws = Math.max(Math.ceil((W + 2 * pad) / s), reach + Wo);
+    // Zeros after the conv's own padding only round the size up to whole phases: no tap reads them.
+    const xp = tf.pad(x, [[0, 0], [pad, Hs * s - H - pad], [pad, Ws * s - W - pad], [0, 0]]);
+    const grid = tf.reshape(xp, [n * Hs, s, Ws, s * I]) as tf.Tensor4D;
+    const phases = new Map<number, tf.Tensor4D>();
+    const phase = (ph: number, pw: number): tf.Tensor4D => {
+      const key = ph * s + pw;
+      if (!phases.has(key)) phases.set(key, tf.reshape(tf.slice(grid, [0, ph, 0, pw * I], [n * Hs, 1, Ws, I]), [n, Hs, Ws, I]) as tf.Tensor4D);
+      return phases.get(key)!;
+    };
+    const taps: tf.Tensor2D[] = [];
+    for (let kh = 0; kh < K; kh++) {
+      for (let kw = 0; kw < K; kw++) {
+        const tap = tf.slice(phase(kh % s, kw % s), [0, Math.floor(kh / s), Math.floor(kw / s), 0], [n, Ho, Wo, I]);
+        taps.push(tf.reshape(tap, [M, I]) as tf.Tensor2D);
+      }
+    }
+    const patches = tf.concat(taps, 1);
+    tf.dispose([...taps, ...phases.values()]);
+    const dyT = tf.transpose(tf.reshape(dy, [M, O]));
+    return tf.reshape(tf.transpose(tf.matMul(dyT, patches)), [K, K, I, O]) as tf.Tensor4D;
   });
 }
