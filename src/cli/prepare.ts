@@ -41,7 +41,8 @@ export const prepareCommand: Command = {
 extract_rawframes.py writes them with OpenCV (JPEG quality 95, 4:2:0; frames in display orientation, BT.601 for
 untagged video). Resumable: a video's folder appears only once all its frames are written, and an existing folder
 is skipped. --jobs K: videos extracted at once and JPEG encoder threads (default 2). A video that fails is reported
-and the others go on; the exit status is 1 when any failed.
+and the others go on; the exit status is 1 when any failed. A class folder that stays empty (all its videos
+failed) is removed, so that 'prepare lists folders' takes the rest.
 prepare lists ucf101: ucf101_{train,val}_split_{n}_{format}.txt in -o (default <dataset_dir>), byte for byte as
 PaddleVideo's build_ucf101_file_list.py writes them, from <dataset_dir>/annotations/ (classInd.txt, trainlist0N.txt,
 testlist0N.txt, CRLF or not) and the frames (--frames, default <dataset_dir>/rawframes) or videos (--videos, default
@@ -65,6 +66,7 @@ with --seed (default 0).`,
       if (summary.videos === 0) throw new PPTSNError('invalid-argument', `no *.${ext} video in ${rest[0]}${level(values.level) === 2 ? '/<Class>/' : ''} (--level ${level(values.level)}, --ext ${ext})`);
       process.stdout.write(`[prepare] ${summary.videos} videos: ${summary.extracted} extracted (${summary.frames} frames), ${summary.skipped} already complete, ${summary.failed.length} failed\n`);
       for (const f of summary.failed) process.stdout.write(`  failed: ${f.path}: ${f.message}\n`);
+      if (summary.removedEmptyClasses.length) process.stdout.write(`  empty class folders removed (no video gave frames): ${summary.removedEmptyClasses.join(', ')}\n`);
       if (summary.failed.length) process.exitCode = 1;
       return;
     }

@@ -8,6 +8,12 @@
  *   tfjs reports no multithreading in Node (`WASM_HAS_MULTITHREAD_SUPPORT` is false there), so the SIMD,
  *   single-threaded binary is used.
  * - `cpu`: @tensorflow/tfjs-backend-cpu, plain JavaScript kernels: slow, but the most complete kernel set.
+ *
+ * tfjs's `PROD` flag is set: the cpu backend's first tensor write otherwise prints "Hi, looks like you are running
+ * TensorFlow.js in Node.js… install our node backend" on stderr (through `backend_util.warn`), advice that does not
+ * apply (tfjs-node is not used). In tfjs 4.22 `PROD` is read only by tfjs-core's log.ts `warn`/`log` and
+ * environment.ts's two notes (no flag derives from it, no kernel reads it), so numbers do not change; our own
+ * warnings go through `log`/`console` directly and stay.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { messageOf, PPTSNError } from '../core/errors.js';
@@ -20,6 +26,7 @@ export type NodeBackendName = 'wasm' | 'cpu';
  */
 export async function initNodeBackend(name: NodeBackendName = 'wasm'): Promise<NodeBackendName> {
   try {
+    tf.env().set('PROD', true);
     // Dynamic imports: registering a backend is a side effect of importing its package, and a CLI run that uses
     // one backend should not pay for loading the other.
     if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');

@@ -16,7 +16,7 @@
  * partial one of an interrupted run is started again. A video that fails is reported and the others go on.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isPPTSNError, PPTSNError } from '../core/errors.js';
 import { ffmpegRgbFilter } from '../core/frames/ffmpegFilter.js';
@@ -54,6 +54,11 @@ export interface ExtractSummary {
   skipped: number;
   frames: number;
   failed: { path: string; message: string }[];
+  /**
+   * Class folders removed at the end because they stayed empty (every video of the class failed): left there, they
+   * would stop `prepare lists folders` ("holds no rawframes folders") although the other classes are fine.
+   */
+  removedEmptyClasses: string[];
 }
 
 const visible = (name: string) => !name.startsWith('.');
@@ -169,7 +174,7 @@ export async function extractRawframes(o: ExtractOptions): Promise<ExtractSummar
   await mkdir(o.outDir, { recursive: true });
   for (const c of classes) await mkdir(join(o.outDir, c), { recursive: true });
   const jobs = Math.max(1, o.jobs ?? 2);
-  const summary: ExtractSummary = { videos: videos.length, extracted: 0, skipped: 0, frames: 0, failed: [] };
+  const summary: ExtractSummary = { videos: videos.length, extracted: 0, skipped: 0, frames: 0, failed: [], removedEmptyClasses: [] };
   o.log(`[prepare] ${videos.length} videos (*.${o.ext}, level ${o.level}) in ${o.videosDir} → ${o.outDir}, ${jobs} at a time`);
   // Two videos whose names agree up to the first dot would write into one folder: the second is refused.
   const owner = new Map<string, string>();
@@ -218,6 +223,16 @@ export async function extractRawframes(o: ExtractOptions): Promise<ExtractSummar
     await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, videos.length)) }, lane));
   } finally {
     await pool.close();
+  }
+  // PaddleVideo's extract_rawframes.py leaves such a folder; we remove it (rmdir: only ever an empty folder) and say so.
+  for (const c of classes) {
+    const path = join(o.outDir, c);
+    if ((await entries(path)).length > 0) continue;
+    try {
+      await rmdir(path);
+      summary.removedEmptyClasses.push(c);
+      o.log(`[prepare] ${path}: no video of class ${c} gave frames; the empty folder is removed`);
+    } catch { /* not empty after all (hidden files): leave it */ }
   }
   return summary;
 }

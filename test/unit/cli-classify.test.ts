@@ -79,6 +79,8 @@ test('classify --json prints JSON Lines: one flat object per file (per clip of a
   writeFileSync(npy, encodeNpy(seededInput([2, 2, 3, 32, 32], 3), [2, 2, 3, 32, 32]));
   const batch = cli(['classify', '--tensor', npy, '-m', model, '--backend', 'cpu', '--json']);
   assert.equal(batch.code, 0, batch.stderr);
+  // tfjs-backend-cpu's "install our node backend" banner (tfjs-node is not what we run on) is kept off stderr.
+  assert.doesNotMatch(batch.stderr, /TensorFlow\.js in Node\.js|node backend/);
   const clips = jsonLines(batch.stdout);
   assert.deepEqual(clips.map((c) => [c.path, c.clip, c.top.length, c.logits.length]), [[npy, 0, 5, 5], [npy, 1, 5, 5]]);
   assert.deepEqual(Object.keys(clips[0]!), ['path', 'file', 'clip', 'top', 'logits', 'backend']);

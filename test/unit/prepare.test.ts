@@ -104,12 +104,20 @@ print(json.dumps({'n': len(d), 'max': max(d), 'mean': sum(d) / len(d)}))`]));
   mkdirSync(join(bad, 'Archery'), { recursive: true });
   writeFileSync(join(bad, 'Archery', 'v_Archery_g07_c01.avi'), Buffer.alloc(4000, 7));
   run('cp', [join(ucf, 'videos', 'Bowling', 'v_Bowling_g01_c01.avi'), join(bad, 'Archery', 'v_ok.avi')]);
+  // A class whose every video fails: its empty folder is removed (and said), so that `lists folders` takes the rest.
+  mkdirSync(join(bad, 'Bowling'));
+  writeFileSync(join(bad, 'Bowling', 'v_Bowling_g07_c01.avi'), Buffer.alloc(4000, 7));
   const b = cli(['prepare', 'rawframes', bad, '-o', join(dir, 'bad_frames')]);
   assert.equal(b.code, 1);
   assert.match(b.stderr, /\[prepare\] failed: .*v_Archery_g07_c01\.avi: /);
-  assert.match(b.stdout, /2 videos: 1 extracted .* 1 failed\n {2}failed: .*v_Archery_g07_c01\.avi/);
+  assert.match(b.stdout, /3 videos: 1 extracted .* 2 failed\n {2}failed: .*v_Archery_g07_c01\.avi/);
+  assert.match(b.stdout, /empty class folders removed \(no video gave frames\): Bowling\n/);
   assert.ok(existsSync(join(dir, 'bad_frames', 'Archery', 'v_ok', 'img_00001.jpg')));
   assert.deepEqual(readdirSync(join(dir, 'bad_frames', 'Archery')), ['v_ok']); // no folder, no .partial left
+  assert.deepEqual(readdirSync(join(dir, 'bad_frames')), ['Archery']);
+  const lists = cli(['prepare', 'lists', 'folders', join(dir, 'bad_frames'), '-o', join(dir, 'bad_lists')]);
+  assert.equal(lists.code, 0, lists.stderr);
+  assert.equal(readFileSync(join(dir, 'bad_lists', 'labels.txt'), 'utf8'), '0 Archery\n');
 });
 
 test('prepare lists ucf101: build_ucf101_file_list.py\'s six files byte for byte, rawframes and videos, CRLF annotations', () => {
