@@ -17,6 +17,7 @@ import { loadPanel, savePanel, type PanelClip } from './finetuneStore.js';
 import { renderRuns } from './runs.js';
 import { $, downloadFile, el, formatMs, isBusy, onBusyChange, runTask, showError } from './ui.js';
 import { clipsOf, clipId, runName, testClipsOf } from './panelClips.js';
+import { clipsFromDrop } from './rawframes.js';
 import { recordClip } from './record.js';
 import { describeProgress } from './trainProgress.js';
 
@@ -110,8 +111,8 @@ function renderClasses(): void {
       row.addEventListener('drop', (ev) => {
         ev.preventDefault();
         ev.stopPropagation();
-        c.clips.push(...clipsOf([...(ev.dataTransfer?.files ?? [])]));
-        renderClasses();
+        // A dropped rawframes folder is one clip, as the page-wide classify drop takes it.
+        void clipsFromDrop(ev).then(({ folders, files }) => (c.clips.push(...folders, ...clipsOf(files)), renderClasses()));
       });
       return row;
     }),
@@ -264,7 +265,6 @@ function showEvaluation(t: DemoTrainer, signal?: AbortSignal): Promise<void> {
   return showTrainerEvaluation(t, classes, $('ft-eval'), setAccuracy, signal);
 }
 
-
 function render(): void {
   const m = currentModel();
   if (!m) $('ft-status').textContent = 'Load a model first: fine-tuning starts from its weights.';
@@ -353,7 +353,6 @@ async function restorePanel(): Promise<void> {
   const n = classes.reduce((k, c) => k + c.clips.length, 0);
   $('ft-status').textContent = `Restored ${classes.length} classes and ${n} training clip${n === 1 ? '' : 's'} from your last visit${currentModel() ? ': press Train (a stored run resumes).' : '; load a model to train.'}`;
 }
-
 
 /** Lists the stored runs (PPTSN.trainingRuns) with Resume and Delete. */
 async function refreshRuns(): Promise<void> {

@@ -8,13 +8,16 @@
  */
 import { paddleClasPretrainedUrl, type PPTSN, type Trainer } from '../src/index.js';
 import { isVideoFile } from './classify.js';
+import type { PanelClip } from './finetuneStore.js';
+import { clipsFromDrop } from './rawframes.js';
 import { adoptModel, modelWhenReady, onModelChange } from './models.js';
 import { $, downloadFile, el, isBusy, onBusyChange, runTask, showError } from './ui.js';
 
 /** Student depths offered (PaddleClas publishes `ResNet{D}_vd_pretrained.pdparams` for each). */
 const DEPTHS = [18, 34, 50] as const;
 
-let clips: File[] = [];
+/** Video files, and rawframes folders dropped on the panel (one clip each). */
+let clips: PanelClip[] = [];
 /** The finished run: its trainer (in the teacher's worker), the student model, the teacher. */
 let done: { trainer: Trainer<PPTSN>; student: PPTSN; teacher: PPTSN } | null = null;
 
@@ -48,10 +51,10 @@ function updateButtons(): void {
   $<HTMLButtonElement>('sm-use').disabled = busy || !done;
 }
 
-function addClips(files: File[]): void {
+function addClips(files: File[], folders: PanelClip[] = []): void {
   const other = files.filter((f) => !isVideoFile(f));
-  if (other.length) showError(new Error(`${other.map((f) => `“${f.name}”`).join(', ')}: not a video. The student learns from video clips.`));
-  clips.push(...files.filter(isVideoFile));
+  if (other.length) showError(new Error(`${other.map((f) => `“${f.name}”`).join(', ')}: not a video. The student learns from video clips, or rawframes folders dropped here.`));
+  clips.push(...files.filter(isVideoFile), ...folders);
   renderClips();
 }
 
@@ -67,10 +70,13 @@ function pretrainedChoice(): string | File | undefined {
   return $<HTMLInputElement>('sm-url').value.trim();
 }
 
+/** A panel clip as the library takes it: the video File, or a rawframes clip's frame Files. */
+const sourceOf = (c: PanelClip): File | File[] => (c instanceof File ? c : c.frames);
+
 /** Inference time of one clip (ms, the network's share: `timings.inferenceMs`), preset fast, after a warm-up. */
-async function msPerClip(m: PPTSN, clip: File, signal: AbortSignal): Promise<number> {
-  await m.classify(clip, { preset: 'fast', signal });
-  return (await m.classify(clip, { preset: 'fast', signal })).timings.inferenceMs;
+async function msPerClip(m: PPTSN, clip: PanelClip, signal: AbortSignal): Promise<number> {
+  await m.classify(sourceOf(clip), { preset: 'fast', signal });
+  return (await m.classify(sourceOf(clip), { preset: 'fast', signal })).timings.inferenceMs;
 }
 
 async function disposeRun(): Promise<void> {
@@ -110,7 +116,7 @@ async function make(): Promise<void> {
       onProgress: (p) => task.progress(`Student: ${p.phase}`, p.done, p.total),
     });
     try {
-      for (const c of clips) await trainer.addClip(c);
+      for (const c of clips) await trainer.addClip(sourceOf(c));
       await trainer.fit({ signal: task.signal });
       const ev = await trainer.evaluate();
       task.progress('Building the student');
@@ -168,7 +174,8 @@ export function initSmaller(): void {
     // Clips dropped here are the student's, not the page-wide classify drop.
     ev.preventDefault();
     ev.stopPropagation();
-    addClips([...(ev.dataTransfer?.files ?? [])]);
+    // A dropped rawframes folder is one clip, as the page-wide classify drop takes it.
+    void clipsFromDrop(ev).then(({ folders, files }) => addClips(files, folders));
   });
   $('sm-make').addEventListener('click', () => void make());
   $('sm-use').addEventListener('click', () => void useStudent());
