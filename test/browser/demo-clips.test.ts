@@ -76,3 +76,41 @@ test('the ready hint goes when both classes have clips; a clip that cannot be re
     assert.doesNotMatch((await page.textContent('#ft-status')) ?? '', /Epoch|Resumed/, `${attempt} Train: nothing trained`);
   }
 });
+
+test('a rawframes folder dropped on a fine-tune class row or on the smaller-model panel is one clip there, as on the page', async () => {
+  await page.fill('#ft-class-name', 'folders');
+  await page.press('#ft-class-name', 'Enter');
+  // A directory handle as Chromium's getAsFileSystemHandle gives one for a dropped folder: an OPFS folder of
+  // img_*.jpg (a script cannot put a folder in a DataTransfer), and an empty folder, which is refused by name.
+  // A string, not a function: tsx would wrap the arrow functions in a `__name` helper the page does not have.
+  const seen = (await page.evaluate(`(async () => {
+    const root = await navigator.storage.getDirectory();
+    const clip = await root.getDirectoryHandle('v_dropped_clip', { create: true });
+    const canvas = new OffscreenCanvas(64, 48);
+    const g = canvas.getContext('2d');
+    for (let i = 1; i <= 4; i++) {
+      g.fillStyle = 'rgb(' + 60 * i + ', 80, 120)';
+      g.fillRect(0, 0, 64, 48);
+      const w = await (await clip.getFileHandle('img_' + String(i).padStart(5, '0') + '.jpg', { create: true })).createWritable();
+      await w.write(await canvas.convertToBlob({ type: 'image/jpeg' }));
+      await w.close();
+    }
+    const empty = await root.getDirectoryHandle('no_frames', { create: true });
+    const row = document.querySelector('li[data-class="folders"]');
+    const sm = document.getElementById('sm-drop');
+    const texts = [];
+    for (const [target, dir] of [[row, clip], [sm, clip], [sm, empty]]) {
+      const ev = new DragEvent('drop', { bubbles: true, cancelable: true });
+      const item = { kind: 'file', getAsFile: () => new File([], dir.name), getAsFileSystemHandle: async () => dir };
+      Object.defineProperty(ev, 'dataTransfer', { value: { items: [item], files: [] } });
+      target.dispatchEvent(ev);
+      await new Promise((r) => setTimeout(r, 500));
+      texts.push(document.getElementById('sm-clips').textContent);
+    }
+    return { row: document.querySelector('li[data-class="folders"]').textContent, smaller: texts[1], progressHidden: document.getElementById('progress').hidden };
+  })()`)) as { row: string | null; smaller: string | null; progressHidden: boolean };
+  assert.match(seen.row ?? '', /(?<!\d)1 training clip(?!s)/, 'the class row took the folder as one clip');
+  assert.match(seen.smaller ?? '', /1 clip without labels: v_dropped_clip \(4 frames\)/);
+  assert.ok(seen.progressHidden, 'no page-wide classify started: the zones keep their drops');
+  assert.match((await settle()) ?? '', /“no_frames”: no rawframes in this folder/);
+});
