@@ -14,48 +14,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-STAGES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 12, 48, 3]}
-FILTERS = [64, 128, 256, 512]
-
-
-class ConvBN(nn.Module):
-    """Conv (BN folded: bias) + optional ReLU, optionally after the vd AvgPool(2, 2, ceil_mode, exclusive)."""
-
-    def __init__(self, cin, cout, k, stride=1, act=True, pool=False):
-        super().__init__()
-        self.pool = pool
-        self.act = act
-        self.conv = nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=True)
-
-    def forward(self, x):
-        if self.pool:
-            x = F.avg_pool2d(x, 2, 2, 0, ceil_mode=True, count_include_pad=False)
-        x = self.conv(x)
-        return F.relu(x) if self.act else x
-
-
-class Block(nn.Module):
-    def __init__(self, cin, filters, stride, bottleneck, first, stage):
-        super().__init__()
-        if bottleneck:
-            self.branch = nn.Sequential(ConvBN(cin, filters, 1), ConvBN(filters, filters, 3, stride), ConvBN(filters, filters * 4, 1, act=False))
-            cout = filters * 4
-        else:
-            self.branch = nn.Sequential(ConvBN(cin, filters, 3, stride), ConvBN(filters, filters, 3, act=False))
-            cout = filters
-        self.short = ConvBN(cin, cout, 1, act=False, pool=stage > 0) if first else None
-
-    def forward(self, x):
-        y = self.branch(x)
-        s = self.short(x) if self.short is not None else x
-        return F.relu(s + y)
+from torch_layers import FILTERS, STAGES, Block, stem
 
 
 class PPTSN(nn.Module):
     def __init__(self, depth=50, classes=400):
         super().__init__()
         bottleneck = depth >= 50
-        self.stem = nn.Sequential(ConvBN(3, 32, 3, 2), ConvBN(32, 32, 3), ConvBN(32, 64, 3))
+        self.stem = stem()
         blocks = []
         cin = 64
         for stage, count in enumerate(STAGES[depth]):

@@ -23,52 +23,19 @@ except ImportError as e:  # the bench skips the native rows with this message
     print(json.dumps({'error': f'PyTorch is not installed for /usr/bin/python3 ({e}): apt-get install -y python3-torch'}), flush=True)
     sys.exit(0)
 
-STAGES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}
-FILTERS = [64, 128, 256, 512]
-
-
-class ConvBN(nn.Module):
-    """Conv (no bias) + BatchNorm + optional ReLU, optionally after the vd AvgPool(2, 2, ceil_mode, exclusive)."""
-
-    def __init__(self, cin, cout, k, stride=1, act=True, pool=False):
-        super().__init__()
-        self.pool, self.act = pool, act
-        self.conv = nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=False)
-        self.bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
-
-    def forward(self, x):
-        if self.pool:
-            x = F.avg_pool2d(x, 2, 2, 0, ceil_mode=True, count_include_pad=False)
-        x = self.bn(self.conv(x))
-        return F.relu(x) if self.act else x
-
-
-class Block(nn.Module):
-    def __init__(self, cin, filters, stride, bottleneck, first, stage):
-        super().__init__()
-        if bottleneck:
-            self.branch = nn.Sequential(ConvBN(cin, filters, 1), ConvBN(filters, filters, 3, stride), ConvBN(filters, filters * 4, 1, act=False))
-            cout = filters * 4
-        else:
-            self.branch = nn.Sequential(ConvBN(cin, filters, 3, stride), ConvBN(filters, filters, 3, act=False))
-            cout = filters
-        self.short = ConvBN(cin, cout, 1, act=False, pool=stage > 0) if first else None
-
-    def forward(self, x):
-        y = self.branch(x)
-        return F.relu((self.short(x) if self.short is not None else x) + y)
+from torch_layers import FILTERS, STAGES, Block, stem  # noqa: E402 (after the import check above)
 
 
 class PPTSN(nn.Module):
     def __init__(self, depth, classes):
         super().__init__()
         bottleneck = depth >= 50
-        self.stem = nn.Sequential(ConvBN(3, 32, 3, 2), ConvBN(32, 32, 3), ConvBN(32, 64, 3))
+        self.stem = stem(bn=True)
         stages, cin = [], 64
         for stage, count in enumerate(STAGES[depth]):
             blocks = []
             for i in range(count):
-                blocks.append(Block(cin, FILTERS[stage], 2 if i == 0 and stage > 0 else 1, bottleneck, i == 0, stage))
+                blocks.append(Block(cin, FILTERS[stage], 2 if i == 0 and stage > 0 else 1, bottleneck, i == 0, stage, bn=True))
                 cin = FILTERS[stage] * (4 if bottleneck else 1)
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.ModuleList(stages)

@@ -6,6 +6,7 @@
  * workers when the page is cross-origin isolated.
  */
 import { PPTSN, type BackendName, type ClassifyOptions, type LoadProgress, type Timings } from '../../src/index.js';
+import { uaMemory } from './uaMemory.js';
 
 export interface E2EOptions {
   backend: BackendName;
@@ -45,16 +46,6 @@ async function timedLoad(o: E2EOptions, cacheName: string): Promise<{ model: PPT
     phases[e.phase] = (phases[e.phase] ?? 0) + ((events[i + 1]?.t ?? end) - e.t);
   });
   return { model, run: { ms: end - t0, loadedFrom: model.info.source.loadedFrom, phases } };
-}
-
-async function uaMemory(): Promise<number | null> {
-  const p = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
-  if (!globalThis.crossOriginIsolated || !p.measureUserAgentSpecificMemory) return null;
-  try {
-    return (await p.measureUserAgentSpecificMemory()).bytes;
-  } catch {
-    return null;
-  }
 }
 
 export async function e2e(o: E2EOptions) {

@@ -10,6 +10,7 @@
  *   sampled from outside by bench/train.ts.
  */
 import { PPTSN, type TrainingProgress } from '../../src/index.js';
+import { uaMemory } from './uaMemory.js';
 
 export interface TrainDefaultsOptions {
   model: string;
@@ -18,16 +19,6 @@ export interface TrainDefaultsOptions {
   /** Where the second stop lands, ms after the resumed fit starts. */
   stopAtMs: number;
   wasmPaths?: string;
-}
-
-async function uaMemory(): Promise<number | null> {
-  const p = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
-  if (!globalThis.crossOriginIsolated || !p.measureUserAgentSpecificMemory) return null;
-  try {
-    return (await p.measureUserAgentSpecificMemory()).bytes;
-  } catch {
-    return null;
-  }
 }
 
 /** Longest gap (ms) between consecutive times. */

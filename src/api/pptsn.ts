@@ -18,7 +18,7 @@ import { evaluateSources, type EvaluateItem, type EvaluateOptions } from './eval
 import { engineTensor, isTensorInput, type TensorInput } from './inputs.js';
 import { openStream } from './liveStream.js';
 import { engineInitOf } from './modelSource.js';
-import { abortedError, onLive, restartPlanOf, startSession, workerLostErrors, type RestartPlan, type Session } from './session.js';
+import { abortable, abortedError, onLive, restartPlanOf, startSession, workerLostErrors, type RestartPlan, type Session } from './session.js';
 import { checkElementHasSource, fallbackError, namedSourceError, sourceName } from './sourceErrors.js';
 import { spawnEngineWorker } from './spawn.js';
 import { cacheInfo, requestPersistence, type CacheInfo } from './storage.js';
@@ -184,16 +184,7 @@ export class PPTSN {
     const session = await this.current();
     if (signal?.aborted) throw abortedError(what);
     const id = this.nextId++;
-    const running = onLive(session, start(session.engine, id));
-    if (!signal) return running;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        void session.engine.cancel(id).catch(() => undefined);
-        reject(abortedError(what));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      running.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
+    return abortable(onLive(session, start(session.engine, id)), signal, what, () => void session.engine.cancel(id).catch(() => undefined));
   }
 
   /** Sends a call; if the worker cannot decode the media (no WebCodecs for it), retries with frames grabbed here. */

@@ -134,3 +134,19 @@ export function restartPlanOf(init: EngineInit, ready: EngineReady, spawn: () =>
   }
   return { spawn, init: base };
 }
+
+/**
+ * `running`, or a rejection with `aborted` as soon as `signal` fires, after which `cancel` tells the worker to stop
+ * the call (it stops at its next chunk boundary).
+ */
+export function abortable<T>(running: Promise<T>, signal: AbortSignal | undefined, what: string, cancel: () => void): Promise<T> {
+  if (!signal) return running;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(abortedError(what));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -16,14 +16,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startBrowserEnv, ROOT, type BrowserEnv, callPage, ok, type Outcome } from '../helpers/browser.js';
-import { seededStateDict } from '../helpers/seeded.js';
-import { writeModelJson } from '../../src/core/formats/modelJson.js';
 import type { TrainingProgress } from '../../src/index.js';
+import { writeSeededModel } from '../helpers/liveModel.js';
 
 const DIR = join(ROOT, 'test/.cache/train-stop');
 const MODEL_URL = '/test/.cache/train-stop/seeded18/model.json';
@@ -52,10 +51,7 @@ async function create(opts: Record<string, unknown>): Promise<void> {
 }
 
 before(async () => {
-  mkdirSync(join(DIR, 'seeded18'), { recursive: true });
-  const { modelJson, shards } = writeModelJson(seededStateDict(18, 10, 778), { labels: Array.from({ length: 10 }, (_, i) => `k${i}`) });
-  writeFileSync(join(DIR, 'seeded18/model.json'), JSON.stringify(modelJson));
-  for (const s of shards) writeFileSync(join(DIR, 'seeded18', s.path), s.data);
+  writeSeededModel(DIR, 778);
   env = await startBrowserEnv();
   ({ page } = await env.open('/test/browser/pages/train.html'));
   await page.waitForFunction(() => document.title === 'ready');

@@ -29,3 +29,14 @@ export function writeLiveModel(): string[] {
   }
   return shards.map((s) => s.path);
 }
+
+/**
+ * Writes a seeded ResNet18-vd with 10 classes (`k0`…`k9`) as `<dir>/seeded18/model.json` + shards, for the trainer
+ * tests that each keep their own copy (so test files can run side by side).
+ */
+export function writeSeededModel(dir: string, seed: number): void {
+  mkdirSync(join(dir, 'seeded18'), { recursive: true });
+  const { modelJson, shards } = writeModelJson(seededStateDict(18, 10, seed), { labels: Array.from({ length: 10 }, (_, i) => `k${i}`) });
+  writeFileSync(join(dir, 'seeded18/model.json'), JSON.stringify(modelJson));
+  for (const s of shards) writeFileSync(join(dir, 'seeded18', s.path), s.data);
+}

@@ -48,6 +48,19 @@ function maxDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array
   return d;
 }
 
+/** a and b hold the same parameters, running statistics and velocities, bit for bit; then both are freed. */
+type ModelAndOptimizer = { model: TrainableRecognizer; opt: PaddleMomentum };
+async function assertSameStateThenDispose(a: ModelAndOptimizer, b: ModelAndOptimizer): Promise<void> {
+  const ca = await takeCheckpoint(a.model, a.opt, position);
+  const cb = await takeCheckpoint(b.model, b.opt, position);
+  assert.equal(maxDiff(ca.params, cb.params), 0);
+  assert.equal(maxDiff(ca.velocity, cb.velocity), 0);
+  for (const m of [a, b]) {
+    m.opt.dispose();
+    m.model.dispose();
+  }
+}
+
 describe('a step stopped between micro-batches', () => {
   it('changes nothing, and redone equals an uninterrupted step', async () => {
     const T = 2;
@@ -79,14 +92,7 @@ describe('a step stopped between micro-batches', () => {
     const ra = await optimisationStep(ctx(a), input(), labels, null, 0.01, { signal: new AbortController().signal });
     const rb = await optimisationStep(ctx(b), input(), labels, null, 0.01);
     assert.equal(ra.loss, rb.loss);
-    const ca = await takeCheckpoint(a.model, a.opt, position);
-    const cb = await takeCheckpoint(b.model, b.opt, position);
-    assert.equal(maxDiff(ca.params, cb.params), 0);
-    assert.equal(maxDiff(ca.velocity, cb.velocity), 0);
-    for (const m of [a, b]) {
-      m.opt.dispose();
-      m.model.dispose();
-    }
+    await assertSameStateThenDispose(a, b);
   });
 });
 
@@ -131,14 +137,7 @@ describe('inside a micro-batch pass (full)', () => {
     }
     // Then the step, not interrupted, equals b's bit for bit.
     await optimisationStep(ctx(a), input(), labels, null, 0.01, { interrupt: () => false });
-    const ca = await takeCheckpoint(a.model, a.opt, position);
-    const cb = await takeCheckpoint(b.model, b.opt, position);
-    assert.equal(maxDiff(ca.params, cb.params), 0);
-    assert.equal(maxDiff(ca.velocity, cb.velocity), 0);
-    for (const m of [a, b]) {
-      m.opt.dispose();
-      m.model.dispose();
-    }
+    await assertSameStateThenDispose(a, b);
   });
 });
 

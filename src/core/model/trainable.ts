@@ -273,20 +273,10 @@ export class TrainableRecognizer {
   /**
    * A closure for `tf.variableGrads(f, model.trainableVariables())` or
    * `optimizer.minimize(f, true, model.trainableVariables())`: a train-mode forward on `x`, then `loss(logits)`.
-   * Call `commitBatchStats()` after the optimiser step (or use `trainStep`).
+   * Call `commitBatchStats()` after the optimiser step.
    */
   objective(x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: Omit<ForwardOptions, 'training'> = {}): () => tf.Scalar {
     return () => loss(this.logits(x, segments, { ...opts, training: true }));
-  }
-
-  /**
-   * One optimisation step on the current trainable subset: train-mode forward, `loss`, gradients, update, then
-   * the running-statistics update. Returns the loss (the caller disposes it).
-   */
-  trainStep(optimizer: tf.Optimizer, x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: Omit<ForwardOptions, 'training'> = {}): tf.Scalar {
-    const cost = optimizer.minimize(this.objective(x, segments, loss, opts), true, this.trainableVariables());
-    this.commitBatchStats();
-    return cost!;
   }
 
   /**

@@ -18,3 +18,9 @@ export function epochsForFit(planned: number, epochs: number, done: { epoch: num
       `a started run can be extended, not shortened. Call fit() to finish its ${planned} epochs, stop() it where it is, or start a new run (createTrainer with another name) with epochs: ${epochs}`,
   );
 }
+
+/** The run's epoch count when a stored run is reopened with `epochs`: raised to it, never lowered. */
+export function extendedEpochs(planned: number, epochs: number): number {
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
+  return Math.max(planned, epochs);
+}

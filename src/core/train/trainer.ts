@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
-import { epochsForFit } from './fitEpochs.js';
+import { epochsForFit, extendedEpochs } from './fitEpochs.js';
 import type { Recognizer } from '../model/recognizer.js';
 import { TrainableRecognizer } from '../model/trainable.js';
 import { hashSeed, mulberry32, permutation, randint, type Rng } from '../random.js';
@@ -87,8 +87,7 @@ export class ClipTrainer {
 
   /** Raises the epoch count so `fit` trains further (never lowers it: the recipe of a run is otherwise fixed). */
   extendEpochs(epochs: number): void {
-    if (!(Number.isInteger(epochs) && epochs >= 1)) throw new PPTSNError('invalid-argument', `epochs must be a positive integer, got ${String(epochs)}`);
-    if (epochs > this.settings.epochs) (this.settings as { epochs: number }).epochs = epochs;
+    (this.settings as { epochs: number }).epochs = extendedEpochs(this.settings.epochs, epochs);
   }
 
   /** The epoch count `fit({ epochs })` asks for (see fitEpochs.ts: any before the first step, then only more). */
