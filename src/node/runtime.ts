@@ -90,10 +90,10 @@ export function evalLanes(threads: number = availableParallelism()): number {
   return Math.max(1, Math.min(2, threads));
 }
 
-type Ort = typeof import('onnxruntime-node');
+export type Ort = typeof import('onnxruntime-node');
 
 /** onnxruntime-node if it is installed and its native library loads; the reason otherwise. */
-async function loadOrt(): Promise<Ort | string> {
+export async function loadOrt(): Promise<Ort | string> {
   // PPTSN_NO_ONNX=1 behaves as if onnxruntime-node were not installed (tests; a user who wants tfjs by default).
   if (process.env['PPTSN_NO_ONNX'] === '1') return 'onnxruntime-node is turned off (PPTSN_NO_ONNX=1)';
   try {

@@ -44,6 +44,37 @@ export function vdAvgPool(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
+ * `vdAvgPool` with the gradient Paddle's `pool2d_grad` gives it (exclusive: each window's gradient divided by its
+ * in-bounds count). tfjs's AvgPoolGrad (cpu, wasm, webgl, webgpu alike) divides by the full window, 4, also for the
+ * windows ceil_mode cuts at an odd edge, where the forward divides by 2 or 1: the gradient of a vd shortcut's input
+ * was then 2–4× too small on its last row and column whenever its size was odd (not at 224 px, where every pooled
+ * size is even; found by the onnxruntime training graph, src/node/onnx/trainGraph.ts). Forward values unchanged.
+ */
+export function vdAvgPoolTrainable(x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: vdAvgPool(args[0] as tf.Tensor4D),
+    gradFunc: (dy: tf.Tensor) => vdAvgPoolGrad(dy as tf.Tensor4D, h, w),
+  }));
+  return op(x) as tf.Tensor4D;
+}
+
+/** The exact gradient of `vdAvgPool` from `[n, ⌈h/2⌉, ⌈w/2⌉, c]` back to `[n, h, w, c]`. */
+function vdAvgPoolGrad(dy: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  const [n, ho, wo, c] = dy.shape;
+  const even = 2 * ho === h && 2 * wo === w;
+  let scaled: tf.Tensor4D;
+  if (even) scaled = tf.mul(dy, 0.25);
+  else {
+    const inv = new Float32Array(ho * wo);
+    for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) inv[i * wo + j] = 1 / ((Math.min(2 * i + 2, h) - 2 * i) * (Math.min(2 * j + 2, w) - 2 * j));
+    scaled = tf.mul(dy, tf.tensor4d(inv, [1, ho, wo, 1]));
+  }
+  const spread = tf.reshape(tf.tile(tf.reshape(scaled, [n * ho, 1, wo, 1, c]), [1, 2, 1, 2, 1]), [n, 2 * ho, 2 * wo, c]) as tf.Tensor4D;
+  return even ? spread : tf.slice(spread, [0, 0, 0, 0], [n, h, w, c]);
+}
+
+/**
  * The stem's MaxPool2D(kernel 3, stride 2, padding 1), floor mode: ⌊(H − 1)/2⌋ + 1 rows, symmetric padding that
  * never wins the max. A numeric pad gives tfjs symmetric padding and truncating output size, which is this.
  */

@@ -38,7 +38,7 @@ import { passGrads, type PassGrads } from './passGrads.js';
 import { BN_MOMENTUM, type BatchNormStats, type ForwardOptions, type NamedVariable, type TrainableOptions, type TrainableSubset } from './trainableTypes.js';
 import { HEAD_DROPOUT, ppTSNHead } from './head.js';
 import { BN_EPSILON, Recognizer } from './recognizer.js';
-import { convPadding, FEATURE_MAP_BOUNDARY, globalAvgPool, IMAGE_BOUNDARY, LAST_STAGE_BOUNDARY, runBackbone, vdAvgPool, type ConvBNRunner, type StageBoundary } from './resnetVd.js';
+import { convPadding, FEATURE_MAP_BOUNDARY, globalAvgPool, IMAGE_BOUNDARY, LAST_STAGE_BOUNDARY, runBackbone, vdAvgPoolTrainable, type ConvBNRunner, type StageBoundary } from './resnetVd.js';
 import { resolveArch } from './validate.js';
 
 // The training form's option and data types (trainableTypes.ts), where passGrads.ts can import them too.
@@ -187,7 +187,7 @@ export class TrainableRecognizer {
     const backward = onBackward;
     return (layer: ConvBNSpec, x: tf.Tensor4D): tf.Tensor4D => {
       const v = this.convs.get(layer.key)!;
-      const input = layer.avgPoolFirst ? vdAvgPool(x) : x;
+      const input = layer.avgPoolFirst ? vdAvgPoolTrainable(x) : x;
       const y = conv2dTrainable(input, v.filter, layer.stride, convPadding(layer.kernel));
       if (training && this.layerPart.get(layer.key)! >= this.trainableFrom) {
         // BN (+ ReLU) with its closed-form backward pass (batchNormTrain.ts). The statistics are kept: they

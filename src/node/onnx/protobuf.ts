@@ -70,12 +70,14 @@ export class Pb {
 }
 
 export const FLOAT = 1;
-export type Attr = { name: string } & ({ i: number } | { ints: number[] } | { f: number });
+export const INT64 = 7;
+export type Attr = { name: string } & ({ i: number } | { ints: number[] } | { f: number } | { s: string });
 
 export function attribute(a: Attr): Pb {
   const p = new Pb().string(1, a.name);
   if ('i' in a) return p.int(3, a.i).int(20, 2);
   if ('f' in a) return p.float(2, a.f).int(20, 1);
+  if ('s' in a) return p.string(4, a.s).int(20, 3);
   for (const v of a.ints) p.int(8, v);
   return p.int(20, 7);
 }
@@ -96,9 +98,18 @@ export function tensor(name: string, dims: number[], data: Float32Array): Pb {
   return p.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
-export function valueInfo(name: string, dims: (number | string)[]): Pb {
+/** An int64 initializer (shapes, axes, slice bounds). */
+export function int64Tensor(name: string, dims: number[], data: readonly number[]): Pb {
+  const p = new Pb();
+  for (const d of dims) p.int(1, d);
+  p.int(2, INT64).string(8, name);
+  const raw = BigInt64Array.from(data, (v) => BigInt(v));
+  return p.bytes(9, new Uint8Array(raw.buffer));
+}
+
+export function valueInfo(name: string, dims: (number | string)[], elemType: number = FLOAT): Pb {
   const shape = new Pb();
   for (const d of dims) shape.msg(1, typeof d === 'number' ? new Pb().int(1, d) : new Pb().string(2, d));
-  const tensorType = new Pb().int(1, FLOAT).msg(2, shape);
+  const tensorType = new Pb().int(1, elemType).msg(2, shape);
   return new Pb().string(1, name).msg(2, new Pb().msg(1, tensorType));
 }

@@ -1,0 +1,318 @@
+/**
+ * PP-TSN's trainable part as two ONNX graphs (IR 8, opset 17), so the CLI's trainer runs its forward and backward
+ * passes on onnxruntime-node (MLAS: AVX2/AVX-512 GEMMs on every core) instead of tfjs-backend-wasm (128-bit SIMD,
+ * one thread in Node): issue 23, "a better way you find and measure" for `train`'s trainable part.
+ *
+ * - `forward`: the train-mode pass of the units from stage boundary `from` (`resnetVd.ts` units: the stem's ConvBNs
+ *   with its max pool, then each residual block) to the last feature map. Inputs: `x` `[N, H, W, C]` (NHWC, as the
+ *   trainer holds it) and each trainable layer's `${key}.w` (HWIO `[k, k, I, O]`, the tfjs variable's layout),
+ *   `${key}.g`, `${key}.b` (BN scale and offset `[O]`). Outputs: `map` `[N, h, w, F]` (NHWC, the head's input),
+ *   each layer's batch mean `${key}.mean` and biased variance `${key}.var` `[O]` (PaddleVideo's train-mode
+ *   `BatchNorm`, as `batchNormTrain.ts`), and the `saved` tensors the backward pass reads.
+ * - `backward`: inputs `dmap` (the loss's gradient w.r.t. `map`, NHWC), the `saved` tensors under the same names and
+ *   the parameters again; outputs `${key}.dw` (HWIO), `${key}.dg`, `${key}.db` for every trainable layer.
+ *
+ * The gradients are the closed forms `convGrad.ts` and `batchNormTrain.ts` compute on tfjs (m = N·h·w values per
+ * channel, x̂ the normalised conv output, r = 1/√(σ² + ε), g = dz masked by the ReLU):
+ *   dβ = Σ g,  dγ = Σ g·x̂,  dy = γ·r·(g − mean g − x̂·mean(g·x̂));
+ *   dW[kh, kw] = X_tapᵀ · dy (one batched MatMul over the K² taps of the padded input),  dx = ConvTranspose(dy, W);
+ *   the vd AvgPool's gradient spreads each output's gradient over its ⌈2×2⌉ window divided by its in-bounds count
+ *   (ceil_mode, exclusive); the stem's MaxPool's goes to the arg-max (`MaxPool`'s Indices, `ScatterElements` add).
+ * Shapes are static (one pair of graphs per input shape): the transposed convolutions' output padding and the pools'
+ * windows are fixed at build time. Written with protobuf.ts, no dependency.
+ */
+import type { ArchSpec, ConvBNSpec } from '../../core/model/arch.js';
+import { BN_EPSILON } from '../../core/model/recognizer.js';
+import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
+import { Pb, FLOAT, INT64, int64Tensor, node, tensor, valueInfo, type Attr } from './protobuf.js';
+
+/** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
+export const TRAIN_GRAPH_VERSION = 1;
+
+export interface TrainGraphs {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  /** The trainable layers, in network order (each has the three parameter inputs and three gradient outputs). */
+  layers: ConvBNSpec[];
+  /** Forward outputs the backward graph takes as inputs, by name. */
+  saved: string[];
+  /** `map`'s shape, NHWC. */
+  mapShape: [number, number, number, number];
+}
+
+type Shape = number[];
+interface Val {
+  name: string;
+  /** NCHW. */
+  shape: Shape;
+}
+
+/** Nodes, initializers and typed value shapes of one graph. */
+class GraphBuilder {
+  readonly nodes: Pb[] = [];
+  readonly inits: Pb[] = [];
+  private n = 0;
+  private readonly consts = new Map<string, string>();
+  constructor(private readonly prefix: string) {}
+
+  fresh(s: string): string {
+    return `${this.prefix}${s}_${this.n++}`;
+  }
+
+  op(type: string, inputs: string[], attrs: Attr[] = [], out = this.fresh(type.toLowerCase())): string {
+    this.nodes.push(node(type, inputs, [out], attrs));
+    return out;
+  }
+
+  /** A 1-D int64 constant (shapes, axes, pads, slice bounds), shared by value. */
+  ints(values: readonly number[]): string {
+    const key = `i:${values.join(',')}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = this.fresh('ints');
+      this.inits.push(int64Tensor(name, [values.length], values));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  /** A float32 constant of `dims`, shared by value. */
+  floats(dims: number[], data: Float32Array): string {
+    const key = `f:${dims.join(',')}:${Array.from(data).join(',')}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = this.fresh('floats');
+      this.inits.push(tensor(name, dims, data));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  scalar(v: number): string {
+    return this.floats([], Float32Array.of(v));
+  }
+
+  finish(name: string, inputs: Pb[], outputs: Pb[]): Uint8Array {
+    const graph = new Pb();
+    for (const nd of this.nodes) graph.msg(1, nd);
+    graph.string(2, name);
+    for (const t of this.inits) graph.msg(5, t);
+    for (const i of inputs) graph.msg(11, i);
+    for (const o of outputs) graph.msg(12, o);
+    const opset = new Pb().string(1, '').int(2, 17);
+    return new Pb().int(1, 8).string(2, 'pptsn-web').msg(7, graph).msg(8, opset).finish();
+  }
+}
+
+/** What a layer's backward pass reads of its forward pass. */
+interface LayerRecord {
+  layer: ConvBNSpec;
+  /** The block/layer input (before the vd pool). */
+  input: Val;
+  /** The conv's input (after the vd pool). */
+  convInput: Val;
+  xhat: string;
+  r: string;
+  /** The output (after the ReLU when `act`). */
+  out: Val;
+}
+
+type Unit = { kind: 'stem'; layers: ConvBNSpec[] } | { kind: 'block'; branch: ConvBNSpec[]; short?: ConvBNSpec };
+
+const SPATIAL_AXES = [0, 2, 3];
+
+function unitsFrom(arch: ArchSpec, from: StageBoundary): Unit[] {
+  const out: Unit[] = [];
+  if (from === 0) out.push({ kind: 'stem', layers: arch.stem });
+  for (const b of arch.blocks) if (b.stage + 1 >= from) out.push({ kind: 'block', branch: b.branch, ...(b.short ? { short: b.short } : {}) });
+  return out;
+}
+
+/**
+ * The forward and backward graphs of `arch`'s units from boundary `from` (0..4: the part a trainer trains; the head
+ * stays with the caller) for inputs of NHWC shape `inputShape`.
+ */
+export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number]): TrainGraphs {
+  if (from >= FEATURE_MAP_BOUNDARY) throw new RangeError(`trainGraphs: nothing to train from boundary ${from}`);
+  const [N, H0, W0, C0] = inputShape;
+  const f = new GraphBuilder('f_');
+  const types = new Map<string, { dims: Shape; type: number }>();
+  const records = new Map<string, LayerRecord>();
+  const saved = new Set<string>();
+  const save = (v: Val): string => {
+    saved.add(v.name);
+    types.set(v.name, { dims: v.shape, type: FLOAT });
+    return v.name;
+  };
+  const layers: ConvBNSpec[] = [];
+  const eps = f.scalar(BN_EPSILON);
+
+  const forwardLayer = (layer: ConvBNSpec, x: Val): Val => {
+    layers.push(layer);
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const P: Val = layer.avgPoolFirst
+      ? { name: f.op('AveragePool', [x.name], [{ name: 'kernel_shape', ints: [2, 2] }, { name: 'strides', ints: [2, 2] }, { name: 'ceil_mode', i: 1 }, { name: 'count_include_pad', i: 0 }]), shape: [n, c, Math.ceil(h / 2), Math.ceil(w / 2)] }
+      : x;
+    const k = layer.kernel;
+    const s = layer.stride;
+    const p = (k - 1) >> 1;
+    const O = layer.outChannels;
+    const ho = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
+    const wo = Math.floor((P.shape[3]! + 2 * p - k) / s) + 1;
+    const wt = f.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
+    const y = f.op('Conv', [P.name, wt], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] }]);
+    const mean = f.op('ReduceMean', [y], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
+    const d = f.op('Sub', [y, mean]);
+    const variance = f.op('ReduceMean', [f.op('Mul', [d, d])], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
+    const r = f.op('Reciprocal', [f.op('Sqrt', [f.op('Add', [variance, eps])])]);
+    const xhat = f.op('Mul', [d, r]);
+    const shape4 = f.ints([1, O, 1, 1]);
+    const z = f.op('Add', [f.op('Mul', [xhat, f.op('Reshape', [`${layer.key}.g`, shape4])]), f.op('Reshape', [`${layer.key}.b`, shape4])]);
+    const out: Val = { name: layer.act ? f.op('Relu', [z]) : z, shape: [n, O, ho, wo] };
+    f.op('Reshape', [mean, f.ints([O])], [], `${layer.key}.mean`);
+    f.op('Reshape', [variance, f.ints([O])], [], `${layer.key}.var`);
+    save(P);
+    save({ name: xhat, shape: out.shape });
+    save({ name: r, shape: [1, O, 1, 1] });
+    if (layer.act) save(out);
+    records.set(layer.key, { layer, input: x, convInput: P, xhat, r, out });
+    return out;
+  };
+
+  const units = unitsFrom(arch, from);
+  const unitOut: Val[] = [];
+  const unitIn: Val[] = [];
+  let maxPool: { out: Val; indices: string; input: Val } | undefined;
+  let x: Val = { name: f.op('Transpose', ['x'], [{ name: 'perm', ints: [0, 3, 1, 2] }]), shape: [N, C0, H0, W0] };
+  for (const u of units) {
+    unitIn.push(x);
+    if (u.kind === 'stem') {
+      for (const l of u.layers) x = forwardLayer(l, x);
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const mp = f.fresh('maxpool');
+      const idx = f.fresh('maxpool_indices');
+      f.nodes.push(node('MaxPool', [x.name], [mp, idx], [{ name: 'kernel_shape', ints: [3, 3] }, { name: 'strides', ints: [2, 2] }, { name: 'pads', ints: [1, 1, 1, 1] }]));
+      const out: Val = { name: mp, shape: [n, c, Math.floor((h - 1) / 2) + 1, Math.floor((w - 1) / 2) + 1] };
+      saved.add(idx);
+      types.set(idx, { dims: out.shape, type: INT64 });
+      maxPool = { out, indices: idx, input: x };
+      x = out;
+    } else {
+      let y = x;
+      for (const l of u.branch) y = forwardLayer(l, y);
+      const short = u.short ? forwardLayer(u.short, x) : x;
+      x = { name: f.op('Relu', [f.op('Add', [short.name, y.name])]), shape: y.shape };
+      save(x);
+    }
+    unitOut.push(x);
+  }
+  const [, F, h, w] = x.shape as [number, number, number, number];
+  f.op('Transpose', [x.name], [{ name: 'perm', ints: [0, 2, 3, 1] }], 'map');
+
+  const paramInputs = (): Pb[] => layers.flatMap((l) => [
+    valueInfo(`${l.key}.w`, [l.kernel, l.kernel, l.inChannels, l.outChannels]),
+    valueInfo(`${l.key}.g`, [l.outChannels]),
+    valueInfo(`${l.key}.b`, [l.outChannels]),
+  ]);
+  const savedList = [...saved];
+  const savedInfo = savedList.map((s) => valueInfo(s, types.get(s)!.dims, types.get(s)!.type));
+  const forward = f.finish(`pptsn_resnet${arch.depth}_vd_train_forward`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs()], [
+    valueInfo('map', [N, h, w, F]),
+    ...layers.flatMap((l) => [valueInfo(`${l.key}.mean`, [l.outChannels]), valueInfo(`${l.key}.var`, [l.outChannels])]),
+    ...savedInfo,
+  ]);
+
+  // Backward, unit by unit from the last; the gradient of the graph input `x` is never computed.
+  const b = new GraphBuilder('b_');
+  const zero = b.scalar(0);
+  const masked = (d: string, by: string) => b.op('Where', [b.op('Greater', [by, zero]), d, zero]);
+  const backwardLayer = (layer: ConvBNSpec, dOut: string, needInput: boolean): string | null => {
+    const rec = records.get(layer.key)!;
+    const [n, O, ho, wo] = rec.out.shape as [number, number, number, number];
+    const [, I, hp, wp] = rec.convInput.shape as [number, number, number, number];
+    const k = layer.kernel;
+    const s = layer.stride;
+    const p = (k - 1) >> 1;
+    const m = n * ho * wo;
+    const dz = layer.act ? masked(dOut, rec.out.name) : dOut;
+    const dzx = b.op('Mul', [dz, rec.xhat]);
+    const axes = b.ints(SPATIAL_AXES);
+    b.op('ReduceSum', [dz, axes], [{ name: 'keepdims', i: 0 }], `${layer.key}.db`);
+    b.op('ReduceSum', [dzx, axes], [{ name: 'keepdims', i: 0 }], `${layer.key}.dg`);
+    const meanOf = (t: string) => b.op('ReduceMean', [t], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
+    const g4 = b.op('Reshape', [`${layer.key}.g`, b.ints([1, O, 1, 1])]);
+    const dy = b.op('Mul', [b.op('Sub', [b.op('Sub', [dz, meanOf(dz)]), b.op('Mul', [rec.xhat, meanOf(dzx)])]), b.op('Mul', [g4, rec.r])]);
+    // Filter gradient: per tap (kh, kw) the padded input's strided window as [I, M], times dy as [M, O]; the K²
+    // taps stacked into one batched MatMul, [K², I, O] = HWIO.
+    const dym = b.op('Reshape', [b.op('Transpose', [dy], [{ name: 'perm', ints: [0, 2, 3, 1] }]), b.ints([m, O])]);
+    const padded = p > 0 ? b.op('Pad', [rec.convInput.name, b.ints([0, 0, p, p, 0, 0, p, p])]) : rec.convInput.name;
+    const pt = b.op('Transpose', [padded], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
+    let patches: string;
+    if (k === 1 && s === 1) patches = b.op('Reshape', [pt, b.ints([1, I, m])]);
+    else {
+      const taps: string[] = [];
+      for (let kh = 0; kh < k; kh++) {
+        for (let kw = 0; kw < k; kw++) {
+          const tap = b.op('Slice', [pt, b.ints([kh, kw]), b.ints([kh + s * (ho - 1) + 1, kw + s * (wo - 1) + 1]), b.ints([2, 3]), b.ints([s, s])]);
+          taps.push(b.op('Reshape', [tap, b.ints([1, I, m])]));
+        }
+      }
+      patches = b.op('Concat', taps, [{ name: 'axis', i: 0 }]);
+    }
+    b.op('Reshape', [b.op('MatMul', [patches, dym]), b.ints([k, k, I, O])], [], `${layer.key}.dw`);
+    if (!needInput) return null;
+    // Input gradient: the transposed convolution with the same OIHW filter; output padding restores the rows a
+    // strided conv's floor dropped.
+    const wt = b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
+    const oph = hp - (s * (ho - 1) + k - 2 * p);
+    const opw = wp - (s * (wo - 1) + k - 2 * p);
+    const dp = b.op('ConvTranspose', [dy, wt], [
+      { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
+      ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
+    ]);
+    return layer.avgPoolFirst ? avgPoolGrad(b, dp, rec.convInput.shape, rec.input.shape) : dp;
+  };
+
+  let d: string | null = b.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
+  for (let i = units.length - 1; i >= 0 && d; i--) {
+    const u = units[i]!;
+    const needInput = i > 0;
+    if (u.kind === 'block') {
+      const ds = masked(d, unitOut[i]!.name);
+      let db: string | null = ds;
+      for (let j = u.branch.length - 1; j >= 0 && db; j--) db = backwardLayer(u.branch[j]!, db, j > 0 || needInput);
+      const dshort = u.short ? backwardLayer(u.short, ds, needInput) : needInput ? ds : null;
+      d = needInput ? b.op('Add', [db!, dshort!]) : null;
+    } else {
+      const mp = maxPool!;
+      const [n, c, hh, ww] = mp.input.shape as [number, number, number, number];
+      const scattered = b.op('ScatterElements', [
+        b.op('ConstantOfShape', [b.ints([n * c * hh * ww])]),
+        b.op('Reshape', [mp.indices, b.ints([-1])]),
+        b.op('Reshape', [d, b.ints([-1])]),
+      ], [{ name: 'axis', i: 0 }, { name: 'reduction', s: 'add' }]);
+      let ds: string | null = b.op('Reshape', [scattered, b.ints([n, c, hh, ww])]);
+      for (let j = u.layers.length - 1; j >= 0 && ds; j--) ds = backwardLayer(u.layers[j]!, ds, j > 0 || needInput);
+      d = ds;
+    }
+  }
+  const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...paramInputs()],
+    layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
+  return { forward, backward, layers, saved: savedList, mapShape: [N, h, w, F] };
+}
+
+/**
+ * The gradient of the vd AvgPool2D(2, 2, ceil_mode, exclusive) from `[n, c, ⌈H/2⌉, ⌈W/2⌉]` back to `[n, c, H, W]`:
+ * each output's gradient divided by its window's in-bounds count, repeated over its 2×2 window, the padding rows
+ * of an odd size cut off.
+ */
+function avgPoolGrad(b: GraphBuilder, dp: string, pooled: Shape, input: Shape): string {
+  const [n, c, ho, wo] = pooled as [number, number, number, number];
+  const [, , h, w] = input as [number, number, number, number];
+  const inv = new Float32Array(ho * wo);
+  for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) inv[i * wo + j] = 1 / ((Math.min(2 * i + 2, h) - 2 * i) * (Math.min(2 * j + 2, w) - 2 * j));
+  const scaled = b.op('Mul', [dp, b.floats([1, 1, ho, wo], inv)]);
+  const spread = b.op('Expand', [b.op('Reshape', [scaled, b.ints([n, c, ho, 1, wo, 1])]), b.ints([n, c, ho, 2, wo, 2])]);
+  const full = b.op('Reshape', [spread, b.ints([n, c, 2 * ho, 2 * wo])]);
+  return 2 * ho === h && 2 * wo === w ? full : b.op('Slice', [full, b.ints([0, 0]), b.ints([h, w]), b.ints([2, 3])]);
+}

@@ -1,0 +1,130 @@
+/**
+ * The CLI trainer's train-mode pass on onnxruntime-node (issue 23): the trainable units' forward and backward
+ * passes as the two graphs of `../onnx/trainGraph.ts`, run by MLAS on every core, with the head, the loss and the
+ * optimiser on tfjs (`PassEngine`, src/core/model/passEngine.ts). tfjs-backend-wasm has no threads in Node and
+ * 128-bit SIMD only; onnxruntime's GEMMs use AVX2/AVX-512 where the CPU has them.
+ *
+ * Per pass: the parameters are read from the tfjs variables (they change every step), the forward graph gives the
+ * feature map, the batch statistics and the tensors its backward pass needs; tfjs takes the head's loss and
+ * gradients (dropout with the pass's seed, as `passGrads`); the backward graph gives every conv filter's and BN
+ * scale's and offset's gradient. A frozen part before the trainable one (`from` < the model's `trainableFrom`: e.g.
+ * `last-stage` with a teacher, which recomputes it) runs on tfjs in eval mode first. One pair of sessions per input
+ * shape, kept for the run.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { PassEngine } from '../../core/model/passEngine.js';
+import type { PassGrads } from '../../core/model/passGrads.js';
+import { FEATURE_MAP_BOUNDARY, runBackbone, type StageBoundary } from '../../core/model/resnetVd.js';
+import type { BatchNormStats, TrainableRecognizer } from '../../core/model/trainable.js';
+import { readFloat32 } from '../../core/readBack.js';
+import { TRAIN_GRAPH_VERSION, trainGraphs, type TrainGraphs } from '../onnx/trainGraph.js';
+import type { Ort } from '../runtime.js';
+
+interface Sessions {
+  graphs: TrainGraphs;
+  forward: InferenceSession;
+  backward: InferenceSession;
+}
+
+export interface OrtPassOptions {
+  /** onnxruntime's intra-op threads (default: every core). */
+  threads: number;
+}
+
+/** A `PassEngine` on onnxruntime-node; `ort` is the loaded module (runtime.ts `loadOrt`). */
+export class OrtPassEngine implements PassEngine {
+  readonly description: string;
+  private readonly sessions = new Map<string, Promise<Sessions>>();
+
+  constructor(private readonly ort: Ort, private readonly options: OrtPassOptions) {
+    const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
+    this.description = `onnxruntime-node ${version}, ${options.threads} thread${options.threads === 1 ? '' : 's'} (forward and backward graphs, trainGraph.ts v${TRAIN_GRAPH_VERSION})`;
+  }
+
+  private sessionsFor(model: TrainableRecognizer, from: StageBoundary, shape: [number, number, number, number]): Promise<Sessions> {
+    const key = `${model.arch.depth}:${model.arch.numClasses}:${from}:${shape.join('x')}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      const graphs = trainGraphs(model.arch, from, shape);
+      const opts: InferenceSession.SessionOptions = { intraOpNumThreads: this.options.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+      s = Promise.all([this.ort.InferenceSession.create(graphs.forward, opts), this.ort.InferenceSession.create(graphs.backward, opts)]).then(([forward, backward]) => ({ graphs, forward, backward }));
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  async passGrads(model: TrainableRecognizer, x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: { from: StageBoundary; seed?: number }): Promise<PassGrads> {
+    const first = model.trainableFrom;
+    if (first >= FEATURE_MAP_BOUNDARY) {
+      // Only the head trains: nothing for onnxruntime to do.
+      return tf.tidy(() => model.passGrads(x, segments, loss, { from: opts.from, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }) as unknown as tf.TensorContainerObject) as unknown as PassGrads;
+    }
+    // The frozen part (eval mode, no tape) up to the trainable one.
+    const input = opts.from < first ? runBackbone(model.arch, x, model.trainRunner(false, undefined), opts.from, first) : x;
+    const ort = this.ort;
+    let xData: Float32Array;
+    try {
+      xData = (await input.data()) as Float32Array;
+    } finally {
+      if (input !== x) input.dispose();
+    }
+    const shape = input.shape as [number, number, number, number];
+    const { graphs, forward, backward } = await this.sessionsFor(model, first, shape);
+    const vars = model.variablesOf(graphs.layers);
+    if (vars.length !== 3 * graphs.layers.length) throw new Error(`OrtPassEngine: ${vars.length} trainable variables for ${graphs.layers.length} layers (a frozen layer inside the trainable part?)`);
+    const values = await readFloat32(vars);
+    const params: Record<string, OrtTensor> = {};
+    graphs.layers.forEach((l, i) => {
+      params[`${l.key}.w`] = new ort.Tensor('float32', values[3 * i]!, [l.kernel, l.kernel, l.inChannels, l.outChannels]);
+      params[`${l.key}.g`] = new ort.Tensor('float32', values[3 * i + 1]!, [l.outChannels]);
+      params[`${l.key}.b`] = new ort.Tensor('float32', values[3 * i + 2]!, [l.outChannels]);
+    });
+    const fwd = await forward.run({ x: new ort.Tensor('float32', xData, shape), ...params });
+
+    // The head on tfjs: loss, the FC's gradients and the feature map's gradient.
+    const grads: tf.NamedTensorMap = {};
+    const record = new Map<string, BatchNormStats>();
+    let value: tf.Scalar | undefined;
+    try {
+      const headVars = model.variablesOf([], true);
+      const map = tf.tensor4d(fwd['map']!.data as Float32Array, graphs.mapShape);
+      let dmap: Float32Array;
+      try {
+        const h = tf.valueAndGrads((...args: tf.Tensor[]) => loss(model.head(args[0] as tf.Tensor4D, segments, { training: true, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) })))([map, ...headVars]);
+        value = h.value as tf.Scalar;
+        headVars.forEach((v, i) => (grads[v.name] = h.grads[i + 1]!));
+        try {
+          dmap = (await h.grads[0]!.data()) as Float32Array;
+        } finally {
+          h.grads[0]!.dispose();
+        }
+      } finally {
+        map.dispose();
+      }
+      const feeds: Record<string, OrtTensor> = { dmap: new ort.Tensor('float32', dmap, graphs.mapShape), ...params };
+      for (const s of graphs.saved) feeds[s] = fwd[s]!;
+      const bwd = await backward.run(feeds);
+      graphs.layers.forEach((l, i) => {
+        const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
+        grads[filter.name] = tf.tensor(bwd[`${l.key}.dw`]!.data as Float32Array, filter.shape);
+        grads[gamma.name] = tf.tensor(bwd[`${l.key}.dg`]!.data as Float32Array, gamma.shape);
+        grads[beta.name] = tf.tensor(bwd[`${l.key}.db`]!.data as Float32Array, beta.shape);
+        record.set(l.key, { mean: tf.tensor1d(fwd[`${l.key}.mean`]!.data as Float32Array), variance: tf.tensor1d(fwd[`${l.key}.var`]!.data as Float32Array) });
+      });
+    } catch (e) {
+      value?.dispose();
+      tf.dispose(Object.values(grads));
+      for (const s of record.values()) tf.dispose([s.mean, s.variance]);
+      throw e;
+    }
+    model.recordBatchStats(record);
+    return { value: value!, grads };
+  }
+
+  async dispose(): Promise<void> {
+    const all = await Promise.allSettled(this.sessions.values());
+    this.sessions.clear();
+    await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.forward.release(), r.value.backward.release()] : [])));
+  }
+}
