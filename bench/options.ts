@@ -25,6 +25,7 @@ export function parseBenchArgs(argv: string[]) {
       gpu: { type: 'boolean' },
       'gpu-dry-run': { type: 'boolean' },
       'train-profile': { type: 'boolean' },
+      'train-cli-wasm': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -67,6 +68,8 @@ export function parseBenchArgs(argv: string[]) {
     trainReps: Number(get('train-reps') ?? (quick ? 2 : 3)),
     trainStrategies: list('train-strategies', 'head,last-stage,full') as Array<'head' | 'last-stage' | 'full'>,
     trainProfile: values['train-profile'] === true,
+    /** Adds the cli-tfjs-wasm row: the CLI trainer's step on tfjs wasm (its fallback, and the path before onnxruntime). */
+    trainCliWasm: values['train-cli-wasm'] === true,
     evalItems: Number(get('eval-items') ?? (quick ? 4 : 12)),
     evalReps: Number(get('eval-reps') ?? (quick ? 1 : 3)),
     /** A real GPU: WebGPU on Vulkan and a PyTorch CUDA anchor (bench/gpu.ts); fails clearly without one. */

@@ -2,7 +2,10 @@
  * The train section: one training step per strategy ('head', 'last-stage', 'full') at `--train-images` (default
  * 4,16) images of `--size` px, interleaved rep by rep (the machine is shared) between
  * - chromium-wasm: the page's trainer network on wasm in a bench worker (threads on the cross-origin isolated page),
- * - cli: the CLI's trainer network in this Node process (tfjs wasm, as `pptsn-web train` runs the trainable part),
+ * - cli: the CLI's trainer in this Node process as `pptsn-web train` runs its trainable part: onnxruntime-node's
+ *   forward and backward graphs (src/node/train/ortPass.ts) when it loads, tfjs wasm otherwise (noted),
+ * - cli-tfjs-wasm (with `--train-cli-wasm`): the same step on tfjs wasm in Node, the CLI's path before issue 23's
+ *   onnxruntime pass and its fallback,
  * - pytorch-native: the same network in PyTorch (bench/torch_train.py; skipped with its reason when PyTorch is absent),
  * all from the strategy's stage boundary (bench/trainStep.ts), BN in train mode, Nesterov momentum 0.9, L2 1e-4.
  * Reports s/image, GMAC/s (3 × the trainable part's forward multiply-accumulates) and the ratio to native; with
@@ -28,11 +31,14 @@ import { FULL_MICRO_BATCH, TRAIN_STRATEGIES, trainStepper } from './trainStep.js
 import { initNodeBackend } from '../src/node/backends.js';
 import { registerGradients } from '../src/node/gradients.js';
 import type { ProfileRow } from './profile.js';
+import { availableParallelism } from 'node:os';
+import { loadOrt } from '../src/node/runtime.js';
+import { OrtPassEngine } from '../src/node/train/ortPass.js';
 
 const FROM = { head: 5, 'last-stage': 4, full: 0 } as const;
 
 export interface TrainRow {
-  runtime: 'chromium-wasm' | 'cli' | 'pytorch-native';
+  runtime: 'chromium-wasm' | 'cli' | 'cli-tfjs-wasm' | 'pytorch-native';
   strategy: (typeof TRAIN_STRATEGIES)[number];
   images: number;
   secondsPerImage: number;
@@ -65,11 +71,16 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
   await initNodeBackend('wasm');
   const rows: TrainRow[] = [];
   const notes: string[] = [];
+  const ort = await loadOrt();
+  const engine = typeof ort === 'string' ? undefined : new OrtPassEngine(ort, { threads: o.ortThreads ?? availableParallelism() });
+  notes.push(engine ? `cli: ${engine.description}` : `cli: tfjs wasm, 1 thread (${String(ort)})`);
   const profiles: Record<string, ProfileRow[]> = {};
   for (const strategy of o.trainStrategies) {
     const macs = 3 * macsPerImage(o.depth, o.size, o.classes, FROM[strategy]);
-    const cli = trainStepper(o.depth, o.classes, o.size, strategy);
+    const cli = trainStepper(o.depth, o.classes, o.size, strategy, engine);
     const runtimes: Timed[] = [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }];
+    const cliWasm = o.trainCliWasm && engine ? trainStepper(o.depth, o.classes, o.size, strategy) : undefined;
+    if (cliWasm) runtimes.push({ name: 'cli-tfjs-wasm', time: (n) => cliWasm.step(n), close: async () => cliWasm.dispose() });
     let inPage: Awaited<ReturnType<typeof pageRuntime>> | undefined;
     try {
       inPage = await pageRuntime(page, o, strategy);
@@ -107,16 +118,18 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
         rows.push({
           runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), gmacs: +(macs / spi / 1e9).toFixed(2),
           ...(native ? { ratioToNative: +(median(native) / n / spi).toFixed(3) } : {}),
-          ...(strategy === 'full' && n > FULL_MICRO_BATCH && name !== 'pytorch-native' ? { microBatchImages: FULL_MICRO_BATCH } : {}),
+          ...(strategy === 'full' && n > FULL_MICRO_BATCH && (name === 'chromium-wasm' || name === 'cli-tfjs-wasm' || (name === 'cli' && !engine)) ? { microBatchImages: FULL_MICRO_BATCH } : {}),
         });
       }
     }
     if (o.trainProfile) {
-      profiles[`cli ${strategy}`] = await cli.profile(o.trainImages[0]!);
+      // tf.profile sees tfjs kernels only: the onnxruntime pass shows as one gap, so profile the tfjs path.
+      profiles[`cli ${strategy}`] = await (cliWasm ?? cli).profile(o.trainImages[0]!);
       if (inPage && rows.some((r) => r.runtime === 'chromium-wasm' && r.strategy === strategy)) profiles[`chromium-wasm ${strategy}`] = await inPage.profile(o.trainImages[0]!);
     }
     for (const r of runtimes) await r.close();
   }
+  await engine?.dispose();
   const leftOver = tf.memory().numTensors;
   report.train = {
     basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = native s/image ÷ ours (above 1: faster than native); gmacs counts 3 × the trainable part's forward; 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} through passGrads (microBatchImages), as the trainers do, PyTorch in one batch`,

@@ -10,6 +10,7 @@ import type { Depth } from '../src/core/model/arch.js';
 import { TrainableRecognizer, type TrainableSubset } from '../src/core/model/trainable.js';
 import { FEATURE_MAP_BOUNDARY, LAST_STAGE_BOUNDARY, type StageBoundary } from '../src/core/model/resnetVd.js';
 import { PaddleMomentum, paramGroups } from '../src/core/train/optimizer.js';
+import type { PassEngine } from '../src/core/model/passEngine.js';
 import { summarizeProfile, type ProfileRow } from './profile.js';
 import { seededStateDict } from '../test/helpers/seeded.js';
 
@@ -40,7 +41,11 @@ export function boundaryShape(model: TrainableRecognizer, from: StageBoundary, n
   return [n, h, h, first.branch[0]!.inChannels];
 }
 
-export function trainStepper(depth: Depth, classes: number, size: number, strategy: TrainableSubset): TrainStepper {
+/**
+ * `engine`: the pass on another runtime (the CLI's trainer: onnxruntime-node, src/node/train/ortPass.ts), the whole
+ * batch at once (native memory, no micro-batches); the head, loss and optimiser stay on tfjs.
+ */
+export function trainStepper(depth: Depth, classes: number, size: number, strategy: TrainableSubset, engine?: PassEngine): TrainStepper {
   const model = TrainableRecognizer.fromStateDict(seededStateDict(depth, classes, 1234), { trainable: strategy });
   const from = model.trainableFrom;
   const optimizer = new PaddleMomentum(paramGroups(model.parameters()));
@@ -56,11 +61,20 @@ export function trainStepper(depth: Depth, classes: number, size: number, strate
     }
     return inputs.get(n)!;
   };
-  const run = (n: number): tf.Scalar => {
+  const run = (n: number): tf.Scalar | Promise<tf.Scalar> => {
     const { x, labels } = input(n);
     const params = model.parameters().filter((p) => p.variable.trainable);
+    if (engine) return runEngine(engine, x, labels, params);
     if (strategy === 'full' && n > FULL_MICRO_BATCH) return runMicro(x, labels, params);
     const { value, grads } = tf.variableGrads(model.objective(x, n % 2 === 0 ? 2 : 1, (logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, { from: from === LAST_STAGE_BOUNDARY || from === FEATURE_MAP_BOUNDARY ? from : 0 }), params.map((p) => p.variable));
+    optimizer.applyGradients(new Map(params.map((p) => [p.key, grads[p.variable.name]!])), 0.01);
+    model.commitBatchStats();
+    tf.dispose(Object.values(grads));
+    return value;
+  };
+  const runEngine = async (e: PassEngine, x: tf.Tensor4D, labels: tf.Tensor2D, params: ReturnType<typeof model.parameters>): Promise<tf.Scalar> => {
+    const n = x.shape[0];
+    const { value, grads } = await e.passGrads(model, x, n % 2 === 0 ? 2 : 1, (logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, { from });
     optimizer.applyGradients(new Map(params.map((p) => [p.key, grads[p.variable.name]!])), 0.01);
     model.commitBatchStats();
     tf.dispose(Object.values(grads));
@@ -97,14 +111,14 @@ export function trainStepper(depth: Depth, classes: number, size: number, strate
   return {
     async step(n) {
       const t0 = performance.now();
-      const loss = run(n);
+      const loss = await run(n);
       await loss.data();
       loss.dispose();
       return (performance.now() - t0) / 1000;
     },
     async profile(n) {
       const info = await tf.profile(async () => {
-        const loss = run(n);
+        const loss = await run(n);
         await loss.data();
         loss.dispose();
       });

@@ -232,6 +232,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainSummary> {
   let lastDraw = 0;
   const onEvent = (e: TrainEvent) => {
     if (e.phase === 'resume') log(`[train] resuming ${o.out} at epoch ${e.epoch + 1}, iteration ${e.iteration}`);
+    else if (e.phase === 'runtime') log(`[train] trainable part on ${e.trainable}`);
     else if (e.phase === 'cache' && o.progress && (Date.now() - lastDraw > 200 || e.done === e.total)) {
       lastDraw = Date.now();
       process.stderr.write(`\r[train] caching the frozen part: ${e.done}/${e.total} items${e.done === e.total ? '\n' : ''}`);

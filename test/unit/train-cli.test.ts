@@ -187,20 +187,36 @@ test('the exported _best.pdparams gives classify\'s logits in the float64 NumPy 
   out.logits[0]!.forEach((v, i) => assert.ok(Math.abs(v - ours[i]!) <= 1e-3 * Math.max(1, Math.abs(v)), `logit ${i}: ${ours[i]} vs ${v}`));
 });
 
-test('last-stage and full train on a tiny list and lower the training loss', () => {
-  // Kept tiny (full runs tfjs's wasm gradients on one thread): T = 1, batch 2; last-stage on four clips (two steps an
-  // epoch), full on two (one step an epoch, the same clips each step with new crops and flips).
+test('last-stage and full train on a tiny list and lower the training loss, on onnxruntime and on tfjs wasm alike', () => {
+  // Kept tiny: T = 1, batch 2; last-stage on four clips (two steps an epoch), full on two (one step an epoch, the same
+  // clips each step with new crops and flips). The default (auto) runs the trainable part's passes on
+  // onnxruntime-node (ortPass.ts); --backend wasm on tfjs: the same seeded run gives the same loss curve within
+  // float32 rounding.
   writeFileSync(join(dir, 'tiny4.txt'), ['red/v0 12 0', 'blue/v0 12 2', 'red/v1 12 0', 'blue/v1 12 2'].join('\n') + '\n');
   writeFileSync(join(dir, 'tiny2.txt'), ['red/v0 12 0', 'blue/v0 12 2'].join('\n') + '\n');
   for (const [strategy, list, perEpoch] of [['last-stage', 'tiny4.txt', 2], ['full', 'tiny2.txt', 1]] as const) {
-    const run = join(dir, strategy);
-    const r = cli(['train', join(dir, list), '-o', run, '-m', join(dir, 'model'), '--root', join(dir, 'rawframes'), '--strategy', strategy, '--segments', '1', '--epochs', '3', '--batch-size', '2', '--lr', strategy === 'full' ? '0.002' : '0.01', '--mixup', '0', '--dropout', '0', '--warmup-epochs', '0', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const iters = readLog(run).filter((x) => x.type === 'iter');
-    assert.equal(iters.length, 3 * perEpoch);
-    const mean = (rows: Record<string, unknown>[]) => rows.reduce((a, x) => a + (x.loss as number), 0) / rows.length;
-    const first = mean(iters.slice(0, perEpoch));
-    const last = mean(iters.slice(-perEpoch));
-    assert.ok(last < first, `${strategy}: loss ${first} → ${last}`);
+    const curves: number[][] = [];
+    for (const backend of ['auto', 'wasm'] as const) {
+      const run = join(dir, `${strategy}-${backend}`);
+      const r = cli(['train', join(dir, list), '-o', run, '-m', join(dir, 'model'), '--root', join(dir, 'rawframes'), '--strategy', strategy, '--segments', '1', '--epochs', '3', '--batch-size', '2', '--lr', strategy === 'full' ? '0.002' : '0.01', '--mixup', '0', '--dropout', '0', '--warmup-epochs', '0', '--backend', backend, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, backend === 'auto' ? /trainable part on onnxruntime-node/ : /trainable part on tfjs wasm/);
+      const iters = readLog(run).filter((x) => x.type === 'iter');
+      assert.equal(iters.length, 3 * perEpoch);
+      const mean = (rows: Record<string, unknown>[]) => rows.reduce((a, x) => a + (x.loss as number), 0) / rows.length;
+      const first = mean(iters.slice(0, perEpoch));
+      const last = mean(iters.slice(-perEpoch));
+      assert.ok(last < first, `${strategy} ${backend}: loss ${first} → ${last}`);
+      curves.push(iters.map((x) => x.loss as number));
+    }
+    console.log(`${strategy} loss curves, onnxruntime vs tfjs wasm: ${curves.map((c) => c.map((l) => l.toFixed(6)).join(' ')).join(' | ')}`);
+    // The first step's loss is the same forward pass; the second follows one update with each runtime's gradients.
+    // Later steps are left out: this tiny run (2 clips a batch, a learning rate that sends last-stage's loss from 1 to
+    // 14 and back) is chaotic, and float32 rounding grows step by step (measured: 1e-7, 5e-5, 4e-3 relative for full;
+    // the gradients themselves are compared in ort-train-pass.test.ts).
+    for (const [i, tol] of [[0, 1e-5], [1, 1e-3]] as const) {
+      const [a, b] = [curves[0]![i]!, curves[1]![i]!];
+      assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(a)), `${strategy} step ${i}: loss ${a} (onnxruntime) vs ${b} (tfjs wasm)`);
+    }
   }
 });

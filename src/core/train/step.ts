@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
+import type { PassEngine } from '../model/passEngine.js';
 import type { StageBoundary } from '../model/resnetVd.js';
 import type { BatchNormStats, TrainableRecognizer } from '../model/trainable.js';
 import { settleTurn } from '../yieldTurn.js';
@@ -40,6 +41,12 @@ export interface StepContext {
    * read and disposed here.
    */
   loss?: (logits: tf.Tensor2D, rows: number[]) => { total: tf.Scalar; extra?: Record<string, tf.Scalar> };
+  /**
+   * Runs each micro-batch's pass on another runtime (the CLI: onnxruntime-node, src/node/train/ortPass.ts) instead
+   * of `model.passGrads` on tfjs; same loss, gradients and batch statistics within float32 rounding. Its pass is not
+   * split by layer: `StepControl.onPart`/`interrupt` are heard between micro-batches only.
+   */
+  engine?: PassEngine;
 }
 
 /** Optional control of one step: stop inside it, hear of each micro-batch. */
@@ -135,13 +142,16 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
         try {
           // In a tidy: a pass left by an exception frees its intermediates (the loss included) here.
           // Unit by unit (passGrads.ts): one unit's tape alive at a time instead of the whole network's.
-          ({ value, grads } = tf.tidy(() => ctx.model.passGrads(xm, T, (logits) => {
+          const lossFn = (logits: tf.Tensor2D): tf.Scalar => {
             pred = tf.keep(tf.argMax(logits, 1));
             if (!ctx.loss) return lossOf(logits, labels, draw, rows, ctx.labelSmoothing);
             const custom = ctx.loss(logits, rows);
             terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
             return custom.total;
-          }, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
+          };
+          ({ value, grads } = ctx.engine
+            ? await ctx.engine.passGrads(ctx.model, xm, T, lossFn, { from: ctx.from, seed: ctx.dropoutSeed(m0) })
+            : tf.tidy(() => ctx.model.passGrads(xm, T, lossFn, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
         } catch (e) {
           dropGradientTape();
           if (!(e instanceof Interrupted)) throw e;

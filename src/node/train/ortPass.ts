@@ -19,7 +19,9 @@ import { FEATURE_MAP_BOUNDARY, runBackbone, type StageBoundary } from '../../cor
 import type { BatchNormStats, TrainableRecognizer } from '../../core/model/trainable.js';
 import { readFloat32 } from '../../core/readBack.js';
 import { TRAIN_GRAPH_VERSION, trainGraphs, type TrainGraphs } from '../onnx/trainGraph.js';
-import type { Ort } from '../runtime.js';
+import { availableParallelism } from 'node:os';
+import { PPTSNError } from '../../core/errors.js';
+import { loadOrt, type NodeRunnerChoice, type Ort } from '../runtime.js';
 
 interface Sessions {
   graphs: TrainGraphs;
@@ -127,4 +129,17 @@ export class OrtPassEngine implements PassEngine {
     this.sessions.clear();
     await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.forward.release(), r.value.backward.release()] : [])));
   }
+}
+
+/**
+ * The engine `train --backend` asks for: onnxruntime-node for `auto` (when it loads) and `onnx` (which must load:
+ * PPTSNError `backend-unavailable` otherwise, as the frozen part's runner says), none (tfjs) for `wasm` and `cpu`.
+ * Uses every core. Says which through `onEvent` (the CLI's "[train] trainable part on …" line).
+ */
+export async function trainEngine(backend: NodeRunnerChoice, onEvent?: (e: { phase: 'runtime'; trainable: string }) => void): Promise<OrtPassEngine | undefined> {
+  const ort = backend === 'auto' || backend === 'onnx' ? await loadOrt() : `--backend ${backend}`;
+  if (typeof ort === 'string' && backend === 'onnx') throw new PPTSNError('backend-unavailable', `--backend onnx: ${ort}; or use --backend wasm`);
+  const engine = typeof ort === 'string' ? undefined : new OrtPassEngine(ort, { threads: availableParallelism() });
+  onEvent?.({ phase: 'runtime', trainable: engine?.description ?? `tfjs ${backend === 'cpu' ? 'cpu' : 'wasm, 1 thread'} (${ort as string})` });
+  return engine;
 }
