@@ -15,7 +15,8 @@
  * The gradients are the closed forms `convGrad.ts` and `batchNormTrain.ts` compute on tfjs (m = N·h·w values per
  * channel, x̂ the normalised conv output, r = 1/√(σ² + ε), g = dz masked by the ReLU):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dy = γ·r·(g − mean g − x̂·mean(g·x̂));
- *   dW[kh, kw] = X_tapᵀ · dy (one batched MatMul over the K² taps of the padded input),  dx = ConvTranspose(dy, W);
+ *   dW[kh, kw] = X_tapᵀ · dy (one batched MatMul over the K² taps of the padded input),  dx = Conv(dy, rot180(W)ᵀ)
+ *   at stride 1, ConvTranspose(dy, W) when strided;
  *   the vd AvgPool's gradient spreads each output's gradient over its ⌈2×2⌉ window divided by its in-bounds count
  *   (ceil_mode, exclusive); the stem's MaxPool's goes to the arg-max (`MaxPool`'s Indices, `ScatterElements` add).
  * Shapes are static (one pair of graphs per input shape): the transposed convolutions' output padding and the pools'
@@ -27,7 +28,7 @@ import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resne
 import { Pb, FLOAT, INT64, int64Tensor, node, tensor, valueInfo, type Attr } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
-export const TRAIN_GRAPH_VERSION = 1;
+export const TRAIN_GRAPH_VERSION = 2;
 
 export interface TrainGraphs {
   forward: Uint8Array;
@@ -236,12 +237,16 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const m = n * ho * wo;
     const dz = layer.act ? masked(dOut, rec.out.name) : dOut;
     const dzx = b.op('Mul', [dz, rec.xhat]);
+    // The sums once, over the activations; dβ/m and dγ/m from them on [1, O, 1, 1] (not two more passes).
     const axes = b.ints(SPATIAL_AXES);
-    b.op('ReduceSum', [dz, axes], [{ name: 'keepdims', i: 0 }], `${layer.key}.db`);
-    b.op('ReduceSum', [dzx, axes], [{ name: 'keepdims', i: 0 }], `${layer.key}.dg`);
-    const meanOf = (t: string) => b.op('ReduceMean', [t], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
-    const g4 = b.op('Reshape', [`${layer.key}.g`, b.ints([1, O, 1, 1])]);
-    const dy = b.op('Mul', [b.op('Sub', [b.op('Sub', [dz, meanOf(dz)]), b.op('Mul', [rec.xhat, meanOf(dzx)])]), b.op('Mul', [g4, rec.r])]);
+    const shape4 = b.ints([1, O, 1, 1]);
+    const sumDz = b.op('ReduceSum', [dz, axes], [{ name: 'keepdims', i: 1 }]);
+    const sumDzx = b.op('ReduceSum', [dzx, axes], [{ name: 'keepdims', i: 1 }]);
+    b.op('Reshape', [sumDz, b.ints([O])], [], `${layer.key}.db`);
+    b.op('Reshape', [sumDzx, b.ints([O])], [], `${layer.key}.dg`);
+    const invM = b.scalar(1 / m);
+    const gr = b.op('Mul', [b.op('Reshape', [`${layer.key}.g`, shape4]), rec.r]);
+    const dy = b.op('Mul', [b.op('Sub', [b.op('Sub', [dz, b.op('Mul', [sumDz, invM])]), b.op('Mul', [rec.xhat, b.op('Mul', [sumDzx, invM])])]), gr]);
     // Filter gradient: per tap (kh, kw) the padded input's strided window as [I, M], times dy as [M, O]; the K²
     // taps stacked into one batched MatMul, [K², I, O] = HWIO.
     const dym = b.op('Reshape', [b.op('Transpose', [dy], [{ name: 'perm', ints: [0, 2, 3, 1] }]), b.ints([m, O])]);
@@ -261,15 +266,27 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     }
     b.op('Reshape', [b.op('MatMul', [patches, dym]), b.ints([k, k, I, O])], [], `${layer.key}.dw`);
     if (!needInput) return null;
-    // Input gradient: the transposed convolution with the same OIHW filter; output padding restores the rows a
-    // strided conv's floor dropped.
-    const wt = b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
-    const oph = hp - (s * (ho - 1) + k - 2 * p);
-    const opw = wp - (s * (wo - 1) + k - 2 * p);
-    const dp = b.op('ConvTranspose', [dy, wt], [
-      { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
-      ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
-    ]);
+    let dp: string;
+    if (s === 1) {
+      // Input gradient of a stride-1 conv: a convolution of dy with the filter rotated by 180° and I↔O swapped, i.e.
+      // `[I, O, k, k]` = the HWIO filter transposed (for 1×1 a mere reshape) with both spatial axes reversed, padded
+      // k − 1 − p. onnxruntime runs Conv through its blocked NCHWc kernels, ConvTranspose through GEMM + col2im.
+      const rotated = k === 1
+        ? b.op('Reshape', [`${layer.key}.w`, b.ints([I, O, 1, 1])])
+        : b.op('Slice', [b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [2, 3, 0, 1] }]), b.ints([-1, -1]), b.ints([-k - 1, -k - 1]), b.ints([2, 3]), b.ints([-1, -1])]);
+      const q = k - 1 - p;
+      dp = b.op('Conv', [dy, rotated], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'pads', ints: [q, q, q, q] }]);
+    } else {
+      // Strided: the transposed convolution with the same OIHW filter; output padding restores the rows a strided
+      // conv's floor dropped.
+      const wt = b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
+      const oph = hp - (s * (ho - 1) + k - 2 * p);
+      const opw = wp - (s * (wo - 1) + k - 2 * p);
+      dp = b.op('ConvTranspose', [dy, wt], [
+        { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
+        ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
+      ]);
+    }
     return layer.avgPoolFirst ? avgPoolGrad(b, dp, rec.convInput.shape, rec.input.shape) : dp;
   };
 
