@@ -61,7 +61,8 @@ async function main(): Promise<void> {
       if (o.sections.includes('network')) await browserNetwork(page, o, report);
       if (o.sections.includes('e2e')) await e2eSection(page, o, report);
       if (o.sections.includes('train')) await trainSection(page, o, report);
-      if (o.sections.includes('train') || o.sections.includes('train-defaults')) await trainDefaultsSection(page, o, report);
+      // train-defaults is the demo's wasm trainer: with --gpu only when asked for by name.
+      if ((o.sections.includes('train') && !o.gpu) || o.sections.includes('train-defaults')) await trainDefaultsSection(page, o, report);
     } finally {
       await b.close();
     }
