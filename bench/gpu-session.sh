@@ -17,7 +17,7 @@
 # - Node ≥ 20 on PATH;
 # - Chromium: $PPTSN_CHROMIUM, else /usr/bin/chromium, else chromium or chromium-browser on PATH, with its shared
 #   libraries (`ldd` of it finds them all);
-# - a Vulkan loader (libvulkan.so.1) and the GPU's Vulkan ICD: when VK_DRIVER_FILES is unset and the NVIDIA ICD
+# - a Vulkan loader (libvulkan.so.1: Debian's Chromium ships one beside its binary) and the GPU's Vulkan ICD: when VK_DRIVER_FILES is unset and the NVIDIA ICD
 #   sits where container images mount it (/usr/local/nvidia/share/vulkan/icd.d, /etc/vulkan/icd.d,
 #   /usr/share/vulkan/icd.d), VK_DRIVER_FILES is set to it;
 # - a Python with CUDA PyTorch: $PPTSN_PYTHON, else the first of python3 on PATH and /usr/bin/python3 that imports
@@ -67,13 +67,16 @@ MISSING="$(ldd "$BIN" 2>/dev/null | grep 'not found' | awk '{print $1}' | tr '\n
 
 # Vulkan: loader and ICD (WebGPU runs on Dawn's Vulkan backend; bench/gpu.ts GPU_CHROMIUM_FLAGS).
 if [[ $DRY == 0 ]]; then
-  ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || fail "no Vulkan loader (libvulkan.so.1): install libvulkan1 (device README: carry it as .gl)"
+  # Debian's Chromium ships its own loader beside the binary; otherwise the system's.
+  LOADER="$(dirname "$BIN")/libvulkan.so.1"
+  [[ -f "$LOADER" ]] || LOADER="$(ldconfig -p 2>/dev/null | grep -m1 libvulkan.so.1 | awk '{print $NF}')"
+  [[ -n "$LOADER" ]] || fail "no Vulkan loader (libvulkan.so.1): install libvulkan1 (device README: carry it as .gl)"
   if [[ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]]; then
     for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json; do
       if [[ -f "$icd" ]]; then export VK_DRIVER_FILES="$icd"; break; fi
     done
   fi
-  note "vulkan: loader $(ldconfig -p | grep -m1 libvulkan.so.1 | awk '{print $NF}'), VK_DRIVER_FILES=${VK_DRIVER_FILES:-<loader default>}"
+  note "vulkan: loader $LOADER, VK_DRIVER_FILES=${VK_DRIVER_FILES:-<loader default>}"
   [[ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json && -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ]] && export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 fi
 
