@@ -48,7 +48,8 @@ export async function startBenchBrowser(log: (s: string) => void, flags: readonl
   await server.listen();
   const addr = server.httpServer!.address();
   const origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...flags, '--enable-blink-features=ForceEagerMeasureMemory'] });
+  // $PPTSN_CHROMIUM: another Chromium build (a GPU machine without Debian's; bench/gpu-session.sh passes it on).
+  const browser = await chromium.launch({ executablePath: process.env['PPTSN_CHROMIUM'] ?? '/usr/bin/chromium', args: [...flags, '--enable-blink-features=ForceEagerMeasureMemory'] });
   return {
     origin,
     browser,

@@ -7,7 +7,9 @@
  * The PyTorch anchor (bench/torch_resnet.py --device cuda, float32 with TF32 off so both sides do float32
  * arithmetic) is interleaved with tfjs-webgpu rep by rep; without CUDA it is skipped with a note.
  *
- * Defaults in this mode: backends webgpu, sections network,e2e, chunks 1,8,32 with 5 reps, both presets.
+ * The train section (bench/train.ts) runs the page's training step on webgpu per strategy, interleaved with
+ * bench/torch_train.py --device cuda. Defaults in this mode: backends webgpu, sections network,e2e,train, chunks
+ * 1,8,32 with 5 reps, both presets, train images 4,16 with 5 reps.
  */
 import type { Page } from 'playwright-core';
 import { CHROMIUM_FLAGS } from '../test/helpers/browser.js';
@@ -26,17 +28,24 @@ export const GPU_CHROMIUM_FLAGS = [
 const SOFTWARE_GPU = /swiftshader|llvmpipe|softpipe|software|basic render|lavapipe/i;
 
 /**
- * Overrides of the defaults for --gpu (only those the user did not set on the command line). `--gpu-dry-run`
- * checks the plumbing on a machine without a GPU: SwiftShader accepted, one small network pass, no e2e.
+ * Overrides of the defaults for --gpu (only those the user did not set on the command line): the network, e2e and
+ * train sections (train: chromium-webgpu beside pytorch-cuda per strategy at 4 and 16 images, 5 reps, no public
+ * Trainer run). `--gpu-dry-run` checks the plumbing on a machine without a GPU: SwiftShader accepted, depth 18 at
+ * 64 px, one 1-image network pass and one 2-image train step per strategy, no e2e.
  */
 export function gpuDefaults(argv: string[]): Record<string, unknown> {
   const has = (k: string) => argv.includes(`--${k}`);
-  if (argv.includes('--gpu-dry-run')) return { backends: ['webgpu'], sections: ['network'], gpuChunks: [1], gpuReps: 1 };
+  const unless = (k: string, v: unknown) => (has(k) ? {} : { [k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())]: v });
+  const dry = argv.includes('--gpu-dry-run');
   return {
-    ...(has('backends') ? {} : { backends: ['webgpu'] }),
-    ...(has('sections') ? {} : { sections: ['network', 'e2e'] }),
-    ...(has('gpu-chunks') ? {} : { gpuChunks: [1, 8, 32] }),
-    ...(has('gpu-reps') ? {} : { gpuReps: 5 }),
+    ...unless('backends', ['webgpu']),
+    ...unless('sections', dry ? ['network', 'train'] : ['network', 'e2e', 'train']),
+    ...unless('gpu-chunks', dry ? [1] : [1, 8, 32]),
+    ...unless('gpu-reps', dry ? 1 : 5),
+    ...unless('train-images', dry ? [2] : [4, 16]),
+    ...unless('train-reps', dry ? 1 : 5),
+    ...(has('train-budget') ? {} : { trainBudgetS: 0 }),
+    ...(dry ? { ...unless('depth', 18), ...unless('size', 64) } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
 export const NODE_BACKENDS = ['node-wasm', 'node-cpu'] as const;
 export const SECTIONS = ['network', 'profile', 'e2e', 'node', 'fp16', 'train', 'train-defaults', 'eval', 'decode', 'distill'] as const;
 
-const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'train-images', 'train-reps', 'train-strategies', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
+const STRING_OPTIONS = ['out', 'backends', 'sections', 'compare', 'reps', 'chunks', 'gpu-chunks', 'gpu-reps', 'gpu-segments', 'e2e-reps', 'presets', 'node-cpu-chunks', 'depth', 'size', 'ort-threads', 'torch-threads', 'wasm-threads', 'train-segments', 'train-epochs', 'train-budget', 'train-images', 'train-reps', 'train-strategies', 'node-chunks', 'node-threads', 'eval-items', 'eval-reps'] as const;
 
 export function parseBenchArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -55,7 +55,8 @@ export function parseBenchArgs(argv: string[]) {
     nodeThreads: get('node-threads') ? Number(get('node-threads')) : undefined,
     depth: Number(get('depth') ?? 50) as Depth,
     classes: 400,
-    size: 224,
+    /** Input size in px (network, train, node; the e2e presets keep their own). */
+    size: Number(get('size') ?? 224),
     ortThreads: Number(get('ort-threads') ?? 2),
     torchThreads: Number(get('torch-threads') ?? 2),
     /** off: tfjs wasm single-threaded (the "before" of the threads fix). */

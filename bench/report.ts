@@ -135,8 +135,8 @@ export function printTable(report: Report): void {
   }
   if (report.fp16) lines.push('', `fp16: top-5 identical on all golden cases: ${String(report.fp16['allTop5Identical'])}; bytes ratio ${String(report.fp16['byteRatioGolden'])} (golden), ${JSON.stringify(report.fp16['depth50Model'])}`);
   if (report.train) {
-    const { rows, notes, trainer, error } = report.train as { rows?: Record<string, unknown>[]; notes?: string[]; trainer?: unknown; error?: string };
-    lines.push('', `train (one step; ratio = native s/image ÷ ours)${error ? `: error ${error.slice(0, 200)}` : ''}`);
+    const { rows, notes, trainer, error, native } = report.train as { rows?: Record<string, unknown>[]; notes?: string[]; trainer?: unknown; error?: string; native?: string };
+    lines.push('', `train (one step; ratio = ${native ?? 'native'} s/image ÷ ours)${error ? `: error ${error.slice(0, 200)}` : ''}`);
     for (const r of rows ?? []) lines.push(`  ${String(r['strategy']).padEnd(11)} ${String(r['runtime']).padEnd(15)} ×${String(r['images']).padEnd(3)} ${Number(r['secondsPerImage']).toFixed(3).padStart(8)} s/image ${Number(r['gmacs']).toFixed(2).padStart(7)} GMAC/s  ratio ${String(r['ratioToNative'] ?? '-')}`);
     for (const n of notes ?? []) lines.push(`  note: ${n.split('\n')[0]}`);
     if (trainer) lines.push(`  public Trainer: ${JSON.stringify(trainer)}`);

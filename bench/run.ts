@@ -15,6 +15,11 @@
  *   npm run bench -- --out bench/results/run.json
  *   npm run bench -- --quick                          (wasm + comparisons + node-wasm, 3 reps, small chunks)
  *   npm run bench -- --backends wasm --sections network,profile --reps 7 --chunks 1,4,8
+ *   npm run bench -- --gpu                            (a real GPU: webgpu vs PyTorch CUDA, network,e2e,train; gpu.ts)
+ *   npm run bench -- --gpu --gpu-dry-run              (the same plumbing on SwiftShader: depth 18, 64 px, tiny)
+ *   OUT=dir bash bench/gpu-session.sh                 (a GPU session: preflight, network and train runs, JSON in dir)
+ *
+ * --depth (50) and --size (224 px) set the network of the network, node and train sections.
  *
  * SwiftShader (the only GPU in headless Chromium here) runs WebGPU at ~0.4 and WebGL at ~0.9 GFLOP/s: GPU
  * backends get --gpu-chunks (default 1), --gpu-reps (default 1) and the fast preset with --gpu-segments (2) only.
@@ -61,7 +66,8 @@ async function main(): Promise<void> {
       if (o.sections.includes('network')) await browserNetwork(page, o, report);
       if (o.sections.includes('e2e')) await e2eSection(page, o, report);
       if (o.sections.includes('train')) await trainSection(page, o, report);
-      if (o.sections.includes('train') || o.sections.includes('train-defaults')) await trainDefaultsSection(page, o, report);
+      // train-defaults is the demo's wasm trainer: with --gpu only when asked for by name.
+      if ((o.sections.includes('train') && !o.gpu) || o.sections.includes('train-defaults')) await trainDefaultsSection(page, o, report);
     } finally {
       await b.close();
     }

@@ -9,10 +9,12 @@ import type { Options } from './options.js';
 
 /** `script`: bench/torch_resnet.py (inference, default) or bench/torch_train.py (a training step per line). */
 export async function torchRuntime(o: Options, extraArgs: string[] = [], script = 'bench/torch_resnet.py'): Promise<{ timed: Timed; info: { description: string; threads: number; setupMs: number } } | { error: string }> {
-  if (!existsSync('/usr/bin/python3')) return { error: '/usr/bin/python3 not found' };
+  // $PPTSN_PYTHON: a Python with PyTorch elsewhere (a GPU machine's CUDA build; bench/gpu-session.sh sets it).
+  const python = process.env['PPTSN_PYTHON'] ?? '/usr/bin/python3';
+  if (!existsSync(python)) return { error: `${python} not found (set PPTSN_PYTHON to a Python with PyTorch)` };
   let proc: ChildProcessWithoutNullStreams;
   try {
-    proc = spawn('/usr/bin/python3', [join(ROOT, script), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
+    proc = spawn(python, [join(ROOT, script), '--threads', String(o.torchThreads), '--depth', String(o.depth), '--size', String(o.size), ...extraArgs]);
   } catch (e) {
     return { error: String(e) };
   }

@@ -4,11 +4,15 @@ frozen part, as src/core/model/trainable.ts), Dropout(0.4) before the FC, softma
 Nesterov momentum 0.9 and weight decay 1e-4 on conv and FC weights (PP-TSN's recipe, src/core/train/optimizer.ts).
 
 Each strategy starts where ours does (bench/trainStep.ts): 'full' at the images, 'last-stage' at the cached input
-of res5, 'head' at the feature map, so both sides do the same work. Plain eager NCHW float32 on the CPU.
+of res5, 'head' at the feature map, so both sides do the same work. Plain eager NCHW float32 on the CPU, or with
+--device cuda (the anchor of `npm run bench -- --gpu`, as torch_resnet.py) on the GPU: float32 with TF32 off so both
+sides do float32 arithmetic, cuDNN benchmark mode (the bench's warm-up step autotunes each shape), the step timed
+between two torch.cuda.synchronize() calls.
 
 Protocol (as torch_resnet.py, so run.ts can interleave it rep by rep): prints one JSON line with the setup, then
 for every line "N" read from stdin runs one training step on N images and prints its seconds.
   /usr/bin/python3 bench/torch_train.py --strategy last-stage --threads 2
+  /usr/bin/python3 bench/torch_train.py --strategy full --device cuda
 """
 import argparse
 import json
@@ -64,11 +68,20 @@ def main():
     ap.add_argument('--depth', type=int, default=50)
     ap.add_argument('--classes', type=int, default=400)
     ap.add_argument('--size', type=int, default=224)
+    ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     a = ap.parse_args()
+    cuda = a.device == 'cuda'
+    if cuda:
+        if not torch.cuda.is_available():
+            print(json.dumps({'error': f'PyTorch {torch.__version__} has no CUDA device (torch.cuda.is_available() is False)'}), flush=True)
+            return
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    net = PPTSN(a.depth, a.classes)
+    net = PPTSN(a.depth, a.classes).to(a.device)
     start = START[a.strategy]
     trainable = [net.fc] + ([net.stages[3]] if start <= 4 else []) + ([net.stem, *net.stages[:3]] if start == 0 else [])
     net.eval()
@@ -83,24 +96,29 @@ def main():
     net.dropout.train()
     opt = torch.optim.SGD([{'params': decay, 'weight_decay': 1e-4}, {'params': no_decay, 'weight_decay': 0}], lr=0.01, momentum=0.9, nesterov=True)
     inputs = {}
-    print(json.dumps({'runtime': 'pytorch-native', 'description': f'PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads, eager NCHW float32, {a.strategy} from boundary {start}',
-                      'threads': torch.get_num_threads(), 'setupMs': (time.perf_counter() - t0) * 1000}), flush=True)
+    where = f'CUDA on {torch.cuda.get_device_name()}, TF32 off, cuDNN benchmark' if cuda else f'CPU, {torch.get_num_threads()} threads'
+    print(json.dumps({'runtime': 'pytorch-cuda' if cuda else 'pytorch-native', 'description': f'PyTorch {torch.__version__} {where}, eager NCHW float32, {a.strategy} from boundary {start}',
+                      'threads': 0 if cuda else torch.get_num_threads(), 'setupMs': (time.perf_counter() - t0) * 1000}), flush=True)
     for line in sys.stdin:
         n = int(line)
         if n not in inputs:
             # as bench/trainStep.ts: res5's input (4) is size/16, the feature map (5) size/32
             h = -(-a.size // 2 ** max(start, 2)) if start else a.size
             c = 3 if start == 0 else (net.feature_dim if start == 5 else net.feature_dim // 2)
-            x = torch.randn(n, c, h, h)
+            x = torch.randn(n, c, h, h, device=a.device)
             inputs[n] = x if start == 0 else x.relu()
         segments = 2 if n % 2 == 0 else 1
-        labels = torch.arange(n // segments) % a.classes
+        labels = torch.arange(n // segments, device=a.device) % a.classes
+        if cuda:
+            torch.cuda.synchronize()
         t = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(net(inputs[n], start, segments), labels)
         loss.backward()
         opt.step()
-        loss.item()
+        loss.item()  # reads the loss back (as ours does), which also waits for the GPU
+        if cuda:
+            torch.cuda.synchronize()
         print(json.dumps({'seconds': time.perf_counter() - t}), flush=True)
 
 

@@ -8,7 +8,11 @@
  *   onnxruntime pass and its fallback,
  * - pytorch-native: the same network in PyTorch (bench/torch_train.py; skipped with its reason when PyTorch is absent),
  * all from the strategy's stage boundary (bench/trainStep.ts), BN in train mode, Nesterov momentum 0.9, L2 1e-4.
- * Reports s/image, GMAC/s (3 × the trainable part's forward multiply-accumulates) and the ratio to native; with
+ * With `--gpu` (bench/gpu.ts) the runtimes are chromium-webgpu (the same page step on tfjs's webgpu backend) and
+ * pytorch-cuda (torch_train.py --device cuda, float32 with TF32 off), no cli and no public Trainer run.
+ * Reports s/image, GMAC/s (3 × the trainable part's forward multiply-accumulates) and the ratio to native (the
+ * PyTorch row of the run: pytorch-native, or pytorch-cuda with --gpu), and for the page runtime the worker's tensor
+ * count growth over the timed reps (0: no leak); with
  * `--train-profile`, a per-kernel profile of one step per strategy and runtime (`tf.profile`). Then, unless `--train-budget 0`, the
  * public Trainer on example.mp4 (`trainer`, as before).
  * The section `train-defaults` (also run by `train`'s caller when asked): `full` at the demo's defaults
@@ -38,7 +42,7 @@ import { OrtPassEngine } from '../src/node/train/ortPass.js';
 const FROM = { head: 5, 'last-stage': 4, full: 0 } as const;
 
 export interface TrainRow {
-  runtime: 'chromium-wasm' | 'cli' | 'cli-tfjs-wasm' | 'pytorch-native';
+  runtime: 'chromium-wasm' | 'chromium-webgpu' | 'cli' | 'cli-tfjs-wasm' | 'pytorch-native' | 'pytorch-cuda';
   strategy: (typeof TRAIN_STRATEGIES)[number];
   images: number;
   secondsPerImage: number;
@@ -48,6 +52,8 @@ export interface TrainRow {
   ratioToNative?: number;
   /** 'full' beyond FULL_MICRO_BATCH images: the step ran as micro-batches of this many images (trainStep.ts). */
   microBatchImages?: number;
+  /** The page worker's tf.memory().numTensors after the reps minus after the warm-up (0: the step leaks nothing). */
+  workerTensorGrowth?: number;
 }
 
 function median(xs: number[]): number {
@@ -56,40 +62,53 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function pageRuntime(page: Page, o: Options, strategy: string): Promise<Timed & { profile(n: number): Promise<ProfileRow[]> }> {
-  const { id } = (await page.evaluate(([opts]) => (window as never as BenchWindow).bench.open!('train' as never, 'wasm' as never, opts as never), [{ depth: o.depth, classes: o.classes, size: o.size, strategy }] as const)) as { id: number };
+/** The page's trainer step (bench/pages/net-worker.ts) on `backend`, named by what the worker selected. */
+async function pageRuntime(page: Page, o: Options, strategy: string, backend: 'wasm' | 'webgpu'): Promise<Timed & { profile(n: number): Promise<ProfileRow[]>; tensors(): Promise<number> }> {
+  const { id, info } = (await page.evaluate(([b, opts]) => (window as never as BenchWindow).bench.open!('train' as never, b as never, opts as never), [backend, { depth: o.depth, classes: o.classes, size: o.size, strategy }] as const)) as { id: number; info: { runtime: string } };
+  const close = () => page.evaluate((i) => (window as never as BenchWindow).bench.close!(i as never), id) as Promise<void>;
+  if (info.runtime !== `chromium-${backend}`) {
+    await close();
+    throw new Error(`asked for ${backend}, the worker selected ${info.runtime}`);
+  }
   return {
-    name: 'chromium-wasm',
+    name: info.runtime,
     time: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.time!(i as never, k as never), [id, n] as const) as Promise<number>,
-    close: () => page.evaluate((i) => (window as never as BenchWindow).bench.close!(i as never), id) as Promise<void>,
+    close,
     profile: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.profile!(i as never, k as never), [id, n] as const) as Promise<ProfileRow[]>,
+    tensors: async () => ((await page.evaluate((i) => (window as never as BenchWindow).bench.memory!(i as never), id)) as { numTensors: number }).numTensors,
   };
 }
 
 export async function trainSection(page: Page, o: Options, report: Report): Promise<void> {
-  await registerGradients();
-  await initNodeBackend('wasm');
+  // --gpu: tfjs webgpu against PyTorch on CUDA; otherwise wasm in Chromium and in Node against PyTorch on the CPU.
+  const backend = o.gpu ? 'webgpu' : 'wasm';
+  const inPageName = `chromium-${backend}`;
+  const native = o.gpu ? 'pytorch-cuda' : 'pytorch-native';
+  if (!o.gpu) {
+    await registerGradients();
+    await initNodeBackend('wasm');
+  }
   const rows: TrainRow[] = [];
   const notes: string[] = [];
-  const ort = await loadOrt();
+  const ort = o.gpu ? 'no cli rows with --gpu' : await loadOrt();
   const engine = typeof ort === 'string' ? undefined : new OrtPassEngine(ort, { threads: o.ortThreads ?? availableParallelism() });
-  notes.push(engine ? `cli: ${engine.description}` : `cli: tfjs wasm, 1 thread (${String(ort)})`);
+  if (!o.gpu) notes.push(engine ? `cli: ${engine.description}` : `cli: tfjs wasm, 1 thread (${String(ort)})`);
   const profiles: Record<string, ProfileRow[]> = {};
   for (const strategy of o.trainStrategies) {
     const macs = 3 * macsPerImage(o.depth, o.size, o.classes, FROM[strategy]);
-    const cli = trainStepper(o.depth, o.classes, o.size, strategy, engine);
-    const runtimes: Timed[] = [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }];
-    const cliWasm = o.trainCliWasm && engine ? trainStepper(o.depth, o.classes, o.size, strategy) : undefined;
+    const cli = o.gpu ? null : trainStepper(o.depth, o.classes, o.size, strategy, engine);
+    const runtimes: Timed[] = cli ? [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }] : [];
+    const cliWasm = !o.gpu && o.trainCliWasm && engine ? trainStepper(o.depth, o.classes, o.size, strategy) : undefined;
     if (cliWasm) runtimes.push({ name: 'cli-tfjs-wasm', time: (n) => cliWasm.step(n), close: async () => cliWasm.dispose() });
     let inPage: Awaited<ReturnType<typeof pageRuntime>> | undefined;
     try {
-      inPage = await pageRuntime(page, o, strategy);
+      inPage = await pageRuntime(page, o, strategy, backend);
       runtimes.unshift(inPage);
     } catch (e) {
-      notes.push(`chromium-wasm ${strategy} skipped: ${(e as Error).message.slice(0, 300)}`);
+      notes.push(`${inPageName} ${strategy} skipped: ${(e as Error).message.slice(0, 300)}`);
     }
-    const t = await torchRuntime(o, ['--strategy', strategy], 'bench/torch_train.py');
-    if ('error' in t) notes.push(`pytorch-native ${strategy} skipped: ${t.error}`);
+    const t = await torchRuntime(o, ['--strategy', strategy, ...(o.gpu ? ['--device', 'cuda'] : [])], 'bench/torch_train.py');
+    if ('error' in t) notes.push(`${native} ${strategy} skipped: ${t.error}`);
     else runtimes.push(t.timed);
     log(`train ${strategy}: ${runtimes.map((r) => r.name).join(' vs ')}, images ${o.trainImages.join(',')}, ${o.trainReps} reps`);
     for (const n of o.trainImages) {
@@ -97,13 +116,14 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
       const live = runtimes.filter(() => true);
       for (const r of [...live]) {
         try {
-          await r.time(n); // warm-up: kernels, XNNPACK operators, optimizer state
+          await r.time(n); // warm-up: kernels (shaders on webgpu), XNNPACK operators, optimizer state, cuDNN autotune
           times.set(r.name, []);
         } catch (e) {
           notes.push(`${r.name} ${strategy} ×${n} failed: ${(e as Error).message.slice(0, 300)}`);
           live.splice(live.indexOf(r), 1);
         }
       }
+      const tensorsBefore = inPage && live.includes(inPage) ? await inPage.tensors() : undefined;
       for (let i = 0; i < o.trainReps; i++) {
         for (let j = 0; j < live.length; j++) {
           const r = live[(i + j) % live.length]!;
@@ -112,32 +132,42 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
           log(`  ${strategy} ${r.name} ×${n} rep ${i + 1}/${o.trainReps}: ${s.toFixed(3)} s (${(s / n).toFixed(3)} s/image)`);
         }
       }
-      const native = times.get('pytorch-native');
+      const growth = tensorsBefore !== undefined ? (await inPage!.tensors()) - tensorsBefore : undefined;
+      const nativeTimes = times.get(native);
       for (const [name, ts] of times) {
         const spi = median(ts) / n;
         rows.push({
           runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), gmacs: +(macs / spi / 1e9).toFixed(2),
-          ...(native ? { ratioToNative: +(median(native) / n / spi).toFixed(3) } : {}),
-          ...(strategy === 'full' && n > FULL_MICRO_BATCH && (name === 'chromium-wasm' || name === 'cli-tfjs-wasm' || (name === 'cli' && !engine)) ? { microBatchImages: FULL_MICRO_BATCH } : {}),
+          ...(nativeTimes ? { ratioToNative: +(median(nativeTimes) / n / spi).toFixed(3) } : {}),
+          ...(strategy === 'full' && n > FULL_MICRO_BATCH && (name === inPageName || name === 'cli-tfjs-wasm' || (name === 'cli' && !engine)) ? { microBatchImages: FULL_MICRO_BATCH } : {}),
+          ...(name === inPageName && growth !== undefined ? { workerTensorGrowth: growth } : {}),
         });
       }
     }
     if (o.trainProfile) {
       // tf.profile sees tfjs kernels only: the onnxruntime pass shows as one gap, so profile the tfjs path.
-      profiles[`cli ${strategy}`] = await (cliWasm ?? cli).profile(o.trainImages[0]!);
-      if (inPage && rows.some((r) => r.runtime === 'chromium-wasm' && r.strategy === strategy)) profiles[`chromium-wasm ${strategy}`] = await inPage.profile(o.trainImages[0]!);
+      if (cli) profiles[`cli ${strategy}`] = await (cliWasm ?? cli).profile(o.trainImages[0]!);
+      if (inPage && rows.some((r) => r.runtime === inPageName && r.strategy === strategy)) profiles[`${inPageName} ${strategy}`] = await inPage.profile(o.trainImages[0]!);
     }
     for (const r of runtimes) await r.close();
   }
   await engine?.dispose();
-  const leftOver = tf.memory().numTensors;
+  // Node's tfjs runs only the cli rows (no backend is set up in Node with --gpu).
+  const leftOver = o.gpu ? null : tf.memory().numTensors;
   report.train = {
-    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = native s/image ÷ ours (above 1: faster than native); gmacs counts 3 × the trainable part's forward; 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} through passGrads (microBatchImages), as the trainers do, PyTorch in one batch`,
+    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); ${runtimesText(o.gpu)}; medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = ${native} s/image ÷ ours (above 1: faster than ${native}); gmacs counts 3 × the trainable part's forward; 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} through passGrads (microBatchImages), as the trainers do, PyTorch in one batch; workerTensorGrowth = the page worker's tensors after the reps minus after the warm-up`,
+    native,
     rows,
     ...(o.trainProfile ? { profile: profiles } : {}),
-    notes: [...notes, `Node tensors left after the section: ${leftOver}`],
+    notes: [...notes, ...(leftOver === null ? [] : [`Node tensors left after the section: ${leftOver}`])],
   };
-  if (o.trainBudgetS > 0) await trainerRun(page, o, report);
+  if (o.trainBudgetS > 0 && !o.gpu) await trainerRun(page, o, report);
+}
+
+function runtimesText(gpu: boolean): string {
+  return gpu
+    ? 'chromium-webgpu (the page worker, tfjs webgpu on the hardware adapter) interleaved with pytorch-cuda (torch_train.py --device cuda, eager NCHW float32, TF32 off, cuDNN benchmark, synchronised timing)'
+    : 'chromium-wasm (the page worker), cli (Node: onnxruntime-node forward and backward graphs when it loads, else tfjs wasm; cli-tfjs-wasm with --train-cli-wasm) and pytorch-native (torch_train.py on the CPU) interleaved';
 }
 
 /** The public Trainer (model.createTrainer) on example.mp4, on wasm in Chromium: the user's whole fine-tuning loop. */
