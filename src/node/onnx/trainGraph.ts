@@ -5,12 +5,13 @@
  *
  * - `forward`: the train-mode pass of the units from stage boundary `from` (`resnetVd.ts` units: the stem's ConvBNs
  *   with its max pool, then each residual block) to the last feature map. Inputs: `x` `[N, H, W, C]` (NHWC, as the
- *   trainer holds it) and each trainable layer's `${key}.w` (HWIO `[k, k, I, O]`, the tfjs variable's layout),
- *   `${key}.g`, `${key}.b` (BN scale and offset `[O]`). Outputs: `map` `[N, h, w, F]` (NHWC, the head's input),
+ *   trainer holds it) and each trainable layer's `${key}.w` (OIHW `[O, I, k, k]`, ONNX's conv layout: the caller
+ *   transposes the tfjs HWIO filter once per step, see ortPass.ts), `${key}.g`, `${key}.b` (BN scale and offset `[O]`). Outputs: `map` `[N, h, w, F]` (NHWC, the head's input),
  *   each layer's batch mean `${key}.mean` and biased variance `${key}.var` `[O]` (PaddleVideo's train-mode
  *   `BatchNorm`, as `batchNormTrain.ts`), and the `saved` tensors the backward pass reads.
  * - `backward`: inputs `dmap` (the loss's gradient w.r.t. `map`, NHWC), the `saved` tensors under the same names and
- *   the parameters again; outputs `${key}.dw` (HWIO), `${key}.dg`, `${key}.db` for every trainable layer.
+ *   `${key}.g`, and the filters its input gradients need: `${key}.whwio` (the tfjs HWIO filter) for stride 1, `${key}.w`
+ *   (OIHW) for strided convs (the session's `inputNames` say which); outputs `${key}.dw` (HWIO), `${key}.dg`, `${key}.db` for every trainable layer.
  *
  * The gradients are the closed forms `convGrad.ts` and `batchNormTrain.ts` compute on tfjs (m = N·h·w values per
  * channel, x̂ the normalised conv output, r = 1/√(σ² + ε), g = dz masked by the ReLU):
@@ -28,7 +29,7 @@ import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resne
 import { Pb, FLOAT, INT64, int64Tensor, node, tensor, valueInfo, type Attr } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
-export const TRAIN_GRAPH_VERSION = 2;
+export const TRAIN_GRAPH_VERSION = 3;
 
 export interface TrainGraphs {
   forward: Uint8Array;
@@ -160,8 +161,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const O = layer.outChannels;
     const ho = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
     const wo = Math.floor((P.shape[3]! + 2 * p - k) / s) + 1;
-    const wt = f.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
-    const y = f.op('Conv', [P.name, wt], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] }]);
+    const y = f.op('Conv', [P.name, `${layer.key}.w`], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] }]);
     const mean = f.op('ReduceMean', [y], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
     const d = f.op('Sub', [y, mean]);
     const variance = f.op('ReduceMean', [f.op('Mul', [d, d])], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
@@ -210,11 +210,8 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   const [, F, h, w] = x.shape as [number, number, number, number];
   f.op('Transpose', [x.name], [{ name: 'perm', ints: [0, 2, 3, 1] }], 'map');
 
-  const paramInputs = (): Pb[] => layers.flatMap((l) => [
-    valueInfo(`${l.key}.w`, [l.kernel, l.kernel, l.inChannels, l.outChannels]),
-    valueInfo(`${l.key}.g`, [l.outChannels]),
-    valueInfo(`${l.key}.b`, [l.outChannels]),
-  ]);
+  const oihw = (l: ConvBNSpec) => valueInfo(`${l.key}.w`, [l.outChannels, l.inChannels, l.kernel, l.kernel]);
+  const paramInputs = (): Pb[] => layers.flatMap((l) => [oihw(l), valueInfo(`${l.key}.g`, [l.outChannels]), valueInfo(`${l.key}.b`, [l.outChannels])]);
   const savedList = [...saved];
   const savedInfo = savedList.map((s) => valueInfo(s, types.get(s)!.dims, types.get(s)!.type));
   const forward = f.finish(`pptsn_resnet${arch.depth}_vd_train_forward`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs()], [
@@ -225,6 +222,10 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
 
   // Backward, unit by unit from the last; the gradient of the graph input `x` is never computed.
   const b = new GraphBuilder('b_');
+  // The backward graph's filter inputs: HWIO for the stride-1 input gradients (the rotated filter is a cheap view
+  // of it), OIHW for the strided ones (ConvTranspose takes the conv's own filter).
+  const hwioInputs = new Set<ConvBNSpec>();
+  const oihwInputs = new Set<ConvBNSpec>();
   const zero = b.scalar(0);
   const masked = (d: string, by: string) => b.op('Where', [b.op('Greater', [by, zero]), d, zero]);
   const backwardLayer = (layer: ConvBNSpec, dOut: string, needInput: boolean): string | null => {
@@ -271,18 +272,19 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
       // Input gradient of a stride-1 conv: a convolution of dy with the filter rotated by 180° and I↔O swapped, i.e.
       // `[I, O, k, k]` = the HWIO filter transposed (for 1×1 a mere reshape) with both spatial axes reversed, padded
       // k − 1 − p. onnxruntime runs Conv through its blocked NCHWc kernels, ConvTranspose through GEMM + col2im.
+      hwioInputs.add(layer);
       const rotated = k === 1
-        ? b.op('Reshape', [`${layer.key}.w`, b.ints([I, O, 1, 1])])
-        : b.op('Slice', [b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [2, 3, 0, 1] }]), b.ints([-1, -1]), b.ints([-k - 1, -k - 1]), b.ints([2, 3]), b.ints([-1, -1])]);
+        ? b.op('Reshape', [`${layer.key}.whwio`, b.ints([I, O, 1, 1])])
+        : b.op('Slice', [b.op('Transpose', [`${layer.key}.whwio`], [{ name: 'perm', ints: [2, 3, 0, 1] }]), b.ints([-1, -1]), b.ints([-k - 1, -k - 1]), b.ints([2, 3]), b.ints([-1, -1])]);
       const q = k - 1 - p;
       dp = b.op('Conv', [dy, rotated], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'pads', ints: [q, q, q, q] }]);
     } else {
       // Strided: the transposed convolution with the same OIHW filter; output padding restores the rows a strided
       // conv's floor dropped.
-      const wt = b.op('Transpose', [`${layer.key}.w`], [{ name: 'perm', ints: [3, 2, 0, 1] }]);
+      oihwInputs.add(layer);
       const oph = hp - (s * (ho - 1) + k - 2 * p);
       const opw = wp - (s * (wo - 1) + k - 2 * p);
-      dp = b.op('ConvTranspose', [dy, wt], [
+      dp = b.op('ConvTranspose', [dy, `${layer.key}.w`], [
         { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
         ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
       ]);
@@ -313,7 +315,12 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
       d = ds;
     }
   }
-  const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...paramInputs()],
+  const backwardParams = layers.flatMap((l) => [
+    valueInfo(`${l.key}.g`, [l.outChannels]),
+    ...(hwioInputs.has(l) ? [valueInfo(`${l.key}.whwio`, [l.kernel, l.kernel, l.inChannels, l.outChannels])] : []),
+    ...(oihwInputs.has(l) ? [oihw(l)] : []),
+  ]);
+  const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...backwardParams],
     layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
   return { forward, backward, layers, saved: savedList, mapShape: [N, h, w, F] };
 }

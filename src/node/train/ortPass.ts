@@ -18,6 +18,7 @@ import type { PassGrads } from '../../core/model/passGrads.js';
 import { FEATURE_MAP_BOUNDARY, runBackbone, type StageBoundary } from '../../core/model/resnetVd.js';
 import type { BatchNormStats, TrainableRecognizer } from '../../core/model/trainable.js';
 import { readFloat32 } from '../../core/readBack.js';
+import { transposeHWIOtoOIHW } from '../../core/model/filterLayout.js';
 import { TRAIN_GRAPH_VERSION, trainGraphs, type TrainGraphs } from '../onnx/trainGraph.js';
 import { availableParallelism } from 'node:os';
 import { PPTSNError } from '../../core/errors.js';
@@ -38,6 +39,7 @@ export interface OrtPassOptions {
 export class OrtPassEngine implements PassEngine {
   readonly description: string;
   private readonly sessions = new Map<string, Promise<Sessions>>();
+  private params: { ids: object[]; feeds: Record<string, OrtTensor> } | undefined;
 
   constructor(private readonly ort: Ort, private readonly options: OrtPassOptions) {
     const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
@@ -75,14 +77,9 @@ export class OrtPassEngine implements PassEngine {
     const { graphs, forward, backward } = await this.sessionsFor(model, first, shape);
     const vars = model.variablesOf(graphs.layers);
     if (vars.length !== 3 * graphs.layers.length) throw new Error(`OrtPassEngine: ${vars.length} trainable variables for ${graphs.layers.length} layers (a frozen layer inside the trainable part?)`);
-    const values = await readFloat32(vars);
-    const params: Record<string, OrtTensor> = {};
-    graphs.layers.forEach((l, i) => {
-      params[`${l.key}.w`] = new ort.Tensor('float32', values[3 * i]!, [l.kernel, l.kernel, l.inChannels, l.outChannels]);
-      params[`${l.key}.g`] = new ort.Tensor('float32', values[3 * i + 1]!, [l.outChannels]);
-      params[`${l.key}.b`] = new ort.Tensor('float32', values[3 * i + 2]!, [l.outChannels]);
-    });
-    const fwd = await forward.run({ x: new ort.Tensor('float32', xData, shape), ...params });
+    const params = await this.paramFeeds(graphs, vars);
+    const feedsOf = (session: InferenceSession, extra: Record<string, OrtTensor>) => Object.fromEntries(session.inputNames.map((n) => [n, extra[n] ?? params[n]!]));
+    const fwd = await forward.run(feedsOf(forward, { x: new ort.Tensor('float32', xData, shape) }));
 
     // The head on tfjs: loss, the FC's gradients and the feature map's gradient.
     const grads: tf.NamedTensorMap = {};
@@ -104,9 +101,7 @@ export class OrtPassEngine implements PassEngine {
       } finally {
         map.dispose();
       }
-      const feeds: Record<string, OrtTensor> = { dmap: new ort.Tensor('float32', dmap, graphs.mapShape), ...params };
-      for (const s of graphs.saved) feeds[s] = fwd[s]!;
-      const bwd = await backward.run(feeds);
+      const bwd = await backward.run(feedsOf(backward, { dmap: new ort.Tensor('float32', dmap, graphs.mapShape), ...Object.fromEntries(graphs.saved.map((s) => [s, fwd[s]!])) }));
       graphs.layers.forEach((l, i) => {
         const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
         grads[filter.name] = tf.tensor(bwd[`${l.key}.dw`]!.data as Float32Array, filter.shape);
@@ -124,7 +119,29 @@ export class OrtPassEngine implements PassEngine {
     return { value: value!, grads };
   }
 
+  /**
+   * The parameters as onnxruntime inputs: `.w` OIHW, `.whwio` (the variable's own HWIO data), `.g`, `.b`. Read and
+   * transposed once per step: kept while every variable still holds the same tensor (an optimiser step assigns new
+   * ones), so a step's micro-batches and the forward and backward of each share one copy.
+   */
+  private async paramFeeds(graphs: TrainGraphs, vars: tf.Variable[]): Promise<Record<string, OrtTensor>> {
+    const ids = vars.map((v) => v.dataId);
+    if (this.params && this.params.ids.length === ids.length && this.params.ids.every((id, i) => id === ids[i])) return this.params.feeds;
+    const values = await readFloat32(vars);
+    const feeds: Record<string, OrtTensor> = {};
+    graphs.layers.forEach((l, i) => {
+      const [k, I, O] = [l.kernel, l.inChannels, l.outChannels];
+      feeds[`${l.key}.whwio`] = new this.ort.Tensor('float32', values[3 * i]!, [k, k, I, O]);
+      feeds[`${l.key}.w`] = new this.ort.Tensor('float32', transposeHWIOtoOIHW(values[3 * i]!, O, I, k), [O, I, k, k]);
+      feeds[`${l.key}.g`] = new this.ort.Tensor('float32', values[3 * i + 1]!, [O]);
+      feeds[`${l.key}.b`] = new this.ort.Tensor('float32', values[3 * i + 2]!, [O]);
+    });
+    this.params = { ids, feeds };
+    return feeds;
+  }
+
   async dispose(): Promise<void> {
+    this.params = undefined;
     const all = await Promise.allSettled(this.sessions.values());
     this.sessions.clear();
     await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.forward.release(), r.value.backward.release()] : [])));
