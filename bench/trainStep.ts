@@ -74,7 +74,11 @@ export function trainStepper(depth: Depth, classes: number, size: number, strate
   };
   const runEngine = async (e: PassEngine, x: tf.Tensor4D, labels: tf.Tensor2D, params: ReturnType<typeof model.parameters>): Promise<tf.Scalar> => {
     const n = x.shape[0];
-    const { value, grads } = await e.passGrads(model, x, n % 2 === 0 ? 2 : 1, (logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, { from });
+    // Softmax cross entropy against one-hot labels: the engine's one-graph pass when it has one (the CLI's trainer
+    // takes it for every step without a distillation loss), else its forward and backward graphs with tfjs's head.
+    const fused = e.passCrossEntropy ? await e.passCrossEntropy(model, x, n % 2 === 0 ? 2 : 1, labels, { from }) : null;
+    fused?.logits.dispose();
+    const { value, grads } = fused ?? (await e.passGrads(model, x, n % 2 === 0 ? 2 : 1, (logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, { from }));
     optimizer.applyGradients(new Map(params.map((p) => [p.key, grads[p.variable.name]!])), 0.01);
     model.commitBatchStats();
     tf.dispose(Object.values(grads));

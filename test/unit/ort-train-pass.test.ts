@@ -1,6 +1,8 @@
 /**
  * The CLI trainer's pass on onnxruntime-node (src/node/train/ortPass.ts + src/node/onnx/trainGraph.ts, issue 23)
- * against tfjs's `passGrads` on wasm: the loss, every trainable variable's gradient and the recorded BN batch
+ * against tfjs's `passGrads` on wasm, both ways it runs (forward and backward graphs with the head on tfjs, and one
+ * graph with the head and the cross entropy in it, `passCrossEntropy`): the loss, the logits, every trainable
+ * variable's gradient and the recorded BN batch
  * statistics agree within float32 rounding, for `full` from the image (ResNet18: stem, max pool, strided and
  * vd-pooled shortcuts on odd sizes) and `last-stage` from cached res5 inputs (ResNet18 and the bottleneck blocks of
  * ResNet50), with dropout; and it leaves no tensor behind. (ResNet50 `full` on seeded weights is left out: its train-
@@ -19,7 +21,7 @@ import { OrtPassEngine } from '../../src/node/train/ortPass.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { TrainableRecognizer, type TrainableSubset } from '../../src/core/model/trainable.js';
 import type { Depth } from '../../src/core/model/arch.js';
-import { labelSmoothedLoss } from '../../src/core/train/labelSmoothing.js';
+import { labelSmoothedLoss, smoothedTargets } from '../../src/core/train/labelSmoothing.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
 
 let engine: OrtPassEngine;
@@ -79,17 +81,28 @@ for (const [depth, strategy, shape] of CASES) {
     const n0 = tf.memory().numTensors;
     const ref = await take(model, model.passGrads(x, 2, loss, { from, seed: 5 }));
     const ort = await take(model, await engine.passGrads(model, x, 2, loss, { from, seed: 5 }));
+    // The fused graph (head and cross entropy on onnxruntime too): the same loss against the smoothed targets.
+    const targets = tf.tidy(() => smoothedTargets(tf.tensor1d([2], 'int32'), 3, 0.1));
+    const refLogits = tf.tidy(() => model.logits(x, 2, { training: true, from, seed: 5 }));
+    model.discardBatchStats();
+    const fused = (await engine.passCrossEntropy(model, x, 2, targets, { from, seed: 5 }))!;
+    const logitsErr = relErr((await fused.logits.data()) as Float32Array, (await refLogits.data()) as Float32Array);
+    tf.dispose([targets, fused.logits, refLogits]);
+    const one = await take(model, fused);
     assert.equal(tf.memory().numTensors, n0, 'nothing left behind');
-    assert.ok(Math.abs(ort.loss - ref.loss) <= 1e-5 * Math.max(1, Math.abs(ref.loss)), `loss ${ort.loss} vs ${ref.loss}`);
-    assert.deepEqual([...ort.grads.keys()].sort(), [...ref.grads.keys()].sort(), 'a gradient for every trainable variable');
+    assert.ok(logitsErr < 1e-5, `fused logits: relative error ${logitsErr}`);
     let worst = 0;
-    for (const [n, g] of ref.grads) {
-      const e = relErr(ort.grads.get(n)!, g);
-      worst = Math.max(worst, e);
-      assert.ok(e < 2e-4, `gradient ${n}: relative error ${e.toExponential(2)}`);
+    for (const [how, got] of [['two graphs', ort], ['one graph', one]] as const) {
+      assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.max(1, Math.abs(ref.loss)), `${how}: loss ${got.loss} vs ${ref.loss}`);
+      assert.deepEqual([...got.grads.keys()].sort(), [...ref.grads.keys()].sort(), `${how}: a gradient for every trainable variable`);
+      for (const [n, g] of ref.grads) {
+        const e = relErr(got.grads.get(n)!, g);
+        worst = Math.max(worst, e);
+        assert.ok(e < 2e-4, `${how}: gradient ${n}: relative error ${e.toExponential(2)}`);
+      }
+      assert.deepEqual([...got.stats.keys()].sort(), [...ref.stats.keys()].sort(), `${how}: BN statistics of the same layers`);
+      for (const [k, st] of ref.stats) assert.ok(relErr(got.stats.get(k)!, st) < 1e-5, `${how}: batch statistics of ${k}`);
     }
-    assert.deepEqual([...ort.stats.keys()].sort(), [...ref.stats.keys()].sort(), 'BN statistics of the same layers');
-    for (const [k, st] of ref.stats) assert.ok(relErr(ort.stats.get(k)!, st) < 1e-5, `batch statistics of ${k}`);
     console.log(`ResNet${depth} ${strategy}: ${ref.grads.size} gradients, worst relative error ${worst.toExponential(2)}`);
     x.dispose();
     model.dispose();

@@ -18,5 +18,12 @@ export interface PassEngine {
    * `model` (`recordBatchStats`) as `passGrads` does. Leaves no tensor but the returned ones.
    */
   passGrads(model: TrainableRecognizer, x: tf.Tensor4D, segments: number, loss: (logits: tf.Tensor2D) => tf.Scalar, opts: { from: StageBoundary; seed?: number }): Promise<PassGrads>;
+  /**
+   * The same pass when the loss is the soft-target cross entropy of the logits against `targets` `[N, K]` (rows summing
+   * to 1: label smoothing and mixup, `labelSmoothing.ts`), with the head and the loss on the engine too, so nothing
+   * crosses between the forward and backward passes; also returns the logits `[N, K]` (the caller's). `null` when the
+   * engine cannot (the caller then uses `passGrads`).
+   */
+  passCrossEntropy?(model: TrainableRecognizer, x: tf.Tensor4D, segments: number, targets: tf.Tensor2D, opts: { from: StageBoundary; seed?: number }): Promise<(PassGrads & { logits: tf.Tensor2D }) | null>;
   dispose(): Promise<void>;
 }

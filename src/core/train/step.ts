@@ -18,7 +18,7 @@ import type { PassEngine } from '../model/passEngine.js';
 import type { StageBoundary } from '../model/resnetVd.js';
 import type { BatchNormStats, TrainableRecognizer } from '../model/trainable.js';
 import { settleTurn } from '../yieldTurn.js';
-import { labelSmoothedLoss } from './labelSmoothing.js';
+import { labelSmoothedLoss, smoothedTargets } from './labelSmoothing.js';
 import { mixupAccuracy, type MixupDraw } from './mixup.js';
 import type { PaddleMomentum } from './optimizer.js';
 
@@ -103,6 +103,29 @@ function lossOf(logits: tf.Tensor2D, labels: number[], draw: MixupDraw | null, r
 }
 
 /**
+ * `lossOf`'s pass on an engine that runs the head and the loss itself (`PassEngine.passCrossEntropy`): the targets
+ * are the smoothed one-hots, mixed by `draw` as `lossOf` mixes the two losses (the cross entropy is linear in them).
+ * Null when the engine declines.
+ */
+async function crossEntropyPass(engine: PassEngine, model: TrainableRecognizer, x: tf.Tensor4D, segments: number, labels: number[], draw: MixupDraw | null, rows: number[], eps: number, opts: { from: StageBoundary; seed: number }): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap; pred: tf.Tensor } | null> {
+  const K = model.arch.numClasses;
+  const targets = tf.tidy(() => {
+    const ta = smoothedTargets(tf.tensor1d(rows.map((r) => labels[r]!), 'int32'), K, eps);
+    if (!draw) return ta;
+    return tf.add(tf.mul(ta, draw.lambda), tf.mul(smoothedTargets(tf.tensor1d(rows.map((r) => labels[draw.perm[r]!]!), 'int32'), K, eps), 1 - draw.lambda)) as tf.Tensor2D;
+  });
+  try {
+    const r = await engine.passCrossEntropy!(model, x, segments, targets, opts);
+    if (!r) return null;
+    const pred = tf.argMax(r.logits, 1);
+    r.logits.dispose();
+    return { value: r.value, grads: r.grads, pred };
+  } finally {
+    targets.dispose();
+  }
+}
+
+/**
  * Trains on `x` (`[B·T, …]` at `ctx.from`, already mixed by `draw` if any; disposed here) with class `labels[b]`
  * for clip b, at learning rate `lr`. Returns the batch loss and the (mixup-weighted) accuracy.
  */
@@ -149,9 +172,11 @@ export async function optimisationStep(ctx: StepContext, x: tf.Tensor4D, labels:
             terms = Object.fromEntries(Object.entries(custom.extra ?? {}).map(([k, t]) => [k, tf.keep(t)]));
             return custom.total;
           };
-          ({ value, grads } = ctx.engine
+          const fused = ctx.engine?.passCrossEntropy && !ctx.loss ? await crossEntropyPass(ctx.engine, ctx.model, xm, T, labels, draw, rows, ctx.labelSmoothing, { from: ctx.from, seed: ctx.dropoutSeed(m0) }) : null;
+          if (fused) pred = fused.pred;
+          ({ value, grads } = fused ?? (ctx.engine
             ? await ctx.engine.passGrads(ctx.model, xm, T, lossFn, { from: ctx.from, seed: ctx.dropoutSeed(m0) })
-            : tf.tidy(() => ctx.model.passGrads(xm, T, lossFn, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap });
+            : tf.tidy(() => ctx.model.passGrads(xm, T, lossFn, { from: ctx.from, seed: ctx.dropoutSeed(m0), ...(onLayer ? { onLayer } : {}) }) as unknown as tf.TensorContainerObject) as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap }));
         } catch (e) {
           dropGradientTape();
           if (!(e instanceof Interrupted)) throw e;

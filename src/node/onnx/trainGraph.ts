@@ -26,7 +26,9 @@
 import type { ArchSpec, ConvBNSpec } from '../../core/model/arch.js';
 import { BN_EPSILON } from '../../core/model/recognizer.js';
 import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
-import { Pb, FLOAT, INT64, int64Tensor, node, tensor, valueInfo, type Attr } from './protobuf.js';
+import { GraphBuilder, type Shape, type Val } from './graphBuilder.js';
+import { crossEntropyHead, type HeadSpec } from './trainHeadGraph.js';
+import { FLOAT, INT64, node, valueInfo, type Pb } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
 export const TRAIN_GRAPH_VERSION = 3;
@@ -40,71 +42,14 @@ export interface TrainGraphs {
   saved: string[];
   /** `map`'s shape, NHWC. */
   mapShape: [number, number, number, number];
+  /**
+   * With `opts.head`: the whole pass in one graph (forward, ppTSN head, soft-target cross entropy, backward), inputs
+   * as `forward`'s plus `${key}.whwio` and the head's (trainHeadGraph.ts), outputs the head's, the statistics and
+   * every gradient.
+   */
+  step?: Uint8Array;
 }
 
-type Shape = number[];
-interface Val {
-  name: string;
-  /** NCHW. */
-  shape: Shape;
-}
-
-/** Nodes, initializers and typed value shapes of one graph. */
-class GraphBuilder {
-  readonly nodes: Pb[] = [];
-  readonly inits: Pb[] = [];
-  private n = 0;
-  private readonly consts = new Map<string, string>();
-  constructor(private readonly prefix: string) {}
-
-  fresh(s: string): string {
-    return `${this.prefix}${s}_${this.n++}`;
-  }
-
-  op(type: string, inputs: string[], attrs: Attr[] = [], out = this.fresh(type.toLowerCase())): string {
-    this.nodes.push(node(type, inputs, [out], attrs));
-    return out;
-  }
-
-  /** A 1-D int64 constant (shapes, axes, pads, slice bounds), shared by value. */
-  ints(values: readonly number[]): string {
-    const key = `i:${values.join(',')}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = this.fresh('ints');
-      this.inits.push(int64Tensor(name, [values.length], values));
-      this.consts.set(key, name);
-    }
-    return name;
-  }
-
-  /** A float32 constant of `dims`, shared by value. */
-  floats(dims: number[], data: Float32Array): string {
-    const key = `f:${dims.join(',')}:${Array.from(data).join(',')}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = this.fresh('floats');
-      this.inits.push(tensor(name, dims, data));
-      this.consts.set(key, name);
-    }
-    return name;
-  }
-
-  scalar(v: number): string {
-    return this.floats([], Float32Array.of(v));
-  }
-
-  finish(name: string, inputs: Pb[], outputs: Pb[]): Uint8Array {
-    const graph = new Pb();
-    for (const nd of this.nodes) graph.msg(1, nd);
-    graph.string(2, name);
-    for (const t of this.inits) graph.msg(5, t);
-    for (const i of inputs) graph.msg(11, i);
-    for (const o of outputs) graph.msg(12, o);
-    const opset = new Pb().string(1, '').int(2, 17);
-    return new Pb().int(1, 8).string(2, 'pptsn-web').msg(7, graph).msg(8, opset).finish();
-  }
-}
 
 /** What a layer's backward pass reads of its forward pass. */
 interface LayerRecord {
@@ -134,7 +79,7 @@ function unitsFrom(arch: ArchSpec, from: StageBoundary): Unit[] {
  * The forward and backward graphs of `arch`'s units from boundary `from` (0..4: the part a trainer trains; the head
  * stays with the caller) for inputs of NHWC shape `inputShape`.
  */
-export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number]): TrainGraphs {
+export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number], opts: { head?: HeadSpec } = {}): TrainGraphs {
   if (from >= FEATURE_MAP_BOUNDARY) throw new RangeError(`trainGraphs: nothing to train from boundary ${from}`);
   const [N, H0, W0, C0] = inputShape;
   const f = new GraphBuilder('f_');
@@ -220,7 +165,9 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     ...savedInfo,
   ]);
 
-  // Backward, unit by unit from the last; the gradient of the graph input `x` is never computed.
+  // Backward, unit by unit from the last, from the gradient `start` of the last unit's output (NCHW); the gradient
+  // of the graph input `x` is never computed.
+  const buildBackward = (start: (b: GraphBuilder) => string) => {
   const b = new GraphBuilder('b_');
   // The backward graph's filter inputs: HWIO for the stride-1 input gradients (the rotated filter is a cheap view
   // of it), OIHW for the strided ones (ConvTranspose takes the conv's own filter).
@@ -292,7 +239,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     return layer.avgPoolFirst ? avgPoolGrad(b, dp, rec.convInput.shape, rec.input.shape) : dp;
   };
 
-  let d: string | null = b.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
+  let d: string | null = start(b);
   for (let i = units.length - 1; i >= 0 && d; i--) {
     const u = units[i]!;
     const needInput = i > 0;
@@ -315,6 +262,9 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
       d = ds;
     }
   }
+  return { b, hwioInputs, oihwInputs };
+  };
+  const { b, hwioInputs, oihwInputs } = buildBackward((g) => g.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]));
   const backwardParams = layers.flatMap((l) => [
     valueInfo(`${l.key}.g`, [l.outChannels]),
     ...(hwioInputs.has(l) ? [valueInfo(`${l.key}.whwio`, [l.kernel, l.kernel, l.inChannels, l.outChannels])] : []),
@@ -322,7 +272,19 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   ]);
   const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...backwardParams],
     layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
-  return { forward, backward, layers, saved: savedList, mapShape: [N, h, w, F] };
+  const gradOutputs = layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]);
+  const statOutputs = layers.flatMap((l) => [valueInfo(`${l.key}.mean`, [l.outChannels]), valueInfo(`${l.key}.var`, [l.outChannels])]);
+  let step: Uint8Array | undefined;
+  if (opts.head) {
+    // One graph for the whole pass: forward, the head and its cross entropy, backward; nothing crosses to JS between.
+    const hb = new GraphBuilder('h_');
+    const head = crossEntropyHead(hb, x, opts.head);
+    const whole = buildBackward(() => head.dmap);
+    step = f.finish(`pptsn_resnet${arch.depth}_vd_train_step`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs(), ...whole.hwioInputs.size ? [...whole.hwioInputs].map((l) => valueInfo(`${l.key}.whwio`, [l.kernel, l.kernel, l.inChannels, l.outChannels])) : [], ...head.inputs], [
+      ...head.outputs, ...statOutputs, ...gradOutputs,
+    ], [hb, whole.b]);
+  }
+  return { forward, backward, ...(step ? { step } : {}), layers, saved: savedList, mapShape: [N, h, w, F] };
 }
 
 /**

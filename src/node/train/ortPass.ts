@@ -39,6 +39,7 @@ export interface OrtPassOptions {
 export class OrtPassEngine implements PassEngine {
   readonly description: string;
   private readonly sessions = new Map<string, Promise<Sessions>>();
+  private readonly steps = new Map<string, Promise<{ graphs: TrainGraphs; step: InferenceSession }>>();
   private params: { ids: object[]; feeds: Record<string, OrtTensor> } | undefined;
 
   constructor(private readonly ort: Ort, private readonly options: OrtPassOptions) {
@@ -51,7 +52,7 @@ export class OrtPassEngine implements PassEngine {
     let s = this.sessions.get(key);
     if (!s) {
       const graphs = trainGraphs(model.arch, from, shape);
-      const opts: InferenceSession.SessionOptions = { intraOpNumThreads: this.options.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+      const opts = this.sessionOptions();
       s = Promise.all([this.ort.InferenceSession.create(graphs.forward, opts), this.ort.InferenceSession.create(graphs.backward, opts)]).then(([forward, backward]) => ({ graphs, forward, backward }));
       this.sessions.set(key, s);
     }
@@ -64,16 +65,8 @@ export class OrtPassEngine implements PassEngine {
       // Only the head trains: nothing for onnxruntime to do.
       return tf.tidy(() => model.passGrads(x, segments, loss, { from: opts.from, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }) as unknown as tf.TensorContainerObject) as unknown as PassGrads;
     }
-    // The frozen part (eval mode, no tape) up to the trainable one.
-    const input = opts.from < first ? runBackbone(model.arch, x, model.trainRunner(false, undefined), opts.from, first) : x;
     const ort = this.ort;
-    let xData: Float32Array;
-    try {
-      xData = (await input.data()) as Float32Array;
-    } finally {
-      if (input !== x) input.dispose();
-    }
-    const shape = input.shape as [number, number, number, number];
+    const { shape, data: xData } = await this.trainableInput(model, x, opts.from);
     const { graphs, forward, backward } = await this.sessionsFor(model, first, shape);
     const vars = model.variablesOf(graphs.layers);
     if (vars.length !== 3 * graphs.layers.length) throw new Error(`OrtPassEngine: ${vars.length} trainable variables for ${graphs.layers.length} layers (a frozen layer inside the trainable part?)`);
@@ -119,6 +112,59 @@ export class OrtPassEngine implements PassEngine {
     return { value: value!, grads };
   }
 
+  async passCrossEntropy(model: TrainableRecognizer, x: tf.Tensor4D, segments: number, targets: tf.Tensor2D, opts: { from: StageBoundary; seed?: number }): Promise<(PassGrads & { logits: tf.Tensor2D }) | null> {
+    const first = model.trainableFrom;
+    if (first >= FEATURE_MAP_BOUNDARY) return null;
+    const { shape, data } = await this.trainableInput(model, x, opts.from);
+    const ort = this.ort;
+    const [n, K, F] = [shape[0] / segments, model.arch.numClasses, model.arch.featureDim];
+    const key = `${model.arch.depth}:${K}:${first}:${shape.join('x')}:ce${segments}`;
+    let s = this.steps.get(key);
+    if (!s) {
+      const graphs = trainGraphs(model.arch, first, shape, { head: { segments, classes: K } });
+      s = this.ort.InferenceSession.create(graphs.step!, this.sessionOptions()).then((step) => ({ graphs, step }));
+      this.steps.set(key, s);
+    }
+    const { graphs, step } = await s;
+    const vars = model.variablesOf(graphs.layers);
+    const params = await this.paramFeeds(graphs, vars);
+    const [fcW, fcB] = model.variablesOf([], true) as [tf.Variable, tf.Variable];
+    // The dropout mask as tfjs draws it for ppTSNHead (tf.dropout of the [N, F] mean with the same seed).
+    const mask = tf.tidy(() => (model.dropout > 0 ? tf.dropout(tf.ones([n, F]), model.dropout, undefined, opts.seed) : tf.ones([n, F])));
+    const [fcw, fcb, maskData, targetData] = await readFloat32([fcW, fcB, mask, targets]);
+    mask.dispose();
+    const feeds: Record<string, OrtTensor> = {
+      x: new ort.Tensor('float32', data, shape), 'fc.w': new ort.Tensor('float32', fcw!, [F, K]), 'fc.b': new ort.Tensor('float32', fcb!, [K]),
+      target: new ort.Tensor('float32', targetData!, [n, K]), mask: new ort.Tensor('float32', maskData!, [n, F]),
+    };
+    const out = await step.run(Object.fromEntries(step.inputNames.map((name) => [name, feeds[name] ?? params[name]!])));
+    const grads: tf.NamedTensorMap = { [fcW.name]: tf.tensor(out['fc.dw']!.data as Float32Array, [F, K]), [fcB.name]: tf.tensor(out['fc.db']!.data as Float32Array, [K]) };
+    const record = new Map<string, BatchNormStats>();
+    graphs.layers.forEach((l, i) => {
+      const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
+      grads[filter.name] = tf.tensor(out[`${l.key}.dw`]!.data as Float32Array, filter.shape);
+      grads[gamma.name] = tf.tensor(out[`${l.key}.dg`]!.data as Float32Array, gamma.shape);
+      grads[beta.name] = tf.tensor(out[`${l.key}.db`]!.data as Float32Array, beta.shape);
+      record.set(l.key, { mean: tf.tensor1d(out[`${l.key}.mean`]!.data as Float32Array), variance: tf.tensor1d(out[`${l.key}.var`]!.data as Float32Array) });
+    });
+    model.recordBatchStats(record);
+    return { value: tf.scalar((out['loss']!.data as Float32Array)[0]!), grads, logits: tf.tensor2d(out['logits']!.data as Float32Array, [n, K]) };
+  }
+
+  /** The input of the trainable part as NHWC data: `x` itself, or the frozen part's output on tfjs (eval mode). */
+  private async trainableInput(model: TrainableRecognizer, x: tf.Tensor4D, from: StageBoundary): Promise<{ shape: [number, number, number, number]; data: Float32Array }> {
+    const input = from < model.trainableFrom ? runBackbone(model.arch, x, model.trainRunner(false, undefined), from, model.trainableFrom) : x;
+    try {
+      return { shape: input.shape as [number, number, number, number], data: (await input.data()) as Float32Array };
+    } finally {
+      if (input !== x) input.dispose();
+    }
+  }
+
+  private sessionOptions(): InferenceSession.SessionOptions {
+    return { intraOpNumThreads: this.options.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  }
+
   /**
    * The parameters as onnxruntime inputs: `.w` OIHW, `.whwio` (the variable's own HWIO data), `.g`, `.b`. Read and
    * transposed once per step: kept while every variable still holds the same tensor (an optimiser step assigns new
@@ -143,8 +189,13 @@ export class OrtPassEngine implements PassEngine {
   async dispose(): Promise<void> {
     this.params = undefined;
     const all = await Promise.allSettled(this.sessions.values());
+    const steps = await Promise.allSettled(this.steps.values());
     this.sessions.clear();
-    await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.forward.release(), r.value.backward.release()] : [])));
+    this.steps.clear();
+    await Promise.all([
+      ...all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.forward.release(), r.value.backward.release()] : [])),
+      ...steps.flatMap((r) => (r.status === 'fulfilled' ? [r.value.step.release()] : [])),
+    ]);
   }
 }
 
