@@ -277,6 +277,8 @@ Writes <run_dir>/<name>_best.pdparams, <name>_epoch_NNNNN.pdparams (PaddleVideo'
 <run_dir>/model/ (model.json for classify/eval/the page) and <run_dir>/log.jsonl. Ctrl-C saves and stops; the same
 command resumes and ends with the same weights as an uninterrupted run. --strategy head caches backbone features of
 --views augmented views (default 4) on disk; last-stage caches res5 inputs while they fit in 2 GiB; full recomputes.
+The trainable part's forward and backward passes run on onnxruntime-node (--backend auto or onnx: ONNX graphs of the
+step, every core); --backend wasm or cpu keeps them on tfjs. The frozen part runs on the same --backend.
 Distillation: --teacher gives a converted model folder (same classes, any depth; it sees the student's augmented input:
 with --strategy head its logits are cached per cached view, with last-stage and full it runs on each step's mixed images,
 the frozen part then recomputed every step) or a teacher-logits file (classify --json / eval --out: the teacher saw the
