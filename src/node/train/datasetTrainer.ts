@@ -84,7 +84,9 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
       return { stopped: true, epochs: position.epoch, best: best.epoch ? best : null, files };
     }
     const from: StageBoundary = frozen.cached ? model.trainableFrom : IMAGE_BOUNDARY;
-    const micro = frozen.cached ? r.batchSize : Math.min(r.batchSize, o.microBatch ?? 8);
+    // Clips a pass when images go in: onnxruntime's pass holds the micro-batch's activations (~300 MB an image of
+    // ResNet50 at 224 px, RSS measured), tfjs's recomputes unit by unit (passGrads.ts) and takes more.
+    const micro = frozen.cached ? r.batchSize : Math.min(r.batchSize, o.microBatch ?? (engine ? 4 : 8));
     const schedule = new CustomWarmupCosineDecay({ baseLr: r.learningRate, warmupStartLr: r.warmupStartLr, warmupEpochs: r.warmupEpochs, maxEpoch: r.epochs, cosine: true }, steps);
     const stopped = () => o.signal?.aborted === true;
     const save = async () => run.saveState({ checkpoint: await takeCheckpoint(model, optimizer, position), best, files });

@@ -24,7 +24,7 @@ export interface DatasetTrainerOptions {
   decoder?: ItemReader['decoder'];
   /** Runtime of the frozen part for cached strategies (default auto: onnxruntime-node when installed). */
   backend?: NodeRunnerChoice;
-  /** Clips per forward/backward when the input is images ('full', recomputed 'last-stage'); default min(B, 8). */
+  /** Clips per forward/backward when the input is images ('full', recomputed 'last-stage'); default min(B, 4) on onnxruntime, min(B, 8) on tfjs. */
   microBatch?: number;
   /** Largest cache a 'last-stage' run keeps on disk before it recomputes instead (default 2 GiB). */
   cacheBytes?: number;
