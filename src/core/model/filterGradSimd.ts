@@ -86,6 +86,6 @@ export function tapKernel(relaxed: boolean, block: Block = BLOCK): FuncSpec {
 }
 
 /** Module bytes of the tap kernel importing `env.memory` (shared for a threaded heap). */
-export function tapModule(relaxed: boolean, sharedMemory: boolean, block: Block = BLOCK): Uint8Array {
+export function tapModule(relaxed: boolean, sharedMemory: boolean, block: Block = BLOCK): Uint8Array<ArrayBuffer> {
   return moduleBytes(tapKernel(relaxed, block), sharedMemory);
 }

@@ -17,7 +17,7 @@ import { BLOCK, DwTap, KERNEL_EXPORT, tapModule } from './filterGradSimd.js';
 export const CONV2D_BACKPROP_FILTER = 'PPTSNConv2DBackpropFilter';
 
 /** Dy positions (rows · columns) one call of the tap kernel covers, at most about: a chunk's rows stay in cache. */
-const CHUNK = 256;
+const CHUNK = 64;
 
 /** What this file reads of tfjs-backend-wasm's BackendWasm (not imported: src/core depends on tfjs-core only). */
 interface WasmBackendLike {
@@ -59,17 +59,26 @@ export function tapFor(memory: WebAssembly.Memory, variant?: 'relaxed' | 'simd')
 
 function instantiate(memory: WebAssembly.Memory, relaxed: boolean): DwTap {
   // Synchronous: the module is ~1 KB, under the browsers' main-thread limit for synchronous compilation.
-  const module = new WebAssembly.Module(tapModule(relaxed, isShared(memory)) as BufferSource);
+  const module = new WebAssembly.Module(tapModule(relaxed, isShared(memory)));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports[KERNEL_EXPORT] as unknown as DwTap;
 }
 
 /**
- * Whether our kernel can compute this filter gradient on the active backend: wasm with SIMD and a reachable heap,
- * stride 1, I and O multiples of the register block (every stride-1 conv of ResNet-vd past the stem's first).
+ * A 1×1 filter gradient goes to our kernel only while dW has at most this many elements (256 KB, within L2: each
+ * chunk reads and writes all of it). Larger ones (res4/res5's 1×1s, 1024·256 and 512·2048) stay on the
+ * transposed-input matMul, which XNNPACK runs faster there (bench/kernels/dw-bench.ts, bench/README.md).
  */
-export function canUseSimdFilterGrad(I: number, O: number, stride: number): boolean {
-  if (stride !== 1 || I % BLOCK.ib !== 0 || O % BLOCK.ob !== 0 || tf.getBackend() !== 'wasm') return false;
+const MAX_1X1_FILTER = 1 << 16;
+
+/**
+ * Whether our kernel computes this filter gradient on the active backend: wasm with SIMD and a reachable heap,
+ * stride 1, I and O multiples of the register block (every stride-1 conv of ResNet-vd past the stem's first), and
+ * where it measured faster: every K > 1, and 1×1s up to {@link MAX_1X1_FILTER}.
+ */
+export function useSimdFilterGrad(K: number, I: number, O: number, stride: number): boolean {
+  if (stride !== 1 || I % BLOCK.ib !== 0 || O % BLOCK.ob !== 0 || (K === 1 && I * O > MAX_1X1_FILTER)) return false;
+  if (tf.getBackend() !== 'wasm') return false;
   const memory = heapMemory(tf.backend() as unknown as WasmBackendLike);
   return memory !== undefined && tapFor(memory) !== null;
 }
@@ -78,7 +87,7 @@ export function canUseSimdFilterGrad(I: number, O: number, stride: number): bool
  * dW `[K, K, I, O]` of a stride-1 conv of x `[n, H, W, I]` with padding `pad`, given dy `[n, Ho, Wo, O]`, writing
  * with `tap` into `out` (byte offsets into `memory`).
  */
-export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number): void {
+export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK): void {
   const [n, H, W, I] = xShape as [number, number, number, number];
   const [, Ho, Wo, O] = dyShape as [number, number, number, number];
   new Float32Array(memory.buffer, ptrs.out, K * K * I * O).fill(0);
@@ -94,8 +103,8 @@ export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x
       const op = ptrs.out + (kh * K + kw) * I * O * 4;
       // First (img, y, x) of the tap: input (y + kh − p, x + kw − p), dy (y, x).
       const at = (img: number, y: number) => [ptrs.x + img * aImg + (y + kh - p) * aRow + (x0 + kw - p) * aCol, ptrs.dy + img * bImg + y * bRow + x0 * bCol] as const;
-      if (rows * cols > CHUNK) {
-        const step = Math.max(1, Math.floor(CHUNK / cols));
+      if (rows * cols > chunk) {
+        const step = Math.max(1, Math.floor(chunk / cols));
         for (let img = 0; img < n; img++) {
           for (let y = y0; y < y1; y += step) {
             const [a, b] = at(img, y);
@@ -103,7 +112,7 @@ export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x
           }
         }
       } else {
-        const imgs = Math.max(1, Math.floor(CHUNK / (rows * cols)));
+        const imgs = Math.max(1, Math.floor(chunk / (rows * cols)));
         for (let img = 0; img < n; img += imgs) {
           const [a, b] = at(img, y0);
           tap(a, b, op, Math.min(imgs, n - img), rows, cols, aImg, bImg, aRow, bRow, aCol, bCol, I, O);
@@ -119,14 +128,14 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   const { K, pad } = attrs as unknown as FilterGradAttrs;
   const memory = heapMemory(b);
   const tap = memory && tapFor(memory);
-  if (!memory || !tap) throw new Error(`${CONV2D_BACKPROP_FILTER}: no SIMD or no reachable heap (check canUseSimdFilterGrad first)`);
+  if (!memory || !tap) throw new Error(`${CONV2D_BACKPROP_FILTER}: no SIMD or no reachable heap (check useSimdFilterGrad first)`);
   const out = b.makeOutput([K, K, x.shape[3]!, dy.shape[3]!], 'float32');
   const ptr = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   filterGradInto(tap, memory, { x: ptr(x), dy: ptr(dy), out: ptr(out) }, x.shape, dy.shape, K, pad);
   return out;
 }
 
-/** dW `[K, K, I, O]` on wasm by our kernel; the caller checks {@link canUseSimdFilterGrad}. */
+/** dW `[K, K, I, O]` on wasm by our kernel; the caller checks {@link useSimdFilterGrad}. */
 export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, K: number, pad: number): tf.Tensor4D {
   if (!tf.getKernel(CONV2D_BACKPROP_FILTER, 'wasm')) tf.registerKernel({ kernelName: CONV2D_BACKPROP_FILTER, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
   const attrs: FilterGradAttrs = { K, pad };

@@ -103,7 +103,7 @@ export interface FuncSpec {
  * Module bytes: one function `(i32 × params) → ()` exported as `name`, importing `env.memory` (at least one
  * page; `shared` for a threaded Emscripten heap, whose maximum must then be declared: 65536 pages admits any).
  */
-export function moduleBytes(fn: FuncSpec, sharedMemory: boolean): Uint8Array {
+export function moduleBytes(fn: FuncSpec, sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...uleb(fn.params), ...new Array<number>(fn.params).fill(I32), 0];
   const memType = sharedMemory ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
   const body = [...vec(fn.locals.map((l) => [...uleb(l.count), l.type])), ...fn.body.bytes, 0x0b];
