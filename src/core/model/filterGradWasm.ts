@@ -36,7 +36,17 @@ function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
   return backend.wasm?.asm?.memory ?? backend.wasm?.wasmMemory;
 }
 
-const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
+/** The active wasm backend's heap (undefined on another backend or where tfjs does not expose it). */
+export function wasmHeap(): WebAssembly.Memory | undefined {
+  return tf.getBackend() === 'wasm' ? heapMemory(tf.backend() as unknown as WasmBackendLike) : undefined;
+}
+
+/** A tensor's byte offset in the wasm heap (the active backend must be wasm). */
+export function heapOffset(t: tf.TensorInfo): number {
+  return (tf.backend() as unknown as WasmBackendLike).dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+export const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
 
 /** 'relaxed' (f32x4.relaxed_madd), 'simd' (mul + add) or null (no SIMD): what this runtime validates. */
 export function simdVariant(shared = false): 'relaxed' | 'simd' | null {
