@@ -62,7 +62,13 @@ export function tapFor(memory: WebAssembly.Memory, variant?: 'relaxed' | 'simd')
   if (variant) return instantiate(memory, variant === 'relaxed');
   if (!instances.has(memory)) {
     const v = simdVariant(isShared(memory));
-    instances.set(memory, v ? instantiate(memory, v === 'relaxed') : null);
+    let tap: DwTap | null = null;
+    try {
+      tap = v ? instantiate(memory, v === 'relaxed') : null;
+    } catch {
+      // A heap our import does not match (a future tfjs's memory limits): the per-tap path computes dW instead.
+    }
+    instances.set(memory, tap);
   }
   return instances.get(memory)!;
 }
