@@ -16,6 +16,16 @@ import { BLOCK, DwTap, KERNEL_EXPORT, tapModule } from './filterGradSimd.js';
 
 export const CONV2D_BACKPROP_FILTER = 'PPTSNConv2DBackpropFilter';
 
+let enabled = true;
+
+/**
+ * Turns our kernel off (or on again) for this JS realm: the per-tap path then runs, as before it. An escape
+ * hatch, and what the benches' A/B in one process toggles.
+ */
+export function setSimdFilterGrad(on: boolean): void {
+  enabled = on;
+}
+
 /** Dy positions (rows · columns) one call of the tap kernel covers, at most about: a chunk's rows stay in cache. */
 const CHUNK = 64;
 
@@ -95,6 +105,7 @@ const MAX_1X1_FILTER = 1 << 16;
 export function useSimdFilterGrad(K: number, I: number, O: number, stride: number): boolean {
   if (stride !== 1 || I % BLOCK.ib !== 0 || O % BLOCK.ob !== 0 || (K === 1 && I * O > MAX_1X1_FILTER)) return false;
   if (tf.getBackend() !== 'wasm') return false;
+  if (!enabled) return false;
   const memory = heapMemory(tf.backend() as unknown as WasmBackendLike);
   return memory !== undefined && tapFor(memory) !== null;
 }
