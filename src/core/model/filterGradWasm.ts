@@ -9,7 +9,8 @@
  * per tap over the dy rows and columns whose input position is inside the image, in chunks of about
  * {@link CHUNK} positions (the chunk's input and dy rows stay in cache while every channel block passes over
  * them). Why: the per-tap path (StridedSlice of the transposed input + plain matMul) ran at ~5 GMAC/s and was
- * ~45 % of a `full` training step (bench/README.md, issue 23). Single-threaded (tfjs's pthreads are its own).
+ * ~45 % of a `full` training step under load; this runs ResNet's 3×3s at 20–27 GMAC/s, 1.7–2× that path measured
+ * side by side (bench/README.md, issue 23). Single-threaded (tfjs's pthreads are its own).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, DwTap, KERNEL_EXPORT, tapModule } from './filterGradSimd.js';
@@ -56,6 +57,7 @@ export function heapOffset(t: tf.TensorInfo): number {
   return (tf.backend() as unknown as WasmBackendLike).dataIdMap.get(t.dataId)!.memoryOffset;
 }
 
+/** Whether `m` is a shared memory (tfjs's threaded build): our module's import must then be declared shared. */
 export const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
 
 /** 'relaxed' (f32x4.relaxed_madd), 'simd' (mul + add) or null (no SIMD): what this runtime validates. */
@@ -84,7 +86,7 @@ export function tapFor(memory: WebAssembly.Memory, variant?: 'relaxed' | 'simd')
 }
 
 function instantiate(memory: WebAssembly.Memory, relaxed: boolean): DwTap {
-  // Synchronous: the module is ~1 KB, under the browsers' main-thread limit for synchronous compilation.
+  // Synchronous: the module is ~600 bytes, under the browsers' main-thread limit for synchronous compilation.
   const module = new WebAssembly.Module(tapModule(relaxed, isShared(memory)));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports[KERNEL_EXPORT] as unknown as DwTap;
