@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { conv2dTrainable } from '../../src/core/model/convGrad.js';
+import { CONV2D_BACKPROP_FILTER, useSimdFilterGrad } from '../../src/core/model/filterGradWasm.js';
 import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
 import { linear } from '../../src/core/model/linearGrad.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
@@ -37,6 +38,13 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [1, 10, 11, 3, 4, 3, 3, 1], // stride 3
   [1, 12, 9, 4, 3, 3, 2, 0], // stride 2 valid: the last input row and column are never read
   [2, 8, 7, 3, 2, 4, 2, 1], // even kernel, stride 2 (taps reach past one phase row)
+  // Stride 1 with I % 4 = 0 and O % 8 = 0: our SIMD kernel (filterGradWasm.ts) on wasm.
+  [2, 7, 5, 8, 16, 3, 1, 1], // 3×3 same, odd sizes
+  [1, 12, 11, 4, 8, 3, 1, 1], // 12·11 positions > one chunk: cut by rows
+  [1, 6, 9, 4, 8, 3, 1, 0], // 3×3 valid
+  [3, 5, 6, 12, 24, 1, 1, 0], // 1×1, images grouped per call (3 = 2 + 1)
+  [2, 9, 7, 4, 8, 5, 1, 2], // 5×5 same
+  [1, 3, 2, 8, 8, 3, 1, 1], // an image narrower than the kernel
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
@@ -79,6 +87,16 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
         assert.ok(err < 1e-5, `case ${k.join(',')} (${K}×${K} s${s} p${p}): ${j ? 'dW' : 'dx'} relative error ${err}`);
       }
     });
+  });
+
+  it('stride-1 filter gradients with I % 4 = 0 and O % 8 = 0 run our SIMD kernel; others, and large 1×1s, do not', async () => {
+    const kernelsOf = async (k: (typeof CASES)[number]) => (await tf.profile(() => tf.dispose(grads(makeCase(k, 7), (x, f) => conv2dTrainable(x, f, k[6], k[7]))))).kernelNames;
+    assert.ok((await kernelsOf([2, 7, 5, 8, 16, 3, 1, 1])).includes(CONV2D_BACKPROP_FILTER));
+    assert.ok((await kernelsOf([3, 5, 6, 12, 24, 1, 1, 0])).includes(CONV2D_BACKPROP_FILTER));
+    assert.ok(!(await kernelsOf([3, 7, 5, 6, 4, 3, 1, 1])).includes(CONV2D_BACKPROP_FILTER), 'I = 6, O = 4: the per-tap matMuls');
+    assert.ok(!(await kernelsOf([2, 8, 10, 8, 8, 3, 2, 1])).includes(CONV2D_BACKPROP_FILTER), 'stride 2: the im2col product');
+    assert.equal(useSimdFilterGrad(1, 1024, 256, 1), false, 'res4 1×1 1024→256 stays on the matMul');
+    assert.equal(useSimdFilterGrad(3, 512, 512, 1), true);
   });
 
   it('the input gradient is lazy (computed only when the input needs one) and nothing leaks', async () => {

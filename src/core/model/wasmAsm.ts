@@ -1,0 +1,118 @@
+/**
+ * A minimal WebAssembly binary writer: one module, one exported function of i32 parameters, a memory imported as
+ * `env.memory`, and the handful of integer, control and SIMD128 instructions our kernels use
+ * (WebAssembly core spec §5 "Binary Format"; SIMD opcodes from the fixed-width SIMD proposal, relaxed_madd from
+ * the relaxed-SIMD proposal).
+ *
+ * Why a writer in TypeScript instead of a `.wat` file assembled at build time: the kernel's bytes are made where
+ * they run (Node, the page's worker, any bundler) with no asset to ship, locate or fetch, no generated file and no
+ * build tool; and the same code emits the relaxed-SIMD and the plain-SIMD variant, and any register-block size,
+ * from parameters. The instruction helpers are named after the text format, so a kernel reads like its `.wat`.
+ */
+
+/** Value types (§5.3.1). */
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+/** Unsigned LEB128 (§5.2.2). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer (§5.2.2). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  n |= 0;
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const utf8 = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+
+/** Instruction emitter; every method appends one instruction and returns `this`. */
+export class Code {
+  readonly bytes: number[] = [];
+  private op(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  private simd(opcode: number, ...rest: number[]): this {
+    return this.op(0xfd, ...uleb(opcode), ...rest);
+  }
+  // control (§5.4.1); blocks take no parameters and give no results
+  block(): this { return this.op(0x02, 0x40); }
+  loop(): this { return this.op(0x03, 0x40); }
+  end(): this { return this.op(0x0b); }
+  br(depth: number): this { return this.op(0x0c, ...uleb(depth)); }
+  brIf(depth: number): this { return this.op(0x0d, ...uleb(depth)); }
+  // variables (§5.4.4)
+  get(local: number): this { return this.op(0x20, ...uleb(local)); }
+  set(local: number): this { return this.op(0x21, ...uleb(local)); }
+  tee(local: number): this { return this.op(0x22, ...uleb(local)); }
+  // i32 (§5.4.7)
+  i32(value: number): this { return this.op(0x41, ...sleb(value)); }
+  add(): this { return this.op(0x6a); }
+  sub(): this { return this.op(0x6b); }
+  mul(): this { return this.op(0x6c); }
+  ltU(): this { return this.op(0x49); }
+  ne(): this { return this.op(0x47); }
+  // SIMD128; memarg = alignment exponent (a hint) and a constant byte offset
+  v128Load(offset = 0): this { return this.simd(0x00, 2, ...uleb(offset)); }
+  v128Store(offset = 0): this { return this.simd(0x0b, 2, ...uleb(offset)); }
+  load32Splat(offset = 0): this { return this.simd(0x09, 2, ...uleb(offset)); }
+  f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Mul(): this { return this.simd(0xe6); }
+  /** relaxed SIMD: a·b + c, fused or not as the hardware does it. */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
+  /** `local += step` for an i32 local. */
+  inc(local: number, step: number | { local: number }): this {
+    this.get(local);
+    if (typeof step === 'number') this.i32(step);
+    else this.get(step.local);
+    return this.add().set(local);
+  }
+}
+
+export interface FuncSpec {
+  /** Export name. */
+  name: string;
+  /** Number of i32 parameters (locals 0 … params − 1). */
+  params: number;
+  /** Extra locals by type, in order after the parameters. */
+  locals: Array<{ count: number; type: number }>;
+  body: Code;
+}
+
+/**
+ * Module bytes: one function `(i32 × params) → ()` exported as `name`, importing `env.memory` (at least one
+ * page; `shared` for a threaded Emscripten heap, whose maximum must then be declared: 65536 pages admits any).
+ */
+export function moduleBytes(fn: FuncSpec, sharedMemory: boolean): Uint8Array<ArrayBuffer> {
+  const type = [0x60, ...uleb(fn.params), ...new Array<number>(fn.params).fill(I32), 0];
+  const memType = sharedMemory ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
+  const body = [...vec(fn.locals.map((l) => [...uleb(l.count), l.type])), ...fn.body.bytes, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([type])),
+    ...section(2, vec([[...utf8('env'), ...utf8('memory'), 0x02, ...memType]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...utf8(fn.name), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
