@@ -1,6 +1,7 @@
 """The PP-TSN ResNet-vd layers of src/core/model (arch.ts, resnetVd.ts) in PyTorch, shared by the bench's native
 comparisons: torch_resnet.py (inference, BatchNorm folded into each conv's bias as our Recognizer and the ONNX
 export do) and torch_train.py (training, real BatchNorm)."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -48,3 +49,14 @@ class Block(nn.Module):
 def stem(bn=False):
     """The vd stem: three 3×3 ConvBNs (32, 32, 64), the first with stride 2."""
     return nn.Sequential(ConvBN(3, 32, 3, 2, bn=bn), ConvBN(32, 32, 3, bn=bn), ConvBN(32, 64, 3, bn=bn))
+
+
+def cuda_float32():
+    """Readies CUDA for float32 timing (cuDNN autotuning on, TF32 off, so both sides do float32 arithmetic);
+    the reason as a string when there is no CUDA device, else None."""
+    if not torch.cuda.is_available():
+        return f'PyTorch {torch.__version__} has no CUDA device (torch.cuda.is_available() is False)'
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return None

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_layers import FILTERS, STAGES, Block, stem
+from torch_layers import FILTERS, STAGES, Block, cuda_float32, stem
 
 
 class PPTSN(nn.Module):
@@ -74,12 +74,10 @@ def main():
 
 
 def cuda_main(a):
-    if not torch.cuda.is_available():
-        print(json.dumps({'error': f'PyTorch {torch.__version__} has no CUDA device (torch.cuda.is_available() is False)'}), flush=True)
+    err = cuda_float32()
+    if err:
+        print(json.dumps({'error': err}), flush=True)
         return
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
     t0 = time.perf_counter()
     net = PPTSN(a.depth, a.classes).eval().cuda()

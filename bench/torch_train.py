@@ -27,7 +27,7 @@ except ImportError as e:  # the bench skips the native rows with this message
     print(json.dumps({'error': f'PyTorch is not installed for /usr/bin/python3 ({e}): apt-get install -y python3-torch'}), flush=True)
     sys.exit(0)
 
-from torch_layers import FILTERS, STAGES, Block, stem  # noqa: E402 (after the import check above)
+from torch_layers import FILTERS, STAGES, Block, cuda_float32, stem  # noqa: E402 (after the import check above)
 
 
 class PPTSN(nn.Module):
@@ -72,12 +72,10 @@ def main():
     a = ap.parse_args()
     cuda = a.device == 'cuda'
     if cuda:
-        if not torch.cuda.is_available():
-            print(json.dumps({'error': f'PyTorch {torch.__version__} has no CUDA device (torch.cuda.is_available() is False)'}), flush=True)
+        err = cuda_float32()
+        if err:
+            print(json.dumps({'error': err}), flush=True)
             return
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     t0 = time.perf_counter()
