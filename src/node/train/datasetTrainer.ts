@@ -55,11 +55,12 @@ export async function trainOnLists(o: DatasetTrainerOptions): Promise<TrainSumma
   if (steps < 1) {
     throw new PPTSNError('invalid-argument', `the train list has ${o.train.length} usable items, fewer than one batch of ${r.batchSize}: PaddleVideo drops the last partial batch, so an epoch would have no iteration. Give --batch-size ${Math.max(1, o.train.length)} or fewer, or more items`);
   }
-  await run.claim({ ...o.identity, recipe: r, classes: o.classes, format: o.format, name: o.name });
-  // Variables, head, loss and optimiser on tfjs wasm (cpu on request; set before the first tensor); the trainable
-  // backbone's passes on onnxruntime-node when it loads (ortPass.ts).
-  await initNodeBackend(o.backend === 'cpu' ? 'cpu' : 'wasm');
+  // The trainable backbone's passes on onnxruntime-node when it loads (ortPass.ts); checked before the run folder is
+  // claimed, so `--backend onnx` without it leaves nothing behind.
   const engine = await trainEngine(o.backend ?? 'auto', o.onEvent);
+  await run.claim({ ...o.identity, recipe: r, classes: o.classes, format: o.format, name: o.name });
+  // Variables, head, loss and optimiser on tfjs wasm (cpu on request; set before the first tensor).
+  await initNodeBackend(o.backend === 'cpu' ? 'cpu' : 'wasm');
   const model = TrainableRecognizer.fromStateDict(o.init, { trainable: r.strategy, dropout: r.dropout });
   const optimizer = new PaddleMomentum(paramGroups(model.parameters(), { weightDecay: r.weightDecay, lrMultipliers: r.lrMultipliers }), { momentum: 0.9, nesterov: r.nesterov });
   let frozen: FrozenPart | undefined;
