@@ -52,26 +52,29 @@ export function vdAvgPool(x: tf.Tensor4D): tf.Tensor4D {
  */
 export function vdAvgPoolTrainable(x: tf.Tensor4D): tf.Tensor4D {
   const [, h, w] = x.shape;
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
-    value: vdAvgPool(args[0] as tf.Tensor4D),
-    gradFunc: (dy: tf.Tensor) => vdAvgPoolGrad(dy as tf.Tensor4D, h, w),
-  }));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xs, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    save([xs]);
+    return { value: vdAvgPool(xs), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => vdAvgPoolGrad(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, h, w) };
+  });
   return op(x) as tf.Tensor4D;
 }
 
-/** The exact gradient of `vdAvgPool` from `[n, ⌈h/2⌉, ⌈w/2⌉, c]` back to `[n, h, w, c]`. */
-function vdAvgPoolGrad(dy: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
-  const [n, ho, wo, c] = dy.shape;
-  const even = 2 * ho === h && 2 * wo === w;
-  let scaled: tf.Tensor4D;
-  if (even) scaled = tf.mul(dy, 0.25);
-  else {
-    const inv = new Float32Array(ho * wo);
-    for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) inv[i * wo + j] = 1 / ((Math.min(2 * i + 2, h) - 2 * i) * (Math.min(2 * j + 2, w) - 2 * j));
-    scaled = tf.mul(dy, tf.tensor4d(inv, [1, ho, wo, 1]));
+/**
+ * The exact gradient of `vdAvgPool` from `[n, ⌈h/2⌉, ⌈w/2⌉, c]` back to `x`'s `[n, h, w, c]`: the backend's own
+ * AvgPoolGrad (each output's gradient × 1/4 to every in-bounds pixel of its window, on every backend) of dy scaled by
+ * 4/count, so a window of count in-bounds pixels gives each 1/count. (Rebuilding the spread with a rank-5 tile and
+ * slice instead lost SwiftShader's WebGPU device.)
+ */
+function vdAvgPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  const [, ho, wo] = dy.shape;
+  let scaled = dy;
+  if (2 * ho !== h || 2 * wo !== w) {
+    const factor = new Float32Array(ho * wo);
+    for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) factor[i * wo + j] = 4 / ((Math.min(2 * i + 2, h) - 2 * i) * (Math.min(2 * j + 2, w) - 2 * j));
+    scaled = tf.mul(dy, tf.tensor4d(factor, [1, ho, wo, 1]));
   }
-  const spread = tf.reshape(tf.tile(tf.reshape(scaled, [n * ho, 1, wo, 1, c]), [1, 2, 1, 2, 1]), [n, 2 * ho, 2 * wo, c]) as tf.Tensor4D;
-  return even ? spread : tf.slice(spread, [0, 0, 0, 0], [n, h, w, c]);
+  return tf.engine().runKernel('AvgPoolGrad', { dy: scaled, input: x }, { filterSize: [2, 2], strides: [2, 2], pad: 'same' }) as tf.Tensor4D;
 }
 
 /**
