@@ -70,7 +70,8 @@ test('head: ≥ 95 % on held-out clips of three classes; export parity with an i
   const base = ok(await tr<Outcome<{ model: number }>>(page, 'memory'), 'memory').model;
   // 9 train clips, batch 3: ⌊9/3⌋ = 3 steps an epoch, every clip seen each epoch (PaddleVideo drops a partial batch).
   // 40 epochs: at 20 one clean-clone CI run held out 5 of 6 right. The first epoch's loss differs from run to run on
-  // the same seed (1.1–2.1 over eight runs), so something in the page's pipeline is not seeded yet (open finding).
+  // the same seed (1.1–2.1 over eight runs): the odd items below are URLs, and a URL clip's id (which picks the split
+  // and seeds its views) is the hash of its absolute URL, whose port the dev server picks at random.
   ok(await tr(page, 'create', { classes: CLASSES, strategy: 'head', epochs: 40, batchSize: 3, segments: 2, views: 2, validationSplit: 0.4, learningRate: 0.0005, name: 'head-e2e' }), 'create');
   const t0 = Date.now();
   // The clips as a PaddleVideo-style list of { source, label } (Blobs and URLs), one call.
