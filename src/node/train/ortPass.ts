@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { ConvBNSpec } from '../../core/model/arch.js';
 import type { PassEngine } from '../../core/model/passEngine.js';
 import type { PassGrads } from '../../core/model/passGrads.js';
 import { FEATURE_MAP_BOUNDARY, runBackbone, type StageBoundary } from '../../core/model/resnetVd.js';
@@ -33,6 +34,23 @@ interface Sessions {
 export interface OrtPassOptions {
   /** onnxruntime's intra-op threads (default: every core). */
   threads: number;
+}
+
+/**
+ * Each trainable layer's outputs as tfjs tensors: its filter, BN scale and offset gradients (`${key}.dw`, `.dg`, `.db`
+ * of `gradOut`, into `grads` by variable name; `vars` holds filter, gamma, beta per layer in `layers`' order) and its
+ * batch statistics (`${key}.mean`, `.var` of `statOut`, into `record`). Both graphs and the one-graph step name them
+ * alike (trainGraph.ts).
+ */
+function takeLayerOutputs(layers: readonly ConvBNSpec[], vars: readonly tf.Variable[], gradOut: InferenceSession.ReturnType, statOut: InferenceSession.ReturnType, grads: tf.NamedTensorMap, record: Map<string, BatchNormStats>): void {
+  const data = (out: InferenceSession.ReturnType, name: string) => out[name]!.data as Float32Array;
+  layers.forEach((l, i) => {
+    const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
+    grads[filter.name] = tf.tensor(data(gradOut, `${l.key}.dw`), filter.shape);
+    grads[gamma.name] = tf.tensor(data(gradOut, `${l.key}.dg`), gamma.shape);
+    grads[beta.name] = tf.tensor(data(gradOut, `${l.key}.db`), beta.shape);
+    record.set(l.key, { mean: tf.tensor1d(data(statOut, `${l.key}.mean`)), variance: tf.tensor1d(data(statOut, `${l.key}.var`)) });
+  });
 }
 
 /** A `PassEngine` on onnxruntime-node; `ort` is the loaded module (runtime.ts `loadOrt`). */
@@ -95,13 +113,7 @@ export class OrtPassEngine implements PassEngine {
         map.dispose();
       }
       const bwd = await backward.run(feedsOf(backward, { dmap: new ort.Tensor('float32', dmap, graphs.mapShape), ...Object.fromEntries(graphs.saved.map((s) => [s, fwd[s]!])) }));
-      graphs.layers.forEach((l, i) => {
-        const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
-        grads[filter.name] = tf.tensor(bwd[`${l.key}.dw`]!.data as Float32Array, filter.shape);
-        grads[gamma.name] = tf.tensor(bwd[`${l.key}.dg`]!.data as Float32Array, gamma.shape);
-        grads[beta.name] = tf.tensor(bwd[`${l.key}.db`]!.data as Float32Array, beta.shape);
-        record.set(l.key, { mean: tf.tensor1d(fwd[`${l.key}.mean`]!.data as Float32Array), variance: tf.tensor1d(fwd[`${l.key}.var`]!.data as Float32Array) });
-      });
+      takeLayerOutputs(graphs.layers, vars, bwd, fwd, grads, record);
     } catch (e) {
       value?.dispose();
       tf.dispose(Object.values(grads));
@@ -140,13 +152,7 @@ export class OrtPassEngine implements PassEngine {
     const out = await step.run(Object.fromEntries(step.inputNames.map((name) => [name, feeds[name] ?? params[name]!])));
     const grads: tf.NamedTensorMap = { [fcW.name]: tf.tensor(out['fc.dw']!.data as Float32Array, [F, K]), [fcB.name]: tf.tensor(out['fc.db']!.data as Float32Array, [K]) };
     const record = new Map<string, BatchNormStats>();
-    graphs.layers.forEach((l, i) => {
-      const [filter, gamma, beta] = [vars[3 * i]!, vars[3 * i + 1]!, vars[3 * i + 2]!];
-      grads[filter.name] = tf.tensor(out[`${l.key}.dw`]!.data as Float32Array, filter.shape);
-      grads[gamma.name] = tf.tensor(out[`${l.key}.dg`]!.data as Float32Array, gamma.shape);
-      grads[beta.name] = tf.tensor(out[`${l.key}.db`]!.data as Float32Array, beta.shape);
-      record.set(l.key, { mean: tf.tensor1d(out[`${l.key}.mean`]!.data as Float32Array), variance: tf.tensor1d(out[`${l.key}.var`]!.data as Float32Array) });
-    });
+    takeLayerOutputs(graphs.layers, vars, out, out, grads, record);
     model.recordBatchStats(record);
     return { value: tf.scalar((out['loss']!.data as Float32Array)[0]!), grads, logits: tf.tensor2d(out['logits']!.data as Float32Array, [n, K]) };
   }
