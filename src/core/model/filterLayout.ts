@@ -9,10 +9,10 @@ export function transposeOIHWtoHWIO(w: Float32Array, O: number, I: number, K: nu
 /**
  * HWIO `[K, K, I, O]` → OIHW `[O, I, K, K]`, per tap an `[I, O]` → `[O, I]` transpose in 32×32 tiles (both sides
  * stay in cache): ~1.6 ns an element against ~4–6 for the plain loop, which matters where it runs every training step
- * (the CLI's onnxruntime pass feeds ResNet50's 23.5 M filter values as OIHW: src/node/train/ortPass.ts).
+ * (the CLI's onnxruntime pass feeds ResNet50's 23.5 M filter values as OIHW: src/node/train/ortPass.ts). Into `out`
+ * when given (reused: a fresh array that size costs more in page faults than the transpose).
  */
-export function transposeHWIOtoOIHW(w: Float32Array, O: number, I: number, K: number): Float32Array {
-  const out = new Float32Array(w.length);
+export function transposeHWIOtoOIHW(w: Float32Array, O: number, I: number, K: number, out = new Float32Array(w.length)): Float32Array {
   const KK = K * K;
   const B = 32;
   for (let t = 0; t < KK; t++) {

@@ -18,7 +18,7 @@ import type { PassEngine } from '../../core/model/passEngine.js';
 import type { PassGrads } from '../../core/model/passGrads.js';
 import { FEATURE_MAP_BOUNDARY, runBackbone, type StageBoundary } from '../../core/model/resnetVd.js';
 import type { BatchNormStats, TrainableRecognizer } from '../../core/model/trainable.js';
-import { readFloat32 } from '../../core/readBack.js';
+import { readFloat32, readInto } from '../../core/readBack.js';
 import { transposeHWIOtoOIHW } from '../../core/model/filterLayout.js';
 import { TRAIN_GRAPH_VERSION, trainGraphs, type TrainGraphs } from '../onnx/trainGraph.js';
 import { availableParallelism } from 'node:os';
@@ -59,6 +59,7 @@ export class OrtPassEngine implements PassEngine {
   private readonly sessions = new Map<string, Promise<Sessions>>();
   private readonly steps = new Map<string, Promise<{ graphs: TrainGraphs; step: InferenceSession }>>();
   private params: { ids: object[]; feeds: Record<string, OrtTensor> } | undefined;
+  private readonly buffers = new Map<string, Float32Array<ArrayBuffer>>();
 
   constructor(private readonly ort: Ort, private readonly options: OrtPassOptions) {
     const version = (ort.env.versions as { node?: string; common?: string }).node ?? (ort.env.versions as { common?: string }).common ?? '';
@@ -174,26 +175,37 @@ export class OrtPassEngine implements PassEngine {
   /**
    * The parameters as onnxruntime inputs: `.w` OIHW, `.whwio` (the variable's own HWIO data), `.g`, `.b`. Read and
    * transposed once per step: kept while every variable still holds the same tensor (an optimiser step assigns new
-   * ones), so a step's micro-batches and the forward and backward of each share one copy.
+   * ones), so a step's micro-batches and the forward and backward of each share one copy. Into arrays kept for the
+   * run (`buffer`): fresh ones as large as ResNet50's filters cost ~20 ms of page faults a step (readBack.ts `readInto`).
    */
   private async paramFeeds(graphs: TrainGraphs, vars: tf.Variable[]): Promise<Record<string, OrtTensor>> {
     const ids = vars.map((v) => v.dataId);
     if (this.params && this.params.ids.length === ids.length && this.params.ids.every((id, i) => id === ids[i])) return this.params.feeds;
-    const values = await readFloat32(vars);
+    const names = graphs.layers.flatMap((l) => [`${l.key}.whwio`, `${l.key}.g`, `${l.key}.b`]);
+    const into = vars.map((v, i) => this.buffer(names[i]!, v.size));
+    await readInto(vars, into);
     const feeds: Record<string, OrtTensor> = {};
     graphs.layers.forEach((l, i) => {
       const [k, I, O] = [l.kernel, l.inChannels, l.outChannels];
-      feeds[`${l.key}.whwio`] = new this.ort.Tensor('float32', values[3 * i]!, [k, k, I, O]);
-      feeds[`${l.key}.w`] = new this.ort.Tensor('float32', transposeHWIOtoOIHW(values[3 * i]!, O, I, k), [O, I, k, k]);
-      feeds[`${l.key}.g`] = new this.ort.Tensor('float32', values[3 * i + 1]!, [O]);
-      feeds[`${l.key}.b`] = new this.ort.Tensor('float32', values[3 * i + 2]!, [O]);
+      feeds[`${l.key}.whwio`] = new this.ort.Tensor('float32', into[3 * i]!, [k, k, I, O]);
+      feeds[`${l.key}.w`] = new this.ort.Tensor('float32', transposeHWIOtoOIHW(into[3 * i]!, O, I, k, this.buffer(`${l.key}.w`, into[3 * i]!.length)), [O, I, k, k]);
+      feeds[`${l.key}.g`] = new this.ort.Tensor('float32', into[3 * i + 1]!, [O]);
+      feeds[`${l.key}.b`] = new this.ort.Tensor('float32', into[3 * i + 2]!, [O]);
     });
     this.params = { ids, feeds };
     return feeds;
   }
 
+  /** The array kept for the input `name` (overwritten by the next refresh: an onnxruntime run reads it before then). */
+  private buffer(name: string, size: number): Float32Array<ArrayBuffer> {
+    let b = this.buffers.get(name);
+    if (b?.length !== size) this.buffers.set(name, (b = new Float32Array(size)));
+    return b;
+  }
+
   async dispose(): Promise<void> {
     this.params = undefined;
+    this.buffers.clear();
     const all = await Promise.allSettled(this.sessions.values());
     const steps = await Promise.allSettled(this.steps.values());
     this.sessions.clear();
