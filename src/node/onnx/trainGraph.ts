@@ -5,19 +5,19 @@
  *
  * - `forward`: the train-mode pass of the units from stage boundary `from` (`resnetVd.ts` units: the stem's ConvBNs
  *   with its max pool, then each residual block) to the last feature map. Inputs: `x` `[N, H, W, C]` (NHWC, as the
- *   trainer holds it) and each trainable layer's `${key}.w` (OIHW `[O, I, k, k]`, ONNX's conv layout: the caller
- *   transposes the tfjs HWIO filter once per step, see ortPass.ts), `${key}.g`, `${key}.b` (BN scale and offset `[O]`). Outputs: `map` `[N, h, w, F]` (NHWC, the head's input),
+ *   trainer holds it) and each trainable layer's filter as the conv's form reads it (convGraph.ts: `${key}.whwio`,
+ *   tfjs's HWIO filter as `[k²·I, O]`, and/or `${key}.w`, OIHW, which the caller transposes in JS once per step, see
+ *   ortPass.ts), `${key}.g`, `${key}.b` (BN scale and offset `[O]`). Outputs: `map` `[N, h, w, F]` (NHWC, the head's input),
  *   each layer's batch mean `${key}.mean` and biased variance `${key}.var` `[O]` (PaddleVideo's train-mode
  *   `BatchNorm`, as `batchNormTrain.ts`), and the `saved` tensors the backward pass reads.
  * - `backward`: inputs `dmap` (the loss's gradient w.r.t. `map`, NHWC), the `saved` tensors under the same names and
- *   `${key}.g`, and the filters its input gradients need: `${key}.whwio` (the tfjs HWIO filter) for stride 1, `${key}.w`
- *   (OIHW) for strided convs (the session's `inputNames` say which); outputs `${key}.dw` (HWIO), `${key}.dg`, `${key}.db` for every trainable layer.
+ *   `${key}.g`, and the filters its input gradients need (the session's `inputNames` say which); outputs `${key}.dw`
+ *   (HWIO as `[k²·I, O]`), `${key}.dg`, `${key}.db` for every trainable layer.
  *
  * The gradients are the closed forms `convGrad.ts` and `batchNormTrain.ts` compute on tfjs (m = N·h·w values per
  * channel, x̂ the normalised conv output, r = 1/√(σ² + ε), g = dz masked by the ReLU):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dy = γ·r·(g − mean g − x̂·mean(g·x̂));
- *   dW[kh, kw] = X_tapᵀ · dy (one batched MatMul over the K² taps of the padded input),  dx = Conv(dy, rot180(W)ᵀ)
- *   at stride 1, ConvTranspose(dy, W) when strided;
+ *   dW = im2col(X) · dy (one MatMul over the K² taps of the padded input), and dx in the conv's form (convGraph.ts);
  *   the vd AvgPool's gradient spreads each output's gradient over its ⌈2×2⌉ window divided by its in-bounds count
  *   (ceil_mode, exclusive); the stem's MaxPool's goes to the arg-max (`MaxPool`'s Indices, `ScatterElements` add).
  * Shapes are static (one pair of graphs per input shape): the transposed convolutions' output padding and the pools'
@@ -27,17 +27,20 @@ import type { ArchSpec, ConvBNSpec } from '../../core/model/arch.js';
 import { BN_EPSILON } from '../../core/model/recognizer.js';
 import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
 import { GraphBuilder, type Shape, type Val } from './graphBuilder.js';
+import { convForm, convForward, filterGrad, im2col, inputGrad, type ConvForm, type FilterInputs } from './convGraph.js';
 import { crossEntropyHead, type HeadSpec } from './trainHeadGraph.js';
 import { FLOAT, INT64, node, valueInfo, type Pb } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
-export const TRAIN_GRAPH_VERSION = 3;
+export const TRAIN_GRAPH_VERSION = 4;
 
 export interface TrainGraphs {
   forward: Uint8Array;
   backward: Uint8Array;
   /** The trainable layers, in network order (each has the three parameter inputs and three gradient outputs). */
   layers: ConvBNSpec[];
+  /** The layers whose OIHW filter `${key}.w` a graph reads (`conv` form or strided, convGraph.ts). */
+  oihw: Set<string>;
   /** Forward outputs the backward graph takes as inputs, by name. */
   saved: string[];
   /** `map`'s shape, NHWC. */
@@ -62,6 +65,9 @@ interface LayerRecord {
   r: string;
   /** The output (after the ReLU when `act`). */
   out: Val;
+  form: ConvForm;
+  /** The forward's im2col of `convInput` (`matmul` form, k > 1). */
+  cols?: string;
 }
 
 type Unit = { kind: 'stem'; layers: ConvBNSpec[] } | { kind: 'block'; branch: ConvBNSpec[]; short?: ConvBNSpec };
@@ -92,6 +98,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     return v.name;
   };
   const layers: ConvBNSpec[] = [];
+  const fwdInputs: FilterInputs = { oihw: new Set(), hwio: new Set() };
   const eps = f.scalar(BN_EPSILON);
 
   const forwardLayer = (layer: ConvBNSpec, x: Val): Val => {
@@ -106,7 +113,8 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const O = layer.outChannels;
     const ho = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
     const wo = Math.floor((P.shape[3]! + 2 * p - k) / s) + 1;
-    const y = f.op('Conv', [P.name, `${layer.key}.w`], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] }]);
+    const form = convForm(layer, ho, wo);
+    const { y, cols } = convForward(f, layer, P, ho, wo, form, fwdInputs);
     const mean = f.op('ReduceMean', [y], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
     const d = f.op('Sub', [y, mean]);
     const variance = f.op('ReduceMean', [f.op('Mul', [d, d])], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
@@ -117,11 +125,13 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const out: Val = { name: layer.act ? f.op('Relu', [z]) : z, shape: [n, O, ho, wo] };
     f.op('Reshape', [mean, f.ints([O])], [], `${layer.key}.mean`);
     f.op('Reshape', [variance, f.ints([O])], [], `${layer.key}.var`);
-    save(P);
+    // The filter gradient's im2col: the one the forward built, else the backward builds it from P.
+    if (cols) save({ name: cols, shape: [k * k * P.shape[1]!, n * ho * wo] });
+    else save(P);
     save({ name: xhat, shape: out.shape });
     save({ name: r, shape: [1, O, 1, 1] });
     if (layer.act) save(out);
-    records.set(layer.key, { layer, input: x, convInput: P, xhat, r, out });
+    records.set(layer.key, { layer, input: x, convInput: P, xhat, r, out, form, ...(cols ? { cols } : {}) });
     return out;
   };
 
@@ -155,11 +165,15 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   const [, F, h, w] = x.shape as [number, number, number, number];
   f.op('Transpose', [x.name], [{ name: 'perm', ints: [0, 2, 3, 1] }], 'map');
 
-  const oihw = (l: ConvBNSpec) => valueInfo(`${l.key}.w`, [l.outChannels, l.inChannels, l.kernel, l.kernel]);
-  const paramInputs = (): Pb[] => layers.flatMap((l) => [oihw(l), valueInfo(`${l.key}.g`, [l.outChannels]), valueInfo(`${l.key}.b`, [l.outChannels])]);
+  // A layer's filter inputs as the graph reads them (convGraph.ts): OIHW and/or HWIO as `[k²·I, O]`.
+  const filterInputs = (l: ConvBNSpec, ...uses: FilterInputs[]): Pb[] => [
+    ...(uses.some((u) => u.oihw.has(l)) ? [valueInfo(`${l.key}.w`, [l.outChannels, l.inChannels, l.kernel, l.kernel])] : []),
+    ...(uses.some((u) => u.hwio.has(l)) ? [valueInfo(`${l.key}.whwio`, [l.kernel * l.kernel * l.inChannels, l.outChannels])] : []),
+  ];
+  const paramInputs = (...uses: FilterInputs[]): Pb[] => layers.flatMap((l) => [...filterInputs(l, ...uses), valueInfo(`${l.key}.g`, [l.outChannels]), valueInfo(`${l.key}.b`, [l.outChannels])]);
   const savedList = [...saved];
   const savedInfo = savedList.map((s) => valueInfo(s, types.get(s)!.dims, types.get(s)!.type));
-  const forward = f.finish(`pptsn_resnet${arch.depth}_vd_train_forward`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs()], [
+  const forward = f.finish(`pptsn_resnet${arch.depth}_vd_train_forward`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs(fwdInputs)], [
     valueInfo('map', [N, h, w, F]),
     ...layers.flatMap((l) => [valueInfo(`${l.key}.mean`, [l.outChannels]), valueInfo(`${l.key}.var`, [l.outChannels])]),
     ...savedInfo,
@@ -169,19 +183,12 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   // of the graph input `x` is never computed.
   const buildBackward = (start: (b: GraphBuilder) => string) => {
   const b = new GraphBuilder('b_');
-  // The backward graph's filter inputs: HWIO for the stride-1 input gradients (the rotated filter is a cheap view
-  // of it), OIHW for the strided ones (ConvTranspose takes the conv's own filter).
-  const hwioInputs = new Set<ConvBNSpec>();
-  const oihwInputs = new Set<ConvBNSpec>();
+  const inputs: FilterInputs = { oihw: new Set(), hwio: new Set() };
   const zero = b.scalar(0);
   const masked = (d: string, by: string) => b.op('Where', [b.op('Greater', [by, zero]), d, zero]);
   const backwardLayer = (layer: ConvBNSpec, dOut: string, needInput: boolean): string | null => {
     const rec = records.get(layer.key)!;
     const [n, O, ho, wo] = rec.out.shape as [number, number, number, number];
-    const [, I, hp, wp] = rec.convInput.shape as [number, number, number, number];
-    const k = layer.kernel;
-    const s = layer.stride;
-    const p = (k - 1) >> 1;
     const m = n * ho * wo;
     const dz = layer.act ? masked(dOut, rec.out.name) : dOut;
     const dzx = b.op('Mul', [dz, rec.xhat]);
@@ -195,47 +202,9 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const invM = b.scalar(1 / m);
     const gr = b.op('Mul', [b.op('Reshape', [`${layer.key}.g`, shape4]), rec.r]);
     const dy = b.op('Mul', [b.op('Sub', [b.op('Sub', [dz, b.op('Mul', [sumDz, invM])]), b.op('Mul', [rec.xhat, b.op('Mul', [sumDzx, invM])])]), gr]);
-    // Filter gradient: per tap (kh, kw) the padded input's strided window as [I, M], times dy as [M, O]; the K²
-    // taps stacked into one batched MatMul, [K², I, O] = HWIO.
-    const dym = b.op('Reshape', [b.op('Transpose', [dy], [{ name: 'perm', ints: [0, 2, 3, 1] }]), b.ints([m, O])]);
-    const padded = p > 0 ? b.op('Pad', [rec.convInput.name, b.ints([0, 0, p, p, 0, 0, p, p])]) : rec.convInput.name;
-    const pt = b.op('Transpose', [padded], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
-    let patches: string;
-    if (k === 1 && s === 1) patches = b.op('Reshape', [pt, b.ints([1, I, m])]);
-    else {
-      const taps: string[] = [];
-      for (let kh = 0; kh < k; kh++) {
-        for (let kw = 0; kw < k; kw++) {
-          const tap = b.op('Slice', [pt, b.ints([kh, kw]), b.ints([kh + s * (ho - 1) + 1, kw + s * (wo - 1) + 1]), b.ints([2, 3]), b.ints([s, s])]);
-          taps.push(b.op('Reshape', [tap, b.ints([1, I, m])]));
-        }
-      }
-      patches = b.op('Concat', taps, [{ name: 'axis', i: 0 }]);
-    }
-    b.op('Reshape', [b.op('MatMul', [patches, dym]), b.ints([k, k, I, O])], [], `${layer.key}.dw`);
+    filterGrad(b, layer, rec.cols ?? im2col(b, rec.convInput, layer.kernel, layer.stride, ho, wo), dy, m);
     if (!needInput) return null;
-    let dp: string;
-    if (s === 1) {
-      // Input gradient of a stride-1 conv: a convolution of dy with the filter rotated by 180° and I↔O swapped, i.e.
-      // `[I, O, k, k]` = the HWIO filter transposed (for 1×1 a mere reshape) with both spatial axes reversed, padded
-      // k − 1 − p. onnxruntime runs Conv through its blocked NCHWc kernels, ConvTranspose through GEMM + col2im.
-      hwioInputs.add(layer);
-      const rotated = k === 1
-        ? b.op('Reshape', [`${layer.key}.whwio`, b.ints([I, O, 1, 1])])
-        : b.op('Slice', [b.op('Transpose', [`${layer.key}.whwio`], [{ name: 'perm', ints: [2, 3, 0, 1] }]), b.ints([-1, -1]), b.ints([-k - 1, -k - 1]), b.ints([2, 3]), b.ints([-1, -1])]);
-      const q = k - 1 - p;
-      dp = b.op('Conv', [dy, rotated], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'pads', ints: [q, q, q, q] }]);
-    } else {
-      // Strided: the transposed convolution with the same OIHW filter; output padding restores the rows a strided
-      // conv's floor dropped.
-      oihwInputs.add(layer);
-      const oph = hp - (s * (ho - 1) + k - 2 * p);
-      const opw = wp - (s * (wo - 1) + k - 2 * p);
-      dp = b.op('ConvTranspose', [dy, `${layer.key}.w`], [
-        { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
-        ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
-      ]);
-    }
+    const dp = inputGrad(b, layer, dy, rec.convInput.shape, ho, wo, rec.form, inputs);
     return layer.avgPoolFirst ? avgPoolGrad(b, dp, rec.convInput.shape, rec.input.shape) : dp;
   };
 
@@ -262,17 +231,13 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
       d = ds;
     }
   }
-  return { b, hwioInputs, oihwInputs };
+  return { b, inputs };
   };
-  const { b, hwioInputs, oihwInputs } = buildBackward((g) => g.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]));
-  const backwardParams = layers.flatMap((l) => [
-    valueInfo(`${l.key}.g`, [l.outChannels]),
-    ...(hwioInputs.has(l) ? [valueInfo(`${l.key}.whwio`, [l.kernel, l.kernel, l.inChannels, l.outChannels])] : []),
-    ...(oihwInputs.has(l) ? [oihw(l)] : []),
-  ]);
+  const { b, inputs } = buildBackward((g) => g.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]));
+  const backwardParams = layers.flatMap((l) => [valueInfo(`${l.key}.g`, [l.outChannels]), ...filterInputs(l, inputs)]);
   const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...backwardParams],
-    layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
-  const gradOutputs = layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel, l.kernel, l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]);
+    layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel * l.kernel * l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
+  const gradOutputs = layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel * l.kernel * l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]);
   const statOutputs = layers.flatMap((l) => [valueInfo(`${l.key}.mean`, [l.outChannels]), valueInfo(`${l.key}.var`, [l.outChannels])]);
   let step: Uint8Array | undefined;
   if (opts.head) {
@@ -280,11 +245,12 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const hb = new GraphBuilder('h_');
     const head = crossEntropyHead(hb, x, opts.head);
     const whole = buildBackward(() => head.dmap);
-    step = f.finish(`pptsn_resnet${arch.depth}_vd_train_step`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs(), ...whole.hwioInputs.size ? [...whole.hwioInputs].map((l) => valueInfo(`${l.key}.whwio`, [l.kernel, l.kernel, l.inChannels, l.outChannels])) : [], ...head.inputs], [
+    step = f.finish(`pptsn_resnet${arch.depth}_vd_train_step`, [valueInfo('x', [N, H0, W0, C0]), ...paramInputs(fwdInputs, whole.inputs), ...head.inputs], [
       ...head.outputs, ...statOutputs, ...gradOutputs,
     ], [hb, whole.b]);
   }
-  return { forward, backward, ...(step ? { step } : {}), layers, saved: savedList, mapShape: [N, h, w, F] };
+  const oihw = new Set([...fwdInputs.oihw, ...inputs.oihw].map((l) => l.key));
+  return { forward, backward, ...(step ? { step } : {}), layers, oihw, saved: savedList, mapShape: [N, h, w, F] };
 }
 
 /**

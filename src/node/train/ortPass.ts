@@ -173,7 +173,8 @@ export class OrtPassEngine implements PassEngine {
   }
 
   /**
-   * The parameters as onnxruntime inputs: `.w` OIHW, `.whwio` (the variable's own HWIO data), `.g`, `.b`. Read and
+   * The parameters as onnxruntime inputs: `.whwio` (the variable's own HWIO data, as `[k²·I, O]`), `.w` OIHW for the
+   * layers whose graphs read it (`graphs.oihw`: large maps and strided convs, convGraph.ts), `.g`, `.b`. Read and
    * transposed once per step: kept while every variable still holds the same tensor (an optimiser step assigns new
    * ones), so a step's micro-batches and the forward and backward of each share one copy. Into arrays kept for the
    * run (`buffer`): fresh ones as large as ResNet50's filters cost ~20 ms of page faults a step (readBack.ts `readInto`).
@@ -187,8 +188,8 @@ export class OrtPassEngine implements PassEngine {
     const feeds: Record<string, OrtTensor> = {};
     graphs.layers.forEach((l, i) => {
       const [k, I, O] = [l.kernel, l.inChannels, l.outChannels];
-      feeds[`${l.key}.whwio`] = new this.ort.Tensor('float32', into[3 * i]!, [k, k, I, O]);
-      feeds[`${l.key}.w`] = new this.ort.Tensor('float32', transposeHWIOtoOIHW(into[3 * i]!, O, I, k, this.buffer(`${l.key}.w`, into[3 * i]!.length)), [O, I, k, k]);
+      feeds[`${l.key}.whwio`] = new this.ort.Tensor('float32', into[3 * i]!, [k * k * I, O]);
+      if (graphs.oihw.has(l.key)) feeds[`${l.key}.w`] = new this.ort.Tensor('float32', transposeHWIOtoOIHW(into[3 * i]!, O, I, k, this.buffer(`${l.key}.w`, into[3 * i]!.length)), [O, I, k, k]);
       feeds[`${l.key}.g`] = new this.ort.Tensor('float32', into[3 * i + 1]!, [O]);
       feeds[`${l.key}.b`] = new this.ort.Tensor('float32', into[3 * i + 2]!, [O]);
     });
