@@ -4,7 +4,7 @@
  * - `conv`: ONNX Conv on the OIHW filter `${key}.w` (which the caller transposes from tfjs's HWIO in JS); the input
  *   gradient a Conv with the filter rotated by 180° (stride 1) or a ConvTranspose (strided). onnxruntime runs Conv
  *   through its blocked NCHWc kernels: the form for large feature maps, where the filters are small.
- * - `matmul` (stride 1 on maps of at most {@link SMALL_SPATIAL} positions: res4 and res5 at 224 px, where the filters
+ * - `matmul` (stride 1 on maps of at most {@link SMALL_SPATIAL} positions: res3 to res5 at 224 px, where the filters
  *   are most of the bytes): products with the HWIO filter `${key}.whwio` as the matrix `[k²·I, O]` it already is, so
  *   no filter is transposed, in JS or in the graph. Forward: `Y[O, m] = Wᵀ · cols[k²·I, m]` (im2col of the padded
  *   input, kept for the filter gradient); input gradient: per tap, the padded dy's shifted window `[m, O]` times the
@@ -19,13 +19,18 @@
 import type { ConvBNSpec } from '../../core/model/arch.js';
 import type { GraphBuilder, Shape, Val } from './graphBuilder.js';
 
-/** Output positions (h·w) up to which a stride-1 convolution takes the `matmul` form: 14×14, res4 at 224 px. */
-export const SMALL_SPATIAL = 14 * 14;
+/**
+ * Output positions (h·w) up to which a stride-1 convolution takes the `matmul` form: 28×28, res3 at 224 px. A `full`
+ * step of 4 images measured 600–650 ms with it at 14×14, 28×28, 56×56 or 112×112 (28×28 lowest in two runs), 610–710
+ * with none (load ~2).
+ */
+export const SMALL_SPATIAL = 28 * 28;
 
 export type ConvForm = 'conv' | 'matmul';
 
-export function convForm(layer: ConvBNSpec, ho: number, wo: number): ConvForm {
-  return layer.stride === 1 && ho * wo <= SMALL_SPATIAL ? 'matmul' : 'conv';
+/** The form of `layer` with output `ho`×`wo`: `matmul` at stride 1 up to `upTo` positions. */
+export function convForm(layer: ConvBNSpec, ho: number, wo: number, upTo = SMALL_SPATIAL): ConvForm {
+  return layer.stride === 1 && ho * wo <= upTo ? 'matmul' : 'conv';
 }
 
 /** The filter inputs a graph reads, by layer: OIHW `${key}.w`, HWIO `${key}.whwio` as `[k²·I, O]`. */

@@ -27,7 +27,7 @@ import type { ArchSpec, ConvBNSpec } from '../../core/model/arch.js';
 import { BN_EPSILON } from '../../core/model/recognizer.js';
 import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
 import { GraphBuilder, type Shape, type Val } from './graphBuilder.js';
-import { convForm, convForward, filterGrad, im2col, inputGrad, type ConvForm, type FilterInputs } from './convGraph.js';
+import { convForm, convForward, SMALL_SPATIAL, filterGrad, im2col, inputGrad, type ConvForm, type FilterInputs } from './convGraph.js';
 import { crossEntropyHead, type HeadSpec } from './trainHeadGraph.js';
 import { FLOAT, INT64, node, valueInfo, type Pb } from './protobuf.js';
 
@@ -83,9 +83,10 @@ function unitsFrom(arch: ArchSpec, from: StageBoundary): Unit[] {
 
 /**
  * The forward and backward graphs of `arch`'s units from boundary `from` (0..4: the part a trainer trains; the head
- * stays with the caller) for inputs of NHWC shape `inputShape`.
+ * stays with the caller) for inputs of NHWC shape `inputShape`; `opts.matmulFormUpTo`: output positions up to which a
+ * stride-1 conv takes the `matmul` form (convGraph.ts; default {@link SMALL_SPATIAL}, 0 for none).
  */
-export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number], opts: { head?: HeadSpec } = {}): TrainGraphs {
+export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number], opts: { head?: HeadSpec; matmulFormUpTo?: number } = {}): TrainGraphs {
   if (from >= FEATURE_MAP_BOUNDARY) throw new RangeError(`trainGraphs: nothing to train from boundary ${from}`);
   const [N, H0, W0, C0] = inputShape;
   const f = new GraphBuilder('f_');
@@ -113,7 +114,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const O = layer.outChannels;
     const ho = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
     const wo = Math.floor((P.shape[3]! + 2 * p - k) / s) + 1;
-    const form = convForm(layer, ho, wo);
+    const form = convForm(layer, ho, wo, opts.matmulFormUpTo);
     const { y, cols } = convForward(f, layer, P, ho, wo, form, fwdInputs);
     const mean = f.op('ReduceMean', [y], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
     const d = f.op('Sub', [y, mean]);

@@ -34,6 +34,8 @@ interface Sessions {
 export interface OrtPassOptions {
   /** onnxruntime's intra-op threads (default: every core). */
   threads: number;
+  /** Output positions up to which stride-1 convs take the graphs' `matmul` form (convGraph.ts SMALL_SPATIAL; 0: none). */
+  matmulFormUpTo?: number;
 }
 
 /**
@@ -70,7 +72,7 @@ export class OrtPassEngine implements PassEngine {
     const key = `${model.arch.depth}:${model.arch.numClasses}:${from}:${shape.join('x')}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const graphs = trainGraphs(model.arch, from, shape);
+      const graphs = trainGraphs(model.arch, from, shape, this.graphOptions());
       const opts = this.sessionOptions();
       s = Promise.all([this.ort.InferenceSession.create(graphs.forward, opts), this.ort.InferenceSession.create(graphs.backward, opts)]).then(([forward, backward]) => ({ graphs, forward, backward }));
       this.sessions.set(key, s);
@@ -134,7 +136,7 @@ export class OrtPassEngine implements PassEngine {
     const key = `${model.arch.depth}:${K}:${first}:${shape.join('x')}:ce${segments}`;
     let s = this.steps.get(key);
     if (!s) {
-      const graphs = trainGraphs(model.arch, first, shape, { head: { segments, classes: K } });
+      const graphs = trainGraphs(model.arch, first, shape, { head: { segments, classes: K }, ...this.graphOptions() });
       s = this.ort.InferenceSession.create(graphs.step!, this.sessionOptions()).then((step) => ({ graphs, step }));
       this.steps.set(key, s);
     }
@@ -166,6 +168,10 @@ export class OrtPassEngine implements PassEngine {
     } finally {
       if (input !== x) input.dispose();
     }
+  }
+
+  private graphOptions(): { matmulFormUpTo?: number } {
+    return this.options.matmulFormUpTo !== undefined ? { matmulFormUpTo: this.options.matmulFormUpTo } : {};
   }
 
   private sessionOptions(): InferenceSession.SessionOptions {
