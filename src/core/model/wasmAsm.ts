@@ -77,6 +77,10 @@ export class Code {
   v128Store(offset = 0): this { return this.simd(0x0b, 2, ...uleb(offset)); }
   load32Splat(offset = 0): this { return this.simd(0x09, 2, ...uleb(offset)); }
   f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Sub(): this { return this.simd(0xe5); }
+  /** An f32 from an i32's bits (§5.4.7): how a kernel of i32 parameters takes a float. */
+  f32ReinterpretI32(): this { return this.op(0xbe); }
+  f32x4Splat(): this { return this.simd(0x13); }
   f32x4Mul(): this { return this.simd(0xe6); }
   /** relaxed SIMD: a·b + c, fused or not as the hardware does it. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }

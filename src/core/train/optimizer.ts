@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedVariable } from '../model/trainable.js';
 import { readFloat32 } from '../readBack.js';
+import { fusedMomentum, useFusedMomentum } from './momentumWasm.js';
 
 /** PP-TSN's optimiser constants. */
 export const MOMENTUM = 0.9;
@@ -90,6 +91,15 @@ export class PaddleMomentum {
       const grad = grads.get(g.key);
       if (!grad) continue;
       const v = this.velocityOf(g);
+      const attrs = { decay: g.decay, momentum: mu, lr: lr * g.lrMult, nesterov: this.nesterov };
+      if (grad.dtype === 'float32' && useFusedMomentum(attrs)) {
+        // One pass of our wasm kernel, bit-identical to the ops below (momentumWasm.ts).
+        const [w2, v2] = fusedMomentum(g.variable, grad, v, attrs);
+        v.assign(v2);
+        g.variable.assign(w2);
+        tf.dispose([w2, v2]);
+        continue;
+      }
       tf.tidy(() => {
         const gr = g.decay > 0 ? tf.add(grad, tf.mul(g.variable, g.decay)) : grad;
         const vNew = tf.add(tf.mul(v, mu), gr);
