@@ -55,7 +55,7 @@ for (const nesterov of [true, false]) {
     const ops = await run(false, nesterov);
     const calls: string[] = [];
     const { runKernel } = tf.engine();
-    tf.engine().runKernel = function (name: string, ...rest: unknown[]) {
+    tf.engine().runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
       calls.push(name);
       return (runKernel as (...a: unknown[]) => unknown).call(this, name, ...rest);
     } as typeof runKernel;

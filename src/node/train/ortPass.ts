@@ -146,7 +146,8 @@ export class OrtPassEngine implements PassEngine {
     const [fcW, fcB] = model.variablesOf([], true) as [tf.Variable, tf.Variable];
     // The dropout mask as tfjs draws it for ppTSNHead (tf.dropout of the [N, F] mean with the same seed).
     const mask = tf.tidy(() => (model.dropout > 0 ? tf.dropout(tf.ones([n, F]), model.dropout, undefined, opts.seed) : tf.ones([n, F])));
-    const [fcw, fcb, maskData, targetData] = await readFloat32([fcW, fcB, mask, targets]);
+    const [fcw, fcb] = [this.buffer('fc.w', fcW.size), this.buffer('fc.b', fcB.size)];
+    const [[maskData, targetData]] = await Promise.all([readFloat32([mask, targets]), readInto([fcW, fcB], [fcw, fcb])]);
     mask.dispose();
     const feeds: Record<string, OrtTensor> = {
       x: new ort.Tensor('float32', data, shape), 'fc.w': new ort.Tensor('float32', fcw!, [F, K]), 'fc.b': new ort.Tensor('float32', fcb!, [K]),
