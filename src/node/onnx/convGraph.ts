@@ -4,11 +4,12 @@
  * - `conv`: ONNX Conv on the OIHW filter `${key}.w` (which the caller transposes from tfjs's HWIO in JS); the input
  *   gradient a Conv with the filter rotated by 180° (stride 1) or a ConvTranspose (strided). onnxruntime runs Conv
  *   through its blocked NCHWc kernels: the form for large feature maps, where the filters are small.
- * - `matmul` (stride 1 on maps of at most {@link SMALL_SPATIAL} positions: res3 to res5 at 224 px, where the filters
+ * - `matmul` (outputs of at most {@link SMALL_SPATIAL} positions: res3 to res5 at 224 px, where the filters
  *   are most of the bytes): products with the HWIO filter `${key}.whwio` as the matrix `[k²·I, O]` it already is, so
  *   no filter is transposed, in JS or in the graph. Forward: `Y[O, m] = Wᵀ · cols[k²·I, m]` (im2col of the padded
  *   input, kept for the filter gradient); input gradient: per tap, the padded dy's shifted window `[m, O]` times the
- *   tap's filter transposed, summed over the taps; for 1×1, `[O, I]ᵀ · X[n, I, h·w]` and `W · dY[n, O, h·w]`. The
+ *   tap's filter transposed, summed over the taps (strided: on dy with zeros between its rows and columns, the
+ *   transposed convolution); for 1×1, `[O, I]ᵀ · X[n, I, h·w]` and `W · dY[n, O, h·w]`. The
  *   transposes are folded into the products (onnxruntime's MatMul-Transpose fusion: FusedMatMul).
  *   Measured at res5, ×4 images (issue 23): the in-graph rotation of the 3×3 filters (Transpose + reversing Slice,
  *   ~10 ms each) and the OIHW transposition in JS (~28 ms a step) were a third of the step beside onnxruntime's
@@ -20,7 +21,7 @@ import type { ConvBNSpec } from '../../core/model/arch.js';
 import type { GraphBuilder, Shape, Val } from './graphBuilder.js';
 
 /**
- * Output positions (h·w) up to which a stride-1 convolution takes the `matmul` form: 28×28, res3 at 224 px. A `full`
+ * Output positions (h·w) up to which a convolution takes the `matmul` form: 28×28, res3 at 224 px. A `full`
  * step of 4 images measured 600–650 ms with it at 14×14, 28×28, 56×56 or 112×112 (28×28 lowest in two runs), 610–710
  * with none (load ~2).
  */
@@ -28,9 +29,9 @@ export const SMALL_SPATIAL = 28 * 28;
 
 export type ConvForm = 'conv' | 'matmul';
 
-/** The form of `layer` with output `ho`×`wo`: `matmul` at stride 1 up to `upTo` positions. */
+/** The form of `layer` with output `ho`×`wo`: `matmul` up to `upTo` positions (not a strided 1×1: none in ResNet-vd). */
 export function convForm(layer: ConvBNSpec, ho: number, wo: number, upTo = SMALL_SPATIAL): ConvForm {
-  return layer.stride === 1 && ho * wo <= upTo ? 'matmul' : 'conv';
+  return (layer.stride === 1 || layer.kernel > 1) && ho * wo <= upTo ? 'matmul' : 'conv';
 }
 
 /** The filter inputs a graph reads, by layer: OIHW `${key}.w`, HWIO `${key}.whwio` as `[k²·I, O]`. */
@@ -74,7 +75,7 @@ export function convForward(g: GraphBuilder, layer: ConvBNSpec, P: Val, ho: numb
   inputs.hwio.add(layer);
   const wt = g.op('Transpose', [`${layer.key}.whwio`], [{ name: 'perm', ints: [1, 0] }]);
   if (k === 1) return { y: g.op('Reshape', [g.op('MatMul', [wt, g.op('Reshape', [P.name, g.ints([n, I, hp * wp])])]), g.ints([n, O, ho, wo])]) };
-  const cols = im2col(g, P, k, 1, ho, wo);
+  const cols = im2col(g, P, k, s, ho, wo);
   const y = g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [wt, cols]), g.ints([O, n, ho, wo])])], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
   return { y, cols };
 }
@@ -96,8 +97,12 @@ export function inputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convIn
     if (k === 1) return g.op('Reshape', [g.op('MatMul', [w2, g.op('Reshape', [dy, g.ints([n, O, ho * wo])])]), g.ints([n, I, hp, wp])]);
     // dx[y, x] = Σ_taps dy[y − kh + p, x − kw + p] · W[kh, kw]ᵀ: per tap the padded dy's window as [m, O] times the
     // tap's `[I, O]` filter transposed (MatMul with the transpose folded in: onnxruntime's FusedMatMul), summed.
+    // Strided: the same on dy with s − 1 zeros after each row and column (dy[o] sits at s·o), which is what a
+    // transposed convolution computes; the right padding reaches the input's size.
     const m = n * hp * wp;
-    const dt = g.op('Transpose', [g.op('Pad', [dy, g.ints([0, 0, p, p, 0, 0, p, p])])], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
+    const up = s === 1 ? dy : g.op('Reshape', [g.op('Pad', [g.op('Reshape', [dy, g.ints([n, O, ho, 1, wo, 1])]), g.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, s - 1, 0, s - 1])]), g.ints([n, O, ho * s, wo * s])]);
+    const [rh, rw] = [Math.max(p, p + hp - ho * s), Math.max(p, p + wp - wo * s)];
+    const dt = g.op('Transpose', [g.op('Pad', [up, g.ints([0, 0, p, p, 0, 0, rh, rw])])], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
     const taps: string[] = [];
     for (let kh = 0; kh < k; kh++) {
       for (let kw = 0; kw < k; kw++) {

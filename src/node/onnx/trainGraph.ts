@@ -84,7 +84,7 @@ function unitsFrom(arch: ArchSpec, from: StageBoundary): Unit[] {
 /**
  * The forward and backward graphs of `arch`'s units from boundary `from` (0..4: the part a trainer trains; the head
  * stays with the caller) for inputs of NHWC shape `inputShape`; `opts.matmulFormUpTo`: output positions up to which a
- * stride-1 conv takes the `matmul` form (convGraph.ts; default {@link SMALL_SPATIAL}, 0 for none).
+ * conv takes the `matmul` form (convGraph.ts; default {@link SMALL_SPATIAL}, 0 for none).
  */
 export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: readonly [number, number, number, number], opts: { head?: HeadSpec; matmulFormUpTo?: number } = {}): TrainGraphs {
   if (from >= FEATURE_MAP_BOUNDARY) throw new RangeError(`trainGraphs: nothing to train from boundary ${from}`);

@@ -34,7 +34,7 @@ interface Sessions {
 export interface OrtPassOptions {
   /** onnxruntime's intra-op threads (default: every core). */
   threads: number;
-  /** Output positions up to which stride-1 convs take the graphs' `matmul` form (convGraph.ts SMALL_SPATIAL; 0: none). */
+  /** Output positions up to which convs take the graphs' `matmul` form (convGraph.ts SMALL_SPATIAL; 0: none). */
   matmulFormUpTo?: number;
 }
 
