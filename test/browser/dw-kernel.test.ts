@@ -1,9 +1,12 @@
 /**
  * Our WebAssembly SIMD filter-gradient kernel (src/core/model/filterGradWasm.ts) in a browser worker, headless
  * Chromium, cross-origin isolated: tfjs wasm starts threaded as the engine worker starts it, so its heap is a
- * shared memory, which the kernel's module imports. The kernel's bytes are made at run time (wasmAsm.ts), so no
- * asset has to load; this checks that it validates there (relaxed SIMD in Chromium), runs on the shared heap and
- * equals the per-tap matMul path, for a 3×3 same, a 3×3 on odd sizes and a 1×1.
+ * shared memory, which the kernel's module imports, and the kernel splits its work over the helper threads of
+ * src/worker/kernelThreads.ts (one on a 2-core machine) that instantiate the same module on that memory. The
+ * kernel's bytes are made at run time (wasmAsm.ts), so no asset has to load; this checks that it validates there
+ * (relaxed SIMD in Chromium), runs on the shared heap, equals the per-tap matMul path, and that the threaded run
+ * (every shape of at least MIN_PARALLEL_MACS, input channels split 8/8, 5/4 blocks of 4, a 1×1) equals the
+ * one-thread run bit for bit, while the small shapes stay on one thread.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -11,29 +14,35 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrowserEnv, type BrowserEnv } from '../helpers/browser.js';
 import { WASM_PATHS } from '../helpers/liveModel.js';
+import { MIN_PARALLEL_MACS } from '../../src/core/model/filterGradWasm.js';
 
 let env: BrowserEnv;
 before(async () => { env = await startBrowserEnv(); });
 after(async () => { await env?.close(); });
 
+interface Row { shape: string; macs: number; errs: number[]; identical: boolean; ran: boolean; split: boolean }
 interface Answer {
   ok: boolean;
   message?: string;
-  value?: { variant: string | null; shared: boolean; threads: number; rows: Array<{ shape: string; errs: number[]; ran: boolean }>; tensorsLeft: number };
+  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; rows: Row[]; tensorsLeft: number };
 }
 
-test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs on the shared heap and equals the per-tap path', { timeout: 180_000 }, async () => {
+test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs split over the helper threads on the shared heap and equals the per-tap path and its one-thread run', { timeout: 180_000 }, async () => {
   const { page, errors } = await env.open('/test/browser/pages/dw.html');
   await page.waitForFunction(() => 'dw' in window);
-  const shapes = [[2, 9, 9, 16, 32, 3], [1, 7, 5, 8, 16, 3], [2, 6, 6, 32, 64, 1]];
+  const shapes = [[2, 9, 9, 16, 32, 3], [1, 7, 5, 8, 16, 3], [2, 6, 6, 32, 64, 1], [2, 14, 14, 32, 64, 3], [2, 13, 11, 36, 24, 3], [2, 24, 24, 64, 64, 1]];
   const answer = await page.evaluate((s) => (window as unknown as { dw: { run(r: unknown): Promise<unknown> } }).dw.run({ mode: 'check', shapes: s[0], wasmPaths: s[1] }), [shapes, WASM_PATHS] as const) as Answer;
   assert.ok(answer.ok, `${answer.message}; console: ${errors.join(" | ")}`);
   const v = answer.value!;
   assert.ok(v.shared && v.threads > 1, `threaded wasm with a shared heap (shared ${v.shared}, threads ${v.threads})`);
+  assert.equal(v.helpers, v.threads - 1, 'one kernel helper per further tfjs thread');
   assert.equal(v.variant, 'relaxed', 'Chromium validates f32x4.relaxed_madd');
+  assert.equal(v.rows.filter((r) => r.split).length, 3, `three shapes run split: ${v.rows.map((r) => `${r.shape} ${r.split}`).join(', ')}`);
   for (const r of v.rows) {
     assert.ok(r.ran, `${r.shape}: PPTSNConv2DBackpropFilter ran`);
-    for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference ${e}`);
+    assert.equal(r.split, r.macs >= MIN_PARALLEL_MACS, `${r.shape} (${r.macs} MACs): split over the helpers exactly from MIN_PARALLEL_MACS`);
+    for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
+    assert.ok(r.identical, `${r.shape}: the threaded run equals the one-thread run bit for bit`);
   }
   assert.equal(v.tensorsLeft, 0);
 });

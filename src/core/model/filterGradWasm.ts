@@ -13,7 +13,8 @@
  * side by side (bench/README.md, issue 23). Single-threaded (tfjs's pthreads are its own).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BLOCK, DwTap, KERNEL_EXPORT, tapModule } from './filterGradSimd.js';
+import { BLOCK, DwTap, KERNEL_EXPORT, TAP_ARGS, tapModule } from './filterGradSimd.js';
+import { executorFor, type KernelSpec, type ParallelExecutor } from './parallelExecutor.js';
 
 export const CONV2D_BACKPROP_FILTER = 'PPTSNConv2DBackpropFilter';
 
@@ -112,43 +113,113 @@ export function useSimdFilterGrad(K: number, I: number, O: number, stride: numbe
   return memory !== undefined && tapFor(memory) !== null;
 }
 
+/** One filter gradient: byte offsets into the heap, x `[n, H, W, I]` and dy `[n, Ho, Wo, O]`, kernel, padding. */
+interface Geometry {
+  ptrs: { x: number; dy: number; out: number };
+  xShape: number[];
+  dyShape: number[];
+  K: number;
+  p: number;
+  chunk: number;
+}
+
 /**
- * dW `[K, K, I, O]` of a stride-1 conv of x `[n, H, W, I]` with padding `pad`, given dy `[n, Ho, Wo, O]`, writing
- * with `tap` into `out` (byte offsets into `memory`).
+ * Calls `emit` with the tap kernel's arguments for every call that computes dW's input channels [i0, i1) (a
+ * multiple of the register block): its rows of every tap, disjoint from any other range's.
  */
-export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK): void {
-  const [n, H, W, I] = xShape as [number, number, number, number];
-  const [, Ho, Wo, O] = dyShape as [number, number, number, number];
-  new Float32Array(memory.buffer, ptrs.out, K * K * I * O).fill(0);
+function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number[]) => void): void {
+  const { ptrs, K, p, chunk } = g;
+  const [n, H, W, I] = g.xShape as [number, number, number, number];
+  const [, Ho, Wo, O] = g.dyShape as [number, number, number, number];
   const [aCol, bCol] = [I * 4, O * 4];
   const [aRow, bRow] = [W * aCol, Wo * bCol];
   const [aImg, bImg] = [H * aRow, Ho * bRow];
+  const Ic = i1 - i0;
   for (let kh = 0; kh < K; kh++) {
     const [y0, y1] = [Math.max(0, p - kh), Math.min(Ho, H + p - kh)];
     for (let kw = 0; kw < K; kw++) {
       const [x0, x1] = [Math.max(0, p - kw), Math.min(Wo, W + p - kw)];
       const [rows, cols] = [y1 - y0, x1 - x0];
       if (rows <= 0 || cols <= 0) continue;
-      const op = ptrs.out + (kh * K + kw) * I * O * 4;
-      // First (img, y, x) of the tap: input (y + kh − p, x + kw − p), dy (y, x).
-      const at = (img: number, y: number) => [ptrs.x + img * aImg + (y + kh - p) * aRow + (x0 + kw - p) * aCol, ptrs.dy + img * bImg + y * bRow + x0 * bCol] as const;
+      const op = ptrs.out + ((kh * K + kw) * I + i0) * O * 4;
+      // First (img, y, x) of the tap: input (y + kh − p, x + kw − p) at channel i0, dy (y, x).
+      const at = (img: number, y: number) => [ptrs.x + img * aImg + (y + kh - p) * aRow + (x0 + kw - p) * aCol + i0 * 4, ptrs.dy + img * bImg + y * bRow + x0 * bCol] as const;
       if (rows * cols > chunk) {
         const step = Math.max(1, Math.floor(chunk / cols));
         for (let img = 0; img < n; img++) {
           for (let y = y0; y < y1; y += step) {
             const [a, b] = at(img, y);
-            tap(a, b, op, 1, Math.min(step, y1 - y), cols, aImg, bImg, aRow, bRow, aCol, bCol, I, O);
+            emit([a, b, op, 1, Math.min(step, y1 - y), cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O]);
           }
         }
       } else {
         const imgs = Math.max(1, Math.floor(chunk / (rows * cols)));
         for (let img = 0; img < n; img += imgs) {
           const [a, b] = at(img, y0);
-          tap(a, b, op, Math.min(imgs, n - img), rows, cols, aImg, bImg, aRow, bRow, aCol, bCol, I, O);
+          emit([a, b, op, Math.min(imgs, n - img), rows, cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O]);
         }
       }
     }
   }
+}
+
+/**
+ * Multiply-adds below which a filter gradient runs on the calling thread alone: waking a helper and waiting for it
+ * costs tens of microseconds; 2 M multiply-adds take ~80 µs at 25 GMAC/s.
+ */
+export const MIN_PARALLEL_MACS = 1 << 21;
+
+let threadedRuns = 0;
+
+/** How many filter gradients ran split over helper threads in this realm (what the browser test checks). */
+export function filterGradThreadedRuns(): number {
+  return threadedRuns;
+}
+
+/**
+ * dW `[K, K, I, O]` of a stride-1 conv of x `[n, H, W, I]` with padding `pad`, given dy `[n, Ho, Wo, O]`, writing
+ * with `tap` into `out` (byte offsets into `memory`). With an `executor` that has helpers ready, and at least
+ * {@link MIN_PARALLEL_MACS} of work, the input channels are split in blocks of BLOCK.ib over this thread and the
+ * helpers (each writes only its own rows of every tap: no two threads touch one dW element); every dW element is
+ * then the same sum in the same order as on one thread, so the result is bit-identical.
+ */
+export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK, executor: ParallelExecutor | null = null): void {
+  const I = xShape[3]!;
+  const O = dyShape[3]!;
+  new Float32Array(memory.buffer, ptrs.out, K * K * I * O).fill(0);
+  const g: Geometry = { ptrs, xShape, dyShape, K, p, chunk };
+  const direct = (args: number[]) => tap(...(args as Parameters<DwTap>));
+  const macs = K * K * dyShape[0]! * dyShape[1]! * dyShape[2]! * I * O;
+  const blocks = I / BLOCK.ib;
+  const threads = executor && macs >= MIN_PARALLEL_MACS ? Math.min(executor.helpers + 1, blocks) : 1;
+  if (threads < 2) {
+    forEachTapCall(g, 0, I, direct);
+    return;
+  }
+  const bound = (t: number) => Math.round((blocks * t) / threads) * BLOCK.ib;
+  const lists: Int32Array[] = [];
+  for (let t = 1; t < threads; t++) {
+    const calls: number[] = [];
+    forEachTapCall(g, bound(t), bound(t + 1), (args) => { for (const a of args) calls.push(a); });
+    // Offsets above 2 GiB wrap to negative i32s here and back to the same address as the kernel's i32 arguments.
+    lists.push(Int32Array.from(calls));
+  }
+  executor!.run(lists, () => forEachTapCall(g, 0, bound(1), direct));
+  threadedRuns++;
+}
+
+/** The kernel on `memory` as helper threads instantiate it (the variant {@link tapFor} picks for that memory). */
+function kernelSpec(memory: WebAssembly.Memory): KernelSpec {
+  const relaxed = simdVariant(isShared(memory)) === 'relaxed';
+  return { memory, module: new WebAssembly.Module(tapModule(relaxed, isShared(memory))), exportName: KERNEL_EXPORT, argc: TAP_ARGS };
+}
+
+/**
+ * The helper threads our kernel splits its work over on `memory` (started on the first call): null where the heap
+ * is not shared (single-threaded tfjs, Node) or no host installed a factory (parallelExecutor.ts).
+ */
+export function filterGradExecutor(memory: WebAssembly.Memory): ParallelExecutor | null {
+  return isShared(memory) && enabled ? executorFor(memory, () => kernelSpec(memory)) : null;
 }
 
 function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
@@ -160,7 +231,7 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   if (!memory || !tap) throw new Error(`${CONV2D_BACKPROP_FILTER}: no SIMD or no reachable heap (check useSimdFilterGrad first)`);
   const out = b.makeOutput([K, K, x.shape[3]!, dy.shape[3]!], 'float32');
   const ptr = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
-  filterGradInto(tap, memory, { x: ptr(x), dy: ptr(dy), out: ptr(out) }, x.shape, dy.shape, K, pad);
+  filterGradInto(tap, memory, { x: ptr(x), dy: ptr(dy), out: ptr(out) }, x.shape, dy.shape, K, pad, CHUNK, filterGradExecutor(memory));
   return out;
 }
 
