@@ -28,6 +28,16 @@ export function setSimdFilterGrad(on: boolean): void {
   enabled = on;
 }
 
+let threaded = true;
+
+/**
+ * Keeps our kernel on the calling thread (false) or lets it split over helper threads again (true, the default)
+ * for this JS realm: an escape hatch, and what the benches' A/B in one worker toggles.
+ */
+export function setFilterGradThreads(on: boolean): void {
+  threaded = on;
+}
+
 /** Dy positions (rows · columns) one call of the tap kernel covers, at most about: a chunk's rows stay in cache. */
 const CHUNK = 64;
 
@@ -219,7 +229,7 @@ function kernelSpec(memory: WebAssembly.Memory): KernelSpec {
  * is not shared (single-threaded tfjs, Node) or no host installed a factory (parallelExecutor.ts).
  */
 export function filterGradExecutor(memory: WebAssembly.Memory): ParallelExecutor | null {
-  return isShared(memory) && enabled ? executorFor(memory, () => kernelSpec(memory)) : null;
+  return isShared(memory) && enabled && threaded ? executorFor(memory, () => kernelSpec(memory)) : null;
 }
 
 function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {

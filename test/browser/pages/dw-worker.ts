@@ -41,7 +41,7 @@ async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
         filterGradInto(tap, memory, { x: heapOffset(x), dy: heapOffset(dy), out: heapOffset(out) }, x.shape, dy.shape, K, p);
         return out;
       }],
-      [`ours ${helpers + 1} threads`, () => filterGrad(x, dy, fs, 1, p)],
+      [`ours ${helpers + 1} thread${helpers > 0 ? "s" : ""}`, () => filterGrad(x, dy, fs, 1, p)],
     ];
     const ref = runs[0]![1]();
     const scale = tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0]!);
