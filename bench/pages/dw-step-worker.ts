@@ -9,12 +9,14 @@ import { configureWasm, selectBackend, wasmThreadCountNow } from '../../src/work
 import { filterGradExecutor, setFilterGradThreads, wasmHeap } from '../../src/core/model/filterGradWasm.js';
 import type { TrainableSubset } from '../../src/core/model/trainable.js';
 import { trainStepper } from '../trainStep.js';
+import type { ProfileRow } from '../profile.js';
 // The trainer's gradients, as the library's trainer worker registers them (src/worker/trainerEngine.ts).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
-export interface StepRequest { wasmPaths: string; strategy: TrainableSubset; images: number; steps: number }
+/** `profile`: then one `tf.profile`d step each way (bench/profile.ts groups). */
+export interface StepRequest { wasmPaths: string; strategy: TrainableSubset; images: number; steps: number; profile?: boolean }
 
-async function run({ wasmPaths, strategy, images, steps }: StepRequest) {
+async function run({ wasmPaths, strategy, images, steps, profile }: StepRequest) {
   configureWasm(wasmPaths);
   await selectBackend('wasm');
   const helpers = (await filterGradExecutor(wasmHeap()!)?.ready) ?? 0;
@@ -27,9 +29,16 @@ async function run({ wasmPaths, strategy, images, steps }: StepRequest) {
       s[k].push(await stepper.step(images));
     }
   }
+  const profiles: Record<string, ProfileRow[]> = {};
+  if (profile) {
+    for (const k of ['one', 'split'] as const) {
+      setFilterGradThreads(k === 'split');
+      profiles[k] = await stepper.profile(images);
+    }
+  }
   setFilterGradThreads(true);
   stepper.dispose();
-  return { threads: wasmThreadCountNow(), helpers, ...s };
+  return { threads: wasmThreadCountNow(), helpers, ...s, profiles };
 }
 
 self.onmessage = async (e: MessageEvent<StepRequest>) => {

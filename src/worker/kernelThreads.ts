@@ -33,9 +33,10 @@ const ROUND_CALLS = 16384;
 /** How long the engine worker waits for a helper's round before it gives up on the helpers (a dead or hung one). */
 const ROUND_TIMEOUT_MS = 120_000;
 
-const HELPER_SOURCE = `
+/** The helper's script for a kernel of `argc` arguments (spelt out: spreading a subarray per call costs more). */
+const helperSource = (argc: number) => `
 onmessage = (e) => {
-  const { memory, module, exportName, argc, control } = e.data;
+  const { memory, module, exportName, control } = e.data;
   const ctl = new Int32Array(control);
   let fn;
   try {
@@ -53,7 +54,7 @@ onmessage = (e) => {
     let state = ${DONE};
     try {
       const n = ctl[${COUNT}];
-      for (let k = 0, o = ${HEADER}; k < n; k++, o += argc) fn(...ctl.subarray(o, o + argc));
+      for (let k = 0, o = ${HEADER}; k < n; k++, o += ${argc}) fn(${Array.from({ length: argc }, (_, i) => `ctl[o + ${i}]`).join(', ')});
     } catch (err) {
       state = ${FAILED};
     }
@@ -79,7 +80,7 @@ class WorkerExecutor implements ParallelExecutor {
 
   constructor(spec: KernelSpec, count: number) {
     this.argc = spec.argc;
-    const url = URL.createObjectURL(new Blob([HELPER_SOURCE], { type: 'text/javascript' }));
+    const url = URL.createObjectURL(new Blob([helperSource(spec.argc)], { type: 'text/javascript' }));
     const answers: Promise<void>[] = [];
     try {
       for (let h = 0; h < count; h++) {
@@ -97,7 +98,7 @@ class WorkerExecutor implements ParallelExecutor {
             resolve();
           };
         }));
-        worker.postMessage({ memory: spec.memory, module: spec.module, exportName: spec.exportName, argc: spec.argc, control });
+        worker.postMessage({ memory: spec.memory, module: spec.module, exportName: spec.exportName, control });
       }
     } finally {
       // The workers have fetched their script once they answer; revoking earlier could race their start.
