@@ -14,11 +14,15 @@ import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradT
 
 type Shape = [n: number, h: number, w: number, I: number, O: number, K: number];
 /** `wasmPaths`: where the tfjs binaries are served (test/helpers/liveModel.ts WASM_PATHS in the dev server). */
-export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths: string; reps?: number }
+/**
+ * `grow`: once the helpers run, grow tfjs's heap (64 KB tensors until it grows, kept to the end) so that the shapes'
+ * tensors lie in memory added after the helpers instantiated the kernel on it; rows then say whether x lies there.
+ */
+export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths: string; reps?: number; grow?: boolean }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
+async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwRequest) {
   configureWasm(wasmPaths);
   await selectBackend('wasm');
   const memory = wasmHeap()!;
@@ -29,6 +33,9 @@ async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
   const rows = [];
   const tensors0 = tf.memory().numTensors;
   const tap = tapFor(memory)!;
+  const heap0 = memory.buffer.byteLength;
+  const fillers: tf.Tensor[] = [];
+  while (grow && memory.buffer.byteLength === heap0) fillers.push(tf.zeros([16384]));
   for (const [n, h, w, I, O, K] of shapes) {
     const p = (K - 1) >> 1;
     const x = tf.randomNormal([n, h, w, I]) as tf.Tensor4D;
@@ -63,10 +70,11 @@ async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
       });
     }
     const macs = K * K * n * h * w * I * O;
-    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}`, macs, errs, identical, ran, split, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
+    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
     tf.dispose([x, dy, ref]);
   }
-  return { ...info, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
+  tf.dispose(fillers);
+  return { ...info, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
 }
 
 self.onmessage = async (e: MessageEvent<DwRequest>) => {
