@@ -1,16 +1,18 @@
 /**
- * The stride-1 convolution filter gradient on tfjs-backend-wasm as a kernel of our own,
+ * The convolution filter gradient on tfjs-backend-wasm as a kernel of our own,
  * `PPTSNConv2DBackpropFilter` (registered for the `wasm` backend only): our SIMD tap kernel
  * ({@link ./filterGradSimd.ts}), instantiated against tfjs-backend-wasm's own heap memory, reads the NHWC input and
  * dy where tfjs keeps them and writes dW `[K, K, I, O]` into a tensor tfjs allocated:
  *
- *   dW[kh, kw, i, o] = Σ_{n, y, x} x[n, y + kh − p, x + kw − p, i] · dy[n, y, x, o]   (zero outside the input)
+ *   dW[kh, kw, i, o] = Σ_{n, y, x} x[n, s·y + kh − p, s·x + kw − p, i] · dy[n, y, x, o]   (zero outside the input)
  *
- * per tap over the dy rows and columns whose input position is inside the image, in chunks of about
+ * (stride s: the kernel steps s input pixels per dy pixel) per tap over the dy rows and columns whose input position
+ * is inside the image, in chunks of about
  * {@link CHUNK} positions (the chunk's input and dy rows stay in cache while every channel block passes over
  * them). Why: the per-tap path (StridedSlice of the transposed input + plain matMul) ran at ~5 GMAC/s and was
  * ~45 % of a `full` training step under load; this runs ResNet's 3×3s at 20–27 GMAC/s, 1.7–2× that path measured
- * side by side (bench/README.md, issue 23).
+ * side by side (bench/README.md, issue 23). Strided (res3a–res5a's 3×3 stride 2): 1.3–3.2× the im2col product of
+ * convGrad.ts on one thread, which spends most of its time in wasm's single-threaded slices and transposes.
  *
  * Threads: where tfjs runs threaded its heap is a shared memory, and the work is split over the calling thread and
  * the helper threads a host injected (parallelExecutor.ts; the browser's engine worker: src/worker/kernelThreads.ts,
@@ -61,6 +63,7 @@ interface WasmBackendLike {
 export interface FilterGradAttrs {
   K: number;
   pad: number;
+  stride: number;
 }
 
 /** The Emscripten heap: exported by the single-threaded module, created in JS (and shared) by the threaded one. */
@@ -122,11 +125,11 @@ const MAX_1X1_FILTER = 1 << 16;
 
 /**
  * Whether our kernel computes this filter gradient on the active backend: wasm with SIMD and a reachable heap,
- * stride 1, I and O multiples of the register block (every stride-1 conv of ResNet-vd past the stem's first), and
- * where it measured faster: every K > 1, and 1×1s up to {@link MAX_1X1_FILTER}.
+ * I and O multiples of the register block (every conv of ResNet-vd past the stem's first, strided ones included),
+ * and where it measured faster: every K > 1, and 1×1s up to {@link MAX_1X1_FILTER}.
  */
 export function useSimdFilterGrad(K: number, I: number, O: number, stride: number): boolean {
-  if (stride !== 1 || I % BLOCK.ib !== 0 || O % BLOCK.ob !== 0 || (K === 1 && I * O > MAX_1X1_FILTER)) return false;
+  if (stride < 1 || I % BLOCK.ib !== 0 || O % BLOCK.ob !== 0 || (K === 1 && I * O > MAX_1X1_FILTER)) return false;
   if (tf.getBackend() !== 'wasm') return false;
   if (!enabled) return false;
   const memory = heapMemory(tf.backend() as unknown as WasmBackendLike);
@@ -141,6 +144,8 @@ interface Geometry {
   K: number;
   p: number;
   chunk: number;
+  /** Stride (both axes). */
+  s: number;
 }
 
 /**
@@ -148,22 +153,25 @@ interface Geometry {
  * multiple of the register block): its rows of every tap, disjoint from any other range's.
  */
 function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number[]) => void): void {
-  const { ptrs, K, p, chunk } = g;
+  const { ptrs, K, p, chunk, s } = g;
   const [n, H, W, I] = g.xShape as [number, number, number, number];
   const [, Ho, Wo, O] = g.dyShape as [number, number, number, number];
-  const [aCol, bCol] = [I * 4, O * 4];
-  const [aRow, bRow] = [W * aCol, Wo * bCol];
-  const [aImg, bImg] = [H * aRow, Ho * bRow];
+  // The kernel steps through x by s pixels per dy pixel; an image's start stays H·W·I floats on.
+  const [aPix, bCol] = [I * 4, O * 4];
+  const [aCol, aRow, bRow] = [s * aPix, s * W * aPix, Wo * bCol];
+  const [aImg, bImg] = [H * W * aPix, Ho * bRow];
   const Ic = i1 - i0;
+  // dy rows y with 0 ≤ s·y + k − p < H read the input; the others would read the zero padding.
+  const range = (k: number, size: number, out: number) => [Math.max(0, Math.ceil((p - k) / s)), Math.min(out, Math.floor((size - 1 + p - k) / s) + 1)] as const;
   for (let kh = 0; kh < K; kh++) {
-    const [y0, y1] = [Math.max(0, p - kh), Math.min(Ho, H + p - kh)];
+    const [y0, y1] = range(kh, H, Ho);
     for (let kw = 0; kw < K; kw++) {
-      const [x0, x1] = [Math.max(0, p - kw), Math.min(Wo, W + p - kw)];
+      const [x0, x1] = range(kw, W, Wo);
       const [rows, cols] = [y1 - y0, x1 - x0];
       if (rows <= 0 || cols <= 0) continue;
       const op = ptrs.out + ((kh * K + kw) * I + i0) * O * 4;
-      // First (img, y, x) of the tap: input (y + kh − p, x + kw − p) at channel i0, dy (y, x).
-      const at = (img: number, y: number) => [ptrs.x + img * aImg + (y + kh - p) * aRow + (x0 + kw - p) * aCol + i0 * 4, ptrs.dy + img * bImg + y * bRow + x0 * bCol] as const;
+      // First (img, y, x) of the tap: input (s·y + kh − p, s·x + kw − p) at channel i0, dy (y, x).
+      const at = (img: number, y: number) => [ptrs.x + img * aImg + ((s * y + kh - p) * W + s * x0 + kw - p) * aPix + i0 * 4, ptrs.dy + img * bImg + y * bRow + x0 * bCol] as const;
       if (rows * cols > chunk) {
         const step = Math.max(1, Math.floor(chunk / cols));
         for (let img = 0; img < n; img++) {
@@ -197,17 +205,17 @@ export function filterGradThreadedRuns(): number {
 }
 
 /**
- * dW `[K, K, I, O]` of a stride-1 conv of x `[n, H, W, I]` with padding `pad`, given dy `[n, Ho, Wo, O]`, writing
+ * dW `[K, K, I, O]` of a conv of x `[n, H, W, I]` with padding `p` and `stride`, given dy `[n, Ho, Wo, O]`, writing
  * with `tap` into `out` (byte offsets into `memory`). With an `executor` that has helpers ready, and at least
  * {@link MIN_PARALLEL_MACS} of work, the input channels are split in blocks of BLOCK.ib over this thread and the
  * helpers (each writes only its own rows of every tap: no two threads touch one dW element); every dW element is
  * then the same sum in the same order as on one thread, so the result is bit-identical.
  */
-export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK, executor: ParallelExecutor | null = null): void {
+export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK, executor: ParallelExecutor | null = null, stride = 1): void {
   const I = xShape[3]!;
   const O = dyShape[3]!;
   new Float32Array(memory.buffer, ptrs.out, K * K * I * O).fill(0);
-  const g: Geometry = { ptrs, xShape, dyShape, K, p, chunk };
+  const g: Geometry = { ptrs, xShape, dyShape, K, p, chunk, s: stride };
   const direct = (args: number[]) => tap(...(args as Parameters<DwTap>));
   const macs = K * K * dyShape[0]! * dyShape[1]! * dyShape[2]! * I * O;
   const blocks = I / BLOCK.ib;
@@ -245,19 +253,19 @@ export function filterGradExecutor(memory: WebAssembly.Memory): ParallelExecutor
 function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const b = backend as WasmBackendLike;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { K, pad } = attrs as unknown as FilterGradAttrs;
+  const { K, pad, stride } = attrs as unknown as FilterGradAttrs;
   const memory = heapMemory(b);
   const tap = memory && tapFor(memory);
   if (!memory || !tap) throw new Error(`${CONV2D_BACKPROP_FILTER}: no SIMD or no reachable heap (check useSimdFilterGrad first)`);
   const out = b.makeOutput([K, K, x.shape[3]!, dy.shape[3]!], 'float32');
   const ptr = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
-  filterGradInto(tap, memory, { x: ptr(x), dy: ptr(dy), out: ptr(out) }, x.shape, dy.shape, K, pad, CHUNK, filterGradExecutor(memory));
+  filterGradInto(tap, memory, { x: ptr(x), dy: ptr(dy), out: ptr(out) }, x.shape, dy.shape, K, pad, CHUNK, filterGradExecutor(memory), stride);
   return out;
 }
 
 /** dW `[K, K, I, O]` on wasm by our kernel; the caller checks {@link useSimdFilterGrad}. */
-export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, K: number, pad: number): tf.Tensor4D {
+export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, K: number, pad: number, stride = 1): tf.Tensor4D {
   if (!tf.getKernel(CONV2D_BACKPROP_FILTER, 'wasm')) tf.registerKernel({ kernelName: CONV2D_BACKPROP_FILTER, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
-  const attrs: FilterGradAttrs = { K, pad };
+  const attrs: FilterGradAttrs = { K, pad, stride };
   return tf.engine().runKernel(CONV2D_BACKPROP_FILTER, { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
