@@ -5,9 +5,9 @@
  * src/worker/kernelThreads.ts (one on a 2-core machine) that instantiate the same module on that memory. The
  * kernel's bytes are made at run time (wasmAsm.ts), so no asset has to load; this checks that it validates there
  * (relaxed SIMD in Chromium), runs on the shared heap, equals the per-tap matMul path, and that the threaded run
- * (every shape of at least MIN_PARALLEL_MACS, input channels split 8/8, 5/4 blocks of 4, a 1×1) equals the
- * one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the small
- * shapes stay on one thread.
+ * (every shape of at least MIN_PARALLEL_MACS, input channels split 8/8, 5/4 blocks of 4, a 1×1, a 3×3 stride 2)
+ * equals the one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the
+ * small shapes stay on one thread.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -31,7 +31,7 @@ interface Answer {
 test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs split over the helper threads on the shared heap and equals the per-tap path and its one-thread run', { timeout: 180_000 }, async () => {
   const { page, errors } = await env.open('/test/browser/pages/dw.html');
   await page.waitForFunction(() => 'dw' in window);
-  const shapes = [[2, 9, 9, 16, 32, 3], [1, 7, 5, 8, 16, 3], [2, 6, 6, 32, 64, 1], [2, 14, 14, 32, 64, 3], [2, 13, 11, 36, 24, 3], [2, 24, 24, 64, 64, 1]];
+  const shapes = [[2, 9, 9, 16, 32, 3], [1, 7, 5, 8, 16, 3], [2, 6, 6, 32, 64, 1], [2, 14, 14, 32, 64, 3], [2, 13, 11, 36, 24, 3], [2, 24, 24, 64, 64, 1], [2, 17, 15, 32, 64, 3, 2]];
   const answer = await page.evaluate((s) => (window as unknown as { dw: { run(r: unknown): Promise<unknown> } }).dw.run({ mode: 'check', shapes: s[0], wasmPaths: s[1], grow: true }), [shapes, WASM_PATHS] as const) as Answer;
   assert.ok(answer.ok, `${answer.message}; console: ${errors.join(" | ")}`);
   const v = answer.value!;
@@ -40,7 +40,7 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
   assert.equal(v.variant, 'relaxed', 'Chromium validates f32x4.relaxed_madd');
   // The heap grew after the helpers instantiated the kernel on it: they still reach tensors in the new memory.
   assert.ok(v.heapGrewBy > 0 && v.rows.some((r) => r.split && r.inGrownHeap), `split rows with x in memory grown after the helpers started (grew by ${v.heapGrewBy} bytes): ${v.rows.map((r) => `${r.shape} ${r.inGrownHeap}`).join(', ')}`);
-  assert.equal(v.rows.filter((r) => r.split).length, 3, `three shapes run split: ${v.rows.map((r) => `${r.shape} ${r.split}`).join(', ')}`);
+  assert.equal(v.rows.filter((r) => r.split).length, 4, `four shapes run split: ${v.rows.map((r) => `${r.shape} ${r.split}`).join(', ')}`);
   for (const r of v.rows) {
     assert.ok(r.ran, `${r.shape}: PPTSNConv2DBackpropFilter ran`);
     assert.equal(r.split, r.macs >= MIN_PARALLEL_MACS, `${r.shape} (${r.macs} MACs): split over the helpers exactly from MIN_PARALLEL_MACS`);

@@ -12,7 +12,7 @@ import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/w
 import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadedRuns, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
-type Shape = [n: number, h: number, w: number, I: number, O: number, K: number];
+type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
 /** `wasmPaths`: where the tfjs binaries are served (test/helpers/liveModel.ts WASM_PATHS in the dev server). */
 /**
  * `grow`: once the helpers run, grow tfjs's heap (64 KB tensors until it grows, kept to the end) so that the shapes'
@@ -36,19 +36,20 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
   const heap0 = memory.buffer.byteLength;
   const fillers: tf.Tensor[] = [];
   while (grow && memory.buffer.byteLength === heap0) fillers.push(tf.zeros([16384]));
-  for (const [n, h, w, I, O, K] of shapes) {
+  for (const [n, h, w, I, O, K, s = 1] of shapes) {
     const p = (K - 1) >> 1;
+    const [ho, wo] = [Math.floor((h + 2 * p - K) / s) + 1, Math.floor((w + 2 * p - K) / s) + 1];
     const x = tf.randomNormal([n, h, w, I]) as tf.Tensor4D;
-    const dy = tf.randomNormal([n, h, w, O]) as tf.Tensor4D;
+    const dy = tf.randomNormal([n, ho, wo, O]) as tf.Tensor4D;
     const fs: [number, number, number, number] = [K, K, I, O];
     const runs: Array<[string, () => tf.Tensor]> = [
-      ['taps', () => tapsFilterGrad(x, dy, fs, 1, p)],
+      ['taps', () => tapsFilterGrad(x, dy, fs, s, p)],
       [`ours 1 thread`, () => {
         const out = tf.zeros(fs);
-        filterGradInto(tap, memory, { x: heapOffset(x), dy: heapOffset(dy), out: heapOffset(out) }, x.shape, dy.shape, K, p);
+        filterGradInto(tap, memory, { x: heapOffset(x), dy: heapOffset(dy), out: heapOffset(out) }, x.shape, dy.shape, K, p, undefined, null, s);
         return out;
       }],
-      [`ours ${helpers + 1} thread${helpers > 0 ? "s" : ""}`, () => filterGrad(x, dy, fs, 1, p)],
+      [`ours ${helpers + 1} thread${helpers > 0 ? "s" : ""}`, () => filterGrad(x, dy, fs, s, p)],
     ];
     const ref = runs[0]![1]();
     const scale = tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0]!);
@@ -69,8 +70,8 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
         t.dispose();
       });
     }
-    const macs = K * K * n * h * w * I * O;
-    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
+    const macs = K * K * n * ho * wo * I * O;
+    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}${s > 1 ? ` s${s}` : ''}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
     tf.dispose([x, dy, ref]);
   }
   tf.dispose(fillers);
