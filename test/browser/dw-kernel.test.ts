@@ -21,7 +21,7 @@ let env: BrowserEnv;
 before(async () => { env = await startBrowserEnv(); });
 after(async () => { await env?.close(); });
 
-interface Row { shape: string; macs: number; inGrownHeap: boolean; errs: number[]; identical: boolean; ran: boolean; split: boolean }
+interface Row { shape: string; macs: number; inGrownHeap: boolean; errs: number[]; identical: boolean; ran: boolean; split: boolean; helperGroups: number }
 interface Answer {
   ok: boolean;
   message?: string;
@@ -44,6 +44,8 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
   for (const r of v.rows) {
     assert.ok(r.ran, `${r.shape}: PPTSNConv2DBackpropFilter ran`);
     assert.equal(r.split, r.macs >= MIN_PARALLEL_MACS, `${r.shape} (${r.macs} MACs): split over the helpers exactly from MIN_PARALLEL_MACS`);
+    // Each helper takes its first group by number, so a split one ran at least one group on every helper.
+    if (r.split) assert.ok(r.helperGroups >= v.helpers, `${r.shape}: the helpers ran ${r.helperGroups} groups`);
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
     assert.ok(r.identical, `${r.shape}: the threaded run equals the one-thread run bit for bit`);
   }

@@ -1,10 +1,10 @@
 /**
  * The stride-1 filter-gradient kernel split over helper threads (src/core/model/filterGradWasm.ts `filterGradInto`
  * with a ParallelExecutor, parallelExecutor.ts), in Node: tfjs wasm here has no shared heap and no helpers, so an
- * executor that runs each helper's packed calls on this thread the way the browser's helper does
- * (src/worker/kernelThreads.ts: one call of the kernel export per 14 i32) stands in for the Workers. With 1–3
- * helpers and input-channel blocks that do not divide evenly, dW equals the one-thread run bit for bit; an executor
- * that drops a helper's calls does not (the check can fail); small gradients and helper-less executors stay on the
+ * executor that runs a round's groups on this thread in the order the browser's threads share them out
+ * (src/worker/kernelThreads.ts) stands in for the Workers. With 1–3 helpers and input-channel blocks that do not
+ * divide evenly, dW equals the one-thread run bit for bit; an executor that drops a helper's groups does not (the
+ * check can fail); a filter gradient too large for one round runs in several; small gradients and helper-less executors stay on the
  * calling thread; and Node's heap gets no executor at all (the single-threaded fallback). The threaded path on a
  * real shared heap with real Workers: test/browser/dw-kernel.test.ts.
  *
@@ -14,26 +14,34 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
-import { filterGradExecutor, filterGradInto, filterGradThreadedRuns, heapOffset, MIN_PARALLEL_MACS, tapFor, wasmHeap } from '../../src/core/model/filterGradWasm.js';
-import { TAP_ARGS, type DwTap } from '../../src/core/model/filterGradSimd.js';
-import type { ParallelExecutor } from '../../src/core/model/parallelExecutor.js';
+import { filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, MIN_PARALLEL_MACS, tapFor, wasmHeap } from '../../src/core/model/filterGradWasm.js';
+import { TAP_ARGS } from '../../src/core/model/filterGradSimd.js';
+import { GROUP_HEAD, runGroup, type ParallelExecutor } from '../../src/core/model/parallelExecutor.js';
 
-/** Runs `own`, then every helper's calls, on this thread; `drop` leaves one helper's calls out. */
-function inlineExecutor(tap: DwTap, helpers: number, drop?: number): ParallelExecutor & { lists: number[] } {
-  const lists: number[] = [];
+/**
+ * Runs a round's groups on this thread as the browser's executor shares them out (thread t first takes group t,
+ * then the threads take the next group in turn), each with `here`, the kernel export; `drop` leaves out the groups
+ * of that helper. Records per round how many groups each thread got.
+ */
+function inlineExecutor(helpers: number, drop?: number, capacity = { calls: 1 << 15, groups: 1 << 12 }): ParallelExecutor & { shares: number[][] } {
+  const shares: number[][] = [];
   return {
     helpers,
     ready: Promise.resolve(helpers),
-    lists,
-    run(calls, own) {
-      assert.ok(calls.length <= helpers);
-      own();
-      calls.forEach((list, h) => {
-        assert.equal(list.length % TAP_ARGS, 0);
-        lists.push(list.length / TAP_ARGS);
-        if (h === drop) return;
-        for (let o = 0; o < list.length; o += TAP_ARGS) tap(...(Array.from(list.subarray(o, o + TAP_ARGS)) as Parameters<DwTap>));
-      });
+    capacity,
+    shares,
+    run(round, here) {
+      const G = round.groups.length / (GROUP_HEAD + TAP_ARGS);
+      assert.ok(Number.isInteger(G) && round.calls.length % TAP_ARGS === 0);
+      assert.ok(G <= capacity.groups && round.calls.length <= capacity.calls * TAP_ARGS, 'a round within capacity');
+      const share = new Array<number>(helpers + 1).fill(0);
+      for (let g = 0; g < G; g++) {
+        const t = g % (helpers + 1);
+        share[t]!++;
+        if (t !== drop) runGroup(round, g, TAP_ARGS, here);
+      }
+      shares.push(share);
+      return share.slice(1).reduce((a, b) => a + b, 0);
     },
     dispose() {},
   };
@@ -70,48 +78,57 @@ describe('filterGradInto split over helpers', () => {
     assert.equal(filterGradExecutor(wasmHeap()!), null);
   });
 
-  it('1–3 helpers give dW bit-identical to one thread, each helper with a share of the calls', () => {
-    const tap = tapFor(wasmHeap()!)!;
+  it('1–3 helpers give dW bit-identical to one thread, each helper with a share of the groups', () => {
     SHAPES.forEach((shape, i) => {
       const [n, H, W, I, O, K] = shape;
       assert.ok(K * K * n * H * W * I * O >= MIN_PARALLEL_MACS, `${shape.join('×')} is large enough to split`);
       const single = run(shape, null, 10 * i + 1);
       assert.ok(single.some((v) => v !== 0));
       for (const helpers of [1, 2, 3]) {
-        const ex = inlineExecutor(tap, helpers);
-        const runs0 = filterGradThreadedRuns();
+        const ex = inlineExecutor(helpers);
+        const before = filterGradThreadStats();
         const split = run(shape, ex, 10 * i + 1);
-        assert.equal(filterGradThreadedRuns(), runs0 + 1, `${shape.join('×')}, ${helpers} helpers: ran split`);
-        assert.equal(ex.lists.length, helpers);
-        assert.ok(ex.lists.every((c) => c > 0), `every helper got calls: ${ex.lists.join(', ')}`);
+        const after = filterGradThreadStats();
+        assert.equal(after.runs, before.runs + 1, `${shape.join('×')}, ${helpers} helpers: ran split`);
+        assert.equal(ex.shares.length, 1, 'one round');
+        assert.ok(ex.shares[0]!.every((c) => c > 0), `every thread got groups: ${ex.shares[0]!.join(', ')}`);
+        assert.equal(after.helperGroups - before.helperGroups, ex.shares[0]!.slice(1).reduce((a, b) => a + b, 0));
         const diff = split.findIndex((v, j) => v !== single[j]);
         assert.equal(diff, -1, `${shape.join('×')}, ${helpers} helpers: first difference at ${diff}`);
       }
     });
   });
 
+  it('a gradient larger than one round runs in several, a tap larger than a round on this thread: same dW', () => {
+    const shape = SHAPES[0]!; // 8 calls a tap
+    const single = run(shape, null, 5);
+    const rounds = inlineExecutor(1, undefined, { calls: 20, groups: 40 });
+    const tiny = inlineExecutor(1, undefined, { calls: 5, groups: 40 });
+    for (const ex of [rounds, tiny]) assert.equal(run(shape, ex, 5).findIndex((v, j) => v !== single[j]), -1);
+    assert.ok(rounds.shares.length > 1, `${rounds.shares.length} rounds`);
+    assert.equal(tiny.shares.length, 0, 'no round');
+  });
+
   it('an executor that drops a helper\'s calls gives another dW (the check above can fail)', () => {
-    const tap = tapFor(wasmHeap()!)!;
     const shape = SHAPES[1]!;
     const single = run(shape, null, 3);
-    const broken = run(shape, inlineExecutor(tap, 2, 1), 3);
+    const broken = run(shape, inlineExecutor(2, 1), 3);
     assert.ok(broken.some((v, j) => v !== single[j]));
   });
 
   it('below MIN_PARALLEL_MACS, or with no helper ready, the kernel does not split', () => {
-    const tap = tapFor(wasmHeap()!)!;
-    const runs0 = filterGradThreadedRuns();
-    const small = inlineExecutor(tap, 1);
+    const runs0 = filterGradThreadStats().runs;
+    const small = inlineExecutor(1);
     run([2, 9, 9, 16, 32, 3], small, 1); // 0.75 M multiply-adds
-    const none = inlineExecutor(tap, 0);
+    const none = inlineExecutor(0);
     run(SHAPES[0]!, none, 1);
-    assert.equal(filterGradThreadedRuns(), runs0);
-    assert.deepEqual([small.lists, none.lists], [[], []]);
+    assert.equal(filterGradThreadStats().runs, runs0);
+    assert.deepEqual([small.shares, none.shares], [[], []]);
   });
 
   it('leaves no tensor behind', () => {
     const n0 = tf.memory().numTensors;
-    run(SHAPES[0]!, inlineExecutor(tapFor(wasmHeap()!)!, 1), 2);
+    run(SHAPES[0]!, inlineExecutor(1), 2);
     assert.equal(tf.memory().numTensors, n0);
   });
 });

@@ -26,7 +26,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, DwTap, KERNEL_EXPORT, TAP_ARGS, tapModule } from './filterGradSimd.js';
-import { executorFor, type KernelSpec, type ParallelExecutor } from './parallelExecutor.js';
+import { executorFor, GROUP_HEAD, runGroup, type KernelSpec, type ParallelExecutor } from './parallelExecutor.js';
 
 export const CONV2D_BACKPROP_FILTER = 'PPTSNConv2DBackpropFilter';
 
@@ -152,7 +152,7 @@ interface Geometry {
  * Calls `emit` with the tap kernel's arguments for every call that computes dW's input channels [i0, i1) (a
  * multiple of the register block): its rows of every tap, disjoint from any other range's.
  */
-function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number[]) => void): void {
+function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number[], tap: number) => void): void {
   const { ptrs, K, p, chunk, s } = g;
   const [n, H, W, I] = g.xShape as [number, number, number, number];
   const [, Ho, Wo, O] = g.dyShape as [number, number, number, number];
@@ -177,14 +177,14 @@ function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number
         for (let img = 0; img < n; img++) {
           for (let y = y0; y < y1; y += step) {
             const [a, b] = at(img, y);
-            emit([a, b, op, 1, Math.min(step, y1 - y), cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O]);
+            emit([a, b, op, 1, Math.min(step, y1 - y), cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O], kh * K + kw);
           }
         }
       } else {
         const imgs = Math.max(1, Math.floor(chunk / (rows * cols)));
         for (let img = 0; img < n; img += imgs) {
           const [a, b] = at(img, y0);
-          emit([a, b, op, Math.min(imgs, n - img), rows, cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O]);
+          emit([a, b, op, Math.min(imgs, n - img), rows, cols, aImg, bImg, aRow, bRow, aCol, bCol, Ic, O], kh * K + kw);
         }
       }
     }
@@ -197,43 +197,75 @@ function forEachTapCall(g: Geometry, i0: number, i1: number, emit: (args: number
  */
 export const MIN_PARALLEL_MACS = 1 << 21;
 
-let threadedRuns = 0;
+/** Groups per thread a split aims at: the threads share them out as they go, so a late one costs one short group. */
+const GROUPS_PER_THREAD = 8;
 
-/** How many filter gradients ran split over helper threads in this realm (what the browser test checks). */
-export function filterGradThreadedRuns(): number {
-  return threadedRuns;
+const stats = { runs: 0, helperGroups: 0 };
+
+/**
+ * How many filter gradients ran split over helper threads in this realm, and how many groups of calls the helpers
+ * ran (what the tests check).
+ */
+export function filterGradThreadStats(): { runs: number; helperGroups: number } {
+  return { ...stats };
+}
+
+/** A group's argument deltas for input channels [i0, i1): the x pointer, the dW pointer and the channel count. */
+function channelDelta(i0: number, i1: number, O: number): number[] {
+  const d = new Array<number>(TAP_ARGS).fill(0);
+  [d[0], d[2], d[12]] = [i0 * 4, i0 * O * 4, i1 - i0];
+  return d;
 }
 
 /**
  * dW `[K, K, I, O]` of a conv of x `[n, H, W, I]` with padding `p` and `stride`, given dy `[n, Ho, Wo, O]`, writing
  * with `tap` into `out` (byte offsets into `memory`). With an `executor` that has helpers ready, and at least
- * {@link MIN_PARALLEL_MACS} of work, the input channels are split in blocks of BLOCK.ib over this thread and the
- * helpers (each writes only its own rows of every tap: no two threads touch one dW element); every dW element is
- * then the same sum in the same order as on one thread, so the result is bit-identical.
+ * {@link MIN_PARALLEL_MACS} of work, each tap's calls are cut by input channels (whole register blocks) into groups
+ * that the threads share out as they go ({@link ParallelExecutor.run}): a group writes only its own rows of one tap
+ * of dW, no two threads touch one element, and every element is the same sum in the same order as on one thread,
+ * so the result is bit-identical.
  */
 export function filterGradInto(tap: DwTap, memory: WebAssembly.Memory, ptrs: { x: number; dy: number; out: number }, xShape: number[], dyShape: number[], K: number, p: number, chunk = CHUNK, executor: ParallelExecutor | null = null, stride = 1): void {
   const I = xShape[3]!;
   const O = dyShape[3]!;
   new Float32Array(memory.buffer, ptrs.out, K * K * I * O).fill(0);
   const g: Geometry = { ptrs, xShape, dyShape, K, p, chunk, s: stride };
-  const direct = (args: number[]) => tap(...(args as Parameters<DwTap>));
   const macs = K * K * dyShape[0]! * dyShape[1]! * dyShape[2]! * I * O;
   const blocks = I / BLOCK.ib;
   const threads = executor && macs >= MIN_PARALLEL_MACS ? Math.min(executor.helpers + 1, blocks) : 1;
   if (threads < 2) {
-    forEachTapCall(g, 0, I, direct);
+    forEachTapCall(g, 0, I, (args) => tap(...(args as Parameters<DwTap>)));
     return;
   }
-  const bound = (t: number) => Math.round((blocks * t) / threads) * BLOCK.ib;
-  const lists: Int32Array[] = [];
-  for (let t = 1; t < threads; t++) {
-    const calls: number[] = [];
-    forEachTapCall(g, bound(t), bound(t + 1), (args) => { for (const a of args) calls.push(a); });
-    // Offsets above 2 GiB wrap to negative i32s here and back to the same address as the kernel's i32 arguments.
-    lists.push(Int32Array.from(calls));
+  // Each tap's calls for channels [0, 0); its groups add a range's offsets and width. Offsets above 2 GiB wrap to
+  // negative i32s here and back to the same address as the kernel's i32 arguments.
+  const perTap: number[][] = Array.from({ length: K * K }, () => []);
+  forEachTapCall(g, 0, 0, (args, t) => { for (const a of args) perTap[t]!.push(a); });
+  const taps = perTap.filter((c) => c.length > 0);
+  const ranges = Math.min(blocks, Math.ceil((GROUPS_PER_THREAD * threads) / taps.length));
+  const bound = (r: number) => Math.round((blocks * r) / ranges) * BLOCK.ib;
+  const deltas = Array.from({ length: ranges }, (_, r) => channelDelta(bound(r), bound(r + 1), O));
+  const here = tap as unknown as (...args: number[]) => void;
+  const cap = executor!.capacity;
+  let [calls, groups] = [[] as number[], [] as number[]];
+  const flush = () => {
+    if (groups.length > 0) stats.helperGroups += executor!.run({ calls: Int32Array.from(calls), groups: Int32Array.from(groups) }, here);
+    [calls, groups] = [[], []];
+  };
+  for (const list of taps) {
+    const n = list.length / TAP_ARGS;
+    if (n > cap.calls || ranges > cap.groups) {
+      // A tap too large for one round (none in ResNet up to 16 images at 224 px): on this thread.
+      runGroup({ calls: Int32Array.from(list), groups: Int32Array.from([0, n, ...channelDelta(0, I, O)]) }, 0, TAP_ARGS, here);
+      continue;
+    }
+    if (calls.length / TAP_ARGS + n > cap.calls || groups.length / (GROUP_HEAD + TAP_ARGS) + ranges > cap.groups) flush();
+    const c0 = calls.length / TAP_ARGS;
+    for (const a of list) calls.push(a);
+    for (const d of deltas) groups.push(c0, c0 + n, ...d);
   }
-  executor!.run(lists, () => forEachTapCall(g, 0, bound(1), direct));
-  threadedRuns++;
+  flush();
+  stats.runs++;
 }
 
 /** The kernel on `memory` as helper threads instantiate it (the variant {@link tapFor} picks for that memory). */

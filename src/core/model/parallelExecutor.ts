@@ -6,8 +6,8 @@
  * (tfjs wasm in Node is single-threaded, its heap is not shared), and the kernels then run on the calling thread.
  *
  * A kernel's work is handed over as packed calls of one exported function with i32 arguments (pointers and sizes
- * into the shared heap), so a helper needs no code of ours beyond calling that export: the calls a kernel gives to
- * different threads must write disjoint memory.
+ * into the shared heap) in groups that write disjoint memory ({@link WorkRound}), so a helper needs no code of ours
+ * beyond calling that export, and the threads share the groups out as they go.
  */
 
 /** The kernel a set of helpers runs: `exportName` of `module`, instantiated with `env.memory` = `memory`. */
@@ -20,20 +20,50 @@ export interface KernelSpec {
   argc: number;
 }
 
-/** Threads that run packed calls of one kernel beside the calling thread. */
+/** i32 at the head of each group of a {@link WorkRound}: its first call and the call after its last. */
+export const GROUP_HEAD = 2;
+
+/**
+ * One round of work: calls of the kernel export, `argc` i32 each back to back in `calls`, and groups of them,
+ * {@link GROUP_HEAD} + `argc` i32 each in `groups`: first call, end call, then `argc` deltas added to every argument
+ * of those calls (so one list of calls serves several channel ranges). A group's calls run in order on one thread;
+ * different groups must write disjoint memory.
+ */
+export interface WorkRound {
+  calls: Int32Array;
+  groups: Int32Array;
+}
+
+/** Threads that run groups of calls of one kernel beside the calling thread. */
 export interface ParallelExecutor {
   /** Helper threads that take work now: 0 while they start (the kernels run alone meanwhile) or after a failure. */
   readonly helpers: number;
   /** Resolves with {@link helpers} once every helper has started or failed to. */
   readonly ready: Promise<number>;
+  /** The most calls and groups one round may hold. */
+  readonly capacity: { calls: number; groups: number };
   /**
-   * Runs `calls[h]` (`argc` i32 a call, back to back; `calls.length` ≤ helpers) on helper h while this thread runs
-   * `own`, and returns once all have finished. Blocks the calling thread: only from a thread that may block (a
-   * worker). Throws if a helper failed or does not answer; the executor then takes no more work (helpers 0).
+   * Runs every group of `round` once, on this thread (through `here`, the kernel export as this thread has it) and
+   * on the helpers: thread t (this one 0, helper h h + 1) first takes group t, then each takes the next group left
+   * until none is, so a helper that is slow to wake or shares its core costs little. Blocks the calling thread
+   * until all are done (only from a thread that may block: a worker) and returns how many groups the helpers ran.
+   * Throws if a helper failed or does not answer; the executor then takes no more work (helpers 0).
    */
-  run(calls: Int32Array[], own: () => void): void;
+  run(round: WorkRound, here: (...args: number[]) => void): number;
   /** Stops the helpers. */
   dispose(): void;
+}
+
+/** Runs group `g` of `round` with `fn` (what every thread does with a group it takes). */
+export function runGroup(round: WorkRound, g: number, argc: number, fn: (...args: number[]) => void): void {
+  const { calls, groups } = round;
+  const at = g * (GROUP_HEAD + argc);
+  const delta = groups.subarray(at + GROUP_HEAD, at + GROUP_HEAD + argc);
+  const args = new Array<number>(argc);
+  for (let k = groups[at]!; k < groups[at + 1]!; k++) {
+    for (let j = 0; j < argc; j++) args[j] = calls[k * argc + j]! + delta[j]!;
+    fn(...args);
+  }
 }
 
 /** Makes the executor for a kernel, or null where helper threads cannot run (the caller then works alone). */

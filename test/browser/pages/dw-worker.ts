@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
 import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
-import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadedRuns, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
+import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
 type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
 /** `wasmPaths`: where the tfjs binaries are served (test/helpers/liveModel.ts WASM_PATHS in the dev server). */
@@ -57,9 +57,10 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
     const errs = [single, threaded].map((t) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, ref))).dataSync()[0]! / scale));
     const identical = tf.tidy(() => tf.max(tf.abs(tf.sub(threaded, single))).dataSync()[0]! === 0);
     tf.dispose([single, threaded]);
-    const runs0 = filterGradThreadedRuns();
+    const stats0 = filterGradThreadStats();
     const ran = (await tf.profile(() => tf.dispose(runs[2]![1]()))).kernelNames.includes(CONV2D_BACKPROP_FILTER);
-    const split = filterGradThreadedRuns() > runs0;
+    const split = filterGradThreadStats().runs > stats0.runs;
+    const helperGroups = filterGradThreadStats().helperGroups - stats0.helperGroups;
     const ms: number[][] = runs.map(() => []);
     if (mode === 'bench') {
       for (let r = 0; r < reps; r++) runs.forEach(([, f], i) => {
@@ -71,7 +72,7 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
       });
     }
     const macs = K * K * n * ho * wo * I * O;
-    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}${s > 1 ? ` s${s}` : ''}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
+    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}${s > 1 ? ` s${s}` : ''}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, helperGroups, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
     tf.dispose([x, dy, ref]);
   }
   tf.dispose(fillers);
