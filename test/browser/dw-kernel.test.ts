@@ -7,7 +7,7 @@
  * (relaxed SIMD in Chromium), runs on the shared heap, equals the per-tap matMul path, and that the threaded run
  * (every shape of at least MIN_PARALLEL_MACS, input channels split 8/8, 5/4 blocks of 4, a 1×1, a 3×3 stride 2)
  * equals the one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the
- * small shapes stay on one thread.
+ * small shapes stay on one thread; after the engine's dispose stops the helpers, the kernel runs (right) on one.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -25,7 +25,7 @@ interface Row { shape: string; macs: number; inGrownHeap: boolean; errs: number[
 interface Answer {
   ok: boolean;
   message?: string;
-  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; rows: Row[]; tensorsLeft: number };
+  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; afterUninstall: { helpers: number; executor: boolean; split: boolean; err: number } | null; rows: Row[]; tensorsLeft: number };
 }
 
 test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs split over the helper threads on the shared heap and equals the per-tap path and its one-thread run', { timeout: 180_000 }, async () => {
@@ -49,5 +49,8 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
     assert.ok(r.identical, `${r.shape}: the threaded run equals the one-thread run bit for bit`);
   }
+  // The engine's dispose (uninstallKernelThreads): helpers stopped, the kernel on one thread, still right.
+  assert.deepEqual({ ...v.afterUninstall, err: undefined }, { helpers: 0, executor: false, split: false, err: undefined });
+  assert.ok(v.afterUninstall!.err < 1e-5, `after the helpers stopped: relative difference ${v.afterUninstall!.err}`);
   assert.equal(v.tensorsLeft, 0);
 });

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
+import { uninstallKernelThreads } from '../../../src/worker/kernelThreads.js';
 import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
@@ -76,7 +77,18 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
     tf.dispose([x, dy, ref]);
   }
   tf.dispose(fillers);
-  return { ...info, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
+  // The engine's dispose: helpers stopped, and the kernel back on this thread alone.
+  let afterUninstall = null;
+  if (mode === 'check' && executor) {
+    uninstallKernelThreads();
+    const [x, dy] = [tf.randomNormal([2, 14, 14, 32]) as tf.Tensor4D, tf.randomNormal([2, 14, 14, 64]) as tf.Tensor4D];
+    const runs0 = filterGradThreadStats().runs;
+    const [a, b] = [filterGrad(x, dy, [3, 3, 32, 64], 1, 1), tapsFilterGrad(x, dy, [3, 3, 32, 64], 1, 1)];
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!);
+    afterUninstall = { helpers: executor.helpers, executor: filterGradExecutor(memory) !== null, split: filterGradThreadStats().runs > runs0, err };
+    tf.dispose([x, dy, a, b]);
+  }
+  return { ...info, afterUninstall, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
 }
 
 self.onmessage = async (e: MessageEvent<DwRequest>) => {
