@@ -122,10 +122,14 @@ class WorkerExecutor implements ParallelExecutor {
         }));
         worker.postMessage({ memory: spec.memory, module: spec.module, exportName: spec.exportName, control: this.control.buffer, data: this.data.buffer, t: h + 1 });
       }
-    } finally {
-      // The workers have fetched their script once they answer; revoking earlier could race their start.
-      void Promise.all(answers).then(() => URL.revokeObjectURL(url));
+    } catch (e) {
+      // A browser that cannot start a worker or clone a shared memory or module into one: none keeps running.
+      this.dispose();
+      URL.revokeObjectURL(url);
+      throw e;
     }
+    // The workers have fetched their script once they answer; revoking earlier could race their start.
+    void Promise.all(answers).then(() => URL.revokeObjectURL(url));
     this.ready = Promise.all(answers).then(() => {
       if (this.failed) this.dispose();
       else this.started = this.workers.length;
