@@ -8,6 +8,7 @@
  * (every shape of at least MIN_PARALLEL_MACS, input channels split 8/8, 5/4 blocks of 4, a 1×1, a 3×3 stride 2)
  * equals the one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the
  * small shapes stay on one thread; after the engine's dispose stops the helpers, the kernel runs (right) on one.
+ * On a page that is not isolated (single-threaded tfjs, an unshared heap) no helper starts and the kernel runs alone.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -53,4 +54,22 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
   assert.deepEqual({ ...v.afterUninstall, err: undefined }, { helpers: 0, executor: false, split: false, err: undefined });
   assert.ok(v.afterUninstall!.err < 1e-5, `after the helpers stopped: relative difference ${v.afterUninstall!.err}`);
   assert.equal(v.tensorsLeft, 0);
+});
+
+test('on a page that is not cross-origin isolated (single-threaded tfjs, no shared heap) the kernel runs alone, no helper started', { timeout: 180_000 }, async () => {
+  const plain = await startBrowserEnv({ isolated: false });
+  try {
+    const { page, errors } = await plain.open('/test/browser/pages/dw.html');
+    await page.waitForFunction(() => 'dw' in window);
+    const answer = await page.evaluate((s) => (window as unknown as { dw: { run(r: unknown): Promise<unknown> } }).dw.run({ mode: 'check', shapes: s[0], wasmPaths: s[1] }), [[[2, 14, 14, 32, 64, 3]], WASM_PATHS] as const) as Answer;
+    assert.ok(answer.ok, `${answer.message}; console: ${errors.join(" | ")}`);
+    const v = answer.value!;
+    assert.deepEqual([v.shared, v.threads, v.helpers], [false, 1, 0]);
+    const r = v.rows[0]!;
+    assert.ok(r.ran && !r.split && r.identical, `${r.shape}: ran ${r.ran}, split ${r.split}, identical ${r.identical}`);
+    for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
+    assert.equal(v.tensorsLeft, 0);
+  } finally {
+    await plain.close();
+  }
 });
