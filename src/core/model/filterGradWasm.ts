@@ -16,10 +16,11 @@
  *
  * Threads: where tfjs runs threaded its heap is a shared memory, and the work is split over the calling thread and
  * the helper threads a host injected (parallelExecutor.ts; the browser's engine worker: src/worker/kernelThreads.ts,
- * one Worker per further core on the same memory, handed work through Atomics): by blocks of input channels, so each
- * thread writes only its own rows of every tap of dW and every element is the same sum in the same order as on one
- * thread (bit-identical). 1.5–1.9× the one-thread kernel on ResNet's shapes with 2 threads in Chromium, a `full`
- * step ~15 % faster (bench/README.md). It runs on the calling thread alone where the heap is not shared (Node,
+ * one Worker per further core on the same memory, handed work through Atomics): each tap's calls are cut by blocks
+ * of input channels into groups that the threads take as they go, so each group writes only its own rows of one tap
+ * of dW and every element is the same sum in the same order as on one thread (bit-identical). 1.6–1.9× the
+ * one-thread kernel on ResNet's shapes with 2 threads in Chromium (bench/README.md). It runs on the calling thread
+ * alone where the heap is not shared (Node,
  * pages that are not cross-origin isolated), where no executor is installed or it has no helper ready (Workers or
  * Atomics.wait unavailable, a helper that failed to start, the first gradients while the helpers start), below
  * {@link MIN_PARALLEL_MACS}, and after {@link setFilterGradThreads}(false).
