@@ -52,6 +52,7 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [2, 8, 7, 4, 8, 4, 2, 1], // even kernel, stride 2
   [1, 10, 11, 4, 8, 3, 3, 1], // stride 3
   [1, 30, 27, 4, 8, 3, 2, 1], // stride 2, 15·14 positions: cut by rows
+  [2, 7, 6, 4, 8, 1, 2, 0], // 1×1 stride 2
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
