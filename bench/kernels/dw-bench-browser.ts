@@ -1,8 +1,8 @@
 /**
  * Experiment (issue 23): dw-bench.ts's comparison in headless Chromium, in a module worker that starts tfjs wasm
  * as the engine worker does (test/browser/pages/dw-worker.ts): cross-origin isolated (tfjs threaded, 2 threads on
- * this machine, shared heap; our kernel runs on one) and not isolated (single-threaded tfjs). Interleaved rep by
- * rep; medians.
+ * this machine, shared heap; our kernel on this thread alone, and split over it and the kernel helper threads as
+ * the trainer runs it) and not isolated (single-threaded tfjs, no helpers). Interleaved rep by rep; medians.
  *
  *   npx tsx bench/kernels/dw-bench-browser.ts [reps=5]
  */
@@ -19,11 +19,11 @@ for (const isolated of [true, false]) {
     await page.waitForFunction(() => 'dw' in window);
     const a = await page.evaluate((r) => (window as unknown as { dw: { run(x: unknown): Promise<unknown> } }).dw.run(r), { mode: 'bench', shapes: SHAPES, wasmPaths: WASM_PATHS, reps }) as {
       ok: boolean; message?: string;
-      value: { variant: string; shared: boolean; threads: number; userAgent: string; rows: Array<{ shape: string; errs: number[]; timings: Array<{ name: string; ms: number; gmacs: number }> }> };
+      value: { variant: string; shared: boolean; threads: number; helpers: number; userAgent: string; rows: Array<{ shape: string; errs: number[]; timings: Array<{ name: string; ms: number; gmacs: number }> }> };
     };
     if (!a.ok) throw new Error(a.message);
     const v = a.value;
-    console.log(`${v.userAgent.match(/Chrome\/[\d.]+/)?.[0]}, isolated ${isolated}: tfjs threads ${v.threads}, shared heap ${v.shared}, variant ${v.variant}`);
+    console.log(`${v.userAgent.match(/Chrome\/[\d.]+/)?.[0]}, isolated ${isolated}: tfjs threads ${v.threads}, kernel helpers ${v.helpers}, shared heap ${v.shared}, variant ${v.variant}`);
     for (const r of v.rows) console.log(`  ${r.shape}: ` + r.timings.map((t) => `${t.name} ${t.ms.toFixed(1)} ms ${t.gmacs.toFixed(1)} GMAC/s`).join(' | ') + ` (rel.err ${r.errs.map((e) => e.toExponential(0)).join(', ')})`);
   } finally {
     await env.close();

@@ -14,6 +14,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { messageOf, PPTSNError } from '../core/errors.js';
 import type { BackendChoice, BackendName, BackendReportEntry, WasmPaths } from '../common/types.js';
 import { defaultWasmPaths, wasmGlueUrl, WASM_GLUE_FILE } from './wasmFiles.js';
+import { installKernelThreads } from './kernelThreads.js';
 import { blobScriptsAllowed, defaultWasmThreadCount, loadPthreadGlue, withWasmThreads, wasmThreadsPossible } from './wasmThreads.js';
 
 /** Preference order of `auto`, and the order a lost device falls back along. */
@@ -131,6 +132,8 @@ async function start(name: BackendName): Promise<void> {
   const v = await probe.data();
   probe.dispose();
   if (v[0] !== 2 || v[1] !== 3) throw new Error(`the backend computed 1 + 1 = ${v[0]}: its float arithmetic is broken`);
+  // Our own wasm kernels (the training filter gradient) split their work over as many threads as tfjs runs.
+  if (name === 'wasm') installKernelThreads(wasmThreadCountNow() - 1);
 }
 
 /**

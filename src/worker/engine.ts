@@ -46,6 +46,7 @@ import type {
 import { CallScheduler } from './queue.js';
 import { ModelRuntime } from './runtime.js';
 import { tensorEmbedding, tensorLogits } from './tensorInput.js';
+import { uninstallKernelThreads } from './kernelThreads.js';
 
 export type { DecodedVideo, FrameReader };
 
@@ -282,6 +283,7 @@ export class Engine implements EngineApi {
   dispose(): void {
     this.release();
     tf.disposeVariables();
+    uninstallKernelThreads();
   }
 }
 

@@ -5,7 +5,8 @@
  * The page is cross-origin isolated, so wasm loads with its default of WASM threads: the pthread workers (blob:
  * URLs that importScripts a blob: copy of the Emscripten module) start under the policy's `script-src blob:`, and
  * the test asserts that the backend report says threads. Under the same policy without `script-src blob:` the
- * engine must notice and fall back to one thread (it used to crash the worker).
+ * engine must notice and fall back to one thread (it used to crash the worker). The training filter gradient's
+ * helper workers (src/worker/kernelThreads.ts, blob: URLs under `worker-src blob:`) start and split the kernel.
  *
  * Run: node --import tsx --test test/browser/csp.test.ts
  */
@@ -64,6 +65,19 @@ test('an XviD AVI classifies under the CSP through the lazily loaded ffmpeg.wasm
   assert.equal(r.ok, true, JSON.stringify(r) + '\n' + errors.join('\n'));
   assert.deepEqual(r.violations, []);
   assert.deepEqual(errors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e)), [], errors.join('\n'));
+});
+
+test('the training filter gradient\'s helper workers (blob:) start under the CSP and split the kernel', async () => {
+  const { page: p2, errors: e2 } = await env.open('/test/browser/pages/dw.html');
+  await p2.waitForFunction(() => 'dw' in window);
+  const a = await p2.evaluate((w) => (window as unknown as { dw: { run(r: unknown): Promise<unknown> } }).dw.run({ mode: 'check', shapes: [[2, 14, 14, 32, 64, 3]], wasmPaths: w }), WASM_PATHS) as {
+    ok: boolean; message?: string; value: { threads: number; helpers: number; rows: Array<{ split: boolean; identical: boolean; errs: number[] }> };
+  };
+  assert.ok(a.ok, `${a.message}; console: ${e2.join(' | ')}`);
+  assert.ok(a.value.threads > 1 && a.value.helpers === a.value.threads - 1, JSON.stringify(a.value));
+  const r = a.value.rows[0]!;
+  assert.ok(r.split && r.identical && r.errs.every((e) => e < 1e-5), JSON.stringify(r));
+  assert.deepEqual(e2.filter((e) => /Content Security Policy/i.test(e)), [], e2.join('\n'));
 });
 
 test('wasm under a CSP without script-src blob: falls back to one thread and says why (no crash)', async () => {

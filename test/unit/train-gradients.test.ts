@@ -1,8 +1,9 @@
 /**
  * The trainer's hand-written gradients on wasm equal tfjs's reference on the cpu backend within float32 rounding,
  * on odd shapes:
- * - conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW as plain
- * per-tap matMuls at stride 1 and one im2col product of the stride phases above, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
+ * - conv2dTrainable's gradients on wasm (dx as a Conv2D with the rotated filter on zero-dilated dy, dW by our SIMD
+ * kernel where I % 4 = 0 and O % 8 = 0, any stride, else as plain per-tap matMuls at stride 1 and one im2col product
+ * of the stride phases above, src/core/model/convGrad.ts) equal tfjs's reference kernels on the cpu backend
  * (Conv2DBackpropInput / Conv2DBackpropFilter) within float32 rounding, on odd shapes, every stride/kernel/pad
  * ResNet-vd uses and a few it does not; the input gradient is not computed when nothing needs it; no leaks.
  *
@@ -45,6 +46,13 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [3, 5, 6, 12, 24, 1, 1, 0], // 1×1, images grouped per call (3 = 2 + 1)
   [2, 9, 7, 4, 8, 5, 1, 2], // 5×5 same
   [1, 3, 2, 8, 8, 3, 1, 1], // an image narrower than the kernel
+  // Strided, I % 4 = 0 and O % 8 = 0: our kernel stepping s input pixels per dy pixel.
+  [2, 9, 7, 8, 16, 3, 2, 1], // 3×3 stride 2 on odd sizes (res3a–res5a's conv)
+  [1, 12, 9, 4, 8, 3, 2, 0], // stride 2 valid: the last input row and column are never read
+  [2, 8, 7, 4, 8, 4, 2, 1], // even kernel, stride 2
+  [1, 10, 11, 4, 8, 3, 3, 1], // stride 3
+  [1, 30, 27, 4, 8, 3, 2, 1], // stride 2, 15·14 positions: cut by rows
+  [2, 7, 6, 4, 8, 1, 2, 0], // 1×1 stride 2
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
@@ -89,12 +97,13 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
     });
   });
 
-  it('stride-1 filter gradients with I % 4 = 0 and O % 8 = 0 run our SIMD kernel; others, and large 1×1s, do not', async () => {
+  it('filter gradients with I % 4 = 0 and O % 8 = 0 run our SIMD kernel, strided ones too; others, and large 1×1s, do not', async () => {
     const kernelsOf = async (k: (typeof CASES)[number]) => (await tf.profile(() => tf.dispose(grads(makeCase(k, 7), (x, f) => conv2dTrainable(x, f, k[6], k[7]))))).kernelNames;
     assert.ok((await kernelsOf([2, 7, 5, 8, 16, 3, 1, 1])).includes(CONV2D_BACKPROP_FILTER));
     assert.ok((await kernelsOf([3, 5, 6, 12, 24, 1, 1, 0])).includes(CONV2D_BACKPROP_FILTER));
     assert.ok(!(await kernelsOf([3, 7, 5, 6, 4, 3, 1, 1])).includes(CONV2D_BACKPROP_FILTER), 'I = 6, O = 4: the per-tap matMuls');
-    assert.ok(!(await kernelsOf([2, 8, 10, 8, 8, 3, 2, 1])).includes(CONV2D_BACKPROP_FILTER), 'stride 2: the im2col product');
+    assert.ok((await kernelsOf([2, 8, 10, 8, 8, 3, 2, 1])).includes(CONV2D_BACKPROP_FILTER), 'stride 2 too');
+    assert.ok(!(await kernelsOf([2, 8, 10, 3, 4, 3, 2, 1])).includes(CONV2D_BACKPROP_FILTER), 'I = 3, O = 4 stride 2: the im2col product');
     assert.equal(useSimdFilterGrad(1, 1024, 256, 1), false, 'res4 1×1 1024→256 stays on the matMul');
     assert.equal(useSimdFilterGrad(3, 512, 512, 1), true);
   });

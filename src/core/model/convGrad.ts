@@ -11,9 +11,10 @@
  * - input gradient dx = Conv2D(dy, rot180(W) with I and O swapped, stride 1, explicit padding [K − 1 − p, …]) —
  *   for 1×1 stride 1, a 1×1 conv with Wᵀ; for stride s > 1, s² such convs of the undilated dy, one per output
  *   phase with only the taps that reach it, interleaved (no convolving of inserted zeros);
- * - filter gradient, stride 1: our own WebAssembly SIMD kernel (filterGradWasm.ts: x and dy read in place in tfjs's
- *   heap, 1.7–2.3× the per-tap path below on ResNet's 3×3s); where it does not apply or is slower (large 1×1s),
- *   per tap (kh, kw), dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
+ * - filter gradient: our own WebAssembly SIMD kernel (filterGradWasm.ts: x and dy read in place in tfjs's heap,
+ *   1.7–2.3× the per-tap path below on ResNet's 3×3s, 1.3–3.2× the im2col product on its strided 3×3s; split over
+ *   every core where tfjs runs threaded); where it does not apply or is slower (large 1×1s, channel counts off its
+ *   register block), stride 1: per tap (kh, kw), dW[kh, kw] = X_tapᵀ · dY as plain matMuls of `[I, n·Ho·Wo]` by
  *   `[n·Ho·Wo, O]`, where X_tapᵀ is sliced from the padded input transposed once to `[I, n, Hp, Wp]`; stride > 1:
  *   one im2col product from contiguous slices of the input's stride phases (no StridedSlice).
  * Other backends keep tfjs's conv2dTranspose for dx and the same per-tap matMuls for dW (the cpu backend's
@@ -169,13 +170,12 @@ function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, n
 
 /**
  * Filter gradient `[K, K, I, O]` of conv2d(x `[n, H, W, I]`, filter, stride, pad) given dy `[n, Ho, Wo, O]`.
- * On wasm, stride 1, where {@link useSimdFilterGrad} says so: our SIMD kernel reading x and dy in place
- * (filterGradWasm.ts). Otherwise stride 1 (and 1×1): {@link tapsFilterGrad}; stride > 1: one im2col product,
- * {@link stridedFilterGrad}.
+ * On wasm, where {@link useSimdFilterGrad} says so: our SIMD kernel reading x and dy in place (filterGradWasm.ts).
+ * Otherwise stride 1 (and 1×1): {@link tapsFilterGrad}; stride > 1: one im2col product, {@link stridedFilterGrad}.
  */
 export function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, number, number, number], stride: number, pad: number): tf.Tensor4D {
   const [K, , I, O] = fShape;
-  if (useSimdFilterGrad(K, I, O, stride)) return simdFilterGrad(x, dy, K, pad);
+  if (useSimdFilterGrad(K, I, O, stride)) return simdFilterGrad(x, dy, K, pad, stride);
   if (stride > 1 && K > 1) return stridedFilterGrad(x, dy, fShape, stride, pad);
   return tapsFilterGrad(x, dy, fShape, stride, pad);
 }

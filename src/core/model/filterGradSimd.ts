@@ -25,6 +25,8 @@ export const KERNEL_EXPORT = 'dwTap';
 /** Parameters, in call order (all i32; pointers and strides in bytes). */
 const P = { ap0: 0, bp0: 1, op: 2, imgs: 3, rows: 4, cols: 5, aImg: 6, bImg: 7, aRow: 8, bRow: 9, aCol: 10, bCol: 11, I: 12, O: 13 } as const;
 const PARAMS = 14;
+/** i32 arguments of one call of the kernel (what a helper thread is handed per call, parallelExecutor.ts). */
+export const TAP_ARGS = PARAMS;
 
 /** The exported function's signature in JS. */
 export type DwTap = (ap0: number, bp0: number, op: number, imgs: number, rows: number, cols: number, aImg: number, bImg: number, aRow: number, bRow: number, aCol: number, bCol: number, I: number, O: number) => void;

@@ -1,47 +1,67 @@
 /**
  * Worker for test/browser/dw-kernel.test.ts and bench/kernels/dw-bench-browser.ts: starts tfjs wasm as the
  * engine worker does (src/worker/backends.ts: threads where the page is cross-origin isolated, so the heap is a
- * shared memory) and runs the stride-1 filter gradient through our SIMD kernel (convGrad.filterGrad) and through
- * the per-tap matMuls (tapsFilterGrad). `check`: max relative differences and whether our kernel ran; `bench`:
- * interleaved medians on ResNet50 shapes, with the plain-SIMD variant beside the validated one.
+ * shared memory, and the kernel helper threads of src/worker/kernelThreads.ts) and runs the stride-1 filter
+ * gradient through the per-tap matMuls (tapsFilterGrad), our SIMD kernel on this thread alone (filterGradInto
+ * without an executor) and our kernel as the trainer runs it (convGrad.filterGrad: split over the helpers where
+ * they run). `check`: max relative differences to the per-tap path, whether the threaded run equals the one-thread
+ * run bit for bit, whether our kernel ran and whether it ran split; `bench`: interleaved medians.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
+import { uninstallKernelThreads } from '../../../src/worker/kernelThreads.js';
 import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
-import { CONV2D_BACKPROP_FILTER, filterGradInto, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
+import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
-type Shape = [n: number, h: number, w: number, I: number, O: number, K: number];
+type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
 /** `wasmPaths`: where the tfjs binaries are served (test/helpers/liveModel.ts WASM_PATHS in the dev server). */
-export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths: string; reps?: number }
+/**
+ * `grow`: once the helpers run, grow tfjs's heap (64 KB tensors until it grows, kept to the end) so that the shapes'
+ * tensors lie in memory added after the helpers instantiated the kernel on it; rows then say whether x lies there.
+ */
+export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths: string; reps?: number; grow?: boolean }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
+async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwRequest) {
   configureWasm(wasmPaths);
   await selectBackend('wasm');
   const memory = wasmHeap()!;
-  const info = { variant: simdVariant(isShared(memory)), shared: isShared(memory), threads: wasmThreadCountNow(), userAgent: navigator.userAgent };
+  // The helpers start with the first filter gradient and take work once they answer.
+  const executor = filterGradExecutor(memory);
+  const helpers = executor ? await executor.ready : 0;
+  const info = { variant: simdVariant(isShared(memory)), shared: isShared(memory), threads: wasmThreadCountNow(), helpers, userAgent: navigator.userAgent };
   const rows = [];
   const tensors0 = tf.memory().numTensors;
-  for (const [n, h, w, I, O, K] of shapes) {
+  const tap = tapFor(memory)!;
+  const heap0 = memory.buffer.byteLength;
+  const fillers: tf.Tensor[] = [];
+  while (grow && memory.buffer.byteLength === heap0) fillers.push(tf.zeros([16384]));
+  for (const [n, h, w, I, O, K, s = 1] of shapes) {
     const p = (K - 1) >> 1;
+    const [ho, wo] = [Math.floor((h + 2 * p - K) / s) + 1, Math.floor((w + 2 * p - K) / s) + 1];
     const x = tf.randomNormal([n, h, w, I]) as tf.Tensor4D;
-    const dy = tf.randomNormal([n, h, w, O]) as tf.Tensor4D;
+    const dy = tf.randomNormal([n, ho, wo, O]) as tf.Tensor4D;
     const fs: [number, number, number, number] = [K, K, I, O];
-    const plain = tapFor(memory, 'simd')!;
     const runs: Array<[string, () => tf.Tensor]> = [
-      ['taps', () => tapsFilterGrad(x, dy, fs, 1, p)],
-      [`ours ${info.variant}`, () => filterGrad(x, dy, fs, 1, p)],
-      ['ours simd', () => {
+      ['taps', () => tapsFilterGrad(x, dy, fs, s, p)],
+      [`ours 1 thread`, () => {
         const out = tf.zeros(fs);
-        filterGradInto(plain, memory, { x: heapOffset(x), dy: heapOffset(dy), out: heapOffset(out) }, x.shape, dy.shape, K, p);
+        filterGradInto(tap, memory, { x: heapOffset(x), dy: heapOffset(dy), out: heapOffset(out) }, x.shape, dy.shape, K, p, undefined, null, s);
         return out;
       }],
+      [`ours ${helpers + 1} thread${helpers > 0 ? "s" : ""}`, () => filterGrad(x, dy, fs, s, p)],
     ];
     const ref = runs[0]![1]();
     const scale = tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0]!);
-    const errs = runs.slice(1).map(([, f]) => tf.tidy(() => tf.max(tf.abs(tf.sub(f(), ref))).dataSync()[0]! / scale));
-    const ran = (await tf.profile(() => tf.dispose(runs[1]![1]()))).kernelNames.includes(CONV2D_BACKPROP_FILTER);
+    const [single, threaded] = [runs[1]![1](), runs[2]![1]()];
+    const errs = [single, threaded].map((t) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, ref))).dataSync()[0]! / scale));
+    const identical = tf.tidy(() => tf.max(tf.abs(tf.sub(threaded, single))).dataSync()[0]! === 0);
+    tf.dispose([single, threaded]);
+    const stats0 = filterGradThreadStats();
+    const ran = (await tf.profile(() => tf.dispose(runs[2]![1]()))).kernelNames.includes(CONV2D_BACKPROP_FILTER);
+    const split = filterGradThreadStats().runs > stats0.runs;
+    const helperGroups = filterGradThreadStats().helperGroups - stats0.helperGroups;
     const ms: number[][] = runs.map(() => []);
     if (mode === 'bench') {
       for (let r = 0; r < reps; r++) runs.forEach(([, f], i) => {
@@ -52,11 +72,23 @@ async function run({ mode, shapes, wasmPaths, reps = 5 }: DwRequest) {
         t.dispose();
       });
     }
-    const macs = K * K * n * h * w * I * O;
-    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}`, errs, ran, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
+    const macs = K * K * n * ho * wo * I * O;
+    rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}${s > 1 ? ` s${s}` : ''}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, helperGroups, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
     tf.dispose([x, dy, ref]);
   }
-  return { ...info, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
+  tf.dispose(fillers);
+  // The engine's dispose: helpers stopped, and the kernel back on this thread alone.
+  let afterUninstall = null;
+  if (mode === 'check' && executor) {
+    uninstallKernelThreads();
+    const [x, dy] = [tf.randomNormal([2, 14, 14, 32]) as tf.Tensor4D, tf.randomNormal([2, 14, 14, 64]) as tf.Tensor4D];
+    const runs0 = filterGradThreadStats().runs;
+    const [a, b] = [filterGrad(x, dy, [3, 3, 32, 64], 1, 1), tapsFilterGrad(x, dy, [3, 3, 32, 64], 1, 1)];
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!);
+    afterUninstall = { helpers: executor.helpers, executor: filterGradExecutor(memory) !== null, split: filterGradThreadStats().runs > runs0, err };
+    tf.dispose([x, dy, a, b]);
+  }
+  return { ...info, afterUninstall, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
 }
 
 self.onmessage = async (e: MessageEvent<DwRequest>) => {
