@@ -117,6 +117,27 @@ for (const [depth, strategy, shape, forms = 'default'] of CASES) {
   });
 }
 
+test("the same parameters through two input sizes whose convs take different forms: the OIHW filters the second needs are fed", async (t) => {
+  const ort = await loadOrt();
+  assert.ok(typeof ort !== 'string');
+  // res5's outputs: 2×2 (4 positions, `matmul` form up to 4) and then 3×3 (`conv` form).
+  const small = new OrtPassEngine(ort, { threads: 2, matmulFormUpTo: 4 });
+  t.after(() => small.dispose());
+  const model = TrainableRecognizer.fromStateDict(seededStateDict(18, 3, 17), { trainable: 'last-stage' });
+  const loss = (logits: tf.Tensor2D) => labelSmoothedLoss(logits, tf.tensor1d([2], 'int32'), 0.1);
+  try {
+    for (const shape of [[2, 3, 3, 256], [2, 5, 5, 256]] as [number, number, number, number][]) {
+      const x = tf.tensor4d(seededInput(shape, 29), shape);
+      const ref = await take(model, model.passGrads(x, 2, loss, { from: 4, seed: 5 }));
+      const got = await take(model, await small.passGrads(model, x, 2, loss, { from: 4, seed: 5 }));
+      for (const [n, g] of ref.grads) assert.ok(relErr(got.grads.get(n)!, g) < 2e-4, `${shape.join('×')}: gradient ${n}`);
+      x.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
 test('100 optimisation steps on onnxruntime leave no tensor behind, one graph and two, with micro-batches and mixup', async () => {
   const model = TrainableRecognizer.fromStateDict(seededStateDict(18, 3, 17), { trainable: 'last-stage' });
   const optimizer = new PaddleMomentum(paramGroups(model.parameters()));

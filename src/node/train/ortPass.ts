@@ -188,7 +188,10 @@ export class OrtPassEngine implements PassEngine {
    */
   private async paramFeeds(graphs: TrainGraphs, vars: tf.Variable[]): Promise<Record<string, OrtTensor>> {
     const ids = vars.map((v) => v.dataId);
-    if (this.params && this.params.ids.length === ids.length && this.params.ids.every((id, i) => id === ids[i])) return this.params.feeds;
+    const cached = this.params;
+    // Kept feeds serve while the variables are the same and hold every OIHW filter these graphs read (another input
+    // size may put a layer in the other form).
+    if (cached && cached.ids.length === ids.length && cached.ids.every((id, i) => id === ids[i]) && [...graphs.oihw].every((k) => `${k}.w` in cached.feeds)) return cached.feeds;
     const names = graphs.layers.flatMap((l) => [`${l.key}.whwio`, `${l.key}.g`, `${l.key}.b`]);
     const into = vars.map((v, i) => this.buffer(names[i]!, v.size));
     await readInto(vars, into);
