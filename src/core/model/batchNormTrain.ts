@@ -5,12 +5,14 @@
  * step. Here the backward pass is the closed form (m = N·H·W values per channel, x̂ = (x − μ)·r, r = 1/√(σ² + ε),
  * g = dz masked by z > 0 when `relu`):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dx = γ·r·(g − dβ/m − x̂·dγ/m),
- * a handful of kernels; every per-channel sum is an average pool (`channelSums`). The normalisation
+ * a handful of kernels; every per-channel sum is an average pool (`channelSums`). On tfjs-backend-wasm (C a
+ * multiple of 4) the backward pass is instead two passes of our SIMD kernel, batchNormGradWasm.ts. The normalisation
  * itself is tfjs's FusedBatchNorm (+ Relu) as before; the batch mean and biased variance (of the centred values,
  * as tf.moments) are handed back for the running statistics.
  * Paddle: `paddle.nn.BatchNorm` in training mode (`batch_norm` op, `BatchNormGradKernel`).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNormGrad, useFusedBatchNormGrad } from './batchNormGradWasm.js';
 
 export interface BatchNormTrainResult {
   /** `[N, H, W, C]` normalised, scaled, shifted (and ReLU'd). */
@@ -57,6 +59,11 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rs, gs, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
+        if (useFusedBatchNormGrad(C, relu)) {
+          const fused = fusedBatchNormGrad(dy, xhat, relu ? ys : dy, gs, rs, relu);
+          onGrad?.();
+          return fused;
+        }
         const gm = tf.reshape(relu ? tf.mul(dy, tf.step(ys)) : dy, [m, C]) as tf.Tensor2D;
         const dBeta = channelSums(gm, n, H, W);
         const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
