@@ -153,7 +153,7 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
  * dx `[N, H, W, C]`, dγ `[C]`, dβ `[C]` (new tensors, the caller's) by the kernel; the caller checks
  * {@link useFusedBatchNormGrad}. `y` is read only when `relu` (pass any tensor of dy's shape otherwise).
  */
-export function fusedBatchNormGrad(dy: tf.Tensor, xhat: tf.Tensor, y: tf.Tensor, gamma: tf.Tensor, r: tf.Tensor, relu: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+export function fusedBatchNormGrad(dy: tf.Tensor4D, xhat: tf.Tensor2D, y: tf.Tensor4D, gamma: tf.Tensor1D, r: tf.Tensor2D, relu: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
   if (!tf.getKernel(BATCH_NORM_GRAD_KERNEL, 'wasm')) tf.registerKernel({ kernelName: BATCH_NORM_GRAD_KERNEL, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   return tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { dy, xhat, y, gamma, r }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
 }

@@ -36,6 +36,21 @@ function channelSums(x2: tf.Tensor2D, n: number, H: number, W: number): tf.Tenso
 }
 
 /**
+ * The closed-form backward pass as tfjs ops (any backend): dx `[N, H, W, C]`, dγ `[C]`, dβ `[C]` from dy and y
+ * `[N, H, W, C]`, x̂ `[m, C]`, γ `[C]`, r `[1, C]` (y read only when `relu`). Exported for the kernel's A/B
+ * (bench/kernels/bn-grad-ab.ts).
+ */
+export function batchNormGradOps(dy: tf.Tensor4D, xhat: tf.Tensor2D, y: tf.Tensor4D, gamma: tf.Tensor1D, r: tf.Tensor2D, relu: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+  const [n, H, W, C] = dy.shape;
+  const m = n * H * W;
+  const gm = tf.reshape(relu ? tf.mul(dy, tf.step(y)) : dy, [m, C]) as tf.Tensor2D;
+  const dBeta = channelSums(gm, n, H, W);
+  const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
+  const dx = tf.mul(tf.sub(gm, tf.add(tf.div(dBeta, m), tf.mul(xhat, tf.div(dGamma, m)))), tf.mul(gamma, r));
+  return [tf.reshape(dx, [n, H, W, C]), tf.reshape(dGamma, [C]), tf.reshape(dBeta, [C])];
+}
+
+/**
  * Train-mode BN of `x` `[N, H, W, C]` with scale `gamma` and offset `beta` `[C]`, then ReLU when `relu`. `onGrad`
  * is called once this layer's BN gradients are computed, just before its conv's (progress and the stop check
  * inside a long backward pass, passGrads.ts).
@@ -59,16 +74,9 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rs, gs, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
-        if (useFusedBatchNormGrad(C, relu)) {
-          const fused = fusedBatchNormGrad(dy, xhat, relu ? ys : dy, gs, rs, relu);
-          onGrad?.();
-          return fused;
-        }
-        const gm = tf.reshape(relu ? tf.mul(dy, tf.step(ys)) : dy, [m, C]) as tf.Tensor2D;
-        const dBeta = channelSums(gm, n, H, W);
-        const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
-        const dx = tf.mul(tf.sub(gm, tf.add(tf.div(dBeta, m), tf.mul(xhat, tf.div(dGamma, m)))), tf.mul(gs, rs));
-        const grads = [tf.reshape(dx, [n, H, W, C]), tf.reshape(dGamma, [C]), tf.reshape(dBeta, [C])];
+        // Our SIMD kernel on wasm (batchNormGradWasm.ts), else the ops.
+        const fused = useFusedBatchNormGrad(C, relu);
+        const grads = (fused ? fusedBatchNormGrad : batchNormGradOps)(dy as tf.Tensor4D, xhat, relu ? ys : (dy as tf.Tensor4D), gs, rs, relu);
         onGrad?.();
         return grads;
       },
