@@ -27,13 +27,13 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
   const m = shape[0] * shape[1] * shape[2];
   if (!useFusedBatchNormGrad(C, true)) throw new Error('the kernel does not run here');
   const dy = tf.randomNormal(shape, 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.relu(tf.randomNormal(shape, 0, 1, 'float32', 2)) as tf.Tensor4D;
+  const y = tf.tidy(() => tf.relu(tf.randomNormal(shape, 0, 1, 'float32', 2))) as tf.Tensor4D;
   const xhat = tf.randomNormal([m, C], 0, 1, 'float32', 3) as tf.Tensor2D;
   const gamma = tf.randomNormal([C], 1, 0.1, 'float32', 4) as tf.Tensor1D;
   const r = tf.randomUniform([1, C], 0.5, 2, 'float32', 5) as tf.Tensor2D;
   const s: Record<'ops' | 'ours', number[]> = { ops: [], ours: [] };
   const call = (k: 'ops' | 'ours') => {
-    const out = (k === 'ops' ? batchNormGradOps : fusedBatchNormGrad)(dy, xhat, y, gamma, r, true);
+    const out = tf.tidy(() => (k === 'ops' ? batchNormGradOps : fusedBatchNormGrad)(dy, xhat, y, gamma, r, true));
     out[1].dataSync(); // waits for nothing on wasm (synchronous), but keeps the call honest
     tf.dispose(out);
   };
