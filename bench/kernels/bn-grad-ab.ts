@@ -7,7 +7,7 @@
  * 2. whole training steps (PP-TSN depth 50 at 224 px, 400 classes, bench/trainStep.ts's step) with the kernel on and
  *    off (`setFusedBatchNormGrad`), alternating step by step; medians.
  *
- *   npx tsx bench/kernels/bn-grad-ab.ts [strategy=full] [images=4] [steps=3] [reps=5]
+ *   npx tsx bench/kernels/bn-grad-ab.ts [strategy=full] [images=4] [steps=3 (0: the backward alone)] [reps=5]
  */
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -50,6 +50,7 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
   console.log(`BN+ReLU backward ${shape.join('×')}, ms/call: ops ${fmt(s.ops)} | our kernel ${fmt(s.ours)}`);
 }
 
+if (Number(steps) === 0) process.exit(0); // the backward alone
 const stepper = trainStepper(50, 400, 224, strategy as TrainableSubset);
 const n = Number(images);
 const s: Record<'ops' | 'ours', number[]> = { ops: [], ours: [] };
