@@ -12,8 +12,10 @@
  * float32 operations in the same order as the ops (the per-channel dβ/m, dγ/m, γ·r computed once in JS); the sums
  * of pass 1 add the rows in order where the ops sum by an average pool and a product, so the results agree within
  * float32 rounding, not bit for bit. Why: tfjs-backend-wasm runs its element-wise ops on one thread, and a
- * depth-50 `full` step spent ~0.3 s of 2.8 s in the BN backward's ops (a Chromium profile, issue 23). The modules
- * are written at run time by wasmAsm.ts and bound to tfjs's heap, as momentumWasm.ts; single-threaded.
+ * depth-50 `full` step spent ~0.3 s of 2.8 s in the BN backward's ops (a Chromium profile, issue 23); the kernel
+ * takes ~30 ms of such a step, 2.2–4× faster than the ops per layer in Node (bench/README.md). The modules are
+ * written at run time by wasmAsm.ts and bound to tfjs's heap, as momentumWasm.ts; single-threaded (too little left
+ * to split over the page's helper threads).
  * Paddle: `BatchNormGradKernel` (paddle/phi/kernels/cpu/batch_norm_grad_kernel.cc), with the ReLU of a fused
  * `BatchNorm(act='relu')`.
  */
