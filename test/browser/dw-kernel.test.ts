@@ -9,6 +9,7 @@
  * equals the one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the
  * small shapes stay on one thread; after the engine's dispose stops the helpers, the kernel runs (right) on one.
  * On a page that is not isolated (single-threaded tfjs, an unshared heap) no helper starts and the kernel runs alone.
+ * The BN backward kernel (batchNormGradWasm.ts) runs on both heaps and equals its tfjs ops.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -26,7 +27,7 @@ interface Row { shape: string; macs: number; inGrownHeap: boolean; errs: number[
 interface Answer {
   ok: boolean;
   message?: string;
-  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; afterUninstall: { helpers: number; executor: boolean; split: boolean; err: number } | null; rows: Row[]; tensorsLeft: number };
+  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; afterUninstall: { helpers: number; executor: boolean; split: boolean; err: number } | null; bn: { usable: boolean; ran: boolean; errs: number[] } | null; rows: Row[]; tensorsLeft: number };
 }
 
 test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs split over the helper threads on the shared heap and equals the per-tap path and its one-thread run', { timeout: 180_000 }, async () => {
@@ -50,6 +51,9 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
     assert.ok(r.identical, `${r.shape}: the threaded run equals the one-thread run bit for bit`);
   }
+  // The BN backward kernel (batchNormGradWasm.ts) on the same shared heap equals its ops.
+  assert.ok(v.bn!.usable && v.bn!.ran, `PPTSNBatchNormGrad runs on the shared heap: ${JSON.stringify(v.bn)}`);
+  for (const e of v.bn!.errs) assert.ok(e < 1e-5, `BN backward: relative difference to the ops ${e}`);
   // The engine's dispose (uninstallKernelThreads): helpers stopped, the kernel on one thread, still right.
   assert.deepEqual({ ...v.afterUninstall, err: undefined }, { helpers: 0, executor: false, split: false, err: undefined });
   assert.ok(v.afterUninstall!.err < 1e-5, `after the helpers stopped: relative difference ${v.afterUninstall!.err}`);
@@ -68,6 +72,7 @@ test('on a page that is not cross-origin isolated (single-threaded tfjs, no shar
     const r = v.rows[0]!;
     assert.ok(r.ran && !r.split && r.identical, `${r.shape}: ran ${r.ran}, split ${r.split}, identical ${r.identical}`);
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
+    assert.ok(v.bn!.usable && v.bn!.ran && v.bn!.errs.every((e) => e < 1e-5), `BN backward kernel on an unshared heap: ${JSON.stringify(v.bn)}`);
     assert.equal(v.tensorsLeft, 0);
   } finally {
     await plain.close();

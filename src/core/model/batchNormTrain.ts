@@ -5,12 +5,14 @@
  * step. Here the backward pass is the closed form (m = N·H·W values per channel, x̂ = (x − μ)·r, r = 1/√(σ² + ε),
  * g = dz masked by z > 0 when `relu`):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dx = γ·r·(g − dβ/m − x̂·dγ/m),
- * a handful of kernels; every per-channel sum is an average pool (`channelSums`). The normalisation
+ * a handful of kernels; every per-channel sum is an average pool (`channelSums`). On tfjs-backend-wasm (C a
+ * multiple of 4) the backward pass is instead two passes of our SIMD kernel, batchNormGradWasm.ts. The normalisation
  * itself is tfjs's FusedBatchNorm (+ Relu) as before; the batch mean and biased variance (of the centred values,
  * as tf.moments) are handed back for the running statistics.
  * Paddle: `paddle.nn.BatchNorm` in training mode (`batch_norm` op, `BatchNormGradKernel`).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNormGrad, useFusedBatchNormGrad } from './batchNormGradWasm.js';
 
 export interface BatchNormTrainResult {
   /** `[N, H, W, C]` normalised, scaled, shifted (and ReLU'd). */
@@ -31,6 +33,21 @@ function channelSums(x2: tf.Tensor2D, n: number, H: number, W: number): tf.Tenso
   const C = x2.shape[1];
   const pooled = tf.reshape(tf.avgPool(tf.reshape(x2, [n, H, W, C]) as tf.Tensor4D, [H, W], 1, 'valid'), [n, C]) as tf.Tensor2D;
   return tf.mul(n === 1 ? pooled : tf.matMul(tf.ones([1, n]), pooled), H * W);
+}
+
+/**
+ * The closed-form backward pass as tfjs ops (any backend): dx `[N, H, W, C]`, dγ `[C]`, dβ `[C]` from dy and y
+ * `[N, H, W, C]`, x̂ `[m, C]`, γ `[C]`, r `[1, C]` (y read only when `relu`). Exported for the kernel's A/B
+ * (bench/kernels/bn-grad-ab.ts).
+ */
+export function batchNormGradOps(dy: tf.Tensor4D, xhat: tf.Tensor2D, y: tf.Tensor4D, gamma: tf.Tensor1D, r: tf.Tensor2D, relu: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+  const [n, H, W, C] = dy.shape;
+  const m = n * H * W;
+  const gm = tf.reshape(relu ? tf.mul(dy, tf.step(y)) : dy, [m, C]) as tf.Tensor2D;
+  const dBeta = channelSums(gm, n, H, W);
+  const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
+  const dx = tf.mul(tf.sub(gm, tf.add(tf.div(dBeta, m), tf.mul(xhat, tf.div(dGamma, m)))), tf.mul(gamma, r));
+  return [tf.reshape(dx, [n, H, W, C]), tf.reshape(dGamma, [C]), tf.reshape(dBeta, [C])];
 }
 
 /**
@@ -57,11 +74,9 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rs, gs, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
-        const gm = tf.reshape(relu ? tf.mul(dy, tf.step(ys)) : dy, [m, C]) as tf.Tensor2D;
-        const dBeta = channelSums(gm, n, H, W);
-        const dGamma = channelSums(tf.mul(gm, xhat) as tf.Tensor2D, n, H, W);
-        const dx = tf.mul(tf.sub(gm, tf.add(tf.div(dBeta, m), tf.mul(xhat, tf.div(dGamma, m)))), tf.mul(gs, rs));
-        const grads = [tf.reshape(dx, [n, H, W, C]), tf.reshape(dGamma, [C]), tf.reshape(dBeta, [C])];
+        // Our SIMD kernel on wasm (batchNormGradWasm.ts), else the ops.
+        const fused = useFusedBatchNormGrad(C, relu);
+        const grads = (fused ? fusedBatchNormGrad : batchNormGradOps)(dy as tf.Tensor4D, xhat, relu ? ys : (dy as tf.Tensor4D), gs, rs, relu);
         onGrad?.();
         return grads;
       },

@@ -82,6 +82,9 @@ export class Code {
   f32ReinterpretI32(): this { return this.op(0xbe); }
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  /** Lane-wise a > b: all ones where true, zeros elsewhere (false for NaN). */
+  f32x4Gt(): this { return this.simd(0x44); }
+  v128And(): this { return this.simd(0x4e); }
   /** relaxed SIMD: a·b + c, fused or not as the hardware does it. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
   /** `local += step` for an i32 local. */

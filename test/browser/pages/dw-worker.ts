@@ -5,12 +5,15 @@
  * gradient through the per-tap matMuls (tapsFilterGrad), our SIMD kernel on this thread alone (filterGradInto
  * without an executor) and our kernel as the trainer runs it (convGrad.filterGrad: split over the helpers where
  * they run). `check`: max relative differences to the per-tap path, whether the threaded run equals the one-thread
- * run bit for bit, whether our kernel ran and whether it ran split; `bench`: interleaved medians.
+ * run bit for bit, whether our kernel ran and whether it ran split, and the BN backward kernel (batchNormGradWasm.ts)
+ * against its ops on the same heap; `bench`: interleaved medians.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
 import { uninstallKernelThreads } from '../../../src/worker/kernelThreads.js';
 import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
+import { batchNormGradOps } from '../../../src/core/model/batchNormTrain.js';
+import { BATCH_NORM_GRAD_KERNEL, fusedBatchNormGrad, useFusedBatchNormGrad } from '../../../src/core/model/batchNormGradWasm.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
 type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
@@ -22,6 +25,25 @@ type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, 
 export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths: string; reps?: number; grow?: boolean }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * The BN (+ ReLU) backward kernel (batchNormGradWasm.ts) on this heap: whether it runs, whether it ran, and its
+ * largest relative difference to the ops (dx, dγ, dβ) with the ReLU on and off.
+ */
+async function bnCheck() {
+  const shape: [number, number, number, number] = [2, 5, 7, 16];
+  const m = shape[0] * shape[1] * shape[2];
+  const [dy, y, xhat, gamma, r] = tf.tidy(() => [tf.randomNormal(shape), tf.relu(tf.randomNormal(shape)), tf.randomNormal([m, 16]), tf.randomNormal([16]), tf.randomUniform([1, 16], 0.5, 2)]) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
+  const errs = [true, false].flatMap((relu) => {
+    const [ours, ops] = [fusedBatchNormGrad(dy, xhat, y, gamma, r, relu), tf.tidy(() => batchNormGradOps(dy, xhat, y, gamma, r, relu))];
+    const e = ours.map((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, ops[i]!))).dataSync()[0]! / tf.max(tf.abs(ops[i]!)).dataSync()[0]!));
+    tf.dispose([...ours, ...ops]);
+    return e;
+  });
+  const ran = (await tf.profile(() => tf.dispose(fusedBatchNormGrad(dy, xhat, y, gamma, r, true)))).kernelNames.includes(BATCH_NORM_GRAD_KERNEL);
+  tf.dispose([dy, y, xhat, gamma, r]);
+  return { usable: useFusedBatchNormGrad(16, true) && useFusedBatchNormGrad(16, false), ran, errs };
+}
 
 async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwRequest) {
   configureWasm(wasmPaths);
@@ -76,6 +98,8 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
     rows.push({ shape: `${n}×${h}×${w}×${I}→${O} ${K}×${K}${s > 1 ? ` s${s}` : ''}`, macs, inGrownHeap: heapOffset(x) >= heap0, errs, identical, ran, split, helperGroups, timings: mode === 'bench' ? runs.map(([name], i) => ({ name, ms: median(ms[i]!), gmacs: macs / median(ms[i]!) / 1e6 })) : [] });
     tf.dispose([x, dy, ref]);
   }
+  // Checked while the fillers hold the heap grown: its tensors too may lie in memory added after instantiation.
+  const bn = mode === 'check' ? await bnCheck() : null;
   tf.dispose(fillers);
   // The engine's dispose: helpers stopped, and the kernel back on this thread alone.
   let afterUninstall = null;
@@ -88,7 +112,7 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
     afterUninstall = { helpers: executor.helpers, executor: filterGradExecutor(memory) !== null, split: filterGradThreadStats().runs > runs0, err };
     tf.dispose([x, dy, a, b]);
   }
-  return { ...info, afterUninstall, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
+  return { ...info, afterUninstall, bn, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
 }
 
 self.onmessage = async (e: MessageEvent<DwRequest>) => {
