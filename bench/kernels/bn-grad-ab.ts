@@ -14,13 +14,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { batchNormGradOps } from '../../src/core/model/batchNormTrain.js';
 import { fusedBatchNormGrad, setFusedBatchNormGrad, useFusedBatchNormGrad } from '../../src/core/model/batchNormGradWasm.js';
-import { trainStepper } from '../trainStep.js';
+import { alternateSteps, fmt } from './stepAB.js';
 import type { TrainableSubset } from '../../src/core/model/trainable.js';
 
 const [strategy = 'full', images = '4', steps = '3', reps = '5'] = process.argv.slice(2);
 await initNodeBackend('wasm');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const fmt = (xs: number[], digits = 1) => `${xs.map((x) => x.toFixed(digits)).join(', ')} (median ${median(xs).toFixed(digits)})`;
 
 for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, number, number, number]>) {
   const C = shape[3];
@@ -51,17 +49,6 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
 }
 
 if (Number(steps) === 0) process.exit(0); // the backward alone
-const stepper = trainStepper(50, 400, 224, strategy as TrainableSubset);
 const n = Number(images);
-const s: Record<'ops' | 'ours', number[]> = { ops: [], ours: [] };
-setFusedBatchNormGrad(true);
-await stepper.step(n); // warm-up: kernels compiled, XNNPACK operators cached
-for (let i = 0; i < Number(steps); i++) {
-  for (const k of ['ops', 'ours'] as const) {
-    setFusedBatchNormGrad(k === 'ours');
-    s[k].push(await stepper.step(n));
-  }
-}
-setFusedBatchNormGrad(true);
-stepper.dispose();
-console.log(`${strategy} ×${n}, s/step: BN ops ${fmt(s.ops, 2)} | our BN kernel ${fmt(s.ours, 2)}`);
+const s = await alternateSteps(strategy as TrainableSubset, n, Number(steps), setFusedBatchNormGrad);
+console.log(`${strategy} ×${n}, s/step: BN ops ${fmt(s.off, 2)} | our BN kernel ${fmt(s.on, 2)}`);

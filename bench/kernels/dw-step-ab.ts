@@ -8,22 +8,11 @@
 import '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { setSimdFilterGrad } from '../../src/core/model/filterGradWasm.js';
-import { trainStepper } from '../trainStep.js';
+import { alternateSteps, fmt } from './stepAB.js';
 import type { TrainableSubset } from '../../src/core/model/trainable.js';
 
 const [strategy = 'full', images = '4', steps = '3'] = process.argv.slice(2);
 await initNodeBackend('wasm');
-const stepper = trainStepper(50, 400, 224, strategy as TrainableSubset);
 const n = Number(images);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const s: Record<'taps' | 'ours', number[]> = { taps: [], ours: [] };
-setSimdFilterGrad(true);
-await stepper.step(n); // warm-up: kernels compiled, XNNPACK operators cached
-for (let i = 0; i < Number(steps); i++) {
-  for (const k of ['taps', 'ours'] as const) {
-    setSimdFilterGrad(k === 'ours');
-    s[k].push(await stepper.step(n));
-  }
-}
-setSimdFilterGrad(true);
-console.log(`${strategy} ×${n}, s/step: per-tap path ${s.taps.map((x) => x.toFixed(2)).join(', ')} (median ${median(s.taps).toFixed(2)}) | our kernel ${s.ours.map((x) => x.toFixed(2)).join(', ')} (median ${median(s.ours).toFixed(2)})`);
+const s = await alternateSteps(strategy as TrainableSubset, n, Number(steps), setSimdFilterGrad);
+console.log(`${strategy} ×${n}, s/step: per-tap path ${fmt(s.off, 2)} | our kernel ${fmt(s.on, 2)}`);

@@ -14,6 +14,7 @@ import { initNodeBackend } from '../../src/node/backends.js';
 import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
 import { BATCH_NORM_GRAD_KERNEL, setFusedBatchNormGrad, useFusedBatchNormGrad } from '../../src/core/model/batchNormGradWasm.js';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
+import { spyKernels } from '../helpers/kernelSpy.js';
 import { seededInput } from '../helpers/seeded.js';
 import { relErr } from '../helpers/numerics.js';
 
@@ -45,12 +46,7 @@ function inputs(shape: [number, number, number, number], seed: number): Inputs {
 /** dx, dγ, dβ of sum(batchNormTrain(x, γ, β) · dy) on wasm, with the kernel on or off, and the kernel's call count. */
 function grads(k: Inputs, relu: boolean, fused: boolean): { out: Float32Array[]; calls: number } {
   setFusedBatchNormGrad(fused);
-  const calls: string[] = [];
-  const { runKernel } = tf.engine();
-  tf.engine().runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-    calls.push(name);
-    return (runKernel as (...a: unknown[]) => unknown).call(this, name, ...rest);
-  } as typeof runKernel;
+  const { calls, restore } = spyKernels();
   try {
     const kept: tf.Tensor[] = [];
     const out = tf.tidy(() => {
@@ -69,7 +65,7 @@ function grads(k: Inputs, relu: boolean, fused: boolean): { out: Float32Array[];
     tf.dispose(kept);
     return { out, calls: calls.filter((c) => c === BATCH_NORM_GRAD_KERNEL).length };
   } finally {
-    tf.engine().runKernel = runKernel;
+    restore();
     setFusedBatchNormGrad(true);
   }
 }

@@ -12,6 +12,7 @@ import { initNodeBackend } from '../../src/node/backends.js';
 import { PaddleMomentum, type ParamGroup } from '../../src/core/train/optimizer.js';
 import { MOMENTUM_KERNEL, setFusedMomentum, useFusedMomentum } from '../../src/core/train/momentumWasm.js';
 import { seededInput } from '../helpers/seeded.js';
+import { spyKernels } from '../helpers/kernelSpy.js';
 
 before(async () => {
   await initNodeBackend('wasm');
@@ -53,17 +54,12 @@ for (const nesterov of [true, false]) {
     assert.ok(useFusedMomentum({ decay: 1e-4, nesterov }), 'the kernel runs on this wasm backend (SIMD)');
     const before = tf.memory().numTensors;
     const ops = await run(false, nesterov);
-    const calls: string[] = [];
-    const { runKernel } = tf.engine();
-    tf.engine().runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-      calls.push(name);
-      return (runKernel as (...a: unknown[]) => unknown).call(this, name, ...rest);
-    } as typeof runKernel;
+    const { calls, restore } = spyKernels();
     let kernel: Float32Array[];
     try {
       kernel = await run(true, nesterov);
     } finally {
-      tf.engine().runKernel = runKernel;
+      restore();
     }
     assert.equal(calls.filter((c) => c === MOMENTUM_KERNEL).length, 3 * SHAPES.length, 'one kernel call per parameter and step');
     assert.equal(tf.memory().numTensors, before, 'nothing left behind');

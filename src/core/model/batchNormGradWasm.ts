@@ -20,8 +20,8 @@
  * `BatchNorm(act='relu')`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, isShared, wasmHeap } from './filterGradWasm.js';
-import { Code, I32, V128, moduleBytes } from './wasmAsm.js';
+import { heapOffset, wasmHeap } from './filterGradWasm.js';
+import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const BATCH_NORM_GRAD_KERNEL = 'PPTSNBatchNormGrad';
 
@@ -82,27 +82,11 @@ interface Passes {
   apply: Apply;
 }
 
-const modules = new WeakMap<WebAssembly.Memory, Map<boolean, Passes | null>>();
-
-function passesFor(memory: WebAssembly.Memory, relu: boolean): Passes | null {
-  let byRelu = modules.get(memory);
-  if (!byRelu) modules.set(memory, (byRelu = new Map()));
-  if (!byRelu.has(relu)) {
-    let passes: Passes | null = null;
-    try {
-      const shared = isShared(memory);
-      const [s, a] = [sumsModule(relu, shared), applyModule(relu, shared)];
-      if (WebAssembly.validate(s) && WebAssembly.validate(a)) {
-        const inst = (bytes: Uint8Array<ArrayBuffer>) => new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-        passes = { sums: inst(s)['sums'] as unknown as Sums, apply: inst(a)['apply'] as unknown as Apply };
-      }
-    } catch {
-      // No SIMD, or a heap our import does not match: the tfjs ops run instead.
-    }
-    byRelu.set(relu, passes);
-  }
-  return byRelu.get(relu)!;
-}
+/** The two passes bound to a heap, with or without the ReLU mask (null: the tfjs ops run). */
+const passesFor = kernelCache<boolean, Passes>(
+  (relu, shared) => [{ bytes: sumsModule(relu, shared), name: 'sums' }, { bytes: applyModule(relu, shared), name: 'apply' }],
+  ([sums, apply]) => ({ sums: sums as Sums, apply: apply as Apply }),
+);
 
 let enabled = true;
 

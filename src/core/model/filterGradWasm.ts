@@ -27,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, DwTap, KERNEL_EXPORT, TAP_ARGS, tapModule } from './filterGradSimd.js';
+import { isShared } from './wasmAsm.js';
 import { executorFor, GROUP_HEAD, runGroup, type KernelSpec, type ParallelExecutor } from './parallelExecutor.js';
 
 export const CONV2D_BACKPROP_FILTER = 'PPTSNConv2DBackpropFilter';
@@ -82,8 +83,8 @@ export function heapOffset(t: tf.TensorInfo): number {
   return (tf.backend() as unknown as WasmBackendLike).dataIdMap.get(t.dataId)!.memoryOffset;
 }
 
-/** Whether `m` is a shared memory (tfjs's threaded build): our module's import must then be declared shared. */
-export const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
+/** (Re-exported for the kernels' callers and tests.) */
+export { isShared };
 
 /** 'relaxed' (f32x4.relaxed_madd), 'simd' (mul + add) or null (no SIMD): what this runtime validates. */
 export function simdVariant(shared = false): 'relaxed' | 'simd' | null {

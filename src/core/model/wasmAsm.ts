@@ -123,3 +123,30 @@ export function moduleBytes(fn: FuncSpec, sharedMemory: boolean): Uint8Array<Arr
     ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }
+
+/** Whether `m` is a shared memory (tfjs's threaded build): our module's import must then be declared shared. */
+export const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
+
+/**
+ * Our kernels' functions bound to a tfjs heap, built once per (memory, kind): `build(shared)` gives the module bytes
+ * and the export to take from each; null where the runtime rejects a module (no SIMD) or the heap does not match
+ * our import, so the caller runs the tfjs ops instead. One cache per kernel file.
+ */
+export function kernelCache<K, F>(build: (kind: K, sharedMemory: boolean) => Array<{ bytes: Uint8Array<ArrayBuffer>; name: string }>, bind: (exports: unknown[]) => F): (memory: WebAssembly.Memory, kind: K) => F | null {
+  const byMemory = new WeakMap<WebAssembly.Memory, Map<K, F | null>>();
+  return (memory, kind) => {
+    let byKind = byMemory.get(memory);
+    if (!byKind) byMemory.set(memory, (byKind = new Map()));
+    if (!byKind.has(kind)) {
+      let fn: F | null = null;
+      try {
+        const modules = build(kind, isShared(memory));
+        if (modules.every((m) => WebAssembly.validate(m.bytes))) fn = bind(modules.map((m) => new WebAssembly.Instance(new WebAssembly.Module(m.bytes), { env: { memory } }).exports[m.name]));
+      } catch {
+        // No SIMD, or a heap our import does not match: null, and the tfjs ops run instead.
+      }
+      byKind.set(kind, fn);
+    }
+    return byKind.get(kind)!;
+  };
+}

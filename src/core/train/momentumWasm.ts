@@ -12,8 +12,8 @@
  * build); single-threaded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, isShared, wasmHeap } from '../model/filterGradWasm.js';
-import { Code, I32, V128, moduleBytes } from '../model/wasmAsm.js';
+import { heapOffset, wasmHeap } from '../model/filterGradWasm.js';
+import { Code, I32, V128, kernelCache, moduleBytes } from '../model/wasmAsm.js';
 
 export const MOMENTUM_KERNEL = 'PPTSNMomentum';
 
@@ -55,24 +55,12 @@ function updateModule(decay: boolean, nesterov: boolean, shared: boolean): Uint8
   return moduleBytes({ name: 'update', params: PARAMS, locals: [{ count: 6, type: V128 }], body: c }, shared);
 }
 
-const modules = new WeakMap<WebAssembly.Memory, Map<string, Update | null>>();
-
-function updateFor(memory: WebAssembly.Memory, decay: boolean, nesterov: boolean): Update | null {
-  let byKind = modules.get(memory);
-  if (!byKind) modules.set(memory, (byKind = new Map()));
-  const kind = `${decay}:${nesterov}`;
-  if (!byKind.has(kind)) {
-    let fn: Update | null = null;
-    try {
-      const bytes = updateModule(decay, nesterov, isShared(memory));
-      if (WebAssembly.validate(bytes)) fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports['update'] as unknown as Update;
-    } catch {
-      // No SIMD, or a heap our import does not match: the tfjs ops run instead.
-    }
-    byKind.set(kind, fn);
-  }
-  return byKind.get(kind)!;
-}
+/** The update bound to a heap, per (decay?, nesterov) (null: the tfjs ops run). */
+const updates = kernelCache<string, Update>(
+  (kind, shared) => [{ bytes: updateModule(kind[0] === 'd', kind[1] === 'n', shared), name: 'update' }],
+  ([update]) => update as Update,
+);
+const updateFor = (memory: WebAssembly.Memory, decay: boolean, nesterov: boolean) => updates(memory, `${decay ? 'd' : '-'}${nesterov ? 'n' : '-'}`);
 
 let enabled = true;
 
