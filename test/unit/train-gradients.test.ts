@@ -77,11 +77,24 @@ function grads(c: Case, conv: (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D): 
 
 describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
   const reference: Float32Array[][] = [];
+  const forward = (c: Case, conv: (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D) => tf.tidy(() => conv(tf.tensor4d(c.x, c.xs as [number, number, number, number]), tf.tensor4d(c.f, c.fs as [number, number, number, number])).dataSync() as Float32Array);
+  const referenceForward: Float32Array[] = [];
   before(async () => {
     await registerGradientsNode();
     await initNodeBackend('cpu');
     CASES.forEach((k, i) => reference.push(grads(makeCase(k, 10 * i + 1), (x, f) => tf.conv2d(x, f, k[6], k[7]))));
+    CASES.forEach((k, i) => referenceForward.push(forward(makeCase(k, 10 * i + 1), (x, f) => tf.conv2d(x, f, k[6], k[7]))));
     await initNodeBackend('wasm');
+  });
+
+  it('the forward values equal tf.conv2d on cpu (1×1 stride 1 runs as a BatchMatMul on wasm)', async () => {
+    CASES.forEach((k, i) => {
+      const err = relErr(forward(makeCase(k, 10 * i + 1), (x, f) => conv2dTrainable(x, f, k[6], k[7])), referenceForward[i]!);
+      assert.ok(err < 1e-5, `case ${k.join(',')}: forward relative error ${err}`);
+    });
+    const kernels = async (k: (typeof CASES)[number]) => (await tf.profile(() => tf.dispose(forward(makeCase(k, 3), (x, f) => conv2dTrainable(x, f, k[6], k[7]))))).kernelNames;
+    const names = await kernels([3, 5, 6, 12, 24, 1, 1, 0]);
+    assert.ok(!names.includes('Conv2D') && !names.includes('FusedConv2D'), `1×1: ${names.join(', ')}`);
   });
 
   it('runs on wasm', () => assert.equal(tf.getBackend(), 'wasm'));

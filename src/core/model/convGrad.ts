@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import { simdFilterGrad, useSimdFilterGrad } from './filterGradWasm.js';
+import { transposeLast2 } from './transposeWasm.js';
 
 /** Name of the training conv kernel (the backend's Conv2D, with the gradient below). */
 export const TRAIN_CONV2D = 'PPTSNTrainConv2D';
@@ -40,7 +41,32 @@ function ensureKernel(backendName: string): void {
   if (tf.getKernel(TRAIN_CONV2D, backendName)) return;
   const conv = tf.getKernel('Conv2D', backendName);
   if (!conv) throw new PPTSNError('backend-unavailable', `the tfjs backend "${backendName}" has no Conv2D kernel, so it cannot train`);
-  tf.registerKernel({ ...conv, kernelName: TRAIN_CONV2D });
+  const [matMul, reshape] = [tf.getKernel('BatchMatMul', backendName), tf.getKernel('Reshape', backendName)];
+  if (backendName !== 'wasm' || !matMul || !reshape) {
+    tf.registerKernel({ ...conv, kernelName: TRAIN_CONV2D });
+    return;
+  }
+  // On wasm a 1×1 stride-1 conv runs as tfjs's BatchMatMul of the same data: a training step brings new filters
+  // every time, and XNNPACK's product packs a new [I, O] filter in about a third of what Conv2D spends on one
+  // (tfjs's scalar HWIO → OHWI copy, then XNNPACK's packing): 8 → 2–3 ms a 1 M-weight layer here (issue 23).
+  tf.registerKernel({
+    ...conv,
+    kernelName: TRAIN_CONV2D,
+    kernelFunc: (args) => {
+      const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+      const { strides, pad } = args.attrs as unknown as TrainConvAttrs;
+      const [K1, K2, I, O] = filter.shape as [number, number, number, number];
+      if (K1 !== 1 || K2 !== 1 || strides[0] !== 1 || strides[1] !== 1 || pad !== 0) return conv.kernelFunc(args);
+      const [n, H, W] = x.shape as [number, number, number, number];
+      const backend = args.backend as tf.KernelBackend;
+      const a = reshape.kernelFunc({ inputs: { x }, backend, attrs: { shape: [n * H * W, I] } }) as tf.TensorInfo;
+      const b = reshape.kernelFunc({ inputs: { x: filter }, backend, attrs: { shape: [I, O] } }) as tf.TensorInfo;
+      const out = matMul.kernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+      backend.disposeData(a.dataId);
+      backend.disposeData(b.dataId);
+      return { ...out, shape: [n, H, W, O] };
+    },
+  });
 }
 
 function ensureGradient(): void {
@@ -94,14 +120,15 @@ export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number,
   return tf.tidy(() => {
     const [K, , I, O] = filter.shape;
     const [n, H, W] = xShape;
-    if (K === 1 && stride === 1 && pad === 0) return tf.conv2d(dy, tf.reshape(tf.transpose(tf.reshape(filter, [I, O])), [1, 1, O, I]) as tf.Tensor4D, 1, 0);
+    // dy · Wᵀ as a plain product (XNNPACK packs a new [O, I] matrix a step at a third of what Conv2D's filter costs).
+    if (K === 1 && stride === 1 && pad === 0) return tf.reshape(tf.matMul(tf.reshape(dy, [n * H * W, O]) as tf.Tensor2D, transposeLast2(tf.reshape(filter, [I, O]) as tf.Tensor2D)), [n, H, W, I]) as tf.Tensor4D;
     if (stride > 1) return phaseInputGrad(dy, filter, xShape, stride, pad);
     // rot180 = the K² taps in reverse order, as a product with the K² × K² exchange matrix (exact: one 1 per row),
     // because wasm's Reverse, GatherV2 and StridedSlice with a negative stride are element loops ~10× slower
     // than XNNPACK's product; then I ↔ O.
     const exchange = tf.reverse(tf.eye(K * K), [0]) as tf.Tensor2D;
     const taps = tf.reshape(tf.matMul(exchange, tf.reshape(filter, [K * K, I * O]) as tf.Tensor2D), [K * K, I, O]);
-    const rotated = tf.reshape(tf.transpose(taps, [0, 2, 1]), [K, K, O, I]) as tf.Tensor4D;
+    const rotated = tf.reshape(transposeLast2(taps), [K, K, O, I]) as tf.Tensor4D;
     const lead = K - 1 - pad;
     if (lead < 0) throw new PPTSNError('invalid-argument', `conv2dTrainable: padding ${pad} exceeds kernel ${K} − 1`);
     // Dilated dy, extended with zeros (or cut) so that a valid K×K conv after `lead` leading zeros gives H × W.
@@ -136,7 +163,7 @@ function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, n
     const [n, H, W] = xShape;
     const [, Ho, Wo] = dy.shape;
     const [A, B] = [Math.ceil(H / s), Math.ceil(W / s)];
-    const fT = tf.transpose(filter, [0, 1, 3, 2]); // [K, K, O, I]
+    const fT = tf.reshape(transposeLast2(tf.reshape(filter, [K * K, I, O])), [K, K, O, I]); // [K, K, O, I]
     const taps = (ph: number) => {
       const q = ph + pad;
       const r = q % s;
@@ -191,8 +218,9 @@ export function tapsFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number,
     const M = n * Ho * Wo;
     const dy2 = tf.reshape(dy, [M, O]) as tf.Tensor2D;
     const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
-    if (K === 1 && stride === 1) return tf.reshape(tf.matMul(tf.transpose(tf.reshape(xp, [M, I])), dy2), [1, 1, I, O]) as tf.Tensor4D;
-    const xT = tf.transpose(xp, [3, 0, 1, 2]);
+    if (K === 1 && stride === 1) return tf.reshape(tf.matMul(transposeLast2(tf.reshape(xp, [M, I]) as tf.Tensor2D), dy2), [1, 1, I, O]) as tf.Tensor4D;
+    const [, Hp, Wp] = xp.shape;
+    const xT = tf.reshape(transposeLast2(tf.reshape(xp, [n * Hp * Wp, I])), [I, n, Hp, Wp]);
     const taps: tf.Tensor2D[] = [];
     for (let kh = 0; kh < K; kh++) {
       for (let kw = 0; kw < K; kw++) {
@@ -244,7 +272,7 @@ function stridedFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: [number, num
     }
     const patches = tf.concat(taps, 1);
     tf.dispose([...taps, ...phases.values()]);
-    const dyT = tf.transpose(tf.reshape(dy, [M, O]));
-    return tf.reshape(tf.transpose(tf.matMul(dyT, patches)), [K, K, I, O]) as tf.Tensor4D;
+    const dyT = transposeLast2(tf.reshape(dy, [M, O]) as tf.Tensor2D);
+    return tf.reshape(transposeLast2(tf.matMul(dyT, patches)), [K, K, I, O]) as tf.Tensor4D;
   });
 }

@@ -6,6 +6,7 @@
  * The forward pass is tfjs's fused MatMul (bias added in the kernel), as the inference head.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { transposeLast2 } from './transposeWasm.js';
 
 /** `a` `[N, in]` · `w` `[in, out]` + `bias` `[out]` → `[N, out]`. */
 export function linear(a: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
@@ -17,7 +18,7 @@ export function linear(a: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Te
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [av, wv] = saved as [tf.Tensor2D, tf.Tensor2D];
         const d = dy as tf.Tensor2D;
-        return [tf.matMul(d, tf.transpose(wv)), tf.matMul(tf.transpose(av), d), tf.sum(d, 0)];
+        return [tf.matMul(d, transposeLast2(wv)), tf.matMul(transposeLast2(av), d), tf.sum(d, 0)];
       },
     };
   });

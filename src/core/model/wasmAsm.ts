@@ -71,6 +71,7 @@ export class Code {
   sub(): this { return this.op(0x6b); }
   mul(): this { return this.op(0x6c); }
   ltU(): this { return this.op(0x49); }
+  shrU(): this { return this.op(0x76); }
   ne(): this { return this.op(0x47); }
   // SIMD128; memarg = alignment exponent (a hint) and a constant byte offset
   v128Load(offset = 0): this { return this.simd(0x00, 2, ...uleb(offset)); }
@@ -85,6 +86,10 @@ export class Code {
   /** Lane-wise a > b: all ones where true, zeros elsewhere (false for NaN). */
   f32x4Gt(): this { return this.simd(0x44); }
   v128And(): this { return this.simd(0x4e); }
+  /** Lanes of two vectors by 32-bit lane index (0–3: the first, 4–7: the second), as i8x16.shuffle's 16 byte lanes. */
+  shuffle32(lanes: [number, number, number, number]): this {
+    return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
   /** relaxed SIMD: a·b + c, fused or not as the hardware does it. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
   /** `local += step` for an i32 local. */

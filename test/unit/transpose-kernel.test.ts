@@ -1,0 +1,57 @@
+/**
+ * Our WebAssembly SIMD transpose (src/core/model/transposeWasm.ts, `PPTSNTranspose`) against tf.transpose: the last
+ * two axes swapped, batched and not, on the shapes training transposes (filters `[I, O]`, taps `[K², I, O]`) and odd
+ * ones; bit-identical (it copies); the kernel runs exactly where R and C are multiples of 4; no tensor left behind.
+ *
+ *   node --import tsx --test test/unit/transpose-kernel.test.ts
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend } from '../../src/node/backends.js';
+import { TRANSPOSE_KERNEL, setFastTranspose, transposeLast2 } from '../../src/core/model/transposeWasm.js';
+import { seededInput } from '../helpers/seeded.js';
+import { spyKernels } from '../helpers/kernelSpy.js';
+
+before(async () => {
+  await initNodeBackend('wasm');
+});
+
+const SHAPES: number[][] = [[4, 4], [8, 12], [12, 8], [2048, 512], [9, 64, 32], [2, 3, 4, 8], [1, 4, 4], [5, 6], [9, 4, 6], [3, 7]];
+
+test('transposeLast2 equals tf.transpose of the last two axes, bit for bit; the kernel runs where R, C % 4 = 0', () => {
+  for (const [i, shape] of SHAPES.entries()) {
+    const x = tf.tensor(seededInput(shape, i + 1), shape);
+    const perm = [...shape.keys()];
+    [perm[perm.length - 2], perm[perm.length - 1]] = [perm.length - 1, perm.length - 2];
+    const want = tf.transpose(x, perm);
+    const n0 = tf.memory().numTensors;
+    const spy = spyKernels();
+    let got: tf.Tensor;
+    try {
+      got = transposeLast2(x);
+    } finally {
+      spy.restore();
+    }
+    assert.equal(tf.memory().numTensors, n0 + 1, `${shape}: one tensor out, nothing else left`);
+    assert.deepEqual(got.shape, want.shape, `${shape}: shape`);
+    assert.deepEqual(got.dataSync(), want.dataSync(), `${shape}: values`);
+    const [R, C] = shape.slice(-2) as [number, number];
+    assert.equal(spy.calls.includes(TRANSPOSE_KERNEL), R % 4 === 0 && C % 4 === 0, `${shape}: ${spy.calls.join(', ')}`);
+    tf.dispose([x, want, got]);
+  }
+});
+
+test('turned off, transposeLast2 runs tf.transpose (the A/B the bench uses)', () => {
+  const x = tf.tensor(seededInput([8, 8], 9), [8, 8]);
+  setFastTranspose(false);
+  const spy = spyKernels();
+  try {
+    tf.dispose(transposeLast2(x));
+  } finally {
+    spy.restore();
+    setFastTranspose(true);
+  }
+  assert.deepEqual(spy.calls, ['Transpose']);
+  x.dispose();
+});
