@@ -22,6 +22,7 @@ import { conv2dTrainable } from '../../src/core/model/convGrad.js';
 import { CONV2D_BACKPROP_FILTER, useSimdFilterGrad } from '../../src/core/model/filterGradWasm.js';
 import { batchNormTrain } from '../../src/core/model/batchNormTrain.js';
 import { linear } from '../../src/core/model/linearGrad.js';
+import { IM2COL_KERNEL } from '../../src/core/model/im2col.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import { PaddleMomentum, paramGroups } from '../../src/core/train/optimizer.js';
 import { seededInput, seededStateDict } from '../helpers/seeded.js';
@@ -53,6 +54,12 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [1, 10, 11, 4, 8, 3, 3, 1], // stride 3
   [1, 30, 27, 4, 8, 3, 2, 1], // stride 2, 15·14 positions: cut by rows
   [2, 7, 6, 4, 8, 1, 2, 0], // 1×1 stride 2
+  // Small maps, many channels (n·Ho·Wo < 2·O): im2col + matMul on wasm (im2col.ts), forward and input gradients.
+  [1, 4, 3, 16, 16, 3, 1, 1], // 3×3 same (res5b/c's conv at 7×7)
+  [1, 7, 6, 16, 16, 3, 2, 1], // 3×3 stride 2 (res5a's), its phase convs too
+  [1, 6, 5, 8, 16, 1, 2, 0], // 1×1 stride 2
+  [1, 6, 7, 12, 16, 4, 2, 1], // even kernel, stride 2
+  [2, 3, 3, 16, 24, 3, 1, 0], // valid
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
@@ -92,9 +99,26 @@ describe('conv2dTrainable gradients: wasm vs the cpu reference kernels', () => {
       const err = relErr(forward(makeCase(k, 10 * i + 1), (x, f) => conv2dTrainable(x, f, k[6], k[7])), referenceForward[i]!);
       assert.ok(err < 1e-5, `case ${k.join(',')}: forward relative error ${err}`);
     });
-    const kernels = async (k: (typeof CASES)[number]) => (await tf.profile(() => tf.dispose(forward(makeCase(k, 3), (x, f) => conv2dTrainable(x, f, k[6], k[7]))))).kernelNames;
+    // The training conv's own kernel calls Conv2D, BatchMatMul and im2col as functions (no runKernel, so tf.profile
+    // sees only PPTSNTrainConv2D): watch their registered configs instead.
+    const kernels = async (k: (typeof CASES)[number]) => {
+      conv2dTrainable(tf.zeros([1, 1, 1, 4]) as tf.Tensor4D, tf.zeros([1, 1, 4, 4]) as tf.Tensor4D, 1, 0).dispose(); // registers the kernels
+      const names: string[] = [];
+      const watched = [IM2COL_KERNEL, 'Conv2D', 'BatchMatMul'].map((name) => tf.getKernel(name, 'wasm')!);
+      const saved = watched.map((c) => c.kernelFunc);
+      watched.forEach((c, i) => ((c as { kernelFunc: tf.KernelFunc }).kernelFunc = (a) => (names.push(c.kernelName), saved[i]!(a))));
+      try {
+        tf.dispose(forward(makeCase(k, 3), (x, f) => conv2dTrainable(x, f, k[6], k[7])));
+      } finally {
+        watched.forEach((c, i) => ((c as { kernelFunc: tf.KernelFunc }).kernelFunc = saved[i]!));
+      }
+      return names;
+    };
     const names = await kernels([3, 5, 6, 12, 24, 1, 1, 0]);
-    assert.ok(!names.includes('Conv2D') && !names.includes('FusedConv2D'), `1×1: ${names.join(', ')}`);
+    assert.deepEqual(names, ['BatchMatMul'], `1×1: ${names.join(', ')}`);
+    const small = await kernels([1, 4, 3, 16, 16, 3, 1, 1]);
+    assert.deepEqual(small, [IM2COL_KERNEL, 'BatchMatMul'], `3×3 on a small map: ${small.join(', ')}`);
+    assert.deepEqual(await kernels([2, 7, 5, 8, 16, 3, 1, 1]), ['Conv2D'], '3×3 on a larger map');
   });
 
   it('runs on wasm', () => assert.equal(tf.getBackend(), 'wasm'));

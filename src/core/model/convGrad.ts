@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PPTSNError } from '../errors.js';
 import { simdFilterGrad, useSimdFilterGrad } from './filterGradWasm.js';
 import { transposeLast2 } from './transposeWasm.js';
+import { ensureIm2colKernel, im2colConv, preferIm2col } from './im2col.js';
 
 /** Name of the training conv kernel (the backend's Conv2D, with the gradient below). */
 export const TRAIN_CONV2D = 'PPTSNTrainConv2D';
@@ -56,15 +57,22 @@ function ensureKernel(backendName: string): void {
       const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
       const { strides, pad } = args.attrs as unknown as TrainConvAttrs;
       const [K1, K2, I, O] = filter.shape as [number, number, number, number];
-      if (K1 !== 1 || K2 !== 1 || strides[0] !== 1 || strides[1] !== 1 || pad !== 0) return conv.kernelFunc(args);
       const [n, H, W] = x.shape as [number, number, number, number];
+      const s = strides[0];
+      const [Ho, Wo] = [Math.floor((H + 2 * pad - K1) / s) + 1, Math.floor((W + 2 * pad - K2) / s) + 1];
+      const pointwise = K1 === 1 && K2 === 1 && s === 1 && pad === 0;
+      // Larger kernels on small maps: im2col + the same product (im2col.ts).
+      // Looked up per call (not the config captured above) so that a test can watch which kernel runs.
+      if (strides[1] !== s || (!pointwise && !preferIm2col(n * Ho * Wo, O))) return tf.getKernel('Conv2D', backendName)!.kernelFunc(args);
       const backend = args.backend as tf.KernelBackend;
-      const a = reshape.kernelFunc({ inputs: { x }, backend, attrs: { shape: [n * H * W, I] } }) as tf.TensorInfo;
-      const b = reshape.kernelFunc({ inputs: { x: filter }, backend, attrs: { shape: [I, O] } }) as tf.TensorInfo;
+      const a = pointwise
+        ? (reshape.kernelFunc({ inputs: { x }, backend, attrs: { shape: [n * H * W, I] } }) as tf.TensorInfo)
+        : (ensureIm2colKernel().kernelFunc({ inputs: { x }, backend, attrs: { k: [K1, K2], stride: s, top: pad, left: pad, out: [Ho, Wo] } as unknown as tf.NamedAttrMap }) as tf.TensorInfo);
+      const b = reshape.kernelFunc({ inputs: { x: filter }, backend, attrs: { shape: [K1 * K2 * I, O] } }) as tf.TensorInfo;
       const out = matMul.kernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
       backend.disposeData(a.dataId);
       backend.disposeData(b.dataId);
-      return { ...out, shape: [n, H, W, O] };
+      return { ...out, shape: [n, Ho, Wo, O] };
     },
   });
 }
@@ -131,6 +139,8 @@ export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number,
     const rotated = tf.reshape(transposeLast2(taps), [K, K, O, I]) as tf.Tensor4D;
     const lead = K - 1 - pad;
     if (lead < 0) throw new PPTSNError('invalid-argument', `conv2dTrainable: padding ${pad} exceeds kernel ${K} − 1`);
+    // im2col reads zeros outside dy, which is what dilate's zero rows and columns would hold.
+    if (preferIm2col(n * H * W, I)) return im2colConv(dy, rotated, 1, lead, lead, [H, W]);
     // Dilated dy, extended with zeros (or cut) so that a valid K×K conv after `lead` leading zeros gives H × W.
     const d = dilate(dy, stride, H + K - 1 - lead, W + K - 1 - lead);
     const out = tf.conv2d(d, rotated, 1, [[0, 0], [lead, 0], [lead, 0], [0, 0]]);
@@ -189,6 +199,10 @@ function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, n
         const picked = tf.tensor2d(rows, [picks.length, K * K]);
         const f = tf.reshape(tf.matMul(picked, fT), [th.list.length, tw.list.length, O, I]) as tf.Tensor4D;
         const [Jh, Jw] = [th.list.length, tw.list.length];
+        if (preferIm2col(n * A * B, I)) {
+          cols.push(im2colConv(dy, f, 1, th.lead, tw.lead, [A, B]));
+          continue;
+        }
         const d = padOrCut(dy, th.lead, A + Jh - 1 - th.lead - Ho, tw.lead, B + Jw - 1 - tw.lead - Wo);
         cols.push(tf.conv2d(d, f, 1, 'valid'));
       }
