@@ -63,8 +63,8 @@ function median(xs: number[]): number {
 }
 
 /** The page's trainer step (bench/pages/net-worker.ts) on `backend`, named by what the worker selected. */
-async function pageRuntime(page: Page, o: Options, strategy: string, backend: 'wasm' | 'webgpu'): Promise<Timed & { profile(n: number): Promise<ProfileRow[]>; tensors(): Promise<number> }> {
-  const { id, info } = (await page.evaluate(([b, opts]) => (window as never as BenchWindow).bench.open!('train' as never, b as never, opts as never), [backend, { depth: o.depth, classes: o.classes, size: o.size, strategy }] as const)) as { id: number; info: { runtime: string } };
+async function pageRuntime(page: Page, o: Options, strategy: string, backend: 'wasm' | 'webgpu'): Promise<Timed & { threads: number; profile(n: number): Promise<ProfileRow[]>; tensors(): Promise<number> }> {
+  const { id, info } = (await page.evaluate(([b, opts]) => (window as never as BenchWindow).bench.open!('train' as never, b as never, opts as never), [backend, { depth: o.depth, classes: o.classes, size: o.size, strategy, threads: o.wasmThreads }] as const)) as { id: number; info: { runtime: string; threads: number } };
   const close = () => page.evaluate((i) => (window as never as BenchWindow).bench.close!(i as never), id) as Promise<void>;
   if (info.runtime !== `chromium-${backend}`) {
     await close();
@@ -72,6 +72,7 @@ async function pageRuntime(page: Page, o: Options, strategy: string, backend: 'w
   }
   return {
     name: info.runtime,
+    threads: info.threads,
     time: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.time!(i as never, k as never), [id, n] as const) as Promise<number>,
     close,
     profile: (n) => page.evaluate(([i, k]) => (window as never as BenchWindow).bench.profile!(i as never, k as never), [id, n] as const) as Promise<ProfileRow[]>,
@@ -104,6 +105,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
     try {
       inPage = await pageRuntime(page, o, strategy, backend);
       runtimes.unshift(inPage);
+      if (backend === 'wasm' && !notes.some((x) => x.startsWith(inPageName))) notes.push(`${inPageName}: tfjs wasm, ${inPage.threads} thread${inPage.threads === 1 ? '' : 's'} (--wasm-threads off: one)`);
     } catch (e) {
       notes.push(`${inPageName} ${strategy} skipped: ${(e as Error).message.slice(0, 300)}`);
     }
