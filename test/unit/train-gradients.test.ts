@@ -60,6 +60,9 @@ const CASES: Array<[number, number, number, number, number, number, number, numb
   [1, 6, 5, 8, 16, 1, 2, 0], // 1×1 stride 2
   [1, 6, 7, 12, 16, 4, 2, 1], // even kernel, stride 2
   [2, 3, 3, 16, 24, 3, 1, 0], // valid
+  // 1×1 with few pixels and many channels: dx as (W · dyᵀ)ᵀ.
+  [1, 2, 2, 16, 64, 1, 1, 0],
+  [1, 2, 3, 32, 16, 1, 1, 0], // 6 pixels: the transposes of [I, 6] fall back to tf.transpose
 ];
 
 interface Case { x: Float32Array; f: Float32Array; w: Float32Array; xs: number[]; fs: number[]; ys: number[] }
