@@ -180,8 +180,8 @@ export class WorkerTrainer {
   }
 
   /**
-   * Decodes a clip's frame pool and adds it under `label`. The same media added again (same bytes or URL) replaces
-   * the earlier copy instead of duplicating it.
+   * Decodes a clip's frame pool and adds it under `label`. The same media added again (the same bytes, or the same
+   * decoded frames for URLs and rawframes) replaces the earlier copy instead of duplicating it.
    */
   async addClip(source: Blob | string | Extract<EngineVideo, { kind: 'rawframes' }>, label?: string | number): Promise<ClipInfo> {
     try {
@@ -194,19 +194,17 @@ export class WorkerTrainer {
         const r = await this.host.readFrames(source, { segments: this.poolFrames, sampling: 'linspace', signal: new AbortController().signal });
         decoded = r.frames;
         origin = typeof source === 'string' ? source : ((source as File).name ?? 'blob');
-        idBytes = typeof source === 'string' ? new TextEncoder().encode(source) : new Uint8Array(await source.arrayBuffer());
+        // A Blob's id is of its bytes. A URL's is of the pool's decoded pixels, not of the URL: the same video
+        // served from another origin or port is the same clip, so the clip ids, and with them the seeded
+        // validation split, do not depend on where the page runs.
+        idBytes = typeof source === 'string' ? await pixelBytes(decoded) : new Uint8Array(await source.arrayBuffer());
       } else {
-        // A rawframes folder's files (or handle): the pool's frames decoded here (src/video/rawframes.ts). Its id
-        // is of the decoded pixels (the first 4 KB of each frame), so the same frames are the same clip.
+        // A rawframes folder's files (or handle): the pool's frames decoded here (src/video/rawframes.ts), its id
+        // of the decoded pixels, so the same frames are the same clip.
         const poolConfig = resolvePreprocessOptions({ preset: 'fast', segments: this.poolFrames, sampling: 'linspace' });
         decoded = (await readRawframesVideo(source, poolConfig)).frames;
         origin = source.origin;
-        idBytes = new Uint8Array(decoded.reduce((n, f) => n + Math.min(4096, f.data.length), 0));
-        let o = 0;
-        for (const f of decoded) {
-          idBytes.set(f.data.subarray(0, 4096), o);
-          o += Math.min(4096, f.data.length);
-        }
+        idBytes = await pixelBytes(decoded);
       }
       if (decoded.length === 0) throw new PPTSNError('video-too-short', 'the clip has no decodable frames');
       const frames = await Promise.all(decoded.map(toRgbCapped));
@@ -359,3 +357,11 @@ export class WorkerTrainer {
   }
 }
 
+/**
+ * What a URL's or a rawframes folder's clip id hashes: each decoded frame's shape and the SHA-256 of its whole pixels
+ * (not a prefix: letterboxed videos share their top rows), frame by frame so that no copy of the pool is made.
+ */
+async function pixelBytes(frames: DecodedVideo['frames']): Promise<Uint8Array> {
+  const parts = await Promise.all(frames.map(async (f) => `${f.width}x${f.height}:${await sha256Hex(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength))}`));
+  return new TextEncoder().encode(parts.join(','));
+}

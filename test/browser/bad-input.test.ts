@@ -132,9 +132,12 @@ test('evaluate goes on past bad items and names each failure by what it is (a <v
 });
 
 test('trainer: fit with a class that has no clip is refused naming it; an empty clip file is named; the same video under a second class is refused', async () => {
-  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown>; again: Outcome<unknown>; labels: string[] }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
+  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown>; again: Outcome<unknown>; aliased: Outcome<unknown>; labels: string[] }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
   assert.equal(!r.again.ok && r.again.code, 'invalid-argument', `the same video under another class: ${JSON.stringify(r.again)}`);
   assert.match(!r.again.ok ? r.again.message : '', /already a clip of class "a"/);
+  // A URL clip's id is of its decoded frames, not of its URL: the same video by another URL is the same clip.
+  assert.equal(!r.aliased.ok && r.aliased.code, 'invalid-argument', `the same video by another URL: ${JSON.stringify(r.aliased)}`);
+  assert.match(!r.aliased.ok ? r.aliased.message : '', /already a clip of class "a"/);
   assert.deepEqual(r.labels, ['a', 'c'], 'the clip stays in its class');
   assert.equal(!r.fit.ok && r.fit.code, 'invalid-argument', JSON.stringify(r.fit));
   assert.match(!r.fit.ok ? r.fit.message : '', /no clips for "b"/);

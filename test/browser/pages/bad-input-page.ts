@@ -106,6 +106,8 @@ const nc = {
         fit: await outcome(() => t.fit({ epochs: 1 })),
         empty: await outcome(() => t.addClip(new File([], 'empty-clip.mp4'), 'b')),
         again: await outcome(() => t.addClip(url, 'b')),
+        // The same video by another URL (as from another origin or port): the same clip, by its decoded frames.
+        aliased: await outcome(() => t.addClip(`${url}${url.includes('?') ? '&' : '?'}alias=1`, 'b')),
         labels: (await t.clips()).map((c) => c.label).sort(),
       };
     } finally {
