@@ -25,6 +25,7 @@ import { PPTSNError } from '../errors.js';
 import { simdFilterGrad, useSimdFilterGrad } from './filterGradWasm.js';
 import { transposeLast2 } from './transposeWasm.js';
 import { ensureIm2colKernel, im2colConv, preferIm2col } from './im2col.js';
+import { takeRows } from './takeRows.js';
 
 /** Name of the training conv kernel (the backend's Conv2D, with the gradient below). */
 export const TRAIN_CONV2D = 'PPTSNTrainConv2D';
@@ -137,11 +138,9 @@ export function inputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number,
       return tf.reshape(dx, [n, H, W, I]) as tf.Tensor4D;
     }
     if (stride > 1) return phaseInputGrad(dy, filter, xShape, stride, pad);
-    // rot180 = the K² taps in reverse order, as a product with the K² × K² exchange matrix (exact: one 1 per row),
-    // because wasm's Reverse, GatherV2 and StridedSlice with a negative stride are element loops ~10× slower
-    // than XNNPACK's product; then I ↔ O.
-    const exchange = tf.reverse(tf.eye(K * K), [0]) as tf.Tensor2D;
-    const taps = tf.reshape(tf.matMul(exchange, tf.reshape(filter, [K * K, I * O]) as tf.Tensor2D), [K * K, I, O]);
+    // rot180 = the K² taps in reverse order (whole-row copies, takeRows.ts: wasm's Reverse is an element loop and a
+    // product with the exchange matrix packs the whole filter); then I ↔ O.
+    const taps = tf.reshape(takeRows(tf.reshape(filter, [K * K, I * O]) as tf.Tensor2D, [...Array(K * K).keys()].reverse()), [K * K, I, O]);
     const rotated = tf.reshape(transposeLast2(taps), [K, K, O, I]) as tf.Tensor4D;
     const lead = K - 1 - pad;
     if (lead < 0) throw new PPTSNError('invalid-argument', `conv2dTrainable: padding ${pad} exceeds kernel ${K} − 1`);
@@ -179,8 +178,7 @@ function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, n
     const [n, H, W] = xShape;
     const [, Ho, Wo] = dy.shape;
     const [A, B] = [Math.ceil(H / s), Math.ceil(W / s)];
-    // The taps as rows [K², O·I]; a phase's taps are picked by a product with one-hot rows (exact, as the exchange
-    // matrix in inputGrad), because wasm's Slice is an element loop: 9 slices of res5a's filter took 38 ms a step.
+    // The taps as rows [K², O·I]; a phase's taps are whole rows of it (takeRows.ts).
     const fT = tf.reshape(transposeLast2(tf.reshape(filter, [K * K, I, O])), [K * K, O * I]) as tf.Tensor2D;
     const taps = (ph: number) => {
       const q = ph + pad;
@@ -200,10 +198,7 @@ function phaseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, n
           continue;
         }
         const picks = th.list.flatMap((kh) => tw.list.map((kw) => kh * K + kw));
-        const rows = new Float32Array(picks.length * K * K);
-        picks.forEach((t, j) => (rows[j * K * K + t] = 1));
-        const picked = tf.tensor2d(rows, [picks.length, K * K]);
-        const f = tf.reshape(tf.matMul(picked, fT), [th.list.length, tw.list.length, O, I]) as tf.Tensor4D;
+        const f = tf.reshape(takeRows(fT, picks), [th.list.length, tw.list.length, O, I]) as tf.Tensor4D;
         const [Jh, Jw] = [th.list.length, tw.list.length];
         if (preferIm2col(n * A * B, I)) {
           cols.push(im2colConv(dy, f, 1, th.lead, tw.lead, [A, B]));
