@@ -6,12 +6,16 @@
  * without an executor) and our kernel as the trainer runs it (convGrad.filterGrad: split over the helpers where
  * they run). `check`: max relative differences to the per-tap path, whether the threaded run equals the one-thread
  * run bit for bit, whether our kernel ran and whether it ran split, and the BN backward kernel (batchNormGradWasm.ts)
- * against its ops on the same heap; `bench`: interleaved medians.
+ * against its ops on the same heap, and the gradients' copy kernels and im2col path (copiesCheck); `bench`:
+ * interleaved medians.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
 import { uninstallKernelThreads } from '../../../src/worker/kernelThreads.js';
-import { filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
+import { conv2dTrainable, filterGrad, tapsFilterGrad } from '../../../src/core/model/convGrad.js';
+import { TRANSPOSE_KERNEL, transposeLast2 } from '../../../src/core/model/transposeWasm.js';
+import { takeRows } from '../../../src/core/model/takeRows.js';
+import { preferIm2col } from '../../../src/core/model/im2col.js';
 import { batchNormGradOps } from '../../../src/core/model/batchNormTrain.js';
 import { BATCH_NORM_GRAD_KERNEL, fusedBatchNormGrad, useFusedBatchNormGrad } from '../../../src/core/model/batchNormGradWasm.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
@@ -43,6 +47,27 @@ async function bnCheck() {
   const ran = (await tf.profile(() => tf.dispose(fusedBatchNormGrad(dy, xhat, y, gamma, r, true)))).kernelNames.includes(BATCH_NORM_GRAD_KERNEL);
   tf.dispose([dy, y, xhat, gamma, r]);
   return { usable: useFusedBatchNormGrad(16, true) && useFusedBatchNormGrad(16, false), ran, errs };
+}
+
+/**
+ * The copy kernels of training's gradients on this heap (transposeWasm.ts, takeRows.ts: exact copies, compared bit
+ * for bit with tf.transpose / tf.gather) and a small-map conv through the training conv's im2col + product path
+ * (im2col.ts) against tf.conv2d: whether our kernels ran, and the differences.
+ */
+async function copiesCheck() {
+  const same = (a: tf.Tensor, b: tf.Tensor) => a.shape.join() === b.shape.join() && (a.dataSync() as Float32Array).every((v, i) => v === b.dataSync()[i]);
+  const x = tf.randomNormal([3, 16, 8]);
+  const t = (await tf.profile(() => tf.dispose(transposeLast2(x)))).kernelNames.includes(TRANSPOSE_KERNEL);
+  const [ours, ref] = [transposeLast2(x), tf.transpose(x, [0, 2, 1])];
+  const rows = tf.randomNormal([9, 40]) as tf.Tensor2D;
+  const order = [8, 7, 6, 5, 4, 3, 2, 1, 0];
+  const [taken, gathered] = [takeRows(rows, order), tf.gather(rows, order)];
+  const [cx, cf] = [tf.randomNormal([2, 4, 3, 16]) as tf.Tensor4D, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D];
+  const [conv, convRef] = [conv2dTrainable(cx, cf, 1, 1), tf.conv2d(cx, cf, 1, 1)];
+  const convErr = tf.tidy(() => tf.max(tf.abs(tf.sub(conv, convRef))).dataSync()[0]! / tf.max(tf.abs(convRef)).dataSync()[0]!);
+  const result = { transposeRan: t, transposeExact: same(ours, ref), takeRowsExact: same(taken, gathered), im2colUsed: preferIm2col(2 * 4 * 3, 16), convErr };
+  tf.dispose([x, ours, ref, rows, taken, gathered, cx, cf, conv, convRef]);
+  return result;
 }
 
 async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwRequest) {
@@ -100,6 +125,7 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
   }
   // Checked while the fillers hold the heap grown: its tensors too may lie in memory added after instantiation.
   const bn = mode === 'check' ? await bnCheck() : null;
+  const copies = mode === 'check' ? await copiesCheck() : null;
   tf.dispose(fillers);
   // The engine's dispose: helpers stopped, and the kernel back on this thread alone.
   let afterUninstall = null;
@@ -112,7 +138,7 @@ async function run({ mode, shapes, wasmPaths, reps = 5, grow = false }: DwReques
     afterUninstall = { helpers: executor.helpers, executor: filterGradExecutor(memory) !== null, split: filterGradThreadStats().runs > runs0, err };
     tf.dispose([x, dy, a, b]);
   }
-  return { ...info, afterUninstall, bn, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
+  return { ...info, afterUninstall, bn, copies, heapGrewBy: memory.buffer.byteLength - heap0, rows, tensorsLeft: tf.memory().numTensors - tensors0 };
 }
 
 self.onmessage = async (e: MessageEvent<DwRequest>) => {
