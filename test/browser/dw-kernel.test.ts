@@ -9,9 +9,9 @@
  * equals the one-thread run bit for bit, also on tensors in heap memory grown after the helpers started, while the
  * small shapes stay on one thread; after the engine's dispose stops the helpers, the kernel runs (right) on one.
  * On a page that is not isolated (single-threaded tfjs, an unshared heap) no helper starts and the kernel runs alone.
- * The BN backward kernel (batchNormGradWasm.ts) runs on both heaps and equals its tfjs ops; on the shared heap the
- * gradients' transpose and row copies equal tf.transpose / tf.gather bit for bit, and a small-map conv by im2col +
- * product equals tf.conv2d.
+ * The BN backward and forward kernels (batchNormGradWasm.ts, batchNormForwardWasm.ts) run on both heaps and equal
+ * their tfjs ops; on the shared heap the gradients' transpose and row copies equal tf.transpose / tf.gather bit for
+ * bit, and a small-map conv by im2col + product equals tf.conv2d.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -53,9 +53,9 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
     assert.ok(r.identical, `${r.shape}: the threaded run equals the one-thread run bit for bit`);
   }
-  // The BN backward kernel (batchNormGradWasm.ts) on the same shared heap equals its ops.
-  assert.ok(v.bn!.usable && v.bn!.ran, `PPTSNBatchNormGrad runs on the shared heap: ${JSON.stringify(v.bn)}`);
-  for (const e of v.bn!.errs) assert.ok(e < 1e-5, `BN backward: relative difference to the ops ${e}`);
+  // The BN backward and forward kernels on the same shared heap equal their ops.
+  assert.ok(v.bn!.usable && v.bn!.ran, `PPTSNBatchNormGrad and PPTSNBatchNormTrain run on the shared heap: ${JSON.stringify(v.bn)}`);
+  for (const e of v.bn!.errs) assert.ok(e < 1e-5, `BN backward, forward: relative difference to the ops ${e}`);
   // The gradients' copy kernels (transposeWasm.ts, takeRows.ts) and the im2col conv (im2col.ts) on the shared heap.
   const c = v.copies!;
   assert.ok(c.transposeRan && c.transposeExact && c.takeRowsExact, `transpose and takeRows on the shared heap: ${JSON.stringify(c)}`);
@@ -78,7 +78,7 @@ test('on a page that is not cross-origin isolated (single-threaded tfjs, no shar
     const r = v.rows[0]!;
     assert.ok(r.ran && !r.split && r.identical, `${r.shape}: ran ${r.ran}, split ${r.split}, identical ${r.identical}`);
     for (const e of r.errs) assert.ok(e < 1e-5, `${r.shape}: relative difference to the per-tap path ${e}`);
-    assert.ok(v.bn!.usable && v.bn!.ran && v.bn!.errs.every((e) => e < 1e-5), `BN backward kernel on an unshared heap: ${JSON.stringify(v.bn)}`);
+    assert.ok(v.bn!.usable && v.bn!.ran && v.bn!.errs.every((e) => e < 1e-5), `BN backward and forward kernels on an unshared heap: ${JSON.stringify(v.bn)}`);
     assert.equal(v.tensorsLeft, 0);
   } finally {
     await plain.close();

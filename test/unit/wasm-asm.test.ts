@@ -48,3 +48,16 @@ test('a module writes, validates and runs: out[0..4] = splat(a[0]) · b[0..4] + 
   assert.ok(WebAssembly.validate(tapModule(false, false)));
   assert.ok(WebAssembly.validate(tapModule(false, true)));
 });
+
+test('f32x4.max (0xe9) is the lane-wise max: out = max(a, b)', () => {
+  assert.deepEqual(new Code().f32x4Max().bytes, [0xfd, 0xe9, 0x01]);
+  const c = new Code();
+  c.get(2).get(0).v128Load().get(1).v128Load().f32x4Max().v128Store();
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const f32 = new Float32Array(memory.buffer);
+  f32.set([-1, 2, -3, 4, 0, 0, 0, 0]);
+  const bytes = moduleBytes({ name: 'f', params: 3, locals: [], body: c }, false);
+  const f = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports['f'] as (a: number, b: number, o: number) => void;
+  f(0, 16, 32);
+  assert.deepEqual([...f32.subarray(8, 12)], [0, 2, 0, 4]);
+});

@@ -6,13 +6,15 @@
  * g = dz masked by z > 0 when `relu`):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dx = γ·r·(g − dβ/m − x̂·dγ/m),
  * a handful of kernels; every per-channel sum is an average pool (`channelSums`). On tfjs-backend-wasm (C a
- * multiple of 4) the backward pass is instead two passes of our SIMD kernel, batchNormGradWasm.ts. The normalisation
- * itself is tfjs's FusedBatchNorm (+ Relu) as before; the batch mean and biased variance (of the centred values,
- * as tf.moments) are handed back for the running statistics.
+ * multiple of 4) the backward pass is instead two passes of our SIMD kernel, batchNormGradWasm.ts, and the forward
+ * pass three passes of another, batchNormForwardWasm.ts; elsewhere the forward pass is tfjs ops ending in
+ * FusedBatchNorm (+ Relu). The batch mean and biased variance (of the centred values, as tf.moments) are handed back
+ * for the running statistics.
  * Paddle: `paddle.nn.BatchNorm` in training mode (`batch_norm` op, `BatchNormGradKernel`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedBatchNormGrad, useFusedBatchNormGrad } from './batchNormGradWasm.js';
+import { fusedBatchNormTrain, useFusedBatchNormTrain, type BatchNormForward } from './batchNormForwardWasm.js';
 
 export interface BatchNormTrainResult {
   /** `[N, H, W, C]` normalised, scaled, shifted (and ReLU'd). */
@@ -51,27 +53,39 @@ export function batchNormGradOps(dy: tf.Tensor4D, xhat: tf.Tensor2D, y: tf.Tenso
 }
 
 /**
+ * The forward pass as tfjs ops (any backend): y `[N, H, W, C]`, x̂ `[m, C]`, batch mean and biased variance `[C]`
+ * (two-pass, as tf.moments), r = 1/√(σ² + ε) `[1, C]`. Exported for the kernel's A/B (bench/kernels/bn-forward-ab.ts).
+ */
+export function batchNormForwardOps(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu: boolean): BatchNormForward {
+  const [n, H, W, C] = x.shape;
+  const m = n * H * W;
+  const x2 = tf.reshape(x, [m, C]) as tf.Tensor2D;
+  const mean = tf.div(channelSums(x2, n, H, W), m);
+  const centred = tf.sub(x2, mean);
+  const variance = tf.div(channelSums(tf.square(centred) as tf.Tensor2D, n, H, W), m);
+  const [mean1, variance1] = [tf.reshape(mean, [C]) as tf.Tensor1D, tf.reshape(variance, [C]) as tf.Tensor1D];
+  const r = tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor2D;
+  const z = tf.batchNorm(x, mean1, variance1, beta, gamma, epsilon);
+  return { y: relu ? tf.relu(z) : z, xhat: tf.mul(centred, r), mean: mean1, variance: variance1, r };
+}
+
+/**
  * Train-mode BN of `x` `[N, H, W, C]` with scale `gamma` and offset `beta` `[C]`, then ReLU when `relu`. `onGrad`
  * is called once this layer's BN gradients are computed, just before its conv's (progress and the stop check
  * inside a long backward pass, passGrads.ts).
  */
 export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu: boolean, onGrad?: () => void): BatchNormTrainResult {
   let stats: [tf.Tensor1D, tf.Tensor1D] | undefined;
-  const [n, H, W, C] = x.shape;
-  const m = n * H * W;
+  const C = x.shape[3];
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const x2 = tf.reshape(xs, [m, C]) as tf.Tensor2D;
-    const mean = tf.div(channelSums(x2, n, H, W), m);
-    const centred = tf.sub(x2, mean);
-    const variance = tf.div(channelSums(tf.square(centred) as tf.Tensor2D, n, H, W), m);
-    stats = [tf.keep(tf.reshape(mean, [C])), tf.keep(tf.reshape(variance, [C]))];
-    const r = tf.rsqrt(tf.add(variance, epsilon));
-    const z = tf.batchNorm(xs, stats[0], stats[1], b, g, epsilon);
-    const y = relu ? tf.relu(z) : z;
-    save([tf.mul(centred, r), r, g, y]);
+    // Our SIMD kernel on wasm (batchNormForwardWasm.ts), else the ops.
+    const fused = useFusedBatchNormTrain(C, relu);
+    const fwd = (fused ? fusedBatchNormTrain : batchNormForwardOps)(xs, g, b, epsilon, relu);
+    stats = [tf.keep(fwd.mean), tf.keep(fwd.variance)];
+    save([fwd.xhat, fwd.r, g, fwd.y]);
     return {
-      value: y,
+      value: fwd.y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rs, gs, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
         // Our SIMD kernel on wasm (batchNormGradWasm.ts), else the ops.

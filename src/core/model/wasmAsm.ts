@@ -83,6 +83,8 @@ export class Code {
   f32ReinterpretI32(): this { return this.op(0xbe); }
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  /** Lane-wise max (NaN if either lane is NaN; +0 above −0): the ReLU as max(x, 0). */
+  f32x4Max(): this { return this.simd(0xe9); }
   /** Lane-wise a > b: all ones where true, zeros elsewhere (false for NaN). */
   f32x4Gt(): this { return this.simd(0x44); }
   v128And(): this { return this.simd(0x4e); }

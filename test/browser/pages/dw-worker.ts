@@ -5,9 +5,9 @@
  * gradient through the per-tap matMuls (tapsFilterGrad), our SIMD kernel on this thread alone (filterGradInto
  * without an executor) and our kernel as the trainer runs it (convGrad.filterGrad: split over the helpers where
  * they run). `check`: max relative differences to the per-tap path, whether the threaded run equals the one-thread
- * run bit for bit, whether our kernel ran and whether it ran split, and the BN backward kernel (batchNormGradWasm.ts)
- * against its ops on the same heap, and the gradients' copy kernels and im2col path (copiesCheck); `bench`:
- * interleaved medians.
+ * run bit for bit, whether our kernel ran and whether it ran split, the BN backward and forward kernels
+ * (batchNormGradWasm.ts, batchNormForwardWasm.ts) against their ops on the same heap, and the gradients' copy
+ * kernels and im2col path (copiesCheck); `bench`: interleaved medians.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configureWasm, selectBackend, wasmThreadCountNow } from '../../../src/worker/backends.js';
@@ -16,8 +16,9 @@ import { conv2dTrainable, filterGrad, tapsFilterGrad } from '../../../src/core/m
 import { TRANSPOSE_KERNEL, transposeLast2 } from '../../../src/core/model/transposeWasm.js';
 import { takeRows } from '../../../src/core/model/takeRows.js';
 import { preferIm2col } from '../../../src/core/model/im2col.js';
-import { batchNormGradOps } from '../../../src/core/model/batchNormTrain.js';
+import { batchNormForwardOps, batchNormGradOps } from '../../../src/core/model/batchNormTrain.js';
 import { BATCH_NORM_GRAD_KERNEL, fusedBatchNormGrad, useFusedBatchNormGrad } from '../../../src/core/model/batchNormGradWasm.js';
+import { BATCH_NORM_TRAIN_KERNEL, fusedBatchNormTrain, useFusedBatchNormTrain } from '../../../src/core/model/batchNormForwardWasm.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
 type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
@@ -31,8 +32,9 @@ export interface DwRequest { mode: 'check' | 'bench'; shapes: Shape[]; wasmPaths
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /**
- * The BN (+ ReLU) backward kernel (batchNormGradWasm.ts) on this heap: whether it runs, whether it ran, and its
- * largest relative difference to the ops (dx, dγ, dβ) with the ReLU on and off.
+ * The BN (+ ReLU) backward and forward kernels (batchNormGradWasm.ts, batchNormForwardWasm.ts) on this heap: whether
+ * they run, whether they ran, and their largest relative differences to the ops (dx, dγ, dβ; y, x̂, μ, σ², r) with
+ * the ReLU on and off.
  */
 async function bnCheck() {
   const shape: [number, number, number, number] = [2, 5, 7, 16];
@@ -44,9 +46,18 @@ async function bnCheck() {
     tf.dispose([...ours, ...ops]);
     return e;
   });
-  const ran = (await tf.profile(() => tf.dispose(fusedBatchNormGrad(dy, xhat, y, gamma, r, true)))).kernelNames.includes(BATCH_NORM_GRAD_KERNEL);
-  tf.dispose([dy, y, xhat, gamma, r]);
-  return { usable: useFusedBatchNormGrad(16, true) && useFusedBatchNormGrad(16, false), ran, errs };
+  // The forward kernel (batchNormForwardWasm.ts): y, x̂, μ, σ², r against the ops, inputs with a nonzero mean.
+  const [x, beta] = tf.tidy(() => [tf.randomNormal(shape, 0.5, 2), tf.randomNormal([16])]) as [tf.Tensor4D, tf.Tensor1D];
+  const forward = (f: typeof fusedBatchNormTrain, relu: boolean) => { const o = f(x, gamma, beta, 1e-5, relu); return [o.y, o.xhat, o.mean, o.variance, o.r]; };
+  for (const relu of [true, false]) {
+    const [ours, ops] = [forward(fusedBatchNormTrain, relu), tf.tidy(() => forward(batchNormForwardOps, relu))];
+    errs.push(...ours.map((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, ops[i]!))).dataSync()[0]! / tf.max(tf.abs(ops[i]!)).dataSync()[0]!)));
+    tf.dispose([...ours, ...ops]);
+  }
+  const ran = (await tf.profile(() => tf.dispose(fusedBatchNormGrad(dy, xhat, y, gamma, r, true)))).kernelNames.includes(BATCH_NORM_GRAD_KERNEL)
+    && (await tf.profile(() => tf.dispose(forward(fusedBatchNormTrain, true)))).kernelNames.includes(BATCH_NORM_TRAIN_KERNEL);
+  tf.dispose([dy, y, xhat, gamma, r, x, beta]);
+  return { usable: [true, false].every((relu) => useFusedBatchNormGrad(16, relu) && useFusedBatchNormTrain(16, relu)), ran, errs };
 }
 
 /**
