@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { batchNormForwardOps } from '../../src/core/model/batchNormTrain.js';
 import { fusedBatchNormTrain, setFusedBatchNormTrain, useFusedBatchNormTrain } from '../../src/core/model/batchNormForwardWasm.js';
-import { alternateSteps, fmt } from './stepAB.js';
+import { alternateCalls, alternateSteps, fmt } from './stepAB.js';
 import type { TrainableSubset } from '../../src/core/model/trainable.js';
 
 const [strategy = 'full', images = '4', steps = '3', reps = '5'] = process.argv.slice(2);
@@ -27,7 +27,6 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
   const x = tf.randomNormal(shape, 0.5, 2, 'float32', 1) as tf.Tensor4D;
   const gamma = tf.randomNormal([C], 1, 0.1, 'float32', 2) as tf.Tensor1D;
   const beta = tf.randomNormal([C], 0, 0.1, 'float32', 3) as tf.Tensor1D;
-  const s: Record<'ops' | 'ours', number[]> = { ops: [], ours: [] };
   const call = (k: 'ops' | 'ours') => {
     const out = tf.tidy(() => {
       const f = (k === 'ops' ? batchNormForwardOps : fusedBatchNormTrain)(x, gamma, beta, 1e-5, true);
@@ -36,15 +35,7 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
     out[2]!.dataSync(); // waits for nothing on wasm (synchronous), but keeps the call honest
     tf.dispose(out);
   };
-  call('ops');
-  call('ours'); // warm-up: kernels compiled and instantiated
-  for (let i = 0; i < Number(reps); i++) {
-    for (const k of ['ops', 'ours'] as const) {
-      const t0 = performance.now();
-      call(k);
-      s[k].push(performance.now() - t0);
-    }
-  }
+  const s = alternateCalls(Number(reps), call);
   tf.dispose([x, gamma, beta]);
   console.log(`BN+ReLU forward ${shape.join('×')}, ms/call: ops ${fmt(s.ops)} | our kernel ${fmt(s.ours)}`);
 }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/node/backends.js';
 import { batchNormGradOps } from '../../src/core/model/batchNormTrain.js';
 import { fusedBatchNormGrad, setFusedBatchNormGrad, useFusedBatchNormGrad } from '../../src/core/model/batchNormGradWasm.js';
-import { alternateSteps, fmt } from './stepAB.js';
+import { alternateCalls, alternateSteps, fmt } from './stepAB.js';
 import type { TrainableSubset } from '../../src/core/model/trainable.js';
 
 const [strategy = 'full', images = '4', steps = '3', reps = '5'] = process.argv.slice(2);
@@ -29,21 +29,12 @@ for (const shape of [[4, 56, 56, 256], [16, 7, 7, 2048]] as Array<[number, numbe
   const xhat = tf.randomNormal([m, C], 0, 1, 'float32', 3) as tf.Tensor2D;
   const gamma = tf.randomNormal([C], 1, 0.1, 'float32', 4) as tf.Tensor1D;
   const r = tf.randomUniform([1, C], 0.5, 2, 'float32', 5) as tf.Tensor2D;
-  const s: Record<'ops' | 'ours', number[]> = { ops: [], ours: [] };
   const call = (k: 'ops' | 'ours') => {
     const out = tf.tidy(() => (k === 'ops' ? batchNormGradOps : fusedBatchNormGrad)(dy, xhat, y, gamma, r, true));
     out[1].dataSync(); // waits for nothing on wasm (synchronous), but keeps the call honest
     tf.dispose(out);
   };
-  call('ops');
-  call('ours'); // warm-up: kernels compiled and instantiated
-  for (let i = 0; i < Number(reps); i++) {
-    for (const k of ['ops', 'ours'] as const) {
-      const t0 = performance.now();
-      call(k);
-      s[k].push(performance.now() - t0);
-    }
-  }
+  const s = alternateCalls(Number(reps), call);
   tf.dispose([dy, y, xhat, gamma, r]);
   console.log(`BN+ReLU backward ${shape.join('×')}, ms/call: ops ${fmt(s.ops)} | our kernel ${fmt(s.ours)}`);
 }

@@ -28,3 +28,21 @@ export async function alternateSteps(strategy: TrainableSubset, images: number, 
   }
   return s;
 }
+
+/**
+ * ms a call of `call('ops')` and `call('ours')`, alternating call by call `reps` times after one warm-up call each
+ * (kernels compiled and instantiated): the per-call half of bench/kernels/*-ab.ts.
+ */
+export function alternateCalls(reps: number, call: (k: 'ops' | 'ours') => void): { ops: number[]; ours: number[] } {
+  const s = { ops: [] as number[], ours: [] as number[] };
+  call('ops');
+  call('ours');
+  for (let i = 0; i < reps; i++) {
+    for (const k of ['ops', 'ours'] as const) {
+      const t0 = performance.now();
+      call(k);
+      s[k].push(performance.now() - t0);
+    }
+  }
+  return s;
+}
