@@ -15,7 +15,7 @@ import { batchNormForwardOps, batchNormTrain } from '../../src/core/model/batchN
 import { BATCH_NORM_TRAIN_KERNEL, fusedBatchNormTrain, setFusedBatchNormTrain, useFusedBatchNormTrain } from '../../src/core/model/batchNormForwardWasm.js';
 import { spyKernels } from '../helpers/kernelSpy.js';
 import { seededInput } from '../helpers/seeded.js';
-import { relErr } from '../helpers/numerics.js';
+import { bnStatistics, checkAgainstOps, checkOpsKeptOffBlock } from '../helpers/bnKernelCheck.js';
 
 before(async () => {
   await initNodeBackend('wasm');
@@ -75,10 +75,7 @@ function saved(k: Inputs, relu: boolean, fused: boolean): Float32Array[] {
 function reference(k: Inputs, relu: boolean): Float64Array[] {
   const C = k.shape[3];
   const m = k.x.length / C;
-  const [mean, variance] = [new Float64Array(C), new Float64Array(C)];
-  for (let i = 0; i < m * C; i++) mean[i % C]! += k.x[i]! / m;
-  for (let i = 0; i < m * C; i++) variance[i % C]! += (k.x[i]! - mean[i % C]!) ** 2 / m;
-  const r = variance.map((v) => 1 / Math.sqrt(v + EPS));
+  const { mean, variance, r } = bnStatistics(k.x, C, EPS);
   const [xhat, y] = [new Float64Array(m * C), new Float64Array(m * C)];
   for (let i = 0; i < m * C; i++) {
     const c = i % C;
@@ -89,38 +86,24 @@ function reference(k: Inputs, relu: boolean): Float64Array[] {
   return [y, mean, variance, xhat, r];
 }
 
-function agree(label: string, ours: ArrayLike<number>, ops: ArrayLike<number>, want: ArrayLike<number>): void {
-  assert.ok(relErr(ours, ops) < 1e-5, `${label}: kernel vs ops, relative error ${relErr(ours, ops)}`);
-  assert.ok(relErr(ours, want) < 1e-5, `${label}: kernel vs float64, relative error ${relErr(ours, want)}`);
-  assert.ok(relErr(ops, want) < 1e-5, `${label}: ops vs float64, relative error ${relErr(ops, want)}`);
-}
-
 for (const relu of [true, false]) {
   test(`PPTSNBatchNormTrain (${relu ? 'BN + ReLU' : 'BN'}) equals the tfjs ops and a float64 reference within float32 rounding`, () => {
-    assert.equal(tf.getBackend(), 'wasm');
-    const before = tf.memory().numTensors;
-    SHAPES.forEach((shape, i) => {
-      assert.ok(useFusedBatchNormTrain(shape[3], relu), `C = ${shape[3]}: the kernel runs on this wasm backend (SIMD)`);
-      const k = inputs(shape, 70 + 10 * i);
-      const ops = layer(k, relu, false);
-      const ours = layer(k, relu, true);
-      assert.equal(ops.calls, 0, 'the ops path does not call the kernel');
-      assert.equal(ours.calls, 1, 'one kernel call for the layer');
-      const want = reference(k, relu);
-      ['y', 'μ', 'σ²'].forEach((name, j) => agree(`${shape.join('×')} ${name}`, ours.out[j]!, ops.out[j]!, want[j]!));
-      const [oursSaved, opsSaved] = [saved(k, relu, true), saved(k, relu, false)];
-      ['x̂', 'r'].forEach((name, j) => agree(`${shape.join('×')} ${name}`, oursSaved[j]!, opsSaved[j]!, want[3 + j]!));
-      if (relu) assert.ok(ours.out[0]!.some((v) => v === 0) && ours.out[0]!.some((v) => v > 0), 'the ReLU clips some values');
+    const outs = checkAgainstOps({
+      shapes: SHAPES,
+      usable: (C) => useFusedBatchNormTrain(C, relu),
+      inputs: (shape, i) => inputs(shape, 70 + 10 * i),
+      // y, μ, σ² from batchNormTrain; x̂ and r, which the backward pass reads, from the forward alone.
+      run: (k, fused) => {
+        const l = layer(k, relu, fused);
+        return { out: [...l.out, ...saved(k, relu, fused)], calls: l.calls };
+      },
+      reference: (k) => reference(k, relu),
+      names: ['y', 'μ', 'σ²', 'x̂', 'r'],
     });
-    assert.equal(tf.memory().numTensors, before, 'nothing left behind');
+    if (relu) for (const [y] of outs) assert.ok(y!.some((v) => v === 0) && y!.some((v) => v > 0), 'the ReLU clips some values');
   });
 }
 
 test('C not a multiple of 4 keeps the tfjs ops (still right)', () => {
-  assert.equal(useFusedBatchNormTrain(6, true), false);
-  const k = inputs([1, 3, 5, 6], 7);
-  const ours = layer(k, true, true);
-  assert.equal(ours.calls, 0);
-  const want = reference(k, true);
-  ours.out.forEach((o, j) => assert.ok(relErr(o, want[j]!) < 1e-5, `output ${j}: relative error ${relErr(o, want[j]!)}`));
+  checkOpsKeptOffBlock({ usable: (C) => useFusedBatchNormTrain(C, true), inputs: (shape, seed) => inputs(shape, seed), run: (k, fused) => layer(k, true, fused), reference: (k) => reference(k, true) });
 });

@@ -16,7 +16,7 @@ import { BATCH_NORM_GRAD_KERNEL, setFusedBatchNormGrad, useFusedBatchNormGrad } 
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { spyKernels } from '../helpers/kernelSpy.js';
 import { seededInput } from '../helpers/seeded.js';
-import { relErr } from '../helpers/numerics.js';
+import { bnStatistics, checkAgainstOps, checkOpsKeptOffBlock } from '../helpers/bnKernelCheck.js';
 
 before(async () => {
   await registerGradientsNode();
@@ -74,10 +74,8 @@ function grads(k: Inputs, relu: boolean, fused: boolean): { out: Float32Array[];
 function reference(k: Inputs, relu: boolean): Float64Array[] {
   const C = k.shape[3];
   const m = k.x.length / C;
-  const [mean, variance, dGamma, dBeta] = [0, 0, 0, 0].map(() => new Float64Array(C)) as [Float64Array, Float64Array, Float64Array, Float64Array];
-  for (let i = 0; i < m * C; i++) mean[i % C]! += k.x[i]! / m;
-  for (let i = 0; i < m * C; i++) variance[i % C]! += (k.x[i]! - mean[i % C]!) ** 2 / m;
-  const r = variance.map((v) => 1 / Math.sqrt(v + EPS));
+  const { mean, r } = bnStatistics(k.x, C, EPS);
+  const [dGamma, dBeta] = [new Float64Array(C), new Float64Array(C)];
   const xhat = new Float64Array(m * C);
   const g = new Float64Array(m * C);
   for (let i = 0; i < m * C; i++) {
@@ -98,32 +96,17 @@ function reference(k: Inputs, relu: boolean): Float64Array[] {
 
 for (const relu of [true, false]) {
   test(`PPTSNBatchNormGrad (${relu ? 'BN + ReLU' : 'BN'}) equals the tfjs ops and a float64 reference within float32 rounding`, () => {
-    assert.equal(tf.getBackend(), 'wasm');
-    const before = tf.memory().numTensors;
-    SHAPES.forEach((shape, i) => {
-      assert.ok(useFusedBatchNormGrad(shape[3], relu), `C = ${shape[3]}: the kernel runs on this wasm backend (SIMD)`);
-      const k = inputs(shape, 40 + 10 * i);
-      const ops = grads(k, relu, false);
-      const ours = grads(k, relu, true);
-      assert.equal(ops.calls, 0, 'the ops path does not call the kernel');
-      assert.equal(ours.calls, 1, 'one kernel call for the layer');
-      const want = reference(k, relu);
-      ['dx', 'dγ', 'dβ'].forEach((name, j) => {
-        const label = `${shape.join('×')} ${name}`;
-        assert.ok(relErr(ours.out[j]!, ops.out[j]!) < 1e-5, `${label}: kernel vs ops, relative error ${relErr(ours.out[j]!, ops.out[j]!)}`);
-        assert.ok(relErr(ours.out[j]!, want[j]!) < 1e-5, `${label}: kernel vs float64, relative error ${relErr(ours.out[j]!, want[j]!)}`);
-        assert.ok(relErr(ops.out[j]!, want[j]!) < 1e-5, `${label}: ops vs float64, relative error ${relErr(ops.out[j]!, want[j]!)}`);
-      });
+    checkAgainstOps({
+      shapes: SHAPES,
+      usable: (C) => useFusedBatchNormGrad(C, relu),
+      inputs: (shape, i) => inputs(shape, 40 + 10 * i),
+      run: (k, fused) => grads(k, relu, fused),
+      reference: (k) => reference(k, relu),
+      names: ['dx', 'dγ', 'dβ'],
     });
-    assert.equal(tf.memory().numTensors, before, 'nothing left behind');
   });
 }
 
 test('C not a multiple of 4 keeps the tfjs ops (still right)', () => {
-  assert.equal(useFusedBatchNormGrad(6, true), false);
-  const k = inputs([1, 3, 5, 6], 7);
-  const ours = grads(k, true, true);
-  assert.equal(ours.calls, 0);
-  const want = reference(k, true);
-  ours.out.forEach((o, j) => assert.ok(relErr(o, want[j]!) < 1e-5, `gradient ${j}: relative error ${relErr(o, want[j]!)}`));
+  checkOpsKeptOffBlock({ usable: (C) => useFusedBatchNormGrad(C, true), inputs: (shape, seed) => inputs(shape, seed), run: (k, fused) => grads(k, true, fused), reference: (k) => reference(k, true) });
 });

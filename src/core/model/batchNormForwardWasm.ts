@@ -21,7 +21,8 @@
  * fused `BatchNorm(act='relu')`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmHeap } from './filterGradWasm.js';
+import { heapOffset } from './filterGradWasm.js';
+import { HeapKernel, type HeapKernelFunc } from './heapKernel.js';
 import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const BATCH_NORM_TRAIN_KERNEL = 'PPTSNBatchNormTrain';
@@ -98,32 +99,25 @@ const passesFor = kernelCache<boolean, Passes>(
   ([sum, sumSquares, normalise]) => ({ sum: sum as Sums, sumSquares: sumSquares as Sums, normalise: normalise as Normalise }),
 );
 
-let enabled = true;
+const kernel = new HeapKernel<boolean, Passes>(BATCH_NORM_TRAIN_KERNEL, passesFor, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: the tfjs ops then run. What the tests' A/B toggles. */
 export function setFusedBatchNormTrain(on: boolean): void {
-  enabled = on;
+  kernel.set(on);
 }
 
 /** Whether {@link fusedBatchNormTrain} runs on the active backend (wasm, SIMD, a reachable heap) for C channels. */
 export function useFusedBatchNormTrain(C: number, relu: boolean): boolean {
-  const memory = enabled && C % 4 === 0 && C > 0 ? wasmHeap() : undefined;
-  return memory !== undefined && passesFor(memory, relu) !== null;
+  return C % 4 === 0 && C > 0 && kernel.usable(relu);
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function kernelFunc({ inputs, backend, attrs }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo[] {
   const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
   const { epsilon, relu } = attrs as unknown as BatchNormTrainAttrs;
-  const memory = wasmHeap();
-  const passes = memory && passesFor(memory, relu);
-  if (!memory || !passes) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: no SIMD or no reachable heap (check useFusedBatchNormTrain first)`);
+  const { memory, fns: passes } = kernel.bound(relu);
   const C = x.shape[x.shape.length - 1]!;
   const m = x.shape.reduce((a, b) => a * b, 1) / C;
-  const b = backend as WasmBackendLike;
+  const b = backend;
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([m, C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([1, C], 'float32')];
   // Views after every allocation: the heap may have grown (a new buffer).
   const [py, pxh, pmu, pvar, pr, px, pga, pbe] = [...outs, x, gamma, beta].map(heapOffset) as number[];
@@ -150,7 +144,6 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
  * caller checks {@link useFusedBatchNormTrain}.
  */
 export function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu: boolean): BatchNormForward {
-  if (!tf.getKernel(BATCH_NORM_TRAIN_KERNEL, 'wasm')) tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_KERNEL, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  const [y, xhat, mean, variance, r] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, gamma, beta }, { epsilon, relu } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  const [y, xhat, mean, variance, r] = kernel.run<tf.Tensor[]>({ x, gamma, beta }, { epsilon, relu });
   return { y: y as tf.Tensor4D, xhat: xhat as tf.Tensor2D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, r: r as tf.Tensor2D };
 }

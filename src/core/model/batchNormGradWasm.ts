@@ -20,7 +20,8 @@
  * `BatchNorm(act='relu')`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmHeap } from './filterGradWasm.js';
+import { heapOffset } from './filterGradWasm.js';
+import { HeapKernel, type HeapKernelFunc } from './heapKernel.js';
 import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const BATCH_NORM_GRAD_KERNEL = 'PPTSNBatchNormGrad';
@@ -88,33 +89,25 @@ const passesFor = kernelCache<boolean, Passes>(
   ([sums, apply]) => ({ sums: sums as Sums, apply: apply as Apply }),
 );
 
-let enabled = true;
+const kernel = new HeapKernel<boolean, Passes>(BATCH_NORM_GRAD_KERNEL, passesFor, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: the tfjs ops then run. What the tests' A/B toggles. */
 export function setFusedBatchNormGrad(on: boolean): void {
-  enabled = on;
+  kernel.set(on);
 }
 
 /** Whether {@link fusedBatchNormGrad} runs on the active backend (wasm, SIMD, a reachable heap) for C channels. */
 export function useFusedBatchNormGrad(C: number, relu: boolean): boolean {
-  const memory = enabled && C % 4 === 0 && C > 0 ? wasmHeap() : undefined;
-  return memory !== undefined && passesFor(memory, relu) !== null;
+  return C % 4 === 0 && C > 0 && kernel.usable(relu);
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function kernelFunc({ inputs, backend, attrs }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo[] {
   const { dy, xhat, y, gamma, r } = inputs as Record<'dy' | 'xhat' | 'y' | 'gamma' | 'r', tf.TensorInfo>;
   const { relu } = attrs as unknown as BatchNormGradAttrs;
-  const memory = wasmHeap();
-  const passes = memory && passesFor(memory, relu);
-  if (!memory || !passes) throw new Error(`${BATCH_NORM_GRAD_KERNEL}: no SIMD or no reachable heap (check useFusedBatchNormGrad first)`);
+  const { memory, fns: passes } = kernel.bound(relu);
   const C = dy.shape[dy.shape.length - 1]!;
   const m = dy.shape.reduce((a, b) => a * b, 1) / C;
-  const b = backend as WasmBackendLike;
+  const b = backend;
   const [dx, dGamma, dBeta, scratch] = [b.makeOutput(dy.shape, 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([3 * C], 'float32')];
   // Views after every allocation: the heap may have grown (a new buffer).
   const [pdy, pxh, py, pdx, pg, pb, ps, pga, pr] = [dy, xhat, y, dx, dGamma, dBeta, scratch, gamma, r].map(heapOffset) as number[];
@@ -140,6 +133,5 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
  * {@link useFusedBatchNormGrad}. `y` is read only when `relu` (pass any tensor of dy's shape otherwise).
  */
 export function fusedBatchNormGrad(dy: tf.Tensor4D, xhat: tf.Tensor2D, y: tf.Tensor4D, gamma: tf.Tensor1D, r: tf.Tensor2D, relu: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
-  if (!tf.getKernel(BATCH_NORM_GRAD_KERNEL, 'wasm')) tf.registerKernel({ kernelName: BATCH_NORM_GRAD_KERNEL, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  return tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { dy, xhat, y, gamma, r }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+  return kernel.run<[tf.Tensor4D, tf.Tensor1D, tf.Tensor1D]>({ dy, xhat, y, gamma, r }, { relu });
 }

@@ -12,7 +12,8 @@
  * {@link transposeLast2} falls back to `tf.transpose` off wasm, without SIMD, or where R or C is not a multiple of 4.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmHeap } from './filterGradWasm.js';
+import { heapOffset } from './filterGradWasm.js';
+import { HeapKernel, type HeapKernelFunc } from './heapKernel.js';
 import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const TRANSPOSE_KERNEL = 'PPTSNTranspose';
@@ -65,25 +66,19 @@ function transposeModule(shared: boolean): Uint8Array<ArrayBuffer> {
 
 const kernels = kernelCache<'t', Transpose>((_, shared) => [{ bytes: transposeModule(shared), name: 'transpose' }], ([t]) => t as Transpose);
 
-let enabled = true;
+const kernel = new HeapKernel<'t', Transpose>(TRANSPOSE_KERNEL, kernels, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: tf.transpose then runs. What the tests' A/B toggles. */
 export function setFastTranspose(on: boolean): void {
-  enabled = on;
+  kernel.set(on);
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function kernelFunc({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+function kernelFunc({ inputs, backend }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo };
-  const memory = wasmHeap();
-  const transpose = memory && kernels(memory, 't');
-  if (!transpose) throw new Error(`${TRANSPOSE_KERNEL}: no SIMD or no reachable heap (transposeLast2 checks first)`);
+  const { fns: transpose } = kernel.bound('t');
   const shape = x.shape;
   const [R, C] = [shape[shape.length - 2]!, shape[shape.length - 1]!];
-  const out = (backend as WasmBackendLike).makeOutput([...shape.slice(0, -2), C, R], 'float32');
+  const out = backend.makeOutput([...shape.slice(0, -2), C, R], 'float32');
   const batches = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   if (batches > 0) transpose(heapOffset(x), heapOffset(out), batches, R, C);
   return out;
@@ -97,12 +92,10 @@ export function transposeLast2<T extends tf.Tensor>(x: T): T {
   const rank = x.rank;
   if (rank < 2) throw new RangeError(`transposeLast2: rank ${rank} < 2`);
   const [R, C] = [x.shape[rank - 2]!, x.shape[rank - 1]!];
-  const memory = enabled && x.dtype === 'float32' && R % 4 === 0 && C % 4 === 0 && R > 0 && C > 0 ? wasmHeap() : undefined;
-  if (!memory || !kernels(memory, 't')) {
+  if (!(x.dtype === 'float32' && R % 4 === 0 && C % 4 === 0 && R > 0 && C > 0 && kernel.usable('t'))) {
     const perm = [...Array(rank).keys()];
     [perm[rank - 2], perm[rank - 1]] = [rank - 1, rank - 2];
     return tf.transpose(x, perm) as T;
   }
-  if (!tf.getKernel(TRANSPOSE_KERNEL, 'wasm')) tf.registerKernel({ kernelName: TRANSPOSE_KERNEL, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  return tf.engine().runKernel(TRANSPOSE_KERNEL, { x }, {}) as T;
+  return kernel.run<T>({ x }, {});
 }

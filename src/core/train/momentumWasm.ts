@@ -12,7 +12,8 @@
  * build); single-threaded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmHeap } from '../model/filterGradWasm.js';
+import { heapOffset } from '../model/filterGradWasm.js';
+import { HeapKernel, type HeapKernelFunc } from '../model/heapKernel.js';
 import { Code, I32, V128, kernelCache, moduleBytes } from '../model/wasmAsm.js';
 
 export const MOMENTUM_KERNEL = 'PPTSNMomentum';
@@ -60,34 +61,28 @@ const updates = kernelCache<string, Update>(
   (kind, shared) => [{ bytes: updateModule(kind[0] === 'd', kind[1] === 'n', shared), name: 'update' }],
   ([update]) => update as Update,
 );
-const updateFor = (memory: WebAssembly.Memory, decay: boolean, nesterov: boolean) => updates(memory, `${decay ? 'd' : '-'}${nesterov ? 'n' : '-'}`);
+/** The kinds: with or without decay, Nesterov or plain. */
+const kindOf = (decay: boolean, nesterov: boolean) => `${decay ? 'd' : '-'}${nesterov ? 'n' : '-'}`;
 
-let enabled = true;
+const kernel = new HeapKernel<string, Update>(MOMENTUM_KERNEL, updates, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: the tfjs ops then run. What the tests' A/B toggles. */
 export function setFusedMomentum(on: boolean): void {
-  enabled = on;
+  kernel.set(on);
 }
 
 /** Whether {@link fusedMomentum} runs on the active backend (wasm, SIMD, a reachable heap) for these attributes. */
 export function useFusedMomentum(attrs: Pick<MomentumAttrs, 'decay' | 'nesterov'>): boolean {
-  const memory = enabled ? wasmHeap() : undefined;
-  return memory !== undefined && updateFor(memory, attrs.decay > 0, attrs.nesterov) !== null;
+  return kernel.usable(kindOf(attrs.decay > 0, attrs.nesterov));
 }
 
 const bits = (x: number) => new Int32Array(Float32Array.of(x).buffer)[0]!;
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function kernelFunc({ inputs, backend, attrs }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo[] {
   const { w, g, v } = inputs as { w: tf.TensorInfo; g: tf.TensorInfo; v: tf.TensorInfo };
   const a = attrs as unknown as MomentumAttrs;
-  const memory = wasmHeap();
-  const update = memory && updateFor(memory, a.decay > 0, a.nesterov);
-  if (!memory || !update) throw new Error(`${MOMENTUM_KERNEL}: no SIMD or no reachable heap (check useFusedMomentum first)`);
-  const b = backend as WasmBackendLike;
+  const { memory, fns: update } = kernel.bound(kindOf(a.decay > 0, a.nesterov));
+  const b = backend;
   const [wOut, vOut] = [b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32')];
   const n = w.shape.reduce((x, y) => x * y, 1);
   const n4 = n >> 2;
@@ -110,6 +105,5 @@ function kernelFunc({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
 
 /** w′ and v′ (new tensors, the caller's) by the kernel; the caller checks {@link useFusedMomentum}. */
 export function fusedMomentum(w: tf.Tensor, g: tf.Tensor, v: tf.Tensor, attrs: MomentumAttrs): [tf.Tensor, tf.Tensor] {
-  if (!tf.getKernel(MOMENTUM_KERNEL, 'wasm')) tf.registerKernel({ kernelName: MOMENTUM_KERNEL, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  return tf.engine().runKernel(MOMENTUM_KERNEL, { w, g, v }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor];
+  return kernel.run<[tf.Tensor, tf.Tensor]>({ w, g, v }, attrs);
 }
