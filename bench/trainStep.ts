@@ -35,7 +35,10 @@ export interface TrainStepper {
 /** The input shape `[n, h, w, c]` at a stage boundary of ResNet-vd at `size` px. */
 export function boundaryShape(model: TrainableRecognizer, from: StageBoundary, n: number, size: number): [number, number, number, number] {
   if (from === 0) return [n, size, size, 3];
-  const h = Math.ceil(size / 2 ** (from + 1));
+  // The stem and its max pool halve twice (boundary 1 = res2's input, size/4), res2 keeps the size, res3–res5 halve
+  // once each: res5's input (boundary 4) is 14×14 at 224 px, the feature map (5) 7×7. torch_train.py uses the same
+  // formula (test/unit/bench-train-shapes.test.ts holds both to the model's own stage outputs).
+  const h = Math.ceil(size / 2 ** Math.max(from, 2));
   if (from === FEATURE_MAP_BOUNDARY) return [n, h, h, model.arch.featureDim];
   const first = model.arch.blocks.find((b) => b.stage === from - 1)!;
   return [n, h, h, first.branch[0]!.inChannels];
