@@ -127,7 +127,9 @@ export class Trainer<M = unknown> {
 
   /**
    * Decodes a clip (File/Blob/URL, or a `<video>`'s source) into a small frame pool and adds it under `label`;
-   * without a label (only with a `teacher`) it is unlabelled: distillation alone.
+   * without a label (only with a `teacher`) it is unlabelled: distillation alone. The same video again (same id, or
+   * the same frames under another id) is the same clip: under `label` it is replaced and keeps its id; under another
+   * class it is refused (`invalid-argument`, naming the clip's class and how to move it).
    */
   async addClip(source: VideoSource, label?: string | number): Promise<ClipInfo> {
     this.live();

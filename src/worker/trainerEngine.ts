@@ -18,6 +18,7 @@ import type { StateDict } from '../core/stateDict.js';
 import { resolvePreprocessOptions } from '../core/preprocess/presets.js';
 import { Recognizer } from '../core/model/recognizer.js';
 import { ClipTeacher, UNLABELLED } from '../core/train/clipTeacher.js';
+import type { TrainingClip } from '../core/train/clips.js';
 import { ClipTrainer, resolveSettings, type EpochInfo, type EvaluateResult, type ResolvedSettings, type StepInfo, type TrainerSettings, type TrainingProgress } from '../core/train/trainer.js';
 import { PPTSNError } from '../core/errors.js';
 import { trainingFailure } from '../core/train/failure.js';
@@ -71,6 +72,11 @@ export class WorkerTrainer {
   /** The running fit, which `dispose` waits for (freeing tensors under a running step traps WASM). */
   private running: Promise<unknown> | null = null;
   private disposed = false;
+  /**
+   * Clip id → SHA-256 of its stored (pool-form) frames, filled as clips are added and, for restored ones, on the
+   * first add that needs it: how the same video is found under another id (see {@link addClip}).
+   */
+  private readonly framesDigests = new Map<string, string>();
 
   private constructor(
     private readonly host: TrainerHost,
@@ -208,20 +214,34 @@ export class WorkerTrainer {
       }
       if (decoded.length === 0) throw new PPTSNError('video-too-short', 'the clip has no decodable frames');
       const frames = await Promise.all(decoded.map(toRgbCapped));
-      const id = (await sha256Hex(idBytes)).slice(0, 16);
-      // The same video again is the same clip: under another class it was silently moved there.
-      const had = this.trainer.clips().find((c) => c.id === id);
+      let id = (await sha256Hex(idBytes)).slice(0, 16);
+      // The same video again is the same clip: under another class it was silently moved there. Found by its id, or
+      // by its stored frames under another id: a URL clip stored before ids hashed the decoded frames (its id was
+      // the URL's), or the same video added once as a File and once by URL. It then keeps the id it has.
+      const digest = await sha256Hex(await pixelBytes(frames));
+      const had = this.trainer.clips().find((c) => c.id === id) ?? (await this.clipWithFrames(digest));
+      if (had) id = had.id;
       if (had && had.label !== index) {
         const classes = this.trainer.settings.classes;
         throw new PPTSNError('invalid-argument', `${origin} is already a clip of class "${classes[had.label]}" (the same video as ${this.origins.get(id) ?? 'a clip added before'}); a clip belongs to one class: removeClip("${id}") first to move it to "${classes[index]}"`);
       }
       this.trainer.addClip({ id, label: index, frames });
       this.origins.set(id, origin);
+      this.framesDigests.set(id, digest);
       if (this.store) await this.store.putClip({ key: TrainerStore.clipKey(this.name, id), trainer: this.name, id, label: index, frames, origin });
       return { id, label: this.trainer.settings.classes[index] ?? null, frames: frames.length, origin };
     } catch (e) {
       throw toPPTSNError(e, 'adding the clip failed');
     }
+  }
+
+  /** The clip whose stored frames hash to `digest` (restored clips hashed on first need), if any. */
+  private async clipWithFrames(digest: string): Promise<TrainingClip | undefined> {
+    for (const c of this.trainer.clips()) {
+      if (!this.framesDigests.has(c.id)) this.framesDigests.set(c.id, await sha256Hex(await pixelBytes(c.frames)));
+      if (this.framesDigests.get(c.id) === digest) return c;
+    }
+    return undefined;
   }
 
   clips(): ClipInfo[] {
@@ -232,6 +252,7 @@ export class WorkerTrainer {
     this.live();
     const had = this.trainer.removeClip(id);
     this.origins.delete(id);
+    this.framesDigests.delete(id);
     if (this.store) await this.store.deleteClip(this.name, id);
     return had;
   }
@@ -358,10 +379,11 @@ export class WorkerTrainer {
 }
 
 /**
- * What a URL's or a rawframes folder's clip id hashes: each decoded frame's shape and the SHA-256 of its whole pixels
- * (not a prefix: letterboxed videos share their top rows), frame by frame so that no copy of the pool is made.
+ * What a URL's or a rawframes folder's clip id hashes (and a clip's stored frames' digest): each frame's shape and the
+ * SHA-256 of its whole pixels (not a prefix: letterboxed videos share their top rows), frame by frame so that no copy
+ * of the pool is made.
  */
-async function pixelBytes(frames: DecodedVideo['frames']): Promise<Uint8Array> {
+async function pixelBytes(frames: readonly FramePixels[]): Promise<Uint8Array> {
   const parts = await Promise.all(frames.map(async (f) => `${f.width}x${f.height}:${await sha256Hex(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength))}`));
   return new TextEncoder().encode(parts.join(','));
 }

@@ -132,17 +132,32 @@ test('evaluate goes on past bad items and names each failure by what it is (a <v
 });
 
 test('trainer: fit with a class that has no clip is refused naming it; an empty clip file is named; the same video under a second class is refused', async () => {
-  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown>; again: Outcome<unknown>; aliased: Outcome<unknown>; labels: string[] }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
+  const r = await callPage<{ fit: Outcome<unknown>; empty: Outcome<unknown>; again: Outcome<unknown>; aliased: Outcome<unknown>; asFile: Outcome<unknown>; labels: string[] }>(page, 'nc', 'fitMissingClass', EXAMPLE, ROT90);
   assert.equal(!r.again.ok && r.again.code, 'invalid-argument', `the same video under another class: ${JSON.stringify(r.again)}`);
   assert.match(!r.again.ok ? r.again.message : '', /already a clip of class "a"/);
   // A URL clip's id is of its decoded frames, not of its URL: the same video by another URL is the same clip.
   assert.equal(!r.aliased.ok && r.aliased.code, 'invalid-argument', `the same video by another URL: ${JSON.stringify(r.aliased)}`);
   assert.match(!r.aliased.ok ? r.aliased.message : '', /already a clip of class "a"/);
+  // A File's id is of its bytes; its frames are the URL clip's: the same clip.
+  assert.equal(!r.asFile.ok && r.asFile.code, 'invalid-argument', `the same video as a File: ${JSON.stringify(r.asFile)}`);
+  assert.match(!r.asFile.ok ? r.asFile.message : '', /already a clip of class "a"/);
   assert.deepEqual(r.labels, ['a', 'c'], 'the clip stays in its class');
   assert.equal(!r.fit.ok && r.fit.code, 'invalid-argument', JSON.stringify(r.fit));
   assert.match(!r.fit.ok ? r.fit.message : '', /no clips for "b"/);
   assert.equal(!r.empty.ok && r.empty.code, 'video-too-short', JSON.stringify(r.empty));
   assert.match(!r.empty.ok ? r.empty.message : '', /^'empty-clip\.mp4' is empty \(0 bytes\)/, 'named once, at the start');
+});
+
+test('trainer: a stored URL clip with an id of the old kind (its URL\'s hash) is the same clip when its URL is added again', async () => {
+  const r = await callPage<{ fresh: string; oldId: string; restored: string[]; again: Outcome<{ id: string }>; other: Outcome<unknown>; after: string[] }>(page, 'nc', 'storedUrlClip', EXAMPLE);
+  console.log(`stored URL clip: ${JSON.stringify(r)}`);
+  assert.notEqual(r.fresh, r.oldId);
+  assert.deepEqual(r.restored, [r.oldId], 'restored under its stored id');
+  assert.ok(r.again.ok, JSON.stringify(r.again));
+  assert.equal(r.again.ok && r.again.value.id, r.oldId, 'the same video keeps its stored id, not a second one');
+  assert.equal(!r.other.ok && r.other.code, 'invalid-argument', JSON.stringify(r.other));
+  assert.match(!r.other.ok ? r.other.message : '', /already a clip of class "a"/);
+  assert.deepEqual(r.after, [`${r.oldId}:a`], 'one clip, in its class');
 });
 
 test("options that are not an object (classify(file, 'fast'), null) are invalid-argument, not ignored or a TypeError", async () => {

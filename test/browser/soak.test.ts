@@ -5,7 +5,7 @@
  * has not grown beyond noise; every call returns the first call's logits.
  *
  * Run: node --import tsx --test test/browser/soak.test.ts
- *   SOAK_CALLS=600 (wasm calls, default 300: ~90 s), SOAK_GPU_CALLS=20 (default 3), SOAK_GPU=0 skips webgl/webgpu/cpu.
+ *   SOAK_CALLS=600 (wasm calls, default 300: ~90 s), SOAK_GPU_CALLS=20 (default 2: after the warm call, one by URL and one by Blob), SOAK_GPU=0 skips webgl/webgpu/cpu.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { makeIndexedVideo } from '../helpers/videos.js';
 import { writeLiveModel, LIVE_MODEL_URL, WASM_PATHS } from '../helpers/liveModel.js';
 
 const CALLS = Number(process.env.SOAK_CALLS ?? 300);
-const GPU_CALLS = Number(process.env.SOAK_GPU_CALLS ?? 3);
+const GPU_CALLS = Number(process.env.SOAK_GPU_CALLS ?? 2);
 const GPU = process.env.SOAK_GPU !== '0';
 
 let env: BrowserEnv;

@@ -5,6 +5,7 @@
  */
 import { outcome } from './outcome.js';
 import { PPTSN, type VideoSource } from '../../../src/index.js';
+import { TrainerStore } from '../../../src/common/trainerStore.js';
 
 let model: PPTSN | null = null;
 
@@ -108,10 +109,44 @@ const nc = {
         again: await outcome(() => t.addClip(url, 'b')),
         // The same video by another URL (as from another origin or port): the same clip, by its decoded frames.
         aliased: await outcome(() => t.addClip(`${url}${url.includes('?') ? '&' : '?'}alias=1`, 'b')),
+        // The same video as a File (its id would be of its bytes): the same clip, by its frames.
+        asFile: await outcome(async () => t.addClip(new File([await (await fetch(url)).blob()], 'same-video.mp4'), 'b')),
         labels: (await t.clips()).map((c) => c.label).sort(),
       };
     } finally {
       await t.dispose();
+    }
+  },
+  /**
+   * A stored run whose URL clip has an id of the old kind (its URL's hash, before ids hashed the decoded frames):
+   * the clip is added and stored, its record rewritten under such an id, the run restored; then the same URL is
+   * added again to its class and to another one.
+   */
+  async storedUrlClip(url: string) {
+    const name = 'bad-input-stored-url-clip';
+    await PPTSN.deleteTrainingRun(name);
+    const opts = { classes: ['a', 'b'], name };
+    let t = await model!.createTrainer(opts);
+    const fresh = (await t.addClip(url, 'a')).id;
+    await t.dispose();
+    const store = await TrainerStore.open();
+    const oldId = 'url0123456789abc';
+    try {
+      const [clip] = await store.clips(name);
+      await store.deleteClip(name, clip!.id);
+      await store.putClip({ ...clip!, key: TrainerStore.clipKey(name, oldId), id: oldId });
+    } finally {
+      store.close();
+    }
+    t = await model!.createTrainer(opts);
+    try {
+      const restored = (await t.clips()).map((c) => c.id);
+      const again = await outcome(() => t.addClip(url, 'a'));
+      const other = await outcome(() => t.addClip(url, 'b'));
+      return { fresh, oldId, restored, again, other, after: (await t.clips()).map((c) => `${c.id}:${c.label}`) };
+    } finally {
+      await t.dispose();
+      await PPTSN.deleteTrainingRun(name);
     }
   },
   /** classifyStream on a `<video>`: how it ends within `ms` (threw at the call, done resolved/rejected, or still running). */
