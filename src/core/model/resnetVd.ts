@@ -82,7 +82,7 @@ function vdAvgPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, h: number, w: number): t
 /**
  * The stem's MaxPool2D(kernel 3, stride 2, padding 1), floor mode: ⌊(H − 1)/2⌋ + 1 rows, symmetric padding that
  * never wins the max. A numeric pad gives tfjs symmetric padding and truncating output size, which is this.
- * On wasm its gradient is our kernel (poolGradWasm.ts: tfjs-backend-wasm's winners, ~10× faster than its scalar
+ * On wasm its gradient is our kernel (poolGradWasm.ts: tfjs-backend-wasm's winners, ~15× faster than its scalar
  * MaxPoolGrad); elsewhere tfjs's MaxPoolGrad. The forward is tf.maxPool either way.
  */
 export function stemMaxPool(x: tf.Tensor4D): tf.Tensor4D {
