@@ -11,7 +11,7 @@
  * On a page that is not isolated (single-threaded tfjs, an unshared heap) no helper starts and the kernel runs alone.
  * The BN backward and forward kernels (batchNormGradWasm.ts, batchNormForwardWasm.ts) run on both heaps and equal
  * their tfjs ops; on the shared heap the gradients' transpose and row copies equal tf.transpose / tf.gather bit for
- * bit, and a small-map conv by im2col + product equals tf.conv2d.
+ * bit, and a small-map conv by im2col + product equals tf.conv2d, and the pooling gradients (poolGradWasm.ts) tfjs's.
  *
  *   node --import tsx --test test/browser/dw-kernel.test.ts
  */
@@ -29,7 +29,7 @@ interface Row { shape: string; macs: number; inGrownHeap: boolean; errs: number[
 interface Answer {
   ok: boolean;
   message?: string;
-  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; afterUninstall: { helpers: number; executor: boolean; split: boolean; err: number } | null; bn: { usable: boolean; ran: boolean; errs: number[] } | null; copies: { transposeRan: boolean; transposeExact: boolean; takeRowsExact: boolean; im2colUsed: boolean; convErr: number } | null; rows: Row[]; tensorsLeft: number };
+  value?: { variant: string | null; shared: boolean; threads: number; helpers: number; heapGrewBy: number; afterUninstall: { helpers: number; executor: boolean; split: boolean; err: number } | null; bn: { usable: boolean; ran: boolean; errs: number[] } | null; copies: { transposeRan: boolean; transposeExact: boolean; takeRowsExact: boolean; im2colUsed: boolean; convErr: number; poolRan: boolean; poolExact: boolean } | null; rows: Row[]; tensorsLeft: number };
 }
 
 test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs split over the helper threads on the shared heap and equals the per-tap path and its one-thread run', { timeout: 180_000 }, async () => {
@@ -60,6 +60,7 @@ test('in a threaded wasm worker the kernel validates with relaxed SIMD, runs spl
   const c = v.copies!;
   assert.ok(c.transposeRan && c.transposeExact && c.takeRowsExact, `transpose and takeRows on the shared heap: ${JSON.stringify(c)}`);
   assert.ok(c.im2colUsed && c.convErr < 1e-5, `a small-map conv by im2col + product equals tf.conv2d: ${JSON.stringify(c)}`);
+  assert.ok(c.poolRan && c.poolExact, `the pooling gradients equal tfjs's MaxPoolGrad / AvgPoolGrad on the shared heap: ${JSON.stringify(c)}`);
   // The engine's dispose (uninstallKernelThreads): helpers stopped, the kernel on one thread, still right.
   assert.deepEqual({ ...v.afterUninstall, err: undefined }, { helpers: 0, executor: false, split: false, err: undefined });
   assert.ok(v.afterUninstall!.err < 1e-5, `after the helpers stopped: relative difference ${v.afterUninstall!.err}`);

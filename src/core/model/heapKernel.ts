@@ -1,7 +1,7 @@
 /**
  * What each of our WebAssembly kernels on tfjs-backend-wasm's heap shares (the BN forward and backward passes, the
- * momentum update, the transpose): an on/off switch for this JS realm (what the tests' and benches' A/B toggle),
- * whether the kernel can run now (switched on, tfjs wasm with a reachable heap, its modules valid there), its
+ * momentum update, the transpose, the pooling gradients): an on/off switch for this JS realm (what the tests' and
+ * benches' A/B toggle), whether the kernel can run now (switched on, tfjs wasm with a reachable heap, its modules valid there), its
  * functions bound to that heap inside the kernel function, and its registration as a tfjs kernel on first use.
  * `bind` is the kernel file's `kernelCache` (wasmAsm.ts): null where the runtime rejects the modules.
  */

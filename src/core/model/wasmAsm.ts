@@ -87,7 +87,14 @@ export class Code {
   f32x4Max(): this { return this.simd(0xe9); }
   /** Lane-wise a > b: all ones where true, zeros elsewhere (false for NaN). */
   f32x4Gt(): this { return this.simd(0x44); }
+  /** Lane-wise a >= b: all ones where true (false for NaN). */
+  f32x4Ge(): this { return this.simd(0x46); }
   v128And(): this { return this.simd(0x4e); }
+  /** (a & c) | (b & ~c) for the stack a, b, c: a lane-wise select by the mask c. */
+  v128Bitselect(): this { return this.simd(0x52); }
+  i32x4Splat(): this { return this.simd(0x11); }
+  /** Lane-wise i32 a == b: all ones where equal. */
+  i32x4Eq(): this { return this.simd(0x37); }
   /** Lanes of two vectors by 32-bit lane index (0–3: the first, 4–7: the second), as i8x16.shuffle's 16 byte lanes. */
   shuffle32(lanes: [number, number, number, number]): this {
     return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));

@@ -19,6 +19,7 @@ import { preferIm2col } from '../../../src/core/model/im2col.js';
 import { batchNormForwardOps, batchNormGradOps } from '../../../src/core/model/batchNormTrain.js';
 import { BATCH_NORM_GRAD_KERNEL, fusedBatchNormGrad, useFusedBatchNormGrad } from '../../../src/core/model/batchNormGradWasm.js';
 import { BATCH_NORM_TRAIN_KERNEL, fusedBatchNormTrain, useFusedBatchNormTrain } from '../../../src/core/model/batchNormForwardWasm.js';
+import { AVG_POOL_GRAD_KERNEL, MAX_POOL_GRAD_KERNEL, maxPool3s2GradWasm, vdAvgPoolGradWasm } from '../../../src/core/model/poolGradWasm.js';
 import { CONV2D_BACKPROP_FILTER, filterGradExecutor, filterGradInto, filterGradThreadStats, heapOffset, isShared, simdVariant, tapFor, wasmHeap } from '../../../src/core/model/filterGradWasm.js';
 
 type Shape = [n: number, h: number, w: number, I: number, O: number, K: number, stride?: number];
@@ -63,7 +64,9 @@ async function bnCheck() {
 /**
  * The copy kernels of training's gradients on this heap (transposeWasm.ts, takeRows.ts: exact copies, compared bit
  * for bit with tf.transpose / tf.gather) and a small-map conv through the training conv's im2col + product path
- * (im2col.ts) against tf.conv2d: whether our kernels ran, and the differences.
+ * (im2col.ts) against tf.conv2d: whether our kernels ran, and the differences. And the pooling gradients
+ * (poolGradWasm.ts) against tfjs's MaxPoolGrad (odd sizes, tied positive values) and AvgPoolGrad (even sizes), bit
+ * for bit.
  */
 async function copiesCheck() {
   const same = (a: tf.Tensor, b: tf.Tensor) => a.shape.join() === b.shape.join() && (a.dataSync() as Float32Array).every((v, i) => v === b.dataSync()[i]);
@@ -76,8 +79,16 @@ async function copiesCheck() {
   const [cx, cf] = [tf.randomNormal([2, 4, 3, 16]) as tf.Tensor4D, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D];
   const [conv, convRef] = [conv2dTrainable(cx, cf, 1, 1), tf.conv2d(cx, cf, 1, 1)];
   const convErr = tf.tidy(() => tf.max(tf.abs(tf.sub(conv, convRef))).dataSync()[0]! / tf.max(tf.abs(convRef)).dataSync()[0]!);
-  const result = { transposeRan: t, transposeExact: same(ours, ref), takeRowsExact: same(taken, gathered), im2colUsed: preferIm2col(2 * 4 * 3, 16), convErr };
-  tf.dispose([x, ours, ref, rows, taken, gathered, cx, cf, conv, convRef]);
+  const px = tf.tidy(() => tf.round(tf.randomUniform([2, 9, 7, 8], 1, 4))) as tf.Tensor4D; // ties: the last of the window's scan wins
+  const py = tf.maxPool(px, 3, 2, 1);
+  const [pdy, ady] = [tf.randomNormal(py.shape) as tf.Tensor4D, tf.randomNormal([2, 3, 4, 8]) as tf.Tensor4D];
+  const ax = tf.zeros([2, 6, 8, 8]);
+  const pools = () => [maxPool3s2GradWasm(pdy, px), vdAvgPoolGradWasm(ady, 6, 8)];
+  const poolRan = (await tf.profile(() => tf.dispose(pools()))).kernelNames.join() === [MAX_POOL_GRAD_KERNEL, AVG_POOL_GRAD_KERNEL].join();
+  const [mp, ap] = pools();
+  const [mpRef, apRef] = [tf.engine().runKernel('MaxPoolGrad', { dy: pdy, input: px, output: py }, { filterSize: 3, strides: 2, pad: 1 }) as tf.Tensor, tf.engine().runKernel('AvgPoolGrad', { dy: ady, input: ax }, { filterSize: [2, 2], strides: [2, 2], pad: 'same' }) as tf.Tensor];
+  const result = { transposeRan: t, transposeExact: same(ours, ref), takeRowsExact: same(taken, gathered), im2colUsed: preferIm2col(2 * 4 * 3, 16), convErr, poolRan, poolExact: same(mp!, mpRef) && same(ap!, apRef) };
+  tf.dispose([x, ours, ref, rows, taken, gathered, cx, cf, conv, convRef, px, py, pdy, ady, ax, mp!, ap!, mpRef, apRef]);
   return result;
 }
 
