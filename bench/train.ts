@@ -157,7 +157,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
   // Node's tfjs runs only the cli rows (no backend is set up in Node with --gpu).
   const leftOver = o.gpu ? null : tf.memory().numTensors;
   report.train = {
-    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); ${runtimesText(o.gpu)}; medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = ${native} s/image ÷ ours (above 1: faster than ${native}); gmacs counts 3 × the trainable part's forward; 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} through passGrads (microBatchImages), as the trainers do, PyTorch in one batch; workerTensorGrowth = the page worker's tensors after the reps minus after the warm-up`,
+    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); ${runtimesText(o.gpu)}; medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = ${native} s/image ÷ ours (above 1: faster than ${native}); gmacs counts 3 × the trainable part's forward; our tfjs steps take the trainers' pass (passGrads: each unit's forward recomputed, a third more arithmetic than PyTorch's one tape) and 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} (microBatchImages), as the page's trainer does, PyTorch in one batch; workerTensorGrowth = the page worker's tensors after the reps minus after the warm-up`,
     native,
     rows,
     ...(o.trainProfile ? { profile: profiles } : {}),
