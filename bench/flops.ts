@@ -4,35 +4,55 @@
  */
 import { archSpec, type Depth } from '../src/core/model/arch.js';
 
-/**
- * `from`: the stage boundary the count starts at (0 images, 4 the input of res5, 5 the feature map: FC only), for
- * the train section's work per image: 3 × macsPerImage(…, from) counts the trainable part's forward, input
- * gradient and filter gradient (the first layer's unneeded input gradient included, so a slight overcount).
- */
+/** Forward multiply-accumulates per image from stage boundary `from` (0 images, 4 the input of res5, 5 the FC only). */
 export function macsPerImage(depth: Depth, size = 224, classes = 400, from = 0): number {
+  return count(depth, size, classes, from, false);
+}
+
+/**
+ * The multiply-accumulates of one training step per image from boundary `from`, as every runtime of the train
+ * section computes them: each trainable layer's forward and filter gradient, and its input gradient unless its input
+ * is the boundary's (the images, the cached res5 input: nobody computes that one); the FC's forward and weight
+ * gradient once per clip of `segments` images, and its input gradient when a layer before it trains.
+ */
+export function trainMacsPerImage(depth: Depth, size = 224, classes = 400, from = 0, segments = 2): number {
+  return count(depth, size, classes, from, true, segments);
+}
+
+function count(depth: Depth, size: number, classes: number, from: number, training: boolean, segments = 1): number {
   const arch = archSpec(depth, classes);
+  // The first trainable layers read the boundary's tensor (the stem's first conv, or the first trainable block's
+  // first branch conv and its shortcut): no input gradient.
+  let firstBlock = from > 0;
   let h = size;
   let macs = 0;
   let part = 0;
-  const conv = (k: number, s: number, cin: number, cout: number, pool: boolean) => {
+  const conv = (k: number, s: number, cin: number, cout: number, pool: boolean, readsBoundary = false) => {
     if (pool) h = Math.ceil(h / 2);
     const p = (k - 1) >> 1;
     const out = Math.floor((h + 2 * p - k) / s) + 1;
-    if (part >= from) macs += k * k * cin * cout * out * out;
+    if (part >= from) {
+      const f = k * k * cin * cout * out * out;
+      macs += training ? (readsBoundary ? 2 : 3) * f : f;
+    }
     return out;
   };
-  for (const l of arch.stem) h = conv(l.kernel, l.stride, l.inChannels, l.outChannels, false);
+  arch.stem.forEach((l, i) => (h = conv(l.kernel, l.stride, l.inChannels, l.outChannels, false, from === 0 && i === 0)));
   h = Math.floor((h + 2 - 3) / 2) + 1; // stem max pool
   for (const b of arch.blocks) {
     part = b.stage + 1;
+    const reads = firstBlock && part >= from;
+    if (reads) firstBlock = false;
     const h0 = h;
-    for (const l of b.branch) h = conv(l.kernel, l.stride, l.inChannels, l.outChannels, l.avgPoolFirst);
+    b.branch.forEach((l, i) => (h = conv(l.kernel, l.stride, l.inChannels, l.outChannels, l.avgPoolFirst, reads && i === 0)));
     if (b.short) {
       const hb = h;
       h = h0;
-      conv(b.short.kernel, b.short.stride, b.short.inChannels, b.short.outChannels, b.short.avgPoolFirst);
+      conv(b.short.kernel, b.short.stride, b.short.inChannels, b.short.outChannels, b.short.avgPoolFirst, reads);
       h = hb;
     }
   }
-  return macs + arch.featureDim * classes;
+  const fc = arch.featureDim * classes;
+  if (!training) return macs + fc;
+  return macs + ((from < 5 ? 3 : 2) * fc) / segments;
 }

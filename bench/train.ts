@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ROOT } from '../test/helpers/browser.js';
-import { macsPerImage } from './flops.js';
+import { trainMacsPerImage } from './flops.js';
 import { ensureModels } from './models.js';
 import type { BenchWindow } from './network.js';
 import type { Options } from './options.js';
@@ -96,7 +96,8 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
   if (!o.gpu) notes.push(engine ? `cli: ${engine.description}` : `cli: tfjs wasm, 1 thread (${String(ort)})`);
   const profiles: Record<string, ProfileRow[]> = {};
   for (const strategy of o.trainStrategies) {
-    const macs = 3 * macsPerImage(o.depth, o.size, o.classes, FROM[strategy]);
+    // Clips of 2 segments, as every runtime's step here (trainStep.ts, torch_train.py).
+    const macs = trainMacsPerImage(o.depth, o.size, o.classes, FROM[strategy], 2);
     const cli = o.gpu ? null : trainStepper(o.depth, o.classes, o.size, strategy, engine);
     const runtimes: Timed[] = cli ? [{ name: 'cli', time: (n) => cli.step(n), close: async () => cli.dispose() }] : [];
     const cliWasm = !o.gpu && o.trainCliWasm && engine ? trainStepper(o.depth, o.classes, o.size, strategy) : undefined;
@@ -157,7 +158,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
   // Node's tfjs runs only the cli rows (no backend is set up in Node with --gpu).
   const leftOver = o.gpu ? null : tf.memory().numTensors;
   report.train = {
-    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); ${runtimesText(o.gpu)}; medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = ${native} s/image ÷ ours (above 1: faster than ${native}); gmacs counts 3 × the trainable part's forward; our tfjs steps take the trainers' pass (passGrads: each unit's forward recomputed, a third more arithmetic than PyTorch's one tape) and 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} (microBatchImages), as the page's trainer does, PyTorch in one batch; workerTensorGrowth = the page worker's tensors after the reps minus after the warm-up`,
+    basis: `one training step of depth ${o.depth} at ${o.size} px, ${o.classes} classes, from each strategy's stage boundary (full: images, last-stage: cached res5 input, head: feature map); ${runtimesText(o.gpu)}; medians of ${o.trainReps} interleaved reps after a warm-up; ratioToNative = ${native} s/image ÷ ours (above 1: faster than ${native}); gmacs counts the multiply-adds each side must compute (bench/flops.ts trainMacsPerImage: forward and filter gradients, input gradients but the boundary's, the FC per clip); our tfjs steps take the trainers' pass (passGrads: each unit's forward recomputed, a third more arithmetic than PyTorch's one tape) and 'full' beyond ${FULL_MICRO_BATCH} images runs in micro-batches of ${FULL_MICRO_BATCH} (microBatchImages), as the page's trainer does, PyTorch in one batch; workerTensorGrowth = the page worker's tensors after the reps minus after the warm-up`,
     native,
     rows,
     ...(o.trainProfile ? { profile: profiles } : {}),

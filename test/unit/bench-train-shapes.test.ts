@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerGradientsNode } from '../helpers/nodeGradients.js';
 import { boundaryShape } from '../../bench/trainStep.js';
+import { macsPerImage, trainMacsPerImage } from '../../bench/flops.js';
 import { Recognizer } from '../../src/core/model/recognizer.js';
 import { TrainableRecognizer } from '../../src/core/model/trainable.js';
 import type { StageBoundary } from '../../src/core/model/resnetVd.js';
@@ -57,4 +58,18 @@ test('boundaryShape = the backbone\'s own output at every stage boundary (depth 
       trainable.dispose();
     }
   }
+});
+
+test('the train section counts the multiply-adds each side computes: no input gradient at the boundary, the FC per clip', () => {
+  const [F, K] = [2048, 400];
+  const fc = F * K;
+  // head: the FC's forward and weight gradient, once per clip of 2 images.
+  assert.equal(trainMacsPerImage(50, 224, K, 5, 2), (2 * fc) / 2);
+  // last-stage: 3 × res5's forward, less the input gradients of res5a's first 1×1 (1024→512 on 14×14) and of its
+  // shortcut (1024→2048 after the 2×2 average pool, 7×7), which read the cached input; the FC per clip, with dX.
+  const res5 = macsPerImage(50, 224, K, 4) - fc;
+  assert.equal(trainMacsPerImage(50, 224, K, 4, 2), 3 * res5 - (1024 * 512 * 14 * 14 + 1024 * 2048 * 7 * 7) + (3 * fc) / 2);
+  // full: no input gradient for the stem's first conv (3×3, 3→32, stride 2: 112×112 at 224 px).
+  const all = macsPerImage(50, 224, K, 0) - fc;
+  assert.equal(trainMacsPerImage(50, 224, K, 0, 2), 3 * all - 9 * 3 * 32 * 112 * 112 + (3 * fc) / 2);
 });
