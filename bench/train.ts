@@ -20,6 +20,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -48,6 +49,8 @@ export interface TrainRow {
   secondsPerImage: number;
   /** Every rep's seconds per step. */
   stepSeconds: number[];
+  /** The machine's 1-minute load average after each rep (os.loadavg()). */
+  loadAverages: number[];
   gmacs: number;
   ratioToNative?: number;
   /** 'full' beyond FULL_MICRO_BATCH images: the step ran as micro-batches of this many images (trainStep.ts). */
@@ -112,15 +115,24 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
     }
     const t = await torchRuntime(o, ['--strategy', strategy, ...(o.gpu ? ['--device', 'cuda'] : [])], 'bench/torch_train.py');
     if ('error' in t) notes.push(`${native} ${strategy} skipped: ${t.error}`);
-    else runtimes.push(t.timed);
+    else {
+      runtimes.push(t.timed);
+      // Its threads beside ours (the audit: 1 thread sends this PyTorch build's small 1×1 convs off mkldnn, ~10×).
+      if (!notes.some((x) => x.startsWith(`${native}:`))) {
+        notes.push(`${native}: ${t.info.description}`);
+        if (!o.gpu && t.info.threads === 1) notes.push(`${native}: WARNING one thread: Debian's PyTorch 1.13 then runs 1×1 convs of fewer than 16 images without mkldnn (~10× slower), so the ratios are not native speed`);
+      }
+    }
     log(`train ${strategy}: ${runtimes.map((r) => r.name).join(' vs ')}, images ${o.trainImages.join(',')}, ${o.trainReps} reps`);
     for (const n of o.trainImages) {
       const times = new Map<string, number[]>();
+      const loads = new Map<string, number[]>();
       const live = runtimes.filter(() => true);
       for (const r of [...live]) {
         try {
           await r.time(n); // warm-up: kernels (shaders on webgpu), XNNPACK operators, optimizer state, cuDNN autotune
           times.set(r.name, []);
+          loads.set(r.name, []);
         } catch (e) {
           notes.push(`${r.name} ${strategy} ×${n} failed: ${(e as Error).message.slice(0, 300)}`);
           live.splice(live.indexOf(r), 1);
@@ -132,6 +144,8 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
           const r = live[(i + j) % live.length]!;
           const s = await r.time(n);
           times.get(r.name)!.push(s);
+          // The 1-minute load after each rep: PyTorch's two OpenMP threads swing several-fold when a core is taken.
+          loads.get(r.name)!.push(+loadavg()[0]!.toFixed(2));
           log(`  ${strategy} ${r.name} ×${n} rep ${i + 1}/${o.trainReps}: ${s.toFixed(3)} s (${(s / n).toFixed(3)} s/image)`);
         }
       }
@@ -140,7 +154,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
       for (const [name, ts] of times) {
         const spi = median(ts) / n;
         rows.push({
-          runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), gmacs: +(macs / spi / 1e9).toFixed(2),
+          runtime: name as TrainRow['runtime'], strategy, images: n, secondsPerImage: +spi.toFixed(4), stepSeconds: ts.map((x) => +x.toFixed(3)), loadAverages: loads.get(name)!, gmacs: +(macs / spi / 1e9).toFixed(2),
           ...(nativeTimes ? { ratioToNative: +(median(nativeTimes) / n / spi).toFixed(3) } : {}),
           ...(strategy === 'full' && n > FULL_MICRO_BATCH && (name === inPageName || name === 'cli-tfjs-wasm' || (name === 'cli' && !engine)) ? { microBatchImages: FULL_MICRO_BATCH } : {}),
           ...(name === inPageName && growth !== undefined ? { workerTensorGrowth: growth } : {}),
