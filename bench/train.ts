@@ -119,7 +119,7 @@ export async function trainSection(page: Page, o: Options, report: Report): Prom
       runtimes.push(t.timed);
       // Its threads beside ours (the audit: 1 thread sends this PyTorch build's small 1×1 convs off mkldnn, ~10×).
       if (!notes.some((x) => x.startsWith(`${native}:`))) {
-        notes.push(`${native}: ${t.info.description}`);
+        notes.push(`${native}: ${t.info.description.split(', eager')[0]}`);
         if (!o.gpu && t.info.threads === 1) notes.push(`${native}: WARNING one thread: Debian's PyTorch 1.13 then runs 1×1 convs of fewer than 16 images without mkldnn (~10× slower), so the ratios are not native speed`);
       }
     }
