@@ -266,9 +266,12 @@ for (const backend of ['webgl', 'webgpu'] as const) {
     const scale = Math.max(...ref.map(Math.abs));
     console.log(`${backend}: max |logit − Node| = ${d.toExponential(2)} (logits up to ${scale.toFixed(2)}); timings ${JSON.stringify(r.timings)}`);
     assert.ok(d < 1e-2 * Math.max(1, scale), `${backend} logits differ from Node by ${d}`);
-    const base = await rt<{ numTensors: number }>(page, 'memory');
+    // Leaks on this backend (the soak's wasm leg runs hundreds of calls, by URL and by Blob; a SwiftShader call costs
+    // ~20 s here): tensors and their bytes back at the baseline after another call.
+    const base = await rt<{ numTensors: number; numBytes: number }>(page, 'memory');
     ok(await rt<Outcome<Classified>>(page, 'classify', EXAMPLE, { preset: 'fast', segments: 1 }), 'second call');
-    assert.equal((await rt<{ numTensors: number }>(page, 'memory')).numTensors, base.numTensors);
+    const end = await rt<{ numTensors: number; numBytes: number }>(page, 'memory');
+    assert.deepEqual([end.numTensors, end.numBytes], [base.numTensors, base.numBytes], `${backend}: tensors and bytes at the baseline`);
     if (backend === 'webgpu') {
       // A lost device: the engine moves to the next backend (auto rules) and the call still succeeds.
       assert.equal(await rt(page, 'loseDevice'), true);
