@@ -22,8 +22,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset } from './filterGradWasm.js';
-import { HeapKernel, type HeapKernelFunc } from './heapKernel.js';
-import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
+import { channelRows, HeapKernel, type HeapKernelFunc } from './heapKernel.js';
+import { Code, I32, V128, forRowBlocks, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const BATCH_NORM_TRAIN_KERNEL = 'PPTSNBatchNormTrain';
 
@@ -52,15 +52,11 @@ type Normalise = (x: number, mu: number, r: number, gamma: number, beta: number,
 function sumsModule(centred: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
   const [x, mu, s, m, cBytes, k, d] = [0, 1, 2, 3, 4, 5, 6];
   const c = new Code();
-  c.loop(); // rows
-  c.i32(0).set(k);
-  c.loop(); // channel blocks
-  c.get(s).get(k).add().get(s).get(k).add().v128Load().get(x).v128Load();
-  if (centred) c.get(mu).get(k).add().v128Load().f32x4Sub().tee(d).get(d).f32x4Mul();
-  c.f32x4Add().v128Store();
-  c.inc(x, 16).inc(k, 16);
-  c.get(k).get(cBytes).ltU().brIf(0).end();
-  c.get(m).i32(1).sub().tee(m).i32(0).ne().brIf(0).end();
+  forRowBlocks(c, { m, k, cBytes }, [x], () => {
+    c.get(s).get(k).add().get(s).get(k).add().v128Load().get(x).v128Load();
+    if (centred) c.get(mu).get(k).add().v128Load().f32x4Sub().tee(d).get(d).f32x4Mul();
+    c.f32x4Add().v128Store();
+  });
   return moduleBytes({ name: 'sums', params: 5, locals: [{ count: 1, type: I32 }, { count: 1, type: V128 }], body: c }, shared);
 }
 
@@ -69,17 +65,13 @@ function normaliseModule(relu: boolean, shared: boolean): Uint8Array<ArrayBuffer
   const [k, zero, xhat] = [9, 10, 11];
   const c = new Code();
   c.i32(0).f32ReinterpretI32().f32x4Splat().set(zero);
-  c.loop(); // rows
-  c.i32(0).set(k);
-  c.loop(); // channel blocks
-  c.get(x).v128Load().get(mu).get(k).add().v128Load().f32x4Sub().get(r).get(k).add().v128Load().f32x4Mul().set(xhat);
-  c.get(xh).get(xhat).v128Store();
-  c.get(y).get(xhat).get(gamma).get(k).add().v128Load().f32x4Mul().get(beta).get(k).add().v128Load().f32x4Add();
-  if (relu) c.get(zero).f32x4Max();
-  c.v128Store();
-  c.inc(x, 16).inc(xh, 16).inc(y, 16).inc(k, 16);
-  c.get(k).get(cBytes).ltU().brIf(0).end();
-  c.get(m).i32(1).sub().tee(m).i32(0).ne().brIf(0).end();
+  forRowBlocks(c, { m, k, cBytes }, [x, xh, y], () => {
+    c.get(x).v128Load().get(mu).get(k).add().v128Load().f32x4Sub().get(r).get(k).add().v128Load().f32x4Mul().set(xhat);
+    c.get(xh).get(xhat).v128Store();
+    c.get(y).get(xhat).get(gamma).get(k).add().v128Load().f32x4Mul().get(beta).get(k).add().v128Load().f32x4Add();
+    if (relu) c.get(zero).f32x4Max();
+    c.v128Store();
+  });
   return moduleBytes({ name: 'normalise', params: 9, locals: [{ count: 1, type: I32 }, { count: 2, type: V128 }], body: c }, shared);
 }
 
@@ -102,21 +94,16 @@ const passesFor = kernelCache<boolean, Passes>(
 const kernel = new HeapKernel<boolean, Passes>(BATCH_NORM_TRAIN_KERNEL, passesFor, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: the tfjs ops then run. What the tests' A/B toggles. */
-export function setFusedBatchNormTrain(on: boolean): void {
-  kernel.set(on);
-}
+export const setFusedBatchNormTrain = (on: boolean): void => kernel.set(on);
 
 /** Whether {@link fusedBatchNormTrain} runs on the active backend (wasm, SIMD, a reachable heap) for C channels. */
-export function useFusedBatchNormTrain(C: number, relu: boolean): boolean {
-  return C % 4 === 0 && C > 0 && kernel.usable(relu);
-}
+export const useFusedBatchNormTrain = (C: number, relu: boolean): boolean => kernel.usableForChannels(C, relu);
 
 function kernelFunc({ inputs, backend, attrs }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo[] {
   const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
   const { epsilon, relu } = attrs as unknown as BatchNormTrainAttrs;
   const { memory, fns: passes } = kernel.bound(relu);
-  const C = x.shape[x.shape.length - 1]!;
-  const m = x.shape.reduce((a, b) => a * b, 1) / C;
+  const { C, m } = channelRows(x.shape);
   const b = backend;
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([m, C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([1, C], 'float32')];
   // Views after every allocation: the heap may have grown (a new buffer).

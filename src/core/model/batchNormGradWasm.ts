@@ -21,8 +21,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset } from './filterGradWasm.js';
-import { HeapKernel, type HeapKernelFunc } from './heapKernel.js';
-import { Code, I32, V128, kernelCache, moduleBytes } from './wasmAsm.js';
+import { channelRows, HeapKernel, type HeapKernelFunc } from './heapKernel.js';
+import { Code, I32, V128, forRowBlocks, kernelCache, moduleBytes } from './wasmAsm.js';
 
 export const BATCH_NORM_GRAD_KERNEL = 'PPTSNBatchNormGrad';
 
@@ -47,16 +47,12 @@ function sumsModule(relu: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
   const [k, zero, g] = [7, 8, 9];
   const c = new Code();
   c.i32(0).f32ReinterpretI32().f32x4Splat().set(zero);
-  c.loop(); // rows
-  c.i32(0).set(k);
-  c.loop(); // channel blocks
-  loadG(c, relu, dy, y, zero);
-  c.set(g);
-  c.get(sb).get(k).add().get(sb).get(k).add().v128Load().get(g).f32x4Add().v128Store();
-  c.get(sg).get(k).add().get(sg).get(k).add().v128Load().get(g).get(xh).v128Load().f32x4Mul().f32x4Add().v128Store();
-  c.inc(xh, 16).inc(k, 16);
-  c.get(k).get(cBytes).ltU().brIf(0).end();
-  c.get(m).i32(1).sub().tee(m).i32(0).ne().brIf(0).end();
+  forRowBlocks(c, { m, k, cBytes }, [xh], () => {
+    loadG(c, relu, dy, y, zero);
+    c.set(g);
+    c.get(sb).get(k).add().get(sb).get(k).add().v128Load().get(g).f32x4Add().v128Store();
+    c.get(sg).get(k).add().get(sg).get(k).add().v128Load().get(g).get(xh).v128Load().f32x4Mul().f32x4Add().v128Store();
+  });
   return moduleBytes({ name: 'sums', params: 7, locals: [{ count: 1, type: I32 }, { count: 2, type: V128 }], body: c }, shared);
 }
 
@@ -65,16 +61,12 @@ function applyModule(relu: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
   const [k, zero] = [9, 10];
   const c = new Code();
   c.i32(0).f32ReinterpretI32().f32x4Splat().set(zero);
-  c.loop(); // rows
-  c.i32(0).set(k);
-  c.loop(); // channel blocks
-  c.get(dx);
-  loadG(c, relu, dy, y, zero);
-  c.get(pb).get(k).add().v128Load().get(xh).v128Load().get(pc).get(k).add().v128Load().f32x4Mul().f32x4Add();
-  c.f32x4Sub().get(pa).get(k).add().v128Load().f32x4Mul().v128Store();
-  c.inc(dx, 16).inc(xh, 16).inc(k, 16);
-  c.get(k).get(cBytes).ltU().brIf(0).end();
-  c.get(m).i32(1).sub().tee(m).i32(0).ne().brIf(0).end();
+  forRowBlocks(c, { m, k, cBytes }, [dx, xh], () => {
+    c.get(dx);
+    loadG(c, relu, dy, y, zero);
+    c.get(pb).get(k).add().v128Load().get(xh).v128Load().get(pc).get(k).add().v128Load().f32x4Mul().f32x4Add();
+    c.f32x4Sub().get(pa).get(k).add().v128Load().f32x4Mul().v128Store();
+  });
   return moduleBytes({ name: 'apply', params: 9, locals: [{ count: 1, type: I32 }, { count: 1, type: V128 }], body: c }, shared);
 }
 
@@ -92,21 +84,16 @@ const passesFor = kernelCache<boolean, Passes>(
 const kernel = new HeapKernel<boolean, Passes>(BATCH_NORM_GRAD_KERNEL, passesFor, (args) => kernelFunc(args));
 
 /** Turns the kernel off (or on again) for this JS realm: the tfjs ops then run. What the tests' A/B toggles. */
-export function setFusedBatchNormGrad(on: boolean): void {
-  kernel.set(on);
-}
+export const setFusedBatchNormGrad = (on: boolean): void => kernel.set(on);
 
 /** Whether {@link fusedBatchNormGrad} runs on the active backend (wasm, SIMD, a reachable heap) for C channels. */
-export function useFusedBatchNormGrad(C: number, relu: boolean): boolean {
-  return C % 4 === 0 && C > 0 && kernel.usable(relu);
-}
+export const useFusedBatchNormGrad = (C: number, relu: boolean): boolean => kernel.usableForChannels(C, relu);
 
 function kernelFunc({ inputs, backend, attrs }: Parameters<HeapKernelFunc>[0]): tf.TensorInfo[] {
   const { dy, xhat, y, gamma, r } = inputs as Record<'dy' | 'xhat' | 'y' | 'gamma' | 'r', tf.TensorInfo>;
   const { relu } = attrs as unknown as BatchNormGradAttrs;
   const { memory, fns: passes } = kernel.bound(relu);
-  const C = dy.shape[dy.shape.length - 1]!;
-  const m = dy.shape.reduce((a, b) => a * b, 1) / C;
+  const { C, m } = channelRows(dy.shape);
   const b = backend;
   const [dx, dGamma, dBeta, scratch] = [b.makeOutput(dy.shape, 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([3 * C], 'float32')];
   // Views after every allocation: the heap may have grown (a new buffer).

@@ -38,6 +38,14 @@ export class HeapKernel<K, F> {
     return memory !== undefined && this.bind(memory, kind) !== null;
   }
 
+  /**
+   * Whether a kernel over channels-last data runs now for C channels: C a positive multiple of 4 (its vectors hold
+   * 4 channels) and {@link usable}. The BN kernels' check.
+   */
+  usableForChannels(C: number, kind: K): boolean {
+    return C % 4 === 0 && C > 0 && this.usable(kind);
+  }
+
   /** Inside the kernel function: the heap and the functions of `kind` bound to it (an error if there are none). */
   bound(kind: K): { memory: WebAssembly.Memory; fns: F } {
     const memory = wasmHeap();
@@ -51,4 +59,10 @@ export class HeapKernel<K, F> {
     if (!tf.getKernel(this.name, 'wasm')) tf.registerKernel({ kernelName: this.name, backendName: 'wasm', kernelFunc: this.kernelFunc as unknown as tf.KernelFunc });
     return tf.engine().runKernel(this.name, inputs, attrs as tf.NamedAttrMap) as unknown as T;
   }
+}
+
+/** Channels-last `shape` as rows: C (the last axis) and m = the product of the others. */
+export function channelRows(shape: readonly number[]): { C: number; m: number } {
+  const C = shape[shape.length - 1]!;
+  return { C, m: shape.reduce((a, b) => a * b, 1) / C };
 }

@@ -138,6 +138,22 @@ export function moduleBytes(fn: FuncSpec, sharedMemory: boolean): Uint8Array<Arr
   ]);
 }
 
+/**
+ * The loop nest of our kernels over channels-last data: for each of `m` rows (an i32 local, counted down to 0), for
+ * each 16-byte block of channels k = 0, 16, … < cBytes (locals), `block()`; after each block the pointer locals in
+ * `step` (each walking its data row after row) and k advance 16 bytes.
+ */
+export function forRowBlocks(c: Code, l: { m: number; k: number; cBytes: number }, step: readonly number[], block: () => void): Code {
+  c.loop(); // rows
+  c.i32(0).set(l.k);
+  c.loop(); // channel blocks
+  block();
+  for (const p of step) c.inc(p, 16);
+  c.inc(l.k, 16);
+  c.get(l.k).get(l.cBytes).ltU().brIf(0).end();
+  return c.get(l.m).i32(1).sub().tee(l.m).i32(0).ne().brIf(0).end();
+}
+
 /** Whether `m` is a shared memory (tfjs's threaded build): our module's import must then be declared shared. */
 export const isShared = (m: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && m.buffer instanceof SharedArrayBuffer;
 
