@@ -6,16 +6,18 @@
  *   through its blocked NCHWc kernels: the form for large feature maps, where the filters are small.
  * - `matmul` (outputs of at most {@link SMALL_SPATIAL} positions: res3 to res5 at 224 px, where the filters
  *   are most of the bytes): products with the HWIO filter `${key}.whwio` as the matrix `[k²·I, O]` it already is, so
- *   no filter is transposed, in JS or in the graph. Forward: `Y[O, m] = Wᵀ · cols[k²·I, m]` (im2col of the padded
- *   input, kept for the filter gradient); input gradient: per tap, the padded dy's shifted window `[m, O]` times the
- *   tap's filter transposed, summed over the taps (strided: on dy with zeros between its rows and columns, the
- *   transposed convolution); for 1×1, `[O, I]ᵀ · X[n, I, h·w]` and `W · dY[n, O, h·w]`. The
- *   transposes are folded into the products (onnxruntime's MatMul-Transpose fusion: FusedMatMul).
+ *   no filter is transposed in JS, and in the graph only by fast last-two-axes Transposes. Forward:
+ *   `Y[m, O] = cols[m, k²·I] · W` (im2col of the padded input, channels last, kept for the filter gradient); input
+ *   gradient: the padded dy's shifted windows side by side `[m, k²·O]` times the taps' filters transposed
+ *   `[k²·O, I]` (strided: per output phase, only the taps that reach it, {@link stridedInputGrad}); for 1×1,
+ *   `[O, I]ᵀ · X[n, I, h·w]` and `W · dY[n, O, h·w]`. Transposes of a product's operand are folded into it
+ *   (onnxruntime's MatMul-Transpose fusion: FusedMatMul).
  *   Measured at res5, ×4 images (issue 23): the in-graph rotation of the 3×3 filters (Transpose + reversing Slice,
  *   ~10 ms each) and the OIHW transposition in JS (~28 ms a step) were a third of the step beside onnxruntime's
- *   arithmetic.
+ *   arithmetic. At ×16 (sixth round), the zero-stuffed strided input gradient (63 ms), stride-2 taps sliced from
+ *   `[I, n, h, w]` (~27 ms) and per-tap products summed by ReduceSum (~12 ms) were 40 % of the graphs' kernel time.
  *
- * Filter gradient, either form: `dW[k²·I, O] = cols · dy[m, O]`, HWIO as tfjs holds it (m = N·h·w output positions).
+ * Filter gradient, either form: `dW[k²·I, O] = colsᵀ · dy[m, O]`, HWIO as tfjs holds it (m = N·h·w output positions).
  */
 import type { ConvBNSpec } from '../../core/model/arch.js';
 import type { GraphBuilder, Shape, Val } from './graphBuilder.js';
@@ -42,22 +44,26 @@ export interface FilterInputs {
 
 const pads = (k: number) => (k - 1) >> 1;
 
-/** im2col of `P` `[n, I, hp, wp]` for a k×k conv at stride `s`: `[k²·I, m]`, rows tap-major (kh, kw, i) as HWIO. */
+/**
+ * im2col of `P` `[n, I, hp, wp]` for a k×k conv at stride `s`: `[m, k²·I]` (m = n·ho·wo output positions, NHWC
+ * order), columns tap-major (kh, kw, i) as HWIO's rows. The taps are sliced from the channels-last padded input, so
+ * each copies runs of I floats: sliced from `[I, n, hp, wp]` a stride-2 tap copied single floats (~3 ms a tap at
+ * res5, ×16 images).
+ */
 export function im2col(g: GraphBuilder, P: Val, k: number, s: number, ho: number, wo: number): string {
   const [n, I] = P.shape as [number, number];
   const p = pads(k);
   const m = n * ho * wo;
   const padded = p > 0 ? g.op('Pad', [P.name, g.ints([0, 0, p, p, 0, 0, p, p])]) : P.name;
-  const pt = g.op('Transpose', [padded], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
-  if (k === 1 && s === 1) return g.op('Reshape', [pt, g.ints([I, m])]);
+  const pt = g.op('Transpose', [padded], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
+  if (k === 1 && s === 1) return g.op('Reshape', [pt, g.ints([m, I])]);
   const taps: string[] = [];
   for (let kh = 0; kh < k; kh++) {
     for (let kw = 0; kw < k; kw++) {
-      const tap = g.op('Slice', [pt, g.ints([kh, kw]), g.ints([kh + s * (ho - 1) + 1, kw + s * (wo - 1) + 1]), g.ints([2, 3]), g.ints([s, s])]);
-      taps.push(g.op('Reshape', [tap, g.ints([I, m])]));
+      taps.push(g.op('Slice', [pt, g.ints([kh, kw]), g.ints([kh + s * (ho - 1) + 1, kw + s * (wo - 1) + 1]), g.ints([1, 2]), g.ints([s, s])]));
     }
   }
-  return g.op('Concat', taps, [{ name: 'axis', i: 0 }]);
+  return g.op('Reshape', [g.op('Concat', taps, [{ name: 'axis', i: 3 }]), g.ints([m, k * k * I])]);
 }
 
 /**
@@ -73,17 +79,19 @@ export function convForward(g: GraphBuilder, layer: ConvBNSpec, P: Val, ho: numb
     return { y: g.op('Conv', [P.name, `${layer.key}.w`], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] }]) };
   }
   inputs.hwio.add(layer);
-  const wt = g.op('Transpose', [`${layer.key}.whwio`], [{ name: 'perm', ints: [1, 0] }]);
-  if (k === 1) return { y: g.op('Reshape', [g.op('MatMul', [wt, g.op('Reshape', [P.name, g.ints([n, I, hp * wp])])]), g.ints([n, O, ho, wo])]) };
+  if (k === 1) {
+    const wt = g.op('Transpose', [`${layer.key}.whwio`], [{ name: 'perm', ints: [1, 0] }]);
+    return { y: g.op('Reshape', [g.op('MatMul', [wt, g.op('Reshape', [P.name, g.ints([n, I, hp * wp])])]), g.ints([n, O, ho, wo])]) };
+  }
   const cols = im2col(g, P, k, s, ho, wo);
-  const y = g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [wt, cols]), g.ints([O, n, ho, wo])])], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
+  const y = g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [cols, `${layer.key}.whwio`]), g.ints([n, ho, wo, O])])], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
   return { y, cols };
 }
 
-/** `${key}.dw` `[k²·I, O]` from `cols` (im2col of the conv's input) and dy `[n, O, ho, wo]`. */
+/** `${key}.dw` `[k²·I, O]` from `cols` `[m, k²·I]` (im2col of the conv's input) and dy `[n, O, ho, wo]`. */
 export function filterGrad(g: GraphBuilder, layer: ConvBNSpec, cols: string, dy: string, m: number): void {
   const dym = g.op('Reshape', [g.op('Transpose', [dy], [{ name: 'perm', ints: [0, 2, 3, 1] }]), g.ints([m, layer.outChannels])]);
-  g.op('MatMul', [cols, dym], [], `${layer.key}.dw`);
+  g.op('MatMul', [g.op('Transpose', [cols], [{ name: 'perm', ints: [1, 0] }]), dym], [], `${layer.key}.dw`);
 }
 
 /** The gradient of the conv's input `[n, I, hp, wp]` (`convInput`'s shape) from dy `[n, O, ho, wo]`. */
@@ -92,27 +100,25 @@ export function inputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convIn
   const [k, s, O] = [layer.kernel, layer.stride, layer.outChannels];
   const p = pads(k);
   const w2 = `${layer.key}.whwio`;
-  if (form === 'matmul') {
+  if (form === 'matmul' && s === 1) {
     inputs.hwio.add(layer);
     if (k === 1) return g.op('Reshape', [g.op('MatMul', [w2, g.op('Reshape', [dy, g.ints([n, O, ho * wo])])]), g.ints([n, I, hp, wp])]);
-    // dx[y, x] = Σ_taps dy[y − kh + p, x − kw + p] · W[kh, kw]ᵀ: per tap the padded dy's window as [m, O] times the
-    // tap's `[I, O]` filter transposed (MatMul with the transpose folded in: onnxruntime's FusedMatMul), summed.
-    // Strided: the same on dy with s − 1 zeros after each row and column (dy[o] sits at s·o), which is what a
-    // transposed convolution computes; the right padding reaches the input's size.
+    // dx[y, x] = Σ_taps dy[y − kh + p, x − kw + p] · W[kh, kw]ᵀ: the padded dy's shifted windows side by side,
+    // `[m, k²·O]` (channels last, so each tap copies runs of O floats), times the filter as `[k²·O, I]` (each tap's
+    // `[I, O]` transposed, one Transpose in the graph): one product whose inner dimension sums over the taps. Per
+    // tap products summed by a ReduceSum wrote k² outputs (~5 ms more a res5 layer, ×16 images).
     const m = n * hp * wp;
-    const up = s === 1 ? dy : g.op('Reshape', [g.op('Pad', [g.op('Reshape', [dy, g.ints([n, O, ho, 1, wo, 1])]), g.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, s - 1, 0, s - 1])]), g.ints([n, O, ho * s, wo * s])]);
-    const [rh, rw] = [Math.max(p, p + hp - ho * s), Math.max(p, p + wp - wo * s)];
-    const dt = g.op('Transpose', [g.op('Pad', [up, g.ints([0, 0, p, p, 0, 0, rh, rw])])], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
+    const dt = g.op('Transpose', [g.op('Pad', [dy, g.ints([0, 0, p, p, 0, 0, p, p])])], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
     const taps: string[] = [];
     for (let kh = 0; kh < k; kh++) {
       for (let kw = 0; kw < k; kw++) {
         const [oh, ow] = [2 * p - kh, 2 * p - kw];
-        taps.push(g.op('Reshape', [g.op('Slice', [dt, g.ints([oh, ow]), g.ints([oh + hp, ow + wp]), g.ints([1, 2])]), g.ints([1, m, O])]));
+        taps.push(g.op('Slice', [dt, g.ints([oh, ow]), g.ints([oh + hp, ow + wp]), g.ints([1, 2])]));
       }
     }
-    const w3t = g.op('Transpose', [g.op('Reshape', [w2, g.ints([k * k, I, O])])], [{ name: 'perm', ints: [0, 2, 1] }]);
-    const dx = g.op('ReduceSum', [g.op('MatMul', [g.op('Concat', taps, [{ name: 'axis', i: 0 }]), w3t]), g.ints([0])], [{ name: 'keepdims', i: 0 }]);
-    return g.op('Transpose', [g.op('Reshape', [dx, g.ints([n, hp, wp, I])])], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
+    const cols = g.op('Reshape', [g.op('Concat', taps, [{ name: 'axis', i: 3 }]), g.ints([m, k * k * O])]);
+    const wr = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [w2, g.ints([k * k, I, O])])], [{ name: 'perm', ints: [0, 2, 1] }]), g.ints([k * k * O, I])]);
+    return g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [cols, wr]), g.ints([n, hp, wp, I])])], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
   }
   if (s === 1) {
     // A convolution of dy with the filter rotated by 180° and I↔O swapped: `[I, O, k, k]` = the HWIO filter
@@ -124,6 +130,7 @@ export function inputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convIn
     const q = k - 1 - p;
     return g.op('Conv', [dy, rotated], [{ name: 'kernel_shape', ints: [k, k] }, { name: 'pads', ints: [q, q, q, q] }]);
   }
+  if (form === 'matmul') return stridedInputGrad(g, layer, dy, convInput, ho, wo, inputs);
   // Strided: the transposed convolution with the same OIHW filter; output padding restores the rows a strided
   // conv's floor dropped.
   inputs.oihw.add(layer);
@@ -133,4 +140,43 @@ export function inputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convIn
     { name: 'kernel_shape', ints: [k, k] }, { name: 'strides', ints: [s, s] }, { name: 'pads', ints: [p, p, p, p] },
     ...(oph || opw ? [{ name: 'output_padding', ints: [oph, opw] }] : []),
   ]);
+}
+
+/**
+ * A strided conv's input gradient in the `matmul` form, by output phase. Input row y = s·o + kh − p, so the rows
+ * y ≡ φ (mod s) take only the taps kh ≡ φ + p (mod s), from dy row o = a + (φ + p − kh)/s at y = s·a + φ: per phase
+ * (φh, φw) the dy windows of its taps side by side (channels last) times those taps' filters as `[t·O, I]`, then the
+ * s² phases interleaved. Each product does only the k² taps' arithmetic: the same sums on dy with s − 1 zeros after
+ * each row and column cost s² times as much (at res5, ×16 images: 63 ms of a ~500 ms step), and a ConvTranspose
+ * needs the OIHW filter, which onnxruntime transposes from HWIO at ~0.5 GB/s (19 ms for 3×3×512×512).
+ */
+function stridedInputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convInput: Shape, ho: number, wo: number, inputs: FilterInputs): string {
+  const [n, I, hp, wp] = convInput as [number, number, number, number];
+  const [k, s, O] = [layer.kernel, layer.stride, layer.outChannels];
+  const p = pads(k);
+  inputs.hwio.add(layer);
+  // Per phase φ, its taps and their dy row offsets d (o = a + d); every phase is computed on A = ⌈hp/s⌉ rows.
+  const taps = (phase: number) => [...Array(k).keys()].filter((t) => (phase + p - t) % s === 0).map((t) => ({ t, d: (phase + p - t) / s }));
+  const phases = [...Array(s).keys()].map(taps);
+  const ds = phases.flat().map((x) => x.d);
+  const [A, B] = [Math.ceil(hp / s), Math.ceil(wp / s)];
+  const before = Math.max(0, -Math.min(...ds));
+  const [afterH, afterW] = [Math.max(0, A - 1 + Math.max(...ds) - (ho - 1)), Math.max(0, B - 1 + Math.max(...ds) - (wo - 1))];
+  const dt = g.op('Transpose', [g.op('Pad', [dy, g.ints([0, 0, before, before, 0, 0, afterH, afterW])])], [{ name: 'perm', ints: [0, 2, 3, 1] }]);
+  // The filter as [k², O, I]: each tap's [I, O] transposed (one Transpose of the last two axes: a fast one).
+  const wr = g.op('Transpose', [g.op('Reshape', [`${layer.key}.whwio`, g.ints([k * k, I, O])])], [{ name: 'perm', ints: [0, 2, 1] }]);
+  const rows = phases.map((th) => {
+    const cols = phases.map((tw) => {
+      const pairs = th.flatMap((h) => tw.map((w) => ({ tap: h.t * k + w.t, dh: h.d + before, dw: w.d + before })));
+      const windows = pairs.map(({ dh, dw }) => g.op('Slice', [dt, g.ints([dh, dw]), g.ints([dh + A, dw + B]), g.ints([1, 2])]));
+      const x = windows.length === 1 ? windows[0]! : g.op('Concat', windows, [{ name: 'axis', i: 3 }]);
+      const w = g.op('Reshape', [g.op('Gather', [wr, g.ints(pairs.map((q) => q.tap))], [{ name: 'axis', i: 0 }]), g.ints([pairs.length * O, I])]);
+      const phase = g.op('MatMul', [g.op('Reshape', [x, g.ints([n * A * B, pairs.length * O])]), w]);
+      return g.op('Reshape', [phase, g.ints([n, A, 1, B, 1, I])]);
+    });
+    return g.op('Concat', cols, [{ name: 'axis', i: 4 }]);
+  });
+  const full = g.op('Reshape', [g.op('Concat', rows, [{ name: 'axis', i: 2 }]), g.ints([n, A * s, B * s, I])]);
+  const cut = A * s === hp && B * s === wp ? full : g.op('Slice', [full, g.ints([0, 0]), g.ints([hp, wp]), g.ints([1, 2])]);
+  return g.op('Transpose', [cut], [{ name: 'perm', ints: [0, 3, 1, 2] }]);
 }

@@ -32,7 +32,7 @@ import { crossEntropyHead, type HeadSpec } from './trainHeadGraph.js';
 import { FLOAT, INT64, node, valueInfo, type Pb } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
-export const TRAIN_GRAPH_VERSION = 4;
+export const TRAIN_GRAPH_VERSION = 5;
 
 export interface TrainGraphs {
   forward: Uint8Array;
@@ -127,7 +127,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     f.op('Reshape', [mean, f.ints([O])], [], `${layer.key}.mean`);
     f.op('Reshape', [variance, f.ints([O])], [], `${layer.key}.var`);
     // The filter gradient's im2col: the one the forward built, else the backward builds it from P.
-    if (cols) save({ name: cols, shape: [k * k * P.shape[1]!, n * ho * wo] });
+    if (cols) save({ name: cols, shape: [n * ho * wo, k * k * P.shape[1]!] });
     else save(P);
     save({ name: xhat, shape: out.shape });
     save({ name: r, shape: [1, O, 1, 1] });
