@@ -3,7 +3,7 @@ import { Pb, int64Tensor, node, tensor, type Attr } from './protobuf.js';
 
 export type Shape = number[];
 
-/** A value of a graph and its NCHW shape. */
+/** A value of a graph and its shape (the training graphs' activations are NHWC). */
 export interface Val {
   name: string;
   shape: Shape;

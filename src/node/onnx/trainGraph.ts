@@ -27,12 +27,12 @@ import type { ArchSpec, ConvBNSpec } from '../../core/model/arch.js';
 import { BN_EPSILON } from '../../core/model/recognizer.js';
 import { FEATURE_MAP_BOUNDARY, type StageBoundary } from '../../core/model/resnetVd.js';
 import { GraphBuilder, type Shape, type Val } from './graphBuilder.js';
-import { convForm, convForward, SMALL_SPATIAL, filterGrad, im2col, inputGrad, type ConvForm, type FilterInputs } from './convGraph.js';
+import { convForm, convForward, SMALL_SPATIAL, filterGrad, im2col, inputGrad, toNCHW, toNHWC, type ConvForm, type FilterInputs } from './convGraph.js';
 import { crossEntropyHead, type HeadSpec } from './trainHeadGraph.js';
 import { FLOAT, INT64, node, valueInfo, type Pb } from './protobuf.js';
 
 /** Bumped whenever the graphs change (sessions are built in memory; the version names them in a report). */
-export const TRAIN_GRAPH_VERSION = 5;
+export const TRAIN_GRAPH_VERSION = 6;
 
 export interface TrainGraphs {
   forward: Uint8Array;
@@ -72,7 +72,8 @@ interface LayerRecord {
 
 type Unit = { kind: 'stem'; layers: ConvBNSpec[] } | { kind: 'block'; branch: ConvBNSpec[]; short?: ConvBNSpec };
 
-const SPATIAL_AXES = [0, 2, 3];
+/** BN's reduction axes, channels last. */
+const SPATIAL_AXES = [0, 1, 2];
 
 function unitsFrom(arch: ArchSpec, from: StageBoundary): Unit[] {
   const out: Unit[] = [];
@@ -104,16 +105,14 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
 
   const forwardLayer = (layer: ConvBNSpec, x: Val): Val => {
     layers.push(layer);
-    const [n, c, h, w] = x.shape as [number, number, number, number];
-    const P: Val = layer.avgPoolFirst
-      ? { name: f.op('AveragePool', [x.name], [{ name: 'kernel_shape', ints: [2, 2] }, { name: 'strides', ints: [2, 2] }, { name: 'ceil_mode', i: 1 }, { name: 'count_include_pad', i: 0 }]), shape: [n, c, Math.ceil(h / 2), Math.ceil(w / 2)] }
-      : x;
+    const n = x.shape[0]!;
+    const P: Val = layer.avgPoolFirst ? avgPool(f, x) : x;
     const k = layer.kernel;
     const s = layer.stride;
     const p = (k - 1) >> 1;
     const O = layer.outChannels;
-    const ho = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
-    const wo = Math.floor((P.shape[3]! + 2 * p - k) / s) + 1;
+    const ho = Math.floor((P.shape[1]! + 2 * p - k) / s) + 1;
+    const wo = Math.floor((P.shape[2]! + 2 * p - k) / s) + 1;
     const form = convForm(layer, ho, wo, opts.matmulFormUpTo);
     const { y, cols } = convForward(f, layer, P, ho, wo, form, fwdInputs);
     const mean = f.op('ReduceMean', [y], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
@@ -121,16 +120,16 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     const variance = f.op('ReduceMean', [f.op('Mul', [d, d])], [{ name: 'axes', ints: SPATIAL_AXES }, { name: 'keepdims', i: 1 }]);
     const r = f.op('Reciprocal', [f.op('Sqrt', [f.op('Add', [variance, eps])])]);
     const xhat = f.op('Mul', [d, r]);
-    const shape4 = f.ints([1, O, 1, 1]);
-    const z = f.op('Add', [f.op('Mul', [xhat, f.op('Reshape', [`${layer.key}.g`, shape4])]), f.op('Reshape', [`${layer.key}.b`, shape4])]);
-    const out: Val = { name: layer.act ? f.op('Relu', [z]) : z, shape: [n, O, ho, wo] };
+    // γ and β `[O]` broadcast over the channels-last axis.
+    const z = f.op('Add', [f.op('Mul', [xhat, `${layer.key}.g`]), `${layer.key}.b`]);
+    const out: Val = { name: layer.act ? f.op('Relu', [z]) : z, shape: [n, ho, wo, O] };
     f.op('Reshape', [mean, f.ints([O])], [], `${layer.key}.mean`);
     f.op('Reshape', [variance, f.ints([O])], [], `${layer.key}.var`);
     // The filter gradient's im2col: the one the forward built, else the backward builds it from P.
-    if (cols) save({ name: cols, shape: [n * ho * wo, k * k * P.shape[1]!] });
+    if (cols) save({ name: cols, shape: [n * ho * wo, k * k * P.shape[3]!] });
     else save(P);
     save({ name: xhat, shape: out.shape });
-    save({ name: r, shape: [1, O, 1, 1] });
+    save({ name: r, shape: [1, 1, 1, O] });
     if (layer.act) save(out);
     records.set(layer.key, { layer, input: x, convInput: P, xhat, r, out, form, ...(cols ? { cols } : {}) });
     return out;
@@ -140,18 +139,20 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   const unitOut: Val[] = [];
   const unitIn: Val[] = [];
   let maxPool: { out: Val; indices: string; input: Val } | undefined;
-  let x: Val = { name: f.op('Transpose', ['x'], [{ name: 'perm', ints: [0, 3, 1, 2] }]), shape: [N, C0, H0, W0] };
+  let x: Val = { name: 'x', shape: [N, H0, W0, C0] };
   for (const u of units) {
     unitIn.push(x);
     if (u.kind === 'stem') {
       for (const l of u.layers) x = forwardLayer(l, x);
-      const [n, c, h, w] = x.shape as [number, number, number, number];
+      // MaxPool (with the arg-max Indices its gradient scatters to) is NCHW-only in ONNX.
+      const [n, h, w, c] = x.shape as [number, number, number, number];
       const mp = f.fresh('maxpool');
       const idx = f.fresh('maxpool_indices');
-      f.nodes.push(node('MaxPool', [x.name], [mp, idx], [{ name: 'kernel_shape', ints: [3, 3] }, { name: 'strides', ints: [2, 2] }, { name: 'pads', ints: [1, 1, 1, 1] }]));
-      const out: Val = { name: mp, shape: [n, c, Math.floor((h - 1) / 2) + 1, Math.floor((w - 1) / 2) + 1] };
+      f.nodes.push(node('MaxPool', [toNCHW(f, x.name)], [mp, idx], [{ name: 'kernel_shape', ints: [3, 3] }, { name: 'strides', ints: [2, 2] }, { name: 'pads', ints: [1, 1, 1, 1] }]));
+      const [hm, wm] = [Math.floor((h - 1) / 2) + 1, Math.floor((w - 1) / 2) + 1];
+      const out: Val = { name: toNHWC(f, mp), shape: [n, hm, wm, c] };
       saved.add(idx);
-      types.set(idx, { dims: out.shape, type: INT64 });
+      types.set(idx, { dims: [n, c, hm, wm], type: INT64 });
       maxPool = { out, indices: idx, input: x };
       x = out;
     } else {
@@ -163,8 +164,8 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     }
     unitOut.push(x);
   }
-  const [, F, h, w] = x.shape as [number, number, number, number];
-  f.op('Transpose', [x.name], [{ name: 'perm', ints: [0, 2, 3, 1] }], 'map');
+  const [, h, w, F] = x.shape as [number, number, number, number];
+  f.op('Identity', [x.name], [], 'map');
 
   // A layer's filter inputs as the graph reads them (convGraph.ts): OIHW and/or HWIO as `[k²·I, O]`.
   const filterInputs = (l: ConvBNSpec, ...uses: FilterInputs[]): Pb[] => [
@@ -180,7 +181,7 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
     ...savedInfo,
   ]);
 
-  // Backward, unit by unit from the last, from the gradient `start` of the last unit's output (NCHW); the gradient
+  // Backward, unit by unit from the last, from the gradient `start` of the last unit's output (NHWC); the gradient
   // of the graph input `x` is never computed.
   const buildBackward = (start: (b: GraphBuilder) => string) => {
   const b = new GraphBuilder('b_');
@@ -189,19 +190,18 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   const masked = (d: string, by: string) => b.op('Where', [b.op('Greater', [by, zero]), d, zero]);
   const backwardLayer = (layer: ConvBNSpec, dOut: string, needInput: boolean): string | null => {
     const rec = records.get(layer.key)!;
-    const [n, O, ho, wo] = rec.out.shape as [number, number, number, number];
+    const [n, ho, wo, O] = rec.out.shape as [number, number, number, number];
     const m = n * ho * wo;
     const dz = layer.act ? masked(dOut, rec.out.name) : dOut;
     const dzx = b.op('Mul', [dz, rec.xhat]);
-    // The sums once, over the activations; dβ/m and dγ/m from them on [1, O, 1, 1] (not two more passes).
+    // The sums once, over the activations; dβ/m and dγ/m from them on [1, 1, 1, O] (not two more passes).
     const axes = b.ints(SPATIAL_AXES);
-    const shape4 = b.ints([1, O, 1, 1]);
     const sumDz = b.op('ReduceSum', [dz, axes], [{ name: 'keepdims', i: 1 }]);
     const sumDzx = b.op('ReduceSum', [dzx, axes], [{ name: 'keepdims', i: 1 }]);
     b.op('Reshape', [sumDz, b.ints([O])], [], `${layer.key}.db`);
     b.op('Reshape', [sumDzx, b.ints([O])], [], `${layer.key}.dg`);
     const invM = b.scalar(1 / m);
-    const gr = b.op('Mul', [b.op('Reshape', [`${layer.key}.g`, shape4]), rec.r]);
+    const gr = b.op('Mul', [`${layer.key}.g`, rec.r]);
     const dy = b.op('Mul', [b.op('Sub', [b.op('Sub', [dz, b.op('Mul', [sumDz, invM])]), b.op('Mul', [rec.xhat, b.op('Mul', [sumDzx, invM])])]), gr]);
     filterGrad(b, layer, rec.cols ?? im2col(b, rec.convInput, layer.kernel, layer.stride, ho, wo), dy, m);
     if (!needInput) return null;
@@ -221,20 +221,21 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
       d = needInput ? b.op('Add', [db!, dshort!]) : null;
     } else {
       const mp = maxPool!;
-      const [n, c, hh, ww] = mp.input.shape as [number, number, number, number];
+      // The Indices are NCHW flat positions: scatter d in NCHW order, then back to channels last.
+      const [n, hh, ww, c] = mp.input.shape as [number, number, number, number];
       const scattered = b.op('ScatterElements', [
         b.op('ConstantOfShape', [b.ints([n * c * hh * ww])]),
         b.op('Reshape', [mp.indices, b.ints([-1])]),
-        b.op('Reshape', [d, b.ints([-1])]),
+        b.op('Reshape', [toNCHW(b, d), b.ints([-1])]),
       ], [{ name: 'axis', i: 0 }, { name: 'reduction', s: 'add' }]);
-      let ds: string | null = b.op('Reshape', [scattered, b.ints([n, c, hh, ww])]);
+      let ds: string | null = toNHWC(b, b.op('Reshape', [scattered, b.ints([n, c, hh, ww])]));
       for (let j = u.layers.length - 1; j >= 0 && ds; j--) ds = backwardLayer(u.layers[j]!, ds, j > 0 || needInput);
       d = ds;
     }
   }
   return { b, inputs };
   };
-  const { b, inputs } = buildBackward((g) => g.op('Transpose', ['dmap'], [{ name: 'perm', ints: [0, 3, 1, 2] }]));
+  const { b, inputs } = buildBackward(() => 'dmap');
   const backwardParams = layers.flatMap((l) => [valueInfo(`${l.key}.g`, [l.outChannels]), ...filterInputs(l, inputs)]);
   const backward = b.finish(`pptsn_resnet${arch.depth}_vd_train_backward`, [valueInfo('dmap', [N, h, w, F]), ...savedInfo, ...backwardParams],
     layers.flatMap((l) => [valueInfo(`${l.key}.dw`, [l.kernel * l.kernel * l.inChannels, l.outChannels]), valueInfo(`${l.key}.dg`, [l.outChannels]), valueInfo(`${l.key}.db`, [l.outChannels])]));
@@ -254,18 +255,35 @@ export function trainGraphs(arch: ArchSpec, from: StageBoundary, inputShape: rea
   return { forward, backward, ...(step ? { step } : {}), layers, oihw, saved: savedList, mapShape: [N, h, w, F] };
 }
 
-/**
- * The gradient of the vd AvgPool2D(2, 2, ceil_mode, exclusive) from `[n, c, ⌈H/2⌉, ⌈W/2⌉]` back to `[n, c, H, W]`:
- * each output's gradient divided by its window's in-bounds count, repeated over its 2×2 window, the padding rows
- * of an odd size cut off.
- */
-function avgPoolGrad(b: GraphBuilder, dp: string, pooled: Shape, input: Shape): string {
-  const [n, c, ho, wo] = pooled as [number, number, number, number];
-  const [, , h, w] = input as [number, number, number, number];
+/** Each ⌈2×2⌉ window's in-bounds count's inverse, `[1, ⌈H/2⌉, ⌈W/2⌉, 1]` (AvgPool2D's exclusive ceil mode). */
+function inverseCounts(g: GraphBuilder, h: number, w: number): string {
+  const [ho, wo] = [Math.ceil(h / 2), Math.ceil(w / 2)];
   const inv = new Float32Array(ho * wo);
   for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) inv[i * wo + j] = 1 / ((Math.min(2 * i + 2, h) - 2 * i) * (Math.min(2 * j + 2, w) - 2 * j));
-  const scaled = b.op('Mul', [dp, b.floats([1, 1, ho, wo], inv)]);
-  const spread = b.op('Expand', [b.op('Reshape', [scaled, b.ints([n, c, ho, 1, wo, 1])]), b.ints([n, c, ho, 2, wo, 2])]);
-  const full = b.op('Reshape', [spread, b.ints([n, c, 2 * ho, 2 * wo])]);
-  return 2 * ho === h && 2 * wo === w ? full : b.op('Slice', [full, b.ints([0, 0]), b.ints([h, w]), b.ints([2, 3])]);
+  return g.floats([1, ho, wo, 1], inv);
+}
+
+/**
+ * The vd AvgPool2D(2, 2, ceil_mode, exclusive) of `x` `[n, H, W, c]`, channels last (ONNX's AveragePool is NCHW):
+ * zeros padded to even sizes, each 2×2 window's sum divided by its in-bounds count.
+ */
+function avgPool(g: GraphBuilder, x: Val): Val {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [ho, wo] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+  const even = h % 2 === 0 && w % 2 === 0 ? x.name : g.op('Pad', [x.name, g.ints([0, 0, 0, 0, 0, h % 2, w % 2, 0])]);
+  const sums = g.op('ReduceSum', [g.op('Reshape', [even, g.ints([n, ho, 2, wo, 2, c])]), g.ints([2, 4])], [{ name: 'keepdims', i: 0 }]);
+  return { name: g.op('Mul', [sums, inverseCounts(g, h, w)]), shape: [n, ho, wo, c] };
+}
+
+/**
+ * The gradient of the vd AvgPool2D from `[n, ⌈H/2⌉, ⌈W/2⌉, c]` back to `[n, H, W, c]`: each output's gradient divided
+ * by its window's in-bounds count, repeated over its 2×2 window, the padding rows of an odd size cut off.
+ */
+function avgPoolGrad(b: GraphBuilder, dp: string, pooled: Shape, input: Shape): string {
+  const [n, ho, wo, c] = pooled as [number, number, number, number];
+  const [, h, w] = input as [number, number, number, number];
+  const scaled = b.op('Mul', [dp, inverseCounts(b, h, w)]);
+  const spread = b.op('Expand', [b.op('Reshape', [scaled, b.ints([n, ho, 1, wo, 1, c])]), b.ints([n, ho, 2, wo, 2, c])]);
+  const full = b.op('Reshape', [spread, b.ints([n, 2 * ho, 2 * wo, c])]);
+  return 2 * ho === h && 2 * wo === w ? full : b.op('Slice', [full, b.ints([0, 0]), b.ints([h, w]), b.ints([1, 2])]);
 }

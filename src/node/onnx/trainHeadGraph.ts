@@ -20,13 +20,13 @@ export interface HeadSpec {
   classes: number;
 }
 
-/** The head on `map` (`[N·T, F, h, w]`): its inputs and outputs, and the name of `map`'s gradient. */
+/** The head on `map` (`[N·T, h, w, F]`, channels last): its inputs and outputs, and the name of `map`'s gradient. */
 export function crossEntropyHead(g: GraphBuilder, map: Val, spec: HeadSpec): { dmap: string; inputs: Pb[]; outputs: Pb[] } {
-  const [nt, F, h, w] = map.shape as [number, number, number, number];
+  const [nt, h, w, F] = map.shape as [number, number, number, number];
   const T = spec.segments;
   const K = spec.classes;
   const n = nt / T;
-  const pooled = g.op('ReduceMean', [map.name], [{ name: 'axes', ints: [2, 3] }, { name: 'keepdims', i: 0 }]);
+  const pooled = g.op('ReduceMean', [map.name], [{ name: 'axes', ints: [1, 2] }, { name: 'keepdims', i: 0 }]);
   const avg = g.op('ReduceMean', [g.op('Reshape', [pooled, g.ints([n, T, F])])], [{ name: 'axes', ints: [1] }, { name: 'keepdims', i: 0 }]);
   const dropped = g.op('Mul', [avg, 'mask']);
   const logits = g.op('Gemm', [dropped, 'fc.w', 'fc.b'], [], 'logits');
@@ -40,8 +40,8 @@ export function crossEntropyHead(g: GraphBuilder, map: Val, spec: HeadSpec): { d
   g.op('Gemm', [dropped, dlogits], [{ name: 'transA', i: 1 }], 'fc.dw');
   const davg = g.op('Mul', [g.op('Gemm', [dlogits, 'fc.w'], [{ name: 'transB', i: 1 }]), 'mask']);
   // The means' gradients: 1/T to each segment, 1/(h·w) to each position.
-  const dpooled = g.op('Reshape', [g.op('Expand', [g.op('Reshape', [g.op('Mul', [davg, g.scalar(1 / (T * h * w))]), g.ints([n, 1, F])]), g.ints([n, T, F])]), g.ints([nt, F, 1, 1])]);
-  const dmap = g.op('Expand', [dpooled, g.ints([nt, F, h, w])]);
+  const dpooled = g.op('Reshape', [g.op('Expand', [g.op('Reshape', [g.op('Mul', [davg, g.scalar(1 / (T * h * w))]), g.ints([n, 1, F])]), g.ints([n, T, F])]), g.ints([nt, 1, 1, F])]);
+  const dmap = g.op('Expand', [dpooled, g.ints([nt, h, w, F])]);
   return {
     dmap,
     inputs: [valueInfo('fc.w', [F, K]), valueInfo('fc.b', [K]), valueInfo('target', [n, K]), valueInfo('mask', [n, F])],
