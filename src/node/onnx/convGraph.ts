@@ -121,7 +121,10 @@ export function inputGrad(g: GraphBuilder, layer: ConvBNSpec, dy: string, convIn
       }
       cols = g.op('Reshape', [g.op('Concat', taps, [{ name: 'axis', i: 3 }]), g.ints([m, k * k * O])]);
     }
-    const wr = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [w2, g.ints([k * k, I, O])])], [{ name: 'perm', ints: [0, 2, 1] }]), g.ints([k * k * O, I])]);
+    // For 1×1 the Transpose folds into the product (FusedMatMul); a Reshape between them would stop that.
+    const wr = k === 1
+      ? g.op('Transpose', [w2], [{ name: 'perm', ints: [1, 0] }])
+      : g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [w2, g.ints([k * k, I, O])])], [{ name: 'perm', ints: [0, 2, 1] }]), g.ints([k * k * O, I])]);
     return g.op('Reshape', [g.op('MatMul', [cols, wr]), g.ints([n, hp, wp, I])]);
   }
   if (s === 1) {
