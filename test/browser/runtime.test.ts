@@ -4,8 +4,10 @@
  * within a second; Cache Storage (a second page load fetches no .bin); typed errors across the worker boundary;
  * conversion of a .pdparams File in the worker; lost WebGPU device → next backend; no main-thread task > 50 ms;
  * the soak's short head fine-tune (issue 8) on webgl, webgpu and cpu: finite losses, the same on every backend,
- * tensors back at the baseline. It trains the model the webgl and webgpu tests have just loaded: a SwiftShader
- * load costs 5–20 s here, and it used to be loaded a second time in train.test.ts for this alone.
+ * tensors back at the baseline; on webgl, the CLI's logits and frame indices for the same model and video (the
+ * parity of the browser with the CLI; parity.test.ts checks the CLI-converted model on wasm). These use the model
+ * the webgl and webgpu tests have just loaded: a SwiftShader load costs 5–20 s here, and train.test.ts and
+ * parity.test.ts used to load it a second time for these alone.
  *
  * The model is a seeded ResNet18-vd with 10 classes written with the formats writer into test/.cache/runtime/
  * (gitignored) and served by the Vite test server. SwiftShader is slow (WebGPU ~0.4 GFLOP/s, WebGL ~0.9, WASM
@@ -110,6 +112,14 @@ async function shortFineTune(p: Page, backend: string): Promise<void> {
   firstFineTune ??= { backend, losses: r.losses };
   r.losses.forEach((l, i) => assert.ok(Math.abs(l - firstFineTune!.losses[i]!) < 1e-3, `${backend} epoch ${i + 1} loss ${l} vs ${firstFineTune!.backend} ${firstFineTune!.losses[i]}`));
   assert.equal(r.after, r.before, `${backend}: the worker's tensor count returns to its baseline after the trainer`);
+}
+
+/** `pptsn-web classify example.mp4 -m <the seeded model> --json` (its default backend), run as parity.test.ts runs it. */
+function cliClassify(opts: { preset: string; segments: number }): { logits: number[]; frameIndices: number[] } {
+  const args = ['classify', join(ROOT, 'test/fixtures/media/example.mp4'), '-m', join(DIR, 'seeded18'), '--preset', opts.preset, '--segments', String(opts.segments), '--json'];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `pptsn-web ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 /** Makes sure `p` holds the seeded model on wasm (each test can run alone with --test-name-pattern). */
@@ -292,7 +302,7 @@ test('Cache Storage: a second page load fetches no model bytes', async () => {
 });
 
 for (const backend of ['webgl', 'webgpu'] as const) {
-  test(`${backend}: classify example.mp4 = Node network on the same input; a short head fine-tune (soak, issue 8)`, { skip: !GPU }, async () => {
+  test(`${backend}: classify example.mp4 = Node network on the same input${backend === 'webgl' ? ' and the CLI' : ''}; a short head fine-tune (soak, issue 8)`, { skip: !GPU }, async () => {
     const loaded = ok(await rt<Outcome<Loaded>>(page, 'load', { model: MODEL_URL, backend, wasmPaths: WASM_PATHS }), `load ${backend}`);
     assert.equal(loaded.backend, backend);
     const opts = { preset: 'fast', segments: 2 };
@@ -303,6 +313,15 @@ for (const backend of ['webgl', 'webgpu'] as const) {
     const scale = Math.max(...ref.map(Math.abs));
     console.log(`${backend}: max |logit − Node| = ${d.toExponential(2)} (logits up to ${scale.toFixed(2)}); timings ${JSON.stringify(r.timings)}`);
     assert.ok(d < 1e-2 * Math.max(1, scale), `${backend} logits differ from Node by ${d}`);
+    if (backend === 'webgl') {
+      // The same call from the CLI (its own decode and preprocessing, onnxruntime): same frames, logits within 1e-3.
+      const cli = cliClassify(opts);
+      assert.deepEqual(r.frameIndices, cli.frameIndices, `${backend}: frame indices`);
+      const cliScale = Math.max(...cli.logits.map(Math.abs));
+      const dc = maxAbsDiff(r.logits, cli.logits) / cliScale;
+      console.log(`${backend}: max |Δlogit| vs CLI = ${dc.toExponential(2)} × max |logit|`);
+      assert.ok(dc <= 1e-3, `${backend}: logits differ from the CLI by ${dc} × max |logit|`);
+    }
     // Leaks on this backend (the soak's wasm leg runs hundreds of calls, by URL and by Blob; a SwiftShader call costs
     // ~20 s here): tensors and their bytes back at the baseline after another call.
     const base = await rt<{ numTensors: number; numBytes: number }>(page, 'memory');
