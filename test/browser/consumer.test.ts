@@ -1,7 +1,7 @@
 /**
  * Packaging as a user meets it: `npm run build`, `npm pack`, then
- * - a Vite app and a webpack app in a temp directory install the tarball (peers resolved by npm, from its cache
- *   when possible), build with `import { PPTSN } from 'pptsn-web'`, and classify example.mp4 in Chromium with no
+ * - a Vite app and a webpack app, two folders of a temp project that installs the tarball (peers resolved by npm,
+ *   from its cache when possible), build with `import { PPTSN } from 'pptsn-web'`, and classify example.mp4 in Chromium with no
  *   wasmPaths (the WASM binaries must be found through the bundler's asset handling);
  * - the self-contained dist/pptsn-web.bundle.js classifies from a plain HTML page with `<script type="module">`.
  * All three must give the Node network's logits on the same input.
@@ -123,12 +123,23 @@ async function checkAgainstNode(r: AppResult, what: string): Promise<void> {
   }
 }
 
-function installApp(dir: string, extraFiles: Record<string, string>): void {
+/**
+ * An app directory `apps/<name>` with `extraFiles`, under the one project that installs the tarball (`apps/`, its
+ * node_modules found by Node's, Vite's and webpack's resolution from each app): the Vite and webpack apps share one
+ * `npm install` (~5 s), done by whichever test comes first.
+ */
+function installApp(name: string, extraFiles: Record<string, string>): string {
+  const project = join(work, 'apps');
+  if (!existsSync(join(project, 'node_modules/pptsn-web/package.json'))) {
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+    // Peers (tfjs) are installed by npm itself; --prefer-offline takes them from npm's cache when it has them.
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], project);
+  }
+  const dir = join(project, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-  for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, name), text);
-  // Peers (tfjs) are installed by npm itself; --prefer-offline takes them from npm's cache when it has them.
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], dir);
+  for (const [file, text] of Object.entries(extraFiles)) writeFileSync(join(dir, file), text);
+  return dir;
 }
 
 before(async () => {
@@ -173,8 +184,7 @@ test('the packed tarball has the worker, the WASM binaries and the bundle', () =
 });
 
 test('a Vite app that installs the tarball builds and classifies (served cross-origin isolated)', async () => {
-  const dir = join(work, 'vite-app');
-  installApp(dir, {
+  const dir = installApp('vite-app', {
     'index.html': '<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="./main.js"></script></body></html>',
     'main.js': APP_JS,
   });
@@ -192,8 +202,7 @@ function assertThreaded(r: AppResult, what: string): void {
 }
 
 test('a webpack app that installs the tarball builds and classifies', async () => {
-  const dir = join(work, 'webpack-app');
-  installApp(dir, {
+  const dir = installApp('webpack-app', {
     'main.js': APP_JS,
     'index.html': '<!doctype html><html><head><meta charset="utf-8"></head><body><script src="./main.js"></script></body></html>',
     'webpack.config.mjs': `import { fileURLToPath } from 'node:url';

@@ -7,7 +7,7 @@ import { diffAgainstNpy } from './npyDiff.js';
 import { toBase64 } from './base64.js';
 import { outcome } from './outcome.js';
 import { testWorker } from './testWorker.js';
-import { PPTSN, type ClassifyOptions, type LoadOptions, type LoadProgress } from '../../../src/index.js';
+import { PPTSN, type ClassifyOptions, type LoadOptions, type LoadProgress, type TrainerOptions } from '../../../src/index.js';
 
 const longTasks: number[] = [];
 try {
@@ -111,6 +111,25 @@ const rt = {
   },
   async memory() {
     return model!.memory();
+  },
+  /**
+   * A short fine-tune on the loaded model (the trainer runs in its worker, on its backend): creates a trainer, adds
+   * each clip (fetched as a Blob), fits, disposes the trainer. Returns the epoch losses and the worker's tensor count
+   * before the trainer and after its dispose.
+   */
+  async fineTune(clips: { url: string; label: string }[], opts: TrainerOptions) {
+    return outcome(async () => {
+      const before = (await model!.memory()).numTensors;
+      const losses: number[] = [];
+      const trainer = await model!.createTrainer({ ...opts, onEpoch: (e) => void losses.push(e.loss) });
+      try {
+        for (const c of clips) await trainer.addClip(await (await fetch(c.url)).blob(), c.label);
+        await trainer.fit();
+      } finally {
+        await trainer.dispose();
+      }
+      return { losses, before, after: (await model!.memory()).numTensors };
+    });
   },
   async loseDevice() {
     // Test-only reach into the engine (not public API).
