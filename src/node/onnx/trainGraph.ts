@@ -17,9 +17,12 @@
  * The gradients are the closed forms `convGrad.ts` and `batchNormTrain.ts` compute on tfjs (m = N·h·w values per
  * channel, x̂ the normalised conv output, r = 1/√(σ² + ε), g = dz masked by the ReLU):
  *   dβ = Σ g,  dγ = Σ g·x̂,  dy = γ·r·(g − mean g − x̂·mean(g·x̂));
- *   dW = im2col(X) · dy (one MatMul over the K² taps of the padded input), and dx in the conv's form (convGraph.ts);
+ *   dW = im2col(X)ᵀ · dy (one MatMul over the K² taps of the padded input), and dx in the conv's form (convGraph.ts);
  *   the vd AvgPool's gradient spreads each output's gradient over its ⌈2×2⌉ window divided by its in-bounds count
  *   (ceil_mode, exclusive); the stem's MaxPool's goes to the arg-max (`MaxPool`'s Indices, `ScatterElements` add).
+ * Every activation is channels last (NHWC) from `x` to `map`, as tfjs holds them: a 1×1 conv is one product of
+ * `[N·h·w, I]` by the filter, BN reduces over the first three axes and broadcasts γ, β `[O]` over the last; only
+ * ONNX's NCHW-only ops (Conv, ConvTranspose and MaxPool, on the large maps of `full`) sit between Transposes.
  * Shapes are static (one pair of graphs per input shape): the transposed convolutions' output padding and the pools'
  * windows are fixed at build time. Written with protobuf.ts, no dependency.
  */
