@@ -23,11 +23,15 @@ interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
-/** The active backend's heap access: tfjs-backend-wasm's, or undefined on another backend. */
+/**
+ * The active backend's heap access: tfjs-backend-wasm's, or undefined on another backend, and on a shared (threaded)
+ * heap, whose growth does not detach the views the retry below relies on (Node's tfjs-backend-wasm is not threaded).
+ */
 export function wasmHeap(): HeapBackend | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
-  const b = tf.backend() as unknown as Partial<HeapBackend>;
-  return typeof b.typedArrayFromHeap === 'function' && typeof b.makeOutput === 'function' ? (b as HeapBackend) : undefined;
+  const b = tf.backend() as unknown as Partial<HeapBackend> & { wasm?: { HEAPU8?: Uint8Array } };
+  const usable = typeof b.typedArrayFromHeap === 'function' && typeof b.makeOutput === 'function' && b.wasm?.HEAPU8?.buffer instanceof ArrayBuffer;
+  return usable ? (b as HeapBackend) : undefined;
 }
 
 /** A float32 tfjs tensor `t` fed to onnxruntime as `dims` (the same values, e.g. an HWIO filter as `[k²·I, O]`). */
